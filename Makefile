@@ -1,0 +1,58 @@
+# guideline-qa dev loop. `make run` serves the default corpus; `make test` passes the tests.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+INDEX ?= .index
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.DEFAULT_GOAL := help
+.PHONY: help install index run serve test test-fast check format eval bench browser clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@# torch first, pinned to the CPU build: anything unpinned would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the project with its dev tools
+
+index: $(STAMP) ## ingest corpus/ into $(INDEX) if missing or stale (incremental)
+	$(BIN)/guideline-qa ingest corpus --index $(INDEX)
+
+run: index ## set up, ingest if stale, and serve the default corpus on $(HOST):$(PORT)
+	$(BIN)/guideline-qa serve --index $(INDEX) --host $(HOST) --port $(PORT)
+
+test: $(STAMP) ## run the test suite
+	$(BIN)/pytest
+
+test-fast: $(STAMP) ## the tests without the slow (real model) ones
+	$(BIN)/pytest -m "not slow"
+
+check: $(STAMP) ## lint and type-check (ruff + mypy)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP) ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+eval: index ## evaluate the gold set with the project's thresholds (the regression gate)
+	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
+
+bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/guideline-qa bench --index $(INDEX) --out reports/bench
+
+clean: ## remove the index, reports and caches (keeps .venv)
+	rm -rf $(INDEX) reports .pytest_cache .mypy_cache .ruff_cache

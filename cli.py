@@ -1,0 +1,115 @@
+"""The `guideline-qa` command: ingest, serve, ask, eval, bench.
+
+Errors from the packages are turned into one-line messages and exit codes here, nowhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from ingest import IngestError, IngestSummary, build_index
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    if getattr(args, "index", None):
+        settings.index_dir = Path(args.index)
+    return settings
+
+
+def _print_summary(summary: IngestSummary) -> None:
+    for path in summary.skipped:
+        print(f"skipped (unsupported type): {path}", file=sys.stderr)
+    for error in summary.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if summary.up_to_date:
+        print(f"index {summary.index_dir} is up to date: {summary.documents} documents, {summary.chunks} chunks "
+              f"({summary.seconds:.1f} s)")
+        return
+    print(
+        f"indexed {summary.documents} documents into {summary.index_dir}: {summary.chunks} chunks "
+        f"({summary.new} new, {summary.changed} changed, {summary.unchanged} unchanged, {summary.removed} removed "
+        f"documents); embedded {summary.chunks_embedded} chunks and {summary.sentences_embedded} sentences in "
+        f"{summary.seconds:.1f} s ({summary.chunks_per_second:.1f} chunks/s); "
+        f"{len(summary.skipped)} skipped, {len(summary.errors)} errors"
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Build or update the index from documents."""
+    settings = _settings(args)
+    if args.model:
+        settings.embedding.model_path = Path(args.model)
+    if args.sentence_vectors:
+        settings.embedding.sentence_vectors = args.sentence_vectors
+    paths = [Path(p) for p in args.paths] or settings.corpus_paths
+    summary = build_index(
+        paths, settings.index_dir, embedding=settings.embedding, chunking=settings.chunking,
+        index_settings=settings.index, rebuild=args.rebuild, strict=args.strict,
+        progress=sys.stderr.isatty() and not args.quiet,
+        on_status=None if args.quiet else (lambda msg: print(msg + "...", file=sys.stderr)),
+    )
+    _print_summary(summary)
+    return 1 if (summary.errors and args.strict) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(prog="guideline-qa", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="build or update the index from guideline documents")
+    ingest.add_argument("paths", nargs="*", help="files or folders (default: corpus/)")
+    ingest.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    ingest.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
+    ingest.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    ingest.add_argument("--strict", action="store_true", help="fail on any unsupported or malformed file")
+    ingest.add_argument("--sentence-vectors", choices=["pooled", "encoded", "none"],
+                        help="how sentence vectors for answer composition are made (default: pooled)")
+    ingest.add_argument("--quiet", action="store_true", help="no progress output")
+    ingest.set_defaults(handler=cmd_ingest)
+
+    for register in _extra_commands():
+        register(sub)
+    return parser
+
+
+def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Subcommands owned by the other packages (imported lazily: no heavy work at start-up)."""
+    registrars = []
+    for module_name in ("qa_service.cli", "eval.cli"):
+        try:
+            module = __import__(module_name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        registrars.append(module.register)
+    return registrars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except IngestError as exc:
+        print(f"guideline-qa: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("guideline-qa: interrupted; the previous index is untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""Documents -> chunks -> embeddings -> an index on disk (and the reader the service uses)."""
+
+from ingest.chunking import Chunk, Chunker, ChunkingSettings, split_sentences
+from ingest.embedding import (
+    DEFAULT_MODEL_NAME,
+    Embedder,
+    EmbeddingSettings,
+    HashEmbedder,
+    SentenceTransformerEmbedder,
+    as_langchain_embeddings,
+    default_model_path,
+    load_embedder,
+)
+from ingest.errors import (
+    IndexCorruptError,
+    IndexError_,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IngestError,
+    LoaderError,
+    UnsupportedFileError,
+)
+from ingest.index import IndexSettings, LoadedIndex, Manifest, open_index, read_manifest
+from ingest.keywords import keyword_tokens
+from ingest.loaders import Document, LoadResult, load_paths
+from ingest.pipeline import IngestSummary, build_index, configured_model_name
+
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "Chunk",
+    "Chunker",
+    "ChunkingSettings",
+    "Document",
+    "Embedder",
+    "EmbeddingSettings",
+    "HashEmbedder",
+    "IndexCorruptError",
+    "IndexError_",
+    "IndexMismatchError",
+    "IndexNotFoundError",
+    "IndexSettings",
+    "IngestError",
+    "IngestSummary",
+    "LoadResult",
+    "LoadedIndex",
+    "LoaderError",
+    "Manifest",
+    "SentenceTransformerEmbedder",
+    "UnsupportedFileError",
+    "as_langchain_embeddings",
+    "build_index",
+    "configured_model_name",
+    "default_model_path",
+    "keyword_tokens",
+    "load_embedder",
+    "load_paths",
+    "open_index",
+    "read_manifest",
+    "split_sentences",
+]

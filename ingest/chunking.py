@@ -1,0 +1,405 @@
+"""Split documents into chunks along their structure, within the embedding model's token limit.
+
+Structured documents (Markdown, HTML) are cut at headings: every chunk carries the heading path
+above it (`Bone metastasis > Therapeutic procedures > External beam radiotherapy`). Inside a
+section the units are sentences, whole list items and table rows; a chunk never splits one of
+them (a single unit longer than the limit is the only exception, cut at word boundaries), and a
+chunk that starts inside a table repeats the table's header row. Records without headings are
+packed sentence by sentence with a small overlap.
+
+A chunk's `text` is always the exact slice `document.text[start:end]`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ingest.loaders import Document
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+"""Counts word pieces of each text, without the model's special tokens."""
+
+SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
+
+
+class ChunkingSettings(BaseModel):
+    """How documents are cut. Recorded in the manifest: a change forces a rebuild."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int = Field(256, ge=32, le=8192, description="Hard cap on word pieces per chunk, "
+                            "header and special tokens included; clipped to the model's own limit.")
+    record_target_tokens: int = Field(200, ge=16, le=8192, description="Target size of chunks cut "
+                                      "from records without headings.")
+    overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences repeated between neighbouring "
+                                   "record chunks.")
+    section_separator: str = Field(" > ", description="Joins the heading path in the text given to "
+                                   "the embedder.")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of a document with everything needed to cite it."""
+
+    chunk_id: str
+    doc_id: str
+    position: int
+    text: str
+    start: int
+    end: int
+    title: str
+    section: tuple[str, ...]
+    sentences: tuple[tuple[int, int], ...]
+    """Sentence spans relative to `text` (metadata lines excluded)."""
+    prefix: str = ""
+    """Context repeated before `text` (a table's header row), not part of the source slice."""
+    rec_id: str | None = None
+    guideline: str | None = None
+    issuing_body: str | None = None
+    year: int | None = None
+    topic: str | None = None
+    url: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def sentence_texts(self) -> list[str]:
+        """The chunk's sentences as strings."""
+        return [self.text[a:b] for a, b in self.sentences]
+
+    def header(self, separator: str = " > ") -> str:
+        """Title and heading path as one line (the title is not repeated if it heads the path)."""
+        parts = list(self.section)
+        if not parts or parts[0] != self.title:
+            parts.insert(0, self.title)
+        return separator.join(parts)
+
+    def embedding_text(self, separator: str = " > ") -> str:
+        """What the embedder and the keyword index see: header, table header, text."""
+        return f"{self.header(separator)}\n{self.prefix}{self.text}"
+
+
+@dataclass(frozen=True)
+class _Unit:
+    start: int
+    end: int
+    kind: str  # sentence | item | row | meta
+    sentences: tuple[tuple[int, int], ...]  # absolute spans
+    table_header: tuple[int, int] | None = None
+
+
+_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
+_TABLE_ROW = re.compile(r"^[ \t]*\|")
+_TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+_REC_ID = re.compile(r"^([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d+[a-z]?)\b[\s:·.\-–—]*(.*)$")
+_META_LINE = re.compile(r"^(?:Guideline|Source):\s*(.+)$", re.IGNORECASE)
+_GUIDELINE = re.compile(r"^(?P<body>.+?)\s+(?P<year>(?:19|20)\d{2})$")
+
+# Abbreviations after which a full stop does not end a sentence.
+_ABBREVIATIONS = {
+    "e.g", "i.e", "vs", "dr", "fig", "al", "approx", "no", "nos", "st", "mr", "ms", "mrs", "cf",
+    "ca", "resp", "min", "max", "incl", "dept", "univ", "vol", "p", "pp", "ref", "refs", "sr", "jr",
+    "mg", "b.i.d", "t.i.d", "q.d", "i.v", "s.c", "p.o",
+}
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Sentence spans (absolute offsets) of `text[start:end]`, whitespace trimmed."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _SENTENCE_END.finditer(text, start, end):
+        stop = match.end()
+        word = re.search(r"(\S+)$", text[cursor:match.start() + 1])
+        token = word.group(1).rstrip(".!?").lower() if word else ""
+        if token.lstrip("([\"'") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token.lstrip("([\"'")):
+            continue
+        spans.append((cursor, stop))
+        cursor = stop
+    spans.append((cursor, end))
+    trimmed = []
+    for a, b in spans:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        if a < b:
+            trimmed.append((a, b))
+    return trimmed
+
+
+def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """(start, end) of each line in text[start:end], newline excluded."""
+    out = []
+    pos = start
+    while pos < end:
+        nl = text.find("\n", pos, end)
+        stop = end if nl == -1 else nl
+        out.append((pos, stop))
+        pos = stop + 1
+    return out
+
+
+def _strip_span(text: str, a: int, b: int) -> tuple[int, int]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_Unit], dict[str, str]]:
+    """Cut a section body into sentences, list items and table rows; parse a leading meta line."""
+    units: list[_Unit] = []
+    meta: dict[str, str] = {}
+    para: list[tuple[int, int]] = []
+    table_header: tuple[int, int] | None = None
+    first_content = True
+
+    def flush_para() -> None:
+        if not para:
+            return
+        a, b = para[0][0], para[-1][1]
+        for s in split_sentences(text, a, b):
+            units.append(_Unit(s[0], s[1], "sentence", (s,)))
+        para.clear()
+
+    lines = _lines(text, start, end)
+    i = 0
+    while i < len(lines):
+        a, b = lines[i]
+        line = text[a:b]
+        if not line.strip():
+            flush_para()
+            table_header = None
+            i += 1
+            continue
+        if first_content and allow_meta and (m := _META_LINE.match(line.strip())):
+            meta = _parse_meta(m.group(0))
+            sa, sb = _strip_span(text, a, b)
+            units.append(_Unit(sa, sb, "meta", ()))
+            first_content = False
+            i += 1
+            continue
+        first_content = False
+        if _TABLE_ROW.match(line):
+            flush_para()
+            if table_header is None:
+                # Header row, plus the separator row under it when present.
+                header_end = b
+                if i + 1 < len(lines) and _TABLE_SEPARATOR.match(text[lines[i + 1][0]:lines[i + 1][1]]):
+                    header_end = lines[i + 1][1]
+                    i += 1
+                table_header = (a, header_end)
+                sa, sb = _strip_span(text, a, header_end)
+                units.append(_Unit(sa, sb, "row", ((sa, sb),), None))
+            else:
+                sa, sb = _strip_span(text, a, b)
+                units.append(_Unit(sa, sb, "row", ((sa, sb),), table_header))
+            i += 1
+            continue
+        table_header = None
+        if item := _LIST_ITEM.match(line):
+            flush_para()
+            item_start = a
+            item_end = b
+            # Continuation lines: indented, not a new item.
+            while i + 1 < len(lines):
+                na, nb = lines[i + 1]
+                nxt = text[na:nb]
+                if nxt.strip() and nxt[:1] in " \t" and not _LIST_ITEM.match(nxt):
+                    item_end = nb
+                    i += 1
+                else:
+                    break
+            body_start = a + item.end()
+            sents = tuple(split_sentences(text, body_start, item_end))
+            sa, sb = _strip_span(text, item_start, item_end)
+            units.append(_Unit(sa, sb, "item", sents))
+            i += 1
+            continue
+        para.append((a, b))
+        i += 1
+    flush_para()
+    return units, meta
+
+
+def _parse_meta(line: str) -> dict[str, str]:
+    """`Guideline: ESMO 2020 · Strength: strong · Evidence: I, A` -> lower-cased key/value pairs."""
+    out: dict[str, str] = {}
+    for part in re.split(r"\s+[·|;]\s+", line):
+        key, sep, value = part.partition(":")
+        if sep and value.strip():
+            out[key.strip().lower()] = value.strip()
+    if "source" in out and "guideline" not in out:
+        out["guideline"] = out.pop("source")
+    return out
+
+
+@dataclass
+class _Section:
+    path: tuple[str, ...]
+    start: int
+    end: int
+    rec_id: str | None
+
+
+def _sections(doc: Document) -> list[_Section]:
+    """Bodies between headings, each with the path of headings above it."""
+    text = doc.text
+    sections: list[_Section] = []
+    stack: list[tuple[int, str]] = []
+    rec_id: str | None = None
+    body_start = 0
+    in_fence = False
+    path: tuple[str, ...] = ()
+    for a, b in _lines(text, 0, len(text)):
+        line = text[a:b]
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        match = None if in_fence else _HEADING.match(line)
+        if not match:
+            continue
+        sections.append(_Section(path, body_start, a, rec_id))
+        level = len(match.group(1))
+        heading = match.group(2).strip()
+        rec_id = None
+        if rid := _REC_ID.match(heading):
+            rec_id = rid.group(1)
+            heading = rid.group(2).strip() or rec_id
+        while stack and stack[-1][0] >= level:
+            stack.pop()
+        stack.append((level, heading))
+        path = tuple(h for _, h in stack)
+        body_start = b + 1 if b < len(text) else b
+    sections.append(_Section(path, body_start, len(text), rec_id))
+    return [s for s in sections if text[s.start:s.end].strip()]
+
+
+def chunk_id_for(doc_id: str, position: int, text: str) -> str:
+    """Content-hash id: same document, place and text give the same id."""
+    return hashlib.sha256(f"{doc_id}\x00{position}\x00{text}".encode()).hexdigest()[:20]
+
+
+class Chunker:
+    """Cuts documents into chunks whose embedding text fits the model's token limit."""
+
+    def __init__(self, settings: ChunkingSettings, count_tokens: TokenCounter, model_max_tokens: int) -> None:
+        self.settings = settings
+        self.count_tokens = count_tokens
+        self.max_tokens = min(settings.max_tokens, model_max_tokens)
+
+    def chunk(self, doc: Document) -> list[Chunk]:
+        """All chunks of one document, in reading order."""
+        pieces: list[tuple[tuple[str, ...], str | None, dict[str, str], list[_Unit]]] = []
+        if doc.structured:
+            for section in _sections(doc):
+                units, meta = _units(doc.text, section.start, section.end, allow_meta=True)
+                for group in self._pack(doc, section.path, units, overlap=0, target=self.max_tokens):
+                    pieces.append((section.path, section.rec_id, meta, group))
+        else:
+            units, meta = _units(doc.text, 0, len(doc.text), allow_meta=False)
+            target = min(self.settings.record_target_tokens, self.max_tokens)
+            for group in self._pack(doc, (), units, overlap=self.settings.overlap_sentences, target=target):
+                pieces.append(((), None, meta, group))
+        return [self._make_chunk(doc, position, path, rec_id, meta, group)
+                for position, (path, rec_id, meta, group) in enumerate(pieces)]
+
+    def _budget(self, doc: Document, path: tuple[str, ...]) -> int:
+        parts = list(path)
+        if not parts or parts[0] != doc.title:
+            parts.insert(0, doc.title)
+        header = self.settings.section_separator.join(parts) + "\n"
+        return self.max_tokens - SPECIAL_TOKENS - self.count_tokens([header])[0]
+
+    def _pack(self, doc: Document, path: tuple[str, ...], units: list[_Unit], *, overlap: int,
+              target: int) -> list[list[_Unit]]:
+        """Greedy packing of whole units under the budget; oversized units are cut at words."""
+        if not units:
+            return []
+        hard = self._budget(doc, path)
+        soft = min(hard, target - (self.max_tokens - hard))
+        soft = max(soft, 16)
+        units = self._split_oversized(doc.text, units, hard)
+        costs = self.count_tokens([doc.text[u.start:u.end] for u in units])
+        header_costs = {u.table_header: self.count_tokens([doc.text[u.table_header[0]:u.table_header[1]]])[0]
+                        for u in units if u.table_header}
+        groups: list[list[_Unit]] = []
+        current: list[int] = []
+        total = 0
+        i = 0
+        while i < len(units):
+            unit, cost = units[i], costs[i]
+            extra = header_costs.get(units[current[0]].table_header, 0) if current else header_costs.get(unit.table_header, 0)
+            if current and total + cost + extra > soft:
+                groups.append([units[j] for j in current])
+                keep = [j for j in current[-overlap:] if units[j].kind == "sentence"] if overlap else []
+                # Overlap only when it leaves room for the next unit.
+                if keep and sum(costs[j] for j in keep) + cost > soft // 2:
+                    keep = []
+                current = keep
+                total = sum(costs[j] for j in current)
+                continue
+            current.append(i)
+            total += cost
+            i += 1
+        if current:
+            groups.append([units[j] for j in current])
+        return groups
+
+    def _split_oversized(self, text: str, units: list[_Unit], hard: int) -> list[_Unit]:
+        """Cut any unit longer than the budget at word boundaries (the one allowed exception)."""
+        costs = self.count_tokens([text[u.start:u.end] for u in units])
+        out: list[_Unit] = []
+        for unit, cost in zip(units, costs, strict=True):
+            if cost <= hard - 8:
+                out.append(unit)
+                continue
+            words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[unit.start:unit.end])]
+            word_costs = self.count_tokens([text[unit.start + a:unit.start + b] for a, b in words])
+            piece_start = 0
+            total = 0
+            for idx, (a, b) in enumerate(words):
+                if total and total + word_costs[idx] > hard - 8:
+                    s = (unit.start + words[piece_start][0], unit.start + words[idx - 1][1])
+                    out.append(_Unit(s[0], s[1], unit.kind, (s,), unit.table_header))
+                    piece_start, total = idx, 0
+                total += word_costs[idx]
+            s = (unit.start + words[piece_start][0], unit.start + words[-1][1])
+            out.append(_Unit(s[0], s[1], unit.kind, (s,), unit.table_header))
+        return out
+
+    def _make_chunk(self, doc: Document, position: int, path: tuple[str, ...], rec_id: str | None,
+                    meta: dict[str, str], group: list[_Unit]) -> Chunk:
+        start, end = group[0].start, group[-1].end
+        text = doc.text[start:end]
+        prefix = ""
+        header = group[0].table_header
+        if header is not None:
+            prefix = doc.text[header[0]:header[1]].strip() + "\n"
+        sentences: list[tuple[int, int]] = []
+        for unit in group:
+            for a, b in unit.sentences:
+                span = (a - start, b - start)
+                if span not in sentences:
+                    sentences.append(span)
+        guideline = meta.get("guideline")
+        body, year = doc.issuing_body, doc.year
+        if guideline and (g := _GUIDELINE.match(guideline)):
+            body, year = g.group("body").strip(), int(g.group("year"))
+        extra = dict(doc.metadata)
+        for key in ("strength", "evidence"):
+            if key in meta:
+                extra[key] = meta[key]
+        return Chunk(
+            chunk_id=chunk_id_for(doc.doc_id, position, text), doc_id=doc.doc_id, position=position,
+            text=text, start=start, end=end, title=doc.title, section=path, sentences=tuple(sentences),
+            prefix=prefix, rec_id=rec_id, guideline=guideline, issuing_body=body, year=year,
+            topic=doc.topic, url=doc.url, metadata=extra,
+        )

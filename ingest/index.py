@@ -1,0 +1,348 @@
+"""The index on disk: its writer, its reader and its manifest. This is the ingest/service contract.
+
+Layout of an index directory::
+
+    DIR/CURRENT                  name of the live generation (replaced atomically)
+    DIR/gen-<time>-<rand>/
+        manifest.json            model, dimension, chunking, corpus hash, documents, counts
+        chunks.jsonl             one chunk a line (no pickle)
+        vectors.npy              chunk vectors, float32 (n, dim), memory-mapped at load
+        sentence_vectors.npy     sentence vectors (optional), in chunk order
+        dense.faiss              FAISS inner-product index (flat, or HNSW above a size)
+        bm25/                    bm25s keyword index
+
+A new generation is written beside the old one and `CURRENT` is swapped with `os.replace`, so a
+crash or Ctrl-C mid-write leaves the previous index intact and loadable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ingest.chunking import Chunk
+from ingest.errors import IndexCorruptError, IndexMismatchError, IndexNotFoundError
+from ingest.keywords import TOKENIZER_VERSION, keyword_tokens
+
+FORMAT_VERSION = 1
+CURRENT_FILE = "CURRENT"
+
+
+class IndexSettings(BaseModel):
+    """How the dense and keyword indexes are built."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    hnsw_threshold: int = Field(200_000, ge=1, description="Above this many chunks the dense index "
+                                "is HNSW (approximate); below it, exact inner product.")
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
+    hnsw_ef_search: int = Field(128, ge=8, le=4096, description="HNSW search breadth.")
+    bm25_k1: float = Field(1.2, gt=0, le=5, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation.")
+
+
+class DocumentEntry(BaseModel):
+    """What the manifest remembers of one document."""
+
+    doc_id: str
+    content_hash: str
+    title: str
+    source: str
+    issuing_body: str | None = None
+    year: int | None = None
+    topic: str | None = None
+    url: str | None = None
+    chunks: int
+
+
+class Manifest(BaseModel):
+    """Everything needed to tell whether an index fits the configuration and the corpus."""
+
+    model_config = ConfigDict(protected_namespaces=())
+
+    format_version: int = FORMAT_VERSION
+    model_name: str
+    dimension: int
+    model_max_tokens: int
+    chunking: dict[str, Any]
+    index: dict[str, Any]
+    keyword_tokenizer: str = TOKENIZER_VERSION
+    sentence_vectors: str
+    corpus_hash: str
+    documents: list[DocumentEntry]
+    counts: dict[str, int]
+    created_at: str
+    dense_kind: str
+
+    def document_hashes(self) -> dict[str, str]:
+        """doc_id -> content hash."""
+        return {d.doc_id: d.content_hash for d in self.documents}
+
+
+def corpus_hash(hashes: dict[str, str]) -> str:
+    """One hash for a whole corpus, independent of load order."""
+    import hashlib
+
+    joined = "\n".join(f"{k}\t{v}" for k, v in sorted(hashes.items()))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
+def chunk_to_record(chunk: Chunk) -> dict[str, Any]:
+    """A chunk as a JSON-able dict."""
+    record = asdict(chunk)
+    record["section"] = list(chunk.section)
+    record["sentences"] = [list(s) for s in chunk.sentences]
+    return record
+
+
+def chunk_from_record(record: dict[str, Any]) -> Chunk:
+    """Inverse of `chunk_to_record`."""
+    record = dict(record)
+    record["section"] = tuple(record["section"])
+    record["sentences"] = tuple((int(a), int(b)) for a, b in record["sentences"])
+    return Chunk(**record)
+
+
+def _build_dense(vectors: np.ndarray, settings: IndexSettings) -> tuple[Any, str]:
+    import faiss
+
+    dim = vectors.shape[1]
+    if len(vectors) > settings.hnsw_threshold:
+        index = faiss.IndexHNSWFlat(dim, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = max(2 * settings.hnsw_m, 64)
+        kind = "hnsw"
+    else:
+        index = faiss.IndexFlatIP(dim)
+        kind = "flat"
+    if len(vectors):
+        index.add(vectors)
+    return index, kind
+
+
+def _build_keyword(chunks: Sequence[Chunk], settings: IndexSettings, separator: str) -> Any:
+    import bm25s
+
+    corpus = [keyword_tokens(c.embedding_text(separator)) or [""] for c in chunks]
+    retriever = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b)
+    retriever.index(corpus, show_progress=False)
+    return retriever
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with path.open("wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_index(
+    index_dir: Path,
+    manifest: Manifest,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    sentence_vectors: np.ndarray | None,
+    settings: IndexSettings,
+    *,
+    separator: str = " > ",
+) -> Path:
+    """Write a new generation and make it current atomically; return its folder.
+
+    Older generations are removed only after the swap; a half-written generation is never current.
+    """
+    if len(chunks) != len(vectors):
+        raise ValueError(f"{len(chunks)} chunks but {len(vectors)} vectors")
+    index_dir.mkdir(parents=True, exist_ok=True)
+    name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+    tmp = index_dir / f".tmp-{name}"
+    tmp.mkdir()
+    try:
+        dense, kind = _build_dense(vectors, settings)
+        manifest = manifest.model_copy(update={"dense_kind": kind})
+        _write_bytes(tmp / "chunks.jsonl", b"".join(orjson.dumps(chunk_to_record(c)) + b"\n" for c in chunks))
+        _save_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
+        if sentence_vectors is not None:
+            _save_npy(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
+        import faiss
+
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        _build_keyword(chunks, settings, separator).save(str(tmp / "bm25"))
+        # The manifest goes last: a generation without one is incomplete by definition.
+        _write_bytes(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode())
+        _fsync_dir(tmp)
+        final = index_dir / name
+        tmp.rename(final)
+        pointer = index_dir / f".{CURRENT_FILE}.tmp"
+        _write_bytes(pointer, name.encode())
+        os.replace(pointer, index_dir / CURRENT_FILE)
+        _fsync_dir(index_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_stale_generations(index_dir, keep=name)
+    return final
+
+
+def _remove_stale_generations(index_dir: Path, keep: str) -> None:
+    for child in index_dir.iterdir():
+        if child.is_dir() and child.name != keep and (child.name.startswith("gen-") or child.name.startswith(".tmp-gen-")):
+            shutil.rmtree(child, ignore_errors=True)
+
+
+def current_generation(index_dir: Path) -> Path:
+    """Folder of the live generation, or IndexNotFoundError."""
+    pointer = index_dir / CURRENT_FILE
+    if not pointer.is_file():
+        raise IndexNotFoundError(f"no index at {index_dir} (run `guideline-qa ingest` first)")
+    name = pointer.read_text().strip()
+    folder = index_dir / name
+    if not name or not folder.is_dir():
+        raise IndexCorruptError(f"{pointer} names {name!r}, which does not exist")
+    return folder
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The live generation's manifest."""
+    path = current_generation(index_dir) / "manifest.json"
+    try:
+        manifest = Manifest.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise IndexCorruptError(f"{path} is missing") from None
+    except ValidationError as exc:
+        raise IndexCorruptError(f"{path} is not a manifest of this version: {exc.error_count()} problems") from None
+    if manifest.format_version != FORMAT_VERSION:
+        raise IndexCorruptError(
+            f"index format {manifest.format_version} is not supported (this version reads {FORMAT_VERSION}); rebuild it"
+        )
+    return manifest
+
+
+def check_compatible(manifest: Manifest, *, model_name: str | None = None, dimension: int | None = None,
+                     chunking: dict[str, Any] | None = None) -> None:
+    """Raise IndexMismatchError naming every setting in which the index differs from the configuration."""
+    differences: dict[str, tuple[object, object]] = {}
+    if model_name is not None and manifest.model_name != model_name:
+        differences["model"] = (manifest.model_name, model_name)
+    if dimension is not None and manifest.dimension != dimension:
+        differences["dimension"] = (manifest.dimension, dimension)
+    if chunking is not None:
+        for key in sorted(set(manifest.chunking) | set(chunking)):
+            if manifest.chunking.get(key) != chunking.get(key):
+                differences[f"chunking.{key}"] = (manifest.chunking.get(key), chunking.get(key))
+    if manifest.keyword_tokenizer != TOKENIZER_VERSION:
+        differences["keyword_tokenizer"] = (manifest.keyword_tokenizer, TOKENIZER_VERSION)
+    if differences:
+        raise IndexMismatchError(differences)
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory: chunks, vectors, the dense and keyword indexes, and the manifest."""
+
+    path: Path
+    manifest: Manifest
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    sentence_vectors: np.ndarray | None
+    sentence_offsets: np.ndarray
+    """Row of each chunk's first sentence in `sentence_vectors` (length n_chunks + 1)."""
+    dense: Any
+    keyword: Any
+    hnsw_ef_search: int = 128
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) by inner product, restricted to `allowed` rows when given."""
+        import faiss
+
+        n = len(self.chunks)
+        if n == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        k = min(k, n if allowed is None else len(allowed))
+        params = None
+        if allowed is not None:
+            selector = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            if self.manifest.dense_kind == "hnsw":
+                params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.hnsw_ef_search, k))
+            else:
+                params = faiss.SearchParameters(sel=selector)
+        elif self.manifest.dense_kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.hnsw_ef_search, k))
+        scores, rows = self.dense.search(query.reshape(1, -1).astype(np.float32), k, params=params)
+        keep = rows[0] >= 0
+        return scores[0][keep], rows[0][keep].astype(np.int64)
+
+    def keyword_scores(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens (zero where masked out or no match)."""
+        vocab = self.keyword.vocab_dict
+        ids = [vocab[t] for t in tokens if t in vocab]
+        if not ids:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        scores = np.asarray(self.keyword.get_scores_from_ids(ids), dtype=np.float32)
+        if mask is not None:
+            scores = scores * mask
+        return scores
+
+    def chunk_sentence_vectors(self, row: int) -> np.ndarray | None:
+        """Sentence vectors of chunk `row`, or None when the index has none."""
+        if self.sentence_vectors is None:
+            return None
+        return self.sentence_vectors[self.sentence_offsets[row]:self.sentence_offsets[row + 1]]
+
+
+def open_index(index_dir: Path, *, model_name: str | None = None, dimension: int | None = None,
+               chunking: dict[str, Any] | None = None, mmap: bool = True, hnsw_ef_search: int = 128) -> LoadedIndex:
+    """Load the live generation, checking it against the configured model and chunking."""
+    import bm25s
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    check_compatible(manifest, model_name=model_name, dimension=dimension, chunking=chunking)
+    folder = current_generation(index_dir)
+    try:
+        chunks = [chunk_from_record(orjson.loads(line)) for line in (folder / "chunks.jsonl").read_bytes().splitlines() if line]
+        vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
+        sentence_path = folder / "sentence_vectors.npy"
+        sentence_vectors = (np.load(sentence_path, mmap_mode="r" if mmap else None, allow_pickle=False)
+                            if sentence_path.exists() else None)
+        dense = faiss.read_index(str(folder / "dense.faiss"))
+        keyword = bm25s.BM25.load(str(folder / "bm25"), mmap=mmap)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        raise IndexCorruptError(f"{folder}: cannot read index files ({exc})") from None
+    if len(chunks) != len(vectors) or dense.ntotal != len(chunks) or vectors.shape[1:] != (manifest.dimension,):
+        raise IndexCorruptError(f"{folder}: chunk, vector and dense index counts disagree; rebuild the index")
+    offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(c.sentences) for c in chunks])
+    if sentence_vectors is not None and len(sentence_vectors) != offsets[-1]:
+        raise IndexCorruptError(f"{folder}: sentence vectors do not match the chunks' sentences; rebuild the index")
+    return LoadedIndex(path=folder, manifest=manifest, chunks=chunks, vectors=vectors,
+                       sentence_vectors=sentence_vectors, sentence_offsets=offsets, dense=dense, keyword=keyword,
+                       hnsw_ef_search=hnsw_ef_search)

@@ -1,0 +1,45 @@
+"""The keyword tokenizer shared by the BM25 index (at ingest) and keyword queries (at query time)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+TOKENIZER_VERSION = "kw1"
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these they
+    this those through to too under until up very was we were what when where which while who whom
+    why will with would you your yours yourself yourselves should shall may might must also per via
+    etc""".split()
+)
+
+
+def stem(word: str) -> str:
+    """A light suffix stripper: plurals and a few inflections, so 'fractures' meets 'fracture'."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
+        return word[:-1]
+    return word
+
+
+def normalise(text: str) -> str:
+    """Lower case with accents removed (hypercalcémie -> hypercalcemie)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def keyword_tokens(text: str) -> list[str]:
+    """Tokens for BM25: lower-cased words and numbers, stopwords dropped, lightly stemmed."""
+    return [stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS]

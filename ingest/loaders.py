@@ -1,0 +1,311 @@
+"""Load guideline documents from Markdown, text, HTML, PDF and JSONL records.
+
+Every loader returns `Document`s whose `text` is the exact string later chunked: chunk offsets
+point into it. Markdown keeps its headings (the chunker follows them); HTML is rendered to the
+same Markdown-like shape; PDF and plain text become heading-less records.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.errors import LoaderError, UnsupportedFileError
+
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
+TEXT_SUFFIXES = {".txt"}
+HTML_SUFFIXES = {".html", ".htm"}
+PDF_SUFFIXES = {".pdf"}
+JSONL_SUFFIXES = {".jsonl"}
+SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | JSONL_SUFFIXES
+# Files that describe a folder rather than being guideline content.
+IGNORED_NAMES = {"readme.md", "license", "license.md", ".gitkeep"}
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document, ready to chunk.
+
+    `structured` tells the chunker to follow Markdown headings; otherwise it splits by sentences.
+    """
+
+    doc_id: str
+    text: str
+    title: str
+    source: str
+    structured: bool
+    issuing_body: str | None = None
+    year: int | None = None
+    topic: str | None = None
+    url: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """Hash of everything that changes the chunks or their metadata."""
+        payload = json.dumps(
+            [self.doc_id, self.text, self.title, self.issuing_body, self.year, self.topic, self.url,
+             self.structured, self.metadata],
+            sort_keys=True, ensure_ascii=False, default=str,
+        )
+        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class LoadResult:
+    """What loading a set of paths produced: documents, skipped files and per-file errors."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    errors: list[LoaderError] = field(default_factory=list)
+
+
+def _year(value: Any, path: Path) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(str(value).strip()[:4])
+    except ValueError:
+        raise LoaderError(path, f"front matter 'year' is not a year: {value!r}") from None
+
+
+def _first_heading(text: str) -> str | None:
+    match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LoaderError(path, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise LoaderError(path, exc.strerror or str(exc)) from None
+
+
+def load_markdown(path: Path, doc_id: str) -> Document:
+    """A Markdown file, with optional YAML front matter (title, issuing_body, year, topic, url)."""
+    raw = _read_text(path)
+    meta: dict[str, Any] = {}
+    body = raw
+    match = _FRONT_MATTER.match(raw)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1))
+        except yaml.YAMLError as exc:
+            raise LoaderError(path, f"front matter is not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise LoaderError(path, "front matter must be a mapping of keys to values")
+        meta = dict(loaded or {})
+        body = raw[match.end():]
+    elif raw.startswith("---"):
+        raise LoaderError(path, "front matter opened with '---' but never closed")
+    if not body.strip():
+        raise LoaderError(path, "document has no text")
+    title = str(meta.pop("title", None) or _first_heading(body) or path.stem)
+    issuing_body = meta.pop("issuing_body", None)
+    year = _year(meta.pop("year", None), path)
+    topic = meta.pop("topic", None)
+    url = meta.pop("url", None)
+    return Document(
+        doc_id=doc_id, text=body, title=title, source=str(path), structured=True,
+        issuing_body=str(issuing_body) if issuing_body else None, year=year,
+        topic=str(topic) if topic else None, url=str(url) if url else None,
+        metadata={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)},
+    )
+
+
+def load_text(path: Path, doc_id: str) -> Document:
+    """A plain text file: no structure, split by sentences later."""
+    text = _read_text(path)
+    if not text.strip():
+        raise LoaderError(path, "document has no text")
+    return Document(doc_id=doc_id, text=text, title=path.stem.replace("_", " ").replace("-", " "),
+                    source=str(path), structured=False)
+
+
+_HTML_BLOCKS = {"p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dt", "dd", "caption"}
+
+
+def html_to_markdown(html: str) -> tuple[str, str | None]:
+    """Render HTML to Markdown-like text (headings, list items, table rows); return (text, title)."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
+        tag.decompose()
+    title = soup.title.get_text(" ", strip=True) if soup.title else None
+    if soup.title:
+        soup.title.decompose()
+    lines: list[str] = []
+    for tag in soup.find_all(_HTML_BLOCKS):
+        # Only the innermost block elements: a <li> holding a <p> is rendered by the <p>.
+        if tag.find(_HTML_BLOCKS):
+            continue
+        if tag.name == "tr":
+            cells = [c.get_text(" ", strip=True) for c in tag.find_all(["td", "th"])]
+            if cells:
+                lines.append("| " + " | ".join(cells) + " |")
+            continue
+        text = re.sub(r"\s+", " ", tag.get_text(" ", strip=True))
+        if not text:
+            continue
+        if tag.name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
+            lines.append("")
+            lines.append("#" * int(tag.name[1]) + " " + text)
+            lines.append("")
+        elif tag.name == "li":
+            lines.append("- " + text)
+        else:
+            lines.append("")
+            lines.append(text)
+    rendered = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
+    return rendered, title
+
+
+def load_html(path: Path, doc_id: str) -> Document:
+    """An HTML page, rendered to headings, paragraphs, list items and table rows."""
+    text, title = html_to_markdown(_read_text(path))
+    if not text.strip():
+        raise LoaderError(path, "HTML page has no visible text")
+    return Document(doc_id=doc_id, text=text, title=title or _first_heading(text) or path.stem,
+                    source=str(path), structured=True)
+
+
+def load_pdf(path: Path, doc_id: str) -> Document:
+    """A PDF with a text layer; pages joined by blank lines. Scanned PDFs without text fail clearly."""
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(str(path))
+        pages = [page.extract_text() or "" for page in reader.pages]
+        info_title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, OSError, ValueError, KeyError) as exc:
+        raise LoaderError(path, f"unreadable PDF: {exc}") from None
+    text = "\n\n".join(p.strip() for p in pages if p.strip())
+    if not text:
+        raise LoaderError(path, "PDF has no text layer (scanned images need OCR first)")
+    return Document(doc_id=doc_id, text=text + "\n", title=str(info_title or path.stem), source=str(path),
+                    structured=False)
+
+
+RECORD_KEYS = {"doc_id", "title", "text", "source"}
+
+
+def load_jsonl(path: Path) -> Iterator[Document]:
+    """JSONL records `{"doc_id", "title", "text", "source", ...}`; extra keys become metadata."""
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as exc:
+        raise LoaderError(path, exc.strerror or str(exc)) from None
+    seen: set[str] = set()
+    with handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"line {lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LoaderError(path, f"{where}: not JSON ({exc.msg})") from None
+            if not isinstance(record, dict):
+                raise LoaderError(path, f"{where}: a record must be a JSON object")
+            missing = [k for k in ("doc_id", "text") if not record.get(k)]
+            if missing:
+                raise LoaderError(path, f"{where}: missing {', '.join(missing)}")
+            doc_id = str(record["doc_id"])
+            if doc_id in seen:
+                raise LoaderError(path, f"{where}: duplicate doc_id {doc_id!r}")
+            seen.add(doc_id)
+            extra = {k: v for k, v in record.items() if k not in RECORD_KEYS}
+            year = extra.pop("year", None)
+            yield Document(
+                doc_id=doc_id, text=str(record["text"]), title=str(record.get("title") or doc_id),
+                source=str(record.get("source") or path), structured=False,
+                issuing_body=str(extra.pop("issuing_body")) if extra.get("issuing_body") else None,
+                year=_year(year, path), topic=str(extra.pop("topic")) if extra.get("topic") else None,
+                url=str(extra.pop("url")) if extra.get("url") else None,
+                metadata={k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
+            )
+
+
+def _doc_id_for(path: Path, root: Path) -> str:
+    """A stable id from the path relative to the folder given on the command line."""
+    try:
+        rel = path.relative_to(root)
+    except ValueError:
+        rel = Path(path.name)
+    return rel.with_suffix("").as_posix()
+
+
+def load_file(path: Path, root: Path | None = None) -> list[Document]:
+    """Load one file with the loader its suffix names."""
+    suffix = path.suffix.lower()
+    doc_id = _doc_id_for(path, root or path.parent)
+    if suffix in MARKDOWN_SUFFIXES:
+        return [load_markdown(path, doc_id)]
+    if suffix in TEXT_SUFFIXES:
+        return [load_text(path, doc_id)]
+    if suffix in HTML_SUFFIXES:
+        return [load_html(path, doc_id)]
+    if suffix in PDF_SUFFIXES:
+        return [load_pdf(path, doc_id)]
+    if suffix in JSONL_SUFFIXES:
+        return list(load_jsonl(path))
+    raise UnsupportedFileError(path, f"unsupported file type {suffix or '(none)'}")
+
+
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """Yield (file, root) for every file under the given files and folders, sorted, hidden skipped."""
+    for given in paths:
+        if given.is_dir():
+            for path in sorted(given.rglob("*")):
+                rel = path.relative_to(given)
+                if path.is_file() and not any(part.startswith(".") for part in rel.parts):
+                    yield path, given
+        elif given.exists():
+            yield given, given.parent
+        else:
+            raise LoaderError(given, "no such file or folder")
+
+
+def load_paths(paths: Iterable[Path], *, strict: bool = False) -> LoadResult:
+    """Load every supported file under `paths`.
+
+    Unsupported files are listed in `skipped`; broken files in `errors` (or raised with `strict`).
+    Duplicate doc ids across files are an error: the later file is refused.
+    """
+    result = LoadResult()
+    seen: dict[str, str] = {}
+    for path, root in iter_files(paths):
+        if path.name.lower() in IGNORED_NAMES:
+            continue
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            if strict:
+                raise UnsupportedFileError(path, f"unsupported file type {path.suffix or '(none)'}")
+            result.skipped.append(path)
+            continue
+        try:
+            docs = load_file(path, root)
+            for doc in docs:
+                if doc.doc_id in seen:
+                    raise LoaderError(path, f"doc_id {doc.doc_id!r} already loaded from {seen[doc.doc_id]}")
+        except LoaderError as exc:
+            if strict:
+                raise
+            result.errors.append(exc)
+            continue
+        for doc in docs:
+            seen[doc.doc_id] = doc.source
+        result.documents.extend(docs)
+    return result

@@ -1,0 +1,229 @@
+"""build_index: documents -> chunks -> vectors -> a new index generation, re-embedding only what changed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunking import Chunk, Chunker, ChunkingSettings
+from ingest.embedding import DEFAULT_MODEL_NAME, Embedder, EmbeddingSettings, load_embedder
+from ingest.errors import IndexError_, LoaderError
+from ingest.index import (
+    DocumentEntry,
+    IndexSettings,
+    LoadedIndex,
+    Manifest,
+    corpus_hash,
+    open_index,
+    read_manifest,
+    write_index,
+)
+from ingest.loaders import Document, load_paths
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest run did, for the closing line of the CLI and for tests."""
+
+    index_dir: Path
+    documents: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    chunks: int = 0
+    chunks_embedded: int = 0
+    sentences_embedded: int = 0
+    skipped: list[Path] = field(default_factory=list)
+    errors: list[LoaderError] = field(default_factory=list)
+    seconds: float = 0.0
+    up_to_date: bool = False
+    rebuilt: bool = False
+
+    @property
+    def chunks_per_second(self) -> float:
+        """Chunks embedded per second of the whole run."""
+        return self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+
+
+def configured_model_name(settings: EmbeddingSettings) -> str:
+    """The model name an index built with these settings records, known without loading the model."""
+    return DEFAULT_MODEL_NAME if settings.model_path is None else Path(settings.model_path).name
+
+
+def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
+    return DocumentEntry(doc_id=doc.doc_id, content_hash=doc.content_hash, title=doc.title, source=doc.source,
+                         issuing_body=doc.issuing_body, year=doc.year, topic=doc.topic, url=doc.url,
+                         chunks=n_chunks)
+
+
+def _reusable(index_dir: Path, model_name: str, chunking: ChunkingSettings, sentence_vectors: str) -> LoadedIndex | None:
+    """The existing index if its vectors can be reused for unchanged documents."""
+    try:
+        old = open_index(index_dir, model_name=model_name, chunking=chunking.model_dump(), mmap=False)
+    except IndexError_:
+        return None
+    if old.manifest.sentence_vectors != sentence_vectors:
+        return None
+    return old
+
+
+def is_up_to_date(index_dir: Path, documents: list[Document], model_name: str, chunking: ChunkingSettings,
+                  sentence_vectors: str) -> bool:
+    """True when the index was built from exactly these documents with these settings."""
+    try:
+        manifest = read_manifest(index_dir)
+    except IndexError_:
+        return False
+    return (
+        manifest.model_name == model_name
+        and manifest.chunking == chunking.model_dump()
+        and manifest.sentence_vectors == sentence_vectors
+        and manifest.document_hashes() == {d.doc_id: d.content_hash for d in documents}
+    )
+
+
+def _embed_chunks(
+    chunks: list[Chunk], embedder: Embedder, embedding: EmbeddingSettings, separator: str, *, progress: bool,
+    say: Callable[[str], None],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Chunk vectors and, per chunk, its sentence vectors (empty arrays when not stored)."""
+    texts = [c.embedding_text(separator) for c in chunks]
+    empty = np.zeros((0, embedder.dimension), np.float32)
+    if embedding.sentence_vectors == "pooled":
+        say(f"embedding {len(chunks)} chunks and pooling their sentences")
+        spans = []
+        for chunk, text in zip(chunks, texts, strict=True):
+            shift = len(text) - len(chunk.text)  # the header and prefix come before the chunk text
+            spans.append([(a + shift, b + shift) for a, b in chunk.sentences])
+        return embedder.embed_with_sentences(texts, spans, batch_size=embedding.batch_size, progress=progress)
+    say(f"embedding {len(chunks)} chunks")
+    vectors = embedder.embed(texts, batch_size=embedding.batch_size, progress=progress)
+    if embedding.sentence_vectors == "none":
+        return vectors, [empty for _ in chunks]
+    unique = sorted({s for c in chunks for s in c.sentence_texts()})
+    say(f"embedding {len(unique)} sentences")
+    by_text = dict(zip(unique, embedder.embed(unique, batch_size=embedding.batch_size, progress=progress),
+                       strict=True))
+    return vectors, [np.array([by_text[s] for s in c.sentence_texts()], dtype=np.float32).reshape(-1, embedder.dimension)
+                     for c in chunks]
+
+
+def build_index(
+    paths: Iterable[Path],
+    index_dir: Path,
+    *,
+    embedder: Embedder | None = None,
+    embedding: EmbeddingSettings | None = None,
+    chunking: ChunkingSettings | None = None,
+    index_settings: IndexSettings | None = None,
+    rebuild: bool = False,
+    strict: bool = False,
+    progress: bool = False,
+    on_status: Callable[[str], None] | None = None,
+) -> IngestSummary:
+    """Load, chunk and embed the documents under `paths` and write the index to `index_dir`.
+
+    Unchanged documents keep their vectors; only new or changed ones are embedded; deleted ones are
+    dropped. A different model or chunking (or `rebuild`) re-embeds everything. With nothing changed
+    the model is not even loaded.
+    """
+    started = time.perf_counter()
+    embedding = embedding or EmbeddingSettings()
+    chunking = chunking or ChunkingSettings()
+    index_settings = index_settings or IndexSettings()
+    say = on_status or (lambda _msg: None)
+    summary = IngestSummary(index_dir=index_dir)
+
+    loaded = load_paths(list(paths), strict=strict)
+    summary.skipped, summary.errors = loaded.skipped, loaded.errors
+    documents = loaded.documents
+    summary.documents = len(documents)
+    if not documents:
+        raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
+    model_name = embedder.name if embedder is not None else configured_model_name(embedding)
+    if not rebuild and is_up_to_date(index_dir, documents, model_name, chunking, embedding.sentence_vectors):
+        summary.unchanged = len(documents)
+        summary.chunks = sum(d.chunks for d in read_manifest(index_dir).documents)
+        summary.up_to_date = True
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    if embedder is None:
+        say("loading the embedding model")
+        embedder = load_embedder(embedding)
+    old = None if rebuild else _reusable(index_dir, embedder.name, chunking, embedding.sentence_vectors)
+    summary.rebuilt = old is None
+    old_hashes = old.manifest.document_hashes() if old else {}
+    old_rows: dict[str, list[int]] = {}
+    if old:
+        for row, chunk in enumerate(old.chunks):
+            old_rows.setdefault(chunk.doc_id, []).append(row)
+
+    chunker = Chunker(chunking, embedder.count_tokens, embedder.max_tokens)
+    per_doc: list[tuple[Document, list[Chunk], list[int] | None]] = []
+    for doc in documents:
+        previous = old_hashes.get(doc.doc_id)
+        if old is not None and previous == doc.content_hash:
+            rows = old_rows.get(doc.doc_id, [])
+            per_doc.append((doc, [old.chunks[r] for r in rows], rows))
+            summary.unchanged += 1
+        else:
+            per_doc.append((doc, chunker.chunk(doc), None))
+            if previous is None:
+                summary.new += 1
+            else:
+                summary.changed += 1
+    summary.removed = len(set(old_hashes) - {d.doc_id for d in documents})
+
+    fresh = [c for _, chunks, rows in per_doc if rows is None for c in chunks]
+    fresh_vectors, fresh_sentences = _embed_chunks(fresh, embedder, embedding, chunking.section_separator,
+                                                   progress=progress, say=say)
+    summary.chunks_embedded = len(fresh)
+    summary.sentences_embedded = sum(len(v) for v in fresh_sentences)
+    with_sentences = embedding.sentence_vectors != "none"
+
+    all_chunks: list[Chunk] = []
+    vector_rows: list[np.ndarray] = []
+    sentence_rows: list[np.ndarray] = []
+    fresh_iter = iter(range(len(fresh)))
+    for _doc, chunks, rows in per_doc:
+        for i, chunk in enumerate(chunks):
+            all_chunks.append(chunk)
+            if rows is not None and old is not None:
+                vector_rows.append(np.asarray(old.vectors[rows[i]]))
+                block = old.chunk_sentence_vectors(rows[i]) if with_sentences else None
+            else:
+                j = next(fresh_iter)
+                vector_rows.append(fresh_vectors[j])
+                block = fresh_sentences[j] if with_sentences else None
+            if block is not None:
+                sentence_rows.append(np.asarray(block))
+    dim = embedder.dimension
+    vectors = np.vstack(vector_rows).astype(np.float32) if vector_rows else np.zeros((0, dim), np.float32)
+    sentence_vectors = None
+    if with_sentences:
+        sentence_vectors = (np.vstack(sentence_rows).astype(np.float32) if sentence_rows
+                            else np.zeros((0, dim), np.float32))
+
+    hashes = {d.doc_id: d.content_hash for d in documents}
+    manifest = Manifest(
+        model_name=embedder.name, dimension=dim, model_max_tokens=embedder.max_tokens,
+        chunking=chunking.model_dump(), index=index_settings.model_dump(), sentence_vectors=embedding.sentence_vectors,
+        corpus_hash=corpus_hash(hashes),
+        documents=[_documents_entry(doc, len(chunks)) for doc, chunks, _ in per_doc],
+        counts={"documents": len(documents), "chunks": len(all_chunks),
+                "sentences": int(sum(len(c.sentences) for c in all_chunks))},
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"), dense_kind="pending",
+    )
+    say("writing the index")
+    write_index(index_dir, manifest, all_chunks, vectors, sentence_vectors, index_settings,
+                separator=chunking.section_separator)
+    summary.chunks = len(all_chunks)
+    summary.seconds = time.perf_counter() - started
+    return summary

@@ -1,0 +1,90 @@
+"""The one Settings class: every knob of guideline-qa, read from `GQA_*` environment variables.
+
+Nested groups use `__`: `GQA_EMBEDDING__MODEL_PATH=/models/e5`, `GQA_RETRIEVAL__MODE=dense`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest import ChunkingSettings, EmbeddingSettings, IndexSettings
+
+DEFAULT_INDEX_DIR = Path(".index")
+
+
+class RetrievalSettings(BaseModel):
+    """Which retrieval paths run and how they are fused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["hybrid", "dense", "keyword"] = Field("hybrid", description="Retrieval paths to run.")
+    dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense path in fusion.")
+    keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword path in fusion.")
+    rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
+    candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")
+    default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")
+    max_top_k: int = Field(50, ge=1, le=200, description="Largest top_k a request may ask for.")
+    expand_abbreviations: bool = Field(True, description="Expand clinical abbreviations in keyword queries.")
+    dedupe_threshold: float = Field(0.97, ge=0.5, le=1.0, description="Cosine above which two passages "
+                                    "count as near-duplicates and only the better is kept.")
+    query_cache_size: int = Field(1024, ge=0, le=1_000_000, description="Query embeddings kept in memory.")
+
+
+class AnswerSettings(BaseModel):
+    """How answers are composed and when the service abstains."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    composer: Literal["extractive", "llm"] = Field("extractive", description="Default answer composer.")
+    max_words: int = Field(120, ge=20, le=1000, description="Target answer length for short answers.")
+    long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
+    min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
+    abstain_threshold: float = Field(0.5, ge=0, le=1, description="Evidence score below which the "
+                                     "service abstains (calibrated on the gold set).")
+
+
+class LLMSettings(BaseModel):
+    """The optional generative composer, reached over an OpenAI-compatible URL. Off unless set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM, llama.cpp).")
+    model: str = Field("llama3.1", description="Model name sent to that server.")
+    api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for that server, if any.")
+    temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
+    timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds before the LLM call is abandoned.")
+
+
+class ServerSettings(BaseModel):
+    """HTTP-facing settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field("127.0.0.1", description="Bind address; localhost unless you mean otherwise.")
+    port: int = Field(8000, ge=1, le=65535, description="TCP port.")
+    api_keys: list[SecretStr] = Field(default_factory=list, description="Accepted bearer keys; empty: open.")
+    cors_origins: list[str] = Field(default_factory=list, description="Origins allowed by CORS; empty: none.")
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted.")
+    max_body_bytes: int = Field(64_000, ge=1000, le=10_000_000, description="Largest request body accepted.")
+    log_questions: bool = Field(False, description="Log question text (may carry patient details).")
+
+
+class Settings(BaseSettings):
+    """All settings of guideline-qa. Built explicitly (`Settings()`), never at import."""
+
+    model_config = SettingsConfigDict(env_prefix="GQA_", env_nested_delimiter="__", extra="forbid")
+
+    index_dir: Path = Field(DEFAULT_INDEX_DIR, description="Index directory the service reads and ingest writes.")
+    corpus_paths: list[Path] = Field(default_factory=lambda: [Path("corpus")],
+                                     description="Files and folders ingested by default.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
