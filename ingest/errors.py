@@ -5,7 +5,7 @@ Hierarchy::
     IngestError
     ├── LoaderError            a file could not be read or parsed (names the file and the reason)
     ├── UnsupportedFileError   a file type no loader handles
-    └── IndexError_            base of index problems (trailing underscore: not the builtin)
+    └── IndexStoreError            base of index problems
         ├── IndexNotFoundError     no index at the given directory
         ├── IndexCorruptError      files missing or unreadable, format version unknown
         └── IndexMismatchError     built with another model or chunking than configured
@@ -35,19 +35,19 @@ class UnsupportedFileError(LoaderError):
     """No loader knows this file type."""
 
 
-class IndexError_(IngestError):  # noqa: N801 - the builtin name is taken
+class IndexStoreError(IngestError):
     """Base of problems with an index directory."""
 
 
-class IndexNotFoundError(IndexError_):
+class IndexNotFoundError(IndexStoreError):
     """No index exists where one was expected."""
 
 
-class IndexCorruptError(IndexError_):
+class IndexCorruptError(IndexStoreError):
     """The index directory exists but cannot be read as an index of this format."""
 
 
-class IndexMismatchError(IndexError_):
+class IndexMismatchError(IndexStoreError):
     """The index was built with settings that differ from the configured ones."""
 
     def __init__(self, differences: dict[str, tuple[object, object]]) -> None:

@@ -44,8 +44,11 @@ class IndexSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    hnsw_threshold: int = Field(200_000, ge=1, description="Above this many chunks the dense index "
-                                "is HNSW (approximate); below it, exact inner product.")
+    hnsw_threshold: int = Field(
+        200_000,
+        ge=1,
+        description="Above this many chunks the dense index is HNSW (approximate); below it, exact inner product.",
+    )
     hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph degree.")
     hnsw_ef_search: int = Field(128, ge=8, le=4096, description="HNSW search breadth.")
     bm25_k1: float = Field(1.2, gt=0, le=5, description="BM25 term-frequency saturation.")
@@ -114,8 +117,15 @@ def chunk_from_record(record: dict[str, Any]) -> Chunk:
     return Chunk(**record)
 
 
+def _faiss() -> Any:
+    """The faiss module, typed loosely: its bundled stubs miss classes it has at run time."""
+    import importlib
+
+    return importlib.import_module("faiss")
+
+
 def _build_dense(vectors: np.ndarray, settings: IndexSettings) -> tuple[Any, str]:
-    import faiss
+    faiss = _faiss()
 
     dim = vectors.shape[1]
     if len(vectors) > settings.hnsw_threshold:
@@ -189,8 +199,7 @@ def write_index(
         _save_npy(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         if sentence_vectors is not None:
             _save_npy(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
-        import faiss
-
+        faiss = _faiss()
         faiss.write_index(dense, str(tmp / "dense.faiss"))
         _build_keyword(chunks, settings, separator).save(str(tmp / "bm25"))
         # The manifest goes last: a generation without one is incomplete by definition.
@@ -200,7 +209,7 @@ def write_index(
         tmp.rename(final)
         pointer = index_dir / f".{CURRENT_FILE}.tmp"
         _write_bytes(pointer, name.encode())
-        os.replace(pointer, index_dir / CURRENT_FILE)
+        pointer.replace(index_dir / CURRENT_FILE)
         _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -211,7 +220,11 @@ def write_index(
 
 def _remove_stale_generations(index_dir: Path, keep: str) -> None:
     for child in index_dir.iterdir():
-        if child.is_dir() and child.name != keep and (child.name.startswith("gen-") or child.name.startswith(".tmp-gen-")):
+        if (
+            child.is_dir()
+            and child.name != keep
+            and (child.name.startswith("gen-") or child.name.startswith(".tmp-gen-"))
+        ):
             shutil.rmtree(child, ignore_errors=True)
 
 
@@ -243,8 +256,13 @@ def read_manifest(index_dir: Path) -> Manifest:
     return manifest
 
 
-def check_compatible(manifest: Manifest, *, model_name: str | None = None, dimension: int | None = None,
-                     chunking: dict[str, Any] | None = None) -> None:
+def check_compatible(
+    manifest: Manifest,
+    *,
+    model_name: str | None = None,
+    dimension: int | None = None,
+    chunking: dict[str, Any] | None = None,
+) -> None:
     """Raise IndexMismatchError naming every setting in which the index differs from the configuration."""
     differences: dict[str, tuple[object, object]] = {}
     if model_name is not None and manifest.model_name != model_name:
@@ -279,9 +297,11 @@ class LoadedIndex:
     def __len__(self) -> int:
         return len(self.chunks)
 
-    def dense_search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def dense_search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k (scores, rows) by inner product, restricted to `allowed` rows when given."""
-        import faiss
+        faiss = _faiss()
 
         n = len(self.chunks)
         if n == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
@@ -315,24 +335,39 @@ class LoadedIndex:
         """Sentence vectors of chunk `row`, or None when the index has none."""
         if self.sentence_vectors is None:
             return None
-        return self.sentence_vectors[self.sentence_offsets[row]:self.sentence_offsets[row + 1]]
+        return self.sentence_vectors[self.sentence_offsets[row] : self.sentence_offsets[row + 1]]
 
 
-def open_index(index_dir: Path, *, model_name: str | None = None, dimension: int | None = None,
-               chunking: dict[str, Any] | None = None, mmap: bool = True, hnsw_ef_search: int = 128) -> LoadedIndex:
+def open_index(
+    index_dir: Path,
+    *,
+    model_name: str | None = None,
+    dimension: int | None = None,
+    chunking: dict[str, Any] | None = None,
+    mmap: bool = True,
+    hnsw_ef_search: int = 128,
+) -> LoadedIndex:
     """Load the live generation, checking it against the configured model and chunking."""
     import bm25s
-    import faiss
+
+    faiss = _faiss()
 
     manifest = read_manifest(index_dir)
     check_compatible(manifest, model_name=model_name, dimension=dimension, chunking=chunking)
     folder = current_generation(index_dir)
     try:
-        chunks = [chunk_from_record(orjson.loads(line)) for line in (folder / "chunks.jsonl").read_bytes().splitlines() if line]
+        chunks = [
+            chunk_from_record(orjson.loads(line))
+            for line in (folder / "chunks.jsonl").read_bytes().splitlines()
+            if line
+        ]
         vectors = np.load(folder / "vectors.npy", mmap_mode="r" if mmap else None, allow_pickle=False)
         sentence_path = folder / "sentence_vectors.npy"
-        sentence_vectors = (np.load(sentence_path, mmap_mode="r" if mmap else None, allow_pickle=False)
-                            if sentence_path.exists() else None)
+        sentence_vectors = (
+            np.load(sentence_path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            if sentence_path.exists()
+            else None
+        )
         dense = faiss.read_index(str(folder / "dense.faiss"))
         keyword = bm25s.BM25.load(str(folder / "bm25"), mmap=mmap)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
@@ -343,6 +378,14 @@ def open_index(index_dir: Path, *, model_name: str | None = None, dimension: int
     offsets[1:] = np.cumsum([len(c.sentences) for c in chunks])
     if sentence_vectors is not None and len(sentence_vectors) != offsets[-1]:
         raise IndexCorruptError(f"{folder}: sentence vectors do not match the chunks' sentences; rebuild the index")
-    return LoadedIndex(path=folder, manifest=manifest, chunks=chunks, vectors=vectors,
-                       sentence_vectors=sentence_vectors, sentence_offsets=offsets, dense=dense, keyword=keyword,
-                       hnsw_ef_search=hnsw_ef_search)
+    return LoadedIndex(
+        path=folder,
+        manifest=manifest,
+        chunks=chunks,
+        vectors=vectors,
+        sentence_vectors=sentence_vectors,
+        sentence_offsets=offsets,
+        dense=dense,
+        keyword=keyword,
+        hnsw_ef_search=hnsw_ef_search,
+    )

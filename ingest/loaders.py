@@ -53,9 +53,20 @@ class Document:
     def content_hash(self) -> str:
         """Hash of everything that changes the chunks or their metadata."""
         payload = json.dumps(
-            [self.doc_id, self.text, self.title, self.issuing_body, self.year, self.topic, self.url,
-             self.structured, self.metadata],
-            sort_keys=True, ensure_ascii=False, default=str,
+            [
+                self.doc_id,
+                self.text,
+                self.title,
+                self.issuing_body,
+                self.year,
+                self.topic,
+                self.url,
+                self.structured,
+                self.metadata,
+            ],
+            sort_keys=True,
+            ensure_ascii=False,
+            default=str,
         )
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
@@ -106,7 +117,7 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         if loaded is not None and not isinstance(loaded, dict):
             raise LoaderError(path, "front matter must be a mapping of keys to values")
         meta = dict(loaded or {})
-        body = raw[match.end():]
+        body = raw[match.end() :]
     elif raw.startswith("---"):
         raise LoaderError(path, "front matter opened with '---' but never closed")
     if not body.strip():
@@ -117,9 +128,15 @@ def load_markdown(path: Path, doc_id: str) -> Document:
     topic = meta.pop("topic", None)
     url = meta.pop("url", None)
     return Document(
-        doc_id=doc_id, text=body, title=title, source=str(path), structured=True,
-        issuing_body=str(issuing_body) if issuing_body else None, year=year,
-        topic=str(topic) if topic else None, url=str(url) if url else None,
+        doc_id=doc_id,
+        text=body,
+        title=title,
+        source=str(path),
+        structured=True,
+        issuing_body=str(issuing_body) if issuing_body else None,
+        year=year,
+        topic=str(topic) if topic else None,
+        url=str(url) if url else None,
         metadata={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)},
     )
 
@@ -129,8 +146,13 @@ def load_text(path: Path, doc_id: str) -> Document:
     text = _read_text(path)
     if not text.strip():
         raise LoaderError(path, "document has no text")
-    return Document(doc_id=doc_id, text=text, title=path.stem.replace("_", " ").replace("-", " "),
-                    source=str(path), structured=False)
+    return Document(
+        doc_id=doc_id,
+        text=text,
+        title=path.stem.replace("_", " ").replace("-", " "),
+        source=str(path),
+        structured=False,
+    )
 
 
 _HTML_BLOCKS = {"p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dt", "dd", "caption"}
@@ -177,8 +199,9 @@ def load_html(path: Path, doc_id: str) -> Document:
     text, title = html_to_markdown(_read_text(path))
     if not text.strip():
         raise LoaderError(path, "HTML page has no visible text")
-    return Document(doc_id=doc_id, text=text, title=title or _first_heading(text) or path.stem,
-                    source=str(path), structured=True)
+    return Document(
+        doc_id=doc_id, text=text, title=title or _first_heading(text) or path.stem, source=str(path), structured=True
+    )
 
 
 def load_pdf(path: Path, doc_id: str) -> Document:
@@ -195,8 +218,9 @@ def load_pdf(path: Path, doc_id: str) -> Document:
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if not text:
         raise LoaderError(path, "PDF has no text layer (scanned images need OCR first)")
-    return Document(doc_id=doc_id, text=text + "\n", title=str(info_title or path.stem), source=str(path),
-                    structured=False)
+    return Document(
+        doc_id=doc_id, text=text + "\n", title=str(info_title or path.stem), source=str(path), structured=False
+    )
 
 
 RECORD_KEYS = {"doc_id", "title", "text", "source"}
@@ -230,10 +254,14 @@ def load_jsonl(path: Path) -> Iterator[Document]:
             extra = {k: v for k, v in record.items() if k not in RECORD_KEYS}
             year = extra.pop("year", None)
             yield Document(
-                doc_id=doc_id, text=str(record["text"]), title=str(record.get("title") or doc_id),
-                source=str(record.get("source") or path), structured=False,
+                doc_id=doc_id,
+                text=str(record["text"]),
+                title=str(record.get("title") or doc_id),
+                source=str(record.get("source") or path),
+                structured=False,
                 issuing_body=str(extra.pop("issuing_body")) if extra.get("issuing_body") else None,
-                year=_year(year, path), topic=str(extra.pop("topic")) if extra.get("topic") else None,
+                year=_year(year, path),
+                topic=str(extra.pop("topic")) if extra.get("topic") else None,
                 url=str(extra.pop("url")) if extra.get("url") else None,
                 metadata={k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
             )

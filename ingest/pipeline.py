@@ -12,7 +12,7 @@ import numpy as np
 
 from ingest.chunking import Chunk, Chunker, ChunkingSettings
 from ingest.embedding import DEFAULT_MODEL_NAME, Embedder, EmbeddingSettings, load_embedder
-from ingest.errors import IndexError_, LoaderError
+from ingest.errors import IndexStoreError, LoaderError
 from ingest.index import (
     DocumentEntry,
     IndexSettings,
@@ -57,28 +57,39 @@ def configured_model_name(settings: EmbeddingSettings) -> str:
 
 
 def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
-    return DocumentEntry(doc_id=doc.doc_id, content_hash=doc.content_hash, title=doc.title, source=doc.source,
-                         issuing_body=doc.issuing_body, year=doc.year, topic=doc.topic, url=doc.url,
-                         chunks=n_chunks)
+    return DocumentEntry(
+        doc_id=doc.doc_id,
+        content_hash=doc.content_hash,
+        title=doc.title,
+        source=doc.source,
+        issuing_body=doc.issuing_body,
+        year=doc.year,
+        topic=doc.topic,
+        url=doc.url,
+        chunks=n_chunks,
+    )
 
 
-def _reusable(index_dir: Path, model_name: str, chunking: ChunkingSettings, sentence_vectors: str) -> LoadedIndex | None:
+def _reusable(
+    index_dir: Path, model_name: str, chunking: ChunkingSettings, sentence_vectors: str
+) -> LoadedIndex | None:
     """The existing index if its vectors can be reused for unchanged documents."""
     try:
         old = open_index(index_dir, model_name=model_name, chunking=chunking.model_dump(), mmap=False)
-    except IndexError_:
+    except IndexStoreError:
         return None
     if old.manifest.sentence_vectors != sentence_vectors:
         return None
     return old
 
 
-def is_up_to_date(index_dir: Path, documents: list[Document], model_name: str, chunking: ChunkingSettings,
-                  sentence_vectors: str) -> bool:
+def is_up_to_date(
+    index_dir: Path, documents: list[Document], model_name: str, chunking: ChunkingSettings, sentence_vectors: str
+) -> bool:
     """True when the index was built from exactly these documents with these settings."""
     try:
         manifest = read_manifest(index_dir)
-    except IndexError_:
+    except IndexStoreError:
         return False
     return (
         manifest.model_name == model_name
@@ -89,7 +100,12 @@ def is_up_to_date(index_dir: Path, documents: list[Document], model_name: str, c
 
 
 def _embed_chunks(
-    chunks: list[Chunk], embedder: Embedder, embedding: EmbeddingSettings, separator: str, *, progress: bool,
+    chunks: list[Chunk],
+    embedder: Embedder,
+    embedding: EmbeddingSettings,
+    separator: str,
+    *,
+    progress: bool,
     say: Callable[[str], None],
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """Chunk vectors and, per chunk, its sentence vectors (empty arrays when not stored)."""
@@ -108,10 +124,11 @@ def _embed_chunks(
         return vectors, [empty for _ in chunks]
     unique = sorted({s for c in chunks for s in c.sentence_texts()})
     say(f"embedding {len(unique)} sentences")
-    by_text = dict(zip(unique, embedder.embed(unique, batch_size=embedding.batch_size, progress=progress),
-                       strict=True))
-    return vectors, [np.array([by_text[s] for s in c.sentence_texts()], dtype=np.float32).reshape(-1, embedder.dimension)
-                     for c in chunks]
+    by_text = dict(zip(unique, embedder.embed(unique, batch_size=embedding.batch_size, progress=progress), strict=True))
+    return vectors, [
+        np.array([by_text[s] for s in c.sentence_texts()], dtype=np.float32).reshape(-1, embedder.dimension)
+        for c in chunks
+    ]
 
 
 def build_index(
@@ -182,8 +199,9 @@ def build_index(
     summary.removed = len(set(old_hashes) - {d.doc_id for d in documents})
 
     fresh = [c for _, chunks, rows in per_doc if rows is None for c in chunks]
-    fresh_vectors, fresh_sentences = _embed_chunks(fresh, embedder, embedding, chunking.section_separator,
-                                                   progress=progress, say=say)
+    fresh_vectors, fresh_sentences = _embed_chunks(
+        fresh, embedder, embedding, chunking.section_separator, progress=progress, say=say
+    )
     summary.chunks_embedded = len(fresh)
     summary.sentences_embedded = sum(len(v) for v in fresh_sentences)
     with_sentences = embedding.sentence_vectors != "none"
@@ -192,12 +210,12 @@ def build_index(
     vector_rows: list[np.ndarray] = []
     sentence_rows: list[np.ndarray] = []
     fresh_iter = iter(range(len(fresh)))
-    for _doc, chunks, rows in per_doc:
+    for _doc, chunks, old_rows_of_doc in per_doc:
         for i, chunk in enumerate(chunks):
             all_chunks.append(chunk)
-            if rows is not None and old is not None:
-                vector_rows.append(np.asarray(old.vectors[rows[i]]))
-                block = old.chunk_sentence_vectors(rows[i]) if with_sentences else None
+            if old_rows_of_doc is not None and old is not None:
+                vector_rows.append(np.asarray(old.vectors[old_rows_of_doc[i]]))
+                block = old.chunk_sentence_vectors(old_rows_of_doc[i]) if with_sentences else None
             else:
                 j = next(fresh_iter)
                 vector_rows.append(fresh_vectors[j])
@@ -208,22 +226,32 @@ def build_index(
     vectors = np.vstack(vector_rows).astype(np.float32) if vector_rows else np.zeros((0, dim), np.float32)
     sentence_vectors = None
     if with_sentences:
-        sentence_vectors = (np.vstack(sentence_rows).astype(np.float32) if sentence_rows
-                            else np.zeros((0, dim), np.float32))
+        sentence_vectors = (
+            np.vstack(sentence_rows).astype(np.float32) if sentence_rows else np.zeros((0, dim), np.float32)
+        )
 
     hashes = {d.doc_id: d.content_hash for d in documents}
     manifest = Manifest(
-        model_name=embedder.name, dimension=dim, model_max_tokens=embedder.max_tokens,
-        chunking=chunking.model_dump(), index=index_settings.model_dump(), sentence_vectors=embedding.sentence_vectors,
+        model_name=embedder.name,
+        dimension=dim,
+        model_max_tokens=embedder.max_tokens,
+        chunking=chunking.model_dump(),
+        index=index_settings.model_dump(),
+        sentence_vectors=embedding.sentence_vectors,
         corpus_hash=corpus_hash(hashes),
         documents=[_documents_entry(doc, len(chunks)) for doc, chunks, _ in per_doc],
-        counts={"documents": len(documents), "chunks": len(all_chunks),
-                "sentences": int(sum(len(c.sentences) for c in all_chunks))},
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), dense_kind="pending",
+        counts={
+            "documents": len(documents),
+            "chunks": len(all_chunks),
+            "sentences": int(sum(len(c.sentences) for c in all_chunks)),
+        },
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        dense_kind="pending",
     )
     say("writing the index")
-    write_index(index_dir, manifest, all_chunks, vectors, sentence_vectors, index_settings,
-                separator=chunking.section_separator)
+    write_index(
+        index_dir, manifest, all_chunks, vectors, sentence_vectors, index_settings, separator=chunking.section_separator
+    )
     summary.chunks = len(all_chunks)
     summary.seconds = time.perf_counter() - started
     return summary

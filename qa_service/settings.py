@@ -29,8 +29,12 @@ class RetrievalSettings(BaseModel):
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")
     max_top_k: int = Field(50, ge=1, le=200, description="Largest top_k a request may ask for.")
     expand_abbreviations: bool = Field(True, description="Expand clinical abbreviations in keyword queries.")
-    dedupe_threshold: float = Field(0.97, ge=0.5, le=1.0, description="Cosine above which two passages "
-                                    "count as near-duplicates and only the better is kept.")
+    dedupe_threshold: float = Field(
+        0.97,
+        ge=0.5,
+        le=1.0,
+        description="Cosine above which two passages count as near-duplicates and only the better is kept.",
+    )
     query_cache_size: int = Field(1024, ge=0, le=1_000_000, description="Query embeddings kept in memory.")
 
 
@@ -43,8 +47,9 @@ class AnswerSettings(BaseModel):
     max_words: int = Field(120, ge=20, le=1000, description="Target answer length for short answers.")
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
-    abstain_threshold: float = Field(0.5, ge=0, le=1, description="Evidence score below which the "
-                                     "service abstains (calibrated on the gold set).")
+    abstain_threshold: float = Field(
+        0.5, ge=0, le=1, description="Evidence score below which the service abstains (calibrated on the gold set)."
+    )
 
 
 class LLMSettings(BaseModel):
@@ -79,8 +84,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GQA_", env_nested_delimiter="__", extra="forbid")
 
     index_dir: Path = Field(DEFAULT_INDEX_DIR, description="Index directory the service reads and ingest writes.")
-    corpus_paths: list[Path] = Field(default_factory=lambda: [Path("corpus")],
-                                     description="Files and folders ingested by default.")
+    corpus_paths: list[Path] = Field(
+        default_factory=lambda: [Path("corpus")], description="Files and folders ingested by default."
+    )
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
     index: IndexSettings = Field(default_factory=IndexSettings)

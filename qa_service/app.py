@@ -1,0 +1,155 @@
+"""The FastAPI application: `create_app(settings, *, pipeline=None)`.
+
+Nothing heavy happens at import. The index and the model load in the lifespan, on a background
+thread, so `/healthz` answers at once and `/readyz` turns ready when loading is done. Tests pass a
+fake pipeline and skip loading altogether.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ingest import IngestError
+from qa_service.errors import ServiceError
+from qa_service.protocols import AnswerPipeline
+from qa_service.settings import Settings
+
+log = logging.getLogger("guideline_qa.http")
+
+PipelineFactory = Callable[[Settings], AnswerPipeline]
+
+
+def _default_factory(settings: Settings) -> AnswerPipeline:
+    from qa_service.pipeline import QAPipeline
+
+    return QAPipeline.from_settings(settings)
+
+
+def _error(status: int, kind: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"type": kind, "message": message}})
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            return "request body is not valid JSON"
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        parts.append(f"{where}: {msg}")
+    return "; ".join(parts) or "invalid request"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    pipeline: AnswerPipeline | None = None,
+    pipeline_factory: PipelineFactory | None = None,
+) -> FastAPI:
+    """Build the app. With `pipeline` it is ready at once; otherwise the lifespan loads one."""
+    settings = settings or Settings()
+    factory = pipeline_factory or _default_factory
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.started_at = time.perf_counter()
+        if app.state.pipeline is None:
+
+            def load() -> None:
+                try:
+                    app.state.pipeline = factory(settings)
+                    log.info(
+                        orjson.dumps(
+                            {"event": "ready", "seconds": round(time.perf_counter() - app.state.started_at, 2)}
+                        ).decode()
+                    )
+                except (IngestError, ServiceError, OSError) as exc:
+                    app.state.load_error = f"index could not be loaded: {exc}"
+                    log.error(orjson.dumps({"event": "load_failed", "error": str(exc)}).decode())
+
+            threading.Thread(target=load, name="load-index", daemon=True).start()
+        yield
+
+    app = FastAPI(
+        title="guideline-qa",
+        summary="Cited answers from clinical practice guidelines, or an honest abstention.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = pipeline
+    app.state.load_error = None
+
+    @app.exception_handler(ServiceError)
+    async def service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return _error(exc.status_code, type(exc).__name__, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "ValidationError", _validation_message(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, "HTTPError", str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error")
+        return _error(500, "InternalError", "internal error; the request was logged")
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:12]
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.server.max_body_bytes):
+            return _error(413, "PayloadTooLarge", f"request body over {settings.server.max_body_bytes} bytes")
+        if settings.server.api_keys and request.url.path.startswith("/v1/"):
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").strip() or request.headers.get(
+                "x-api-key", ""
+            )
+            if given not in {k.get_secret_value() for k in settings.server.api_keys}:
+                return _error(401, "Unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
+        response = await call_next(request)
+        response.headers["x-request-id"] = request_id
+        record: dict[str, Any] = {
+            "event": "request",
+            "id": request_id,
+            "method": request.method,
+            "path": request.url.path,
+            "status": response.status_code,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+        log.info(orjson.dumps(record).decode())
+        return response
+
+    if settings.server.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.server.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
+
+    from qa_service.routes import ask, chat, meta, web
+
+    app.include_router(ask.router)
+    app.include_router(meta.router)
+    app.include_router(chat.router)
+    app.include_router(web.router)
+    return app

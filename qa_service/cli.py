@@ -1,0 +1,111 @@
+"""`guideline-qa serve` and `guideline-qa ask`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the API and the web page with uvicorn."""
+    import logging
+
+    import uvicorn
+
+    from qa_service.app import create_app
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    if args.index:
+        settings.index_dir = Path(args.index)
+    settings.server.host = args.host or settings.server.host
+    settings.server.port = args.port or settings.server.port
+    if not (settings.index_dir / "CURRENT").exists():
+        print(f"guideline-qa: no index at {settings.index_dir}; run `guideline-qa ingest` first", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app = create_app(settings)
+    uvicorn.run(
+        app, host=settings.server.host, port=settings.server.port, log_level="warning", workers=1, access_log=False
+    )
+    return 0
+
+
+def _print_answer(payload: dict[str, Any]) -> None:
+    print(payload["answer"])
+    if payload.get("abstained"):
+        print(f"\n(abstained: {payload.get('reason')})")
+        print("\nClosest passages:")
+        for passage in payload.get("passages", [])[:3]:
+            print(f"  - {passage.get('guideline') or passage['title']}: {passage['section']}")
+    else:
+        print("\nSources:")
+        for c in payload.get("citations", []):
+            label = c.get("guideline") or c.get("issuing_body") or ""
+            url = f" <{c['url']}>" if c.get("url") else ""
+            print(f"  [{c['id']}] {label} — {c['title']} > {c['section']}{url}")
+    print(f"\n{payload.get('disclaimer', '')}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Ask a question over HTTP (--url) or in-process (--index)."""
+    body: dict[str, Any] = {"question": args.question}
+    if args.top_k:
+        body["top_k"] = args.top_k
+    if args.url:
+        import httpx
+
+        headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
+        try:
+            response = httpx.post(args.url.rstrip("/") + "/v1/ask", json=body, headers=headers, timeout=60)
+        except httpx.HTTPError as exc:
+            print(f"guideline-qa: cannot reach {args.url}: {exc}", file=sys.stderr)
+            return 2
+        if response.status_code != 200:
+            message = response.json().get("error", {}).get("message", response.text)
+            print(f"guideline-qa: {response.status_code}: {message}", file=sys.stderr)
+            return 1
+        payload = response.json()
+    else:
+        from pydantic import ValidationError
+
+        from qa_service.pipeline import QAPipeline
+        from qa_service.schemas import AskRequest
+        from qa_service.settings import Settings
+
+        settings = Settings()
+        if args.index:
+            settings.index_dir = Path(args.index)
+        try:
+            request = AskRequest(**body)
+        except ValidationError as exc:
+            print(f"guideline-qa: {exc.errors()[0]['msg']}", file=sys.stderr)
+            return 2
+        payload = QAPipeline.from_settings(settings).ask(request).model_dump()
+    if args.json:
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        _print_answer(payload)
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `serve` and `ask` to the `guideline-qa` command."""
+    serve = sub.add_parser("serve", help="serve the API and the web page")
+    serve.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    ask = sub.add_parser("ask", help="ask a question and print the cited answer")
+    ask.add_argument("question")
+    ask.add_argument("--url", default=os.environ.get("GQA_URL"), help="a running service (default: in-process)")
+    ask.add_argument("--index", help="index directory for in-process answers")
+    ask.add_argument("--top-k", type=int)
+    ask.add_argument("--api-key", default=os.environ.get("GQA_API_KEY"))
+    ask.add_argument("--json", action="store_true", help="print the whole JSON response")
+    ask.set_defaults(handler=cmd_ask)

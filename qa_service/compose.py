@@ -1,0 +1,267 @@
+"""Answer composers: extractive (default, offline, deterministic) and an optional LLM.
+
+Both return `Composed`: answer sentences, each tied to the passage it cites. `render` turns them
+into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from ingest import Chunk, LoadedIndex, keyword_tokens
+from qa_service.grounding import check_sentence, citations_in, strip_citations
+from qa_service.retrieval import expand_query
+from qa_service.schemas import DroppedSentence
+from qa_service.settings import AnswerSettings
+
+
+@dataclass
+class Candidate:
+    """A passage given to a composer: its chunk, its row in the index and its rank."""
+
+    chunk: Chunk
+    row: int
+    rank: int
+
+
+@dataclass
+class AnswerSentence:
+    """One sentence of an answer and the candidate (by list position) it comes from."""
+
+    text: str
+    source: int
+    score: float = 0.0
+    position: int = 0
+
+
+@dataclass
+class Composed:
+    """What a composer produced."""
+
+    sentences: list[AnswerSentence]
+    composer: str
+    dropped: list[DroppedSentence] = field(default_factory=list)
+    note: str | None = None
+    best_sentence_score: float = 0.0
+
+
+class AnswerComposer(Protocol):
+    """Builds answer sentences from ranked passages."""
+
+    name: str
+
+    def compose(
+        self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_words: int
+    ) -> Composed:
+        """Sentences answering the question, each tied to one candidate."""
+        ...
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9%]+", " ", text.lower()).strip()
+
+
+class ExtractiveComposer:
+    """Picks the passages' sentences that answer the question, verbatim.
+
+    Sentence score = cosine with the question (sentence vectors stored at ingest) blended with the
+    share of question keywords the sentence contains, plus a bonus for the top passage.
+    """
+
+    name = "extractive"
+
+    def __init__(
+        self, index: LoadedIndex, settings: AnswerSettings, *, max_passages: int = 4, embed: Any | None = None
+    ) -> None:
+        self.index = index
+        self.settings = settings
+        self.max_passages = max_passages
+        self._embed = embed  # fallback when the index stores no sentence vectors
+
+    def _sentence_vectors(self, candidate: Candidate) -> np.ndarray | None:
+        vectors = self.index.chunk_sentence_vectors(candidate.row)
+        if vectors is not None and len(vectors) == len(candidate.chunk.sentences):
+            return np.asarray(vectors)
+        if self._embed is not None and candidate.chunk.sentences:
+            return np.asarray(self._embed(candidate.chunk.sentence_texts()))
+        return None
+
+    def score_sentences(
+        self, question: str, query_vector: np.ndarray, candidates: list[Candidate]
+    ) -> list[AnswerSentence]:
+        """Every sentence of the top passages with its score, best first."""
+        q_tokens = set(keyword_tokens(expand_query(question)))
+        scored: list[AnswerSentence] = []
+        for source, candidate in enumerate(candidates[: self.max_passages]):
+            texts = candidate.chunk.sentence_texts()
+            vectors = self._sentence_vectors(candidate)
+            for position, text in enumerate(texts):
+                cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
+                s_tokens = set(keyword_tokens(text))
+                overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
+                bonus = 0.08 if source == 0 else 0.04 if source == 1 else 0.0
+                score = 0.65 * cosine + 0.35 * overlap + bonus
+                scored.append(AnswerSentence(text=text, source=source, score=score, position=position))
+        scored.sort(key=lambda s: (-s.score, s.source, s.position))
+        return scored
+
+    def compose(
+        self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_words: int
+    ) -> Composed:
+        scored = self.score_sentences(question, query_vector, candidates)
+        if not scored:
+            return Composed(sentences=[], composer=self.name)
+        best = scored[0].score
+        floor = max(self.settings.min_sentence_score, 0.6 * best)
+        chosen: list[AnswerSentence] = []
+        seen: set[str] = set()
+        words = 0
+        for sentence in scored:
+            if sentence.score < floor and chosen:
+                break
+            key = _norm(sentence.text)
+            if key in seen or any(key in s or s in key for s in seen):
+                continue
+            length = _words(sentence.text)
+            if chosen and words + length > max_words:
+                continue
+            chosen.append(sentence)
+            seen.add(key)
+            words += length
+        # Reading order: passages by rank, sentences as written within each passage.
+        chosen.sort(key=lambda s: (s.source, s.position))
+        return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)
+
+
+LLM_SYSTEM_PROMPT = """You answer clinicians' questions using ONLY the numbered guideline passages given.
+Rules:
+- Every sentence must end with the citation of the passage it comes from, like [1] or [2].
+- Copy numbers, doses, units, intervals and drug names exactly as the passage writes them.
+- Name the guideline a statement comes from (e.g. "Per ESMO 2020, ...").
+- If the passages do not answer the question, reply exactly: The guidelines provided do not cover this.
+- At most {max_words} words. No preamble."""
+
+
+def format_passages(candidates: list[Candidate]) -> str:
+    """The numbered passages as the LLM sees them."""
+    blocks = []
+    for n, candidate in enumerate(candidates, start=1):
+        chunk = candidate.chunk
+        label = chunk.guideline or chunk.issuing_body or chunk.title
+        blocks.append(f"[{n}] ({label}) {chunk.header()}\n{chunk.prefix}{chunk.text}")
+    return "\n\n".join(blocks)
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,3}\])*\s+(?=[A-Z(])")
+
+
+def split_generated(text: str) -> list[str]:
+    """Split LLM output into sentences, keeping each sentence's trailing `[n]` markers with it."""
+    pieces: list[str] = []
+    for paragraph in re.split(r"\n+", text.strip()):
+        paragraph = re.sub(r"^\s*(?:[-*•]|\d+[.)])\s+", "", paragraph).strip()
+        if not paragraph:
+            continue
+        start = 0
+        for match in re.finditer(r"[.!?](?:\s*\[\d{1,3}\])+(?=\s|$)|[.!?](?=\s+[A-Z(])", paragraph):
+            pieces.append(paragraph[start : match.end()].strip())
+            start = match.end()
+        tail = paragraph[start:].strip()
+        if tail:
+            pieces.append(tail)
+    return [p for p in pieces if p]
+
+
+class LLMComposer:
+    """Asks a chat model for a cited answer, then keeps only the sentences the grounding check passes.
+
+    Falls back to the extractive composer when the model fails or nothing survives.
+    """
+
+    name = "llm"
+
+    def __init__(self, chat_model: Any, fallback: ExtractiveComposer) -> None:
+        self.chat_model = chat_model
+        self.fallback = fallback
+
+    def compose(
+        self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_words: int
+    ) -> Composed:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        messages = [
+            SystemMessage(content=LLM_SYSTEM_PROMPT.format(max_words=max_words)),
+            HumanMessage(content=f"Passages:\n{format_passages(candidates)}\n\nQuestion: {question}"),
+        ]
+        try:
+            reply = self.chat_model.invoke(messages)
+            text = reply.content if isinstance(reply.content, str) else str(reply.content)
+        except Exception as exc:  # any model failure falls back to the extractive answer
+            composed = self.fallback.compose(question, query_vector, candidates, max_words=max_words)
+            composed.note = f"LLM composer failed ({type(exc).__name__}); extractive answer returned"
+            return composed
+        kept: list[AnswerSentence] = []
+        dropped: list[DroppedSentence] = []
+        quotes = [c.chunk.prefix + c.chunk.text for c in candidates]
+        for position, sentence in enumerate(split_generated(text)):
+            if "do not cover this" in sentence.lower():
+                continue
+            cited = citations_in(sentence)
+            result = check_sentence(sentence, [quotes[n - 1] for n in cited if 1 <= n <= len(quotes)], len(quotes))
+            if not result.ok:
+                dropped.append(DroppedSentence(sentence=sentence, reason=result.reason or "unsupported"))
+                continue
+            kept.append(AnswerSentence(text=strip_citations(sentence), source=cited[0] - 1, position=position))
+        if not kept:
+            composed = self.fallback.compose(question, query_vector, candidates, max_words=max_words)
+            composed.dropped = dropped
+            composed.note = "no generated sentence passed the grounding check; extractive answer returned"
+            return composed
+        return Composed(sentences=kept, composer=self.name, dropped=dropped)
+
+
+def attribution(chunk: Chunk) -> str | None:
+    """'ESMO 2020' for a recommendation, else the issuing body and year when known."""
+    if chunk.guideline:
+        return chunk.guideline
+    if chunk.issuing_body and chunk.year:
+        return f"{chunk.issuing_body} {chunk.year}"
+    return None
+
+
+def _lower_first(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    # Lower-case only an ordinary capitalised word: never an acronym, a number or a drug name.
+    if len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha():
+        return text[0].lower() + text[1:]
+    return text
+
+
+def render(composed: Composed, candidates: list[Candidate], *, attribute: bool = True) -> tuple[str, list[int]]:
+    """Answer text with `[n]` markers, and the candidate index behind each n (1-based order of first citation)."""
+    order: list[int] = []
+    parts: list[str] = []
+    previous_source: int | None = None
+    for sentence in composed.sentences:
+        if sentence.source not in order:
+            order.append(sentence.source)
+        n = order.index(sentence.source) + 1
+        text = sentence.text.strip()
+        body = text.rstrip()
+        if not body.endswith((".", "!", "?")):
+            body += "."
+        if attribute and composed.composer == "extractive" and sentence.source != previous_source:
+            label = attribution(candidates[sentence.source].chunk)
+            if label:
+                body = f"Per {label}, {_lower_first(body)}"
+        parts.append(f"{body} [{n}]")
+        previous_source = sentence.source
+    return " ".join(parts), order

@@ -1,0 +1,251 @@
+"""QAPipeline: retrieve, compose, check, and decide whether to answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from ingest import Embedder, LoadedIndex, load_embedder, open_index
+from ingest.pipeline import configured_model_name
+from qa_service.abstention import Evidence, coverage, idf_table, judge
+from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
+from qa_service.errors import BadRequestError
+from qa_service.retrieval import Hit, Retriever
+from qa_service.schemas import (
+    AskRequest,
+    AskResponse,
+    Citation,
+    Passage,
+    SearchRequest,
+    SearchResponse,
+)
+from qa_service.settings import AnswerSettings, LLMSettings, RetrievalSettings, Settings
+
+ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
+
+
+def build_chat_model(settings: LLMSettings) -> Any:
+    """A LangChain chat model for an OpenAI-compatible server, or None when no URL is set."""
+    if not settings.base_url:
+        return None
+    from langchain_openai import ChatOpenAI
+
+    return ChatOpenAI(
+        base_url=settings.base_url,
+        model=settings.model,
+        api_key=settings.api_key,
+        temperature=settings.temperature,
+        timeout=settings.timeout_s,
+        max_retries=0,
+    )
+
+
+class QAPipeline:
+    """Everything needed to answer over one loaded index."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings, *, chat_model: Any = None) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = Retriever(index, embedder, settings.retrieval)
+        self.extractive = ExtractiveComposer(index, settings.answer, embed=lambda texts: embedder.embed(texts))
+        self.chat_model = chat_model
+        self._idf, self._max_idf = idf_table(index)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QAPipeline:
+        """Load the embedder and the index (checked against the configured model and chunking)."""
+        embedder = load_embedder(settings.embedding)
+        index = open_index(
+            settings.index_dir,
+            model_name=configured_model_name(settings.embedding),
+            dimension=embedder.dimension,
+            chunking=settings.chunking.model_dump(),
+            hnsw_ef_search=settings.index.hnsw_ef_search,
+        )
+        pipeline = cls(index, embedder, settings, chat_model=build_chat_model(settings.llm))
+        pipeline.warm_up()
+        return pipeline
+
+    def warm_up(self) -> None:
+        """One throwaway query so the first real one does not pay for lazy initialisation."""
+        self.ask(AskRequest(question="bone metastasis"))
+        self.retriever.cache = type(self.retriever.cache)(self.settings.retrieval.query_cache_size)
+
+    def with_settings(
+        self, *, retrieval: RetrievalSettings | None = None, answer: AnswerSettings | None = None
+    ) -> QAPipeline:
+        """The same index and model with other retrieval or answer settings."""
+        clone = QAPipeline.__new__(QAPipeline)
+        clone.__dict__.update(self.__dict__)
+        settings = self.settings.model_copy(deep=True)
+        if retrieval is not None:
+            settings.retrieval = retrieval
+            clone.retriever = self.retriever.with_settings(retrieval)
+        if answer is not None:
+            settings.answer = answer
+            clone.extractive = ExtractiveComposer(self.index, answer, embed=lambda texts: self.embedder.embed(texts))
+        clone.settings = settings
+        return clone
+
+    # -- search ---------------------------------------------------------------------------------
+
+    def _passage(self, hit: Hit) -> Passage:
+        chunk = self.index.chunks[hit.row]
+        return Passage(
+            chunk_id=chunk.chunk_id,
+            doc_id=chunk.doc_id,
+            rec_id=chunk.rec_id,
+            title=chunk.title,
+            section=" > ".join(chunk.section),
+            text=chunk.prefix + chunk.text,
+            score=round(hit.score, 6),
+            guideline=chunk.guideline,
+            issuing_body=chunk.issuing_body,
+            year=chunk.year,
+            topic=chunk.topic,
+            url=chunk.url,
+            dense_rank=hit.dense_rank,
+            keyword_rank=hit.keyword_rank,
+        )
+
+    def _top_k(self, requested: int | None) -> int:
+        top_k = requested or self.settings.retrieval.default_top_k
+        if top_k > self.settings.retrieval.max_top_k:
+            raise BadRequestError(f"top_k must be between 1 and {self.settings.retrieval.max_top_k}")
+        return top_k
+
+    def search(self, request: SearchRequest) -> SearchResponse:
+        """Ranked passages for the query."""
+        started = time.perf_counter()
+        result = self.retriever.retrieve(request.query, self._top_k(request.top_k), request.filters)
+        timings = dict(result.timings_ms)
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return SearchResponse(
+            passages=[self._passage(h) for h in result.hits], timings_ms={k: round(v, 3) for k, v in timings.items()}
+        )
+
+    # -- ask ------------------------------------------------------------------------------------
+
+    def _composer(self, name: str) -> AnswerComposer:
+        if name == "llm":
+            if self.chat_model is None:
+                raise BadRequestError("the LLM composer is not configured (set GQA_LLM__BASE_URL)")
+            return LLMComposer(self.chat_model, self.extractive)
+        return self.extractive
+
+    def _evidence(self, question: str, hits: list[Hit], composed: Composed, answer_text: str) -> Evidence:
+        rows = [h.row for h in hits[:3]]
+        passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
+        query_vector = self.retriever.embed_query(question)
+        dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
+        dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
+        keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
+        return judge(
+            question=question,
+            dense_top=dense_top,
+            coverage_score=coverage(question, passages_text, self._idf, self._max_idf),
+            sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
+            agreement=bool(dense_top3 & keyword_top3),
+            answer_text=answer_text,
+        )
+
+    def ask(self, request: AskRequest) -> AskResponse:
+        """Retrieve, compose, check the evidence; answer with citations or abstain."""
+        started = time.perf_counter()
+        answer_settings = self.settings.answer
+        top_k = self._top_k(request.top_k)
+        result = self.retriever.retrieve(request.question, top_k, request.filters)
+        timings = dict(result.timings_ms)
+        passages = [self._passage(h) for h in result.hits]
+        candidates = [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)]
+        composer_name = request.composer or answer_settings.composer
+        max_words = answer_settings.long_max_words if request.long else answer_settings.max_words
+
+        t = time.perf_counter()
+        composed = (
+            self._composer(composer_name).compose(
+                request.question, result.query_vector, candidates, max_words=max_words
+            )
+            if candidates
+            else Composed(sentences=[], composer=composer_name)
+        )
+        answer_text, order = render(composed, candidates)
+        timings["compose"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        evidence = self._evidence(request.question, result.hits, composed, answer_text)
+        timings["evidence"] = (time.perf_counter() - t) * 1000
+        abstained = not composed.sentences or evidence.score < answer_settings.abstain_threshold
+        reason = composed.note
+        citations: list[Citation] = []
+        if abstained:
+            if not candidates:
+                reason = "no passage matched the question" + (" and filters" if request.filters else "")
+            elif evidence.asks_quantity and not evidence.answer_has_number:
+                reason = "the question asks for a quantity the closest passages do not state"
+            else:
+                reason = (
+                    f"evidence score {evidence.score:.2f} is below the threshold "
+                    f"{answer_settings.abstain_threshold:.2f}: the closest passages do not answer this question"
+                )
+            answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
+        else:
+            for n, source in enumerate(order, start=1):
+                chunk = candidates[source].chunk
+                citations.append(
+                    Citation(
+                        id=n,
+                        chunk_id=chunk.chunk_id,
+                        doc_id=chunk.doc_id,
+                        rec_id=chunk.rec_id,
+                        title=chunk.title,
+                        issuing_body=chunk.issuing_body,
+                        year=chunk.year,
+                        guideline=attribution(chunk),
+                        section=" > ".join(chunk.section),
+                        url=chunk.url,
+                        quote=chunk.prefix + chunk.text,
+                    )
+                )
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return AskResponse(
+            answer=answer_text,
+            citations=citations,
+            passages=passages,
+            abstained=abstained,
+            reason=reason,
+            evidence_score=round(evidence.score, 4),
+            composer=composed.composer,
+            dropped=composed.dropped,
+            timings_ms={k: round(v, 3) for k, v in timings.items()},
+        )
+
+    def ask_stream(self, request: AskRequest) -> Iterator[dict[str, Any]]:
+        """The answer as events, one per sentence, then the full response."""
+        response = self.ask(request)
+        if response.abstained:
+            yield {"type": "abstain", "text": response.answer, "reason": response.reason}
+        else:
+            for sentence in _split_rendered(response.answer):
+                yield {"type": "sentence", "text": sentence}
+        yield {"type": "done", "response": response.model_dump()}
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Manifest entries of the indexed documents."""
+        return [d.model_dump() for d in self.index.manifest.documents]
+
+    def manifest(self) -> dict[str, Any]:
+        """The manifest without the per-document list."""
+        return self.index.manifest.model_dump(exclude={"documents"})
+
+
+def _split_rendered(answer: str) -> list[str]:
+    """Rendered answer sentences: each ends with its `[n]` marker."""
+    import re
+
+    return [s.strip() for s in re.split(r"(?<=\])\s+", answer) if s.strip()]
+
+
+__all__ = ["ABSTAIN_TEXT", "QAPipeline", "build_chat_model"]

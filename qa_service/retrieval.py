@@ -1,0 +1,210 @@
+"""Hybrid retrieval: dense (FAISS) and keyword (BM25) paths, filtered before ranking, fused.
+
+Both paths rank only the rows that pass the metadata filters (a FAISS id selector and a BM25
+mask), so a filter never empties a result that truncation would have filled. The keyword query is
+expanded with the clinical abbreviation list in `qa_service/data/abbreviations.tsv`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ingest import Embedder, LoadedIndex, keyword_tokens
+from ingest.keywords import normalise
+from qa_service.schemas import Filters
+from qa_service.settings import RetrievalSettings
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> dict[str, list[str]]:
+    """Abbreviation or lay term -> expansions, from the packaged TSV."""
+    table: dict[str, list[str]] = {}
+    text = resources.files("qa_service").joinpath("data/abbreviations.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, expansions = line.partition("\t")
+        table[key.strip().lower()] = [e.strip() for e in expansions.split(",") if e.strip()]
+    return table
+
+
+def expand_query(query: str) -> str:
+    """The query followed by the expansions of every abbreviation it contains."""
+    table = abbreviations()
+    words = normalise(query).replace("/", " ").split()
+    extra: list[str] = []
+    for word in words:
+        for key in (word, word.strip(".,;:?!()")):
+            if key in table:
+                extra.extend(table[key])
+                break
+    return query if not extra else query + " " + " ".join(extra)
+
+
+@dataclass
+class Hit:
+    """One fused result: a chunk row and how each path ranked it."""
+
+    row: int
+    score: float
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    keyword_score: float | None = None
+    keyword_rank: int | None = None
+
+
+@dataclass
+class RetrievalResult:
+    """Fused hits plus what the answer stage and the abstention gate need."""
+
+    hits: list[Hit]
+    query_vector: np.ndarray
+    keyword_tokens: list[str]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class QueryEmbeddingCache:
+    """A small thread-safe LRU of query vectors: repeated questions skip the encoder."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> np.ndarray | None:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: np.ndarray) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class Retriever:
+    """Dense + keyword retrieval over one loaded index."""
+
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.cache = QueryEmbeddingCache(settings.query_cache_size)
+        chunks = index.chunks
+        self._bodies = [
+            {p.strip().lower() for p in (c.issuing_body or "").replace(";", "/").split("/") if p.strip()}
+            | {(c.issuing_body or "").lower()}
+            for c in chunks
+        ]
+        self._years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int64)
+        self._topics = [(c.topic or "").lower() for c in chunks]
+        self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
+
+    def with_settings(self, settings: RetrievalSettings) -> Retriever:
+        """The same index and model with other retrieval settings (for side-by-side evaluation)."""
+        clone = Retriever.__new__(Retriever)
+        clone.__dict__.update(self.__dict__)
+        clone.settings = settings
+        return clone
+
+    def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
+        """Rows passing the filters, or None when nothing is filtered."""
+        if filters is None or filters.is_empty():
+            return None
+        keep = np.ones(len(self.index.chunks), dtype=bool)
+        if filters.issuing_body:
+            wanted = {b.strip().lower() for b in filters.issuing_body}
+            keep &= np.array([bool(bodies & wanted) for bodies in self._bodies], dtype=bool)
+        if filters.year_min is not None:
+            keep &= self._years >= filters.year_min
+        if filters.year_max is not None:
+            keep &= (self._years <= filters.year_max) & (self._years >= 0)
+        if filters.topic:
+            prefixes = tuple(t.strip().lower() for t in filters.topic)
+            keep &= np.array([t.startswith(prefixes) for t in self._topics], dtype=bool)
+        if filters.doc_id:
+            keep &= np.isin(self._doc_ids, list(filters.doc_id))
+        return np.flatnonzero(keep)
+
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query vector, from the cache when the same question came before."""
+        cached = self.cache.get(query)
+        if cached is not None:
+            return cached
+        vector: np.ndarray = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+        self.cache.put(query, vector)
+        return vector
+
+    def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> RetrievalResult:
+        """Fused top_k hits for the query, near-duplicates collapsed."""
+        s = self.settings
+        timings: dict[str, float] = {}
+        allowed = self.allowed_rows(filters)
+        n_candidates = max(s.candidates, top_k * 2)
+        dense: list[tuple[int, float]] = []
+        keyword: list[tuple[int, float]] = []
+        tokens = keyword_tokens(expand_query(query) if s.expand_abbreviations else query)
+        # Computed in every mode: sentence scoring and the evidence gate need it too.
+        t = time.perf_counter()
+        query_vector = self.embed_query(query)
+        timings["embed"] = (time.perf_counter() - t) * 1000
+        if s.mode in ("hybrid", "dense"):
+            t = time.perf_counter()
+            scores, rows = self.index.dense_search(query_vector, n_candidates, allowed)
+            dense = list(zip(rows.tolist(), scores.tolist(), strict=True))
+            timings["dense"] = (time.perf_counter() - t) * 1000
+        if s.mode in ("hybrid", "keyword"):
+            t = time.perf_counter()
+            mask = None
+            if allowed is not None:
+                mask = np.zeros(len(self.index.chunks), dtype=np.float32)
+                mask[allowed] = 1.0
+            scores_all = self.index.keyword_scores(tokens, mask)
+            positive = np.flatnonzero(scores_all > 0)
+            if len(positive):
+                take = positive[np.argsort(-scores_all[positive], kind="stable")[:n_candidates]]
+                keyword = [(int(r), float(scores_all[r])) for r in take]
+            timings["keyword"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        hits = self._fuse(dense, keyword)
+        hits = self._collapse_duplicates(hits, top_k)
+        timings["fuse"] = (time.perf_counter() - t) * 1000
+        return RetrievalResult(hits=hits, query_vector=query_vector, keyword_tokens=tokens, timings_ms=timings)
+
+    def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
+        s = self.settings
+        by_row: dict[int, Hit] = {}
+        for rank, (row, score) in enumerate(dense, start=1):
+            by_row[row] = Hit(row=row, score=s.dense_weight / (s.rrf_k + rank), dense_score=score, dense_rank=rank)
+        for rank, (row, score) in enumerate(keyword, start=1):
+            hit = by_row.setdefault(row, Hit(row=row, score=0.0))
+            hit.score += s.keyword_weight / (s.rrf_k + rank)
+            hit.keyword_score, hit.keyword_rank = score, rank
+        return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
+
+    def _collapse_duplicates(self, hits: list[Hit], top_k: int) -> list[Hit]:
+        """Keep the better of any two passages whose vectors are nearly identical."""
+        kept: list[Hit] = []
+        kept_vectors: list[np.ndarray] = []
+        for hit in hits:
+            vector = np.asarray(self.index.vectors[hit.row])
+            if kept_vectors and float(np.max(np.stack(kept_vectors) @ vector)) >= self.settings.dedupe_threshold:
+                continue
+            kept.append(hit)
+            kept_vectors.append(vector)
+            if len(kept) >= top_k:
+                break
+        return kept

@@ -1,0 +1,49 @@
+"""`POST /v1/ask` and `POST /v1/search`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from qa_service.dependencies import PipelineDep, SettingsDep
+from qa_service.errors import BadRequestError
+from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
+from qa_service.settings import Settings
+
+router = APIRouter(prefix="/v1", tags=["answers"])
+
+
+def check_limits(settings: Settings, text: str, top_k: int | None) -> None:
+    """Reject questions over the size limit and top_k out of range (422 with a message)."""
+    limit = settings.server.max_question_chars
+    if len(text) > limit:
+        raise BadRequestError(f"question is {len(text)} characters; the limit is {limit}")
+    if top_k is not None and top_k > settings.retrieval.max_top_k:
+        raise BadRequestError(f"top_k must be between 1 and {settings.retrieval.max_top_k}")
+
+
+def sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """Server-sent events, one JSON object per event, closed by `[DONE]`."""
+    for event in events:
+        yield b"data: " + orjson.dumps(event) + b"\n\n"
+    yield b"data: [DONE]\n\n"
+
+
+@router.post("/ask", response_model=AskResponse, summary="Answer a question with citations, or abstain")
+def ask(request: AskRequest, pipeline: PipelineDep, settings: SettingsDep) -> Any:
+    """A cited answer; `stream: true` sends it sentence by sentence as server-sent events."""
+    check_limits(settings, request.question, request.top_k)
+    if request.stream:
+        return StreamingResponse(sse(pipeline.ask_stream(request)), media_type="text/event-stream")
+    return pipeline.ask(request)
+
+
+@router.post("/search", response_model=SearchResponse, summary="Ranked passages for a query")
+def search(request: SearchRequest, pipeline: PipelineDep, settings: SettingsDep) -> SearchResponse:
+    """Hybrid retrieval only, no answer."""
+    check_limits(settings, request.query, request.top_k)
+    return pipeline.search(request)

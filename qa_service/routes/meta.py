@@ -1,0 +1,55 @@
+"""Documents, health, readiness and version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from qa_service.dependencies import PipelineDep
+from qa_service.errors import NotFoundError, NotReadyError
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/healthz", summary="The process is up")
+def healthz() -> dict[str, str]:
+    """Always ok while the process serves requests."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", summary="The index is loaded")
+def readyz(request: Request) -> dict[str, Any]:
+    """200 once the index is loaded, 503 before (or if loading failed)."""
+    pipeline = getattr(request.app.state, "pipeline", None)
+    if pipeline is None:
+        raise NotReadyError(getattr(request.app.state, "load_error", None) or "the index is still loading")
+    return {"status": "ready", "chunks": pipeline.manifest().get("counts", {}).get("chunks")}
+
+
+@router.get("/v1/version", summary="Service version and the index manifest")
+def version(pipeline: PipelineDep) -> dict[str, Any]:
+    """The package version and the manifest of the loaded index."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as pkg_version
+
+    try:
+        service_version = pkg_version("guideline-qa")
+    except PackageNotFoundError:
+        service_version = "unknown"
+    return {"version": service_version, "manifest": pipeline.manifest()}
+
+
+@router.get("/v1/documents", summary="The indexed documents")
+def documents(pipeline: PipelineDep) -> dict[str, Any]:
+    """Every document with its title, issuing body, year, topic, url and chunk count."""
+    return {"documents": pipeline.documents()}
+
+
+@router.get("/v1/documents/{doc_id:path}", summary="One document")
+def document(doc_id: str, pipeline: PipelineDep) -> dict[str, Any]:
+    """One document's manifest entry; 404 if unknown."""
+    for doc in pipeline.documents():
+        if doc["doc_id"] == doc_id:
+            return doc
+    raise NotFoundError(f"no document {doc_id!r}")

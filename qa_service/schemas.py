@@ -1,0 +1,134 @@
+"""Request and response models of the HTTP API (and of the in-process pipeline)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DISCLAIMER = (
+    "guideline-qa answers from summaries of clinical practice guidelines for decision support. "
+    "It is not a substitute for the full guidelines or for clinical judgement."
+)
+
+
+class Filters(BaseModel):
+    """Metadata filters, applied in every retrieval path before ranking."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuing_body: list[str] | None = Field(None, description="Keep passages from these bodies (e.g. ESMO, ASTRO).")
+    year_min: int | None = Field(None, ge=1900, le=2100, description="Earliest guideline year.")
+    year_max: int | None = Field(None, ge=1900, le=2100, description="Latest guideline year.")
+    topic: list[str] | None = Field(None, description="Topic prefixes (e.g. bone-metastasis/spine).")
+    doc_id: list[str] | None = Field(None, description="Only these documents.")
+
+    @field_validator("issuing_body", "topic", "doc_id", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    def is_empty(self) -> bool:
+        """True when no filter is set."""
+        return not any(v for v in self.model_dump().values())
+
+
+class Passage(BaseModel):
+    """A retrieved chunk with its provenance and fused score."""
+
+    chunk_id: str
+    doc_id: str
+    rec_id: str | None = None
+    title: str
+    section: str
+    text: str
+    score: float
+    guideline: str | None = None
+    issuing_body: str | None = None
+    year: int | None = None
+    topic: str | None = None
+    url: str | None = None
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+class Citation(BaseModel):
+    """What a `[n]` marker in an answer points to."""
+
+    id: int = Field(description="The n of the [n] marker.")
+    chunk_id: str
+    doc_id: str
+    rec_id: str | None = None
+    title: str
+    issuing_body: str | None = None
+    year: int | None = None
+    guideline: str | None = None
+    section: str
+    url: str | None = None
+    quote: str = Field(description="The passage text the answer's sentences come from.")
+
+
+class AskRequest(BaseModel):
+    """A question for `/v1/ask`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="Free-text clinical question.", min_length=1)
+    top_k: int | None = Field(None, ge=1, description="Passages to retrieve (default from settings).")
+    filters: Filters | None = None
+    composer: Literal["extractive", "llm"] | None = Field(None, description="Answer composer (default from settings).")
+    long: bool = Field(False, description="Allow a longer answer (about 300 words).")
+    stream: bool = Field(False, description="Stream the answer sentence by sentence as server-sent events.")
+
+    @field_validator("question")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("question is empty")
+        return value.strip()
+
+
+class DroppedSentence(BaseModel):
+    """A generated sentence removed by the grounding check, and why."""
+
+    sentence: str
+    reason: str
+
+
+class AskResponse(BaseModel):
+    """A cited answer, or an abstention with the closest passages."""
+
+    answer: str
+    citations: list[Citation]
+    passages: list[Passage]
+    abstained: bool
+    reason: str | None = Field(None, description="Why the service abstained (or fell back).")
+    evidence_score: float = Field(description="Evidence sufficiency in [0, 1]; below the threshold it abstains.")
+    composer: str
+    dropped: list[DroppedSentence] = Field(default_factory=list)
+    disclaimer: str = DISCLAIMER
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class SearchRequest(BaseModel):
+    """A query for `/v1/search`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1)
+    top_k: int | None = Field(None, ge=1)
+    filters: Filters | None = None
+
+    @field_validator("query")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("query is empty")
+        return value.strip()
+
+
+class SearchResponse(BaseModel):
+    """Ranked passages."""
+
+    passages: list[Passage]
+    timings_ms: dict[str, float] = Field(default_factory=dict)
