@@ -54,5 +54,14 @@ bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/guideline-qa bench --index $(INDEX) --out reports/bench
 
+browser: ## install Debian's chromium for the browser tests (root only; without it they skip)
+	@if [ -x /usr/bin/chromium ]; then \
+		echo "chromium is installed: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else \
+		echo "skipping: /usr/bin/chromium is absent and installing it needs root (sudo make browser); the browser tests will skip"; \
+	fi
+
 clean: ## remove the index, reports and caches (keeps .venv)
 	rm -rf $(INDEX) reports .pytest_cache .mypy_cache .ruff_cache

@@ -124,18 +124,29 @@ class ExtractiveComposer:
         chosen: list[AnswerSentence] = []
         seen: set[str] = set()
         words = 0
-        for sentence in scored:
-            if sentence.score < floor and chosen:
-                break
+
+        def take(sentence: AnswerSentence) -> None:
+            nonlocal words
             key = _norm(sentence.text)
             if key in seen or any(key in s or s in key for s in seen):
-                continue
+                return
             length = _words(sentence.text)
             if chosen and words + length > max_words:
-                continue
+                return
             chosen.append(sentence)
             seen.add(key)
             words += length
+
+        # A short recommendation that holds the best sentence is kept whole: its sentences qualify each other.
+        lead = [s for s in scored if s.source == scored[0].source]
+        if sum(_words(s.text) for s in lead) <= max_words // 2:
+            for sentence in sorted(lead, key=lambda s: s.position):
+                if sentence.score >= 0.5 * best:
+                    take(sentence)
+        for sentence in scored:
+            if sentence.score < floor and chosen:
+                break
+            take(sentence)
         # Reading order: passages by rank, sentences as written within each passage.
         chosen.sort(key=lambda s: (s.source, s.position))
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)

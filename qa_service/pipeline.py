@@ -6,11 +6,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ingest import Embedder, LoadedIndex, load_embedder, open_index
+import numpy as np
+
+from ingest import Embedder, LoadedIndex, keyword_tokens, load_embedder, open_index
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import Evidence, coverage, idf_table, judge
+from qa_service.abstention import QUANTITY_WORDS, Evidence, coverage, idf_table, judge
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
 from qa_service.errors import BadRequestError
+from qa_service.grounding import numbers_in
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (
     AskRequest,
@@ -135,10 +138,18 @@ class QAPipeline:
             return LLMComposer(self.chat_model, self.extractive)
         return self.extractive
 
-    def _evidence(self, question: str, hits: list[Hit], composed: Composed, answer_text: str) -> Evidence:
+    def _evidence(
+        self,
+        question: str,
+        hits: list[Hit],
+        composed: Composed,
+        answer_text: str,
+        result_vector: np.ndarray,
+        candidates: list[Candidate],
+    ) -> Evidence:
         rows = [h.row for h in hits[:3]]
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
-        query_vector = self.retriever.embed_query(question)
+        query_vector = result_vector
         dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
         keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
@@ -149,7 +160,19 @@ class QAPipeline:
             sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
+            quantity_coverage=self._quantity_coverage(question, composed, candidates),
+            unknown_terms=sum(1 for t in set(keyword_tokens(question)) if t not in self._idf),
         )
+
+    def _quantity_coverage(self, question: str, composed: Composed, candidates: list[Candidate]) -> float:
+        """How well the answer sentences that state numbers cover the question's other keywords."""
+        best = 0.0
+        for sentence in composed.sentences:
+            if numbers_in(sentence.text):
+                chunk = candidates[sentence.source].chunk
+                context = chunk.header() + " " + sentence.text
+                best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
+        return best
 
     def ask(self, request: AskRequest) -> AskResponse:
         """Retrieve, compose, check the evidence; answer with citations or abstain."""
@@ -175,7 +198,7 @@ class QAPipeline:
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        evidence = self._evidence(request.question, result.hits, composed, answer_text)
+        evidence = self._evidence(request.question, result.hits, composed, answer_text, result.query_vector, candidates)
         timings["evidence"] = (time.perf_counter() - t) * 1000
         abstained = not composed.sentences or evidence.score < answer_settings.abstain_threshold
         reason = composed.note

@@ -156,10 +156,11 @@ class Retriever:
         n_candidates = max(s.candidates, top_k * 2)
         dense: list[tuple[int, float]] = []
         keyword: list[tuple[int, float]] = []
-        tokens = keyword_tokens(expand_query(query) if s.expand_abbreviations else query)
+        expanded = expand_query(query) if s.expand_abbreviations else query
+        tokens = keyword_tokens(expanded)
         # Computed in every mode: sentence scoring and the evidence gate need it too.
         t = time.perf_counter()
-        query_vector = self.embed_query(query)
+        query_vector = self.embed_query(expanded if s.expand_dense else query)
         timings["embed"] = (time.perf_counter() - t) * 1000
         if s.mode in ("hybrid", "dense"):
             t = time.perf_counter()

@@ -1,0 +1,171 @@
+"""The web page in a real headless Chromium (Debian's, driven by Playwright; no browser download).
+
+Run `make browser` once to install Debian's chromium; without /usr/bin/chromium these tests skip.
+Screenshots go to pytest's tmp_path (printed with `-s`; kept under /tmp/pytest-of-<user>/).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa_service.app import create_app
+from qa_service.settings import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+pytestmark = pytest.mark.browser
+
+# The fake pipeline lives beside the service tests, importable as tests.qa_service.fakes when
+# tests/ is on sys.path and as plain `fakes` from its own folder otherwise.
+try:
+    fakes = importlib.import_module("tests.qa_service.fakes")
+except ModuleNotFoundError:
+    _FAKES_DIR = str(Path(__file__).resolve().parents[1] / "qa_service")
+    if _FAKES_DIR not in sys.path:
+        sys.path.insert(0, _FAKES_DIR)
+    fakes = importlib.import_module("fakes")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium: run `make browser` (needs root)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def served():
+    pipeline = fakes.FakePipeline()
+    with fakes.serve(create_app(Settings(), pipeline=pipeline)) as base:
+        yield base, pipeline
+
+
+@pytest.fixture
+def page(browser, served):
+    context = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.goto(served[0] + "/")
+    yield page
+    context.close()
+    assert problems == []
+
+
+def ask(page, question):
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    page.wait_for_selector("#result:not([hidden]):not([aria-busy])")
+
+
+def test_cited_answer_and_opened_citation(page, tmp_path):
+    assert page.is_visible("#disclaimer")
+    assert "not a substitute" in page.inner_text("#disclaimer")
+    ask(page, "Is single fraction radiotherapy enough for painful bone metastases?")
+
+    assert page.inner_text("#result-heading") == "Answer"
+    assert "8 Gy" in page.inner_text("#answer")
+    markers = page.locator("#answer button.cite")
+    assert markers.count() == 2
+    assert markers.first.inner_text() == "[1]"
+    assert not page.is_visible("#source-1 blockquote")
+
+    markers.first.click()
+    quote = page.locator("#source-1 blockquote")
+    quote.wait_for(state="visible")
+    assert "single 8 Gy fraction" in quote.inner_text()
+    facts = page.inner_text("#source-1 .facts")
+    assert "ESMO; ASTRO 2020" in facts and "2020" in facts and "Single fraction for painful bone metastases" in facts
+    assert "Section\nExternal beam radiotherapy > Single fraction" in facts  # the title is not repeated
+    link = page.locator("#source-1 a")
+    assert link.get_attribute("href") == "https://doi.org/10.1016/j.annonc.2020.07.019"
+    assert link.get_attribute("rel") == "noopener noreferrer"
+    assert "Answered with 2 sources" in page.inner_text("#status")
+    shot = tmp_path / "answer.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+    assert shot.stat().st_size > 10_000
+
+
+def test_out_of_scope_question_shows_an_abstention(page, tmp_path):
+    ask(page, "Paediatric dose of radiotherapy for bone metastases?")
+    assert page.inner_text("#result-heading") == "Not answered"
+    assert page.is_visible("#abstention-note")
+    assert "do not support an answer" in page.inner_text("#abstention-note")
+    assert page.locator("#answer button.cite").count() == 0
+    assert page.is_hidden("#sources-block")
+    assert page.locator("#closest li").count() == 3
+    page.click("#closest-1 summary")
+    assert page.is_visible("#closest-1 blockquote")
+    shot = tmp_path / "abstention.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+
+
+def test_filters_come_from_the_documents_and_reach_the_service(page, served):
+    page.click("#filters summary")
+    page.wait_for_selector("#filter-body option[value='Endocrine Society']", state="attached")
+    bodies = page.locator("#filter-body option").all_inner_texts()
+    assert bodies == ["Any issuing body", "ASCO", "ASTRO", "CCO", "Endocrine Society", "ESMO"]
+    page.select_option("#filter-body", "Endocrine Society")
+    page.select_option("#filter-topic", "related")
+    assert page.inner_text("#filter-count") == "(2 on)"
+    ask(page, "How is hypercalcaemia treated?")
+    asked = served[1].asked[-1]
+    assert asked.filters.issuing_body == ["Endocrine Society"] and asked.filters.topic == ["related"]
+    page.click("#answer button.cite")
+    # Server text is shown as text: the fake's "<and>" and odd URL are not markup.
+    assert "fluids <and> a bisphosphonate" in page.inner_text("#source-1 blockquote")
+    assert page.locator("#source-1 blockquote *").count() == 0
+
+
+def test_keyboard_only_and_empty_question(page):
+    page.focus("#question")
+    page.keyboard.press("Enter")
+    assert "Type a question first" in page.inner_text("#status")
+    page.keyboard.type("Stereotactic body radiotherapy for oligometastatic disease?")
+    page.keyboard.press("Shift+Enter")
+    assert page.input_value("#question").endswith("\n")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#result:not([hidden]):not([aria-busy])")
+    page.focus("#answer button.cite >> nth=0")
+    page.keyboard.press("Enter")
+    page.locator("#source-1 blockquote").wait_for(state="visible")
+    assert page.evaluate("document.activeElement.closest('#source-1') !== null")
+
+
+def test_page_fits_a_phone(browser, served, tmp_path):
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(served[0] + "/")
+    ask(page, "Is single fraction radiotherapy enough for painful bone metastases?")
+    page.tap("#answer button.cite >> nth=0")
+    page.locator("#source-1 blockquote").wait_for(state="visible")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.locator("#ask").bounding_box()["height"] >= 40
+    shot = tmp_path / "phone.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot: {shot}")
+    context.close()
