@@ -134,7 +134,6 @@ _ABBREVIATIONS = {
     "refs",
     "sr",
     "jr",
-    "mg",
     "b.i.d",
     "t.i.d",
     "q.d",
@@ -364,7 +363,7 @@ class Chunker:
             return []
         hard = self._budget(doc, path)
         soft = min(hard, target - (self.max_tokens - hard))
-        soft = max(soft, 16)
+        soft = min(max(soft, 16), hard)  # a floor for tiny targets, never above the hard limit
         units = self._split_oversized(doc.text, units, hard)
         costs = self.count_tokens([doc.text[u.start : u.end] for u in units])
         header_costs: dict[tuple[int, int] | None, int] = {

@@ -191,6 +191,8 @@ def write_index(
     index_dir.mkdir(parents=True, exist_ok=True)
     name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
     tmp = index_dir / f".tmp-{name}"
+    final = index_dir / name
+    pointer = index_dir / f".{CURRENT_FILE}.tmp"
     tmp.mkdir()
     try:
         dense, kind = _build_dense(vectors, settings)
@@ -205,14 +207,18 @@ def write_index(
         # The manifest goes last: a generation without one is incomplete by definition.
         _write_bytes(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode())
         _fsync_dir(tmp)
-        final = index_dir / name
         tmp.rename(final)
-        pointer = index_dir / f".{CURRENT_FILE}.tmp"
         _write_bytes(pointer, name.encode())
         pointer.replace(index_dir / CURRENT_FILE)
         _fsync_dir(index_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            pointer.unlink(missing_ok=True)
+            # Renamed but never made current (the pointer write failed): nothing can read it.
+            current = index_dir / CURRENT_FILE
+            if final.is_dir() and (not current.is_file() or current.read_text().strip() != name):
+                shutil.rmtree(final, ignore_errors=True)
         raise
     _remove_stale_generations(index_dir, keep=name)
     return final

@@ -155,12 +155,13 @@ def load_text(path: Path, doc_id: str) -> Document:
     )
 
 
-_HTML_BLOCKS = {"p", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dt", "dd", "caption"}
+_HTML_BLOCKS = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dt", "dd", "caption"}
 
 
 def html_to_markdown(html: str) -> tuple[str, str | None]:
     """Render HTML to Markdown-like text (headings, list items, table rows); return (text, title)."""
     from bs4 import BeautifulSoup
+    from bs4.element import NavigableString
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
@@ -169,24 +170,33 @@ def html_to_markdown(html: str) -> tuple[str, str | None]:
     if soup.title:
         soup.title.decompose()
     lines: list[str] = []
+    opened_items: set[int] = set()  # ids of <li> tags whose "- " line is written
     for tag in soup.find_all(_HTML_BLOCKS):
-        # Only the innermost block elements: a <li> holding a <p> is rendered by the <p>.
-        if tag.find(_HTML_BLOCKS):
-            continue
+        if tag.name != "tr" and tag.find_parent("tr") is not None:
+            continue  # a cell's paragraphs are rendered whole with their row
         if tag.name == "tr":
             cells = [c.get_text(" ", strip=True) for c in tag.find_all(["td", "th"])]
             if cells:
                 lines.append("| " + " | ".join(cells) + " |")
             continue
-        text = re.sub(r"\s+", " ", tag.get_text(" ", strip=True))
+        # Only the block's own text: nested blocks (a <p> in a <li>, a list in an item) render themselves.
+        own = [
+            s.strip()
+            for s in tag.find_all(string=True)
+            if type(s) is NavigableString and s.find_parent(_HTML_BLOCKS) is tag
+        ]
+        text = re.sub(r"\s+", " ", " ".join(own)).strip()
         if not text:
             continue
+        item = tag if tag.name == "li" else tag.find_parent("li")
         if tag.name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
             lines.append("")
             lines.append("#" * int(tag.name[1]) + " " + text)
             lines.append("")
-        elif tag.name == "li":
-            lines.append("- " + text)
+        elif item is not None:
+            # A paragraph inside a list item stays part of that item (an indented continuation line).
+            lines.append(("  " if id(item) in opened_items else "- ") + text)
+            opened_items.add(id(item))
         else:
             lines.append("")
             lines.append(text)

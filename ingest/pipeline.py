@@ -71,11 +71,13 @@ def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
 
 
 def _reusable(
-    index_dir: Path, model_name: str, chunking: ChunkingSettings, sentence_vectors: str
+    index_dir: Path, model_name: str, dimension: int, chunking: ChunkingSettings, sentence_vectors: str
 ) -> LoadedIndex | None:
     """The existing index if its vectors can be reused for unchanged documents."""
     try:
-        old = open_index(index_dir, model_name=model_name, chunking=chunking.model_dump(), mmap=False)
+        old = open_index(
+            index_dir, model_name=model_name, dimension=dimension, chunking=chunking.model_dump(), mmap=False
+        )
     except IndexStoreError:
         return None
     if old.manifest.sentence_vectors != sentence_vectors:
@@ -174,7 +176,11 @@ def build_index(
     if embedder is None:
         say("loading the embedding model")
         embedder = load_embedder(embedding)
-    old = None if rebuild else _reusable(index_dir, embedder.name, chunking, embedding.sentence_vectors)
+    old = (
+        None
+        if rebuild
+        else _reusable(index_dir, embedder.name, embedder.dimension, chunking, embedding.sentence_vectors)
+    )
     summary.rebuilt = old is None
     old_hashes = old.manifest.document_hashes() if old else {}
     old_rows: dict[str, list[int]] = {}

@@ -184,8 +184,11 @@ def test_every_document_has_exactly_one_title_heading(doc: Document) -> None:
 
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=_doc_id)
 def test_document_year_is_the_latest_guideline_year_it_cites(doc: Document) -> None:
-    years = [int(GUIDELINE_RE.match(rec.lines[0]).group("year")) for rec in doc.recommendations
-             if rec.lines and GUIDELINE_RE.match(rec.lines[0])]
+    years = [
+        int(GUIDELINE_RE.match(rec.lines[0]).group("year"))
+        for rec in doc.recommendations
+        if rec.lines and GUIDELINE_RE.match(rec.lines[0])
+    ]
     assert years, "document has no recommendations with a Guideline line"
     assert int(doc.front_matter["year"]) == max(years)
 
@@ -193,8 +196,11 @@ def test_document_year_is_the_latest_guideline_year_it_cites(doc: Document) -> N
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=_doc_id)
 def test_document_issuing_body_lists_every_guideline_it_cites(doc: Document) -> None:
     listed = {part.strip() for part in str(doc.front_matter["issuing_body"]).split(";")}
-    cited = {GUIDELINE_RE.match(rec.lines[0]).group("body") for rec in doc.recommendations
-             if rec.lines and GUIDELINE_RE.match(rec.lines[0])}
+    cited = {
+        GUIDELINE_RE.match(rec.lines[0]).group("body")
+        for rec in doc.recommendations
+        if rec.lines and GUIDELINE_RE.match(rec.lines[0])
+    }
     assert cited <= listed, f"cited but not in issuing_body: {sorted(cited - listed)}"
 
 
@@ -267,8 +273,7 @@ def test_gold_records_have_exactly_the_documented_fields(path: Path) -> None:
         assert isinstance(record["rec_ids"], list), qid
         assert isinstance(record["key_facts"], list), qid
         assert all(isinstance(fact, list) and fact for fact in record["key_facts"]), qid
-        assert all(isinstance(alt, str) and alt.strip()
-                   for fact in record["key_facts"] for alt in fact), qid
+        assert all(isinstance(alt, str) and alt.strip() for fact in record["key_facts"] for alt in fact), qid
         assert record["topic"] in GOLD_TOPICS, f"{qid}: unknown topic {record['topic']!r}"
 
 
@@ -289,8 +294,7 @@ def test_answerable_questions_cite_recommendations_and_key_facts(path: Path) -> 
 
 @pytest.mark.parametrize("path", GOLD_FILES, ids=_gold_id)
 def test_every_cited_recommendation_id_exists_in_corpus(path: Path) -> None:
-    unknown = [(r["qid"], rec_id) for r in _load_gold(path) for rec_id in r["rec_ids"]
-               if rec_id not in RECS_BY_ID]
+    unknown = [(r["qid"], rec_id) for r in _load_gold(path) for rec_id in r["rec_ids"] if rec_id not in RECS_BY_ID]
     assert not unknown, unknown
 
 
@@ -298,8 +302,7 @@ def test_every_cited_recommendation_id_exists_in_corpus(path: Path) -> None:
 def test_every_key_fact_occurs_in_one_of_its_questions_recommendations(path: Path) -> None:
     missing = []
     for record in _load_gold(path):
-        texts = [RECS_BY_ID[rec_id].text.lower() for rec_id in record["rec_ids"]
-                 if rec_id in RECS_BY_ID]
+        texts = [RECS_BY_ID[rec_id].text.lower() for rec_id in record["rec_ids"] if rec_id in RECS_BY_ID]
         for fact in record["key_facts"]:
             if not any(alt.lower() in text for alt in fact for text in texts):
                 missing.append((record["qid"], fact))

@@ -1,0 +1,1 @@
+"""Test suite of guideline-qa (a package so that tests/ingest never shadows the ingest package)."""

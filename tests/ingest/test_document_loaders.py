@@ -1,0 +1,374 @@
+"""Each loader on small fixture files: what it reads, what it keeps as metadata, how it fails."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from ingest import Document, LoaderError, UnsupportedFileError, load_paths
+from ingest.loaders import html_to_markdown, load_file, load_html, load_jsonl, load_markdown, load_pdf, load_text
+
+PdfWriter = Callable[..., Path]
+
+
+def _only(docs: list[Document], doc_id: str) -> Document:
+    matches = [d for d in docs if d.doc_id == doc_id]
+    assert len(matches) == 1, [d.doc_id for d in docs]
+    return matches[0]
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+
+def test_markdown_front_matter_becomes_document_fields_and_extra_keys_metadata(ingest_fixtures: Path) -> None:
+    doc = load_markdown(ingest_fixtures / "guideline.md", "guideline")
+
+    assert doc.title == "Bone metastasis: radiotherapy (test fixture)"
+    assert doc.issuing_body == "ESMO"
+    assert doc.year == 2020
+    assert doc.topic == "bone-metastasis/radiotherapy"
+    assert doc.url == "https://example.org/esmo-bone-2020"
+    assert doc.metadata == {"reviewed_by": "fixture-author"}
+    assert doc.structured is True
+    assert doc.source == str(ingest_fixtures / "guideline.md")
+
+
+def test_markdown_text_is_the_body_without_front_matter(ingest_fixtures: Path) -> None:
+    raw = (ingest_fixtures / "guideline.md").read_text(encoding="utf-8")
+    doc = load_markdown(ingest_fixtures / "guideline.md", "guideline")
+
+    assert doc.text.startswith("\n# Bone metastasis: radiotherapy (test fixture)\n")
+    assert raw.endswith(doc.text)
+    assert "issuing_body" not in doc.text
+
+
+def test_markdown_without_front_matter_takes_title_from_first_heading(tmp_path: Path) -> None:
+    path = tmp_path / "plain.md"
+    path.write_text("Intro line.\n\n# Hypercalcaemia of malignancy\n\nGive fluids first.\n", encoding="utf-8")
+
+    doc = load_markdown(path, "plain")
+
+    assert doc.title == "Hypercalcaemia of malignancy"
+    assert doc.issuing_body is None and doc.year is None
+    assert doc.text == path.read_text(encoding="utf-8")
+
+
+def test_markdown_without_heading_or_front_matter_is_titled_by_file_name(tmp_path: Path) -> None:
+    path = tmp_path / "no-heading.md"
+    path.write_text("Just a sentence.\n", encoding="utf-8")
+
+    assert load_markdown(path, "no-heading").title == "no-heading"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("---\ntitle: Never closed\n\n# Heading\n\nText.\n", "never closed"),
+        ("---\ntitle: [unbalanced\n---\n\nText.\n", "not valid YAML"),
+        ("---\n- a\n- list\n---\n\nText.\n", "must be a mapping"),
+        ("---\ntitle: Bad year\nyear: twenty twenty\n---\n\nText.\n", "'year' is not a year"),
+        ("---\ntitle: Empty\n---\n\n   \n", "no text"),
+    ],
+)
+def test_malformed_markdown_raises_loader_error_naming_file_and_reason(
+    tmp_path: Path, content: str, reason: str
+) -> None:
+    path = tmp_path / "bad.md"
+    path.write_text(content, encoding="utf-8")
+
+    with pytest.raises(LoaderError) as info:
+        load_markdown(path, "bad")
+
+    assert info.value.path == path
+    assert reason in info.value.reason
+    assert str(path) in str(info.value)
+
+
+def test_non_utf8_file_raises_loader_error(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes("Hypercalcémie maligne.".encode("latin-1"))
+
+    with pytest.raises(LoaderError, match="not UTF-8") as info:
+        load_text(path, "latin1")
+    assert info.value.path == path
+
+
+# --- Plain text -----------------------------------------------------------------------------------
+
+
+def test_text_file_is_an_unstructured_document_with_its_exact_text(ingest_fixtures: Path) -> None:
+    path = ingest_fixtures / "notes.txt"
+    doc = load_text(path, "notes")
+
+    assert doc.text == path.read_text(encoding="utf-8")
+    assert doc.structured is False
+    assert doc.title == "notes"
+
+
+def test_text_file_title_replaces_separators_with_spaces(tmp_path: Path) -> None:
+    path = tmp_path / "cancer_pain-opioids.txt"
+    path.write_text("Start with a weak opioid.\n", encoding="utf-8")
+
+    assert load_text(path, "x").title == "cancer pain opioids"
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+
+def test_html_is_rendered_to_headings_list_items_and_table_rows(ingest_fixtures: Path) -> None:
+    doc = load_html(ingest_fixtures / "page.html", "page")
+    lines = doc.text.splitlines()
+
+    assert doc.title == "Osteonecrosis of the jaw: prevention"
+    assert doc.structured is True
+    assert "# Osteonecrosis of the jaw" in lines
+    assert "## Risk factors" in lines
+    assert "## Incidence by agent" in lines
+    assert "- Dental extraction during treatment." in lines
+    assert "- Poor oral hygiene." in lines  # an <li> holding a <p> is still a list item
+    assert "| Agent | Incidence |" in lines
+    assert "| Denosumab | 1.9 % |" in lines
+    assert "| Zoledronic acid | 1.3 % |" in lines
+
+
+def test_html_drops_scripts_styles_navigation_and_footers(ingest_fixtures: Path) -> None:
+    text = load_html(ingest_fixtures / "page.html", "page").text
+
+    for hidden in ("tracking", "color: red", "Home navigation link", "Copyright footer text"):
+        assert hidden not in text
+
+
+def test_html_keeps_text_of_items_with_nested_lists_divs_and_cells_with_paragraphs() -> None:
+    html = (
+        "<ul><li>Risk factors:<ul><li>dental extraction</li><li>smoking</li></ul></li>"
+        "<li><p>First paragraph.</p><p>Second paragraph.</p></li></ul>"
+        "<div>Text directly in a div.</div>"
+        "<table><tr><th><p>Agent</p></th><th>Dose</th></tr><tr><td><p>Denosumab</p></td><td>120 mg</td></tr></table>"
+    )
+
+    text, title = html_to_markdown(html)
+    lines = text.splitlines()
+
+    assert title is None
+    assert "- Risk factors:" in lines
+    assert "- dental extraction" in lines
+    assert "- smoking" in lines
+    # The second paragraph of an item is an indented continuation line, so the item stays whole.
+    assert "- First paragraph." in lines
+    assert lines[lines.index("- First paragraph.") + 1] == "  Second paragraph."
+    assert "Text directly in a div." in lines
+    assert "| Agent | Dose |" in lines
+    assert "| Denosumab | 120 mg |" in lines
+
+
+def test_html_without_visible_text_raises_loader_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.html"
+    path.write_text("<html><head><title>T</title><script>x()</script></head><body></body></html>", encoding="utf-8")
+
+    with pytest.raises(LoaderError, match="no visible text"):
+        load_html(path, "empty")
+
+
+# --- PDF ------------------------------------------------------------------------------------------
+
+
+def test_pdf_text_layer_is_extracted_page_by_page(tmp_path: Path, make_pdf: PdfWriter) -> None:
+    path = make_pdf(
+        tmp_path / "mscc.pdf",
+        [
+            ["Metastatic spinal cord compression (MSCC) is an emergency.", "Give dexamethasone 16 mg daily."],
+            ["Arrange MRI of the whole spine within 24 hours."],
+        ],
+        title="MSCC: early management",
+    )
+
+    doc = load_pdf(path, "mscc")
+
+    assert doc.title == "MSCC: early management"
+    assert doc.structured is False
+    assert "Metastatic spinal cord compression (MSCC) is an emergency." in doc.text
+    assert "Give dexamethasone 16 mg daily." in doc.text
+    # Pages are joined by a blank line, in order.
+    first, second = doc.text.split("\n\n")
+    assert "dexamethasone" in first
+    assert second.strip() == "Arrange MRI of the whole spine within 24 hours."
+
+
+def test_pdf_without_info_title_is_titled_by_file_name(tmp_path: Path, make_pdf: PdfWriter) -> None:
+    path = make_pdf(tmp_path / "untitled.pdf", [["Some text on a page."]])
+
+    assert load_pdf(path, "untitled").title == "untitled"
+
+
+def test_pdf_without_text_layer_raises_loader_error(tmp_path: Path, make_pdf: PdfWriter) -> None:
+    path = make_pdf(tmp_path / "scanned.pdf", [[]])
+
+    with pytest.raises(LoaderError, match="no text layer") as info:
+        load_pdf(path, "scanned")
+    assert info.value.path == path
+
+
+def test_corrupt_pdf_raises_loader_error(tmp_path: Path) -> None:
+    path = tmp_path / "corrupt.pdf"
+    path.write_bytes(b"this is not a PDF at all")
+
+    with pytest.raises(LoaderError, match="unreadable PDF") as info:
+        load_pdf(path, "corrupt")
+    assert info.value.path == path
+
+
+# --- JSONL records --------------------------------------------------------------------------------
+
+
+def test_jsonl_records_keep_extra_keys_as_metadata(ingest_fixtures: Path) -> None:
+    docs = list(load_jsonl(ingest_fixtures / "records.jsonl"))
+
+    assert [d.doc_id for d in docs] == ["rec-001", "rec-002"]
+    first = docs[0]
+    assert first.title == "Adult acute lymphoblastic leukemia"
+    assert first.source == "https://example.org/all"
+    assert first.text.startswith("Adult acute lymphoblastic leukemia is a cancer")
+    assert first.structured is False
+    assert first.year == 2019  # a known field is lifted out of the extras
+    assert first.metadata == {"focus": "Adult ALL", "umls_cui": "C0023449"}
+    assert docs[1].metadata == {"focus": "Osteosarcoma"}
+
+
+def test_jsonl_in_the_shared_benchmark_schema_loads(benchmarks_dir: Path, tmp_path: Path) -> None:
+    source = benchmarks_dir / "medquad_cancergov" / "corpus.jsonl"
+    head = tmp_path / "head.jsonl"
+    with source.open(encoding="utf-8") as handle:
+        head.write_text("".join(next(handle) for _ in range(5)), encoding="utf-8")
+
+    docs = list(load_jsonl(head))
+
+    assert len(docs) == 5
+    assert all(d.doc_id and d.text and d.title for d in docs)
+
+
+def test_malformed_jsonl_names_file_line_and_reason(ingest_fixtures: Path) -> None:
+    path = ingest_fixtures / "malformed.jsonl"
+
+    with pytest.raises(LoaderError) as info:
+        list(load_jsonl(path))
+
+    assert info.value.path == path
+    assert info.value.reason.startswith("line 2: not JSON")
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("lines", "reason"),
+    [
+        (['["a", "list"]'], "line 1: a record must be a JSON object"),
+        (['{"doc_id": "a", "title": "No text"}'], "line 1: missing text"),
+        (['{"text": "No id"}'], "line 1: missing doc_id"),
+        (['{"doc_id": "a", "text": "One."}', "", '{"doc_id": "a", "text": "Two."}'], "line 3: duplicate doc_id 'a'"),
+    ],
+)
+def test_invalid_jsonl_records_raise_loader_error(tmp_path: Path, lines: list[str], reason: str) -> None:
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    with pytest.raises(LoaderError) as info:
+        list(load_jsonl(path))
+    assert info.value.reason == reason
+
+
+# --- load_file / load_paths -----------------------------------------------------------------------
+
+
+def test_unsupported_file_type_raises_unsupported_file_error(ingest_fixtures: Path) -> None:
+    with pytest.raises(UnsupportedFileError, match=r"unsupported file type \.csv"):
+        load_file(ingest_fixtures / "dosing.csv")
+
+
+def test_load_paths_collects_documents_skips_unsupported_and_reports_malformed(ingest_fixtures: Path) -> None:
+    result = load_paths([ingest_fixtures])
+
+    assert sorted(d.doc_id for d in result.documents) == ["guideline", "notes", "page", "rec-001", "rec-002"]
+    assert result.skipped == [ingest_fixtures / "dosing.csv"]
+    assert len(result.errors) == 1
+    assert result.errors[0].path == ingest_fixtures / "malformed.jsonl"
+    assert "not JSON" in result.errors[0].reason
+
+
+def test_load_paths_strict_raises_on_malformed_file(tiny_corpus: Path, ingest_fixtures: Path) -> None:
+    shutil.copyfile(ingest_fixtures / "malformed.jsonl", tiny_corpus / "malformed.jsonl")
+
+    with pytest.raises(LoaderError, match=r"malformed\.jsonl: line 2"):
+        load_paths([tiny_corpus], strict=True)
+
+
+def test_load_paths_strict_raises_on_unsupported_file(tiny_corpus: Path, ingest_fixtures: Path) -> None:
+    shutil.copyfile(ingest_fixtures / "dosing.csv", tiny_corpus / "dosing.csv")
+
+    with pytest.raises(UnsupportedFileError, match=r"dosing\.csv: unsupported file type \.csv"):
+        load_paths([tiny_corpus], strict=True)
+
+
+def test_load_paths_loads_pdf_alongside_other_types(tiny_corpus: Path, make_pdf: PdfWriter) -> None:
+    make_pdf(tiny_corpus / "leaflet.pdf", [["Denosumab can lower calcium levels."]])
+
+    result = load_paths([tiny_corpus])
+
+    pdf = _only(result.documents, "leaflet")
+    assert "Denosumab can lower calcium levels." in pdf.text
+    assert not result.errors and not result.skipped
+
+
+def test_doc_ids_are_paths_relative_to_the_given_folder(tmp_path: Path) -> None:
+    (tmp_path / "topic" / "sub").mkdir(parents=True)
+    (tmp_path / "topic" / "sub" / "guide.md").write_text("# Guide\n\nText.\n", encoding="utf-8")
+    (tmp_path / "topic" / "other.txt").write_text("Other text.\n", encoding="utf-8")
+
+    from_folder = load_paths([tmp_path / "topic"])
+    from_file = load_paths([tmp_path / "topic" / "sub" / "guide.md"])
+
+    assert sorted(d.doc_id for d in from_folder.documents) == ["other", "sub/guide"]
+    assert [d.doc_id for d in from_file.documents] == ["guide"]
+
+
+def test_hidden_files_readme_and_license_are_ignored(tiny_corpus: Path) -> None:
+    (tiny_corpus / "README.md").write_text("# About this folder\n", encoding="utf-8")
+    (tiny_corpus / ".hidden").mkdir()
+    (tiny_corpus / ".hidden" / "secret.md").write_text("# Hidden\n\nText.\n", encoding="utf-8")
+    (tiny_corpus / "LICENSE").write_text("licence text\n", encoding="utf-8")
+
+    result = load_paths([tiny_corpus])
+
+    assert "README" not in {d.doc_id for d in result.documents}
+    assert all(".hidden" not in d.source for d in result.documents)
+    assert result.skipped == []
+
+
+def test_duplicate_doc_id_across_files_is_refused_for_the_later_file(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"doc_id": "same", "text": "From a."}\n', encoding="utf-8")
+    (tmp_path / "b.jsonl").write_text('{"doc_id": "same", "text": "From b."}\n', encoding="utf-8")
+
+    result = load_paths([tmp_path])
+
+    assert [d.text for d in result.documents] == ["From a."]
+    assert len(result.errors) == 1
+    assert result.errors[0].path == tmp_path / "b.jsonl"
+    assert "already loaded" in result.errors[0].reason
+
+
+def test_missing_path_raises_loader_error(tmp_path: Path) -> None:
+    with pytest.raises(LoaderError, match="no such file or folder"):
+        load_paths([tmp_path / "does-not-exist"])
+
+
+def test_content_hash_changes_with_text_and_metadata_only(tmp_path: Path) -> None:
+    path = tmp_path / "doc.md"
+    path.write_text("---\ntitle: T\nyear: 2020\n---\n\n# T\n\nText.\n", encoding="utf-8")
+    first = load_markdown(path, "doc").content_hash
+    again = load_markdown(path, "doc").content_hash
+    path.write_text("---\ntitle: T\nyear: 2021\n---\n\n# T\n\nText.\n", encoding="utf-8")
+    new_year = load_markdown(path, "doc").content_hash
+
+    assert first == again
+    assert new_year != first
