@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,8 +18,16 @@ from qa_service.settings import Settings
 router = APIRouter(prefix="/v1", tags=["answers"])
 
 
+log = logging.getLogger("guideline_qa.http")
+
+
 def check_limits(settings: Settings, text: str, top_k: int | None) -> None:
-    """Reject questions over the size limit and top_k out of range (422 with a message)."""
+    """Reject questions over the size limit and top_k out of range (422 with a message).
+
+    Logs the question text only when `server.log_questions` is on: questions can carry patient details.
+    """
+    if settings.server.log_questions:
+        log.info(orjson.dumps({"event": "question", "text": text}).decode())
     limit = settings.server.max_question_chars
     if len(text) > limit:
         raise BadRequestError(f"question is {len(text)} characters; the limit is {limit}")

@@ -1,0 +1,66 @@
+"""The QA pipeline over the real corpus with the real embedding model: three questions with known answers."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ingest import LoadedIndex, SentenceTransformerEmbedder, build_index, open_index
+from qa_service.grounding import numbers_in, strip_citations
+from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
+from qa_service.schemas import AskRequest
+from qa_service.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus_index_dir(tmp_path_factory: pytest.TempPathFactory, real_embedder: SentenceTransformerEmbedder) -> Path:
+    index_dir = tmp_path_factory.mktemp("service-real-index")
+    summary = build_index([CORPUS_DIR], index_dir, embedder=real_embedder)
+    assert summary.documents >= 10 and not summary.errors
+    return index_dir
+
+
+@pytest.fixture(scope="module")
+def pipeline(corpus_index_dir: Path, real_embedder: SentenceTransformerEmbedder) -> QAPipeline:
+    index: LoadedIndex = open_index(corpus_index_dir, model_name=real_embedder.name, dimension=real_embedder.dimension)
+    return QAPipeline(index, real_embedder, Settings(index_dir=corpus_index_dir))
+
+
+def assert_grounded(response) -> None:
+    """Every [n] resolves to a citation whose quote states the numbers of the sentence carrying it."""
+    by_id = {c.id: c for c in response.citations}
+    for piece in re.findall(r".+?(?:\s*\[\d+\])+", response.answer):
+        (n,) = (int(m) for m in re.findall(r"\[(\d+)\]", piece))
+        assert n in by_id, piece
+        assert set(numbers_in(strip_citations(piece))) <= set(numbers_in(by_id[n].quote)), piece
+
+
+def test_hot_spot_with_normal_x_ray_is_answered_from_a_diagnostic_recommendation(pipeline: QAPipeline) -> None:
+    response = pipeline.ask(AskRequest(question="72F, breast ca, hot spot on bone scan, X-ray normal: next step?"))
+
+    assert not response.abstained, response.reason
+    assert any((c.rec_id or "").startswith("BM-DX") for c in response.citations), response.citations
+    assert re.search(r"\b(CT|MRI)\b", response.answer), response.answer
+    assert_grounded(response)
+
+
+def test_paediatric_chemotherapy_question_abstains(pipeline: QAPipeline) -> None:
+    response = pipeline.ask(AskRequest(question="chemo regimen for paediatric ALL"))
+
+    assert response.abstained, response.answer
+    assert response.answer.startswith(ABSTAIN_TEXT) and response.reason
+    assert response.citations == [] and response.passages
+
+
+def test_single_fraction_dose_question_answers_8_gy(pipeline: QAPipeline) -> None:
+    response = pipeline.ask(AskRequest(question="single fraction dose for painful bone mets"))
+
+    assert not response.abstained, response.reason
+    assert "8 Gy" in response.answer, response.answer
+    assert_grounded(response)

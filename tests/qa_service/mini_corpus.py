@@ -1,0 +1,130 @@
+"""A four-document guideline corpus and helpers to index it with hash embeddings (no model)."""
+
+# ruff: noqa: E501  (the documents keep one paragraph per line, as the real corpus does)
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ingest import Chunk, HashEmbedder, LoadedIndex, build_index
+
+MINI_CORPUS: dict[str, str] = {
+    "bone-metastasis/radiotherapy.md": """---
+title: "Bone metastasis: radiotherapy"
+issuing_body: "ESMO"
+year: 2020
+topic: bone-metastasis/radiotherapy
+url: "https://example.org/esmo-radiotherapy"
+---
+
+# Bone metastasis: radiotherapy
+
+## External beam radiotherapy
+
+### BM-RT-01 Single fraction for painful bone metastases
+Guideline: ESMO 2020 · Evidence: I, A
+
+External beam radiotherapy is the standard treatment for painful uncomplicated bone metastases. A single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions or 30 Gy in 10 fractions. Retreatment is more frequent after a single fraction.
+
+### BM-RT-02 Stereotactic body radiotherapy
+Guideline: ESMO 2020 · Evidence: II, B
+
+Stereotactic body radiotherapy can be considered for oligometastatic disease and for radioresistant tumours such as renal cell carcinoma.
+""",
+    "bone-metastasis/diagnosis.md": """---
+title: "Bone metastasis: diagnostic imaging"
+issuing_body: "ESMO"
+year: 2020
+topic: bone-metastasis/diagnosis
+url: "https://example.org/esmo-diagnosis"
+---
+
+# Bone metastasis: diagnostic imaging
+
+## Imaging
+
+### BM-DX-01 Imaging when the bone scan and the X-ray disagree
+Guideline: ESMO 2020 · Evidence: III, B
+
+When a bone scan shows a hot spot but the plain X-ray is normal, CT or MRI of the suspicious area is recommended. MRI is the most sensitive test for spinal lesions.
+
+### BM-DX-02 Biopsy of a solitary bone lesion
+Guideline: ESMO 2020 · Evidence: IV, C
+
+A solitary bone lesion in a patient without known cancer should be biopsied before any treatment starts.
+""",
+    "bone-metastasis/medical-management.md": """---
+title: "Bone metastasis: bone-modifying agents"
+issuing_body: "CCO/ASCO"
+year: 2017
+topic: bone-metastasis/medical-management
+url: "https://example.org/asco-bma"
+---
+
+# Bone metastasis: bone-modifying agents
+
+## Breast cancer
+
+### BM-MM-01 Bone-modifying agents in breast cancer
+Guideline: CCO/ASCO 2017 · Evidence: I, A
+
+Denosumab 120 mg every 4 weeks or zoledronic acid 4 mg every 12 weeks is recommended for breast cancer with bone metastases. These agents reduce skeletal-related events.
+
+### BM-MM-02 Dental care before bone-modifying agents
+Guideline: CCO/ASCO 2017 · Evidence: II, A
+
+A dental examination is recommended before starting denosumab or zoledronic acid because of the risk of osteonecrosis of the jaw.
+""",
+    "related-topics/hypercalcaemia.md": """---
+title: "Hypercalcaemia of malignancy"
+issuing_body: "Endocrine Society"
+year: 2023
+topic: related/hypercalcaemia
+url: "https://example.org/endocrine-hypercalcaemia"
+---
+
+# Hypercalcaemia of malignancy
+
+## Treatment
+
+### HCM-01 Initial treatment of hypercalcaemia
+Guideline: Endocrine Society 2023
+
+Treat hypercalcaemia of malignancy with intravenous fluids and a bisphosphonate or denosumab. Calcitonin can be added for a rapid effect.
+
+### HCM-02 Measuring calcium
+Guideline: Endocrine Society 2023
+
+Measure corrected or ionised calcium to confirm hypercalcaemia before treatment.
+""",
+}
+
+
+def write_corpus(folder: Path, files: dict[str, str] = MINI_CORPUS) -> Path:
+    """Write the given documents under `folder` and return it."""
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return folder
+
+
+def make_embedder(name: str = "hash-embedder") -> HashEmbedder:
+    """The hash embedder every index here is built with."""
+    return HashEmbedder(dimension=64, max_tokens=128, name=name)
+
+
+def build_mini_index(folder: Path, files: dict[str, str] = MINI_CORPUS, *, name: str = "hash-embedder") -> Path:
+    """Write the corpus into `folder/corpus` and index it into `folder/index`."""
+    corpus = write_corpus(folder / "corpus", files)
+    index_dir = folder / "index"
+    summary = build_index([corpus], index_dir, embedder=make_embedder(name))
+    assert not summary.errors and summary.documents == len(files)
+    return index_dir
+
+
+def chunk_for(index: LoadedIndex, rec_id: str) -> tuple[int, Chunk]:
+    """The row and chunk of a recommendation id."""
+    rows = [row for row, chunk in enumerate(index.chunks) if chunk.rec_id == rec_id]
+    assert len(rows) == 1, (rec_id, rows)
+    return rows[0], index.chunks[rows[0]]

@@ -1,0 +1,69 @@
+"""The evidence gate: strong evidence answers, weak or off-topic evidence abstains and says why."""
+
+from __future__ import annotations
+
+from qa_service.abstention import judge
+from qa_service.pipeline import ABSTAIN_TEXT
+from qa_service.schemas import AskRequest, Filters
+
+STRONG = {"dense_top": 0.8, "coverage_score": 1.0, "sentence_score": 0.8, "agreement": True}
+WEAK = {"dense_top": 0.2, "coverage_score": 0.1, "sentence_score": 0.1, "agreement": False}
+
+
+def test_strong_evidence_scores_above_weak_evidence():
+    strong = judge(question="treatment of painful bone metastases", answer_text="Give radiotherapy [1].", **STRONG)
+    weak = judge(question="treatment of painful bone metastases", answer_text="Give radiotherapy [1].", **WEAK)
+
+    assert 0 <= weak.score < 0.5 < strong.score <= 1
+    assert all(0 <= v <= 1 for v in strong.features.values())
+
+
+def test_quantity_question_answered_without_a_number_is_penalised():
+    with_number = judge(question="what dose of radiotherapy?", answer_text="Give 8 Gy [1].", **STRONG)
+    without = judge(question="what dose of radiotherapy?", answer_text="Give radiotherapy [1].", **STRONG)
+
+    assert with_number.asks_quantity and with_number.answer_has_number
+    assert without.asks_quantity and not without.answer_has_number
+    assert without.score < 0.5 * with_number.score
+
+
+def test_citation_markers_do_not_count_as_numbers():
+    evidence = judge(question="what dose of radiotherapy?", answer_text="Give radiotherapy [1].", **STRONG)
+
+    assert not evidence.answer_has_number
+
+
+def test_unknown_question_words_lower_the_score():
+    known = judge(question="bone metastases", answer_text="x [1].", **STRONG)
+    unknown = judge(question="bone metastases", answer_text="x [1].", unknown_terms=3, **STRONG)
+
+    assert unknown.score < known.score and unknown.features["unknown"] == 1.0
+
+
+def test_out_of_scope_question_abstains_with_a_reason_and_still_lists_passages(mini_pipeline):
+    response = mini_pipeline.ask(
+        AskRequest(question="chemotherapy regimen for paediatric acute lymphoblastic leukaemia")
+    )
+
+    assert response.abstained
+    assert response.answer.startswith(ABSTAIN_TEXT)
+    assert response.citations == []
+    assert "below the threshold" in (response.reason or "")
+    assert response.evidence_score < mini_pipeline.settings.answer.abstain_threshold
+    assert len(response.passages) == mini_pipeline.settings.retrieval.default_top_k
+
+
+def test_in_scope_question_clears_the_gate(mini_pipeline):
+    response = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
+
+    assert not response.abstained and response.reason is None
+    assert response.evidence_score >= mini_pipeline.settings.answer.abstain_threshold
+
+
+def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
+    request = AskRequest(question="single fraction for painful bone metastases", filters=Filters(doc_id=["nope"]))
+
+    response = mini_pipeline.ask(request)
+
+    assert response.abstained and response.passages == []
+    assert response.reason == "no passage matched the question and filters"

@@ -1,0 +1,281 @@
+"""Answer composition: verbatim extractive sentences, resolvable citations, and a grounded LLM composer."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from pydantic import Field
+
+from qa_service.compose import Candidate, ExtractiveComposer, LLMComposer, render, split_generated
+from qa_service.grounding import citations_in
+from qa_service.settings import AnswerSettings
+
+try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
+    from tests.qa_service.mini_corpus import chunk_for, make_embedder
+except ModuleNotFoundError:
+    from mini_corpus import chunk_for, make_embedder  # type: ignore[no-redef]
+
+RT_QUESTION = "single fraction dose for painful bone metastases"
+
+
+def candidates_for(index, *rec_ids: str) -> list[Candidate]:
+    out = []
+    for rank, rec_id in enumerate(rec_ids):
+        row, chunk = chunk_for(index, rec_id)
+        out.append(Candidate(chunk=chunk, row=row, rank=rank))
+    return out
+
+
+def query_vector(question: str):
+    return make_embedder().embed([question])[0]
+
+
+@pytest.fixture
+def extractive(mini_index) -> ExtractiveComposer:
+    return ExtractiveComposer(mini_index, AnswerSettings())
+
+
+@pytest.fixture
+def rt_and_bma(mini_index) -> list[Candidate]:
+    return candidates_for(mini_index, "BM-RT-01", "BM-MM-01", "BM-DX-01")
+
+
+# -- extractive ---------------------------------------------------------------------------------------
+
+
+def test_extractive_sentences_are_verbatim_sentences_of_their_passages(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert composed.composer == "extractive" and composed.sentences
+    for sentence in composed.sentences:
+        chunk = rt_and_bma[sentence.source].chunk
+        assert sentence.text in chunk.text
+        assert sentence.text == chunk.sentence_texts()[sentence.position]
+
+
+def test_extractive_answer_keeps_doses_verbatim(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+    answer, _ = render(composed, rt_and_bma)
+
+    assert "A single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions" in answer
+
+
+def test_extractive_sentences_are_in_reading_order_without_repeats(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=300)
+
+    keys = [(s.source, s.position) for s in composed.sentences]
+    assert keys == sorted(keys)
+    assert len({s.text for s in composed.sentences}) == len(composed.sentences)
+
+
+def test_every_citation_marker_resolves_to_a_cited_passage(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=300)
+
+    answer, order = render(composed, rt_and_bma)
+
+    markers = citations_in(answer)
+    assert markers and set(markers) == set(range(1, len(order) + 1))
+    assert sorted(order) == sorted({s.source for s in composed.sentences})
+    # Each rendered sentence's marker names the passage the sentence was taken from.
+    for sentence in composed.sentences:
+        n = order.index(sentence.source) + 1
+        assert re.search(re.escape(sentence.text[1:]) + r"\.? \[" + str(n) + r"\]", answer)
+
+
+def test_render_attributes_each_run_of_sentences_to_its_guideline(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    answer, _ = render(composed, rt_and_bma)
+
+    assert answer.startswith("Per ESMO 2020, ")
+    assert answer.count("Per ESMO 2020,") == 1  # consecutive sentences of one passage are attributed once
+    assert "Per ESMO 2020, external beam radiotherapy" in answer  # an ordinary first word is lower-cased
+
+
+def test_render_without_attribution_leaves_sentences_bare(extractive, rt_and_bma):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    answer, _ = render(composed, rt_and_bma, attribute=False)
+
+    assert "Per " not in answer and answer.startswith("External beam radiotherapy")
+
+
+def test_render_keeps_acronyms_capitalised_after_attribution(mini_index):
+    candidates = candidates_for(mini_index, "BM-DX-01")
+    question = "hot spot on bone scan with a normal X-ray: CT or MRI?"
+    composed = ExtractiveComposer(mini_index, AnswerSettings()).compose(
+        question, query_vector(question), candidates, max_words=120
+    )
+
+    answer, _ = render(composed, candidates)
+
+    assert "Per ESMO 2020, when a bone scan shows a hot spot" in answer
+    assert "MRI is the most sensitive test" in answer or "CT or MRI" in answer
+
+
+@pytest.mark.parametrize("max_words", [20, 30, 45])
+def test_word_limit_is_respected(extractive, rt_and_bma, max_words):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=max_words)
+
+    words = sum(len(s.text.split()) for s in composed.sentences)
+    # The single best sentence is always given, even when it alone is longer than the limit.
+    assert words <= max_words or len(composed.sentences) == 1
+
+
+def test_longer_limit_gives_a_longer_answer(extractive, rt_and_bma):
+    short = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=20)
+    long = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=300)
+
+    assert len(long.sentences) > len(short.sentences) >= 1
+
+
+def test_extractive_composer_is_deterministic(extractive, rt_and_bma):
+    first = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+    second = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert render(first, rt_and_bma) == render(second, rt_and_bma)
+
+
+def test_no_candidates_means_no_sentences(extractive):
+    composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), [], max_words=120)
+
+    assert composed.sentences == [] and render(composed, []) == ("", [])
+
+
+# -- LLM ----------------------------------------------------------------------------------------------
+
+
+class BrokenChatModel:
+    """A chat model whose server is down."""
+
+    def invoke(self, _messages):
+        raise ConnectionError("connection refused")
+
+
+class RecordingChatModel(FakeListChatModel):
+    """FakeListChatModel that keeps the messages it was sent."""
+
+    seen: list = Field(default_factory=list)
+
+    def invoke(self, messages, *args, **kwargs):
+        self.seen.append(messages)
+        return super().invoke(messages, *args, **kwargs)
+
+
+def llm(mini_index, reply: str) -> LLMComposer:
+    return LLMComposer(FakeListChatModel(responses=[reply]), ExtractiveComposer(mini_index, AnswerSettings()))
+
+
+def test_llm_answer_that_is_grounded_is_kept(mini_index, rt_and_bma):
+    reply = (
+        "Per ESMO 2020, a single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions [1]. "
+        "Denosumab 120 mg every 4 weeks is recommended for breast cancer with bone metastases [2]."
+    )
+
+    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+    answer, order = render(composed, rt_and_bma)
+
+    assert composed.composer == "llm" and composed.dropped == [] and composed.note is None
+    assert [s.source for s in composed.sentences] == [0, 1]
+    assert answer == (
+        "Per ESMO 2020, a single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions. [1] "
+        "Denosumab 120 mg every 4 weeks is recommended for breast cancer with bone metastases. [2]"
+    )
+    assert order == [0, 1]
+
+
+def test_llm_sentence_with_a_wrong_dose_is_dropped_and_reported(mini_index, rt_and_bma):
+    reply = (
+        "Per ESMO 2020, a single fraction of 8 Gy relieves pain [1]. "
+        "Denosumab 240 mg every 4 weeks is recommended [2]. "
+        "Retreatment is more frequent after a single fraction [1]."
+    )
+
+    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert composed.composer == "llm"
+    assert [s.text for s in composed.sentences] == [
+        "Per ESMO 2020, a single fraction of 8 Gy relieves pain.",
+        "Retreatment is more frequent after a single fraction.",
+    ]
+    assert len(composed.dropped) == 1
+    assert composed.dropped[0].sentence == "Denosumab 240 mg every 4 weeks is recommended [2]."
+    assert composed.dropped[0].reason == "number 240 not in the cited passage"
+
+
+def test_llm_sentences_with_a_foreign_drug_or_an_unknown_citation_are_dropped(mini_index, rt_and_bma):
+    reply = (
+        "Pamidronate every 4 weeks is recommended for breast cancer [2]. "
+        "A single fraction of 8 Gy relieves pain [7]. "
+        "External beam radiotherapy is the standard treatment for painful bone metastases [1]."
+    )
+
+    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert [d.reason for d in composed.dropped] == [
+        "drug pamidronate not in the cited passage",
+        "cites unknown passage [7]",
+    ]
+    assert len(composed.sentences) == 1 and composed.sentences[0].source == 0
+
+
+def test_llm_reply_with_nothing_grounded_falls_back_to_extractive_with_a_note(mini_index, rt_and_bma):
+    reply = "A single fraction of 6 Gy is enough [1]. Zoledronic acid 8 mg monthly is advised [2]. Rest helps."
+    fallback = ExtractiveComposer(mini_index, AnswerSettings())
+    expected = fallback.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert composed.composer == "extractive"
+    assert [s.text for s in composed.sentences] == [s.text for s in expected.sentences]
+    assert "no generated sentence passed the grounding check" in (composed.note or "")
+    assert [d.reason for d in composed.dropped] == [
+        "number 6 not in the cited passage",
+        "number 8 not in the cited passage",
+        "no citation",
+    ]
+
+
+def test_llm_saying_it_cannot_answer_falls_back_without_dropping_that_line(mini_index, rt_and_bma):
+    reply = "The guidelines provided do not cover this."
+
+    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert composed.composer == "extractive" and composed.dropped == [] and composed.note
+
+
+def test_llm_failure_falls_back_to_extractive_with_a_note(mini_index, rt_and_bma):
+    composer = LLMComposer(BrokenChatModel(), ExtractiveComposer(mini_index, AnswerSettings()))
+
+    composed = composer.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert composed.composer == "extractive" and composed.sentences
+    assert composed.note == "LLM composer failed (ConnectionError); extractive answer returned"
+
+
+def test_llm_prompt_numbers_the_passages_and_asks_for_citations(mini_index, rt_and_bma):
+    model = RecordingChatModel(responses=["A single fraction of 8 Gy relieves pain [1]."])
+
+    LLMComposer(model, ExtractiveComposer(mini_index, AnswerSettings())).compose(
+        RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=80
+    )
+
+    system, human = model.seen[0]
+    assert "[1]" in system.content and "At most 80 words" in system.content
+    assert "[1] (ESMO 2020)" in human.content and "[2] (CCO/ASCO 2017)" in human.content
+    assert "A single fraction of 8 Gy" in human.content and human.content.endswith(f"Question: {RT_QUESTION}")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("One [1]. Two [2].", ["One [1].", "Two [2]."]),
+        ("One. [1] Two. [2]", ["One. [1]", "Two. [2]"]),
+        ("- One [1].\n- Two [2].", ["One [1].", "Two [2]."]),
+        ("1. One [1].\n2) Two [1][2].", ["One [1].", "Two [1][2]."]),
+    ],
+)
+def test_generated_text_is_split_into_sentences_keeping_their_markers(text, expected):
+    assert split_generated(text) == expected

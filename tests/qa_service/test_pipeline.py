@@ -1,0 +1,219 @@
+"""QAPipeline over a real hash-embedded index: cited answers, abstention, streaming, settings, documents."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+from qa_service.errors import BadRequestError
+from qa_service.grounding import numbers_in, strip_citations
+from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
+from qa_service.schemas import DISCLAIMER, AskRequest, Filters, SearchRequest
+from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
+
+try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
+    from tests.qa_service.mini_corpus import make_embedder
+except ModuleNotFoundError:
+    from mini_corpus import make_embedder  # type: ignore[no-redef]
+
+IN_SCOPE = [
+    "single fraction dose for painful bone metastases",
+    "breast cancer, hot spot on bone scan, X-ray normal: next step?",
+    "dose of denosumab for breast cancer bone metastases",
+    "how to treat hypercalcaemia of malignancy",
+]
+_ATTRIBUTION = re.compile(r"^Per [^,]+, ")
+
+
+def rendered_sentences(answer: str) -> list[tuple[str, list[int]]]:
+    """(sentence without attribution or markers, its markers) for each sentence of a rendered answer."""
+    out = []
+    for piece in re.findall(r".+?(?:\s*\[\d+\])+", answer):
+        markers = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
+        out.append((_ATTRIBUTION.sub("", strip_citations(piece.strip())), markers))
+    return out
+
+
+def contains_sentence(quote: str, sentence: str) -> bool:
+    """The sentence occurs in the quote (its first letter may have been lower-cased after an attribution)."""
+    return sentence in quote or (sentence[:1].upper() + sentence[1:]) in quote
+
+
+@pytest.mark.parametrize("question", IN_SCOPE)
+def test_in_scope_question_is_answered_with_citations_whose_quotes_hold_each_sentence(mini_pipeline, question):
+    response = mini_pipeline.ask(AskRequest(question=question))
+
+    assert not response.abstained and response.reason is None
+    assert response.composer == "extractive" and response.disclaimer == DISCLAIMER
+    by_id = {c.id: c for c in response.citations}
+    assert sorted(by_id) == list(range(1, len(by_id) + 1))
+    sentences = rendered_sentences(response.answer)
+    assert sentences and " ".join(s for s, _ in sentences)
+    for sentence, markers in sentences:
+        assert len(markers) == 1 and markers[0] in by_id, (sentence, markers)
+        assert contains_sentence(by_id[markers[0]].quote, sentence), (sentence, by_id[markers[0]].quote)
+
+
+@pytest.mark.parametrize("question", IN_SCOPE)
+def test_every_number_in_the_answer_occurs_in_its_cited_passage(mini_pipeline, question):
+    response = mini_pipeline.ask(AskRequest(question=question))
+    quotes = {c.id: set(numbers_in(c.quote)) for c in response.citations}
+
+    for piece in re.findall(r".+?(?:\s*\[\d+\])+", response.answer):
+        (n,) = (int(m) for m in re.findall(r"\[(\d+)\]", piece))
+        assert set(numbers_in(strip_citations(piece))) <= quotes[n], piece
+
+
+def test_answer_cites_the_passage_that_answers(mini_pipeline):
+    response = mini_pipeline.ask(AskRequest(question="single fraction dose for painful bone metastases"))
+
+    assert response.citations[0].rec_id == "BM-RT-01"
+    assert response.citations[0].guideline == "ESMO 2020"
+    assert response.citations[0].doc_id == "bone-metastasis/radiotherapy"
+    assert response.citations[0].url == "https://example.org/esmo-radiotherapy"
+    assert "8 Gy" in response.answer
+    assert response.passages[0].chunk_id == response.citations[0].chunk_id
+
+
+def test_citations_carry_the_chunk_metadata(mini_pipeline, mini_index):
+    response = mini_pipeline.ask(AskRequest(question="dose of denosumab for breast cancer bone metastases"))
+    chunks = {c.chunk_id: c for c in mini_index.chunks}
+
+    for citation in response.citations:
+        chunk = chunks[citation.chunk_id]
+        assert (citation.doc_id, citation.rec_id, citation.title) == (chunk.doc_id, chunk.rec_id, chunk.title)
+        assert (citation.issuing_body, citation.year) == (chunk.issuing_body, chunk.year)
+        assert citation.quote == chunk.prefix + chunk.text
+        assert citation.section == " > ".join(chunk.section)
+
+
+def test_response_reports_timings(mini_pipeline):
+    response = mini_pipeline.ask(AskRequest(question=IN_SCOPE[0]))
+
+    assert {"embed", "dense", "keyword", "fuse", "compose", "evidence", "total"} <= set(response.timings_ms)
+    assert all(v >= 0 for v in response.timings_ms.values())
+
+
+def test_out_of_scope_question_abstains_with_reason_and_closest_passages(mini_pipeline):
+    response = mini_pipeline.ask(AskRequest(question="chemo regimen for paediatric acute lymphoblastic leukaemia"))
+
+    assert response.abstained and response.citations == []
+    assert response.answer == ABSTAIN_TEXT + " The closest passages are listed for reference."
+    assert response.reason and "threshold" in response.reason
+    assert len(response.passages) == 5 and all(p.text for p in response.passages)
+
+
+def test_filters_restrict_the_cited_passages(mini_pipeline):
+    request = AskRequest(question="bone metastases treatment", filters=Filters(issuing_body=["ASCO"]), top_k=3)
+
+    response = mini_pipeline.ask(request)
+
+    assert {p.doc_id for p in response.passages} == {"bone-metastasis/medical-management"}
+    assert all(c.doc_id == "bone-metastasis/medical-management" for c in response.citations)
+
+
+def test_top_k_bounds_the_passages_and_the_maximum_is_enforced(mini_pipeline):
+    assert len(mini_pipeline.ask(AskRequest(question=IN_SCOPE[0], top_k=2)).passages) == 2
+    assert len(mini_pipeline.search(SearchRequest(query=IN_SCOPE[0], top_k=3)).passages) == 3
+    with pytest.raises(BadRequestError, match="top_k must be between 1 and 50"):
+        mini_pipeline.search(SearchRequest(query=IN_SCOPE[0], top_k=51))
+    with pytest.raises(BadRequestError):
+        mini_pipeline.ask(AskRequest(question=IN_SCOPE[0], top_k=51))
+
+
+def test_long_answers_are_allowed_more_words(mini_pipeline):
+    short = mini_pipeline.with_settings(answer=AnswerSettings(max_words=20, long_max_words=300))
+    question = IN_SCOPE[0]
+
+    brief = short.ask(AskRequest(question=question))
+    full = short.ask(AskRequest(question=question, long=True))
+
+    assert len(full.answer.split()) > len(brief.answer.split())
+
+
+def test_search_returns_ranked_passages_with_provenance(mini_pipeline):
+    response = mini_pipeline.search(SearchRequest(query="EBRT for painful bone mets"))
+
+    assert response.passages[0].rec_id == "BM-RT-01"
+    assert [p.score for p in response.passages] == sorted((p.score for p in response.passages), reverse=True)
+    assert response.passages[0].section == (
+        "Bone metastasis: radiotherapy > External beam radiotherapy > Single fraction for painful bone metastases"
+    )
+    assert "total" in response.timings_ms
+
+
+def test_ask_stream_yields_sentence_events_then_done(mini_pipeline):
+    request = AskRequest(question=IN_SCOPE[0])
+
+    events = list(mini_pipeline.ask_stream(request))
+
+    assert [e["type"] for e in events[:-1]] == ["sentence"] * (len(events) - 1) and len(events) >= 2
+    assert events[-1]["type"] == "done"
+    response = events[-1]["response"]
+    assert " ".join(e["text"] for e in events[:-1]) == response["answer"]
+    assert all(re.search(r"\[\d+\]$", e["text"]) for e in events[:-1])
+    assert response == mini_pipeline.ask(request).model_dump() | {"timings_ms": response["timings_ms"]}
+
+
+def test_ask_stream_of_an_abstention_yields_abstain_then_done(mini_pipeline):
+    events = list(mini_pipeline.ask_stream(AskRequest(question="chemo regimen for paediatric leukaemia")))
+
+    assert [e["type"] for e in events] == ["abstain", "done"]
+    assert events[0]["reason"] == events[1]["response"]["reason"]
+
+
+def test_with_settings_changes_the_retrieval_mode_without_reloading(mini_pipeline):
+    keyword = mini_pipeline.with_settings(retrieval=RetrievalSettings(mode="keyword"))
+
+    assert keyword.index is mini_pipeline.index and keyword.embedder is mini_pipeline.embedder
+    assert keyword.settings.retrieval.mode == "keyword"
+    assert mini_pipeline.settings.retrieval.mode == "hybrid"
+    passages = keyword.search(SearchRequest(query=IN_SCOPE[0])).passages
+    assert passages and all(p.dense_rank is None and p.keyword_rank is not None for p in passages)
+    hybrid = mini_pipeline.search(SearchRequest(query=IN_SCOPE[0])).passages
+    assert any(p.dense_rank is not None for p in hybrid)
+
+
+def test_with_settings_can_swap_answer_settings(mini_pipeline):
+    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+
+    assert strict.ask(AskRequest(question=IN_SCOPE[0])).abstained
+    assert not mini_pipeline.ask(AskRequest(question=IN_SCOPE[0])).abstained
+
+
+def test_llm_composer_requires_a_configured_model(mini_pipeline):
+    with pytest.raises(BadRequestError, match="not configured"):
+        mini_pipeline.ask(AskRequest(question=IN_SCOPE[0], composer="llm"))
+
+
+def test_llm_composer_answer_drops_an_ungrounded_sentence(mini_index, mini_index_dir):
+    reply = "Per ESMO 2020, a single fraction of 8 Gy relieves pain [1]. A single fraction of 12 Gy is preferred [1]."
+    pipeline = QAPipeline(
+        mini_index, make_embedder(), Settings(index_dir=mini_index_dir), chat_model=FakeListChatModel(responses=[reply])
+    )
+
+    response = pipeline.ask(AskRequest(question=IN_SCOPE[0], composer="llm"))
+
+    assert response.composer == "llm" and not response.abstained
+    assert response.answer == "Per ESMO 2020, a single fraction of 8 Gy relieves pain. [1]"
+    assert [d.reason for d in response.dropped] == ["number 12 not in the cited passage"]
+    assert response.citations[0].rec_id == "BM-RT-01"
+
+
+def test_documents_and_manifest(mini_pipeline):
+    docs = {d["doc_id"]: d for d in mini_pipeline.documents()}
+
+    assert set(docs) == {
+        "bone-metastasis/radiotherapy",
+        "bone-metastasis/diagnosis",
+        "bone-metastasis/medical-management",
+        "related-topics/hypercalcaemia",
+    }
+    assert docs["bone-metastasis/medical-management"]["issuing_body"] == "CCO/ASCO"
+    assert docs["related-topics/hypercalcaemia"]["chunks"] == 2
+    manifest = mini_pipeline.manifest()
+    assert "documents" not in manifest
+    assert manifest["model_name"] == "hash-embedder" and manifest["dimension"] == 64
+    assert manifest["counts"]["chunks"] == 8
