@@ -61,6 +61,14 @@ class AnswerComposer(Protocol):
         ...
 
 
+_SOURCE_REFERENCE = re.compile(r"\s?\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]")
+
+
+def drop_source_references(text: str) -> str:
+    """Remove a source's own bibliography markers ("... in children [12, 14].") so they cannot pass for our [n]."""
+    return _SOURCE_REFERENCE.sub("", text)
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -109,7 +117,8 @@ class ExtractiveComposer:
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
                 bonus = 0.08 if source == 0 else 0.04 if source == 1 else 0.0
                 score = 0.65 * cosine + 0.35 * overlap + bonus
-                scored.append(AnswerSentence(text=text, source=source, score=score, position=position))
+                clean = drop_source_references(text)
+                scored.append(AnswerSentence(text=clean, source=source, score=score, position=position))
         scored.sort(key=lambda s: (-s.score, s.source, s.position))
         return scored
 

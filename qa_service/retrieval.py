@@ -70,6 +70,14 @@ class RetrievalResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def _min_max(scores: list[float]) -> list[float]:
+    """Scores rescaled to [0, 1] over the candidate list (all 1 when they are equal)."""
+    if not scores:
+        return []
+    low, high = min(scores), max(scores)
+    return [1.0 if high == low else (x - low) / (high - low) for x in scores]
+
+
 class QueryEmbeddingCache:
     """A small thread-safe LRU of query vectors: repeated questions skip the encoder."""
 
@@ -188,11 +196,14 @@ class Retriever:
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
         s = self.settings
         by_row: dict[int, Hit] = {}
+        dense_norm = _min_max([score for _, score in dense])
+        keyword_norm = _min_max([score for _, score in keyword])
         for rank, (row, score) in enumerate(dense, start=1):
-            by_row[row] = Hit(row=row, score=s.dense_weight / (s.rrf_k + rank), dense_score=score, dense_rank=rank)
+            fused = s.dense_weight * (dense_norm[rank - 1] if s.fusion == "convex" else 1 / (s.rrf_k + rank))
+            by_row[row] = Hit(row=row, score=fused, dense_score=score, dense_rank=rank)
         for rank, (row, score) in enumerate(keyword, start=1):
             hit = by_row.setdefault(row, Hit(row=row, score=0.0))
-            hit.score += s.keyword_weight / (s.rrf_k + rank)
+            hit.score += s.keyword_weight * (keyword_norm[rank - 1] if s.fusion == "convex" else 1 / (s.rrf_k + rank))
             hit.keyword_score, hit.keyword_rank = score, rank
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
 

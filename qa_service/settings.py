@@ -24,6 +24,11 @@ class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "keyword"] = Field("hybrid", description="Retrieval paths to run.")
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense path in fusion.")
     keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword path in fusion.")
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf",
+        description="Reciprocal rank fusion, or a weighted sum "
+        "of each path's scores min-max normalised over its candidates.",
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")

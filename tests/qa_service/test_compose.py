@@ -279,3 +279,11 @@ def test_llm_prompt_numbers_the_passages_and_asks_for_citations(mini_index, rt_a
 )
 def test_generated_text_is_split_into_sentences_keeping_their_markers(text, expected):
     assert split_generated(text) == expected
+
+
+def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citations():
+    from qa_service.compose import drop_source_references
+
+    cleaned = drop_source_references("MTCT is the main cause of infection in children [1, 2]. Give 8 Gy [12-14].")
+
+    assert cleaned == "MTCT is the main cause of infection in children. Give 8 Gy."
