@@ -1,0 +1,262 @@
+"""Hybrid retrieval over a real (hash-embedded) index: filters, modes, abbreviations, duplicates, fusion."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa_service.retrieval import Retriever, abbreviations, expand_query
+from qa_service.schemas import Filters
+from qa_service.settings import RetrievalSettings
+
+try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
+    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, make_embedder
+except ModuleNotFoundError:
+    from mini_corpus import MINI_CORPUS, build_mini_index, make_embedder  # type: ignore[no-redef]
+
+RT_QUERY = "single fraction radiotherapy for painful bone metastases"
+
+
+def retriever(index, **settings) -> Retriever:
+    return Retriever(index, make_embedder(), RetrievalSettings(**settings))
+
+
+def rec_ids(index, hits) -> list[str | None]:
+    return [index.chunks[h.row].rec_id for h in hits]
+
+
+def chunks_of(index, hits):
+    return [index.chunks[h.row] for h in hits]
+
+
+# -- filters ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        (Filters(issuing_body=["ASCO"]), {"BM-MM-01", "BM-MM-02"}),
+        (Filters(issuing_body=["cco/asco"]), {"BM-MM-01", "BM-MM-02"}),
+        (Filters(issuing_body=["ESMO"]), {"BM-RT-01", "BM-RT-02", "BM-DX-01", "BM-DX-02"}),
+        (Filters(year_min=2018), {"BM-RT-01", "BM-RT-02", "BM-DX-01", "BM-DX-02", "HCM-01", "HCM-02"}),
+        (Filters(year_max=2019), {"BM-MM-01", "BM-MM-02"}),
+        (Filters(year_min=2020, year_max=2020), {"BM-RT-01", "BM-RT-02", "BM-DX-01", "BM-DX-02"}),
+        (Filters(topic=["related/"]), {"HCM-01", "HCM-02"}),
+        (Filters(topic=["bone-metastasis/diagnosis", "related"]), {"BM-DX-01", "BM-DX-02", "HCM-01", "HCM-02"}),
+        (Filters(doc_id=["bone-metastasis/radiotherapy"]), {"BM-RT-01", "BM-RT-02"}),
+        (Filters(issuing_body=["ESMO"], topic=["bone-metastasis/radio"]), {"BM-RT-01", "BM-RT-02"}),
+    ],
+    ids=lambda v: repr(v) if isinstance(v, Filters) else "",
+)
+def test_filters_keep_only_matching_passages_in_every_mode(mini_index, filters, expected):
+    for mode in ("hybrid", "dense", "keyword"):
+        result = retriever(mini_index, mode=mode).retrieve(RT_QUERY, 8, filters)
+
+        found = set(rec_ids(mini_index, result.hits))
+        assert found <= expected, (mode, found)
+        if mode != "keyword":  # the dense path ranks every allowed row; BM25 only rows sharing a word
+            assert found == expected, (mode, found)
+
+
+FILLER_SENTENCES = (
+    "Single fraction radiotherapy relieves painful bone metastases in most patients within four weeks.",
+    "Painful bone metastases respond to radiotherapy; a single fraction suits patients with short survival.",
+    "Retreatment with radiotherapy is possible when pain from bone metastases returns after a single fraction.",
+    "Radiotherapy for painful bone metastases of the spine may be given as a single fraction or several.",
+    "Hemibody radiotherapy treats widespread painful bone metastases when single sites are too many.",
+    "Pain flare after single fraction radiotherapy for bone metastases can be prevented with steroids.",
+)
+
+
+def _filler(n: int, sentence: str) -> str:
+    return (
+        f'---\ntitle: "Radiotherapy note {n}"\nissuing_body: "ESTRO"\nyear: 2022\ntopic: filler/rt\n---\n\n'
+        f"# Radiotherapy note {n}\n\n### BM-FI-0{n} Radiotherapy note {n}\nGuideline: ESTRO 2022\n\n{sentence}\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def crowded_index(tmp_path_factory):
+    """The mini corpus plus six radiotherapy notes that outrank the hypercalcaemia passages on both paths."""
+    from ingest import open_index
+
+    files = dict(MINI_CORPUS)
+    files.update({f"filler/rt-{n}.md": _filler(n, text) for n, text in enumerate(FILLER_SENTENCES, start=1)})
+    return open_index(build_mini_index(tmp_path_factory.mktemp("crowded"), files))
+
+
+def test_filter_is_applied_before_ranking_so_low_ranked_allowed_passages_fill_top_k(crowded_index):
+    narrow = retriever(crowded_index, candidates=1)  # each path contributes max(1, top_k * 2) = 4 candidates
+    result = narrow.retrieve(RT_QUERY, 2)
+    hcm_rows = {row for row, c in enumerate(crowded_index.chunks) if c.rec_id in {"HCM-01", "HCM-02"}}
+    _, dense_top4 = crowded_index.dense_search(result.query_vector, 4)
+    keyword_scores = crowded_index.keyword_scores(result.keyword_tokens)
+    keyword_top4 = sorted(range(len(keyword_scores)), key=lambda r: -keyword_scores[r])[:4]
+    # Truncating each path to its candidates first and filtering after would leave nothing.
+    assert not hcm_rows & set(dense_top4.tolist()) and not hcm_rows & set(keyword_top4)
+
+    filtered = narrow.retrieve(RT_QUERY, 2, Filters(topic=["related/hypercalcaemia"])).hits
+
+    assert {h.row for h in filtered} == hcm_rows
+
+
+def test_empty_filters_filter_nothing(mini_index):
+    r = retriever(mini_index)
+
+    assert r.allowed_rows(None) is None
+    assert r.allowed_rows(Filters()) is None
+    assert len(r.allowed_rows(Filters(doc_id=["unknown/doc"]))) == 0
+
+
+# -- modes --------------------------------------------------------------------------------------------
+
+
+def test_dense_mode_uses_only_the_dense_path(mini_index):
+    hits = retriever(mini_index, mode="dense").retrieve(RT_QUERY, 5).hits
+
+    assert len(hits) == 5
+    assert all(h.dense_rank is not None and h.keyword_rank is None for h in hits)
+    assert [h.dense_rank for h in hits] == [1, 2, 3, 4, 5]
+
+
+def test_keyword_mode_uses_only_bm25_and_returns_only_matching_passages(mini_index):
+    hits = retriever(mini_index, mode="keyword").retrieve("calcitonin", 5).hits
+
+    assert rec_ids(mini_index, hits) == ["HCM-01"]
+    assert hits[0].dense_rank is None and hits[0].keyword_rank == 1 and hits[0].keyword_score > 0
+
+
+def test_keyword_mode_finds_nothing_for_words_the_corpus_never_uses_while_dense_always_answers(mini_index):
+    assert retriever(mini_index, mode="keyword").retrieve("leukaemia", 5).hits == []
+    assert len(retriever(mini_index, mode="dense").retrieve("leukaemia", 5).hits) == 5
+
+
+def test_hybrid_mode_fuses_both_paths(mini_index):
+    hits = retriever(mini_index, mode="hybrid").retrieve(RT_QUERY, 5).hits
+
+    assert rec_ids(mini_index, hits)[0] == "BM-RT-01"
+    assert hits[0].dense_rank is not None and hits[0].keyword_rank is not None
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_every_mode_returns_the_query_vector_and_keyword_tokens(mini_index):
+    for mode in ("hybrid", "dense", "keyword"):
+        result = retriever(mini_index, mode=mode).retrieve("EBRT", 3)
+
+        assert result.query_vector.shape == (64,)
+        assert "external" in result.keyword_tokens
+
+
+# -- abbreviations ------------------------------------------------------------------------------------
+
+
+def test_abbreviation_table_is_loaded_from_the_packaged_data():
+    table = abbreviations()
+
+    assert table["ebrt"] == ["external beam radiotherapy"]
+    assert "zoledronic acid" in table["zol"]
+    assert expand_query("EBRT for MSCC?") == (
+        "EBRT for MSCC? external beam radiotherapy metastatic spinal cord compression"
+    )
+    assert expand_query("painful bone") == "painful bone"
+
+
+def test_abbreviation_expansion_lets_the_keyword_path_find_the_spelled_out_passage(mini_index):
+    assert not any("EBRT" in c.text for c in mini_index.chunks)
+
+    expanded = retriever(mini_index, mode="keyword").retrieve("EBRT", 3).hits
+    plain = retriever(mini_index, mode="keyword", expand_abbreviations=False).retrieve("EBRT", 3).hits
+
+    assert rec_ids(mini_index, expanded)[0] == "BM-RT-01"
+    assert "external beam radiotherapy" in chunks_of(mini_index, expanded)[0].text.lower()
+    assert plain == []
+
+
+def test_expansion_handles_punctuation_and_lay_terms(mini_index):
+    hits = retriever(mini_index, mode="keyword").retrieve("zol (dose?)", 3).hits
+
+    assert set(rec_ids(mini_index, hits)) >= {"BM-MM-01", "BM-MM-02"}
+
+
+# -- duplicates and top_k -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def duplicated_index(tmp_path_factory):
+    from ingest import open_index
+
+    files = dict(MINI_CORPUS)
+    files["copies/radiotherapy.md"] = MINI_CORPUS["bone-metastasis/radiotherapy.md"]
+    return open_index(build_mini_index(tmp_path_factory.mktemp("dup"), files))
+
+
+def test_near_duplicate_passages_collapse_to_one(duplicated_index):
+    copies = [c for c in duplicated_index.chunks if c.rec_id == "BM-RT-01"]
+    assert {c.doc_id for c in copies} == {"bone-metastasis/radiotherapy", "copies/radiotherapy"}
+
+    for mode in ("hybrid", "dense", "keyword"):
+        hits = retriever(duplicated_index, mode=mode).retrieve(RT_QUERY, 10).hits
+        found = rec_ids(duplicated_index, hits)
+
+        assert found.count("BM-RT-01") == 1, (mode, found)
+        assert found.count("BM-RT-02") <= 1, (mode, found)
+        texts = [c.text for c in chunks_of(duplicated_index, hits)]
+        assert len(texts) == len(set(texts))
+
+
+def test_collapsed_duplicates_do_not_shrink_top_k(duplicated_index):
+    hits = retriever(duplicated_index, mode="dense").retrieve(RT_QUERY, 8).hits
+
+    assert len(hits) == 8  # ten chunks, two of them copies
+    assert len({duplicated_index.chunks[h.row].text for h in hits}) == 8
+
+
+@pytest.mark.parametrize("top_k", [1, 3, 8])
+def test_retrieve_returns_at_most_top_k_hits(mini_index, top_k):
+    for mode in ("hybrid", "dense"):
+        assert len(retriever(mini_index, mode=mode).retrieve(RT_QUERY, top_k).hits) == top_k
+
+
+def test_top_k_larger_than_the_index_returns_every_passage_once(mini_index):
+    hits = retriever(mini_index).retrieve(RT_QUERY, 50).hits
+
+    assert sorted(h.row for h in hits) == list(range(len(mini_index.chunks)))
+
+
+# -- fusion -------------------------------------------------------------------------------------------
+
+
+def test_reciprocal_rank_fusion_arithmetic(mini_index):
+    r = retriever(mini_index, rrf_k=10, dense_weight=1.0, keyword_weight=2.0)
+    dense = [(0, 0.9), (1, 0.8)]
+    keyword = [(1, 7.0), (2, 3.0)]
+
+    hits = r._fuse(dense, keyword)
+
+    assert [h.row for h in hits] == [1, 2, 0]
+    assert hits[0].score == pytest.approx(1 / 12 + 2 / 11)
+    assert hits[1].score == pytest.approx(2 / 12)
+    assert hits[2].score == pytest.approx(1 / 11)
+    assert (hits[0].dense_rank, hits[0].keyword_rank, hits[0].keyword_score) == (2, 1, 7.0)
+    assert (hits[1].dense_rank, hits[1].keyword_rank) == (None, 2)
+    assert (hits[2].dense_rank, hits[2].keyword_rank, hits[2].dense_score) == (1, None, 0.9)
+
+
+def test_fusion_breaks_ties_by_row(mini_index):
+    hits = retriever(mini_index)._fuse([(5, 0.9)], [(3, 1.0)])
+
+    assert [h.row for h in hits] == [3, 5]
+
+
+def test_zero_keyword_weight_makes_hybrid_rank_like_dense(mini_index):
+    hybrid = retriever(mini_index, keyword_weight=0.0).retrieve(RT_QUERY, 5).hits
+    dense = retriever(mini_index, mode="dense").retrieve(RT_QUERY, 5).hits
+
+    assert [h.row for h in hybrid] == [h.row for h in dense]
+
+
+def test_with_settings_shares_the_index_and_changes_the_mode(mini_index):
+    base = retriever(mini_index)
+    keyword = base.with_settings(RetrievalSettings(mode="keyword"))
+
+    assert keyword.index is base.index and base.settings.mode == "hybrid"
+    assert all(h.dense_rank is None for h in keyword.retrieve(RT_QUERY, 3).hits)
