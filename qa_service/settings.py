@@ -25,7 +25,7 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense path in fusion.")
     keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword path in fusion.")
     fusion: Literal["rrf", "convex"] = Field(
-        "rrf",
+        "convex",
         description="Reciprocal rank fusion, or a weighted sum "
         "of each path's scores min-max normalised over its candidates.",
     )

@@ -225,8 +225,22 @@ def test_top_k_larger_than_the_index_returns_every_passage_once(mini_index):
 # -- fusion -------------------------------------------------------------------------------------------
 
 
+def test_convex_fusion_adds_min_max_normalised_scores(mini_index):
+    r = retriever(mini_index, fusion="convex", dense_weight=1.0, keyword_weight=2.0)
+    dense = [(0, 0.9), (1, 0.8), (3, 0.5)]
+    keyword = [(1, 7.0), (2, 3.0)]
+
+    hits = r._fuse(dense, keyword)
+
+    # dense normalised: 0 -> 1.0, 1 -> 0.75, 3 -> 0.0; keyword normalised: 1 -> 1.0, 2 -> 0.0
+    assert [h.row for h in hits] == [1, 0, 2, 3]
+    assert hits[0].score == pytest.approx(0.75 + 2.0)
+    assert hits[1].score == pytest.approx(1.0)
+    assert hits[2].score == pytest.approx(0.0) and hits[3].score == pytest.approx(0.0)
+
+
 def test_reciprocal_rank_fusion_arithmetic(mini_index):
-    r = retriever(mini_index, rrf_k=10, dense_weight=1.0, keyword_weight=2.0)
+    r = retriever(mini_index, fusion="rrf", rrf_k=10, dense_weight=1.0, keyword_weight=2.0)
     dense = [(0, 0.9), (1, 0.8)]
     keyword = [(1, 7.0), (2, 3.0)]
 
