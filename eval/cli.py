@@ -1,0 +1,282 @@
+"""`guideline-qa eval`: gold, benchmark and compare. Errors become one-line messages here and nowhere else."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, get_args
+
+from eval.errors import EvalError
+from eval.gold import DEFAULT_GOLD
+
+if TYPE_CHECKING:
+    from eval.gold import EvalSet
+    from eval.runner import RunResult
+    from eval.targets import EvalTarget
+    from qa_service.settings import Settings
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    if not args.quiet:
+        print(message, file=sys.stderr, flush=True)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--modes", help="comma-separated retrieval modes, evaluated side by side (default: the configured mode)"
+    )
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--spread", action="store_true", help="with --limit: N questions spread evenly over the set")
+    parser.add_argument(
+        "--top-k", type=int, default=10, help="passages retrieved for the retrieval metrics (default 10)"
+    )
+    parser.add_argument("--url", help="evaluate a running service at this base URL instead of the in-process pipeline")
+    parser.add_argument("--api-key", default=os.environ.get("GQA_EVAL_API_KEY"), help="bearer key for --url")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per HTTP request with --url")
+    parser.add_argument("--out", help="report directory (default: reports/<set name>)")
+    parser.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE", help="fail below (repeatable)")
+    parser.add_argument("--max", action="append", default=[], metavar="METRIC=VALUE", help="fail above (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add `eval` with its subcommands `gold`, `benchmark` and `compare`."""
+    parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
+    sub = parser.add_subparsers(dest="eval_command", required=True, metavar="{gold,benchmark,compare}")
+
+    gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
+    gold.add_argument(
+        "--gold", type=Path, default=DEFAULT_GOLD, help="gold set (default: eval/gold/bone_metastasis.jsonl)"
+    )
+    gold.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    gold.add_argument(
+        "--corpus",
+        action="append",
+        type=Path,
+        help="corpus the gold rec_ids are in, for document-level gold (repeatable)",
+    )
+    gold.add_argument("--no-answers", action="store_true", help="retrieval metrics only (skip /ask)")
+    gold.add_argument("--gate", action="store_true", help="apply the project's thresholds (see eval/README.md)")
+    _common(gold)
+    gold.set_defaults(handler=cmd_gold)
+
+    bench = sub.add_parser("benchmark", help="score an external benchmark (corpus.jsonl + questions.jsonl)")
+    bench.add_argument("--corpus", type=Path, required=True, help="the benchmark's corpus.jsonl")
+    bench.add_argument("--questions", type=Path, required=True, help="the benchmark's questions.jsonl")
+    bench.add_argument("--answers", action="store_true", help="also ask every question and score the answers")
+    bench.add_argument(
+        "--cache-dir", type=Path, default=Path(".cache/bench-index"), help="where benchmark indexes are kept"
+    )
+    bench.add_argument("--rebuild-index", action="store_true", help="rebuild the cached benchmark index")
+    _common(bench)
+    bench.set_defaults(handler=cmd_benchmark)
+
+    compare = sub.add_parser("compare", help="what improved and what regressed between two reports")
+    compare.add_argument("a", type=Path, help="the baseline report (a per-configuration JSON or combined.json)")
+    compare.add_argument("b", type=Path, help="the new report")
+    compare.add_argument("--latency", action="store_true", help="compare latency too (it varies between runs)")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    compare.add_argument("--fail-on-regression", action="store_true", help="exit 1 if any metric regressed")
+    compare.set_defaults(handler=cmd_compare)
+
+
+def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    from qa_service.errors import ServiceError
+
+    try:
+        return handler(args)
+    except (EvalError, ServiceError) as exc:
+        print(f"guideline-qa eval: {exc}", file=sys.stderr)
+        return 2
+
+
+def _settings(index: str | None = None) -> Settings:
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    if index:
+        settings.index_dir = Path(index)
+    return settings
+
+
+def _modes(args: argparse.Namespace, settings: Settings) -> list[str]:
+    from qa_service.settings import RetrievalSettings
+
+    if args.url:
+        if args.modes:
+            raise EvalError(
+                "--modes needs the in-process pipeline: a service's retrieval mode is set by its own settings"
+            )
+        return []
+    if not args.modes:
+        return [settings.retrieval.mode]
+    known = get_args(RetrievalSettings.model_fields["mode"].annotation)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in known]
+    if unknown or not modes:
+        raise EvalError(f"unknown retrieval mode {', '.join(unknown) or '(none)'}; choose from {', '.join(known)}")
+    return list(dict.fromkeys(modes))
+
+
+def _targets(args: argparse.Namespace, settings: Settings, modes: Sequence[str]) -> list[EvalTarget]:
+    if args.url:
+        from eval.targets import HttpTarget
+
+        return [HttpTarget(args.url, api_key=args.api_key, timeout=args.timeout)]
+    from eval.targets import pipeline_targets
+
+    started = time.perf_counter()
+    _say(args, f"loading the pipeline over {settings.index_dir}")
+    targets: list[EvalTarget] = list(pipeline_targets(settings, modes))
+    _say(args, f"loaded in {time.perf_counter() - started:.1f} s")
+    return targets
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str, int, int], None]:
+    def report(name: str, done: int, total: int) -> None:
+        if done == total or done % 25 == 0:
+            _say(args, f"  {name}: {done}/{total} questions")
+
+    return report
+
+
+Limits = tuple[dict[str, float], dict[str, float]]
+
+
+def _limits(args: argparse.Namespace, project_gate: bool) -> Limits:
+    """Parsed before anything runs, so a typo fails at once."""
+    from eval.gate import thresholds
+
+    return thresholds(project=project_gate, minimums=args.min, maximums=args.max)
+
+
+def _finish(args: argparse.Namespace, dataset: EvalSet, runs: Sequence[RunResult], limits: Limits) -> int:
+    from eval.gate import check_gate, gate_values
+    from eval.report import summary_markdown, write_reports
+
+    out = Path(args.out) if args.out else Path("reports") / dataset.name
+    write_reports(runs, dataset, out)
+    print(summary_markdown(runs, dataset))
+    print(f"reports written to {out}/ (summary.md, report.html, combined.json, one JSON per configuration)")
+    minimums, maximums = limits
+    if not (minimums or maximums):
+        return 0
+    gated = runs[0]
+    failures = check_gate(gate_values(gated.to_json()), minimums=minimums, maximums=maximums)
+    if failures:
+        print(f"gate FAILED for {gated.name}: " + "; ".join(failures), file=sys.stderr)
+        return 1
+    print(f"gate passed for {gated.name} ({len(minimums) + len(maximums)} thresholds)")
+    return 0
+
+
+def _evaluate(
+    args: argparse.Namespace, dataset: EvalSet, targets: Sequence[EvalTarget], answers: bool
+) -> list[RunResult]:
+    from eval.runner import evaluate
+
+    runs = []
+    for target in targets:
+        _say(args, f"evaluating {target.name} on {len(dataset.questions)} questions")
+        runs.append(evaluate(target, dataset, answers=answers, top_k=args.top_k, progress=_progress(args)))
+        _say(args, f"  {target.name}: {runs[-1].seconds:.1f} s")
+    return runs
+
+
+def _close(targets: Sequence[EvalTarget]) -> None:
+    for target in targets:
+        close: Any = getattr(target, "close", None)
+        if callable(close):
+            close()
+
+
+def _gold(args: argparse.Namespace) -> int:
+    from eval.gold import load_gold
+
+    limits = _limits(args, args.gate)
+    settings = _settings(args.index)
+    modes = _modes(args, settings)
+    missing = [str(p) for p in args.corpus or () if not p.exists()]
+    if missing:
+        raise EvalError(f"--corpus {', '.join(missing)}: no such file or folder")
+    # The configured corpus may be absent when checking a remote service: then only rec-level gold is used.
+    corpus = [p for p in args.corpus or settings.corpus_paths if p.exists()]
+    dataset = load_gold(args.gold, corpus_paths=corpus or None).limited(args.limit, spread=args.spread)
+    for warning in dataset.warnings:
+        _say(args, f"warning: {warning}")
+    targets = _targets(args, settings, modes)
+    try:
+        runs = _evaluate(args, dataset, targets, answers=not args.no_answers)
+    finally:
+        _close(targets)
+    return _finish(args, dataset, runs, limits)
+
+
+def _benchmark(args: argparse.Namespace) -> int:
+    from eval.gold import load_benchmark
+    from eval.runner import benchmark_index
+
+    limits = _limits(args, False)
+    settings = _settings()
+    modes = _modes(args, settings)
+    dataset = load_benchmark(args.questions, args.corpus).limited(args.limit, spread=args.spread)
+    if not args.url:
+        embedding = settings.embedding
+        if not args.answers:
+            # Retrieval alone needs no sentence vectors: a cheaper index (or a cached richer one) does.
+            embedding = embedding.model_copy(update={"sentence_vectors": "none"})
+        elif embedding.sentence_vectors == "none":
+            embedding = embedding.model_copy(update={"sentence_vectors": "pooled"})
+        started = time.perf_counter()
+        index_dir, embedding = benchmark_index(
+            args.corpus,
+            cache_dir=args.cache_dir,
+            embedding=embedding,
+            chunking=settings.chunking,
+            index_settings=settings.index,
+            rebuild=args.rebuild_index,
+            on_status=None if args.quiet else (lambda msg: _say(args, msg)),
+        )
+        _say(args, f"benchmark index ready in {time.perf_counter() - started:.1f} s")
+        settings = settings.model_copy(update={"index_dir": index_dir, "embedding": embedding})
+    targets = _targets(args, settings, modes)
+    try:
+        runs = _evaluate(args, dataset, targets, answers=args.answers)
+    finally:
+        _close(targets)
+    return _finish(args, dataset, runs, limits)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from eval.compare import compare_files, render_comparison
+
+    comparisons = compare_files(args.a, args.b, latency=args.latency)
+    if args.json:
+        print(json.dumps([c.to_json() for c in comparisons], indent=2, ensure_ascii=False))
+    else:
+        print(render_comparison(comparisons))
+    regressed = sum(c.count("regressed") for c in comparisons)
+    return 1 if (regressed and args.fail_on_regression) else 0
+
+
+def cmd_gold(args: argparse.Namespace) -> int:
+    """`eval gold`: the project's gold set against the index (or --url)."""
+    return _guard(_gold, args)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    """`eval benchmark`: an external benchmark against a cached index of its corpus (or --url)."""
+    return _guard(_benchmark, args)
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`eval compare A B`: per metric and per question, what improved and what regressed."""
+    return _guard(_compare, args)

@@ -1,0 +1,327 @@
+"""Run an evaluation: ask a target every question, score the replies, and collect one `RunResult` per configuration."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from eval.gold import EvalSet, file_sha256
+from eval.metrics import (
+    CitedAnswer,
+    Score,
+    abstention_recall,
+    citation_precision,
+    citation_validity,
+    coverage,
+    dedupe,
+    false_abstention_rate,
+    first_relevant_rank,
+    grounding,
+    key_fact_recall,
+    latency_summary,
+    mrr_at_k,
+    ndcg,
+    recall_at_k,
+    rouge_l_score,
+    span_scores,
+)
+from eval.targets import EvalTarget
+from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
+
+if TYPE_CHECKING:
+    from ingest import ChunkingSettings, EmbeddingSettings, IndexSettings
+
+DEFAULT_CACHE_DIR = Path(".cache/bench-index")
+
+
+def _index_key(corpus_sha: str, embedding: EmbeddingSettings, chunking: ChunkingSettings, index: IndexSettings) -> str:
+    from ingest import configured_model_name
+
+    settings = {
+        "corpus_sha256": corpus_sha,
+        "model": configured_model_name(embedding),
+        "model_path": str(embedding.model_path) if embedding.model_path else None,
+        "sentence_vectors": embedding.sentence_vectors,
+        "chunking": chunking.model_dump(mode="json"),
+        "index": index.model_dump(mode="json"),
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def benchmark_index(
+    corpus_path: Path,
+    *,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
+    embedding: EmbeddingSettings | None = None,
+    chunking: ChunkingSettings | None = None,
+    index_settings: IndexSettings | None = None,
+    rebuild: bool = False,
+    on_status: Callable[[str], None] | None = None,
+) -> tuple[Path, EmbeddingSettings]:
+    """An index of a benchmark corpus under `cache_dir/<hash>`, built once per corpus content and ingest settings.
+
+    Returns the index directory and the embedding settings it was built with. A request without
+    sentence vectors reuses an index that has them (retrieval is the same), never the reverse.
+    """
+    from ingest import ChunkingSettings, EmbeddingSettings, IndexSettings, build_index
+
+    embedding = embedding or EmbeddingSettings()
+    chunking = chunking or ChunkingSettings()
+    index_settings = index_settings or IndexSettings()
+    say = on_status or (lambda _msg: None)
+    corpus_sha = file_sha256(corpus_path)
+    if embedding.sentence_vectors == "none" and not rebuild:
+        for richer in ("pooled", "encoded"):
+            alternative = embedding.model_copy(update={"sentence_vectors": richer})
+            candidate = cache_dir / _index_key(corpus_sha, alternative, chunking, index_settings)
+            if (candidate / "CURRENT").exists():
+                say(f"reusing the cached index {candidate}")
+                return candidate, alternative
+    index_dir = cache_dir / _index_key(corpus_sha, embedding, chunking, index_settings)
+    if (index_dir / "CURRENT").exists() and not rebuild:
+        say(f"reusing the cached index {index_dir}")
+        return index_dir, embedding
+    say(f"building the benchmark index {index_dir} from {corpus_path}")
+    index_dir.parent.mkdir(parents=True, exist_ok=True)
+    build_index(
+        [corpus_path],
+        index_dir,
+        embedding=embedding,
+        chunking=chunking,
+        index_settings=index_settings,
+        rebuild=rebuild,
+        on_status=on_status,
+    )
+    return index_dir, embedding
+
+
+# -- running and scoring -----------------------------------------------------------------------
+
+K_VALUES = (1, 5, 10)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class RunResult:
+    """One configuration's figures: `config`, `metrics`, `latency` and `per_question` (JSON-ready)."""
+
+    config: dict[str, Any]
+    metrics: dict[str, float | None]
+    latency: dict[str, dict[str, float]]
+    per_question: list[dict[str, Any]]
+    seconds: float = 0.0
+
+    @property
+    def name(self) -> str:
+        """The configuration's name (e.g. the retrieval mode)."""
+        return str(self.config.get("name", "run"))
+
+    @classmethod
+    def from_json(cls, document: Mapping[str, Any]) -> RunResult:
+        """A result read back from its report document."""
+        return cls(
+            config=dict(document["config"]),
+            metrics=dict(document["metrics"]),
+            latency=dict(document.get("latency", {})),
+            per_question=list(document.get("per_question", [])),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The report document; wall-clock time is left out so equal inputs give equal files."""
+        return {
+            "config": self.config,
+            "metrics": self.metrics,
+            "latency": self.latency,
+            "per_question": self.per_question,
+        }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+class _Level(NamedTuple):
+    """One judging level: the ranked ids per question, the relevant ids, and the lenient hit cap."""
+
+    runs: dict[str, list[str]]
+    qrels: dict[str, set[str]]
+    needed: dict[str, int] | None = None
+
+
+def _levels(dataset: EvalSet, searched: Mapping[str, SearchResponse]) -> dict[str, _Level]:
+    """Every level the data can be judged at: passage (rec ids), doc, doc_lenient."""
+    levels: dict[str, _Level] = {}
+    doc_runs = {qid: dedupe(p.doc_id for p in r.passages) for qid, r in searched.items()}
+    if any(q.rec_ids for q in dataset.questions):
+        # A passage without a rec_id keeps its rank under its own chunk id, so it never counts as relevant.
+        rec_runs = {qid: dedupe(p.rec_id or f"chunk:{p.chunk_id}" for p in r.passages) for qid, r in searched.items()}
+        levels["passage"] = _Level(rec_runs, {q.qid: set(q.rec_ids) for q in dataset.questions})
+    if any(q.doc_ids for q in dataset.questions):
+        levels["doc"] = _Level(doc_runs, {q.qid: set(q.doc_ids) for q in dataset.questions})
+    if any(q.lenient_doc_ids for q in dataset.questions):
+        lenient = {q.qid: set(q.lenient_doc_ids) for q in dataset.questions}
+        needed = {q.qid: max(1, len(q.doc_ids)) for q in dataset.questions}
+        levels["doc_lenient"] = _Level(doc_runs, lenient, needed)
+    return levels
+
+
+def score_run(
+    dataset: EvalSet,
+    searched: Mapping[str, SearchResponse],
+    asked: Mapping[str, AskResponse] | None = None,
+    *,
+    top_k: int = 10,
+) -> tuple[dict[str, float | None], dict[str, dict[str, float]], list[dict[str, Any]]]:
+    """(metrics, latency, per_question) of one configuration's replies. Pure: same replies, same figures."""
+    metrics: dict[str, float | None] = {}
+    per_q: dict[str, dict[str, float]] = {q.qid: {} for q in dataset.questions}
+    first_hits: dict[str, dict[str, int | None]] = {q.qid: {} for q in dataset.questions}
+
+    def record(key: str, score: Score) -> None:
+        metrics[key] = _round(score.value)
+        for qid, value in score.per_question.items():
+            per_q[qid][key] = round(value, 6)
+
+    levels = _levels(dataset, searched)
+    for level, (runs, qrels, needed) in levels.items():
+        for k in K_VALUES:
+            record(f"{level}_recall@{k}", recall_at_k(runs, qrels, k))
+        record(f"{level}_mrr@10", mrr_at_k(runs, qrels, 10))
+        record(f"{level}_ndcg@10", ndcg(runs, qrels, 10, needed))
+        record(f"{level}_coverage@{top_k}", coverage(runs, qrels, top_k, needed))
+        for qid, relevant in qrels.items():
+            if relevant:
+                first_hits[qid][level] = first_relevant_rank(runs.get(qid, ()), relevant, top_k)
+    primary = dataset.primary_level if dataset.primary_level in levels else next(iter(levels), None)
+    if primary:
+        for key in [f"recall@{k}" for k in K_VALUES] + ["mrr@10", "ndcg@10"]:
+            metrics[key] = metrics[f"{primary}_{key}"]
+
+    timings: list[tuple[str, Mapping[str, float]]] = [("search", r.timings_ms) for r in searched.values()]
+    if asked:
+        timings += [("ask", r.timings_ms) for r in asked.values()]
+        _score_answers(dataset, asked, record)
+    latency = {
+        f"{kind}.{stage}": {k: round(v, 3) for k, v in stats.items()}
+        for kind in ("search", "ask")
+        for stage, stats in latency_summary(t for name, t in timings if name == kind).items()
+    }
+
+    per_question = []
+    for q in dataset.questions:
+        item: dict[str, Any] = {
+            "qid": q.qid,
+            "question": q.question,
+            "topic": q.topic,
+            "answerable": q.answerable,
+            "gold": {
+                "rec_ids": list(q.rec_ids),
+                "doc_ids": list(q.doc_ids),
+                "lenient_doc_ids": list(q.lenient_doc_ids),
+            },
+            "first_hit": first_hits[q.qid],
+            "scores": per_q[q.qid],
+        }
+        if q.qid in searched:
+            item["retrieved"] = [
+                {"doc_id": p.doc_id, "rec_id": p.rec_id, "chunk_id": p.chunk_id, "score": round(p.score, 4)}
+                for p in searched[q.qid].passages
+            ]
+        if asked and q.qid in asked:
+            reply = asked[q.qid]
+            item["answer"] = {
+                "text": reply.answer,
+                "abstained": reply.abstained,
+                "reason": reply.reason,
+                "evidence_score": round(reply.evidence_score, 4),
+                "citations": [{"id": c.id, "doc_id": c.doc_id, "rec_id": c.rec_id} for c in reply.citations],
+            }
+        per_question.append(item)
+    return metrics, latency, per_question
+
+
+def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: Callable[[str, Score], None]) -> None:
+    questions = [q for q in dataset.questions if q.qid in asked]
+    # An abstention states nothing: it scores zero on answerable questions.
+    texts = {q.qid: "" if asked[q.qid].abstained else asked[q.qid].answer for q in questions}
+    answerable = [q for q in questions if q.answerable]
+    if any(q.key_facts for q in answerable):
+        record("key_fact_recall", key_fact_recall(texts, {q.qid: q.key_facts for q in answerable if q.key_facts}))
+    references = {q.qid: q.references for q in answerable if q.references}
+    if references:
+        f1, em = span_scores(texts, references)
+        record("span_f1", f1)
+        record("span_em", em)
+        record("rouge_l", rouge_l_score(texts, references))
+    replies = {
+        qid: CitedAnswer(
+            answer=reply.answer,
+            citations={c.id: (c.doc_id, c.quote) for c in reply.citations},
+            passage_chunks={p.chunk_id for p in reply.passages},
+            cited_chunks={c.id: c.chunk_id for c in reply.citations},
+        )
+        for qid, reply in asked.items()
+        if not reply.abstained
+    }
+    gold_docs = {q.qid: {*q.doc_ids, *q.lenient_doc_ids} for q in answerable}
+    record("citation_validity", citation_validity(replies))
+    record(
+        "citation_precision",
+        citation_precision(
+            {qid: r for qid, r in replies.items() if qid in gold_docs},
+            gold_docs,
+            {q.qid: q.key_facts for q in answerable},
+        ),
+    )
+    record("citation_grounding", grounding(replies))
+    abstained = {q.qid: asked[q.qid].abstained for q in questions}
+    flags = {q.qid: q.answerable for q in questions}
+    record("abstention_recall", abstention_recall(abstained, flags))
+    record("false_abstention_rate", false_abstention_rate(abstained, flags))
+
+
+def evaluate(
+    target: EvalTarget,
+    dataset: EvalSet,
+    *,
+    answers: bool = True,
+    top_k: int = 10,
+    progress: Progress | None = None,
+) -> RunResult:
+    """Search (top_k passages) and, with `answers`, ask every question of the set, then score the replies."""
+    started = time.perf_counter()
+    searched: dict[str, SearchResponse] = {}
+    asked: dict[str, AskResponse] = {}
+    total = len(dataset.questions)
+    for i, q in enumerate(dataset.questions, start=1):
+        searched[q.qid] = target.search(SearchRequest(query=q.question, top_k=top_k))
+        if answers:
+            asked[q.qid] = target.ask(AskRequest(question=q.question))
+        if progress:
+            progress(target.name, i, total)
+    metrics, latency, per_question = score_run(dataset, searched, asked if answers else None, top_k=top_k)
+    config = {
+        **target.describe(),
+        "dataset": dataset.describe(),
+        "top_k": top_k,
+        "answers": answers,
+        "primary_level": dataset.primary_level,
+    }
+    return RunResult(config, metrics, latency, per_question, seconds=time.perf_counter() - started)
+
+
+def evaluate_all(
+    targets: Sequence[EvalTarget],
+    dataset: EvalSet,
+    *,
+    answers: bool = True,
+    top_k: int = 10,
+    progress: Progress | None = None,
+) -> list[RunResult]:
+    """`evaluate` for each configuration, in the order given."""
+    return [evaluate(t, dataset, answers=answers, top_k=top_k, progress=progress) for t in targets]
