@@ -1,0 +1,87 @@
+"""Ingest throughput: our `build_index` against the naive split-and-`FAISS.from_documents`, same model."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ingest import Embedder, EmbeddingSettings, as_langchain_embeddings, build_index
+from qa_service.bench.naive import NaivePipeline, naive_documents
+
+
+@dataclass(frozen=True)
+class IngestRun:
+    """One timed ingest: documents in, chunks embedded, wall seconds (loading to index on disk)."""
+
+    documents: int
+    chunks: int
+    seconds: float
+
+    @property
+    def chunks_per_second(self) -> float:
+        """Chunks embedded per second."""
+        return self.chunks / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def documents_per_second(self) -> float:
+        """Documents ingested per second (comparable across chunkers, unlike chunks/s)."""
+        return self.documents / self.seconds if self.seconds > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Figures for the report."""
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+            "chunks_per_second": round(self.chunks_per_second, 2),
+            "documents_per_second": round(self.documents_per_second, 2),
+        }
+
+
+def ingest_ours(paths: Sequence[Path], index_dir: Path, embedder: Embedder) -> IngestRun:
+    """A full build of our index (default settings: pooled sentence vectors) into `index_dir`."""
+    started = time.perf_counter()
+    summary = build_index(list(paths), index_dir, embedder=embedder, embedding=EmbeddingSettings(), rebuild=True)
+    return IngestRun(summary.documents, summary.chunks_embedded, time.perf_counter() - started)
+
+
+def ingest_naive(paths: Sequence[Path], store_dir: Path, embedder: Embedder) -> tuple[IngestRun, NaivePipeline]:
+    """The tutorial pipeline: read, split (1000/200), embed into FAISS, save to `store_dir`."""
+    started = time.perf_counter()
+    documents = naive_documents(paths)
+    pipeline, chunks = NaivePipeline.build(documents, as_langchain_embeddings(embedder))
+    pipeline.save(store_dir)
+    return IngestRun(len(documents), chunks, time.perf_counter() - started), pipeline
+
+
+def limited_jsonl(source: Path, limit: int, folder: Path) -> Path:
+    """A copy of the first `limit` records of a JSONL file (for `--quick`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / source.name
+    with source.open(encoding="utf-8") as reader, target.open("w", encoding="utf-8") as writer:
+        kept = 0
+        for line in reader:
+            if kept >= limit:
+                break
+            if line.strip():
+                writer.write(line)
+                kept += 1
+    return target
+
+
+def compare_ingest(
+    paths: Sequence[Path], embedder: Embedder, *, repeat: int = 1, work_dir: Path | None = None
+) -> tuple[list[IngestRun], list[IngestRun], Path]:
+    """Ours and naive `repeat` times each, alternating; returns both run lists and the last naive store."""
+    work = work_dir or Path(tempfile.mkdtemp(prefix="gqa-bench-ingest-"))
+    ours_runs, naive_runs = [], []
+    store = work / "naive"
+    for i in range(repeat):
+        ours_runs.append(ingest_ours(paths, work / f"ours-{i}", embedder))
+        store = work / f"naive-{i}"
+        naive_runs.append(ingest_naive(paths, store, embedder)[0])
+    return ours_runs, naive_runs, store

@@ -1,0 +1,180 @@
+"""Speed levers, each measured against the headline configuration of our service.
+
+Baseline: torch's default threads (2 on a 2-core machine), query cache off, one uvicorn worker.
+- torch threads 1: intra-op threads per encoder call (`GQA_EMBEDDING__TORCH_THREADS=1`).
+- query cache on: repeated questions skip the encoder (every question asked once before measuring).
+- OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep instead of spinning between encoder calls, which
+  matters when the cores are shared with other work.
+- uvicorn workers 2: two processes, each with the model and the index (with threads 2 and 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from qa_service.bench.http_bench import ServerConfig, compare_servers, ours_config
+from qa_service.bench.inprocess import time_calls
+from qa_service.bench.report import Row
+from qa_service.bench.stats import LatencySummary, median_of_runs
+
+if TYPE_CHECKING:
+    from qa_service.bench.runner import BenchOptions
+    from qa_service.pipeline import QAPipeline
+
+Say = Callable[[str], None]
+NO_CACHE = {"GQA_RETRIEVAL__QUERY_CACHE_SIZE": "0"}
+ONE_THREAD = {"GQA_EMBEDDING__TORCH_THREADS": "1"}
+BASELINE = "ours, baseline"
+
+
+def _median_latency(runs: Sequence[LatencySummary]) -> dict[str, float | None]:
+    return median_of_runs([r.to_json() for r in runs])
+
+
+def inprocess_threads(pipeline: QAPipeline, questions: Sequence[str], repeat: int, say: Say) -> dict[str, Any]:
+    """Full-answer latency with torch at 1 thread and at 2, taking turns; the default is restored."""
+    import torch
+
+    from qa_service.schemas import AskRequest
+
+    default = torch.get_num_threads()
+    runs: dict[str, list[LatencySummary]] = {"1": [], "2": []}
+    try:
+        for r in range(repeat):
+            for threads in runs:
+                torch.set_num_threads(int(threads))
+                runs[threads].append(
+                    LatencySummary.of(time_calls(lambda q: pipeline.ask(AskRequest(question=q)), questions))
+                )
+                say(
+                    f"  in-process ask, torch threads {threads} (run {r + 1}/{repeat}): "
+                    f"median {runs[threads][-1].median_ms:.1f} ms"
+                )
+    finally:
+        torch.set_num_threads(default)
+    return {f"threads_{k}": _median_latency(v) for k, v in runs.items()}
+
+
+def inprocess_cache(pipeline: QAPipeline, questions: Sequence[str], repeat: int, say: Say) -> dict[str, Any]:
+    """Full-answer latency for repeated questions with the query cache on, against the cache off."""
+    from qa_service.retrieval import QueryEmbeddingCache
+    from qa_service.schemas import AskRequest
+
+    size = max(1024, len(questions))
+    cached = pipeline.with_settings(retrieval=pipeline.settings.retrieval.model_copy(update={"query_cache_size": size}))
+    cached.retriever.cache = QueryEmbeddingCache(size)
+    for question in questions:  # every question seen once: the cache is warm
+        cached.ask(AskRequest(question=question))
+
+    def asker(target: QAPipeline) -> Callable[[str], object]:
+        return lambda q: target.ask(AskRequest(question=q))
+
+    runs: dict[str, list[LatencySummary]] = {"off": [], "on": []}
+    for r in range(repeat):
+        for state, target in (("off", pipeline), ("on", cached)):
+            runs[state].append(LatencySummary.of(time_calls(asker(target), questions)))
+            median_ms = runs[state][-1].median_ms
+            say(f"  in-process ask, query cache {state} (run {r + 1}/{repeat}): median {median_ms:.1f} ms")
+    return {f"cache_{k}": _median_latency(v) for k, v in runs.items()}
+
+
+def http_lever_configs(options: BenchOptions) -> list[ServerConfig]:
+    """Our service with one lever changed each."""
+    index = options.index_dir
+    return [
+        ours_config(BASELINE, index, env=NO_CACHE),  # measured again beside the levers, same machine load
+        ours_config("ours, torch threads 1", index, env={**NO_CACHE, **ONE_THREAD}),
+        ours_config("ours, query cache on", index, env={}, prefill=True),
+        ours_config("ours, OMP passive wait", index, env={**NO_CACHE, "OMP_WAIT_POLICY": "PASSIVE"}),
+        ours_config("ours, 2 workers", index, env=NO_CACHE, workers=2),
+        ours_config("ours, 2 workers, torch threads 1", index, env={**NO_CACHE, **ONE_THREAD}, workers=2),
+    ]
+
+
+def _http_lever_rows(section: str, lever: dict[str, Any], base: dict[str, Any], levels: Sequence[int]) -> list[Row]:
+    low, high = str(levels[0]), str(levels[-1])
+    lo, bo, lh, bh = lever["levels"][low], base["levels"][low], lever["levels"][high], base["levels"][high]
+    return [
+        Row(section, f"HTTP c={low} median", "ms", lo.get("latency_median_ms"), bo.get("latency_median_ms")),
+        Row(section, f"HTTP c={low} p99", "ms", lo.get("latency_p99_ms"), bo.get("latency_p99_ms")),
+        Row(
+            section,
+            f"HTTP c={high} throughput",
+            "req/s",
+            lh.get("requests_per_second"),
+            bh.get("requests_per_second"),
+            True,
+        ),
+        Row(section, f"HTTP c={high} p99", "ms", lh.get("latency_p99_ms"), bh.get("latency_p99_ms")),
+        Row(
+            section,
+            "HTTP errors",
+            "count",
+            sum(v["errors"] for v in lever["levels"].values()),
+            sum(v["errors"] for v in base["levels"].values()),
+            compared=False,
+        ),
+        Row(section, "peak RSS", "MiB", lever["peak_rss_mib"], base["peak_rss_mib"]),
+        Row(section, "cold start", "s", lever["cold_start_s"], base["cold_start_s"]),
+    ]
+
+
+def lever_section(
+    options: BenchOptions,
+    pipeline: QAPipeline,
+    questions: Sequence[str],
+    bodies: list[dict[str, Any]],
+    say: Say,
+) -> tuple[dict[str, Any], list[Row]]:
+    """Every lever in-process, then over HTTP (beside a fresh baseline run) unless HTTP is skipped."""
+    say("levers: torch threads, query cache" + ("" if options.skip_http else ", uvicorn workers"))
+    out: dict[str, Any] = {
+        "inprocess": {
+            **inprocess_threads(pipeline, questions, options.repeat, say),
+            **inprocess_cache(pipeline, questions, options.repeat, say),
+        }
+    }
+    ip = out["inprocess"]
+    rows = [
+        Row(
+            "lever: torch threads 1 (baseline 2)",
+            "in-process ask median",
+            "ms",
+            ip["threads_1"]["median_ms"],
+            ip["threads_2"]["median_ms"],
+        ),
+        Row(
+            "lever: query cache on, repeated questions (baseline off)",
+            "in-process ask median",
+            "ms",
+            ip["cache_on"]["median_ms"],
+            ip["cache_off"]["median_ms"],
+        ),
+    ]
+    if options.skip_http:
+        return out, rows
+    configs = http_lever_configs(options)
+    out["http"] = compare_servers(
+        configs,
+        bodies,
+        repeat=options.lever_repeat,
+        requests=options.requests,
+        levels=options.levels,
+        log_dir=options.out_dir / "logs",
+        say=say,
+    )
+    base = out["http"][BASELINE]
+    sections = {
+        "ours, torch threads 1": "lever: torch threads 1 (baseline 2)",
+        "ours, query cache on": "lever: query cache on, repeated questions (baseline off)",
+        "ours, OMP passive wait": "lever: OMP_WAIT_POLICY=PASSIVE (baseline: OpenMP default)",
+        "ours, 2 workers": "lever: uvicorn workers 2 (baseline 1)",
+        "ours, 2 workers, torch threads 1": "lever: uvicorn workers 2 + torch threads 1 (baseline 1 worker, 2 threads)",
+    }
+    by_section: dict[str, list[Row]] = {}
+    for row in rows:
+        by_section.setdefault(row.section, []).append(row)
+    for name, section in sections.items():
+        by_section.setdefault(section, []).extend(_http_lever_rows(section, out["http"][name], base, options.levels))
+    return out, [row for section_rows in by_section.values() for row in section_rows]

@@ -1,0 +1,129 @@
+"""A bounded HTTP load generator: a fixed number of requests at a fixed concurrency, then it stops.
+
+`concurrency` workers share one queue of request bodies; each sends its next request as soon as
+its previous one returned (closed loop), so the server never sees more than `concurrency` in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from qa_service.bench.stats import LatencySummary
+
+
+@dataclass
+class LoadResult:
+    """What one load run measured."""
+
+    concurrency: int
+    requests: int
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_examples: list[str] = field(default_factory=list)
+
+    @property
+    def requests_per_second(self) -> float:
+        """Completed requests (ok or not) per second of wall time."""
+        return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """Throughput, latency percentiles of the successful requests and the error count."""
+        latency = LatencySummary.of(self.latencies_ms).to_json() if self.latencies_ms else {}
+        return {
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "requests_per_second": round(self.requests_per_second, 2),
+            "errors": self.errors,
+            "error_examples": self.error_examples,
+            **{f"latency_{k}": v for k, v in latency.items() if k != "n"},
+        }
+
+
+async def drive(
+    client: httpx.AsyncClient,
+    path: str,
+    bodies: Sequence[dict[str, Any]],
+    *,
+    requests: int,
+    concurrency: int,
+) -> LoadResult:
+    """POST `requests` bodies (cycling through `bodies`) to `path` with `concurrency` workers."""
+    if not bodies:
+        raise ValueError("the load generator needs at least one request body")
+    if requests < 1 or concurrency < 1:
+        raise ValueError("requests and concurrency must be at least 1")
+    result = LoadResult(concurrency=concurrency, requests=requests, seconds=0.0)
+    queue = iter(range(requests))  # shared by the workers; asyncio runs one at a time, so no lock
+
+    async def worker() -> None:
+        for i in queue:
+            started = time.perf_counter()
+            try:
+                response = await client.post(path, json=bodies[i % len(bodies)])
+                ok, problem = response.status_code == 200, f"HTTP {response.status_code}"
+            except httpx.HTTPError as exc:
+                ok, problem = False, f"{type(exc).__name__}: {exc}"
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if ok:
+                result.latencies_ms.append(elapsed_ms)
+            else:
+                result.errors += 1
+                if len(result.error_examples) < 5:
+                    result.error_examples.append(problem)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(min(concurrency, requests))))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def _run(
+    base_url: str,
+    path: str,
+    bodies: Sequence[dict[str, Any]],
+    *,
+    requests: int,
+    concurrency: int,
+    warmup: int,
+    timeout_s: float,
+    transport: httpx.AsyncBaseTransport | None,
+) -> LoadResult:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits, transport=transport) as client:
+        if warmup:  # open the connections and let the server settle; not counted
+            await drive(client, path, bodies, requests=warmup, concurrency=min(concurrency, warmup))
+        return await drive(client, path, bodies, requests=requests, concurrency=concurrency)
+
+
+def run_load(
+    base_url: str,
+    bodies: Sequence[dict[str, Any]],
+    *,
+    requests: int,
+    concurrency: int,
+    path: str = "/v1/ask",
+    warmup: int = 0,
+    timeout_s: float = 60.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> LoadResult:
+    """Run one bounded load and return what it measured (blocking; starts its own event loop)."""
+    return asyncio.run(
+        _run(
+            base_url,
+            path,
+            bodies,
+            requests=requests,
+            concurrency=concurrency,
+            warmup=warmup,
+            timeout_s=timeout_s,
+            transport=transport,
+        )
+    )

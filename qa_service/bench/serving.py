@@ -1,0 +1,64 @@
+"""Entry points for the servers the benchmark starts: `python -m qa_service.bench naive-serve | serve`.
+
+`naive-serve` runs the naive pipeline's FastAPI app; `serve --workers N` runs our app under uvicorn
+with N worker processes (the `guideline-qa serve` command runs one), for the workers lever.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from qa_service.bench.server import HOST
+
+
+def service_app() -> FastAPI:
+    """Our app, its settings from the environment (uvicorn calls this in each worker).
+
+    Logging is set up as `guideline-qa serve` does, so each request costs the same log line.
+    """
+    import logging
+
+    from qa_service.app import create_app
+    from qa_service.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return create_app(Settings())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the arguments and serve until terminated."""
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m qa_service.bench")
+    sub = parser.add_subparsers(dest="command", required=True)
+    naive = sub.add_parser("naive-serve", help="serve the naive LangChain pipeline (a saved FAISS store)")
+    ours = sub.add_parser("serve", help="serve guideline-qa with uvicorn workers")
+    for p in (naive, ours):
+        p.add_argument("--index", required=True, help="the FAISS store (naive) or index directory (ours)")
+        p.add_argument("--host", default=HOST)
+        p.add_argument("--port", type=int, required=True)
+    ours.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.command == "naive-serve":
+        from qa_service.bench.naive import create_naive_app
+
+        app = create_naive_app(Path(args.index))
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+        return 0
+    os.environ["GQA_INDEX_DIR"] = str(args.index)
+    uvicorn.run(
+        "qa_service.bench.serving:service_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+    return 0

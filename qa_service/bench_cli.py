@@ -1,0 +1,81 @@
+"""`guideline-qa bench`: the performance benchmark against the naive LangChain pipeline (docs/bench.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Run the benchmark, print the table, write bench.json and bench.txt."""
+    from ingest import IngestError
+    from qa_service.bench import BenchError, BenchOptions, run_benchmark, write_report
+
+    overrides: dict[str, Any] = {
+        "index_dir": Path(args.index),
+        "out_dir": Path(args.out),
+        "gold_path": Path(args.gold),
+        "medquad_path": Path(args.medquad),
+        "skip_ingest": args.skip_ingest,
+        "skip_http": args.skip_http,
+        "skip_levers": args.skip_levers,
+        "ingest_repeat": args.ingest_repeat,
+        "lever_repeat": args.lever_repeat,
+    }
+    if args.corpus:
+        overrides["corpus_paths"] = [Path(p) for p in args.corpus]
+    for name in ("repeat", "requests"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    for flag in ("repeat", "ingest_repeat", "lever_repeat", "requests"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            print(f"guideline-qa: --{flag.replace('_', '-')} must be at least 1", file=sys.stderr)
+            return 2
+    options = BenchOptions.quick_defaults(**overrides) if args.quick else BenchOptions(**overrides)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    try:
+        result = run_benchmark(options, say=say)
+    except (BenchError, IngestError) as exc:
+        print(f"guideline-qa: bench: {exc}", file=sys.stderr)
+        return 2
+    json_path, text_path = write_report(options.out_dir, result.report, result.table)
+    print(result.table)
+    print(f"\nwrote {json_path} and {text_path} ({result.report['seconds']:.0f} s)")
+    return 0
+
+
+def register(sub: Any) -> None:
+    """Add `bench` to the `guideline-qa` command."""
+    bench = sub.add_parser(
+        "bench",
+        help="benchmark ingest, query latency, HTTP throughput and cold start against the naive LangChain pipeline",
+        description="Needs the bench extra: pip install -e '.[bench]'. Takes about 10 minutes; --quick about 2.",
+    )
+    bench.add_argument("--index", default=".index", help="index of the default corpus the service is measured on")
+    bench.add_argument("--out", default="reports/bench", help="folder for bench.json, bench.txt and server logs")
+    bench.add_argument(
+        "--quick",
+        action="store_true",
+        help="small run: first 100 MedQuAD records, 40 questions, 60 requests per level, 1 repeat",
+    )
+    bench.add_argument("--skip-ingest", action="store_true", help="no ingest figures")
+    bench.add_argument("--skip-http", action="store_true", help="no servers: in-process figures only")
+    bench.add_argument("--skip-levers", action="store_true", help="no lever measurements (threads, cache, workers)")
+    bench.add_argument("--repeat", type=int, help="runs per latency/HTTP figure, medians reported (default 3; quick 1)")
+    bench.add_argument("--ingest-repeat", type=int, default=1, help="runs per ingest figure (default 1)")
+    bench.add_argument("--lever-repeat", type=int, default=1, help="runs per HTTP lever figure (default 1)")
+    bench.add_argument("--requests", type=int, help="requests per concurrency level (default 300; quick 60)")
+    bench.add_argument("--corpus", nargs="*", help="default-corpus paths (default: corpus)")
+    bench.add_argument("--gold", default="eval/gold/bone_metastasis.jsonl", help="gold questions (JSONL, `question`)")
+    bench.add_argument(
+        "--medquad",
+        default="../shared/benchmarks/medquad_cancergov/corpus.jsonl",
+        help="MedQuAD corpus (JSONL); skipped with a message if absent",
+    )
+    bench.set_defaults(handler=cmd_bench)
