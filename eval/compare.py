@@ -13,6 +13,21 @@ from eval.errors import EvalDataError
 Verdict = Literal["improved", "regressed", "unchanged", "mixed", "added", "removed"]
 LOWER_IS_BETTER = frozenset({"false_abstention_rate"})
 TOLERANCE = 1e-9
+# Unprefixed copies of the headline level's figures: compared once, under their prefixed names.
+ALIASES = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")
+# What the Markdown shows per question (the JSON has every change).
+DETAIL_KEYS = frozenset(
+    {
+        "key_fact_recall",
+        "span_f1",
+        "rouge_l",
+        "citation_precision",
+        "citation_validity",
+        "abstention_recall",
+        "false_abstention_rate",
+    }
+)
+DETAIL_SUFFIXES = ("_recall@5", "_mrr@10")
 
 
 def lower_is_better(metric: str) -> bool:
@@ -82,6 +97,17 @@ class Comparison:
         }
 
 
+def _has_prefixed(alias: str, metrics: Mapping[str, Any]) -> bool:
+    return any(key.endswith(f"_{alias}") for key in metrics)
+
+
+def _detail(changes: Mapping[str, tuple[float | None, float | None]]) -> str:
+    """The changes worth a line: headline retrieval, answers, citations, abstention (vanished scores last)."""
+    shown = {k: v for k, v in changes.items() if k in DETAIL_KEYS or k.endswith(DETAIL_SUFFIXES)}
+    moved = {k: v for k, v in shown.items() if None not in v} or shown or changes
+    return ", ".join(f"{k} {_num(a)}→{_num(b)}" for k, (a, b) in moved.items())
+
+
 def compare_runs(
     a: Mapping[str, Any], b: Mapping[str, Any], *, tolerance: float = TOLERANCE, latency: bool = False
 ) -> Comparison:
@@ -98,7 +124,7 @@ def compare_runs(
         for stage, stats in side.get("latency", {}).items():
             target = metrics_a if side is a else metrics_b
             target[f"{stage}.p50_ms"], target[f"{stage}.p95_ms"] = stats.get("p50_ms"), stats.get("p95_ms")
-    names = list(dict.fromkeys([*metrics_a, *metrics_b]))
+    names = [n for n in dict.fromkeys([*metrics_a, *metrics_b]) if n not in ALIASES or not _has_prefixed(n, metrics_a)]
     metrics = [
         MetricChange(n, metrics_a.get(n), metrics_b.get(n), _verdict(n, metrics_a.get(n), metrics_b.get(n), tolerance))
         for n in names
@@ -186,8 +212,7 @@ def render_comparison(comparisons: Sequence[Comparison], *, max_questions: int =
                 continue
             lines += ["", f"Questions {verdict} ({len(changed)}):", ""]
             for q in changed[:max_questions]:
-                detail = ", ".join(f"{k} {_num(a)}→{_num(b)}" for k, (a, b) in q.changes.items())
-                lines.append(f"- {q.qid} ({q.question[:60]}): {detail}")
+                lines.append(f"- {q.qid} ({q.question[:60]}): {_detail(q.changes)}")
             if len(changed) > max_questions:
                 lines.append(f"- ... and {len(changed) - max_questions} more")
         lines.append("")

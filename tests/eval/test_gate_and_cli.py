@@ -140,12 +140,12 @@ def test_eval_benchmark_builds_a_retrieval_only_index_unless_answers_are_asked(
 def test_eval_compare_prints_changes_and_can_fail_on_regression(fake_targets, gold_file, corpus_dir, tmp_path, capsys):
     cli.main(_gold_args(gold_file, corpus_dir, tmp_path / "a", "--modes", "hybrid,dense"))
     a = json.loads((tmp_path / "a" / "hybrid.json").read_text())
-    a["metrics"]["mrr@10"] = 0.5
+    a["metrics"]["passage_mrr@10"] = 0.5
     (tmp_path / "a" / "worse.json").write_text(json.dumps(a))
     capsys.readouterr()
     new, old = str(tmp_path / "a" / "hybrid.json"), str(tmp_path / "a" / "worse.json")
     assert cli.main(["eval", "compare", old, new]) == 0
-    assert "| mrr@10 | 0.500 | 1.000 | +0.500 | improved |" in capsys.readouterr().out
+    assert "| passage_mrr@10 | 0.500 | 1.000 | +0.500 | improved |" in capsys.readouterr().out
     assert cli.main(["eval", "compare", new, old, "--fail-on-regression"]) == 1
     capsys.readouterr()
     assert cli.main(["eval", "compare", new, old, "--json"]) == 0
