@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 DEFAULT_CACHE_DIR = Path(".cache/bench-index")
 
 
-def _index_key(corpus_sha: str, embedding: EmbeddingSettings, chunking: ChunkingSettings, index: IndexSettings) -> str:
+def _index_key(corpus_sha: str, embedding: EmbeddingSettings, chunking: ChunkingSettings) -> str:
+    """What the vectors depend on. Keyword-index settings are not in the key: `build_index` refreshes them in place."""
     from ingest import configured_model_name
 
     settings = {
@@ -48,7 +49,6 @@ def _index_key(corpus_sha: str, embedding: EmbeddingSettings, chunking: Chunking
         "model_path": str(embedding.model_path) if embedding.model_path else None,
         "sentence_vectors": embedding.sentence_vectors,
         "chunking": chunking.model_dump(mode="json"),
-        "index": index.model_dump(mode="json"),
     }
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -75,19 +75,17 @@ def benchmark_index(
     index_settings = index_settings or IndexSettings()
     say = on_status or (lambda _msg: None)
     corpus_sha = file_sha256(corpus_path)
+    index_dir = cache_dir / _index_key(corpus_sha, embedding, chunking)
     if embedding.sentence_vectors == "none" and not rebuild:
         for richer in ("pooled", "encoded"):
             alternative = embedding.model_copy(update={"sentence_vectors": richer})
-            candidate = cache_dir / _index_key(corpus_sha, alternative, chunking, index_settings)
+            candidate = cache_dir / _index_key(corpus_sha, alternative, chunking)
             if (candidate / "CURRENT").exists():
-                say(f"reusing the cached index {candidate}")
-                return candidate, alternative
-    index_dir = cache_dir / _index_key(corpus_sha, embedding, chunking, index_settings)
-    if (index_dir / "CURRENT").exists() and not rebuild:
-        say(f"reusing the cached index {index_dir}")
-        return index_dir, embedding
-    say(f"building the benchmark index {index_dir} from {corpus_path}")
+                index_dir, embedding = candidate, alternative
+                break
+    say(f"benchmark index {index_dir} from {corpus_path} (incremental: only what changed is rebuilt)")
     index_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Incremental: returns at once when up to date; new keyword settings rebuild BM25 and keep the vectors.
     build_index(
         [corpus_path],
         index_dir,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-TOKENIZER_VERSION = "kw1"
+TOKENIZER_VERSION = "kw2"  # kw2: the title counts twice in the keyword text
 
 _WORD = re.compile(r"[a-z0-9]+")
 

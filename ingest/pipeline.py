@@ -23,6 +23,7 @@ from ingest.index import (
     read_manifest,
     write_index,
 )
+from ingest.keywords import TOKENIZER_VERSION
 from ingest.loaders import Document, load_paths
 
 
@@ -76,7 +77,12 @@ def _reusable(
     """The existing index if its vectors can be reused for unchanged documents."""
     try:
         old = open_index(
-            index_dir, model_name=model_name, dimension=dimension, chunking=chunking.model_dump(), mmap=False
+            index_dir,
+            model_name=model_name,
+            dimension=dimension,
+            chunking=chunking.model_dump(),
+            mmap=False,
+            check_keywords=False,  # vectors do not depend on the keyword index, which is always rebuilt
         )
     except IndexStoreError:
         return None
@@ -86,7 +92,12 @@ def _reusable(
 
 
 def is_up_to_date(
-    index_dir: Path, documents: list[Document], model_name: str, chunking: ChunkingSettings, sentence_vectors: str
+    index_dir: Path,
+    documents: list[Document],
+    model_name: str,
+    chunking: ChunkingSettings,
+    sentence_vectors: str,
+    index_settings: IndexSettings | None = None,
 ) -> bool:
     """True when the index was built from exactly these documents with these settings."""
     try:
@@ -97,6 +108,8 @@ def is_up_to_date(
         manifest.model_name == model_name
         and manifest.chunking == chunking.model_dump()
         and manifest.sentence_vectors == sentence_vectors
+        and manifest.keyword_tokenizer == TOKENIZER_VERSION
+        and (index_settings is None or manifest.index == index_settings.model_dump())
         and manifest.document_hashes() == {d.doc_id: d.content_hash for d in documents}
     )
 
@@ -166,7 +179,9 @@ def build_index(
     if not documents:
         raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
     model_name = embedder.name if embedder is not None else configured_model_name(embedding)
-    if not rebuild and is_up_to_date(index_dir, documents, model_name, chunking, embedding.sentence_vectors):
+    if not rebuild and is_up_to_date(
+        index_dir, documents, model_name, chunking, embedding.sentence_vectors, index_settings
+    ):
         summary.unchanged = len(documents)
         summary.chunks = sum(d.chunks for d in read_manifest(index_dir).documents)
         summary.up_to_date = True

@@ -78,6 +78,13 @@ def _min_max(scores: list[float]) -> list[float]:
     return [1.0 if high == low else (x - low) / (high - low) for x in scores]
 
 
+def _margin(scores: list[float], depth: int = 10) -> float:
+    """How far the best score stands above the one at `depth`, relative to the best: a path's confidence."""
+    if len(scores) < 2 or scores[0] <= 0:
+        return 1.0 if scores else 0.0
+    return max(scores[0] - scores[min(depth, len(scores)) - 1], 0.0) / scores[0]
+
+
 class QueryEmbeddingCache:
     """A small thread-safe LRU of query vectors: repeated questions skip the encoder."""
 
@@ -195,15 +202,20 @@ class Retriever:
 
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
         s = self.settings
+        dense_weight, keyword_weight = s.dense_weight, s.keyword_weight
+        if s.fusion == "confidence":
+            dense_weight *= _margin([score for _, score in dense])
+            keyword_weight *= _margin([score for _, score in keyword])
         by_row: dict[int, Hit] = {}
         dense_norm = _min_max([score for _, score in dense])
         keyword_norm = _min_max([score for _, score in keyword])
         for rank, (row, score) in enumerate(dense, start=1):
-            fused = s.dense_weight * (dense_norm[rank - 1] if s.fusion == "convex" else 1 / (s.rrf_k + rank))
-            by_row[row] = Hit(row=row, score=fused, dense_score=score, dense_rank=rank)
+            part = 1 / (s.rrf_k + rank) if s.fusion == "rrf" else dense_norm[rank - 1]
+            by_row[row] = Hit(row=row, score=dense_weight * part, dense_score=score, dense_rank=rank)
         for rank, (row, score) in enumerate(keyword, start=1):
             hit = by_row.setdefault(row, Hit(row=row, score=0.0))
-            hit.score += s.keyword_weight * (keyword_norm[rank - 1] if s.fusion == "convex" else 1 / (s.rrf_k + rank))
+            part = 1 / (s.rrf_k + rank) if s.fusion == "rrf" else keyword_norm[rank - 1]
+            hit.score += keyword_weight * part
             hit.keyword_score, hit.keyword_rank = score, rank
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
 

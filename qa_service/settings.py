@@ -24,10 +24,11 @@ class RetrievalSettings(BaseModel):
     mode: Literal["hybrid", "dense", "keyword"] = Field("hybrid", description="Retrieval paths to run.")
     dense_weight: float = Field(1.0, ge=0, le=10, description="Weight of the dense path in fusion.")
     keyword_weight: float = Field(1.0, ge=0, le=10, description="Weight of the keyword path in fusion.")
-    fusion: Literal["rrf", "convex"] = Field(
-        "convex",
-        description="Reciprocal rank fusion, or a weighted sum "
-        "of each path's scores min-max normalised over its candidates.",
+    fusion: Literal["confidence", "convex", "rrf"] = Field(
+        "confidence",
+        description="How the paths' rankings are combined: 'convex' adds each path's scores min-max normalised "
+        "over its candidates; 'confidence' does the same but weights each path by how far its best candidate "
+        "stands above its tenth (a path that is sure of itself counts more); 'rrf' is reciprocal rank fusion.",
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")

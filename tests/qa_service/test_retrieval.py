@@ -274,3 +274,25 @@ def test_with_settings_shares_the_index_and_changes_the_mode(mini_index):
 
     assert keyword.index is base.index and base.settings.mode == "hybrid"
     assert all(h.dense_rank is None for h in keyword.retrieve(RT_QUERY, 3).hits)
+
+
+def test_confidence_fusion_weights_each_path_by_its_margin(mini_index):
+    r = retriever(mini_index, fusion="confidence")
+    # Dense is unsure (best 0.60, tenth 0.54: margin 0.1); keyword is sure (best 10, tenth 1: margin 0.9).
+    dense_scores = [0.60, 0.59, 0.58, 0.57, 0.56, 0.55, 0.545, 0.543, 0.541, 0.54]
+    dense = list(zip(range(10), dense_scores, strict=True))
+    keyword = [(row, 10.0 if i == 0 else 1.0) for i, row in enumerate([9, 8, 7, 6, 5, 4, 3, 2, 1, 0])]
+
+    hits = r._fuse(dense, keyword)
+
+    assert hits[0].row == 9  # keyword's confident first beats dense's hesitant first
+    assert hits[0].score == pytest.approx(0.1 * 0.0 + 0.9 * 1.0)
+    assert hits[1].row == 0 and hits[1].score == pytest.approx(0.1 * 1.0 + 0.9 * 0.0)
+
+
+def test_margin_of_a_single_or_empty_path():
+    from qa_service.retrieval import _margin
+
+    assert _margin([]) == 0.0
+    assert _margin([3.0]) == 1.0
+    assert _margin([4.0, 3.0, 1.0]) == pytest.approx(0.75)
