@@ -18,6 +18,7 @@ import numpy as np
 
 from ingest import Embedder, LoadedIndex, keyword_tokens
 from ingest.keywords import normalise
+from qa_service.batching import MicroBatcher
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
 
@@ -118,6 +119,7 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
         self.cache = QueryEmbeddingCache(settings.query_cache_size)
+        self.batcher = MicroBatcher(lambda texts: embedder.embed(texts)) if settings.micro_batching else None
         chunks = index.chunks
         self._bodies = [
             {p.strip().lower() for p in (c.issuing_body or "").replace(";", "/").split("/") if p.strip()}
@@ -159,7 +161,10 @@ class Retriever:
         cached = self.cache.get(query)
         if cached is not None:
             return cached
-        vector: np.ndarray = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
+        if self.batcher is not None:
+            vector = self.batcher.embed(query)
+        else:
+            vector = np.asarray(self.embedder.embed([query])[0], dtype=np.float32)
         self.cache.put(query, vector)
         return vector
 

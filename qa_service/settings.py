@@ -42,6 +42,7 @@ class RetrievalSettings(BaseModel):
         le=1.0,
         description="Cosine above which two passages count as near-duplicates and only the better is kept.",
     )
+    micro_batching: bool = Field(True, description="Encode concurrent queries together in one encoder call.")
     query_cache_size: int = Field(1024, ge=0, le=1_000_000, description="Query embeddings kept in memory.")
 
 
