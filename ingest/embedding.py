@@ -39,6 +39,13 @@ class EmbeddingSettings(BaseModel):
     torch_threads: int | None = Field(
         None, ge=1, le=256, description="torch intra-op threads; default: torch's own choice."
     )
+    query_backend: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="How the service encodes questions: 'onnx' runs a local ONNX export of the model "
+        "(same vectors, about 3x faster per question, exported once on first use); 'torch' uses "
+        "sentence-transformers.",
+    )
+    onnx_dir: Path = Field(Path(".cache/onnx"), description="Where the local ONNX export is kept.")
     sentence_vectors: Literal["pooled", "encoded", "none"] = Field(
         "pooled",
         description="Sentence vectors stored at ingest for the extractive composer: 'pooled' "
@@ -133,6 +140,21 @@ class SentenceTransformerEmbedder:
     @property
     def name(self) -> str:
         return self._name
+
+    @property
+    def model(self) -> Any:
+        """The underlying SentenceTransformer."""
+        return self._model
+
+    @property
+    def tokenizer(self) -> Any:
+        """The model's (fast) tokenizer."""
+        return self._tokenizer
+
+    @property
+    def mean_pooled(self) -> bool:
+        """True when the model is transformer + mean pooling (+ normalise), which span pooling and ONNX reproduce."""
+        return bool(self._mean_pooled)
 
     @property
     def dimension(self) -> int:

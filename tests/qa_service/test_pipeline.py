@@ -217,3 +217,21 @@ def test_documents_and_manifest(mini_pipeline):
     assert "documents" not in manifest
     assert manifest["model_name"] == "hash-embedder" and manifest["dimension"] == 64
     assert manifest["counts"]["chunks"] == 8
+
+
+def test_service_falls_back_to_torch_when_the_onnx_encoder_cannot_load(monkeypatch, caplog):
+    import ingest.onnx_backend
+    import qa_service.pipeline
+    from ingest import EmbeddingSettings, HashEmbedder
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("no onnxruntime here")
+
+    fallback = HashEmbedder()
+    monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", broken)
+    monkeypatch.setattr(qa_service.pipeline, "load_torch_embedder", lambda _settings: fallback)
+
+    embedder = qa_service.pipeline.load_embedder(EmbeddingSettings(query_backend="onnx"))
+
+    assert embedder is fallback
+    assert "ONNX query encoder unavailable" in caplog.text and "no onnxruntime here" in caplog.text
