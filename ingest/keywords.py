@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 TOKENIZER_VERSION = "kw2"  # kw2: the title counts twice in the keyword text
 
@@ -37,10 +38,18 @@ def stem(word: str) -> str:
 
 def normalise(text: str) -> str:
     """Lower case with accents removed (hypercalcémie -> hypercalcemie)."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def keyword_tokens(text: str) -> list[str]:
     """Tokens for BM25: lower-cased words and numbers, stopwords dropped, lightly stemmed."""
-    return [stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS]
+    return list(_cached_tokens(text))
+
+
+@lru_cache(maxsize=65_536)
+def _cached_tokens(text: str) -> tuple[str, ...]:
+    # Passages and their sentences are tokenised again on every question that retrieves them.
+    return tuple(stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS)
