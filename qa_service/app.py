@@ -88,7 +88,6 @@ class Guard:
         if refusal is None and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
             messages, refusal = await self._read_body(receive)
             if refusal is None:
-
                 original = receive
 
                 async def replay() -> Any:
