@@ -28,6 +28,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"guideline-qa: no index at {settings.index_dir}; run `guideline-qa ingest` first", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader narrates which CPU build it picked
     app = create_app(settings)
     uvicorn.run(
         app, host=settings.server.host, port=settings.server.port, log_level="warning", workers=1, access_log=False
