@@ -34,7 +34,7 @@ _QUANTITY = re.compile(
 
 # Logistic weights fitted on the gold set (150 answerable, 32 unanswerable questions; class-balanced,
 # L2-regularised). On that set with the default retrieval, threshold 0.5 (the default: abstaining is
-# the safer error) abstains on 78% of unanswerable and 15% of answerable questions; 0.43 gives 72% / 12%.
+# the safer error) abstains on 84% of unanswerable and 15% of answerable questions (with the dose rule).
 WEIGHTS = {
     "dense": 2.21,
     "coverage": 1.42,
@@ -45,6 +45,12 @@ WEIGHTS = {
 }
 BIAS = -4.55
 QUANTITY_PENALTY = 0.35
+
+# A dose question needs a dose in the answer: a number with a dose unit, not a concentration (14 mg/dL).
+_DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+_DOSE_VALUE = re.compile(
+    r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg|micrograms?|gy|iu|international units|units|ml|kbq)(?![\w/])", re.IGNORECASE
+)
 
 
 @dataclass
@@ -114,6 +120,7 @@ def judge(
     }
     z = BIAS + sum(WEIGHTS[k] * v for k, v in features.items())
     score = 1.0 / (1.0 + math.exp(-z))
-    if asks_quantity and not has_number:
+    asks_dose = bool(_DOSE_QUESTION.search(question))
+    if (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(strip_citations(answer_text))):
         score *= QUANTITY_PENALTY
     return Evidence(features=features, score=score, asks_quantity=asks_quantity, answer_has_number=has_number)

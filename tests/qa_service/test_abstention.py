@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from qa_service.abstention import judge
 from qa_service.pipeline import ABSTAIN_TEXT
 from qa_service.schemas import AskRequest, Filters
@@ -67,3 +69,13 @@ def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
 
     assert response.abstained and response.passages == []
     assert response.reason == "no passage matched the question and filters"
+
+
+def test_a_dose_question_answered_with_a_concentration_is_penalised():
+    common = {"dense_top": 0.8, "coverage_score": 0.9, "sentence_score": 0.8, "agreement": True}
+    question = "denosumab dose for hypercalcaemia of malignancy"
+    with_concentration = judge(question=question, answer_text="Treat when calcium is above 14 mg/dL. [1]", **common)
+    with_dose = judge(question=question, answer_text="Give denosumab 120 mg every 4 weeks. [1]", **common)
+
+    assert with_concentration.score == pytest.approx(with_dose.score * 0.35)
+    assert with_dose.score > 0.5 > with_concentration.score
