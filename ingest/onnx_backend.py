@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest.embedding import DEFAULT_MODEL_NAME, SentenceTransformerEmbedder, default_model_path
+from ingest.embedding import DEFAULT_MODEL_NAME, EmbedderBase, SentenceTransformerEmbedder, default_model_path
 from ingest.errors import IngestError
 
 EXPORT_VERSION = 1
@@ -74,7 +74,7 @@ def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
     return target
 
 
-class OnnxQueryEmbedder:
+class OnnxQueryEmbedder(EmbedderBase):
     """Embeds short texts (queries) with onnxruntime; the same vectors as the torch model."""
 
     def __init__(self, folder: Path, *, threads: int | None = None) -> None:
@@ -82,9 +82,9 @@ class OnnxQueryEmbedder:
         from tokenizers import Tokenizer
 
         meta = json.loads((folder / "meta.json").read_text())
-        self._name: str = meta["name"]
-        self._dimension: int = int(meta["dimension"])
-        self._max_tokens: int = int(meta["max_tokens"])
+        self._name = str(meta["name"])
+        self._dimension = int(meta["dimension"])
+        self._max_tokens = int(meta["max_tokens"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(self._max_tokens)
         self._tokenizer.enable_padding()
@@ -95,18 +95,6 @@ class OnnxQueryEmbedder:
         if threads:
             options.intra_op_num_threads = threads
         self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._max_tokens
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
@@ -122,17 +110,6 @@ class OnnxQueryEmbedder:
             pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
             out.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9))
         return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
-
-    def embed_with_sentences(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        *,
-        batch_size: int = 64,
-        progress: bool = False,
-    ) -> tuple[np.ndarray, list[np.ndarray]]:
-        vectors = self.embed(texts, batch_size=batch_size)
-        return vectors, [self.embed([t[a:b] for a, b in s]) for t, s in zip(texts, spans, strict=True)]
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         # Special tokens excluded, as the Embedder protocol says: [CLS] and [SEP].
