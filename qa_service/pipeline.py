@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ingest import Embedder, EmbeddingSettings, LoadedIndex, keyword_tokens, open_index
+from ingest import Embedder, EmbeddingSettings, LoadedIndex, open_index
 from ingest import load_embedder as load_torch_embedder
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import QUANTITY_WORDS, Evidence, coverage, idf_table, judge
+from qa_service.abstention import QUANTITY_WORDS, Evidence, coverage, idf_table, judge, unknown_terms
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
 from qa_service.errors import BadRequestError
 from qa_service.grounding import numbers_in
@@ -181,7 +181,7 @@ class QAPipeline:
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates),
-            unknown_terms=sum(1 for t in set(keyword_tokens(question)) if t not in self._idf),
+            unknown_terms=unknown_terms(question, self._idf),
         )
 
     def _quantity_coverage(self, question: str, composed: Composed, candidates: list[Candidate]) -> float:

@@ -56,7 +56,7 @@ class AnswerSettings(BaseModel):
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
     abstain_threshold: float = Field(
-        0.5, ge=0, le=1, description="Evidence score below which the service abstains (calibrated on the gold set)."
+        0.45, ge=0, le=1, description="Evidence score below which the service abstains (calibrated on the gold set)."
     )
 
 
