@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from ingest import IngestError, IngestSummary, build_index
 
@@ -65,7 +66,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         on_status=None if args.quiet else (lambda msg: print(msg + "...", file=sys.stderr)),
     )
     _print_summary(summary)
+    _prepare_query_encoder(settings, quiet=args.quiet)
     return 1 if (summary.errors and args.strict) else 0
+
+
+def _prepare_query_encoder(settings: Any, *, quiet: bool) -> None:
+    """Make the ONNX query encoder now, while ingesting, so the service's first start stays fast."""
+    if settings.embedding.query_backend != "onnx":
+        return
+    try:
+        from ingest.onnx_backend import ensure_export
+
+        folder, made = ensure_export(settings.embedding.model_path, settings.embedding.onnx_dir)
+    except Exception as exc:  # the service falls back to torch; ingest itself succeeded
+        print(
+            f"warning: no ONNX query encoder ({type(exc).__name__}: {exc}); the service will use torch", file=sys.stderr
+        )
+        return
+    if made and not quiet:
+        print(f"exported the ONNX query encoder to {folder}", file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

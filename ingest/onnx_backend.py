@@ -116,12 +116,19 @@ class OnnxQueryEmbedder(EmbedderBase):
         return [len(e.ids) - 2 for e in self._counter.encode_batch(list(texts))] if texts else []
 
 
+def ensure_export(model_path: Path | None, cache_dir: Path) -> tuple[Path, bool]:
+    """The export folder of the model, exporting it if missing; returns (folder, made_now)."""
+    folder = export_dir(model_path, cache_dir)
+    if (folder / "model.onnx").exists():
+        return folder, False
+    export_onnx(SentenceTransformerEmbedder(model_path), folder)
+    return folder, True
+
+
 def load_query_embedder(model_path: Path | None, cache_dir: Path, *, threads: int | None = None) -> OnnxQueryEmbedder:
     """The ONNX query encoder of the model, exporting it first if this machine has no export yet."""
-    folder = export_dir(model_path, cache_dir)
-    if not (folder / "model.onnx").exists():
-        export_onnx(SentenceTransformerEmbedder(model_path), folder)
+    folder, _ = ensure_export(model_path, cache_dir)
     return OnnxQueryEmbedder(folder, threads=threads)
 
 
-__all__ = ["DEFAULT_MODEL_NAME", "OnnxQueryEmbedder", "export_onnx", "load_query_embedder"]
+__all__ = ["DEFAULT_MODEL_NAME", "OnnxQueryEmbedder", "ensure_export", "export_onnx", "load_query_embedder"]

@@ -114,3 +114,10 @@ def benchmarks_dir() -> Path:
     if not BENCHMARKS_DIR.is_dir():
         pytest.skip(f"shared benchmarks not found at {BENCHMARKS_DIR} (expected ../shared/benchmarks next to the repo)")
     return BENCHMARKS_DIR
+
+
+@pytest.fixture(autouse=True)
+def _no_onnx_export_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings built from the environment use the torch query encoder in tests: no test exports the
+    real model to ONNX by accident. The ONNX encoder has its own tests, which ask for it explicitly."""
+    monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "torch")

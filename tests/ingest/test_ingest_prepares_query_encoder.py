@@ -1,0 +1,58 @@
+"""`guideline-qa ingest` also prepares the ONNX query encoder, so the service's first start stays fast."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import cli
+import ingest.onnx_backend as onnx_backend
+import ingest.pipeline as pipeline_module
+from ingest import DEFAULT_MODEL_NAME, HashEmbedder
+
+DOC = "---\ntitle: T\n---\n# T\n\n## S\n\n### BM-T-01 Rec\nGuideline: ESMO 2020\n\nGive 8 Gy in a single fraction.\n"
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(pipeline_module, "load_embedder", lambda _s: HashEmbedder(name=DEFAULT_MODEL_NAME))
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "t.md").write_text(DOC)
+    return folder
+
+
+def test_ingest_exports_the_onnx_query_encoder_when_it_is_the_configured_backend(corpus, tmp_path, monkeypatch, capsys):
+    calls: list[tuple[object, Path]] = []
+
+    def fake_export(model_path, cache_dir):
+        calls.append((model_path, cache_dir))
+        return cache_dir / "x", True
+
+    monkeypatch.setattr(onnx_backend, "ensure_export", fake_export)
+    monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "onnx")
+    monkeypatch.setenv("GQA_EMBEDDING__ONNX_DIR", str(tmp_path / "onnx"))
+
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+
+    assert calls == [(None, tmp_path / "onnx")]
+    assert "exported the ONNX query encoder" in capsys.readouterr().err
+
+
+def test_a_failed_export_warns_but_ingest_still_succeeds(corpus, tmp_path, monkeypatch, capsys):
+    def broken(*_args):
+        raise RuntimeError("no onnx here")
+
+    monkeypatch.setattr(onnx_backend, "ensure_export", broken)
+    monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "onnx")
+
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+
+    assert "no ONNX query encoder (RuntimeError: no onnx here)" in capsys.readouterr().err
+
+
+def test_the_torch_backend_exports_nothing(corpus, tmp_path, monkeypatch):
+    monkeypatch.setattr(onnx_backend, "ensure_export", lambda *_a: pytest.fail("exported"))
+
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
