@@ -24,6 +24,7 @@ import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -147,13 +148,23 @@ def keyword_text_tokens(chunk: Chunk, separator: str = " > ") -> list[str]:
     return keyword_tokens(f"{chunk.title} {chunk.embedding_text(separator)}") or [""]
 
 
-def _build_keyword(chunks: Sequence[Chunk], settings: IndexSettings, separator: str) -> Any:
+def bigrams(tokens: Sequence[str]) -> list[str]:
+    """Adjacent keyword pairs ("mother_child", "child_transmission"): phrase evidence for BM25."""
+    return [f"{a}_{b}" for a, b in pairwise(tokens) if a and b]
+
+
+def _bm25(corpus: list[list[str]], settings: IndexSettings) -> Any:
     import bm25s
 
-    corpus = [keyword_text_tokens(c, separator) for c in chunks]
     retriever = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b)
     retriever.index(corpus, show_progress=False)
     return retriever
+
+
+def _build_keyword(chunks: Sequence[Chunk], settings: IndexSettings, separator: str) -> tuple[Any, Any]:
+    """Two BM25 indexes over the same chunks: single keywords, and adjacent keyword pairs."""
+    corpus = [keyword_text_tokens(c, separator) for c in chunks]
+    return _bm25(corpus, settings), _bm25([bigrams(tokens) or [""] for tokens in corpus], settings)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -210,7 +221,9 @@ def write_index(
             _save_npy(tmp / "sentence_vectors.npy", np.ascontiguousarray(sentence_vectors, dtype=np.float32))
         faiss = _faiss()
         faiss.write_index(dense, str(tmp / "dense.faiss"))
-        _build_keyword(chunks, settings, separator).save(str(tmp / "bm25"))
+        unigram_index, bigram_index = _build_keyword(chunks, settings, separator)
+        unigram_index.save(str(tmp / "bm25"))
+        bigram_index.save(str(tmp / "bm25_bigrams"))
         # The manifest goes last: a generation without one is incomplete by definition.
         _write_bytes(tmp / "manifest.json", manifest.model_dump_json(indent=2).encode())
         _fsync_dir(tmp)
@@ -293,6 +306,14 @@ def check_compatible(
         raise IndexMismatchError(differences)
 
 
+def _bm25_scores(index: Any, tokens: Sequence[str], n: int) -> np.ndarray:
+    vocab = index.vocab_dict
+    ids = [vocab[t] for t in tokens if t and t in vocab]
+    if not ids:
+        return np.zeros(n, dtype=np.float32)
+    return np.asarray(index.get_scores_from_ids(ids), dtype=np.float32)
+
+
 @dataclass
 class LoadedIndex:
     """An index in memory: chunks, vectors, the dense and keyword indexes, and the manifest."""
@@ -306,6 +327,7 @@ class LoadedIndex:
     """Row of each chunk's first sentence in `sentence_vectors` (length n_chunks + 1)."""
     dense: Any
     keyword: Any
+    keyword_bigrams: Any
     hnsw_ef_search: int = 128
 
     def __len__(self) -> int:
@@ -334,13 +356,14 @@ class LoadedIndex:
         keep = rows[0] >= 0
         return scores[0][keep], rows[0][keep].astype(np.int64)
 
-    def keyword_scores(self, tokens: Sequence[str], mask: np.ndarray | None = None) -> np.ndarray:
-        """BM25 score of every chunk for the query tokens (zero where masked out or no match)."""
-        vocab = self.keyword.vocab_dict
-        ids = [vocab[t] for t in tokens if t in vocab]
-        if not ids:
-            return np.zeros(len(self.chunks), dtype=np.float32)
-        scores = np.asarray(self.keyword.get_scores_from_ids(ids), dtype=np.float32)
+    def keyword_scores(
+        self, tokens: Sequence[str], mask: np.ndarray | None = None, *, bigram_weight: float = 0.0
+    ) -> np.ndarray:
+        """BM25 score of every chunk for the query tokens, plus `bigram_weight` times the score of
+        their adjacent pairs (zero where masked out or no match)."""
+        scores = _bm25_scores(self.keyword, tokens, len(self.chunks))
+        if bigram_weight and self.keyword_bigrams is not None:
+            scores += bigram_weight * _bm25_scores(self.keyword_bigrams, bigrams(tokens), len(self.chunks))
         if mask is not None:
             scores = scores * mask
         return scores
@@ -387,6 +410,9 @@ def open_index(
         )
         dense = faiss.read_index(str(folder / "dense.faiss"))
         keyword = bm25s.BM25.load(str(folder / "bm25"), mmap=mmap)
+        # Indexes written before the bigram index existed have none; their vectors stay reusable.
+        bigram_folder = folder / "bm25_bigrams"
+        keyword_bigrams = bm25s.BM25.load(str(bigram_folder), mmap=mmap) if bigram_folder.exists() else None
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorruptError(f"{folder}: cannot read index files ({exc})") from None
     if len(chunks) != len(vectors) or dense.ntotal != len(chunks) or vectors.shape[1:] != (manifest.dimension,):
@@ -403,6 +429,7 @@ def open_index(
         sentence_vectors=sentence_vectors,
         sentence_offsets=offsets,
         dense=dense,
+        keyword_bigrams=keyword_bigrams,
         keyword=keyword,
         hnsw_ef_search=hnsw_ef_search,
     )

@@ -6,7 +6,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-TOKENIZER_VERSION = "kw2"  # kw2: the title counts twice in the keyword text
+TOKENIZER_VERSION = "kw3"  # kw2: the title counts twice in the keyword text; kw3: a bigram index too
 
 _WORD = re.compile(r"[a-z0-9]+")
 

@@ -193,7 +193,7 @@ class Retriever:
             if allowed is not None:
                 mask = np.zeros(len(self.index.chunks), dtype=np.float32)
                 mask[allowed] = 1.0
-            scores_all = self.index.keyword_scores(tokens, mask)
+            scores_all = self.index.keyword_scores(tokens, mask, bigram_weight=s.bigram_weight)
             positive = np.flatnonzero(scores_all > 0)
             if len(positive):
                 take = positive[np.argsort(-scores_all[positive], kind="stable")[:n_candidates]]

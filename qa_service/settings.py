@@ -30,6 +30,9 @@ class RetrievalSettings(BaseModel):
         "over its candidates; 'confidence' does the same but weights each path by how far its best candidate "
         "stands above its tenth (a path that is sure of itself counts more); 'rrf' is reciprocal rank fusion.",
     )
+    bigram_weight: float = Field(
+        0.35, ge=0, le=5, description="Weight of adjacent keyword pairs (phrases) in the keyword path's score."
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")

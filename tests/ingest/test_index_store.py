@@ -99,6 +99,7 @@ def test_chunk_store_is_plain_json_lines_and_npy_without_pickle(built: Path) -> 
 
     assert sorted(p.name for p in generation.iterdir()) == [
         "bm25",
+        "bm25_bigrams",
         "chunks.jsonl",
         "dense.faiss",
         "manifest.json",

@@ -296,3 +296,16 @@ def test_margin_of_a_single_or_empty_path():
     assert _margin([]) == 0.0
     assert _margin([3.0]) == 1.0
     assert _margin([4.0, 3.0, 1.0]) == pytest.approx(0.75)
+
+
+def test_bigram_weight_lifts_the_passage_holding_the_phrase(mini_index):
+    # Both words occur in many passages; only the phrase order distinguishes.
+    tokens = ["single", "fraction"]
+    plain = mini_index.keyword_scores(tokens)
+    with_pairs = mini_index.keyword_scores(tokens, bigram_weight=1.0)
+    pair_hits = mini_index.keyword_scores(tokens, bigram_weight=1.0) - plain
+
+    assert (with_pairs >= plain).all()
+    phrase_rows = [i for i, c in enumerate(mini_index.chunks) if "single fraction" in c.text.lower()]
+    assert phrase_rows and all(pair_hits[r] > 0 for r in phrase_rows)
+    assert all(pair_hits[r] == 0 for r in range(len(mini_index.chunks)) if r not in phrase_rows)
