@@ -164,12 +164,11 @@ class QAPipeline:
         hits: list[Hit],
         composed: Composed,
         answer_text: str,
-        result_vector: np.ndarray,
+        query_vector: np.ndarray,
         candidates: list[Candidate],
     ) -> Evidence:
         rows = [h.row for h in hits[:3]]
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
-        query_vector = result_vector
         dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
         keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
