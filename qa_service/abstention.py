@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -85,8 +86,12 @@ QUANTITY_WORDS = frozenset(
 )
 
 
-def question_terms(question: str, *, ignore: frozenset[str] = frozenset()) -> list[frozenset[str]]:
-    """The question's keywords, each with its alternatives: "zol" stands for itself or zoledronic acid."""
+@lru_cache(maxsize=4096)
+def question_terms(question: str, *, ignore: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
+    """The question's keywords, each with its alternatives: "zol" stands for itself or zoledronic acid.
+
+    Cached: one answer asks for them several times (coverage, quantity coverage, unknown words).
+    """
     table = abbreviations()
     groups: list[frozenset[str]] = []
     for word in normalise(question).replace("/", " ").split():
@@ -97,7 +102,7 @@ def question_terms(question: str, *, ignore: frozenset[str] = frozenset()) -> li
         tokens -= ignore
         if tokens and frozenset(tokens) not in groups:
             groups.append(frozenset(tokens))
-    return groups
+    return tuple(groups)
 
 
 def _weight(group: frozenset[str], idf: dict[str, float], max_idf: float) -> float:

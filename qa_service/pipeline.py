@@ -72,7 +72,7 @@ class QAPipeline:
         self.embedder = embedder
         self.settings = settings
         self.retriever = Retriever(index, embedder, settings.retrieval)
-        self.extractive = ExtractiveComposer(index, settings.answer, embed=lambda texts: embedder.embed(texts))
+        self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
         self.chat_model = chat_model
         self._idf, self._max_idf = idf_table(index)
 
@@ -108,7 +108,7 @@ class QAPipeline:
             clone.retriever = self.retriever.with_settings(retrieval)
         if answer is not None:
             settings.answer = answer
-            clone.extractive = ExtractiveComposer(self.index, answer, embed=lambda texts: self.embedder.embed(texts))
+            clone.extractive = ExtractiveComposer(self.index, answer, embed=self.embedder.embed)
         clone.settings = settings
         return clone
 
