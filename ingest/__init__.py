@@ -3,6 +3,7 @@
 from ingest.chunking import Chunk, Chunker, ChunkingSettings, split_sentences
 from ingest.embedding import (
     DEFAULT_MODEL_NAME,
+    INT8_SUFFIX,
     Embedder,
     EmbeddingSettings,
     HashEmbedder,
@@ -27,6 +28,7 @@ from ingest.pipeline import IngestSummary, build_index, configured_model_name
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "INT8_SUFFIX",
     "Chunk",
     "Chunker",
     "ChunkingSettings",

@@ -11,13 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from ingest.embedding import DEFAULT_MODEL_NAME, EmbedderBase, SentenceTransformerEmbedder, default_model_path
+from ingest.embedding import (
+    DEFAULT_MODEL_NAME,
+    INT8_SUFFIX,
+    EmbedderBase,
+    SentenceTransformerEmbedder,
+    default_model_path,
+)
 from ingest.errors import IngestError
 
 EXPORT_VERSION = 1
@@ -74,15 +80,63 @@ def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
     return target
 
 
-class OnnxQueryEmbedder(EmbedderBase):
-    """Embeds short texts (queries) with onnxruntime; the same vectors as the torch model."""
+def quantize_export(folder: Path) -> Path:
+    """`folder/model.int8.onnx`: the export with its weights quantised to int8 per output channel.
 
-    def __init__(self, folder: Path, *, threads: int | None = None) -> None:
+    Dynamic quantisation (activations scaled per batch at run time), made locally and atomically.
+    Per-channel weights keep the vectors within about 0.99 cosine of fp32 on this model; the
+    per-tensor default fell to about 0.93, which is why it is not used.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    target = folder / "model.int8.onnx"
+    if target.exists():
+        return target
+    tmp = folder / "model.int8.onnx.tmp"
+    import logging
+
+    root = logging.getLogger()
+    level, mute = root.level, logging.NullHandler()
+    # The quantiser logs a hint through the root logger, which would install a stderr handler for
+    # good (logging's implicit basicConfig); a handler of our own for the duration prevents that.
+    root.addHandler(mute)
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(folder / "model.onnx"), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root.removeHandler(mute)
+        root.setLevel(level)
+    tmp.replace(target)
+    return target
+
+
+class OnnxQueryEmbedder(EmbedderBase):
+    """The exported model run with onnxruntime: the same vectors as the torch model (fp32) or close (int8).
+
+    `threads` sets each session's intra-op threads (default: onnxruntime's choice, all cores), the
+    right thing for one question at a time. `workers` > 1 runs that many batches at once, each on one
+    thread, which keeps every core busy with the small matrices of a batch: the right thing at ingest.
+
+    The int8 model encodes one text per call whatever batch size is asked for. Its activations are
+    quantised with a scale taken from the whole batch, so a text's vector would otherwise depend on
+    its batch-mates and their padding; alone, a chunk gets the same vector in a full or an
+    incremental build, and the same arithmetic as the questions it is compared with. It is also the
+    fastest way here: MedQuAD ingested in 22 s per 200 records at 1 text per call, 28 s at 8, 34 s at 64.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        threads: int | None = None,
+        precision: Literal["fp32", "int8"] = "fp32",
+        workers: int = 1,
+    ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
         meta = json.loads((folder / "meta.json").read_text())
-        self._name = str(meta["name"])
+        self._name = str(meta["name"]) + (INT8_SUFFIX if precision == "int8" else "")
         self._dimension = int(meta["dimension"])
         self._max_tokens = int(meta["max_tokens"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
@@ -91,29 +145,94 @@ class OnnxQueryEmbedder(EmbedderBase):
         self._counter = Tokenizer.from_file(str(folder / "tokenizer.json"))  # no padding, no truncation
         self._counter.no_padding()
         self._counter.no_truncation()
+        self._workers = max(1, workers)
+        self._per_call = 1 if precision == "int8" else None  # texts per call, whatever is asked (see above)
         options = ort.SessionOptions()
-        if threads:
+        if self._workers > 1:
+            options.intra_op_num_threads = 1
+        elif threads:
             options.intra_op_num_threads = threads
-        self._session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        model = quantize_export(folder) if precision == "int8" else folder / "model.onnx"
+        self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+    def _forward(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Token vectors, attention mask and encodings (with character offsets) of one batch."""
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        types = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+        return hidden, mask, encodings
+
+    def _batches(self, texts: Sequence[str], batch_size: int, progress: bool) -> Iterator[tuple[list[int], Any]]:
+        """(rows, forward output) per batch, longest texts first (less padding), `workers` batches at a time."""
+        from tqdm.auto import tqdm
+
+        size = self._per_call or batch_size
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        batches = [order[i : i + size] for i in range(0, len(order), size)]
+        bar = tqdm(total=len(batches), desc="embedding", disable=not progress, unit="batch")
+        try:
+            if self._workers == 1 or len(batches) == 1:
+                for rows in batches:
+                    yield rows, self._forward([texts[i] for i in rows])
+                    bar.update()
+                return
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="onnx-embed") as pool:
+                results = pool.map(lambda rows: self._forward([texts[i] for i in rows]), batches)
+                for rows, result in zip(batches, results, strict=True):
+                    yield rows, result
+                    bar.update()
+        finally:
+            bar.close()
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
-        out = []
-        for start in range(0, len(texts), batch_size):
-            encodings = self._tokenizer.encode_batch(list(texts[start : start + batch_size]))
-            ids = np.array([e.ids for e in encodings], dtype=np.int64)
-            mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-            types = np.array([e.type_ids for e in encodings], dtype=np.int64)
-            (hidden,) = self._session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
-            weights = mask[..., None].astype(np.float32)
-            pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
-            out.append(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9))
-        return np.ascontiguousarray(np.vstack(out), dtype=np.float32)
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        if len(texts) == 1:  # a question: no sorting, no pool
+            hidden, mask, _ = self._forward(texts)
+            return _mean_normalised(hidden, mask)
+        for rows, (hidden, mask, _) in self._batches(texts, batch_size, progress):
+            vectors[rows] = _mean_normalised(hidden, mask)
+        return vectors
+
+    def embed_with_sentences(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        *,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """One forward pass per batch: the mean of all tokens (the text) and of each span's tokens."""
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        span_vectors = [np.zeros((len(s), self._dimension), dtype=np.float32) for s in spans]
+        for rows, (hidden, mask, encodings) in self._batches(texts, batch_size, progress):
+            vectors[rows] = _mean_normalised(hidden, mask)
+            for row, i in enumerate(rows):
+                offsets = np.array(encodings[row].offsets, dtype=np.int64).reshape(-1, 2)
+                starts, ends = offsets[:, 0], offsets[:, 1]
+                real = ends > starts  # special and padding tokens have empty offsets
+                for j, (a, b) in enumerate(spans[i]):
+                    inside = real & (starts >= a) & (ends <= b)
+                    if inside.any():
+                        v = hidden[row, inside].mean(0)
+                        span_vectors[i][j] = v / max(float(np.linalg.norm(v)), 1e-9)
+                    else:  # span cut off by truncation: fall back to the whole text
+                        span_vectors[i][j] = vectors[i]
+        return vectors, span_vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         # Special tokens excluded, as the Embedder protocol says: [CLS] and [SEP].
         return [len(e.ids) - 2 for e in self._counter.encode_batch(list(texts))] if texts else []
+
+
+def _mean_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Mean of the real tokens' vectors, scaled to unit length (sentence-transformers' mean pooling)."""
+    weights = mask[..., None].astype(np.float32)
+    pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+    return np.ascontiguousarray(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9), np.float32)
 
 
 def ensure_export(model_path: Path | None, cache_dir: Path) -> tuple[Path, bool]:
@@ -125,10 +244,25 @@ def ensure_export(model_path: Path | None, cache_dir: Path) -> tuple[Path, bool]
     return folder, True
 
 
-def load_query_embedder(model_path: Path | None, cache_dir: Path, *, threads: int | None = None) -> OnnxQueryEmbedder:
-    """The ONNX query encoder of the model, exporting it first if this machine has no export yet."""
+def load_query_embedder(
+    model_path: Path | None,
+    cache_dir: Path,
+    *,
+    threads: int | None = None,
+    precision: Literal["fp32", "int8"] = "fp32",
+    workers: int = 1,
+) -> OnnxQueryEmbedder:
+    """The ONNX encoder of the model, exporting (and quantising) it first if this machine has none yet."""
     folder, _ = ensure_export(model_path, cache_dir)
-    return OnnxQueryEmbedder(folder, threads=threads)
+    return OnnxQueryEmbedder(folder, threads=threads, precision=precision, workers=workers)
 
 
-__all__ = ["DEFAULT_MODEL_NAME", "OnnxQueryEmbedder", "ensure_export", "export_onnx", "load_query_embedder"]
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "INT8_SUFFIX",
+    "OnnxQueryEmbedder",
+    "ensure_export",
+    "export_onnx",
+    "load_query_embedder",
+    "quantize_export",
+]

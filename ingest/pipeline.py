@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import Chunk, Chunker, ChunkingSettings
-from ingest.embedding import DEFAULT_MODEL_NAME, Embedder, EmbeddingSettings, load_embedder
+from ingest.embedding import DEFAULT_MODEL_NAME, INT8_SUFFIX, Embedder, EmbeddingSettings, load_embedder
 from ingest.errors import IndexStoreError, LoaderError
 from ingest.index import (
     DocumentEntry,
@@ -54,7 +54,8 @@ class IngestSummary:
 
 def configured_model_name(settings: EmbeddingSettings) -> str:
     """The model name an index built with these settings records, known without loading the model."""
-    return DEFAULT_MODEL_NAME if settings.model_path is None else Path(settings.model_path).name
+    name = DEFAULT_MODEL_NAME if settings.model_path is None else Path(settings.model_path).name
+    return name + INT8_SUFFIX if settings.precision == "int8" else name
 
 
 def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:

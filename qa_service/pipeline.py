@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest import Embedder, EmbeddingSettings, LoadedIndex, open_index
+from ingest import Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
 from ingest import load_embedder as load_torch_embedder
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import QUANTITY_WORDS, Evidence, coverage, idf_table, judge, unknown_terms
@@ -37,7 +37,20 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
 
     Both give the same vectors; ONNX is about three times faster per question and needs no torch at
     run time once exported. Any failure to export or load it falls back to torch, with a warning.
+    An int8 index needs the int8 ONNX encoder: there is no torch equivalent to fall back to.
     """
+    if settings.precision == "int8":
+        from ingest.onnx_backend import load_query_embedder
+
+        try:
+            return load_query_embedder(
+                settings.model_path, settings.onnx_dir, threads=settings.torch_threads, precision="int8"
+            )
+        except Exception as exc:  # torch has no int8 twin of these vectors: say so rather than answer wrongly
+            raise IngestError(
+                f"the int8 question encoder could not load ({type(exc).__name__}: {exc}); the index holds "
+                "int8 vectors. Fix onnxruntime, or re-ingest with GQA_EMBEDDING__PRECISION=fp32"
+            ) from exc
     if settings.query_backend == "onnx":
         try:
             from ingest.onnx_backend import load_query_embedder

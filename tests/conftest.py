@@ -108,6 +108,14 @@ def real_embedder() -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture(scope="session")
+def onnx_export(real_embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The packaged model exported to ONNX once per session, in a temporary folder."""
+    from ingest.onnx_backend import export_onnx
+
+    return export_onnx(real_embedder, tmp_path_factory.mktemp("onnx") / "export")
+
+
 @pytest.fixture
 def benchmarks_dir() -> Path:
     """`../shared/benchmarks` next to the repo, or a skip when this checkout has none."""
@@ -121,3 +129,4 @@ def _no_onnx_export_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """Settings built from the environment use the torch query encoder in tests: no test exports the
     real model to ONNX by accident. The ONNX encoder has its own tests, which ask for it explicitly."""
     monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "torch")
+    monkeypatch.setenv("GQA_EMBEDDING__PRECISION", "fp32")

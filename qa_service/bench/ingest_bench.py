@@ -42,10 +42,23 @@ class IngestRun:
         }
 
 
-def ingest_ours(paths: Sequence[Path], index_dir: Path, embedder: Embedder) -> IngestRun:
-    """A full build of our index (default settings: pooled sentence vectors) into `index_dir`."""
+@dataclass(frozen=True)
+class Encoders:
+    """The embedders of an ingest comparison: ours as configured, and the naive pipeline's.
+
+    The naive pipeline always gets the plain fp32 sentence-transformers model, what a tutorial
+    user would have; ours may be the int8 ONNX encoder (`settings.precision`).
+    """
+
+    ours: Embedder
+    naive: Embedder
+    settings: EmbeddingSettings
+
+
+def ingest_ours(paths: Sequence[Path], index_dir: Path, embedder: Embedder, settings: EmbeddingSettings) -> IngestRun:
+    """A full build of our index with the given embedding settings into `index_dir`."""
     started = time.perf_counter()
-    summary = build_index(list(paths), index_dir, embedder=embedder, embedding=EmbeddingSettings(), rebuild=True)
+    summary = build_index(list(paths), index_dir, embedder=embedder, embedding=settings, rebuild=True)
     return IngestRun(summary.documents, summary.chunks_embedded, time.perf_counter() - started)
 
 
@@ -74,14 +87,14 @@ def limited_jsonl(source: Path, limit: int, folder: Path) -> Path:
 
 
 def compare_ingest(
-    paths: Sequence[Path], embedder: Embedder, *, repeat: int = 1, work_dir: Path | None = None
+    paths: Sequence[Path], encoders: Encoders, *, repeat: int = 1, work_dir: Path | None = None
 ) -> tuple[list[IngestRun], list[IngestRun], Path]:
     """Ours and naive `repeat` times each, alternating; returns both run lists and the last naive store."""
     work = work_dir or Path(tempfile.mkdtemp(prefix="gqa-bench-ingest-"))
     ours_runs, naive_runs = [], []
     store = work / "naive"
     for i in range(repeat):
-        ours_runs.append(ingest_ours(paths, work / f"ours-{i}", embedder))
+        ours_runs.append(ingest_ours(paths, work / f"ours-{i}", encoders.ours, encoders.settings))
         store = work / f"naive-{i}"
-        naive_runs.append(ingest_naive(paths, store, embedder)[0])
+        naive_runs.append(ingest_naive(paths, store, encoders.naive)[0])
     return ours_runs, naive_runs, store

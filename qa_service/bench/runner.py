@@ -20,10 +20,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ingest import Embedder, build_index, load_embedder
+from ingest import build_index, load_embedder
 from qa_service.bench.errors import BenchInputError
 from qa_service.bench.http_bench import DEFAULT_LEVELS, compare_servers, naive_config, ours_config
-from qa_service.bench.ingest_bench import IngestRun, compare_ingest, limited_jsonl
+from qa_service.bench.ingest_bench import Encoders, IngestRun, compare_ingest, limited_jsonl
 from qa_service.bench.inprocess import compare_latency, medians
 from qa_service.bench.report import LEVER_COLUMNS, LEVER_LEGEND, Row, render_table
 from qa_service.bench.stats import median_of_runs
@@ -137,14 +137,14 @@ def _ingest_rows(label: str, ours: Sequence[IngestRun], naive: Sequence[IngestRu
 
 
 def ingest_section(
-    options: BenchOptions, embedder: Embedder, work: Path, say: Say
+    options: BenchOptions, encoders: Encoders, work: Path, say: Say
 ) -> tuple[dict[str, Any], list[Row], Path]:
     """Ingest corpus/ and MedQuAD both ways; returns the report part, rows and the naive corpus store."""
     report: dict[str, Any] = {}
     rows: list[Row] = []
     say(f"ingest: {', '.join(map(str, options.corpus_paths))} (ours, then naive) x{options.ingest_repeat}")
     ours, naive, store = compare_ingest(
-        options.corpus_paths, embedder, repeat=options.ingest_repeat, work_dir=work / "ingest-corpus"
+        options.corpus_paths, encoders, repeat=options.ingest_repeat, work_dir=work / "ingest-corpus"
     )
     report["corpus"], part = _ingest_rows("corpus/", ours, naive)
     rows += part
@@ -159,7 +159,7 @@ def ingest_section(
         medquad = limited_jsonl(medquad, options.medquad_limit, work / "medquad-subset")
         label = f"MedQuAD (first {options.medquad_limit} records)"
     say(f"ingest: {label} (ours, then naive) x{options.ingest_repeat}")
-    ours, naive, _ = compare_ingest([medquad], embedder, repeat=options.ingest_repeat, work_dir=work / "ingest-mq")
+    ours, naive, _ = compare_ingest([medquad], encoders, repeat=options.ingest_repeat, work_dir=work / "ingest-mq")
     report["medquad"], part = _ingest_rows(label, ours, naive)
     report["medquad"]["records_limit"] = options.medquad_limit
     rows += part
@@ -278,12 +278,17 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
 # -- the whole run ------------------------------------------------------------------------------
 
 
-def ensure_index(options: BenchOptions, say: Say) -> None:
-    """Build the default-corpus index the service is measured on if it is missing."""
-    if (options.index_dir / "CURRENT").exists():
-        return
-    say(f"no index at {options.index_dir}: building it from {', '.join(map(str, options.corpus_paths))}")
-    build_index(options.corpus_paths, options.index_dir)
+def ensure_index(options: BenchOptions, settings: Settings, say: Say) -> None:
+    """Bring the index the service is measured on up to date with the settings (at once when it is)."""
+    summary = build_index(
+        options.corpus_paths,
+        options.index_dir,
+        embedding=settings.embedding,
+        chunking=settings.chunking,
+        index_settings=settings.index,
+    )
+    if not summary.up_to_date:
+        say(f"built the index at {options.index_dir} from {', '.join(map(str, options.corpus_paths))}")
 
 
 def run_benchmark(options: BenchOptions, say: Say = print) -> BenchResult:
@@ -294,8 +299,8 @@ def run_benchmark(options: BenchOptions, say: Say = print) -> BenchResult:
 
     started = time.perf_counter()
     questions = load_questions(options.gold_path, options.question_limit)
-    ensure_index(options, say)
     settings = Settings(index_dir=options.index_dir)
+    ensure_index(options, settings, say)
     report: dict[str, Any] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
@@ -308,22 +313,28 @@ def run_benchmark(options: BenchOptions, say: Say = print) -> BenchResult:
     work = Path(tempfile.mkdtemp(prefix="gqa-bench-"))
     try:
         t = time.perf_counter()
-        embedder = load_embedder(settings.embedding)
-        embedder.embed(["warm up the encoder", "so no ingest pays for lazy initialisation"])
+        embedding = settings.embedding
+        embedder = load_embedder(embedding)
+        fp32 = embedding.model_copy(update={"precision": "fp32"})
+        naive_embedder = embedder if embedding.precision == "fp32" else load_embedder(fp32)
+        for encoder in {id(embedder): embedder, id(naive_embedder): naive_embedder}.values():
+            encoder.embed(["warm up the encoder", "so no ingest pays for lazy initialisation"])
         report["model_load_s"] = round(time.perf_counter() - t, 3)
+        report["precision"] = embedding.precision
+        encoders = Encoders(embedder, naive_embedder, embedding)
         naive_store = work / "naive-corpus"
         if options.skip_ingest:
             say("ingest: skipped (--skip-ingest); building the naive corpus store untimed")
             from qa_service.bench.ingest_bench import ingest_naive
 
-            ingest_naive(options.corpus_paths, naive_store, embedder)
+            ingest_naive(options.corpus_paths, naive_store, naive_embedder)
         else:
-            report["ingest"], part, naive_store = ingest_section(options, embedder, work, say)
+            report["ingest"], part, naive_store = ingest_section(options, encoders, work, say)
             rows += part
 
         from ingest import as_langchain_embeddings
 
-        naive = NaivePipeline.load(naive_store, as_langchain_embeddings(embedder))
+        naive = NaivePipeline.load(naive_store, as_langchain_embeddings(naive_embedder))
         settings.retrieval.query_cache_size = 0  # headline: every question embedded afresh
         pipeline = QAPipeline.from_settings(settings)
         report["inprocess"], part = inprocess_section(pipeline, naive, questions, options.repeat, say)

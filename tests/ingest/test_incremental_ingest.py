@@ -11,7 +11,6 @@ import pytest
 
 import ingest.pipeline as pipeline_module
 from ingest import (
-    DEFAULT_MODEL_NAME,
     ChunkingSettings,
     EmbeddingSettings,
     HashEmbedder,
@@ -92,7 +91,7 @@ def test_unchanged_corpus_embeds_nothing_and_keeps_the_generation(tiny_corpus: P
 def test_up_to_date_index_does_not_even_load_the_model(
     tiny_corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ingest(tiny_corpus, index_dir, HashEmbedder(name=DEFAULT_MODEL_NAME))
+    ingest(tiny_corpus, index_dir, HashEmbedder(name=pipeline_module.configured_model_name(EmbeddingSettings())))
 
     def no_model(settings: EmbeddingSettings) -> None:
         raise AssertionError("the model was loaded for an up-to-date index")

@@ -1,12 +1,13 @@
-"""The ONNX query encoder gives the same vectors as the torch model it was exported from."""
+"""The ONNX encoder gives the same vectors as the torch model it was exported from (fp32), or close
+ones (int8), for questions and for the chunks and sentence spans of ingest."""
 
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from ingest import SentenceTransformerEmbedder
-from ingest.onnx_backend import OnnxQueryEmbedder, export_dir, export_onnx, load_query_embedder
+from ingest import INT8_SUFFIX, SentenceTransformerEmbedder
+from ingest.onnx_backend import OnnxQueryEmbedder, export_dir, load_query_embedder
 
 pytestmark = pytest.mark.slow
 
@@ -18,9 +19,8 @@ QUESTIONS = [
 ]
 
 
-def test_onnx_export_reproduces_the_torch_vectors(real_embedder: SentenceTransformerEmbedder, tmp_path: Path):
-    folder = export_onnx(real_embedder, tmp_path / "export")
-    onnx = OnnxQueryEmbedder(folder)
+def test_onnx_export_reproduces_the_torch_vectors(real_embedder: SentenceTransformerEmbedder, onnx_export: Path):
+    onnx = OnnxQueryEmbedder(onnx_export)
 
     assert (onnx.name, onnx.dimension, onnx.max_tokens) == (
         real_embedder.name,
@@ -39,3 +39,66 @@ def test_the_export_is_made_once_and_reused(tmp_path: Path):
 
     assert (export_dir(None, tmp_path) / "model.onnx").stat().st_mtime_ns == made
     np.testing.assert_allclose(first.embed(["bone scan"]), second.embed(["bone scan"]))
+
+
+PASSAGES = [
+    "Single-fraction radiotherapy of 8 Gy relieves pain from uncomplicated bone metastases. Retreatment is more "
+    "often needed after a single fraction than after 30 Gy in 10 fractions.",
+    "Zoledronic acid 4 mg every 12 weeks is as effective as every 4 weeks. Check renal function before each dose.",
+    "Denosumab 120 mg is given subcutaneously every 4 weeks with calcium and vitamin D supplements.",
+    "word " * 400 + ". A sentence past the 256 word pieces the model reads.",
+]
+
+
+def spans_of(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, split at full stops."""
+    spans, start = [], 0
+    for end in [i + 1 for i, ch in enumerate(text) if ch == "."]:
+        spans.append((start, end))
+        start = end + 1
+    return spans
+
+
+def test_onnx_ingest_pools_the_same_chunk_and_sentence_vectors_as_torch(real_embedder, onnx_export: Path):
+    spans = [spans_of(p) for p in PASSAGES]
+    torch_vectors, torch_spans = real_embedder.embed_with_sentences(PASSAGES, spans, batch_size=2)
+    onnx = OnnxQueryEmbedder(onnx_export, workers=2)
+
+    vectors, span_vectors = onnx.embed_with_sentences(PASSAGES, spans, batch_size=2)
+
+    np.testing.assert_allclose(vectors, torch_vectors, atol=1e-5)
+    for ours, theirs in zip(span_vectors, torch_spans, strict=True):
+        assert ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    # The last passage's final sentence lies past the word pieces read: it falls back to the whole text.
+    np.testing.assert_allclose(span_vectors[-1][-1], vectors[-1], atol=1e-6)
+
+
+def test_int8_vectors_stay_close_to_fp32_and_say_they_are_int8(onnx_export: Path):
+    fp32 = OnnxQueryEmbedder(onnx_export)
+    int8 = OnnxQueryEmbedder(onnx_export, precision="int8", workers=2)
+    texts = QUESTIONS[:3] + PASSAGES
+
+    cosines = (int8.embed(texts, batch_size=3) * fp32.embed(texts)).sum(axis=1)
+
+    assert int8.name == fp32.name + INT8_SUFFIX
+    assert (onnx_export / "model.int8.onnx").is_file()
+    assert cosines.min() > 0.97, cosines  # per-tensor quantisation gave about 0.93 here
+    assert cosines.max() < 0.99999, "the int8 model gave the fp32 vectors: was it quantised?"
+
+
+def test_parallel_batches_keep_each_vector_with_its_text(onnx_export: Path):
+    one = OnnxQueryEmbedder(onnx_export, precision="int8")
+    two = OnnxQueryEmbedder(onnx_export, precision="int8", workers=2)
+    texts = [f"{p} ({i})" for i, p in enumerate(PASSAGES * 3)]
+
+    np.testing.assert_allclose(two.embed(texts, batch_size=2), one.embed(texts, batch_size=5), atol=1e-6)
+
+
+def test_an_int8_vector_does_not_depend_on_the_texts_beside_it(onnx_export: Path):
+    int8 = OnnxQueryEmbedder(onnx_export, precision="int8")
+    alone = int8.embed([PASSAGES[1]])
+
+    among_others = int8.embed(PASSAGES, batch_size=64)[1]
+
+    np.testing.assert_allclose(among_others, alone[0], atol=1e-6)

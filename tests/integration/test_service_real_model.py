@@ -85,3 +85,31 @@ def test_quality_gate_on_the_gold_set(pipeline: QAPipeline, corpus_index_dir: Pa
     )
 
     assert result.passed, f"quality gate failed: {result.failures}; metrics: {result.metrics}"
+
+
+@pytest.fixture(scope="module")
+def int8_pipeline(tmp_path_factory: pytest.TempPathFactory, onnx_export: Path) -> QAPipeline:
+    """The default configuration: chunks and questions encoded by the int8 model."""
+    from ingest.onnx_backend import OnnxQueryEmbedder
+
+    ingest_encoder = OnnxQueryEmbedder(onnx_export, precision="int8", workers=2)
+    index_dir = tmp_path_factory.mktemp("service-int8-index")
+    build_index([CORPUS_DIR], index_dir, embedder=ingest_encoder)
+    question_encoder = OnnxQueryEmbedder(onnx_export, precision="int8")
+    index = open_index(index_dir, model_name=question_encoder.name, dimension=question_encoder.dimension)
+    return QAPipeline(index, question_encoder, Settings(index_dir=index_dir))
+
+
+def test_quality_gate_holds_with_the_int8_encoder(int8_pipeline: QAPipeline) -> None:
+    from eval.gate import run_gate
+
+    result = run_gate(
+        pipeline=int8_pipeline,
+        settings=int8_pipeline.settings,
+        limit=60,
+        minimums=CI_MINIMUMS,
+        maximums=CI_MAXIMUMS,
+    )
+
+    assert result.passed, f"quality gate failed with int8: {result.failures}; metrics: {result.metrics}"
+    assert int8_pipeline.ask(AskRequest(question="single fraction dose for painful bone mets")).answer.count("8 Gy")

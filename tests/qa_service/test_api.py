@@ -368,17 +368,20 @@ def cli_index(tmp_path, monkeypatch):
     """An index the in-process `ask` opens with its default settings, the model swapped for a hash embedder."""
     import ingest.pipeline
     import qa_service.pipeline
-    from ingest import DEFAULT_MODEL_NAME
+    from ingest import EmbeddingSettings
+    from ingest.pipeline import configured_model_name
 
     for name in [n for n in os.environ if n.startswith("GQA_")]:
         monkeypatch.delenv(name)
 
+    name = configured_model_name(EmbeddingSettings())  # the default configuration's model
+
     def fake_loader(_settings):
-        return make_embedder(DEFAULT_MODEL_NAME)
+        return make_embedder(name)
 
     monkeypatch.setattr(ingest.pipeline, "load_embedder", fake_loader)
     monkeypatch.setattr(qa_service.pipeline, "load_embedder", fake_loader)
-    return build_mini_index(tmp_path, name=DEFAULT_MODEL_NAME)
+    return build_mini_index(tmp_path, name=name)
 
 
 def test_cli_ask_in_process_prints_the_answer_and_its_sources(cli_index, capsys):

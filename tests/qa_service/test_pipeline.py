@@ -231,7 +231,22 @@ def test_service_falls_back_to_torch_when_the_onnx_encoder_cannot_load(monkeypat
     monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", broken)
     monkeypatch.setattr(qa_service.pipeline, "load_torch_embedder", lambda _settings: fallback)
 
-    embedder = qa_service.pipeline.load_embedder(EmbeddingSettings(query_backend="onnx"))
+    embedder = qa_service.pipeline.load_embedder(EmbeddingSettings(query_backend="onnx", precision="fp32"))
 
     assert embedder is fallback
     assert "ONNX query encoder unavailable" in caplog.text and "no onnxruntime here" in caplog.text
+
+
+def test_an_int8_index_does_not_fall_back_to_torch_and_says_what_to_do(monkeypatch):
+    import ingest.onnx_backend
+    import qa_service.pipeline
+    from ingest import EmbeddingSettings, IngestError
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("no onnxruntime here")
+
+    monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", broken)
+    monkeypatch.setattr(qa_service.pipeline, "load_torch_embedder", lambda _s: pytest.fail("fell back to torch"))
+
+    with pytest.raises(IngestError, match=r"no onnxruntime here.*GQA_EMBEDDING__PRECISION=fp32"):
+        qa_service.pipeline.load_embedder(EmbeddingSettings(precision="int8"))
