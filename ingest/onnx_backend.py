@@ -150,8 +150,13 @@ class OnnxQueryEmbedder(EmbedderBase):
         options = ort.SessionOptions()
         if self._workers > 1:
             options.intra_op_num_threads = 1
-        elif threads:
-            options.intra_op_num_threads = threads
+        else:
+            if threads:
+                options.intra_op_num_threads = threads
+            # Idle intra-op threads sleep instead of spinning: under concurrent questions the spinning
+            # took CPU from the server's own work. At concurrency 32, 160-171 requests/s against
+            # 147-152 with spinning, for about 0.5 ms more median latency one question at a time.
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = quantize_export(folder) if precision == "int8" else folder / "model.onnx"
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
 
