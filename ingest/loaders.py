@@ -171,7 +171,23 @@ def html_to_markdown(html: str) -> tuple[str, str | None]:
         soup.title.decompose()
     lines: list[str] = []
     opened_items: set[int] = set()  # ids of <li> tags whose "- " line is written
-    for tag in soup.find_all(_HTML_BLOCKS):
+    loose: list[str] = []  # text outside any block (straight in <body>, <section>, <span>...), in order
+
+    def flush_loose() -> None:
+        text = re.sub(r"\s+", " ", " ".join(loose)).strip()
+        loose.clear()
+        if text:
+            lines.extend(["", text])
+
+    for node in list(soup.descendants):
+        if isinstance(node, NavigableString):
+            if type(node) is NavigableString and node.find_parent(_HTML_BLOCKS) is None:
+                loose.append(str(node))
+            continue
+        tag = node
+        if getattr(tag, "name", None) not in _HTML_BLOCKS:
+            continue
+        flush_loose()  # a block ends the loose paragraph before it
         if tag.name != "tr" and tag.find_parent("tr") is not None:
             continue  # a cell's paragraphs are rendered whole with their row
         if tag.name == "tr":
@@ -200,6 +216,7 @@ def html_to_markdown(html: str) -> tuple[str, str | None]:
         else:
             lines.append("")
             lines.append(text)
+    flush_loose()
     rendered = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
     return rendered, title
 

@@ -164,6 +164,26 @@ def test_html_keeps_text_of_items_with_nested_lists_divs_and_cells_with_paragrap
     assert "| Denosumab | 120 mg |" in lines
 
 
+def test_html_keeps_text_outside_any_block_in_document_order() -> None:
+    html = (
+        "<html><body>Give <b>8 Gy</b> in a single fraction."
+        "<h2>Retreatment</h2>"
+        "<section>Retreatment is <em>more often</em> needed after a single fraction.</section>"
+        "<p>A paragraph.</p>Trailing words after it.</body></html>"
+    )
+
+    text, _ = html_to_markdown(html)
+    lines = [line for line in text.splitlines() if line]
+
+    assert lines == [
+        "Give 8 Gy in a single fraction.",
+        "## Retreatment",
+        "Retreatment is more often needed after a single fraction.",
+        "A paragraph.",
+        "Trailing words after it.",
+    ]
+
+
 def test_html_without_visible_text_raises_loader_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.html"
     path.write_text("<html><head><title>T</title><script>x()</script></head><body></body></html>", encoding="utf-8")
