@@ -305,7 +305,7 @@ def _sections(doc: Document) -> list[_Section]:
         level = len(match.group(1))
         heading = match.group(2).strip()
         rec_id = None
-        if rid := _REC_ID.match(heading):
+        if (rid := _REC_ID.match(heading)) and _is_recommendation(rid.group(1), text, b):
             rec_id = rid.group(1)
             heading = rid.group(2).strip() or rec_id
         while stack and stack[-1][0] >= level:
@@ -315,6 +315,22 @@ def _sections(doc: Document) -> list[_Section]:
         body_start = b + 1 if b < len(text) else b
     sections.append(_Section(path, body_start, len(text), rec_id))
     return [s for s in sections if text[s.start : s.end].strip()]
+
+
+def _is_recommendation(candidate: str, text: str, heading_end: int) -> bool:
+    """Whether an id-like heading opens a recommendation rather than an ordinary section.
+
+    "COVID-19 in children", "IL-6 inhibitors" or "ICD-10 codes" look like "PAIN-03 Assessment". An
+    id counts when it has several segments (BM-RT-10), a zero-padded number (PAIN-03, HYP-01a), or
+    a `Guideline:` / `Source:` line right after its heading.
+    """
+    segments = candidate.split("-")
+    if len(segments) > 2 or segments[-1].startswith("0"):
+        return True
+    for line in text[heading_end : heading_end + 2000].splitlines():
+        if line.strip():
+            return bool(_META_LINE.match(line.strip()))
+    return False
 
 
 def chunk_id_for(doc_id: str, position: int, text: str) -> str:

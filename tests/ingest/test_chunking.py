@@ -295,6 +295,23 @@ def test_recommendation_id_forms(ingest_fixtures: Path) -> None:
     assert (chunks[0].issuing_body, chunks[0].year) == ("NICE", 2023)
 
 
+def test_id_like_words_in_ordinary_headings_are_not_recommendation_ids() -> None:
+    chunker, _ = make_chunker()
+    text = (
+        "# Title\n\n"
+        "## COVID-19 in children\n\nMost children have mild disease.\n\n"
+        "### IL-6 inhibitors\n\nTocilizumab is one.\n\n"
+        "## ONJ-7 Dental review\nGuideline: MASCC 2019\n\nA single-segment id with its guideline line.\n"
+    )
+    chunks = chunker.chunk(structured(text, title="Title"))
+
+    assert [(c.rec_id, c.section) for c in chunks] == [
+        (None, ("Title", "COVID-19 in children")),
+        (None, ("Title", "COVID-19 in children", "IL-6 inhibitors")),
+        ("ONJ-7", ("Title", "Dental review")),
+    ]
+
+
 def test_source_line_is_read_as_the_guideline() -> None:
     chunker, _ = make_chunker()
     text = "## ONJ-02 Dental review\nSource: MASCC/ISOO/ASCO 2019 · Strength: strong\n\nSee a dentist first.\n"
