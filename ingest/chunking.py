@@ -141,6 +141,7 @@ _ABBREVIATIONS = {
     "s.c",
     "p.o",
 }
+_UNIT_AFTER_NUMBER = re.compile(r"\d\s*(?:min|max)\.$", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
 
 
@@ -153,7 +154,9 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         stop = match.end()
         word = re.search(r"(\S+)$", text[cursor : match.start() + 1])
         token = word.group(1).rstrip(".!?").lower() if word else ""
-        if token.lstrip("([\"'") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token.lstrip("([\"'")):
+        if _UNIT_AFTER_NUMBER.search(text, cursor, match.start() + 1) and text[stop:].lstrip()[:1].isalpha():
+            pass  # "over 15 min. Then ...": a unit after a number, then a word: the sentence ends
+        elif token.lstrip("([\"'") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token.lstrip("([\"'")):
             continue
         spans.append((cursor, stop))
         cursor = stop

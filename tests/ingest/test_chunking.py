@@ -573,6 +573,9 @@ def test_record_with_guideline_like_first_line_keeps_it_as_text() -> None:
         ("See Fig. 2 for details. Then act.", ["See Fig. 2 for details.", "Then act."]),
         ("He said (yes.) Then left.", ["He said (yes.)", "Then left."]),
         ("Give denosumab 120 mg. Check calcium.", ["Give denosumab 120 mg.", "Check calcium."]),
+        ("Infuse over 15 min. Then flush the line.", ["Infuse over 15 min.", "Then flush the line."]),
+        ("Up to 3 doses max. 2 per day.", ["Up to 3 doses max. 2 per day."]),
+        ("Wait a min. Then go.", ["Wait a min. Then go."]),  # no number before it: kept as an abbreviation
     ],
 )
 def test_split_sentences(text: str, expected: list[str] | None) -> None:
