@@ -46,9 +46,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `eval` with its subcommands `gold`, `benchmark` and `compare`."""
+    """Add `eval` with its subcommands `gold`, `benchmark`, `compare` and `fit-gate`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
-    sub = parser.add_subparsers(dest="eval_command", required=True, metavar="{gold,benchmark,compare}")
+    sub = parser.add_subparsers(dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate}")
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
     gold.add_argument(
@@ -84,6 +84,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.add_argument("--fail-on-regression", action="store_true", help="exit 1 if any metric regressed")
     compare.set_defaults(handler=cmd_compare)
+
+    fit = sub.add_parser(
+        "fit-gate", help="refit the evidence gate's weights on a gold set, with a cross-validated estimate"
+    )
+    fit.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold set with unanswerable questions")
+    fit.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+    fit.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights (default 1)")
+    fit.add_argument("--threshold", type=float, help="abstention threshold (default: the configured one)")
+    fit.add_argument("--quiet", action="store_true", help="no progress output")
+    fit.set_defaults(handler=cmd_fit_gate)
 
 
 def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -265,6 +276,32 @@ def _compare(args: argparse.Namespace) -> int:
         print(render_comparison(comparisons))
     regressed = sum(c.count("regressed") for c in comparisons)
     return 1 if (regressed and args.fail_on_regression) else 0
+
+
+def _fit_gate(args: argparse.Namespace) -> int:
+    from eval.fit_gate import fit_gate
+    from eval.gold import load_gold
+    from qa_service.pipeline import QAPipeline
+
+    if args.folds < 2:
+        raise EvalError("--folds must be at least 2")
+    if args.l2 < 0:
+        raise EvalError("--l2 must not be negative")
+    settings = _settings(args.index)
+    dataset = load_gold(args.gold)
+    if all(q.answerable for q in dataset.questions) or not any(q.answerable for q in dataset.questions):
+        raise EvalError(f"{args.gold}: the gate needs both answerable and unanswerable questions")
+    _say(args, f"asking {len(dataset.questions)} questions to collect the gate's evidence")
+    report = fit_gate(
+        QAPipeline.from_settings(settings), dataset, folds=args.folds, l2=args.l2, threshold=args.threshold
+    )
+    print(report.to_text())
+    return 0
+
+
+def cmd_fit_gate(args: argparse.Namespace) -> int:
+    """`guideline-qa eval fit-gate`."""
+    return _guard(_fit_gate, args)
 
 
 def cmd_gold(args: argparse.Namespace) -> int:

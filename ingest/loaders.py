@@ -161,7 +161,7 @@ _HTML_BLOCKS = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre
 def html_to_markdown(html: str) -> tuple[str, str | None]:
     """Render HTML to Markdown-like text (headings, list items, table rows); return (text, title)."""
     from bs4 import BeautifulSoup
-    from bs4.element import NavigableString
+    from bs4.element import NavigableString, Tag
 
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
@@ -184,9 +184,9 @@ def html_to_markdown(html: str) -> tuple[str, str | None]:
             if type(node) is NavigableString and node.find_parent(_HTML_BLOCKS) is None:
                 loose.append(str(node))
             continue
-        tag = node
-        if getattr(tag, "name", None) not in _HTML_BLOCKS:
+        if not isinstance(node, Tag) or node.name not in _HTML_BLOCKS:
             continue
+        tag = node
         flush_loose()  # a block ends the loose paragraph before it
         if tag.name != "tr" and tag.find_parent("tr") is not None:
             continue  # a cell's paragraphs are rendered whole with their row

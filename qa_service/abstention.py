@@ -12,7 +12,7 @@ Features (each in [0, 1]):
 A question asking for a quantity (a dose, an interval, a percentage) whose answer states no
 number is penalised: "we have no dose" must not read as an answer.
 
-The weights were fitted on the gold set (see README, "Abstention").
+The weights were fitted on the gold set with `guideline-qa eval fit-gate` (eval/fit_gate.py).
 """
 
 from __future__ import annotations
@@ -65,6 +65,16 @@ class Evidence:
     score: float
     asks_quantity: bool
     answer_has_number: bool
+    penalised: bool = False  # the score was cut by QUANTITY_PENALTY (no number, or no dose, in the answer)
+
+
+def logistic_score(
+    features: dict[str, float], weights: dict[str, float] | None = None, bias: float | None = None
+) -> float:
+    """The gate's logistic model: sigmoid(bias + sum of weight x feature), before any penalty."""
+    weights = WEIGHTS if weights is None else weights
+    z = (BIAS if bias is None else bias) + sum(weights[k] * v for k, v in features.items())
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 def idf_table(index: LoadedIndex) -> tuple[dict[str, float], float]:
@@ -151,9 +161,17 @@ def judge(
         "quantity_coverage": float(np.clip(quantity_coverage, 0.0, 1.0)) if asks_quantity else 1.0,
         "unknown": min(unknown_terms, 3) / 3,
     }
-    z = BIAS + sum(WEIGHTS[k] * v for k, v in features.items())
-    score = 1.0 / (1.0 + math.exp(-z))
+    score = logistic_score(features)
     asks_dose = bool(_DOSE_QUESTION.search(question))
-    if (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(strip_citations(answer_text))):
+    penalised = (asks_quantity and not has_number) or (
+        asks_dose and not _DOSE_VALUE.search(strip_citations(answer_text))
+    )
+    if penalised:
         score *= QUANTITY_PENALTY
-    return Evidence(features=features, score=score, asks_quantity=asks_quantity, answer_has_number=has_number)
+    return Evidence(
+        features=features,
+        score=score,
+        asks_quantity=asks_quantity,
+        answer_has_number=has_number,
+        penalised=penalised,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -88,6 +88,8 @@ class QAPipeline:
         self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
         self.chat_model = chat_model
         self._idf, self._max_idf = idf_table(index)
+        # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
+        self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QAPipeline:
@@ -232,6 +234,8 @@ class QAPipeline:
         t = time.perf_counter()
         evidence = self._evidence(request.question, result.hits, composed, answer_text, result.query_vector, candidates)
         timings["evidence"] = (time.perf_counter() - t) * 1000
+        if self.on_evidence is not None:
+            self.on_evidence(request.question, evidence, bool(composed.sentences))
         abstained = not composed.sentences or evidence.score < answer_settings.abstain_threshold
         reason = composed.note
         citations: list[Citation] = []

@@ -1,0 +1,188 @@
+"""Refit the evidence gate (`qa_service/abstention.py`) on a gold set, and say how well it generalises.
+
+The gate is a logistic model over a handful of evidence features, then two fixed rules (a quantity
+question answered without a number, a dose question answered without a dose, are penalised). Its
+weights are fitted here: every gold question is asked once, its features are recorded, and a
+class-balanced, L2-regularised logistic regression is fitted by Newton's method (numpy only).
+
+Fitting and scoring on the same questions flatters the gate, so the report also gives a stratified
+k-fold cross-validation: each fold is scored by weights fitted on the others. That is the figure to
+quote. `guideline-qa eval fit-gate` prints the weights to paste into `abstention.py`; it changes no
+file itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from qa_service.abstention import BIAS, QUANTITY_PENALTY, WEIGHTS
+
+if TYPE_CHECKING:
+    from eval.gold import EvalSet
+    from qa_service.abstention import Evidence
+    from qa_service.pipeline import QAPipeline
+
+FEATURES = tuple(WEIGHTS)
+
+
+@dataclass(frozen=True)
+class GateSamples:
+    """One row per question: its features, whether it is answerable, and the gate's fixed inputs."""
+
+    features: np.ndarray  # (n, len(FEATURES))
+    answerable: np.ndarray  # bool (n,)
+    penalised: np.ndarray  # bool (n,): the quantity/dose rule cuts its score
+    composed: np.ndarray  # bool (n,): the composer found any sentence (else it abstains regardless)
+
+    def __len__(self) -> int:
+        return len(self.answerable)
+
+    def subset(self, rows: np.ndarray) -> GateSamples:
+        """The samples at `rows`."""
+        return GateSamples(self.features[rows], self.answerable[rows], self.penalised[rows], self.composed[rows])
+
+
+def collect(pipeline: QAPipeline, questions: Sequence[str], answerable: Sequence[bool]) -> GateSamples:
+    """Ask every question once and record the gate's inputs."""
+    from qa_service.schemas import AskRequest
+
+    seen: list[tuple[Evidence, bool]] = []
+    previous = pipeline.on_evidence
+    pipeline.on_evidence = lambda _q, evidence, composed: seen.append((evidence, composed))
+    try:
+        for question in questions:
+            pipeline.ask(AskRequest(question=question))
+    finally:
+        pipeline.on_evidence = previous
+    if len(seen) != len(questions):
+        raise RuntimeError(f"expected one evidence record per question, got {len(seen)} for {len(questions)}")
+    return GateSamples(
+        features=np.array([[ev.features[name] for name in FEATURES] for ev, _ in seen], dtype=np.float64),
+        answerable=np.array(answerable, dtype=bool),
+        penalised=np.array([ev.penalised for ev, _ in seen], dtype=bool),
+        composed=np.array([composed for _, composed in seen], dtype=bool),
+    )
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: int = 100) -> tuple[np.ndarray, float]:
+    """Weights and bias of a class-balanced logistic regression with an L2 penalty on the weights.
+
+    Each class carries half the total sample weight, so 32 unanswerable questions count as much as
+    150 answerable ones. Newton's method; the bias is not penalised.
+    """
+    n, d = x.shape
+    positives = max(int(y.sum()), 1)
+    negatives = max(n - int(y.sum()), 1)
+    sample_weight = np.where(y, n / (2 * positives), n / (2 * negatives))
+    design = np.hstack([x, np.ones((n, 1))])
+    penalty = np.full(d + 1, l2)
+    penalty[-1] = 0.0
+    theta = np.zeros(d + 1)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(design @ theta)))
+        gradient = design.T @ (sample_weight * (p - y)) + penalty * theta
+        hessian = (design * (sample_weight * p * (1 - p))[:, None]).T @ design + np.diag(penalty)
+        step = np.linalg.solve(hessian + 1e-9 * np.eye(d + 1), gradient)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-10:
+            break
+    return theta[:-1], float(theta[-1])
+
+
+def answers(samples: GateSamples, weights: np.ndarray, bias: float, threshold: float) -> np.ndarray:
+    """Which questions the gate answers with these weights (the service's rule, penalties included)."""
+    z = samples.features @ weights + bias
+    score = 1.0 / (1.0 + np.exp(-z))
+    score = np.where(samples.penalised, score * QUANTITY_PENALTY, score)
+    return np.asarray(samples.composed & (score >= threshold))
+
+
+def rates(samples: GateSamples, answered: np.ndarray) -> dict[str, float]:
+    """Share of unanswerable questions abstained, and of answerable ones wrongly abstained."""
+    unanswerable = ~samples.answerable
+    return {
+        "abstention_recall": float((~answered & unanswerable).sum() / max(int(unanswerable.sum()), 1)),
+        "false_abstention_rate": float((~answered & samples.answerable).sum() / max(int(samples.answerable.sum()), 1)),
+    }
+
+
+def folds_of(answerable: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
+    """k stratified folds (row indices): each holds its share of answerable and unanswerable rows."""
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    for label in (True, False):
+        rows = np.flatnonzero(answerable == label)
+        rng.shuffle(rows)
+        for i, row in enumerate(rows):
+            folds[i % k].append(int(row))
+    return [np.array(sorted(f), dtype=int) for f in folds]
+
+
+def cross_validate(samples: GateSamples, *, k: int, l2: float, threshold: float, seed: int = 0) -> dict[str, float]:
+    """Rates over all questions, each scored by weights fitted without its fold."""
+    answered = np.zeros(len(samples), dtype=bool)
+    for held_out in folds_of(samples.answerable, k, seed):
+        train = np.setdiff1d(np.arange(len(samples)), held_out)
+        part = samples.subset(train)
+        weights, bias = fit_logistic(part.features, part.answerable.astype(float), l2=l2)
+        answered[held_out] = answers(samples.subset(held_out), weights, bias, threshold)
+    return rates(samples, answered)
+
+
+@dataclass
+class FitReport:
+    """The refitted weights and how the gate fares with them and with the current ones."""
+
+    weights: dict[str, float]
+    bias: float
+    current: dict[str, float]
+    in_sample: dict[str, float]
+    cross_validated: dict[str, float]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def to_text(self) -> str:
+        """A readable report ending with the weights to paste into abstention.py."""
+
+        def line(name: str, r: dict[str, float]) -> str:
+            return (
+                f"  {name:<28} unanswerable abstained {r['abstention_recall']:.3f}, "
+                f"answerable wrongly abstained {r['false_abstention_rate']:.3f}"
+            )
+
+        weights = ",\n".join(f'    "{k}": {v:.3g}' for k, v in self.weights.items())
+        s = self.settings
+        return "\n".join(
+            [
+                f"{s.get('questions')} questions; threshold {s.get('threshold')}, L2 {s.get('l2')}, "
+                f"{s.get('folds')}-fold cross-validation",
+                line("current weights", self.current),
+                line("refitted, in-sample", self.in_sample),
+                line("refitted, cross-validated", self.cross_validated),
+                "",
+                f"WEIGHTS = {{\n{weights},\n}}",
+                f"BIAS = {self.bias:.3g}",
+            ]
+        )
+
+
+def fit_gate(
+    pipeline: QAPipeline, dataset: EvalSet, *, folds: int = 5, l2: float = 1.0, threshold: float | None = None
+) -> FitReport:
+    """Collect the gold set's features through `pipeline` and refit the gate."""
+    threshold = pipeline.settings.answer.abstain_threshold if threshold is None else threshold
+    samples = collect(pipeline, [q.question for q in dataset.questions], [q.answerable for q in dataset.questions])
+    y = samples.answerable.astype(float)
+    weights, bias = fit_logistic(samples.features, y, l2=l2)
+    current = np.array([WEIGHTS[name] for name in FEATURES])
+    return FitReport(
+        weights={name: round(float(w), 4) for name, w in zip(FEATURES, weights, strict=True)},
+        bias=round(bias, 4),
+        current=rates(samples, answers(samples, current, BIAS, threshold)),
+        in_sample=rates(samples, answers(samples, weights, bias, threshold)),
+        cross_validated=cross_validate(samples, k=folds, l2=l2, threshold=threshold),
+        settings={"questions": len(samples), "threshold": threshold, "l2": l2, "folds": folds},
+    )

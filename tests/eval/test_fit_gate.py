@@ -1,0 +1,86 @@
+"""Refitting the evidence gate: the logistic fit, the service's answering rule, stratified folds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from eval.fit_gate import FEATURES, GateSamples, answers, cross_validate, fit_logistic, folds_of, rates
+from qa_service.abstention import QUANTITY_PENALTY
+
+
+def synthetic(n_pos: int = 60, n_neg: int = 15, seed: int = 1) -> GateSamples:
+    """Answerable rows have high feature values, unanswerable ones low, with some overlap."""
+    rng = np.random.default_rng(seed)
+    d = len(FEATURES)
+    x = np.vstack([rng.normal(0.7, 0.15, (n_pos, d)), rng.normal(0.3, 0.15, (n_neg, d))])
+    y = np.array([True] * n_pos + [False] * n_neg)
+    n = n_pos + n_neg
+    return GateSamples(x, y, np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+
+
+def test_fit_separates_the_classes_and_balances_them():
+    samples = synthetic()
+    weights, bias = fit_logistic(samples.features, samples.answerable.astype(float), l2=0.1)
+
+    assert (weights > 0).all()  # every feature here is evidence for answering
+    answered = answers(samples, weights, bias, 0.5)
+    r = rates(samples, answered)
+    assert r["abstention_recall"] >= 0.9 and r["false_abstention_rate"] <= 0.1, r
+
+
+def test_a_stronger_penalty_shrinks_the_weights():
+    samples = synthetic()
+    y = samples.answerable.astype(float)
+
+    loose, _ = fit_logistic(samples.features, y, l2=0.01)
+    tight, _ = fit_logistic(samples.features, y, l2=100.0)
+
+    assert np.linalg.norm(tight) < np.linalg.norm(loose) / 5
+
+
+def test_answers_apply_the_penalty_and_never_answer_without_sentences():
+    features = np.full((3, len(FEATURES)), 0.5)
+    samples = GateSamples(
+        features, np.array([True, True, True]), np.array([False, True, False]), np.array([True, True, False])
+    )
+    weights = np.zeros(len(FEATURES))
+    bias = float(np.log(0.6 / 0.4))  # score 0.6 for every row before the rules
+
+    answered = answers(samples, weights, bias, threshold=0.5)
+
+    assert 0.6 * QUANTITY_PENALTY < 0.5
+    assert answered.tolist() == [True, False, False]
+
+
+def test_folds_are_stratified_disjoint_and_cover_every_row():
+    labels = np.array([True] * 23 + [False] * 7)
+
+    folds = folds_of(labels, 5)
+
+    rows = np.concatenate(folds)
+    assert sorted(rows.tolist()) == list(range(30))
+    for fold in folds:
+        assert 1 <= (~labels[fold]).sum() <= 2 and 4 <= labels[fold].sum() <= 5
+
+
+def test_cross_validation_is_worse_than_or_equal_to_in_sample_on_noisy_data():
+    samples = synthetic(n_pos=40, n_neg=12, seed=3)
+    weights, bias = fit_logistic(samples.features, samples.answerable.astype(float))
+    in_sample = rates(samples, answers(samples, weights, bias, 0.5))
+
+    cv = cross_validate(samples, k=4, l2=1.0, threshold=0.5)
+
+    errors = lambda r: (1 - r["abstention_recall"]) + r["false_abstention_rate"]  # noqa: E731
+    assert errors(cv) >= errors(in_sample) - 1e-9
+    assert set(cv) == {"abstention_recall", "false_abstention_rate"}
+
+
+@pytest.mark.parametrize("argv", [["--folds", "1"], ["--l2", "-1"]])
+def test_cli_rejects_bad_options_with_a_message(argv, capsys):
+    import cli
+
+    code = cli.main(["eval", "fit-gate", *argv])
+
+    assert code != 0
+    assert "fit-gate" not in capsys.readouterr().out
