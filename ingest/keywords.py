@@ -6,9 +6,15 @@ import re
 import unicodedata
 from functools import lru_cache
 
-TOKENIZER_VERSION = "kw3"  # kw2: the title counts twice in the keyword text; kw3: a bigram index too
+# kw2: the title counts twice in the keyword text; kw3: a bigram index too; kw4: "8Gy" reads as "8 gy"
+TOKENIZER_VERSION = "kw4"
 
 _WORD = re.compile(r"[a-z0-9]+")
+# A number glued to its unit ("8Gy", "120mg", "30Gy/10", "12wks") is the number and the unit, as the
+# guidelines write them ("8 Gy"); without this, clinicians' shorthand matched nothing.
+_GLUED_UNIT = re.compile(
+    r"(?<=\d)(?=(?:gy|cgy|mg|mcg|ug|g|kg|ml|l|mmol|umol|iu|units?|min|mins|h|hr|hrs|wk|wks|mo|mos|yr|yrs)\b)"
+)
 
 STOPWORDS = frozenset(
     (
@@ -52,4 +58,4 @@ def keyword_tokens(text: str) -> list[str]:
 @lru_cache(maxsize=65_536)
 def _cached_tokens(text: str) -> tuple[str, ...]:
     # Passages and their sentences are tokenised again on every question that retrieves them.
-    return tuple(stem(w) for w in _WORD.findall(normalise(text)) if w not in STOPWORDS)
+    return tuple(stem(w) for w in _WORD.findall(_GLUED_UNIT.sub(" ", normalise(text))) if w not in STOPWORDS)
