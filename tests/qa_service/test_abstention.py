@@ -79,3 +79,19 @@ def test_a_dose_question_answered_with_a_concentration_is_penalised():
 
     assert with_concentration.score == pytest.approx(with_dose.score * 0.35)
     assert with_dose.score > 0.5 > with_concentration.score
+
+
+def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
+    from qa_service.abstention import question_terms
+
+    terms = question_terms("72F, breast ca, hot spot on bone scan, X-ray normal: next step? f/u pls")
+
+    flat = set().union(*terms)
+    assert {"breast", "cancer", "bone", "scan", "normal"} <= flat
+    assert not flat & {"72f", "next", "step", "pls", "f", "u"}
+
+
+def test_a_question_of_only_phrasing_words_has_no_terms():
+    from qa_service.abstention import question_terms
+
+    assert question_terms("ok vs next step pls?") == ()
