@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qa_service.retrieval import Retriever, abbreviations, expand_query
@@ -158,6 +160,22 @@ def test_abbreviation_table_is_loaded_from_the_packaged_data():
         "EBRT for MSCC? external beam radiotherapy metastatic spinal cord compression"
     )
     assert expand_query("painful bone") == "painful bone"
+
+
+def test_clinical_shorthand_is_expanded():
+    assert "image-guided radiotherapy" in expand_query("IGRT for spine SBRT")
+    assert "intramedullary" in expand_query("post op RT after IM nail for path fracture?")
+    assert "pathological" in expand_query("path fx")
+    assert "oligometastatic" in expand_query("oligomets in spine")
+
+
+def test_every_abbreviation_line_has_a_key_and_an_expansion():
+    text = (Path(__file__).resolve().parents[2] / "qa_service" / "data" / "abbreviations.tsv").read_text()
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    keys = [line.partition("\t")[0].strip().lower() for line in lines]
+
+    assert all("\t" in line and line.partition("\t")[2].strip() for line in lines)
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
 
 
 def test_abbreviation_expansion_lets_the_keyword_path_find_the_spelled_out_passage(mini_index):
