@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -130,3 +130,15 @@ def _no_onnx_export_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     real model to ONNX by accident. The ONNX encoder has its own tests, which ask for it explicitly."""
     monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "torch")
     monkeypatch.setenv("GQA_EMBEDDING__PRECISION", "fp32")
+    # Code that builds EmbeddingSettings() itself gets the int8 default, which exports the model
+    # into ./.cache/onnx: a test doing so must say which precision it means.
+    import ingest.onnx_backend
+
+    real_export = ingest.onnx_backend.export_onnx
+
+    def export_outside_the_repo(embedder: Any, target: Path) -> Path:
+        if Path(target).resolve().is_relative_to(REPO_ROOT):
+            pytest.fail(f"a test exported the model into the repository ({target}); use the onnx_export fixture")
+        return real_export(embedder, target)
+
+    monkeypatch.setattr(ingest.onnx_backend, "export_onnx", export_outside_the_repo)
