@@ -82,6 +82,11 @@ class Chunk:
             parts.insert(0, self.title)
         return separator.join(parts)
 
+    def local_headings(self) -> tuple[str, ...]:
+        """The heading path below the document title: what sets this passage apart from its siblings."""
+        parts = self.section
+        return parts[1:] if parts and parts[0] == self.title else parts
+
     def embedding_text(self, separator: str = " > ") -> str:
         """What the embedder and the keyword index see: header, table header, text."""
         return f"{self.header(separator)}\n{self.prefix}{self.text}"

@@ -111,9 +111,12 @@ class ExtractiveComposer:
         for source, candidate in enumerate(candidates[: self.max_passages]):
             texts = candidate.chunk.sentence_texts()
             vectors = self._sentence_vectors(candidate)
+            # A sentence is read under its headings: "4 mg every 6 months" in a section on treatment-
+            # induced bone loss answers a question about that, the same dose under bone metastases not.
+            context = set(keyword_tokens(" ".join(candidate.chunk.local_headings())))
             for position, text in enumerate(texts):
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
-                s_tokens = set(keyword_tokens(text))
+                s_tokens = set(keyword_tokens(text)) | context
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
                 bonus = 0.08 if source == 0 else 0.04 if source == 1 else 0.0
                 score = 0.65 * cosine + 0.35 * overlap + bonus

@@ -287,3 +287,30 @@ def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citatio
     cleaned = drop_source_references("MTCT is the main cause of infection in children [1, 2]. Give 8 Gy [12-14].")
 
     assert cleaned == "MTCT is the main cause of infection in children. Give 8 Gy."
+
+
+def test_a_sentence_is_scored_under_its_own_headings(tmp_path):
+    from ingest import HashEmbedder, build_index, open_index
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "bma.md").write_text(
+        "# Bone-modifying agents\n\n"
+        "## Bone metastases\n\n### BM-X-01 Zoledronic acid schedule\nGuideline: ESMO 2020\n\n"
+        "Give zoledronic acid 4 mg every 4 weeks.\n\n"
+        "## Treatment-induced bone loss\n\n### BM-X-02 Zoledronic acid schedule\nGuideline: ESMO 2020\n\n"
+        "Give zoledronic acid 4 mg every 6 months.\n"
+    )
+    embedder = HashEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder)
+    index = open_index(tmp_path / "index")
+    first, second = (chunk_for(index, rec) for rec in ("BM-X-01", "BM-X-02"))
+    # The metastasis passage ranks first, as retrieval put it for the real question.
+    candidates = [Candidate(chunk=first[1], row=first[0], rank=0), Candidate(chunk=second[1], row=second[0], rank=1)]
+    question = "zoledronic acid dose for treatment induced bone loss"
+
+    scored = ExtractiveComposer(index, AnswerSettings()).score_sentences(
+        question, embedder.embed([question])[0], candidates
+    )
+
+    assert second[1].local_headings() == ("Treatment-induced bone loss", "Zoledronic acid schedule")
+    assert "every 6 months" in scored[0].text, [(s.text, round(s.score, 3)) for s in scored]
