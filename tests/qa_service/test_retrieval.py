@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest import keyword_tokens
 from qa_service.retrieval import Retriever, abbreviations, expand_query
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
@@ -145,7 +146,7 @@ def test_every_mode_returns_the_query_vector_and_keyword_tokens(mini_index):
         result = retriever(mini_index, mode=mode).retrieve("EBRT", 3)
 
         assert result.query_vector.shape == (64,)
-        assert "external" in result.keyword_tokens
+        assert keyword_tokens("external")[0] in result.keyword_tokens
 
 
 # -- abbreviations ------------------------------------------------------------------------------------
@@ -318,7 +319,7 @@ def test_margin_of_a_single_or_empty_path():
 
 def test_bigram_weight_lifts_the_passage_holding_the_phrase(mini_index):
     # Both words occur in many passages; only the phrase order distinguishes.
-    tokens = ["single", "fraction"]
+    tokens = keyword_tokens("single fraction")
     plain = mini_index.keyword_scores(tokens)
     with_pairs = mini_index.keyword_scores(tokens, bigram_weight=1.0)
     pair_hits = mini_index.keyword_scores(tokens, bigram_weight=1.0) - plain
