@@ -56,7 +56,12 @@ class EmbeddingSettings(BaseModel):
         "of the model (same vectors, about 3x faster per question, exported once on first use); "
         "'torch' uses sentence-transformers. An int8 index always uses the int8 ONNX model.",
     )
-    onnx_dir: Path = Field(Path(".cache/onnx"), description="Where the local ONNX export is kept.")
+    onnx_dir: Path = Field(
+        default_factory=lambda: default_onnx_dir(),
+        description="Where the local ONNX export (and its int8 version) is kept; default "
+        "$XDG_CACHE_HOME/guideline-qa/onnx, i.e. ~/.cache/guideline-qa/onnx: one export per machine, "
+        "found wherever the service is started.",
+    )
     precision: Literal["fp32", "int8"] = Field(
         "int8",
         description="'int8' embeds chunks and questions with a per-channel int8 quantisation of the local "
@@ -108,6 +113,12 @@ class Embedder(Protocol):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, special tokens excluded."""
         ...
+
+
+def default_onnx_dir() -> Path:
+    """The per-user cache of ONNX exports: $XDG_CACHE_HOME/guideline-qa/onnx (~/.cache/... by default)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "guideline-qa" / "onnx"
 
 
 def default_model_path() -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -130,15 +131,19 @@ def _no_onnx_export_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     real model to ONNX by accident. The ONNX encoder has its own tests, which ask for it explicitly."""
     monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "torch")
     monkeypatch.setenv("GQA_EMBEDDING__PRECISION", "fp32")
-    # Code that builds EmbeddingSettings() itself gets the int8 default, which exports the model
-    # into ./.cache/onnx: a test doing so must say which precision it means.
+    # Code that builds EmbeddingSettings() itself gets the int8 default, which exports the model into
+    # the user's cache: a test doing so must say which precision it means. The cache is pointed at a
+    # temporary folder, and an export into it (or into the repository) fails the test.
     import ingest.onnx_backend
+    from ingest.embedding import default_onnx_dir
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(Path(tempfile.gettempdir()) / "gqa-tests-xdg-cache"))
     real_export = ingest.onnx_backend.export_onnx
 
     def export_outside_the_repo(embedder: Any, target: Path) -> Path:
-        if Path(target).resolve().is_relative_to(REPO_ROOT):
-            pytest.fail(f"a test exported the model into the repository ({target}); use the onnx_export fixture")
+        where = Path(target).resolve()
+        if where.is_relative_to(REPO_ROOT) or where.is_relative_to(default_onnx_dir().resolve()):
+            pytest.fail(f"a test exported the model through the default settings ({target}); use onnx_export")
         return real_export(embedder, target)
 
     monkeypatch.setattr(ingest.onnx_backend, "export_onnx", export_outside_the_repo)

@@ -56,3 +56,15 @@ def test_the_torch_backend_exports_nothing(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_backend, "ensure_export", lambda *_a: pytest.fail("exported"))
 
     assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+
+
+def test_the_onnx_export_lives_in_the_user_cache_wherever_the_service_starts(tmp_path, monkeypatch):
+    from ingest import EmbeddingSettings
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+
+    assert EmbeddingSettings().onnx_dir == tmp_path / "xdg" / "guideline-qa" / "onnx"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert EmbeddingSettings().onnx_dir.is_absolute()
+    assert EmbeddingSettings().onnx_dir.parts[-3:] == (".cache", "guideline-qa", "onnx")
