@@ -282,15 +282,7 @@ class SentenceTransformerEmbedder(EmbedderBase):
             vectors[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
             hidden_np = hidden.numpy()
             for row, i in enumerate(batch):
-                starts, ends = offsets[row, :, 0], offsets[row, :, 1]
-                real = ends > starts  # special and padding tokens have empty offsets
-                for j, (a, b) in enumerate(spans[i]):
-                    inside = real & (starts >= a) & (ends <= b)
-                    if inside.any():
-                        v = hidden_np[row, inside].mean(0)
-                        span_vectors[i][j] = v / max(float(np.linalg.norm(v)), 1e-9)
-                    else:  # span cut off by truncation: fall back to the whole text
-                        span_vectors[i][j] = vectors[i]
+                span_vectors[i] = pool_spans(hidden_np[row], offsets[row], spans[i], vectors[i])
         return vectors, span_vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
@@ -304,6 +296,27 @@ class SentenceTransformerEmbedder(EmbedderBase):
             return_token_type_ids=False,
         )
         return [len(ids) for ids in encoded["input_ids"]]
+
+
+def pool_spans(
+    hidden: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]], whole: np.ndarray
+) -> np.ndarray:
+    """Unit-length mean of the token vectors inside each (start, end) character span of one text.
+
+    `hidden` is the text's token vectors, `offsets` each token's (start, end) characters (empty for
+    special and padding tokens). A span the truncation cut off gets the whole text's vector.
+    """
+    out = np.zeros((len(spans), hidden.shape[-1]), dtype=np.float32)
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    real = ends > starts
+    for j, (a, b) in enumerate(spans):
+        inside = real & (starts >= a) & (ends <= b)
+        if inside.any():
+            v = hidden[inside].mean(0)
+            out[j] = v / max(float(np.linalg.norm(v)), 1e-9)
+        else:
+            out[j] = whole
+    return out
 
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")

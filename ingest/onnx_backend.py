@@ -23,6 +23,7 @@ from ingest.embedding import (
     EmbedderBase,
     SentenceTransformerEmbedder,
     default_model_path,
+    pool_spans,
 )
 from ingest.errors import IngestError
 
@@ -217,15 +218,7 @@ class OnnxQueryEmbedder(EmbedderBase):
             vectors[rows] = _mean_normalised(hidden, mask)
             for row, i in enumerate(rows):
                 offsets = np.array(encodings[row].offsets, dtype=np.int64).reshape(-1, 2)
-                starts, ends = offsets[:, 0], offsets[:, 1]
-                real = ends > starts  # special and padding tokens have empty offsets
-                for j, (a, b) in enumerate(spans[i]):
-                    inside = real & (starts >= a) & (ends <= b)
-                    if inside.any():
-                        v = hidden[row, inside].mean(0)
-                        span_vectors[i][j] = v / max(float(np.linalg.norm(v)), 1e-9)
-                    else:  # span cut off by truncation: fall back to the whole text
-                        span_vectors[i][j] = vectors[i]
+                span_vectors[i] = pool_spans(hidden[row], offsets, spans[i], vectors[i])
         return vectors, span_vectors
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
