@@ -58,6 +58,18 @@ def configured_model_name(settings: EmbeddingSettings) -> str:
     return name + INT8_SUFFIX if settings.precision == "int8" else name
 
 
+def loading_message(embedding: EmbeddingSettings) -> str:
+    """What ingest says while it loads the model: the int8 export takes a few seconds, once per machine."""
+    if embedding.precision != "int8":
+        return "loading the embedding model"
+    from ingest.onnx_backend import export_dir
+
+    folder = export_dir(embedding.model_path, embedding.onnx_dir)
+    if (folder / "model.int8.onnx").exists():
+        return "loading the int8 embedding model"
+    return f"exporting the embedding model to ONNX and quantising it to int8, once per machine, in {folder}"
+
+
 def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
     return DocumentEntry(
         doc_id=doc.doc_id,
@@ -190,7 +202,7 @@ def build_index(
         return summary
 
     if embedder is None:
-        say("loading the embedding model")
+        say(loading_message(embedding))
         embedder = load_embedder(embedding)
     old = (
         None

@@ -68,3 +68,18 @@ def test_the_onnx_export_lives_in_the_user_cache_wherever_the_service_starts(tmp
     monkeypatch.delenv("XDG_CACHE_HOME")
     assert EmbeddingSettings().onnx_dir.is_absolute()
     assert EmbeddingSettings().onnx_dir.parts[-3:] == (".cache", "guideline-qa", "onnx")
+
+
+def test_ingest_says_when_it_makes_the_int8_model(tmp_path):
+    from ingest import EmbeddingSettings
+    from ingest.onnx_backend import export_dir
+    from ingest.pipeline import loading_message
+
+    settings = EmbeddingSettings(onnx_dir=tmp_path)
+    assert loading_message(settings).startswith("exporting the embedding model to ONNX and quantising it to int8")
+
+    folder = export_dir(None, tmp_path)
+    folder.mkdir(parents=True)
+    (folder / "model.int8.onnx").write_bytes(b"")
+    assert loading_message(settings) == "loading the int8 embedding model"
+    assert loading_message(EmbeddingSettings(precision="fp32")) == "loading the embedding model"
