@@ -81,6 +81,7 @@ class Manifest(BaseModel):
     model_name: str
     dimension: int
     model_max_tokens: int
+    model_fingerprint: str | None = None  # hash of the int8 model file: its vectors are that file's alone
     chunking: dict[str, Any]
     index: dict[str, Any]
     keyword_tokenizer: str = TOKENIZER_VERSION
@@ -289,11 +290,15 @@ def check_compatible(
     dimension: int | None = None,
     chunking: dict[str, Any] | None = None,
     check_keywords: bool = True,
+    model_fingerprint: str | None = None,
 ) -> None:
     """Raise IndexMismatchError naming every setting in which the index differs from the configuration."""
     differences: dict[str, tuple[object, object]] = {}
     if model_name is not None and manifest.model_name != model_name:
         differences["model"] = (manifest.model_name, model_name)
+    elif model_fingerprint and manifest.model_fingerprint and manifest.model_fingerprint != model_fingerprint:
+        # Same name, another int8 file (re-quantised, e.g. by another onnxruntime): vectors would drift.
+        differences["model_fingerprint"] = (manifest.model_fingerprint, model_fingerprint)
     if dimension is not None and manifest.dimension != dimension:
         differences["dimension"] = (manifest.dimension, dimension)
     if chunking is not None:
@@ -384,6 +389,7 @@ def open_index(
     mmap: bool = True,
     hnsw_ef_search: int = 128,
     check_keywords: bool = True,
+    model_fingerprint: str | None = None,
 ) -> LoadedIndex:
     """Load the live generation, checking it against the configured model and chunking."""
     import bm25s
@@ -392,7 +398,12 @@ def open_index(
 
     manifest = read_manifest(index_dir)
     check_compatible(
-        manifest, model_name=model_name, dimension=dimension, chunking=chunking, check_keywords=check_keywords
+        manifest,
+        model_name=model_name,
+        dimension=dimension,
+        chunking=chunking,
+        check_keywords=check_keywords,
+        model_fingerprint=model_fingerprint,
     )
     folder = current_generation(index_dir)
     try:

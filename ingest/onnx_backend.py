@@ -160,6 +160,8 @@ class OnnxQueryEmbedder(EmbedderBase):
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         model = quantize_export(folder) if precision == "int8" else folder / "model.onnx"
         self._session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+        # The int8 vectors belong to this very file (a re-quantisation may differ); fp32 matches torch.
+        self.fingerprint = file_hash(model) if precision == "int8" else None
 
     def _forward(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
         """Token vectors, attention mask and encodings (with character offsets) of one batch."""
@@ -224,6 +226,15 @@ class OnnxQueryEmbedder(EmbedderBase):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         # Special tokens excluded, as the Embedder protocol says: [CLS] and [SEP].
         return [len(e.ids) - 2 for e in self._counter.encode_batch(list(texts))] if texts else []
+
+
+def file_hash(path: Path) -> str:
+    """The first 16 hex digits of the file's SHA-256."""
+    digest = hashlib.sha256()
+    with path.open("rb") as reader:
+        for block in iter(lambda: reader.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
 
 
 def _mean_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

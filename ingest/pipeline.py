@@ -58,6 +58,16 @@ def configured_model_name(settings: EmbeddingSettings) -> str:
     return name + INT8_SUFFIX if settings.precision == "int8" else name
 
 
+def configured_fingerprint(embedding: EmbeddingSettings) -> str | None:
+    """The fingerprint of the configured int8 model file if it exists already (None otherwise)."""
+    if embedding.precision != "int8":
+        return None
+    from ingest.onnx_backend import export_dir, file_hash
+
+    model = export_dir(embedding.model_path, embedding.onnx_dir) / "model.int8.onnx"
+    return file_hash(model) if model.exists() else None
+
+
 def loading_message(embedding: EmbeddingSettings) -> str:
     """What ingest says while it loads the model: the int8 export takes a few seconds, once per machine."""
     if embedding.precision != "int8":
@@ -85,14 +95,15 @@ def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
 
 
 def _reusable(
-    index_dir: Path, model_name: str, dimension: int, chunking: ChunkingSettings, sentence_vectors: str
+    index_dir: Path, embedder: Embedder, chunking: ChunkingSettings, sentence_vectors: str
 ) -> LoadedIndex | None:
     """The existing index if its vectors can be reused for unchanged documents."""
     try:
         old = open_index(
             index_dir,
-            model_name=model_name,
-            dimension=dimension,
+            model_name=embedder.name,
+            dimension=embedder.dimension,
+            model_fingerprint=getattr(embedder, "fingerprint", None),
             chunking=chunking.model_dump(),
             mmap=False,
             check_keywords=False,  # vectors do not depend on the keyword index, which is always rebuilt
@@ -111,6 +122,7 @@ def is_up_to_date(
     chunking: ChunkingSettings,
     sentence_vectors: str,
     index_settings: IndexSettings | None = None,
+    model_fingerprint: str | None = None,
 ) -> bool:
     """True when the index was built from exactly these documents with these settings."""
     try:
@@ -119,6 +131,7 @@ def is_up_to_date(
         return False
     return (
         manifest.model_name == model_name
+        and (model_fingerprint is None or manifest.model_fingerprint in (None, model_fingerprint))
         and manifest.chunking == chunking.model_dump()
         and manifest.sentence_vectors == sentence_vectors
         and manifest.keyword_tokenizer == TOKENIZER_VERSION
@@ -192,8 +205,9 @@ def build_index(
     if not documents:
         raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
     model_name = embedder.name if embedder is not None else configured_model_name(embedding)
+    fingerprint = getattr(embedder, "fingerprint", None) if embedder is not None else configured_fingerprint(embedding)
     if not rebuild and is_up_to_date(
-        index_dir, documents, model_name, chunking, embedding.sentence_vectors, index_settings
+        index_dir, documents, model_name, chunking, embedding.sentence_vectors, index_settings, fingerprint
     ):
         summary.unchanged = len(documents)
         summary.chunks = sum(d.chunks for d in read_manifest(index_dir).documents)
@@ -204,11 +218,7 @@ def build_index(
     if embedder is None:
         say(loading_message(embedding))
         embedder = load_embedder(embedding)
-    old = (
-        None
-        if rebuild
-        else _reusable(index_dir, embedder.name, embedder.dimension, chunking, embedding.sentence_vectors)
-    )
+    old = None if rebuild else _reusable(index_dir, embedder, chunking, embedding.sentence_vectors)
     summary.rebuilt = old is None
     old_hashes = old.manifest.document_hashes() if old else {}
     old_rows: dict[str, list[int]] = {}
@@ -269,6 +279,7 @@ def build_index(
         model_name=embedder.name,
         dimension=dim,
         model_max_tokens=embedder.max_tokens,
+        model_fingerprint=getattr(embedder, "fingerprint", None),
         chunking=chunking.model_dump(),
         index=index_settings.model_dump(),
         sentence_vectors=embedding.sentence_vectors,

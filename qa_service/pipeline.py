@@ -101,6 +101,7 @@ class QAPipeline:
             dimension=embedder.dimension,
             chunking=settings.chunking.model_dump(),
             hnsw_ef_search=settings.index.hnsw_ef_search,
+            model_fingerprint=getattr(embedder, "fingerprint", None),
         )
         pipeline = cls(index, embedder, settings, chat_model=build_chat_model(settings.llm))
         pipeline.warm_up()

@@ -165,6 +165,37 @@ def test_other_dimension_raises_mismatch_naming_the_dimension(built: Path) -> No
         open_index(built, dimension=384)
 
 
+def test_another_int8_file_of_the_same_model_is_refused_and_an_unfingerprinted_index_is_not(
+    tiny_corpus: Path, tmp_path: Path
+) -> None:
+    embedder = HashEmbedder()
+    embedder.fingerprint = "aaaa0000aaaa0000"  # type: ignore[attr-defined]
+    build_index([tiny_corpus], tmp_path / "index", embedder=embedder)
+
+    assert open_index(tmp_path / "index").manifest.model_fingerprint == "aaaa0000aaaa0000"
+    assert len(open_index(tmp_path / "index", model_fingerprint="aaaa0000aaaa0000")) > 0
+    with pytest.raises(IndexMismatchError) as info:
+        open_index(tmp_path / "index", model_name="hash-embedder", model_fingerprint="bbbb1111bbbb1111")
+    assert info.value.differences == {"model_fingerprint": ("aaaa0000aaaa0000", "bbbb1111bbbb1111")}
+
+    plain = tmp_path / "plain"
+    build_index([tiny_corpus], plain, embedder=HashEmbedder())  # torch and fp32 record no fingerprint
+    assert len(open_index(plain, model_fingerprint="bbbb1111bbbb1111")) > 0
+
+
+def test_a_changed_int8_file_re_embeds_unchanged_documents_too(tiny_corpus: Path, tmp_path: Path) -> None:
+    first = HashEmbedder()
+    first.fingerprint = "aaaa0000aaaa0000"  # type: ignore[attr-defined]
+    build_index([tiny_corpus], tmp_path / "index", embedder=first)
+    second = HashEmbedder()
+    second.fingerprint = "bbbb1111bbbb1111"  # type: ignore[attr-defined]
+
+    summary = build_index([tiny_corpus], tmp_path / "index", embedder=second)
+
+    assert summary.rebuilt and summary.chunks_embedded == summary.chunks
+    assert open_index(tmp_path / "index").manifest.model_fingerprint == "bbbb1111bbbb1111"
+
+
 def test_other_chunking_raises_mismatch_naming_each_changed_setting(built: Path) -> None:
     chunking = ChunkingSettings(max_tokens=128, overlap_sentences=2).model_dump()
 

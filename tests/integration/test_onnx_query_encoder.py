@@ -102,3 +102,12 @@ def test_an_int8_vector_does_not_depend_on_the_texts_beside_it(onnx_export: Path
     among_others = int8.embed(PASSAGES, batch_size=64)[1]
 
     np.testing.assert_allclose(among_others, alone[0], atol=1e-6)
+
+
+def test_the_int8_encoder_is_fingerprinted_by_its_file_and_fp32_is_not(onnx_export: Path):
+    int8 = OnnxQueryEmbedder(onnx_export, precision="int8")
+    again = OnnxQueryEmbedder(onnx_export, precision="int8", workers=2)
+
+    assert int8.fingerprint is not None and len(int8.fingerprint) == 16
+    assert again.fingerprint == int8.fingerprint
+    assert OnnxQueryEmbedder(onnx_export).fingerprint is None
