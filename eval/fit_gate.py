@@ -1,9 +1,10 @@
 """Refit the evidence gate (`qa_service/abstention.py`) on a gold set, and say how well it generalises.
 
-The gate is a logistic model over a handful of evidence features, then two fixed rules (a quantity
-question answered without a number, a dose question answered without a dose, are penalised). Its
-weights are fitted here: every gold question is asked once, its features are recorded, and a
-class-balanced, L2-regularised logistic regression is fitted by Newton's method (numpy only).
+The gate (`qa_service.abstention.gate_score`) is a logistic model over a handful of evidence
+features, then two fixed rules (a quantity question answered without a number, a dose question
+answered without a dose, are penalised). Its weights are fitted here: every gold question is asked
+once, its features are recorded, and a class-balanced, L2-regularised logistic regression is fitted
+by Newton's method (numpy only).
 
 Fitting and scoring on the same questions flatters the gate, so the report also gives a stratified
 k-fold cross-validation: each fold is scored by weights fitted on the others. That is the figure to
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa_service.abstention import BIAS, QUANTITY_PENALTY, WEIGHTS
+from qa_service.abstention import BIAS, WEIGHTS, gate_score
 
 if TYPE_CHECKING:
     from eval.gold import EvalSet
@@ -94,11 +95,13 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: i
 
 
 def answers(samples: GateSamples, weights: np.ndarray, bias: float, threshold: float) -> np.ndarray:
-    """Which questions the gate answers with these weights (the service's rule, penalties included)."""
-    z = samples.features @ weights + bias
-    score = 1.0 / (1.0 + np.exp(-z))
-    score = np.where(samples.penalised, score * QUANTITY_PENALTY, score)
-    return np.asarray(samples.composed & (score >= threshold))
+    """Which questions the gate answers with these weights: the service's own score and rule."""
+    named = dict(zip(FEATURES, map(float, weights), strict=True))
+    scores = [
+        gate_score(dict(zip(FEATURES, map(float, row), strict=True)), penalised=bool(cut), weights=named, bias=bias)
+        for row, cut in zip(samples.features, samples.penalised, strict=True)
+    ]
+    return np.asarray(samples.composed & (np.array(scores) >= threshold))
 
 
 def rates(samples: GateSamples, answered: np.ndarray) -> dict[str, float]:
