@@ -29,6 +29,7 @@ from ingest.errors import IngestError
 
 EXPORT_VERSION = 1
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+INT8_FILE = "model.int8.onnx"  # beside model.onnx in the export folder
 
 
 def export_dir(model_path: Path | None, cache_dir: Path) -> Path:
@@ -82,7 +83,7 @@ def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
 
 
 def quantize_export(folder: Path) -> Path:
-    """`folder/model.int8.onnx`: the export with its weights quantised to int8 per output channel.
+    """`folder/INT8_FILE`: the export with its weights quantised to int8 per output channel.
 
     Dynamic quantisation (activations scaled per batch at run time), made locally and atomically.
     Per-channel weights keep the vectors within about 0.99 cosine of fp32 on this model; the
@@ -90,10 +91,10 @@ def quantize_export(folder: Path) -> Path:
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    target = folder / "model.int8.onnx"
+    target = folder / INT8_FILE
     if target.exists():
         return target
-    tmp = folder / "model.int8.onnx.tmp"
+    tmp = folder / f"{INT8_FILE}.tmp"
     import logging
 
     root = logging.getLogger()

@@ -58,13 +58,20 @@ def configured_model_name(settings: EmbeddingSettings) -> str:
     return name + INT8_SUFFIX if settings.precision == "int8" else name
 
 
+def _int8_file(embedding: EmbeddingSettings) -> Path:
+    """Where the configured model's int8 file is, or will be, on this machine."""
+    from ingest.onnx_backend import INT8_FILE, export_dir
+
+    return export_dir(embedding.model_path, embedding.onnx_dir) / INT8_FILE
+
+
 def configured_fingerprint(embedding: EmbeddingSettings) -> str | None:
     """The fingerprint of the configured int8 model file if it exists already (None otherwise)."""
     if embedding.precision != "int8":
         return None
-    from ingest.onnx_backend import export_dir, file_hash
+    from ingest.onnx_backend import file_hash
 
-    model = export_dir(embedding.model_path, embedding.onnx_dir) / "model.int8.onnx"
+    model = _int8_file(embedding)
     return file_hash(model) if model.exists() else None
 
 
@@ -72,12 +79,10 @@ def loading_message(embedding: EmbeddingSettings) -> str:
     """What ingest says while it loads the model: the int8 export takes a few seconds, once per machine."""
     if embedding.precision != "int8":
         return "loading the embedding model"
-    from ingest.onnx_backend import export_dir
-
-    folder = export_dir(embedding.model_path, embedding.onnx_dir)
-    if (folder / "model.int8.onnx").exists():
+    model = _int8_file(embedding)
+    if model.exists():
         return "loading the int8 embedding model"
-    return f"exporting the embedding model to ONNX and quantising it to int8, once per machine, in {folder}"
+    return f"exporting the embedding model to ONNX and quantising it to int8, once per machine, in {model.parent}"
 
 
 def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
