@@ -79,6 +79,10 @@ def inprocess_cache(pipeline: QAPipeline, questions: Sequence[str], repeat: int,
     return {f"cache_{k}": _median_latency(v) for k, v in runs.items()}
 
 
+THREADS_SECTION = "lever: torch threads 1 (baseline 2)"
+CACHE_SECTION = "lever: query cache on, repeated questions (baseline off)"
+
+
 def http_lever_configs(options: BenchOptions) -> list[ServerConfig]:
     """Our service with one lever changed each."""
     index = options.index_dir
@@ -138,14 +142,14 @@ def lever_section(
     ip = out["inprocess"]
     rows = [
         Row(
-            "lever: torch threads 1 (baseline 2)",
+            THREADS_SECTION,
             "in-process ask median",
             "ms",
             ip["threads_1"]["median_ms"],
             ip["threads_2"]["median_ms"],
         ),
         Row(
-            "lever: query cache on, repeated questions (baseline off)",
+            CACHE_SECTION,
             "in-process ask median",
             "ms",
             ip["cache_on"]["median_ms"],
@@ -166,8 +170,8 @@ def lever_section(
     )
     base = out["http"][BASELINE]
     sections = {
-        "ours, torch threads 1": "lever: torch threads 1 (baseline 2)",
-        "ours, query cache on": "lever: query cache on, repeated questions (baseline off)",
+        "ours, torch threads 1": THREADS_SECTION,
+        "ours, query cache on": CACHE_SECTION,
         "ours, OMP passive wait": "lever: OMP_WAIT_POLICY=PASSIVE (baseline: OpenMP default)",
         "ours, 2 workers": "lever: uvicorn workers 2 (baseline 1)",
         "ours, 2 workers, torch threads 1": "lever: uvicorn workers 2 + torch threads 1 (baseline 1 worker, 2 threads)",
