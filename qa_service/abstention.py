@@ -26,9 +26,8 @@ from importlib import resources
 import numpy as np
 
 from ingest import LoadedIndex, keyword_tokens
-from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.retrieval import abbreviations
+from qa_service.retrieval import query_words
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
@@ -124,15 +123,14 @@ def question_terms(question: str, *, ignore: frozenset[str] = frozenset()) -> tu
     are left out: they say nothing about whether the guidelines cover the subject. Cached: one
     answer asks for them several times (coverage, quantity coverage, unknown words).
     """
-    table = abbreviations()
     phrasing = question_words()
     groups: list[frozenset[str]] = []
-    for word in normalise(question).replace("/", " ").split():
-        word = word.strip(".,;:?!()[]'\"")
-        if word in phrasing or _AGE_SEX.match(word) or (len(word) == 1 and word.isalpha()):
+    for word, expansions in query_words(question):
+        if word in phrasing or _AGE_SEX.match(word):
             continue
-        tokens = set(keyword_tokens(word))
-        for expansion in table.get(word, []):
+        # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
+        tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}
+        for expansion in expansions:
             tokens |= set(keyword_tokens(expansion))
         tokens -= ignore
         if tokens and frozenset(tokens) not in groups:

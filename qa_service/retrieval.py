@@ -25,27 +25,41 @@ from qa_service.settings import RetrievalSettings
 
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, list[str]]:
-    """Abbreviation or lay term -> expansions, from the packaged TSV."""
+    """Abbreviation or lay term -> expansions, from the packaged TSV.
+
+    Lines starting with "#" are comments; a key that is itself "#" is written escaped, as "\\#".
+    """
     table: dict[str, list[str]] = {}
     text = resources.files("qa_service").joinpath("data/abbreviations.tsv").read_text(encoding="utf-8")
     for line in text.splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         key, _, expansions = line.partition("\t")
-        table[key.strip().lower()] = [e.strip() for e in expansions.split(",") if e.strip()]
+        table[key.strip().lower().replace("\\#", "#")] = [e.strip() for e in expansions.split(",") if e.strip()]
     return table
+
+
+_EDGE_PUNCTUATION = ".,;:?!()[]'\""
+
+
+@lru_cache(maxsize=4096)
+def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The words of a question, each with its expansions from the abbreviation table.
+
+    Words are lower-cased and stripped of edge punctuation; "/" separates words ("f/u"), and "#"
+    (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own.
+    Retrieval expands its keyword query from this walk and the evidence gate reads the question's
+    terms from it, so the two see the same words.
+    """
+    table = abbreviations()
+    words = normalise(text).replace("/", " ").replace("#", " # ").split()
+    stripped = (w.strip(_EDGE_PUNCTUATION) for w in words)
+    return tuple((w, tuple(table.get(w, ()))) for w in stripped if w)
 
 
 def expand_query(query: str) -> str:
     """The query followed by the expansions of every abbreviation it contains."""
-    table = abbreviations()
-    words = normalise(query).replace("/", " ").split()
-    extra: list[str] = []
-    for word in words:
-        for key in (word, word.strip(".,;:?!()")):
-            if key in table:
-                extra.extend(table[key])
-                break
+    extra = [e for _, expansions in query_words(query) for e in expansions]
     return query if not extra else query + " " + " ".join(extra)
 
 

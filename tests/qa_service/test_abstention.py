@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ingest import keyword_tokens
 from qa_service.abstention import judge
 from qa_service.pipeline import ABSTAIN_TEXT
 from qa_service.schemas import AskRequest, Filters
@@ -89,6 +90,15 @@ def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
     flat = set().union(*terms)
     assert {"breast", "cancer", "bone", "scan", "normal"} <= flat
     assert not flat & {"72f", "next", "step", "pls", "f", "u"}
+
+
+def test_contractions_leave_no_single_letter_terms_but_numbers_stay():
+    from qa_service.abstention import question_terms
+
+    flat = set().union(*question_terms("I'm suspicious of mets, pt's scan neg: 8 Gy?"))
+
+    assert not flat & {"m", "s", "i"}
+    assert {"8", "scan", *keyword_tokens("negative")} <= flat
 
 
 def test_a_question_of_only_phrasing_words_has_no_terms():

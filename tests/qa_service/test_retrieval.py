@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.retrieval import Retriever, abbreviations, expand_query
+from qa_service.retrieval import Retriever, abbreviations, expand_query, query_words
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
 
@@ -168,6 +168,25 @@ def test_clinical_shorthand_is_expanded():
     assert "intramedullary" in expand_query("post op RT after IM nail for path fracture?")
     assert "pathological" in expand_query("path fx")
     assert "oligometastatic" in expand_query("oligomets in spine")
+
+
+def test_lay_terms_for_red_flag_symptoms_meet_the_guideline_wording():
+    expanded = expand_query("ca pt back pain + new leg weakness, urinary retention")
+
+    assert {"spinal", "limb", "bladder"} <= set(expanded.split())
+
+
+def test_hash_is_shorthand_for_fraction_or_fracture_even_glued_to_a_number():
+    words = dict(query_words("retreatment after single # vs 8 Gy/5#"))
+
+    assert words["#"] == ("fraction", "fracture")
+    assert "5" in words and "8" in words
+    assert "fraction" in expand_query("1# or 5#?")
+
+
+def test_query_words_strip_edge_punctuation_and_split_on_slashes():
+    assert [w for w, _ in query_words("(EBRT), f/u?")] == ["ebrt", "f", "u"]
+    assert dict(query_words("EBRT?"))["ebrt"] == ("external beam radiotherapy",)
 
 
 def test_every_abbreviation_line_has_a_key_and_an_expansion():
