@@ -143,16 +143,82 @@ def _weight(group: frozenset[str], idf: dict[str, float], max_idf: float) -> flo
     return max(known) if known else max_idf
 
 
+# A threshold the guidelines state ("above 60 mL/min", "less than 2 hours", "< 30"): a patient's value
+# in the question ("CrCl 75") is covered by a threshold it falls on the stated side of.
+_THRESHOLD = re.compile(
+    r"(above|over|more than|greater than|exceeding|at least|>=|≥|>"
+    r"|below|under|less than|fewer than|up to|at most|<=|≤|<)\s*(\d+(?:\.\d+)?)"
+)
+_ABOVE = frozenset({"above", "over", "more than", "greater than", "exceeding", ">"})
+_AT_LEAST = frozenset({"at least", ">=", "≥"})
+_AT_MOST = frozenset({"up to", "at most", "<=", "≤"})
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
+
+
+@lru_cache(maxsize=4096)
+def _thresholds(text: str) -> tuple[tuple[frozenset[str], tuple[tuple[str, float], ...]], ...]:
+    """Each sentence of `text` that states a threshold: its keywords and its thresholds."""
+    found = []
+    for sentence in _SENTENCE_END.split(text.lower()):
+        limits = tuple((word, float(value)) for word, value in _THRESHOLD.findall(sentence))
+        if limits:
+            found.append((frozenset(keyword_tokens(sentence)), limits))
+    return tuple(found)
+
+
+def _meets(value: float, word: str, limit: float) -> bool:
+    if word in _ABOVE:
+        return value > limit
+    if word in _AT_LEAST:
+        return value >= limit
+    if word in _AT_MOST:
+        return value <= limit
+    return value < limit
+
+
+def _meets_threshold(value: float, about: frozenset[str], text: str) -> bool:
+    """Whether `text` has a sentence on `about` whose threshold `value` meets (CrCl 75: "clearance above 60")."""
+    return any(
+        sentence_tokens & about and any(_meets(value, word, limit) for word, limit in limits)
+        for sentence_tokens, limits in _thresholds(text)
+    )
+
+
+def _number(group: frozenset[str]) -> float | None:
+    if len(group) == 1:
+        (token,) = group
+        if token.replace(".", "", 1).isdigit():
+            return float(token)
+    return None
+
+
 def coverage(
     question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
 ) -> float:
-    """IDF-weighted share of the question's keywords (any of their alternatives) present in the passages."""
+    """IDF-weighted share of the question's keywords (any of their alternatives) present in the passages.
+
+    A number the passages do not state is covered by a threshold it meets, in a sentence about a word
+    next to it in the question ("CrCl 75" by "creatinine clearance above 60").
+    """
     groups = question_terms(question, ignore=ignore)
     if not groups:
         return 0.0
     present = set(keyword_tokens(passages_text))
+
+    def covered(i: int) -> bool:
+        if groups[i] & present:
+            return True
+        value = _number(groups[i])
+        if value is None:
+            return False
+        # The threshold must be about what the number measures: a word next to it in the question.
+        about = frozenset().union(*(g for g in groups[max(i - 1, 0) : i + 2] if _number(g) is None))
+        return _meets_threshold(value, about, passages_text)
+
     total = sum(_weight(g, idf, max_idf) for g in groups)
-    hit = sum(_weight(g, idf, max_idf) for g in groups if g & present)
+    hit = sum(_weight(g, idf, max_idf) for i, g in enumerate(groups) if covered(i))
     return hit / total if total else 0.0
 
 

@@ -105,3 +105,19 @@ def test_a_question_of_only_phrasing_words_has_no_terms():
     from qa_service.abstention import question_terms
 
     assert question_terms("ok vs next step pls?") == ()
+
+
+def test_a_patient_value_is_covered_by_a_threshold_it_meets_and_not_by_one_it_misses():
+    from qa_service.abstention import coverage
+
+    passage = "When creatinine clearance is above 60 mL/min, the dose needs no change. Infuse over at least 15 minutes."
+    idf = dict.fromkeys(keyword_tokens(passage + " 40 75"), 1.0)
+
+    def score(question: str) -> float:
+        return coverage(question, passage, idf, 1.0)
+
+    assert score("creatinine clearance 75 dose") == pytest.approx(1.0)
+    assert score("creatinine clearance 40 dose") == pytest.approx(3 / 4)  # 40 is not above 60: not covered
+    assert score("infuse over 20 minutes") == pytest.approx(1.0)  # at least 15
+    assert score("infuse over 10 minutes") < 1.0
+    assert score("heart rate 75") == 0.0  # no threshold here is about a heart rate
