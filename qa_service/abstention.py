@@ -58,6 +58,10 @@ _DOSE_VALUE = re.compile(
 )
 
 
+# "Higher dose per fraction", "low-dose" name a kind of treatment; they do not ask for a number.
+_DOSE_MODIFIER = re.compile(r"\b(?:higher|lower|high|low|escalated)[- ]dos(?:e|es|ing)\b", re.IGNORECASE)
+
+
 @dataclass
 class Evidence:
     """The gate's inputs and verdict."""
@@ -239,7 +243,8 @@ def judge(
     unknown_terms: int = 0,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1]."""
-    asks_quantity = bool(_QUANTITY.search(question))
+    asked = _DOSE_MODIFIER.sub(" ", question)
+    asks_quantity = bool(_QUANTITY.search(asked))
     has_number = bool(numbers_in(strip_citations(answer_text)))
     features = {
         "dense": float(np.clip((dense_top - 0.2) / 0.6, 0.0, 1.0)),
@@ -250,7 +255,7 @@ def judge(
         "quantity_coverage": float(np.clip(quantity_coverage, 0.0, 1.0)) if asks_quantity else 1.0,
         "unknown": min(unknown_terms, 3) / 3,
     }
-    asks_dose = bool(_DOSE_QUESTION.search(question))
+    asks_dose = bool(_DOSE_QUESTION.search(asked))
     penalised = (asks_quantity and not has_number) or (
         asks_dose and not _DOSE_VALUE.search(strip_citations(answer_text))
     )

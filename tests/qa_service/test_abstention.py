@@ -82,6 +82,15 @@ def test_a_dose_question_answered_with_a_concentration_is_penalised():
     assert with_dose.score > 0.5 > with_concentration.score
 
 
+def test_a_higher_dose_names_a_treatment_and_does_not_ask_for_a_number():
+    answer = "Spine SBRT raises the risk of vertebral compression fracture. [1]"
+    about_risk = judge(question="spine SBRT higher dose per fraction - VCF risk?", answer_text=answer, **STRONG)
+    asking = judge(question="spine SBRT dose per fraction?", answer_text=answer, **STRONG)
+
+    assert not about_risk.asks_quantity and not about_risk.penalised
+    assert asking.asks_quantity and asking.penalised
+
+
 def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
     from qa_service.abstention import question_terms
 
