@@ -44,7 +44,11 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
 
         try:
             return load_query_embedder(
-                settings.model_path, settings.onnx_dir, threads=settings.torch_threads, precision="int8"
+                settings.model_path,
+                settings.onnx_dir,
+                threads=settings.torch_threads,
+                precision="int8",
+                spin=settings.spin_threads,
             )
         except Exception as exc:  # torch has no int8 twin of these vectors: say so rather than answer wrongly
             raise IngestError(
@@ -55,7 +59,9 @@ def load_embedder(settings: EmbeddingSettings) -> Embedder:
         try:
             from ingest.onnx_backend import load_query_embedder
 
-            return load_query_embedder(settings.model_path, settings.onnx_dir, threads=settings.torch_threads)
+            return load_query_embedder(
+                settings.model_path, settings.onnx_dir, threads=settings.torch_threads, spin=settings.spin_threads
+            )
         except Exception as exc:  # a missing or broken ONNX runtime must never stop the service
             log.warning("ONNX query encoder unavailable (%s: %s); using sentence-transformers", type(exc).__name__, exc)
     return load_torch_embedder(settings)

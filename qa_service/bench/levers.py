@@ -1,11 +1,12 @@
 """Speed levers, each measured against the headline configuration of our service.
 
-Baseline: torch's default threads (2 on a 2-core machine), query cache off, one uvicorn worker.
-- torch threads 1: intra-op threads per encoder call (`GQA_EMBEDDING__TORCH_THREADS=1`).
+Baseline: the encoder's default threads (all cores), idle threads sleeping, query cache off, one
+uvicorn worker.
+- encoder threads 1: intra-op threads of the question encoder (`GQA_EMBEDDING__TORCH_THREADS=1`;
+  onnxruntime's threads with the default int8 or ONNX encoder, torch's with `QUERY_BACKEND=torch`).
 - query cache on: repeated questions skip the encoder (every question asked once before measuring).
-- OMP_WAIT_POLICY=PASSIVE: OpenMP threads sleep instead of spinning between encoder calls, which
-  matters when the cores are shared with other work.
-- uvicorn workers 2: two processes, each with the model and the index (with threads 2 and 1).
+- threads spin: the ONNX encoder's idle threads spin instead of sleeping (`GQA_EMBEDDING__SPIN_THREADS=1`).
+- uvicorn workers 2: two processes, each with the model and the index (with all threads and with 1).
 """
 
 from __future__ import annotations
@@ -32,27 +33,26 @@ def _median_latency(runs: Sequence[LatencySummary]) -> dict[str, float | None]:
     return median_of_runs([r.to_json() for r in runs])
 
 
-def inprocess_threads(pipeline: QAPipeline, questions: Sequence[str], repeat: int, say: Say) -> dict[str, Any]:
-    """Full-answer latency with torch at 1 thread and at 2, taking turns; the default is restored."""
-    import torch
-
+def _asker(pipeline: QAPipeline) -> Callable[[str], object]:
     from qa_service.schemas import AskRequest
 
-    default = torch.get_num_threads()
-    runs: dict[str, list[LatencySummary]] = {"1": [], "2": []}
-    try:
-        for r in range(repeat):
-            for threads in runs:
-                torch.set_num_threads(int(threads))
-                runs[threads].append(
-                    LatencySummary.of(time_calls(lambda q: pipeline.ask(AskRequest(question=q)), questions))
-                )
-                say(
-                    f"  in-process ask, torch threads {threads} (run {r + 1}/{repeat}): "
-                    f"median {runs[threads][-1].median_ms:.1f} ms"
-                )
-    finally:
-        torch.set_num_threads(default)
+    return lambda q: pipeline.ask(AskRequest(question=q))
+
+
+def inprocess_threads(pipeline: QAPipeline, questions: Sequence[str], repeat: int, say: Say) -> dict[str, Any]:
+    """Full-answer latency with the question encoder at 1 thread and at its default, taking turns."""
+    from qa_service.pipeline import QAPipeline, load_embedder
+
+    one_thread = load_embedder(pipeline.settings.embedding.model_copy(update={"torch_threads": 1}))
+    targets = {"1": QAPipeline(pipeline.index, one_thread, pipeline.settings), "default": pipeline}
+    runs: dict[str, list[LatencySummary]] = {name: [] for name in targets}
+    for r in range(repeat):
+        for threads, target in targets.items():
+            runs[threads].append(LatencySummary.of(time_calls(_asker(target), questions)))
+            say(
+                f"  in-process ask, encoder threads {threads} (run {r + 1}/{repeat}): "
+                f"median {runs[threads][-1].median_ms:.1f} ms"
+            )
     return {f"threads_{k}": _median_latency(v) for k, v in runs.items()}
 
 
@@ -67,19 +67,16 @@ def inprocess_cache(pipeline: QAPipeline, questions: Sequence[str], repeat: int,
     for question in questions:  # every question seen once: the cache is warm
         cached.ask(AskRequest(question=question))
 
-    def asker(target: QAPipeline) -> Callable[[str], object]:
-        return lambda q: target.ask(AskRequest(question=q))
-
     runs: dict[str, list[LatencySummary]] = {"off": [], "on": []}
     for r in range(repeat):
         for state, target in (("off", pipeline), ("on", cached)):
-            runs[state].append(LatencySummary.of(time_calls(asker(target), questions)))
+            runs[state].append(LatencySummary.of(time_calls(_asker(target), questions)))
             median_ms = runs[state][-1].median_ms
             say(f"  in-process ask, query cache {state} (run {r + 1}/{repeat}): median {median_ms:.1f} ms")
     return {f"cache_{k}": _median_latency(v) for k, v in runs.items()}
 
 
-THREADS_SECTION = "lever: torch threads 1 (baseline 2)"
+THREADS_SECTION = "lever: encoder threads 1 (baseline: all cores)"
 CACHE_SECTION = "lever: query cache on, repeated questions (baseline off)"
 
 
@@ -88,11 +85,11 @@ def http_lever_configs(options: BenchOptions) -> list[ServerConfig]:
     index = options.index_dir
     return [
         ours_config(BASELINE, index, env=NO_CACHE),  # measured again beside the levers, same machine load
-        ours_config("ours, torch threads 1", index, env={**NO_CACHE, **ONE_THREAD}),
+        ours_config("ours, encoder threads 1", index, env={**NO_CACHE, **ONE_THREAD}),
         ours_config("ours, query cache on", index, env={}, prefill=True),
-        ours_config("ours, OMP passive wait", index, env={**NO_CACHE, "OMP_WAIT_POLICY": "PASSIVE"}),
+        ours_config("ours, threads spin", index, env={**NO_CACHE, "GQA_EMBEDDING__SPIN_THREADS": "1"}),
         ours_config("ours, 2 workers", index, env=NO_CACHE, workers=2),
-        ours_config("ours, 2 workers, torch threads 1", index, env={**NO_CACHE, **ONE_THREAD}, workers=2),
+        ours_config("ours, 2 workers, encoder threads 1", index, env={**NO_CACHE, **ONE_THREAD}, workers=2),
     ]
 
 
@@ -132,7 +129,7 @@ def lever_section(
     say: Say,
 ) -> tuple[dict[str, Any], list[Row]]:
     """Every lever in-process, then over HTTP (beside a fresh baseline run) unless HTTP is skipped."""
-    say("levers: torch threads, query cache" + ("" if options.skip_http else ", uvicorn workers"))
+    say("levers: encoder threads, query cache" + ("" if options.skip_http else ", uvicorn workers"))
     out: dict[str, Any] = {
         "inprocess": {
             **inprocess_threads(pipeline, questions, options.repeat, say),
@@ -146,7 +143,7 @@ def lever_section(
             "in-process ask median",
             "ms",
             ip["threads_1"]["median_ms"],
-            ip["threads_2"]["median_ms"],
+            ip["threads_default"]["median_ms"],
         ),
         Row(
             CACHE_SECTION,
@@ -170,11 +167,12 @@ def lever_section(
     )
     base = out["http"][BASELINE]
     sections = {
-        "ours, torch threads 1": THREADS_SECTION,
+        "ours, encoder threads 1": THREADS_SECTION,
         "ours, query cache on": CACHE_SECTION,
-        "ours, OMP passive wait": "lever: OMP_WAIT_POLICY=PASSIVE (baseline: OpenMP default)",
+        "ours, threads spin": "lever: idle encoder threads spin (baseline: they sleep)",
         "ours, 2 workers": "lever: uvicorn workers 2 (baseline 1)",
-        "ours, 2 workers, torch threads 1": "lever: uvicorn workers 2 + torch threads 1 (baseline 1 worker, 2 threads)",
+        "ours, 2 workers, encoder threads 1": "lever: uvicorn workers 2 + encoder threads 1 "
+        "(baseline 1 worker, all cores)",
     }
     by_section: dict[str, list[Row]] = {}
     for row in rows:

@@ -111,3 +111,14 @@ def test_the_int8_encoder_is_fingerprinted_by_its_file_and_fp32_is_not(onnx_expo
     assert int8.fingerprint is not None and len(int8.fingerprint) == 16
     assert again.fingerprint == int8.fingerprint
     assert OnnxQueryEmbedder(onnx_export).fingerprint is None
+
+
+def test_spinning_threads_change_the_session_not_the_vectors(onnx_export: Path):
+    sleeping = OnnxQueryEmbedder(onnx_export, precision="int8")
+    spinning = OnnxQueryEmbedder(onnx_export, precision="int8", spin=True)
+
+    def allow_spinning(embedder: OnnxQueryEmbedder) -> str:
+        return embedder._session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+
+    assert (allow_spinning(sleeping), allow_spinning(spinning)) == ("0", "1")
+    np.testing.assert_allclose(spinning.embed(PASSAGES), sleeping.embed(PASSAGES), atol=1e-6)

@@ -258,3 +258,29 @@ def test_bench_subcommand_parses_its_options():
     assert args.handler is cmd_bench
     assert args.quick and args.skip_http and args.repeat == 2 and args.out == "x"
     assert args.index == ".index" and not args.skip_ingest
+
+
+def test_the_threads_lever_asks_a_one_thread_encoder_and_the_default_in_turn(mini_pipeline, monkeypatch):
+    import qa_service.pipeline
+    from qa_service.bench.levers import inprocess_threads
+
+    try:
+        from tests.qa_service.mini_corpus import make_embedder
+    except ModuleNotFoundError:
+        from mini_corpus import make_embedder  # type: ignore[no-redef]
+
+    asked_threads: list[int | None] = []
+
+    def one_thread_encoder(settings):
+        asked_threads.append(settings.torch_threads)
+        return make_embedder()
+
+    monkeypatch.setattr(qa_service.pipeline, "load_embedder", one_thread_encoder)
+    said: list[str] = []
+
+    out = inprocess_threads(mini_pipeline, ["zoledronic acid dose", "MSCC next step"], 2, said.append)
+
+    assert asked_threads == [1]
+    assert set(out) == {"threads_1", "threads_default"}
+    assert all(out[k]["median_ms"] > 0 and out[k]["n"] == 2 for k in out)
+    assert sum("encoder threads 1" in line for line in said) == 2

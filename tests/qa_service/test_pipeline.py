@@ -250,3 +250,24 @@ def test_an_int8_index_does_not_fall_back_to_torch_and_says_what_to_do(monkeypat
 
     with pytest.raises(IngestError, match=r"no onnxruntime here.*GQA_EMBEDDING__PRECISION=fp32"):
         qa_service.pipeline.load_embedder(EmbeddingSettings(precision="int8"))
+
+
+def test_the_spin_setting_reaches_the_onnx_encoder(monkeypatch):
+    import ingest.onnx_backend
+    import qa_service.pipeline
+    from ingest import EmbeddingSettings, HashEmbedder
+    from qa_service.settings import Settings
+
+    calls: list[dict] = []
+
+    def record(*_args, **kwargs):
+        calls.append(kwargs)
+        return HashEmbedder()
+
+    monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", record)
+    monkeypatch.setenv("GQA_EMBEDDING__SPIN_THREADS", "1")
+
+    qa_service.pipeline.load_embedder(Settings().embedding.model_copy(update={"precision": "int8"}))
+    qa_service.pipeline.load_embedder(EmbeddingSettings(precision="fp32", query_backend="onnx"))
+
+    assert [c["spin"] for c in calls] == [True, False]
