@@ -27,6 +27,11 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 
+# Recorded in the manifest. Bump it when the same document and settings would give other chunks
+# (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
+# than keeping chunks cut by the old rules for documents that did not change.
+CHUNKER_VERSION = "ch1"
+
 
 class ChunkingSettings(BaseModel):
     """How documents are cut. Recorded in the manifest: a change forces a rebuild."""

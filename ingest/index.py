@@ -85,6 +85,7 @@ class Manifest(BaseModel):
     chunking: dict[str, Any]
     index: dict[str, Any]
     keyword_tokenizer: str = TOKENIZER_VERSION
+    chunker: str | None = None  # CHUNKER_VERSION of the build; None: written before it was recorded
     sentence_vectors: str
     corpus_hash: str
     documents: list[DocumentEntry]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import Chunk, Chunker, ChunkingSettings
+from ingest.chunking import CHUNKER_VERSION, Chunk, Chunker, ChunkingSettings
 from ingest.embedding import DEFAULT_MODEL_NAME, INT8_SUFFIX, Embedder, EmbeddingSettings, load_embedder
 from ingest.errors import IndexStoreError, LoaderError
 from ingest.index import (
@@ -115,8 +115,8 @@ def _reusable(
         )
     except IndexStoreError:
         return None
-    if old.manifest.sentence_vectors != sentence_vectors:
-        return None
+    if old.manifest.sentence_vectors != sentence_vectors or old.manifest.chunker != CHUNKER_VERSION:
+        return None  # other sentence vectors, or chunks cut by other rules
     return old
 
 
@@ -140,6 +140,7 @@ def is_up_to_date(
         and manifest.chunking == chunking.model_dump()
         and manifest.sentence_vectors == sentence_vectors
         and manifest.keyword_tokenizer == TOKENIZER_VERSION
+        and manifest.chunker == CHUNKER_VERSION
         and (index_settings is None or manifest.index == index_settings.model_dump())
         and manifest.document_hashes() == {d.doc_id: d.content_hash for d in documents}
     )
@@ -286,6 +287,7 @@ def build_index(
         model_max_tokens=embedder.max_tokens,
         model_fingerprint=getattr(embedder, "fingerprint", None),
         chunking=chunking.model_dump(),
+        chunker=CHUNKER_VERSION,
         index=index_settings.model_dump(),
         sentence_vectors=embedding.sentence_vectors,
         corpus_hash=corpus_hash(hashes),

@@ -310,3 +310,19 @@ def test_status_messages_are_reported(tiny_corpus: Path, index_dir: Path) -> Non
 
     assert any(m.startswith("embedding ") for m in messages)
     assert messages[-1] == "writing the index"
+
+
+def test_new_chunker_rules_re_chunk_documents_that_did_not_change(
+    tiny_corpus: Path, index_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest(tiny_corpus, index_dir)
+    assert read_manifest(index_dir).chunker == pipeline_module.CHUNKER_VERSION
+    monkeypatch.setattr(pipeline_module, "CHUNKER_VERSION", "next")
+    embedder = RecordingEmbedder()
+
+    summary = ingest(tiny_corpus, index_dir, embedder)
+
+    assert summary.rebuilt and not summary.up_to_date
+    assert summary.chunks_embedded == len(open_index(index_dir))
+    assert read_manifest(index_dir).chunker == "next"
+    assert ingest(tiny_corpus, index_dir, RecordingEmbedder()).up_to_date
