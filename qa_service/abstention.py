@@ -59,8 +59,13 @@ _DOSE_VALUE = re.compile(
 )
 
 
-# "Higher dose per fraction", "low-dose" name a kind of treatment; they do not ask for a number.
-_DOSE_MODIFIER = re.compile(r"\b(?:higher|lower|high|low|escalated)[- ]dos(?:e|es|ing)\b", re.IGNORECASE)
+# Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
+# name a kind of treatment, and "Ca 15 mg/dL" is the patient's laboratory value.
+_NOT_ASKED = re.compile(
+    r"\b(?:higher|lower|high|low|escalated)[- ]dos(?:e|es|ing)\b"
+    r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -244,7 +249,7 @@ def judge(
     unknown_terms: int = 0,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1]."""
-    asked = _DOSE_MODIFIER.sub(" ", question)
+    asked = _NOT_ASKED.sub(" ", question)
     asks_quantity = bool(_QUANTITY.search(asked))
     has_number = bool(numbers_in(strip_citations(answer_text)))
     features = {

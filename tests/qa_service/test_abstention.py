@@ -91,6 +91,15 @@ def test_a_higher_dose_names_a_treatment_and_does_not_ask_for_a_number():
     assert asking.asks_quantity and asking.penalised
 
 
+def test_a_laboratory_value_in_the_question_is_not_a_request_for_a_dose():
+    answer = "For severe hypercalcaemia (serum calcium above 14 mg/dL), give intravenous fluids. [1]"
+    lab_value = judge(question="Ca 15 mg/dL in cancer pt, initial tx?", answer_text=answer, **STRONG)
+    dose = judge(question="zoledronic acid mg for hypercalcaemia?", answer_text=answer, **STRONG)
+
+    assert not lab_value.asks_quantity and not lab_value.penalised
+    assert dose.asks_quantity and dose.penalised
+
+
 def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
     from qa_service.abstention import question_terms
 
