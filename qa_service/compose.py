@@ -77,11 +77,26 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9%]+", " ", text.lower()).strip()
 
 
+HEADING_BONUS = 0.1
+
+
+def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
+    """Whether the question names one of the passage's own headings in full ("cancer treatment-induced bone loss")."""
+    for heading in chunk.local_headings():
+        tokens = set(keyword_tokens(heading))
+        if len(tokens) >= 2 and tokens <= q_tokens:
+            return True
+    return False
+
+
 class ExtractiveComposer:
     """Picks the passages' sentences that answer the question, verbatim.
 
     Sentence score = cosine with the question (sentence vectors stored at ingest) blended with the
-    share of question keywords the sentence contains, plus a bonus for the top passage.
+    share of question keywords the sentence (read under its headings) contains, plus a bonus for
+    the top passages and one for a passage whose own heading the question names in full ("zol dose
+    for cancer treatment-induced bone loss"). The answer leads with the passage holding the best
+    sentence, so a shared drug's schedule for another indication cannot come first.
     """
 
     name = "extractive"
@@ -114,11 +129,12 @@ class ExtractiveComposer:
             # A sentence is read under its headings: "4 mg every 6 months" in a section on treatment-
             # induced bone loss answers a question about that, the same dose under bone metastases not.
             context = set(keyword_tokens(" ".join(candidate.chunk.local_headings())))
+            named = _names_a_heading(q_tokens, candidate.chunk)
             for position, text in enumerate(texts):
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
                 s_tokens = set(keyword_tokens(text)) | context
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
-                bonus = 0.08 if source == 0 else 0.04 if source == 1 else 0.0
+                bonus = (0.08 if source == 0 else 0.04 if source == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = drop_source_references(text)
                 scored.append(AnswerSentence(text=clean, source=source, score=score, position=position))
@@ -159,8 +175,10 @@ class ExtractiveComposer:
             if sentence.score < floor and chosen:
                 break
             take(sentence)
-        # Reading order: passages by rank, sentences as written within each passage.
-        chosen.sort(key=lambda s: (s.source, s.position))
+        # Reading order: the passage holding the best sentence first, then the others by rank;
+        # sentences as written within each passage.
+        lead_source = scored[0].source
+        chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)
 
 

@@ -8,6 +8,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import Field
 
+from ingest import keyword_tokens
 from qa_service.compose import Candidate, ExtractiveComposer, LLMComposer, render, split_generated
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
@@ -289,7 +290,8 @@ def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citatio
     assert cleaned == "MTCT is the main cause of infection in children. Give 8 Gy."
 
 
-def test_a_sentence_is_scored_under_its_own_headings(tmp_path):
+def _two_schedules(tmp_path):
+    """An index with the same drug's schedule under two headings, and the candidates with metastases first."""
     from ingest import HashEmbedder, build_index, open_index
 
     (tmp_path / "docs").mkdir()
@@ -306,11 +308,42 @@ def test_a_sentence_is_scored_under_its_own_headings(tmp_path):
     first, second = (chunk_for(index, rec) for rec in ("BM-X-01", "BM-X-02"))
     # The metastasis passage ranks first, as retrieval put it for the real question.
     candidates = [Candidate(chunk=first[1], row=first[0], rank=0), Candidate(chunk=second[1], row=second[0], rank=1)]
+    return index, embedder, candidates
+
+
+def test_a_sentence_is_scored_under_its_own_headings(tmp_path):
+    index, embedder, candidates = _two_schedules(tmp_path)
     question = "zoledronic acid dose for treatment induced bone loss"
 
     scored = ExtractiveComposer(index, AnswerSettings()).score_sentences(
         question, embedder.embed([question])[0], candidates
     )
 
-    assert second[1].local_headings() == ("Treatment-induced bone loss", "Zoledronic acid schedule")
+    assert candidates[1].chunk.local_headings() == ("Treatment-induced bone loss", "Zoledronic acid schedule")
     assert "every 6 months" in scored[0].text, [(s.text, round(s.score, 3)) for s in scored]
+
+
+def test_the_answer_leads_with_the_passage_holding_the_best_sentence(tmp_path):
+    index, embedder, candidates = _two_schedules(tmp_path)
+    question = "zoledronic acid dose for treatment induced bone loss"
+
+    composed = ExtractiveComposer(index, AnswerSettings()).compose(
+        question, embedder.embed([question])[0], candidates, max_words=120
+    )
+
+    assert [s.source for s in composed.sentences] == [1, 0]  # both schedules, the one asked about first
+    assert "every 6 months" in composed.sentences[0].text
+
+
+def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path):
+    from qa_service.compose import _names_a_heading
+
+    _index, _embedder, candidates = _two_schedules(tmp_path)
+    metastases, bone_loss = (c.chunk for c in candidates)
+
+    def q(text: str) -> set[str]:
+        return set(keyword_tokens(text))
+
+    assert _names_a_heading(q("zol dose for cancer treatment-induced bone loss"), bone_loss)
+    assert not _names_a_heading(q("zol dose for cancer treatment-induced bone loss"), metastases)
+    assert not _names_a_heading(q("bone loss"), bone_loss)  # part of a heading is not naming it
