@@ -179,6 +179,7 @@ class ExtractiveComposer:
         # sentences as written within each passage.
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
+        chosen = _without_dangling_introductions(chosen)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)
 
 
@@ -286,6 +287,20 @@ def _lower_first(text: str) -> str:
     return text
 
 
+def _without_dangling_introductions(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
+    """Drop a sentence ending in ":" ("The options are:") unless the next one is the item it introduces."""
+    kept = []
+    for i, sentence in enumerate(sentences):
+        following = sentences[i + 1] if i + 1 < len(sentences) else None
+        introduces = following is not None and (following.source, following.position) == (
+            sentence.source,
+            sentence.position + 1,
+        )
+        if not sentence.text.rstrip().endswith(":") or introduces:
+            kept.append(sentence)
+    return kept
+
+
 def render(composed: Composed, candidates: list[Candidate], *, attribute: bool = True) -> tuple[str, list[int]]:
     """Answer text with `[n]` markers, and the candidate index behind each n (1-based order of first citation)."""
     order: list[int] = []
@@ -297,7 +312,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         n = order.index(sentence.source) + 1
         text = sentence.text.strip()
         body = text.rstrip()
-        if not body.endswith((".", "!", "?")):
+        if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
             body += "."
         if attribute and composed.composer == "extractive" and sentence.source != previous_source:
             label = attribution(candidates[sentence.source].chunk)

@@ -116,6 +116,21 @@ def test_render_keeps_acronyms_capitalised_after_attribution(mini_index):
     assert "MRI is the most sensitive test" in answer or "CT or MRI" in answer
 
 
+def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_them(rt_and_bma):
+    from qa_service.compose import AnswerSentence, Composed, _without_dangling_introductions
+
+    intro = AnswerSentence(text="The options are:", source=0, position=1)
+    item = AnswerSentence(text="Denosumab 120 mg every 4 weeks.", source=0, position=2)
+    elsewhere = AnswerSentence(text="Give 8 Gy.", source=1, position=0)
+
+    answer, _ = render(Composed(sentences=[intro, item], composer="extractive"), rt_and_bma, attribute=False)
+
+    assert answer == "The options are: [1] Denosumab 120 mg every 4 weeks. [1]"
+    assert _without_dangling_introductions([intro, item, elsewhere]) == [intro, item, elsewhere]
+    assert _without_dangling_introductions([item, intro, elsewhere]) == [item, elsewhere]
+    assert _without_dangling_introductions([elsewhere, intro]) == [elsewhere]
+
+
 @pytest.mark.parametrize("max_words", [20, 30, 45])
 def test_word_limit_is_respected(extractive, rt_and_bma, max_words):
     composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=max_words)
