@@ -37,18 +37,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _print_answer(payload: dict[str, Any]) -> None:
+    from qa_service.schemas import Citation, Passage, source_label
+
     print(payload["answer"])
     if payload.get("abstained"):
         print(f"\n(abstained: {payload.get('reason')})")
         print("\nClosest passages:")
         for passage in payload.get("passages", [])[:3]:
-            print(f"  - {passage.get('guideline') or passage['title']}: {passage['section']}")
+            print(f"  - {source_label(Passage.model_validate(passage))}")
     else:
         print("\nSources:")
         for c in payload.get("citations", []):
-            label = c.get("guideline") or c.get("issuing_body") or ""
             url = f" <{c['url']}>" if c.get("url") else ""
-            print(f"  [{c['id']}] {label} — {c['title']} > {c['section']}{url}")
+            print(f"  [{c['id']}] {source_label(Citation.model_validate(c))}{url}")
     print(f"\n{payload.get('disclaimer', '')}")
 
 

@@ -68,6 +68,13 @@ class Citation(BaseModel):
     quote: str = Field(description="The passage text the answer's sentences come from.")
 
 
+def source_label(item: Citation | Passage) -> str:
+    """`ESMO 2020 — Title > Section` for a footnote (the title once, if the section path starts with it)."""
+    guideline = item.guideline or " ".join(str(x) for x in (item.issuing_body, item.year) if x)
+    where = item.section if item.section.startswith(item.title) else f"{item.title} > {item.section}"
+    return f"{guideline} — {where}" if guideline else where
+
+
 class AskRequest(BaseModel):
     """A question for `/v1/ask`."""
 

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from qa_service.dependencies import PipelineDep, SettingsDep
 from qa_service.errors import BadRequestError, ServiceError
 from qa_service.routes.ask import check_limits, sse
-from qa_service.schemas import AskRequest, AskResponse, Citation, Filters, Passage
+from qa_service.schemas import AskRequest, AskResponse, Filters, source_label
 from qa_service.settings import Settings
 
 log = logging.getLogger("guideline_qa.chat")
@@ -197,13 +197,6 @@ def build_question(messages: list[ChatMessage], settings: Settings) -> str:
             break
         question, current = combined, earlier
     return question
-
-
-def source_label(item: Citation | Passage) -> str:
-    """`ESMO 2020 — Title > Section` for a footnote (the title once, if the section path starts with it)."""
-    guideline = item.guideline or " ".join(str(x) for x in (item.issuing_body, item.year) if x)
-    where = item.section if item.section.startswith(item.title) else f"{item.title} > {item.section}"
-    return f"{guideline} — {where}" if guideline else where
 
 
 def render_tail(response: AskResponse) -> str:

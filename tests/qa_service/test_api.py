@@ -394,6 +394,7 @@ def test_cli_ask_in_process_prints_the_answer_and_its_sources(cli_index, capsys)
     answer, _, rest = out.partition("\nSources:\n")
     assert "8 Gy" in answer and "[1]" in answer
     assert "[1] ESMO 2020 — Bone metastasis: radiotherapy > " in rest
+    assert "Bone metastasis: radiotherapy > Bone metastasis: radiotherapy" not in rest  # the title once
     assert "<https://example.org/esmo-radiotherapy>" in rest
     assert DISCLAIMER in rest
 
