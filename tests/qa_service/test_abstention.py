@@ -82,22 +82,29 @@ def test_a_dose_question_answered_with_a_concentration_is_penalised():
     assert with_dose.score > 0.5 > with_concentration.score
 
 
-def test_a_higher_dose_names_a_treatment_and_does_not_ask_for_a_number():
-    answer = "Spine SBRT raises the risk of vertebral compression fracture. [1]"
-    about_risk = judge(question="spine SBRT higher dose per fraction - VCF risk?", answer_text=answer, **STRONG)
-    asking = judge(question="spine SBRT dose per fraction?", answer_text=answer, **STRONG)
+@pytest.mark.parametrize(
+    ("not_asking", "asking", "answer"),
+    [
+        # "higher dose per fraction" names a kind of treatment
+        (
+            "spine SBRT higher dose per fraction - VCF risk?",
+            "spine SBRT dose per fraction?",
+            "Spine SBRT raises the risk of vertebral compression fracture. [1]",
+        ),
+        # "Ca 15 mg/dL" is the patient's laboratory value
+        (
+            "Ca 15 mg/dL in cancer pt, initial tx?",
+            "zoledronic acid mg for hypercalcaemia?",
+            "For severe hypercalcaemia (serum calcium above 14 mg/dL), give intravenous fluids. [1]",
+        ),
+    ],
+)
+def test_words_that_only_look_like_a_request_for_a_dose_are_not_penalised(not_asking, asking, answer):
+    looks_like_it = judge(question=not_asking, answer_text=answer, **STRONG)
+    asks = judge(question=asking, answer_text=answer, **STRONG)
 
-    assert not about_risk.asks_quantity and not about_risk.penalised
-    assert asking.asks_quantity and asking.penalised
-
-
-def test_a_laboratory_value_in_the_question_is_not_a_request_for_a_dose():
-    answer = "For severe hypercalcaemia (serum calcium above 14 mg/dL), give intravenous fluids. [1]"
-    lab_value = judge(question="Ca 15 mg/dL in cancer pt, initial tx?", answer_text=answer, **STRONG)
-    dose = judge(question="zoledronic acid mg for hypercalcaemia?", answer_text=answer, **STRONG)
-
-    assert not lab_value.asks_quantity and not lab_value.penalised
-    assert dose.asks_quantity and dose.penalised
+    assert not looks_like_it.asks_quantity and not looks_like_it.penalised
+    assert asks.asks_quantity and asks.penalised
 
 
 def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
