@@ -33,6 +33,17 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 CHUNKER_VERSION = "ch1"
 
 
+def _source_url(doc: Document, guideline: str | None) -> str | None:
+    """The URL a passage cites: its own guideline's, when the document names its sources.
+
+    A document summarising several guidelines lists them in `sources`; a recommendation whose label
+    is not listed gets no URL rather than the document's, which belongs to another guideline.
+    """
+    if doc.sources and guideline:
+        return doc.sources.get(guideline)
+    return doc.url
+
+
 class ChunkingSettings(BaseModel):
     """How documents are cut. Recorded in the manifest: a change forces a rebuild."""
 
@@ -502,6 +513,6 @@ class Chunker:
             issuing_body=body,
             year=year,
             topic=doc.topic,
-            url=doc.url,
+            url=_source_url(doc, guideline),
             metadata=extra,
         )

@@ -48,6 +48,8 @@ class Document:
     topic: str | None = None
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    """Guideline label ("CCO/ASCO 2017") -> URL of that guideline, for documents that summarise several."""
 
     @property
     def content_hash(self) -> str:
@@ -63,6 +65,7 @@ class Document:
                 self.url,
                 self.structured,
                 self.metadata,
+                self.sources,
             ],
             sort_keys=True,
             ensure_ascii=False,
@@ -104,7 +107,7 @@ def _read_text(path: Path) -> str:
 
 
 def load_markdown(path: Path, doc_id: str) -> Document:
-    """A Markdown file, with optional YAML front matter (title, issuing_body, year, topic, url)."""
+    """A Markdown file, with optional YAML front matter (title, issuing_body, year, topic, url, sources)."""
     raw = _read_text(path)
     meta: dict[str, Any] = {}
     body = raw
@@ -127,6 +130,7 @@ def load_markdown(path: Path, doc_id: str) -> Document:
     year = _year(meta.pop("year", None), path)
     topic = meta.pop("topic", None)
     url = meta.pop("url", None)
+    sources = _sources(meta.pop("sources", None), path)
     return Document(
         doc_id=doc_id,
         text=body,
@@ -138,7 +142,19 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         topic=str(topic) if topic else None,
         url=str(url) if url else None,
         metadata={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)},
+        sources=sources,
     )
+
+
+def _sources(value: Any, path: Path) -> dict[str, str]:
+    """Front matter `sources`: a mapping of guideline label to URL."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise LoaderError(
+            path, "front matter 'sources' must map guideline labels to URLs, e.g. {ESMO 2020: https://...}"
+        )
+    return {k.strip(): v.strip() for k, v in value.items()}
 
 
 def load_text(path: Path, doc_id: str) -> Document:

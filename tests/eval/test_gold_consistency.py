@@ -194,6 +194,20 @@ def test_document_year_is_the_latest_guideline_year_it_cites(doc: Document) -> N
 
 
 @pytest.mark.parametrize("doc", DOCUMENTS, ids=_doc_id)
+def test_a_document_citing_several_guidelines_names_each_ones_source(doc: Document) -> None:
+    cited = {
+        f"{m.group('body')} {m.group('year')}"
+        for rec in doc.recommendations
+        if rec.lines and (m := GUIDELINE_RE.match(rec.lines[0]))
+    }
+    if len(cited) > 1:  # otherwise every passage would cite the document's one URL, another guideline's
+        sources = doc.front_matter.get("sources") or {}
+        assert set(sources) <= cited, f"sources for guidelines the document does not cite: {set(sources) - cited}"
+        assert all(str(url).startswith("https://") for url in sources.values())
+        assert sources, "a document citing several guidelines needs front matter 'sources'"
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS, ids=_doc_id)
 def test_document_issuing_body_lists_every_guideline_it_cites(doc: Document) -> None:
     listed = {part.strip() for part in str(doc.front_matter["issuing_body"]).split(";")}
     cited = {

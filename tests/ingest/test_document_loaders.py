@@ -71,6 +71,7 @@ def test_markdown_without_heading_or_front_matter_is_titled_by_file_name(tmp_pat
         ("---\n- a\n- list\n---\n\nText.\n", "must be a mapping"),
         ("---\ntitle: Bad year\nyear: twenty twenty\n---\n\nText.\n", "'year' is not a year"),
         ("---\ntitle: Empty\n---\n\n   \n", "no text"),
+        ("---\ntitle: Sources\nsources: [a, b]\n---\n\nText.\n", "'sources' must map guideline labels to URLs"),
     ],
 )
 def test_malformed_markdown_raises_loader_error_naming_file_and_reason(
@@ -85,6 +86,31 @@ def test_malformed_markdown_raises_loader_error_naming_file_and_reason(
     assert info.value.path == path
     assert reason in info.value.reason
     assert str(path) in str(info.value)
+
+
+def test_each_recommendation_cites_the_url_of_its_own_guideline(tmp_path: Path) -> None:
+    from ingest import Chunker, ChunkingSettings
+
+    path = tmp_path / "mixed.md"
+    path.write_text(
+        "---\ntitle: Mixed\nurl: https://example.org/esmo\n"
+        "sources:\n  ESMO 2020: https://example.org/esmo\n  ASTRO 2017: https://example.org/astro\n---\n\n"
+        "# Mixed\n\nAn introduction.\n\n"
+        "## RT\n\n### BM-X-01 Single fraction\nGuideline: ASTRO 2017\n\nGive 8 Gy once.\n\n"
+        "### BM-X-02 Agents\nGuideline: ESMO 2020\n\nGive an agent.\n\n"
+        "### BM-X-03 Spine SBRT\nGuideline: ESTRO 2023\n\nUse SBRT.\n",
+        encoding="utf-8",
+    )
+    doc = load_markdown(path, "mixed")
+    chunker = Chunker(ChunkingSettings(max_tokens=32), lambda texts: [len(t.split()) for t in texts], 64)
+
+    urls = {c.rec_id: c.url for c in chunker.chunk(doc)}
+
+    assert doc.sources == {"ESMO 2020": "https://example.org/esmo", "ASTRO 2017": "https://example.org/astro"}
+    assert urls["BM-X-01"] == "https://example.org/astro"
+    assert urls["BM-X-02"] == "https://example.org/esmo"
+    assert urls["BM-X-03"] is None  # an unlisted guideline gets no link rather than another's
+    assert urls[None] == "https://example.org/esmo"  # text outside any recommendation: the document's
 
 
 def test_non_utf8_file_raises_loader_error(tmp_path: Path) -> None:
