@@ -284,3 +284,35 @@ def test_the_threads_lever_asks_a_one_thread_encoder_and_the_default_in_turn(min
     assert set(out) == {"threads_1", "threads_default"}
     assert all(out[k]["median_ms"] > 0 and out[k]["n"] == 2 for k in out)
     assert sum("encoder threads 1" in line for line in said) == 2
+
+
+def test_worker_processes_share_a_socket_with_nagle_off(monkeypatch):
+    import socket
+
+    import uvicorn.supervisors
+
+    from qa_service.bench.serving import _serve_workers
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # protocol 0, as uvicorn binds it
+    listener.bind(("127.0.0.1", 0))
+    served: list[socket.socket] = []
+
+    class Supervisor:
+        def __init__(self, config, sockets):
+            served.extend(sockets)
+
+        def run(self):
+            pass
+
+    class Config:
+        def bind_socket(self):
+            return listener
+
+    monkeypatch.setattr(uvicorn.supervisors, "Multiprocess", Supervisor)
+    try:
+        _serve_workers(Config())
+
+        assert served == [listener]
+        assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
+    finally:
+        listener.close()
