@@ -23,6 +23,7 @@ class ServerConfig:
     command: Callable[[int], list[str]]
     env: Mapping[str, str] = field(default_factory=dict)
     prefill: bool = False  # send every question once before measuring (a warm query cache)
+    workers: int = 1  # server processes that must all be ready before measuring
 
 
 def ours_config(
@@ -46,7 +47,7 @@ def ours_config(
             str(workers),
         ]
 
-    return ServerConfig(name, command, dict(env or {}), prefill)
+    return ServerConfig(name, command, dict(env or {}), prefill, workers)
 
 
 def naive_config(store_dir: Path) -> ServerConfig:
@@ -71,7 +72,9 @@ def serve_and_load(
     log_path = log_dir / f"{config.name.replace(' ', '_').replace('/', '_')}.log" if log_dir else None
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
-    with ServerProcess(config.name, config.command(port), port, env=config.env, log_path=log_path) as server:
+    with ServerProcess(
+        config.name, config.command(port), port, env=config.env, log_path=log_path, workers=config.workers
+    ) as server:
         if config.prefill:
             run_load(server.base_url, bodies, requests=len(bodies), concurrency=8)
         by_level = {}

@@ -84,6 +84,7 @@ class ServerProcess:
         env: Mapping[str, str] | None = None,
         log_path: Path | None = None,
         ready_timeout_s: float = 180.0,
+        workers: int = 1,
     ) -> None:
         self.name = name
         self.command = list(command)
@@ -91,6 +92,7 @@ class ServerProcess:
         self.env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", **(env or {})}
         self.log_path = log_path
         self.ready_timeout_s = ready_timeout_s
+        self.workers = workers
         self.process: subprocess.Popen[bytes] | None = None
         self.cold_start_s: float | None = None
 
@@ -123,18 +125,30 @@ class ServerProcess:
         return self.cold_start_s
 
     def _wait_ready(self, started: float) -> float:
+        """Seconds until `/readyz` answers 200; with several workers, until it has done so many times running.
+
+        Each worker loads its own index, and a kept-alive connection always reaches the same one, so
+        with workers every check opens a new connection (the kernel hands it to any worker) and 10
+        answers per worker must be 200 in a row. Measuring while a worker still loads gave 503s.
+        """
         assert self.process is not None
         deadline = started + self.ready_timeout_s
+        needed = 1 if self.workers == 1 else 10 * self.workers
+        headers = {} if self.workers == 1 else {"Connection": "close"}
+        in_a_row = 0
         with httpx.Client(timeout=2.0) as client:
             while time.perf_counter() < deadline:
                 if self.process.poll() is not None:
                     raise ServerStartError(f"{self.name} exited with code {self.process.returncode}{self._log_tail()}")
                 try:
-                    if client.get(self.base_url + "/readyz").status_code == 200:
-                        return time.perf_counter() - started
+                    ready = client.get(self.base_url + "/readyz", headers=headers).status_code == 200
                 except httpx.TransportError:
-                    pass
-                time.sleep(0.05)
+                    ready = False
+                in_a_row = in_a_row + 1 if ready else 0
+                if in_a_row >= needed:
+                    return time.perf_counter() - started
+                if not ready:
+                    time.sleep(0.05)
         raise ServerStartError(f"{self.name} was not ready after {self.ready_timeout_s:.0f} s{self._log_tail()}")
 
     def peak_rss_mib(self) -> float:

@@ -316,3 +316,40 @@ def test_worker_processes_share_a_socket_with_nagle_off(monkeypatch):
         assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) == 1
     finally:
         listener.close()
+
+
+READYZ_AFTER_FIVE = """
+import sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+seen = 0
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        global seen
+        seen += 1
+        self.send_response(200 if seen > 5 else 503)  # a worker still loading answers 503 at first
+        self.send_header("Content-Length", str(len(str(seen))))
+        self.end_headers()
+        self.wfile.write(str(seen).encode())
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+"""
+
+
+@pytest.mark.parametrize(("workers", "checks"), [(1, 6), (2, 25)])
+def test_a_server_with_workers_is_ready_only_after_many_fresh_checks_in_a_row(workers, checks):
+    import sys
+
+    from qa_service.bench.server import ServerProcess
+
+    port = free_port()
+    command = [sys.executable, "-c", READYZ_AFTER_FIVE, str(port)]
+
+    with ServerProcess("stub", command, port, workers=workers, ready_timeout_s=30) as server:  # waits for ready
+        seen = int(httpx.get(server.base_url + "/readyz").text)
+
+    assert seen == checks + 1  # the checks that made it ready, then ours
