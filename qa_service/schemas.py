@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DISCLAIMER = (
     "guideline-qa answers from summaries of clinical practice guidelines for decision support. "
@@ -27,6 +27,19 @@ class Filters(BaseModel):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+    @field_validator("issuing_body", "topic", "doc_id")
+    @classmethod
+    def _no_blank_values(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None and any(not v.strip() for v in value):
+            raise ValueError("values must not be empty")  # "" would silently match nothing
+        return value
+
+    @model_validator(mode="after")
+    def _years_in_order(self) -> Filters:
+        if self.year_min is not None and self.year_max is not None and self.year_min > self.year_max:
+            raise ValueError(f"year_min {self.year_min} is after year_max {self.year_max}")
+        return self
 
     def is_empty(self) -> bool:
         """True when no filter is set."""
