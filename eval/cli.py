@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -88,7 +89,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fit = sub.add_parser(
         "fit-gate", help="refit the evidence gate's weights on a gold set, with a cross-validated estimate"
     )
-    fit.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold set with unanswerable questions")
+    fit.add_argument(
+        "--gold",
+        type=Path,
+        action="append",
+        help="gold set with unanswerable questions; repeat to fit on several (default: the default gold set)",
+    )
     fit.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
     fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights (default 1)")
@@ -288,9 +294,15 @@ def _fit_gate(args: argparse.Namespace) -> int:
     if args.l2 < 0:
         raise EvalError("--l2 must not be negative")
     settings = _settings(args.index)
-    dataset = load_gold(args.gold)
+    paths = args.gold or [DEFAULT_GOLD]
+    sets = [load_gold(path) for path in paths]
+    questions = [q for s in sets for q in s.questions]
+    repeated = sorted({q.qid for q in questions if sum(o.qid == q.qid for o in questions) > 1})
+    if repeated:
+        raise EvalError(f"question ids appear in more than one gold set: {', '.join(repeated[:5])}")
+    dataset = replace(sets[0], name="+".join(s.name for s in sets), questions=tuple(questions))
     if all(q.answerable for q in dataset.questions) or not any(q.answerable for q in dataset.questions):
-        raise EvalError(f"{args.gold}: the gate needs both answerable and unanswerable questions")
+        raise EvalError(f"{', '.join(map(str, paths))}: the gate needs both answerable and unanswerable questions")
     _say(args, f"asking {len(dataset.questions)} questions to collect the gate's evidence")
     report = fit_gate(
         QAPipeline.from_settings(settings), dataset, folds=args.folds, l2=args.l2, threshold=args.threshold

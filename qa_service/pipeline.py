@@ -12,10 +12,17 @@ import numpy as np
 from ingest import Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
 from ingest import load_embedder as load_torch_embedder
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import QUANTITY_WORDS, Evidence, coverage, idf_table, judge, unknown_terms
+from qa_service.abstention import (
+    QUANTITY_WORDS,
+    Evidence,
+    coverage,
+    idf_table,
+    judge,
+    states_number,
+    unknown_terms,
+)
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
 from qa_service.errors import BadRequestError
-from qa_service.grounding import numbers_in
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (
     AskRequest,
@@ -94,6 +101,7 @@ class QAPipeline:
         self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
         self.chat_model = chat_model
         self._idf, self._max_idf = idf_table(index)
+        self._common_words: dict[str, bool] = {}
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
 
@@ -202,14 +210,21 @@ class QAPipeline:
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates),
-            unknown_terms=unknown_terms(question, self._idf),
+            unknown_terms=unknown_terms(question, self._idf, self._is_common_word),
         )
+
+    def _is_common_word(self, word: str) -> bool:
+        """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
+        common = self._common_words.get(word)
+        if common is None:
+            common = self._common_words[word] = self.embedder.count_tokens([word]) == [1]
+        return common
 
     def _quantity_coverage(self, question: str, composed: Composed, candidates: list[Candidate]) -> float:
         """How well the answer sentences that state numbers cover the question's other keywords."""
         best = 0.0
         for sentence in composed.sentences:
-            if numbers_in(sentence.text):
+            if states_number(sentence.text):
                 chunk = candidates[sentence.source].chunk
                 context = chunk.header() + " " + sentence.text
                 best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -84,3 +86,14 @@ def test_cli_rejects_bad_options_with_a_message(argv, capsys):
 
     assert code != 0
     assert "fit-gate" not in capsys.readouterr().out
+
+
+def test_fitting_on_several_gold_sets_refuses_question_ids_they_share(capsys):
+    import cli
+
+    gold = str(Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis.jsonl")
+
+    code = cli.main(["eval", "fit-gate", "--gold", gold, "--gold", gold])
+
+    assert code != 0
+    assert "question ids appear in more than one gold set: bm-001" in capsys.readouterr().err

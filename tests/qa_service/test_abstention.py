@@ -91,6 +91,12 @@ def test_a_dose_question_answered_with_a_concentration_is_penalised():
             "spine SBRT dose per fraction?",
             "Spine SBRT raises the risk of vertebral compression fracture. [1]",
         ),
+        # "hi dose per fraction", as typed
+        (
+            "hi dose per fraction SBRT spine risk of collapse",
+            "SBRT spine dose per fraction?",
+            "Spine SBRT raises the risk of vertebral compression fracture. [1]",
+        ),
         # "Ca 15 mg/dL" is the patient's laboratory value
         (
             "Ca 15 mg/dL in cancer pt, initial tx?",
@@ -146,3 +152,54 @@ def test_a_patient_value_is_covered_by_a_threshold_it_meets_and_not_by_one_it_mi
     assert score("infuse over 20 minutes") == pytest.approx(1.0)  # at least 15
     assert score("infuse over 10 minutes") < 1.0
     assert score("heart rate 75") == 0.0  # no threshold here is about a heart rate
+
+
+def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones_are():
+    from qa_service.abstention import unknown_terms
+
+    idf = dict.fromkeys(keyword_tokens("spine radiotherapy single fraction"), 1.0)
+    everyday = {"came", "worry", "late"}
+
+    def is_common(word: str) -> bool:
+        return word in everyday
+
+    question = "single fraction to spine came back, late worry, teriparatide?"
+
+    assert unknown_terms(question, idf) == 4  # came, late, worry, teriparatide
+    assert unknown_terms(question, idf, is_common) == 1  # teriparatide
+
+
+@pytest.mark.parametrize(
+    ("text", "states"),
+    [("every six months", True), ("give 8 Gy", True), ("30% of patients", True), ("one of the options", False)],
+)
+def test_a_number_may_be_spelled_out(text, states):
+    from qa_service.abstention import states_number
+
+    assert states_number(text) is states
+
+
+@pytest.mark.parametrize(
+    "question", ["SINS score above what = unstable spine", "spinal cord Dmax limit single fraction SBRT"]
+)
+def test_asking_for_a_limit_or_a_cut_off_asks_for_a_quantity(question):
+    evidence = judge(question=question, answer_text="Assess spinal stability before SBRT. [1]", **STRONG)
+
+    assert evidence.asks_quantity and evidence.penalised
+
+
+def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipeline):
+    from qa_service.pipeline import QAPipeline
+
+    class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake, counting long words as two word pieces
+        def count_tokens(self, texts):
+            return [sum(2 if len(w) > 8 else 1 for w in t.split()) for t in texts]
+
+    pipeline = QAPipeline(mini_pipeline.index, Vocabulary(dimension=64, max_tokens=128), mini_pipeline.settings)
+    seen = []
+    pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence.features["unknown"])
+
+    pipeline.ask(AskRequest(question="radiotherapy came back worry"))
+    pipeline.ask(AskRequest(question="radiotherapy teriparatide abaloparatide"))
+
+    assert seen == [0.0, 2 / 3]  # everyday words are not unknown; two technical ones are
