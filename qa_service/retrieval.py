@@ -47,14 +47,25 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The words of a question, each with its expansions from the abbreviation table.
 
     Words are lower-cased and stripped of edge punctuation; "/" separates words ("f/u"), and "#"
-    (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own.
+    (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own. A
+    two-word phrase in the table ("side effects", "one shot") is one word with its expansions.
     Retrieval expands its keyword query from this walk and the evidence gate reads the question's
     terms from it, so the two see the same words.
     """
     table = abbreviations()
-    words = normalise(text).replace("/", " ").replace("#", " # ").split()
-    stripped = (w.strip(_EDGE_PUNCTUATION) for w in words)
-    return tuple((w, tuple(table.get(w, ()))) for w in stripped if w)
+    raw = normalise(text).replace("/", " ").replace("#", " # ").split()
+    words = [w for w in (w.strip(_EDGE_PUNCTUATION) for w in raw) if w]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        phrase = " ".join(words[i : i + 2])
+        if i + 1 < len(words) and phrase in table:
+            out.append((phrase, tuple(table[phrase])))
+            i += 2
+            continue
+        out.append((words[i], tuple(table.get(words[i], ()))))
+        i += 1
+    return tuple(out)
 
 
 def expand_query(query: str) -> str:

@@ -184,6 +184,14 @@ def test_hash_is_shorthand_for_fraction_or_fracture_even_glued_to_a_number():
     assert "fraction" in expand_query("1# or 5#?")
 
 
+def test_a_two_word_phrase_is_one_word_with_its_expansions():
+    words = dict(query_words("side effects of spine SBRT, one shot?"))
+
+    assert "toxicity" in words["side effects"] and words["one shot"] == ("single fraction",)
+    assert "side" not in words and "effects" not in words
+    assert "single fraction" in expand_query("RT dose one shot")
+
+
 def test_query_words_strip_edge_punctuation_and_split_on_slashes():
     assert [w for w, _ in query_words("(EBRT), f/u?")] == ["ebrt", "f", "u"]
     assert dict(query_words("EBRT?"))["ebrt"] == ("external beam radiotherapy",)
