@@ -9,7 +9,10 @@ Features (each in [0, 1]):
 - `quantity_coverage`: for a question asking for a quantity, how well the answer sentences that
   state numbers cover the question's other keywords (1 for other questions);
 - `unknown`: question words the corpus never uses and that are not everyday English (up to 3),
-  e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary).
+  e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary);
+- `negation`: 1 if the question excludes something the corpus speaks of but never as absent
+  ("no cancer hx" to a corpus about cancer patients; "no fx" is fine: it says "no pathological
+  fracture").
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer.
 
@@ -28,8 +31,9 @@ from importlib import resources
 import numpy as np
 
 from ingest import LoadedIndex, keyword_tokens
+from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.retrieval import query_words
+from qa_service.retrieval import abbreviations, query_words
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
@@ -49,17 +53,18 @@ def states_number(text: str) -> bool:
 # Logistic weights fitted on the default gold set and the development set dev2 (210 answerable, 52
 # unanswerable questions by two authors; class-balanced, L2-regularised, lambda 1) by
 # `guideline-qa eval fit-gate --gold ... --gold ...`, with the int8 encoder. At the default threshold
-# 0.45: 92% of their unanswerable and 6% of their answerable questions abstained in-sample; five-fold
-# cross-validation gives 89% and 6%. On the held-out set: 93% and 7% (README, "Measured quality").
+# 0.45: 96% of their unanswerable and 6% of their answerable questions abstained in-sample; five-fold
+# cross-validation gives 94% and 6%. On the held-out set: 93% and 7% (README, "Measured quality").
 WEIGHTS = {
-    "dense": 0.579,
-    "coverage": 2.35,
-    "sentence": 0.943,
-    "agreement": 0.665,
-    "quantity_coverage": 3.44,
-    "unknown": -2.9,
+    "dense": 0.72,
+    "coverage": 2.41,
+    "sentence": 0.838,
+    "agreement": 0.778,
+    "quantity_coverage": 3.55,
+    "unknown": -2.59,
+    "negation": -1.39,
 }
-BIAS = -5.25
+BIAS = -5.46
 QUANTITY_PENALTY = 0.35
 
 # A dose question needs a dose in the answer: a number with a dose unit, not a concentration (14 mg/dL).
@@ -104,6 +109,38 @@ def gate_score(
     z = (BIAS if bias is None else bias) + sum(weights[k] * v for k, v in features.items())
     score = 1.0 / (1.0 + math.exp(-z))
     return score * QUANTITY_PENALTY if penalised else score
+
+
+# "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
+_NEGATED = re.compile(
+    r"\b(?:no|without|non|not|never)[- ]+(?:(?:known|prior|previous|hx|history|evidence|sign|signs)\s+(?:of\s+)?)?"
+    r"([a-z][a-z0-9]*)(?:[ -]([a-z][a-z0-9]*))?",
+    re.IGNORECASE,
+)
+
+
+def negated_vocabulary(index: LoadedIndex) -> frozenset[str]:
+    """Keywords the corpus itself speaks of as absent ("no pathological fracture", "without bone involvement")."""
+    found: set[str] = set()
+    for chunk in index.chunks:
+        for first, second in _NEGATED.findall(normalise(chunk.text)):
+            found |= set(keyword_tokens(f"{first} {second}"))
+    return frozenset(found)
+
+
+def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[str]) -> bool:
+    """Whether the question excludes something the corpus talks about but never as absent ("no cancer hx").
+
+    The guidelines then speak of the very population the question rules out.
+    """
+    table = abbreviations()
+    for first, _second in _NEGATED.findall(normalise(question)):
+        tokens = set(keyword_tokens(first))
+        for expansion in table.get(first, []):
+            tokens |= set(keyword_tokens(expansion))
+        if tokens and any(t in idf for t in tokens) and not tokens & negated:
+            return True
+    return False
 
 
 def idf_table(index: LoadedIndex) -> tuple[dict[str, float], float]:
@@ -272,6 +309,7 @@ def judge(
     answer_text: str,
     quantity_coverage: float = 1.0,
     unknown_terms: int = 0,
+    negation: bool = False,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1]."""
     asked = _NOT_ASKED.sub(" ", question)
@@ -285,6 +323,7 @@ def judge(
         # The numbers stated must sit in sentences about what was asked (a dose of *this* drug for *this* use).
         "quantity_coverage": float(np.clip(quantity_coverage, 0.0, 1.0)) if asks_quantity else 1.0,
         "unknown": min(unknown_terms, 3) / 3,
+        "negation": 1.0 if negation else 0.0,
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
     penalised = (asks_quantity and not has_number) or (

@@ -18,7 +18,9 @@ from qa_service.abstention import (
     coverage,
     idf_table,
     judge,
+    negated_vocabulary,
     states_number,
+    uncovered_negation,
     unknown_terms,
 )
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
@@ -102,6 +104,7 @@ class QAPipeline:
         self.chat_model = chat_model
         self._idf, self._max_idf = idf_table(index)
         self._common_words: dict[str, bool] = {}
+        self._negated = negated_vocabulary(index)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
 
@@ -211,6 +214,7 @@ class QAPipeline:
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates),
             unknown_terms=unknown_terms(question, self._idf, self._is_common_word),
+            negation=uncovered_negation(question, self._idf, self._negated),
         )
 
     def _is_common_word(self, word: str) -> bool:

@@ -203,3 +203,39 @@ def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipe
     pipeline.ask(AskRequest(question="radiotherapy teriparatide abaloparatide"))
 
     assert seen == [0.0, 2 / 3]  # everyday words are not unknown; two technical ones are
+
+
+def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_index):
+    from qa_service.abstention import idf_table, uncovered_negation
+
+    idf, _ = idf_table(mini_index)
+    negated = frozenset(keyword_tokens("fracture bone"))  # "no pathological fracture", "without bone involvement"
+
+    assert uncovered_negation("kyphoplasty for osteoporotic fracture, no cancer hx", idf, negated)
+    assert uncovered_negation("hypercalcaemia in a pt without malignancy", idf | {"malign": 1.0}, negated)
+    assert not uncovered_negation("painful met, no fx, RT dose?", idf, negated)  # fx: fracture, spoken of as absent
+    assert not uncovered_negation("no teriparatide?", idf, negated)  # a word the corpus does not know at all
+    assert not uncovered_negation("radiotherapy for bone pain", idf, negated)
+
+
+def test_the_corpus_negated_vocabulary_reads_what_follows_no_without_and_non():
+    from types import SimpleNamespace
+
+    from qa_service.abstention import negated_vocabulary
+
+    chunks = [
+        SimpleNamespace(text="Patients with no pathological fracture. Treat without delay."),
+        SimpleNamespace(text="A non-urgent setting; no history of radiation to the jaws."),
+    ]
+
+    vocabulary = negated_vocabulary(SimpleNamespace(chunks=chunks))
+
+    assert set(keyword_tokens("pathological fracture delay urgent radiation")) <= vocabulary
+    assert not set(keyword_tokens("patients jaws")) & vocabulary
+
+
+def test_the_negation_feature_lowers_the_score():
+    plain = judge(question="x", answer_text="x [1].", **STRONG)
+    negated = judge(question="x", answer_text="x [1].", negation=True, **STRONG)
+
+    assert negated.features["negation"] == 1.0 and negated.score < plain.score
