@@ -215,6 +215,8 @@ def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_ind
     assert uncovered_negation("hypercalcaemia in a pt without malignancy", idf | {"malign": 1.0}, negated)
     assert not uncovered_negation("painful met, no fx, RT dose?", idf, negated)  # fx: fracture, spoken of as absent
     assert not uncovered_negation("no teriparatide?", idf, negated)  # a word the corpus does not know at all
+    metastatic = frozenset(keyword_tokens("no metastatic disease"))
+    assert not uncovered_negation("dmab for bone loss (no mets)", idf, metastatic)  # metastases ~ metastatic
     assert not uncovered_negation("radiotherapy for bone pain", idf, negated)
 
 
