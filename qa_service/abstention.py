@@ -112,11 +112,13 @@ def gate_score(
 
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
-_NEGATED = re.compile(
-    r"\b(?:no|without|non|not|never)[- ]+(?:(?:known|prior|previous|hx|history|evidence|sign|signs)\s+(?:of\s+)?)?"
-    r"([a-z][a-z0-9]*)(?:[ -]([a-z][a-z0-9]*))?",
-    re.IGNORECASE,
+# A question's "not" negates a verb ("ok to not give zol?"), not a population, so questions use _EXCLUDED.
+_NEGATED_AFTER = (
+    r"[- ]+(?:(?:known|prior|previous|hx|history|evidence|sign|signs)\s+(?:of\s+)?)?"
+    r"([a-z][a-z0-9]*)(?:[ -]([a-z][a-z0-9]*))?"
 )
+_NEGATED = re.compile(r"\b(?:no|without|non|not|never)" + _NEGATED_AFTER, re.IGNORECASE)
+_EXCLUDED = re.compile(r"\b(?:no|without|non)" + _NEGATED_AFTER, re.IGNORECASE)
 
 
 def negated_vocabulary(index: LoadedIndex) -> frozenset[str]:
@@ -134,7 +136,7 @@ def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[
     The guidelines then speak of the very population the question rules out.
     """
     table = abbreviations()
-    for first, _second in _NEGATED.findall(normalise(question)):
+    for first, _second in _EXCLUDED.findall(normalise(question)):
         tokens = set(keyword_tokens(first))
         for expansion in table.get(first, []):
             tokens |= set(keyword_tokens(expansion))

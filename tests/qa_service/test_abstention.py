@@ -218,6 +218,7 @@ def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_ind
     metastatic = frozenset(keyword_tokens("no metastatic disease"))
     assert not uncovered_negation("dmab for bone loss (no mets)", idf, metastatic)  # metastases ~ metastatic
     assert not uncovered_negation("radiotherapy for bone pain", idf, negated)
+    assert not uncovered_negation("ok to not give radiotherapy?", idf, negated)  # "not" negates a verb
 
 
 def test_the_corpus_negated_vocabulary_reads_what_follows_no_without_and_non():
