@@ -41,6 +41,9 @@ log = logging.getLogger("guideline_qa.pipeline")
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
 
 
+COMMON_WORDS_KEPT = 50_000  # words whose everyday-English verdict is remembered
+
+
 def load_embedder(settings: EmbeddingSettings) -> Embedder:
     """The service's question encoder: the local ONNX export when possible, else sentence-transformers.
 
@@ -221,6 +224,8 @@ class QAPipeline:
         """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
         common = self._common_words.get(word)
         if common is None:
+            if len(self._common_words) >= COMMON_WORDS_KEPT:  # questions bring new words forever: stay bounded
+                self._common_words.clear()
             common = self._common_words[word] = self.embedder.count_tokens([word]) == [1]
         return common
 

@@ -242,3 +242,14 @@ def test_the_negation_feature_lowers_the_score():
     negated = judge(question="x", answer_text="x [1].", negation=True, **STRONG)
 
     assert negated.features["negation"] == 1.0 and negated.score < plain.score
+
+
+def test_the_remembered_everyday_words_stay_bounded(mini_pipeline, monkeypatch):
+    import qa_service.pipeline
+
+    monkeypatch.setattr(qa_service.pipeline, "COMMON_WORDS_KEPT", 3)
+
+    for word in ["alpha", "beta", "gamma", "delta", "epsilon"]:
+        assert mini_pipeline._is_common_word(word)  # the hash fake: every word is one piece
+
+    assert len(mini_pipeline._common_words) <= 3
