@@ -284,6 +284,11 @@ def read_manifest(index_dir: Path) -> Manifest:
     return manifest
 
 
+def fingerprints_agree(recorded: str | None, configured: str | None) -> bool:
+    """Whether an index's model fingerprint fits the configured one; a fingerprint not known on either side fits."""
+    return recorded is None or configured is None or recorded == configured
+
+
 def check_compatible(
     manifest: Manifest,
     *,
@@ -297,7 +302,7 @@ def check_compatible(
     differences: dict[str, tuple[object, object]] = {}
     if model_name is not None and manifest.model_name != model_name:
         differences["model"] = (manifest.model_name, model_name)
-    elif model_fingerprint and manifest.model_fingerprint and manifest.model_fingerprint != model_fingerprint:
+    elif not fingerprints_agree(manifest.model_fingerprint, model_fingerprint):
         # Same name, another int8 file (re-quantised, e.g. by another onnxruntime): vectors would drift.
         differences["model_fingerprint"] = (manifest.model_fingerprint, model_fingerprint)
     if dimension is not None and manifest.dimension != dimension:

@@ -19,6 +19,7 @@ from ingest.index import (
     LoadedIndex,
     Manifest,
     corpus_hash,
+    fingerprints_agree,
     open_index,
     read_manifest,
     write_index,
@@ -136,7 +137,7 @@ def is_up_to_date(
         return False
     return (
         manifest.model_name == model_name
-        and (model_fingerprint is None or manifest.model_fingerprint in (None, model_fingerprint))
+        and fingerprints_agree(manifest.model_fingerprint, model_fingerprint)
         and manifest.chunking == chunking.model_dump()
         and manifest.sentence_vectors == sentence_vectors
         and manifest.keyword_tokenizer == TOKENIZER_VERSION
