@@ -201,10 +201,10 @@ class OnnxQueryEmbedder(EmbedderBase):
             bar.close()
 
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
-        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         if len(texts) == 1:  # a question: no sorting, no pool
             hidden, mask, _ = self._forward(texts)
             return _mean_normalised(hidden, mask)
+        vectors = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for rows, (hidden, mask, _) in self._batches(texts, batch_size, progress):
             vectors[rows] = _mean_normalised(hidden, mask)
         return vectors

@@ -321,7 +321,8 @@ def judge(
     """Combine the features into an evidence score in [0, 1]."""
     asked = _NOT_ASKED.sub(" ", question)
     asks_quantity = bool(_QUANTITY.search(asked))
-    has_number = states_number(strip_citations(answer_text))
+    answer = strip_citations(answer_text)
+    has_number = states_number(answer)
     features = {
         "dense": float(np.clip((dense_top - 0.2) / 0.6, 0.0, 1.0)),
         "coverage": float(np.clip(coverage_score, 0.0, 1.0)),
@@ -333,9 +334,7 @@ def judge(
         "negation": 1.0 if negation else 0.0,
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
-    penalised = (asks_quantity and not has_number) or (
-        asks_dose and not _DOSE_VALUE.search(strip_citations(answer_text))
-    )
+    penalised = (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(answer))
     return Evidence(
         features=features,
         score=gate_score(features, penalised=penalised),
