@@ -33,7 +33,7 @@ import numpy as np
 from ingest import LoadedIndex, keyword_tokens
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.retrieval import abbreviations, query_words
+from qa_service.retrieval import query_words
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
@@ -135,11 +135,11 @@ def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[
 
     The guidelines then speak of the very population the question rules out.
     """
-    table = abbreviations()
     for first, _second in _EXCLUDED.findall(normalise(question)):
         tokens = set(keyword_tokens(first))
-        for expansion in table.get(first, []):
-            tokens |= set(keyword_tokens(expansion))
+        for _, expansions in query_words(first):  # the same abbreviation lookup the question's terms get
+            for expansion in expansions:
+                tokens |= set(keyword_tokens(expansion))
         if tokens and any(t in idf for t in tokens) and not any(_same_word(t, n) for t in tokens for n in negated):
             return True
     return False
