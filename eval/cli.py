@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -297,7 +298,7 @@ def _fit_gate(args: argparse.Namespace) -> int:
     paths = args.gold or [DEFAULT_GOLD]
     sets = [load_gold(path) for path in paths]
     questions = [q for s in sets for q in s.questions]
-    repeated = sorted({q.qid for q in questions if sum(o.qid == q.qid for o in questions) > 1})
+    repeated = sorted(qid for qid, n in Counter(q.qid for q in questions).items() if n > 1)
     if repeated:
         raise EvalError(f"question ids appear in more than one gold set: {', '.join(repeated[:5])}")
     dataset = replace(sets[0], name="+".join(s.name for s in sets), questions=tuple(questions))
