@@ -175,3 +175,40 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 
     assert info.value.code == 2
     assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
+
+
+PRINT_FOREVER = """
+import argparse, sys
+sys.path.insert(0, sys.argv[1])
+import cli
+
+class Parser:
+    def parse_args(self, argv):
+        def handler(args):
+            for i in range(1_000_000):
+                print("line", i)
+            return 0
+        return argparse.Namespace(handler=handler)
+
+cli.build_parser = lambda: Parser()
+sys.exit(cli.main([]))
+"""
+
+
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    import subprocess
+    import sys
+
+    root = str(Path(__file__).resolve().parents[2])
+    with subprocess.Popen(
+        [sys.executable, "-c", PRINT_FOREVER, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline() == b"line 0\n"
+        process.stdout.close()  # what `| head -1` does
+
+        code = process.wait(timeout=60)
+        err = process.stderr.read().decode()
+
+    assert code == 141, err
+    assert "Traceback" not in err
