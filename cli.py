@@ -26,7 +26,37 @@ def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return settings
 
 
+REPORT_ROWS = 30  # above this many documents, only those with warnings get a row
+
+
+def _print_documents(summary: IngestSummary) -> None:
+    """One row a document: what a user checks after bringing their own guidelines."""
+    rows = summary.reports
+    shown = rows if len(rows) <= REPORT_ROWS else [r for r in rows if r.warnings]
+    if not shown:
+        return
+    width = min(max(len(r.doc_id) for r in shown), 48)
+    print(f"{'document':<{width}}  pages  headings  recs  tables  excluded pages")
+    for r in shown:
+        excluded = "; ".join(r.excluded) or "-"
+        pages = str(r.pages) if r.pages else "-"
+        counts = f"{pages:>5}  {r.headings:>8}  {r.recommendations:>4}  {r.tables:>6}"
+        print(f"{r.doc_id[:width]:<{width}}  {counts}  {excluded}")
+        if r.file and Path(r.file).suffix.lower() in {".pdf", ".html", ".htm"}:  # metadata found, not stated: show it
+            print(
+                f"{'':<{width}}    title: {r.title}"
+                + (f" ({r.issuing_body}, {r.year})" if r.issuing_body or r.year else "")
+            )
+        for warning in r.warnings:
+            print(f"{'':<{width}}    warning: {warning}")
+    if len(shown) < len(rows):
+        print(
+            f"({len(rows) - len(shown)} more documents without warnings; all are listed in the index's manifest.json)"
+        )
+
+
 def _print_summary(summary: IngestSummary) -> None:
+    _print_documents(summary)
     for path in summary.skipped:
         print(f"skipped (unsupported type): {path}", file=sys.stderr)
     for error in summary.errors:

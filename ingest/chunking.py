@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ingest.loaders import Document
+from ingest.loaders import Document, PageMark
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces of each text, without the model's special tokens."""
@@ -30,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch1"
+CHUNKER_VERSION = "ch2"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -86,6 +87,11 @@ class Chunk:
     topic: str | None = None
     url: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    page_start: int | None = None
+    """First page (1-based position in the file) of a paginated source; None elsewhere."""
+    page_end: int | None = None
+    page_label: str | None = None
+    """The printed page number(s) as a reader finds them: "13", or "13-14" for a passage across pages."""
 
     def sentence_texts(self) -> list[str]:
         """The chunk's sentences as strings."""
@@ -122,7 +128,9 @@ _LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 _TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
 _REC_ID = re.compile(r"^([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d+[a-z]?)\b[\s:·.\-–—]*(.*)$")
-_META_LINE = re.compile(r"^(?:Guideline|Source):\s*(.+)$", re.IGNORECASE)
+_META_LINE = re.compile(r"^(?:Guideline|Source|Strength):\s*(.+)$", re.IGNORECASE)
+# A heading that opens a numbered recommendation in a real guideline ("Recommendation 4", "Recommendation 1.2").
+_REC_HEADING = re.compile(r"^Recommendation\s+(\d{1,3}(?:\.\d{1,3}){0,3}[a-z]?)\b[\s:.\-–—]*(.*)$", re.IGNORECASE)
 _GUIDELINE = re.compile(r"^(?P<body>.+?)\s+(?P<year>(?:19|20)\d{2})$")
 
 # Abbreviations after which a full stop does not end a sentence.
@@ -290,8 +298,14 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
 
 
 def _parse_meta(line: str) -> dict[str, str]:
-    """`Guideline: ESMO 2020 · Strength: strong · Evidence: I, A` -> lower-cased key/value pairs."""
+    """`Guideline: ESMO 2020 · Strength: strong · Evidence: I, A` -> lower-cased key/value pairs.
+
+    A line that starts with `Strength:` is a real guideline's own wording, kept whole
+    ("Strength: Strong recommendation; low-certainty evidence").
+    """
     out: dict[str, str] = {}
+    if line.lower().startswith("strength:"):
+        return {"strength": line.partition(":")[2].strip()}
     for part in re.split(r"\s+[·|;]\s+", line):
         key, sep, value = part.partition(":")
         if sep and value.strip():
@@ -332,6 +346,9 @@ def _sections(doc: Document) -> list[_Section]:
         if (rid := _REC_ID.match(heading)) and _is_recommendation(rid.group(1), text, b):
             rec_id = rid.group(1)
             heading = rid.group(2).strip() or rec_id
+        elif numbered := _REC_HEADING.match(heading):
+            # Numbered only within its guideline: the document id makes it unique in the index.
+            rec_id = f"{doc.doc_id}#rec-{numbered.group(1)}"
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, heading))
@@ -355,6 +372,17 @@ def _is_recommendation(candidate: str, text: str, heading_end: int) -> bool:
         if line.strip():
             return bool(_META_LINE.match(line.strip()))
     return False
+
+
+def page_span(pages: tuple[PageMark, ...], start: int, end: int) -> tuple[int, int, str] | None:
+    """(first page, last page, printed label) of the text between two offsets, for a paginated source."""
+    if not pages:
+        return None
+    starts = [p.start for p in pages]
+    first = pages[max(bisect_right(starts, start) - 1, 0)]
+    last = pages[max(bisect_right(starts, max(end - 1, start)) - 1, 0)]
+    label = first.label if first.number == last.number else f"{first.label}-{last.label}"
+    return first.number, last.number, label
 
 
 def chunk_id_for(doc_id: str, position: int, text: str) -> str:
@@ -497,6 +525,7 @@ class Chunker:
         for key in ("strength", "evidence"):
             if key in meta:
                 extra[key] = meta[key]
+        pages = page_span(doc.pages, start, end)
         return Chunk(
             chunk_id=chunk_id_for(doc.doc_id, position, text),
             doc_id=doc.doc_id,
@@ -515,4 +544,7 @@ class Chunker:
             topic=doc.topic,
             url=_source_url(doc, guideline),
             metadata=extra,
+            page_start=pages[0] if pages else None,
+            page_end=pages[1] if pages else None,
+            page_label=pages[2] if pages else None,
         )

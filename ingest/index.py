@@ -70,6 +70,16 @@ class DocumentEntry(BaseModel):
     topic: str | None = None
     url: str | None = None
     chunks: int
+    file: str | None = None
+    """The file the document was loaded from, as ingest found it."""
+    file_fingerprint: str | None = None
+    """Hash of that file's bytes, its metadata files and the loader version: equal means no need to parse."""
+    pages: int | None = None
+    headings: int = 0
+    recommendations: int = 0
+    tables: int = 0
+    excluded: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Manifest(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ingest.errors import LoaderError, UnsupportedFileError
+from ingest.metadata import apply_stated, file_fingerprint, is_metadata_file, stated_metadata
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
 TEXT_SUFFIXES = {".txt"}
@@ -29,6 +30,30 @@ SUPPORTED_SUFFIXES = MARKDOWN_SUFFIXES | TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUF
 IGNORED_NAMES = {"readme.md", "license", "license.md", ".gitkeep"}
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class PageMark:
+    """Where a page of a paginated source begins in `Document.text`."""
+
+    start: int
+    number: int
+    """1-based position of the page in the file (what `#page=N` opens)."""
+    label: str
+    """The page number printed on the page ("13", "iv"); the position when the page prints none."""
+
+
+@dataclass
+class DocumentReport:
+    """What a loader found in a document, for the per-document summary that ends an ingest."""
+
+    pages: int | None = None
+    headings: int = 0
+    recommendations: int = 0
+    tables: int = 0
+    excluded: list[str] = field(default_factory=list)
+    """Pages left out of the text, as "p. 41-44 (references)"."""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,23 +75,30 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     """Guideline label ("CCO/ASCO 2017") -> URL of that guideline, for documents that summarise several."""
+    pages: tuple[PageMark, ...] = ()
+    """Page starts of a paginated source (PDF), in order; empty for sources without pages."""
+    report: DocumentReport | None = field(default=None, compare=False)
+    """What the loader found (not part of the content hash)."""
 
     @property
     def content_hash(self) -> str:
         """Hash of everything that changes the chunks or their metadata."""
+        fields: list[Any] = [
+            self.doc_id,
+            self.text,
+            self.title,
+            self.issuing_body,
+            self.year,
+            self.topic,
+            self.url,
+            self.structured,
+            self.metadata,
+            self.sources,
+        ]
+        if self.pages:  # only paginated sources: every other document keeps the hash it had
+            fields.append([(p.start, p.number, p.label) for p in self.pages])
         payload = json.dumps(
-            [
-                self.doc_id,
-                self.text,
-                self.title,
-                self.issuing_body,
-                self.year,
-                self.topic,
-                self.url,
-                self.structured,
-                self.metadata,
-                self.sources,
-            ],
+            fields,
             sort_keys=True,
             ensure_ascii=False,
             default=str,
@@ -81,6 +113,10 @@ class LoadResult:
     documents: list[Document] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     errors: list[LoaderError] = field(default_factory=list)
+    files: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """doc_id -> (the file it was loaded from, that file's fingerprint)."""
+    unchanged_files: dict[str, str] = field(default_factory=dict)
+    """Files not parsed because their fingerprint matched a known one: path -> fingerprint."""
 
 
 def _year(value: Any, path: Path) -> int | None:
@@ -350,16 +386,24 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
             raise LoaderError(given, "no such file or folder")
 
 
-def load_paths(paths: Iterable[Path], *, strict: bool = False) -> LoadResult:
-    """Load every supported file under `paths`.
+def load_paths(
+    paths: Iterable[Path],
+    *,
+    strict: bool = False,
+    known: Mapping[str, tuple[str, Sequence[str]]] | None = None,
+) -> LoadResult:
+    """Load every supported file under `paths`, with the metadata its sidecar or folder manifest states.
 
     Unsupported files are listed in `skipped`; broken files in `errors` (or raised with `strict`).
-    Duplicate doc ids across files are an error: the later file is refused.
+    Duplicate doc ids across files are an error: the later file is refused. A file whose fingerprint
+    equals the one `known` gives for its path (path -> (fingerprint, its doc ids)) is not parsed again:
+    it is listed in `unchanged_files`, and its documents are the caller's to reuse.
     """
     result = LoadResult()
     seen: dict[str, str] = {}
+    known = known or {}
     for path, root in iter_files(paths):
-        if path.name.lower() in IGNORED_NAMES:
+        if path.name.lower() in IGNORED_NAMES or is_metadata_file(path):
             continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             if strict:
@@ -367,7 +411,16 @@ def load_paths(paths: Iterable[Path], *, strict: bool = False) -> LoadResult:
             result.skipped.append(path)
             continue
         try:
-            docs = load_file(path, root)
+            stated, metadata_files = stated_metadata(path)
+            fingerprint = file_fingerprint(path, metadata_files)
+            previous = known.get(str(path))
+            if previous is not None and previous[0] == fingerprint and not set(previous[1]) & set(seen):
+                result.unchanged_files[str(path)] = fingerprint
+                for doc_id in previous[1]:
+                    seen[doc_id] = str(path)
+                continue
+            where = metadata_files[-1] if metadata_files else path
+            docs = [apply_stated(doc, stated, where) for doc in load_file(path, root)]
             for doc in docs:
                 if doc.doc_id in seen:
                     raise LoaderError(path, f"doc_id {doc.doc_id!r} already loaded from {seen[doc.doc_id]}")
@@ -376,7 +429,14 @@ def load_paths(paths: Iterable[Path], *, strict: bool = False) -> LoadResult:
                 raise
             result.errors.append(exc)
             continue
+        except OSError as exc:
+            error = LoaderError(path, exc.strerror or str(exc))
+            if strict:
+                raise error from None
+            result.errors.append(error)
+            continue
         for doc in docs:
             seen[doc.doc_id] = doc.source
+            result.files[doc.doc_id] = (str(path), fingerprint)
         result.documents.extend(docs)
     return result

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class IngestSummary:
     seconds: float = 0.0
     up_to_date: bool = False
     rebuilt: bool = False
+    reports: list[DocumentEntry] = field(default_factory=list)
+    """What each document holds (pages, headings, recommendations, tables, excluded pages, warnings)."""
 
     @property
     def chunks_per_second(self) -> float:
@@ -86,7 +89,11 @@ def loading_message(embedding: EmbeddingSettings) -> str:
     return f"exporting the embedding model to ONNX and quantising it to int8, once per machine, in {model.parent}"
 
 
-def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
+_MARKDOWN_HEADING = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
+
+
+def _documents_entry(doc: Document, chunks: list[Chunk], file: tuple[str, str] | None) -> DocumentEntry:
+    report = doc.report
     return DocumentEntry(
         doc_id=doc.doc_id,
         content_hash=doc.content_hash,
@@ -96,8 +103,28 @@ def _documents_entry(doc: Document, n_chunks: int) -> DocumentEntry:
         year=doc.year,
         topic=doc.topic,
         url=doc.url,
-        chunks=n_chunks,
+        chunks=len(chunks),
+        file=file[0] if file else None,
+        file_fingerprint=file[1] if file else None,
+        pages=report.pages if report else (len({p.number for p in doc.pages}) or None),
+        headings=report.headings if report else len(_MARKDOWN_HEADING.findall(doc.text)) if doc.structured else 0,
+        recommendations=len({c.rec_id for c in chunks if c.rec_id}),
+        tables=report.tables if report else 0,
+        excluded=list(report.excluded) if report else [],
+        warnings=list(report.warnings) if report else [],
     )
+
+
+REPORT_FIELDS = ("pages", "headings", "recommendations", "tables", "excluded", "warnings")
+
+
+def _known_files(manifest: Manifest | None) -> dict[str, tuple[str, list[str]]]:
+    """file -> (fingerprint, its doc ids) from an index's manifest, for files whose bytes can be recognised."""
+    known: dict[str, tuple[str, list[str]]] = {}
+    for entry in manifest.documents if manifest else []:
+        if entry.file and entry.file_fingerprint:
+            known.setdefault(entry.file, (entry.file_fingerprint, []))[1].append(entry.doc_id)
+    return known
 
 
 def _reusable(
@@ -121,20 +148,15 @@ def _reusable(
     return old
 
 
-def is_up_to_date(
-    index_dir: Path,
-    documents: list[Document],
+def settings_match(
+    manifest: Manifest,
     model_name: str,
     chunking: ChunkingSettings,
     sentence_vectors: str,
     index_settings: IndexSettings | None = None,
     model_fingerprint: str | None = None,
 ) -> bool:
-    """True when the index was built from exactly these documents with these settings."""
-    try:
-        manifest = read_manifest(index_dir)
-    except IndexStoreError:
-        return False
+    """Whether an index was built with these settings, so its chunks and vectors can be kept."""
     return (
         manifest.model_name == model_name
         and fingerprints_agree(manifest.model_fingerprint, model_fingerprint)
@@ -143,7 +165,6 @@ def is_up_to_date(
         and manifest.keyword_tokenizer == TOKENIZER_VERSION
         and manifest.chunker == CHUNKER_VERSION
         and (index_settings is None or manifest.index == index_settings.model_dump())
-        and manifest.document_hashes() == {d.doc_id: d.content_hash for d in documents}
     )
 
 
@@ -205,19 +226,31 @@ def build_index(
     say = on_status or (lambda _msg: None)
     summary = IngestSummary(index_dir=index_dir)
 
-    loaded = load_paths(list(paths), strict=strict)
-    summary.skipped, summary.errors = loaded.skipped, loaded.errors
-    documents = loaded.documents
-    summary.documents = len(documents)
-    if not documents:
-        raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
+    paths = list(paths)
     model_name = embedder.name if embedder is not None else configured_model_name(embedding)
     fingerprint = getattr(embedder, "fingerprint", None) if embedder is not None else configured_fingerprint(embedding)
-    if not rebuild and is_up_to_date(
-        index_dir, documents, model_name, chunking, embedding.sentence_vectors, index_settings, fingerprint
+    try:
+        previous = None if rebuild else read_manifest(index_dir)
+    except IndexStoreError:
+        previous = None
+    if previous is not None and not settings_match(
+        previous, model_name, chunking, embedding.sentence_vectors, index_settings, fingerprint
     ):
-        summary.unchanged = len(documents)
-        summary.chunks = sum(d.chunks for d in read_manifest(index_dir).documents)
+        previous = None
+    # Files whose bytes are unchanged are not parsed again: their documents come from the index as they are.
+    loaded = load_paths(paths, strict=strict, known=_known_files(previous))
+    summary.skipped, summary.errors = loaded.skipped, loaded.errors
+    documents = loaded.documents
+    reused_ids = {
+        doc_id for file, (_, ids) in _known_files(previous).items() if file in loaded.unchanged_files for doc_id in ids
+    }
+    summary.documents = len(documents) + len(reused_ids)
+    if not summary.documents:
+        raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
+    if previous is not None and not documents and reused_ids == set(previous.document_hashes()):
+        summary.unchanged = len(reused_ids)
+        summary.chunks = sum(d.chunks for d in previous.documents)
+        summary.reports = list(previous.documents)
         summary.up_to_date = True
         summary.seconds = time.perf_counter() - started
         return summary
@@ -226,30 +259,47 @@ def build_index(
         say(loading_message(embedding))
         embedder = load_embedder(embedding)
     old = None if rebuild else _reusable(index_dir, embedder, chunking, embedding.sentence_vectors)
+    if reused_ids and old is None:  # the index cannot lend its chunks after all: parse those files too
+        loaded = load_paths(paths, strict=strict)
+        summary.skipped, summary.errors = loaded.skipped, loaded.errors
+        documents, reused_ids = loaded.documents, set()
     summary.rebuilt = old is None
     old_hashes = old.manifest.document_hashes() if old else {}
+    old_entries = {e.doc_id: e for e in old.manifest.documents} if old else {}
     old_rows: dict[str, list[int]] = {}
     if old:
         for row, chunk in enumerate(old.chunks):
             old_rows.setdefault(chunk.doc_id, []).append(row)
 
     chunker = Chunker(chunking, embedder.count_tokens, embedder.max_tokens)
-    per_doc: list[tuple[Document, list[Chunk], list[int] | None]] = []
+    per_doc: list[tuple[DocumentEntry | None, Document | None, list[Chunk], list[int] | None]] = []
+    if old is not None:
+        for entry in old.manifest.documents:
+            if entry.doc_id in reused_ids:
+                rows = old_rows.get(entry.doc_id, [])
+                per_doc.append((entry, None, [old.chunks[r] for r in rows], rows))
+                summary.unchanged += 1
     for doc in documents:
-        previous = old_hashes.get(doc.doc_id)
-        if old is not None and previous == doc.content_hash:
+        previous_hash = old_hashes.get(doc.doc_id)
+        file = loaded.files.get(doc.doc_id)
+        if old is not None and previous_hash == doc.content_hash:
             rows = old_rows.get(doc.doc_id, [])
-            per_doc.append((doc, [old.chunks[r] for r in rows], rows))
+            entry = _documents_entry(doc, [old.chunks[r] for r in rows], file)
+            if doc.report is None and (kept := old_entries.get(doc.doc_id)) is not None:
+                entry = entry.model_copy(update={k: getattr(kept, k) for k in REPORT_FIELDS})
+            per_doc.append((entry, doc, [old.chunks[r] for r in rows], rows))
             summary.unchanged += 1
         else:
-            per_doc.append((doc, chunker.chunk(doc), None))
-            if previous is None:
+            chunks = chunker.chunk(doc)
+            per_doc.append((_documents_entry(doc, chunks, file), doc, chunks, None))
+            if previous_hash is None:
                 summary.new += 1
             else:
                 summary.changed += 1
-    summary.removed = len(set(old_hashes) - {d.doc_id for d in documents})
+    summary.removed = len(set(old_hashes) - {d.doc_id for d in documents} - reused_ids)
+    summary.reports = [entry for entry, _, _, _ in per_doc if entry is not None]
 
-    fresh = [c for _, chunks, rows in per_doc if rows is None for c in chunks]
+    fresh = [c for _, _, chunks, rows in per_doc if rows is None for c in chunks]
     fresh_vectors, fresh_sentences = _embed_chunks(
         fresh, embedder, embedding, chunking.section_separator, progress=progress, say=say
     )
@@ -261,7 +311,7 @@ def build_index(
     vector_rows: list[np.ndarray] = []
     sentence_rows: list[np.ndarray] = []
     fresh_iter = iter(range(len(fresh)))
-    for _doc, chunks, old_rows_of_doc in per_doc:
+    for _entry, _doc, chunks, old_rows_of_doc in per_doc:
         for i, chunk in enumerate(chunks):
             all_chunks.append(chunk)
             if old_rows_of_doc is not None and old is not None:
@@ -281,7 +331,8 @@ def build_index(
             np.vstack(sentence_rows).astype(np.float32) if sentence_rows else np.zeros((0, dim), np.float32)
         )
 
-    hashes = {d.doc_id: d.content_hash for d in documents}
+    entries = [entry for entry, _, _, _ in per_doc if entry is not None]
+    hashes = {e.doc_id: e.content_hash for e in entries}
     manifest = Manifest(
         model_name=embedder.name,
         dimension=dim,
@@ -292,9 +343,9 @@ def build_index(
         index=index_settings.model_dump(),
         sentence_vectors=embedding.sentence_vectors,
         corpus_hash=corpus_hash(hashes),
-        documents=[_documents_entry(doc, len(chunks)) for doc, chunks, _ in per_doc],
+        documents=entries,
         counts={
-            "documents": len(documents),
+            "documents": len(entries),
             "chunks": len(all_chunks),
             "sentences": int(sum(len(c.sentences) for c in all_chunks)),
         },
