@@ -413,11 +413,12 @@ def load_paths(
         try:
             stated, metadata_files = stated_metadata(path)
             fingerprint = file_fingerprint(path, metadata_files)
-            previous = known.get(str(path))
+            file = str(path.resolve())  # the same file from any working folder; what the service serves
+            previous = known.get(file)
             if previous is not None and previous[0] == fingerprint and not set(previous[1]) & set(seen):
-                result.unchanged_files[str(path)] = fingerprint
+                result.unchanged_files[file] = fingerprint
                 for doc_id in previous[1]:
-                    seen[doc_id] = str(path)
+                    seen[doc_id] = file
                 continue
             where = metadata_files[-1] if metadata_files else path
             docs = [apply_stated(doc, stated, where) for doc in load_file(path, root)]
@@ -437,6 +438,6 @@ def load_paths(
             continue
         for doc in docs:
             seen[doc.doc_id] = doc.source
-            result.files[doc.doc_id] = (str(path), fingerprint)
+            result.files[doc.doc_id] = (file, fingerprint)
         result.documents.extend(docs)
     return result

@@ -279,6 +279,15 @@ def attribution(chunk: Chunk) -> str | None:
     return None
 
 
+def strength_text(chunk: Chunk) -> str | None:
+    """A recommendation's strength as the answer shows it: "strong recommendation", or the guideline's own words."""
+    strength = chunk.metadata.get("strength") if chunk.rec_id else None
+    if not strength:
+        return None
+    text = str(strength).strip().rstrip(".")
+    return text if "recommend" in text.lower() else f"{text} recommendation"
+
+
 def _lower_first(text: str) -> str:
     first = text.split(" ", 1)[0]
     # Lower-case only an ordinary capitalised word: never an acronym, a number or a drug name.
@@ -315,7 +324,11 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
             body += "."
         if attribute and composed.composer == "extractive" and sentence.source != previous_source:
-            label = attribution(candidates[sentence.source].chunk)
+            chunk = candidates[sentence.source].chunk
+            label = attribution(chunk)
+            strength = strength_text(chunk)
+            if label and strength:
+                label = f"{label} ({strength})"
             if label:
                 body = f"Per {label}, {_lower_first(body)}"
         parts.append(f"{body} [{n}]")

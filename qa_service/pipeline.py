@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ingest import Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
+from ingest import Chunk, Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
 from ingest import load_embedder as load_torch_embedder
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import (
@@ -24,7 +25,7 @@ from qa_service.abstention import (
     unknown_terms,
 )
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
-from qa_service.errors import BadRequestError
+from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (
     AskRequest,
@@ -95,6 +96,40 @@ def build_chat_model(settings: LLMSettings) -> Any:
     )
 
 
+SOURCE_MEDIA_TYPES = {
+    ".pdf": "application/pdf",
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".markdown": "text/markdown; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+}
+
+
+def source_media_type(file: str) -> str | None:
+    """The media type a source file is served with; None for files that are not one document (JSONL)."""
+    return SOURCE_MEDIA_TYPES.get(Path(file).suffix.lower())
+
+
+def provenance(chunk: Chunk) -> dict[str, Any]:
+    """What a passage and a citation both say of where a chunk comes from: document, section, page, strength."""
+    strength = chunk.metadata.get("strength") if chunk.rec_id else None
+    return {
+        "chunk_id": chunk.chunk_id,
+        "doc_id": chunk.doc_id,
+        "rec_id": chunk.rec_id,
+        "title": chunk.title,
+        "section": " > ".join(chunk.section),
+        "issuing_body": chunk.issuing_body,
+        "year": chunk.year,
+        "url": chunk.url,
+        "page": chunk.page_start,
+        "page_end": chunk.page_end,
+        "page_label": chunk.page_label,
+        "strength": str(strength) if strength else None,
+    }
+
+
 class QAPipeline:
     """Everything needed to answer over one loaded index."""
 
@@ -153,18 +188,11 @@ class QAPipeline:
     def _passage(self, hit: Hit) -> Passage:
         chunk = self.index.chunks[hit.row]
         return Passage(
-            chunk_id=chunk.chunk_id,
-            doc_id=chunk.doc_id,
-            rec_id=chunk.rec_id,
-            title=chunk.title,
-            section=" > ".join(chunk.section),
+            **provenance(chunk),
             text=chunk.prefix + chunk.text,
-            score=round(hit.score, 6),
             guideline=chunk.guideline,
-            issuing_body=chunk.issuing_body,
-            year=chunk.year,
             topic=chunk.topic,
-            url=chunk.url,
+            score=round(hit.score, 6),
             dense_rank=hit.dense_rank,
             keyword_rank=hit.keyword_rank,
         )
@@ -285,19 +313,7 @@ class QAPipeline:
             for n, source in enumerate(order, start=1):
                 chunk = candidates[source].chunk
                 citations.append(
-                    Citation(
-                        id=n,
-                        chunk_id=chunk.chunk_id,
-                        doc_id=chunk.doc_id,
-                        rec_id=chunk.rec_id,
-                        title=chunk.title,
-                        issuing_body=chunk.issuing_body,
-                        year=chunk.year,
-                        guideline=attribution(chunk),
-                        section=" > ".join(chunk.section),
-                        url=chunk.url,
-                        quote=chunk.prefix + chunk.text,
-                    )
+                    Citation(id=n, **provenance(chunk), guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
                 )
         timings["total"] = (time.perf_counter() - started) * 1000
         return AskResponse(
@@ -323,8 +339,33 @@ class QAPipeline:
         yield {"type": "done", "response": response.model_dump()}
 
     def documents(self) -> list[dict[str, Any]]:
-        """Manifest entries of the indexed documents."""
-        return [d.model_dump() for d in self.index.manifest.documents]
+        """Manifest entries of the indexed documents (without where the server keeps their files)."""
+        return [
+            d.model_dump(exclude={"file", "file_fingerprint"})
+            | {"source_url": f"/v1/documents/{d.doc_id}/source" if d.file and source_media_type(d.file) else None}
+            for d in self.index.manifest.documents
+        ]
+
+    def source_file(self, doc_id: str) -> tuple[Path, str]:
+        """The original file an indexed document was ingested from, and its media type.
+
+        Only files the index records are served, looked up by document id: no path comes from the request.
+        """
+        entry = next((d for d in self.index.manifest.documents if d.doc_id == doc_id), None)
+        if entry is None:
+            raise NotFoundError(f"no document {doc_id!r}")
+        media_type = source_media_type(entry.file) if entry.file else None
+        if entry.file is None or media_type is None:
+            raise NotFoundError(
+                f"document {doc_id!r} has no source file to serve (records from a JSONL file have none)"
+            )
+        path = Path(entry.file)
+        if not path.is_file():
+            raise NotFoundError(
+                f"the source file of {doc_id!r} is not on this server any more (it was ingested from {path.name}); "
+                "re-ingest on this machine to serve it"
+            )
+        return path, media_type
 
     def manifest(self) -> dict[str, Any]:
         """The manifest without the per-document list."""

@@ -7,6 +7,7 @@ methods into `create_app(settings, pipeline=...)`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
@@ -34,4 +35,8 @@ class AnswerPipeline(Protocol):
 
     def manifest(self) -> dict[str, Any]:
         """The index manifest, without the per-document list."""
+        ...
+
+    def source_file(self, doc_id: str) -> tuple[Path, str]:
+        """The original file of an indexed document and its media type; NotFoundError if there is none."""
         ...

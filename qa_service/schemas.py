@@ -63,6 +63,10 @@ class Passage(BaseModel):
     url: str | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
+    page_end: int | None = Field(None, description="Last page of the passage in the source file.")
+    page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
+    strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
 
 
 class Citation(BaseModel):
@@ -79,12 +83,29 @@ class Citation(BaseModel):
     section: str
     url: str | None = None
     quote: str = Field(description="The passage text the answer's sentences come from.")
+    page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
+    page_end: int | None = Field(None, description="Last page of the passage in the source file.")
+    page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
+    strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
+
+
+def page_text(item: Citation | Passage) -> str | None:
+    """ "p. 13" or "pp. 13-14" (printed page numbers), or None for a source without pages."""
+    if item.page_label is None:
+        return None
+    return f"pp. {item.page_label}" if "-" in item.page_label else f"p. {item.page_label}"
 
 
 def source_label(item: Citation | Passage) -> str:
-    """`ESMO 2020 — Title > Section` for a footnote (the title once, if the section path starts with it)."""
+    """`ESMO 2020, p. 13 — Title > Section` for a footnote (the title once, if the section path starts with it)."""
     guideline = item.guideline or " ".join(str(x) for x in (item.issuing_body, item.year) if x)
-    where = item.section if item.section.startswith(item.title) else f"{item.title} > {item.section}"
+    if not item.section:
+        where = item.title
+    else:
+        where = item.section if item.section.startswith(item.title) else f"{item.title} > {item.section}"
+    page = page_text(item)
+    if page:
+        guideline = f"{guideline}, {page}" if guideline else page
     return f"{guideline} — {where}" if guideline else where
 
 

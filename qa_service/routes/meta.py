@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 
 from qa_service.dependencies import PipelineDep
 from qa_service.errors import NotFoundError, NotReadyError
@@ -44,6 +45,22 @@ def version(pipeline: PipelineDep) -> dict[str, Any]:
 def documents(pipeline: PipelineDep) -> dict[str, Any]:
     """Every document with its title, issuing body, year, topic, url and chunk count."""
     return {"documents": pipeline.documents()}
+
+
+@router.get(
+    "/v1/documents/{doc_id:path}/source",
+    summary="The original file of one document",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}, "text/html": {}, "text/markdown": {}, "text/plain": {}}}},
+)
+def document_source(doc_id: str, pipeline: PipelineDep) -> FileResponse:
+    """The file the document was ingested from (a PDF opens at a page with `#page=N`); 404 if none."""
+    path, media_type = pipeline.source_file(doc_id)
+    # A served web page must not run its scripts on this service's origin.
+    headers = {"Content-Security-Policy": "sandbox", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(
+        path, media_type=media_type, headers=headers, filename=path.name, content_disposition_type="inline"
+    )
 
 
 @router.get("/v1/documents/{doc_id:path}", summary="One document")

@@ -54,6 +54,12 @@
   }
 
   // Only http(s) links are followed; anything else (javascript:, data:) is shown as text only.
+  // "p. 13" or "pp. 13-14": the page numbers printed on the document's pages.
+  function pageOf(item) {
+    if (!item.page_label) return "";
+    return (item.page_label.includes("-") ? "pp. " : "p. ") + item.page_label;
+  }
+
   function safeUrl(url) {
     if (!url) return null;
     try {
@@ -140,16 +146,29 @@
       el("dt", { text: "Section" }), el("dd", { text: sectionOf(item) }),
     );
     if (item.rec_id) facts.append(el("dt", { text: "Recommendation" }), el("dd", { text: item.rec_id }));
+    if (item.strength) facts.append(el("dt", { text: "Strength" }), el("dd", { text: item.strength }));
+    const page = pageOf(item);
+    if (page) facts.append(el("dt", { text: "Page" }), el("dd", { text: page }));
     const summary = el("summary", {},
       marker ? el("span", { className: "marker", text: marker }) : null,
       el("span", { className: "source-title", text: item.title || item.doc_id || "Untitled" }),
-      el("span", { className: "source-guideline", text: guidelineOf(item) }),
+      el("span", { className: "source-guideline", text: [guidelineOf(item), page].filter(Boolean).join(", ") }),
       el("span", { className: "source-section", text: sectionOf(item) }),
     );
+    // The ingested file itself, opened at the passage's page: what a clinician checks the answer against.
+    const sourceHref = item.page
+      ? `/v1/documents/${item.doc_id.split("/").map(encodeURIComponent).join("/")}/source#page=${item.page}`
+      : null;
     const details = el("details", {},
       summary,
       el("blockquote", { className: "quote", text }),
       facts,
+      sourceHref
+        ? el("p", {}, el("a", {
+          href: sourceHref, target: "_blank", rel: "noopener noreferrer", className: "page-link",
+          text: `Open the document at ${page}`,
+        }))
+        : null,
       link
         ? el("p", {}, el("a", { href: link, target: "_blank", rel: "noopener noreferrer", text: "Open the guideline" }))
         : el("p", { className: "hint", text: item.url ? "Link: " + item.url : "No link for this guideline." }),

@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from qa_service.errors import NotFoundError
 from qa_service.schemas import AskRequest, AskResponse, Citation, Filters, Passage, SearchRequest, SearchResponse
 
 _STOP = {
@@ -213,6 +215,10 @@ class FakePipeline:
     def manifest(self) -> dict[str, Any]:
         """A minimal manifest."""
         return {"model_name": "fake", "counts": {"documents": len(DOCUMENTS), "chunks": len(self.passages)}}
+
+    def source_file(self, doc_id: str) -> tuple[Path, str]:
+        """No fake document has a file behind it."""
+        raise NotFoundError(f"no document {doc_id!r}")
 
 
 @contextmanager
