@@ -20,6 +20,8 @@ from eval.errors import EvalDataError
 GOLD_DIR = Path(__file__).resolve().parent / "gold"
 DEFAULT_GOLD = GOLD_DIR / "bone_metastasis.jsonl"
 GOLD_FIELDS = ("qid", "question", "answerable", "rec_ids", "key_facts", "topic")
+# Gold over documents the project did not write (real PDFs, web pages): graded by document and page.
+DOC_GOLD_FIELDS = ("qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic")
 # The first token of a heading, as ingest.chunking reads recommendation ids.
 _REC_HEADING = re.compile(r"^#{1,6}[ \t]+([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d+[a-z]?)\b")
 
@@ -38,6 +40,8 @@ class EvalQuestion:
     """Strict gold documents plus their near-duplicates; empty when the source gives none."""
     key_facts: tuple[tuple[str, ...], ...] = ()
     references: tuple[str, ...] = ()
+    pdf_pages: tuple[int, ...] = ()
+    """Pages (1-based positions in the PDF) that hold the answer, for gold over paginated documents."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +182,8 @@ def load_gold(
     unknown: list[str] = []
     for lineno, record in _records(path):
         where = f"{path}:{lineno}"
-        missing = [f for f in GOLD_FIELDS if f not in record]
+        by_document = "doc_ids" in record and "rec_ids" not in record
+        missing = [f for f in (DOC_GOLD_FIELDS if by_document else GOLD_FIELDS) if f not in record]
         if missing:
             raise EvalDataError(f"{where}: missing {', '.join(missing)}")
         qid, question = record["qid"], record["question"]
@@ -189,6 +194,9 @@ def load_gold(
         seen.add(qid)
         if not isinstance(record["answerable"], bool):
             raise EvalDataError(f"{where}: answerable must be true or false")
+        if by_document:
+            questions.append(_document_question(record, where))
+            continue
         rec_ids = _strings(record["rec_ids"], where, "rec_ids")
         facts = record["key_facts"]
         if not isinstance(facts, list):
@@ -215,7 +223,7 @@ def load_gold(
     if not questions:
         raise EvalDataError(f"{path}: no questions")
     warnings = []
-    if not mapping:
+    if not mapping and any(q.rec_ids for q in questions):
         warnings.append("no corpus given: document-level metrics are not computed for this gold set")
     elif unknown:
         shown = ", ".join(sorted(set(unknown))[:5])
@@ -227,6 +235,29 @@ def load_gold(
         corpus={doc: {"title": title} for doc, title in sorted(titles.items())},
         source={"questions": display_path(path), "questions_sha256": file_sha256(path)},
         warnings=tuple(warnings),
+    )
+
+
+def _document_question(record: dict[str, Any], where: str) -> EvalQuestion:
+    """A question graded by document and page rather than by recommendation id."""
+    facts = record["key_facts"]
+    if not isinstance(facts, list):
+        raise EvalDataError(f"{where}: key_facts must be a list of lists of strings")
+    pdf_pages = record["pdf_pages"]
+    if not isinstance(pdf_pages, list) or not all(isinstance(p, int) and p >= 1 for p in pdf_pages):
+        raise EvalDataError(f"{where}: pdf_pages must be a list of page numbers (1-based)")
+    _strings(record["pages"], where, "pages")
+    doc_ids = _strings(record["doc_ids"], where, "doc_ids")
+    if record["answerable"] and not doc_ids:
+        raise EvalDataError(f"{where}: an answerable question needs doc_ids")
+    return EvalQuestion(
+        qid=record["qid"],
+        question=record["question"],
+        answerable=record["answerable"],
+        topic=str(record["topic"] or "all"),
+        doc_ids=doc_ids,
+        key_facts=tuple(_strings(f, where, "each key fact") for f in facts),
+        pdf_pages=tuple(pdf_pages),
     )
 
 

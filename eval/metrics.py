@@ -355,6 +355,52 @@ def grounding(replies: Mapping[str, CitedAnswer]) -> Score:
 # -- abstention and latency --------------------------------------------------------------------
 
 
+def doc_in_first_citations(
+    cited_docs: Mapping[str, Sequence[str]], gold_docs: Mapping[str, Collection[str]], n: int = 3
+) -> Score:
+    """Share of answerable questions whose first `n` citations include a gold document (an abstention scores 0)."""
+    return mean_score(
+        {qid: float(bool(set(cited_docs.get(qid, ())[:n]) & set(gold))) for qid, gold in gold_docs.items() if gold}
+    )
+
+
+def page_hit(
+    cited_pages: Mapping[str, Sequence[tuple[str, int | None, int | None]]],
+    gold: Mapping[str, tuple[Collection[str], Collection[int]]],
+) -> Score:
+    """Share of answerable questions with a gold page whose citations include that page of a gold document."""
+    per_q: dict[str, float | None] = {}
+    for qid, (docs, pages) in gold.items():
+        if not pages:
+            continue
+        per_q[qid] = float(
+            any(
+                doc in docs and first is not None and any(first <= p <= (last or first) for p in pages)
+                for doc, first, last in cited_pages.get(qid, ())
+            )
+        )
+    return mean_score(per_q)
+
+
+def citations_with_page(
+    cited_pages: Mapping[str, Sequence[tuple[str, int | None, int | None]]], paged: Collection[str]
+) -> Score:
+    """Share of citations of paginated documents that carry their page, per answer."""
+    per_q: dict[str, float | None] = {}
+    for qid, cited in cited_pages.items():
+        of_paged = [first for doc, first, _ in cited if doc in paged]
+        per_q[qid] = sum(first is not None for first in of_paged) / len(of_paged) if of_paged else None
+    return mean_score(per_q)
+
+
+_BROKEN_WORD = re.compile(r"\b[a-z]{2,}- [a-z]{2,}\b")
+
+
+def broken_words(answers: Mapping[str, str]) -> Score:
+    """Share of answers holding a word broken by a line-end hyphen ("pal- liative")."""
+    return mean_score({qid: float(bool(_BROKEN_WORD.search(text))) for qid, text in answers.items() if text})
+
+
 def abstention_recall(abstained: Mapping[str, bool], answerable: Mapping[str, bool]) -> Score:
     """Share of unanswerable questions on which the service abstained."""
     return mean_score({qid: float(abstained[qid]) for qid, ok in answerable.items() if not ok and qid in abstained})

@@ -15,10 +15,13 @@ from eval.metrics import (
     CitedAnswer,
     Score,
     abstention_recall,
+    broken_words,
     citation_precision,
     citation_validity,
+    citations_with_page,
     coverage,
     dedupe,
+    doc_in_first_citations,
     false_abstention_rate,
     first_relevant_rank,
     grounding,
@@ -26,6 +29,7 @@ from eval.metrics import (
     latency_summary,
     mrr_at_k,
     ndcg,
+    page_hit,
     recall_at_k,
     rouge_l_score,
     span_scores,
@@ -220,6 +224,7 @@ def score_run(
             "gold": {
                 "rec_ids": list(q.rec_ids),
                 "doc_ids": list(q.doc_ids),
+                "pdf_pages": list(q.pdf_pages),
                 "lenient_doc_ids": list(q.lenient_doc_ids),
             },
             "first_hit": first_hits[q.qid],
@@ -237,7 +242,10 @@ def score_run(
                 "abstained": reply.abstained,
                 "reason": reply.reason,
                 "evidence_score": round(reply.evidence_score, 4),
-                "citations": [{"id": c.id, "doc_id": c.doc_id, "rec_id": c.rec_id} for c in reply.citations],
+                "citations": [
+                    {"id": c.id, "doc_id": c.doc_id, "rec_id": c.rec_id, "page": c.page, "page_label": c.page_label}
+                    for c in reply.citations
+                ],
             }
         per_question.append(item)
     return metrics, latency, per_question
@@ -277,6 +285,16 @@ def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: C
         ),
     )
     record("citation_grounding", grounding(replies))
+    answered = {qid: asked[qid] for qid in replies}
+    if any(q.pdf_pages for q in questions) or dataset.primary_level == "doc":
+        cited_docs = {qid: [c.doc_id for c in r.citations] for qid, r in answered.items()}
+        record("doc_in_first3_citations", doc_in_first_citations(cited_docs, {q.qid: q.doc_ids for q in answerable}))
+    if any(q.pdf_pages for q in questions):
+        cited_pages = {qid: [(c.doc_id, c.page, c.page_end) for c in r.citations] for qid, r in answered.items()}
+        paged = {d for q in questions if q.pdf_pages for d in q.doc_ids}
+        record("page_hit", page_hit(cited_pages, {q.qid: (q.doc_ids, q.pdf_pages) for q in answerable}))
+        record("citations_with_page", citations_with_page(cited_pages, paged))
+        record("broken_word_answers", broken_words({qid: r.answer for qid, r in answered.items()}))
     abstained = {q.qid: asked[q.qid].abstained for q in questions}
     flags = {q.qid: q.answerable for q in questions}
     record("abstention_recall", abstention_recall(abstained, flags))

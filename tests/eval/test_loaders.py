@@ -112,3 +112,29 @@ def test_shared_benchmarks_load(name):
     assert len(data.questions) > 100
     assert all(q.doc_ids and set(q.doc_ids) <= set(q.lenient_doc_ids) for q in data.questions)
     assert all(d in data.corpus for q in data.questions for d in q.doc_ids)
+
+
+def test_gold_over_real_documents_is_graded_by_document_and_pdf_page(tmp_path):
+    path = tmp_path / "realdocs_x.jsonl"
+    rows = [
+        '{"qid": "r1", "question": "MME factor oxycodone?", "answerable": true, "doc_ids": ["pdf/cdc"], '
+        '"pages": ["41"], "pdf_pages": [43], "key_facts": [["1.5"]], "topic": "opioids"}',
+        '{"qid": "r2", "question": "neonatal paracetamol IV max?", "answerable": false, "doc_ids": [], '
+        '"pages": [], "pdf_pages": [], "key_facts": [], "topic": "out-of-scope"}',
+    ]
+    path.write_text("\n".join(rows) + "\n")
+    dataset = load_gold(path)
+    first, second = dataset.questions
+    assert (first.doc_ids, first.pdf_pages, first.key_facts) == (("pdf/cdc",), (43,), (("1.5",),))
+    assert dataset.primary_level == "doc" and dataset.qrels["r1"] == {"pdf/cdc": 1}
+    assert not second.answerable and dataset.warnings == ()
+
+
+def test_gold_over_real_documents_refuses_bad_pages(tmp_path):
+    path = tmp_path / "realdocs_bad.jsonl"
+    path.write_text(
+        '{"qid": "r1", "question": "q?", "answerable": true, "doc_ids": ["d"], "pages": ["1"], '
+        '"pdf_pages": ["one"], "key_facts": [["x"]], "topic": "t"}\n'
+    )
+    with pytest.raises(EvalDataError, match="pdf_pages"):
+        load_gold(path)

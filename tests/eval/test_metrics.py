@@ -11,13 +11,16 @@ from eval.metrics import (
     abstention_recall,
     answer_sentences,
     best_span,
+    broken_words,
     citation_precision,
     citation_precision_one,
     citation_valid,
     citation_validity,
+    citations_with_page,
     coverage,
     coverage_at_k,
     dedupe,
+    doc_in_first_citations,
     exact_match,
     false_abstention_rate,
     first_relevant_rank,
@@ -33,6 +36,7 @@ from eval.metrics import (
     ndcg_at_k,
     normalize_answer,
     numbers,
+    page_hit,
     percentile,
     recall_at_k,
     rouge_l,
@@ -218,3 +222,25 @@ def test_latency_summary_per_stage_sorted():
     assert list(summary) == ["retrieve", "total"]
     assert summary["total"] == {"p50_ms": 20.0, "p95_ms": pytest.approx(29.0), "n": 3.0}
     assert summary["retrieve"]["p50_ms"] == 3.0
+
+
+def test_right_document_among_the_first_three_citations_and_abstentions_score_zero():
+    cited = {"a": ["x", "y", "gold"], "b": ["x", "y", "z", "gold"]}
+    score = doc_in_first_citations(cited, {"a": {"gold"}, "b": {"gold"}, "c": {"gold"}})
+    assert score.per_question == {"a": 1.0, "b": 0.0, "c": 0.0}
+
+
+def test_page_hit_counts_a_cited_page_span_that_holds_the_gold_page_of_a_gold_document():
+    cited = {"a": [("doc", 12, 14)], "b": [("other", 13, 13)], "c": [("doc", None, None)]}
+    gold = {"a": ({"doc"}, [13]), "b": ({"doc"}, [13]), "c": ({"doc"}, [13]), "d": ({"doc"}, [])}
+    assert page_hit(cited, gold).per_question == {"a": 1.0, "b": 0.0, "c": 0.0}
+
+
+def test_citations_with_page_looks_only_at_paginated_documents():
+    cited = {"a": [("pdf", 3, 3), ("pdf", None, None), ("html", None, None)], "b": [("html", None, None)]}
+    assert citations_with_page(cited, {"pdf"}).per_question == {"a": 0.5}
+
+
+def test_broken_words_finds_line_end_hyphens_left_in_answers():
+    answers = {"a": "Offer pal- liative radiotherapy [1].", "b": "Non-small-cell and CA-125 stay [1]."}
+    assert broken_words(answers).per_question == {"a": 1.0, "b": 0.0}
