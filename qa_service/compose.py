@@ -69,6 +69,30 @@ def drop_source_references(text: str) -> str:
     return _SOURCE_REFERENCE.sub("", text)
 
 
+# What a reference list entry has and a recommendation does not: a DOI or URL, "et al.", a journal's
+# "2015;6:8-13" volume and pages, or "J Pain Symptom Manage" style abbreviated titles before a year.
+_REFERENCE = re.compile(
+    r"\bdoi\b|https?://|www\.|\bet al\b|\b(?:19|20)\d{2}\s*[;:]\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|"
+    r"\bPMID\b|\bISBN\b",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def answer_worthy(text: str, *, at_passage_start: bool) -> bool:
+    """Whether a passage sentence can stand in an answer on its own.
+
+    Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), or a
+    fragment that begins mid-sentence (lower case at the very start of a passage). Table rows pass.
+    """
+    stripped = text.strip()
+    if stripped.startswith("|"):
+        return True
+    if _REFERENCE.search(stripped) or len(_WORD.findall(stripped)) < 3:
+        return False
+    return not (at_passage_start and stripped[:1].islower())
+
+
 def _words(text: str) -> int:
     return len(text.split())
 
@@ -130,7 +154,10 @@ class ExtractiveComposer:
             # induced bone loss answers a question about that, the same dose under bone metastases not.
             context = set(keyword_tokens(" ".join(candidate.chunk.local_headings())))
             named = _names_a_heading(q_tokens, candidate.chunk)
+            starts = [a for a, _ in candidate.chunk.sentences]
             for position, text in enumerate(texts):
+                if not answer_worthy(text, at_passage_start=starts[position] == 0):
+                    continue
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
                 s_tokens = set(keyword_tokens(text)) | context
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0

@@ -9,7 +9,7 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import Field
 
 from ingest import keyword_tokens
-from qa_service.compose import Candidate, ExtractiveComposer, LLMComposer, render, split_generated
+from qa_service.compose import Candidate, ExtractiveComposer, LLMComposer, answer_worthy, render, split_generated
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
@@ -362,3 +362,25 @@ def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path
     assert _names_a_heading(q("zol dose for cancer treatment-induced bone loss"), bone_loss)
     assert not _names_a_heading(q("zol dose for cancer treatment-induced bone loss"), metastases)
     assert not _names_a_heading(q("bone loss"), bone_loss)  # part of a heading is not naming it
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "versus multiple fractions of palliative radiotherapy for bone metastases: a randomized clinical trial "
+        "in Iranian patients. 2015;6:8-13.",
+        "Dowell D, Haegerich TM, Chou R. CDC guideline for prescribing opioids. JAMA 2016;315:1624-45.",
+        "Available at https://www.who.int/publications/i/item/9789240017870.",
+        "[1] 2015.",
+        "Smith et al. reported the trial in 2019.",
+    ],
+)
+def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sentence):
+    assert not answer_worthy(sentence, at_passage_start=False)
+
+
+def test_a_fragment_starting_mid_sentence_is_not_answer_worthy_but_a_table_row_and_a_sentence_are():
+    assert not answer_worthy("of the dose when switching between opioids.", at_passage_start=True)
+    assert answer_worthy("| Oxycodone | 1.5 |", at_passage_start=True)
+    assert answer_worthy("Offer 8 Gy in a single fraction for painful bone metastases.", at_passage_start=True)
+    assert answer_worthy("denosumab 120 mg every 4 weeks is an option.", at_passage_start=False)
