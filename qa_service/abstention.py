@@ -26,14 +26,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from ingest import LoadedIndex, keyword_tokens
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.retrieval import query_words
+from qa_service.vocabulary import query_words, question_words
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
@@ -170,13 +169,6 @@ QUANTITY_WORDS = frozenset(
 
 
 _AGE_SEX = re.compile(r"^\d{1,3}(?:m|f|yo|y|yrs?|yr)$")  # "65M", "58F", "85yo": the patient, not the topic
-
-
-@lru_cache(maxsize=1)
-def question_words() -> frozenset[str]:
-    """Words that phrase a question rather than name its subject (packaged list)."""
-    text = resources.files("qa_service").joinpath("data/question_words.txt").read_text(encoding="utf-8")
-    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
 
 
 @lru_cache(maxsize=4096)

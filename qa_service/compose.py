@@ -14,9 +14,9 @@ import numpy as np
 
 from ingest import Chunk, LoadedIndex, keyword_tokens
 from qa_service.grounding import check_sentence, citations_in, strip_citations
-from qa_service.retrieval import expand_query
 from qa_service.schemas import DroppedSentence
 from qa_service.settings import AnswerSettings
+from qa_service.vocabulary import expand_query
 
 
 @dataclass

@@ -36,6 +36,7 @@ from qa_service.schemas import (
     SearchResponse,
 )
 from qa_service.settings import AnswerSettings, LLMSettings, RetrievalSettings, Settings
+from qa_service.vocabulary import Speller
 
 log = logging.getLogger("guideline_qa.pipeline")
 
@@ -143,6 +144,7 @@ class QAPipeline:
         self._idf, self._max_idf = idf_table(index)
         self._common_words: dict[str, bool] = {}
         self._negated = negated_vocabulary(index)
+        self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
 
@@ -203,10 +205,17 @@ class QAPipeline:
             raise BadRequestError(f"top_k must be between 1 and {self.settings.retrieval.max_top_k}")
         return top_k
 
+    def read_question(self, text: str) -> str:
+        """The question as the service reads it: misspelt words corrected to the index's own words."""
+        if not self.settings.retrieval.correct_spelling:
+            return text
+        return self.speller.correct(text, self._is_common_word)
+
     def search(self, request: SearchRequest) -> SearchResponse:
         """Ranked passages for the query."""
         started = time.perf_counter()
-        result = self.retriever.retrieve(request.query, self._top_k(request.top_k), request.filters)
+        query = self.read_question(request.query)
+        result = self.retriever.retrieve(query, self._top_k(request.top_k), request.filters)
         timings = dict(result.timings_ms)
         timings["total"] = (time.perf_counter() - started) * 1000
         return SearchResponse(
@@ -272,7 +281,8 @@ class QAPipeline:
         started = time.perf_counter()
         answer_settings = self.settings.answer
         top_k = self._top_k(request.top_k)
-        result = self.retriever.retrieve(request.question, top_k, request.filters)
+        question = self.read_question(request.question)
+        result = self.retriever.retrieve(question, top_k, request.filters)
         timings = dict(result.timings_ms)
         passages = [self._passage(h) for h in result.hits]
         candidates = [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)]
@@ -281,9 +291,7 @@ class QAPipeline:
 
         t = time.perf_counter()
         composed = (
-            self._composer(composer_name).compose(
-                request.question, result.query_vector, candidates, max_words=max_words
-            )
+            self._composer(composer_name).compose(question, result.query_vector, candidates, max_words=max_words)
             if candidates
             else Composed(sentences=[], composer=composer_name)
         )
@@ -291,10 +299,10 @@ class QAPipeline:
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        evidence = self._evidence(request.question, result.hits, composed, answer_text, result.query_vector, candidates)
+        evidence = self._evidence(question, result.hits, composed, answer_text, result.query_vector, candidates)
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:
-            self.on_evidence(request.question, evidence, bool(composed.sentences))
+            self.on_evidence(question, evidence, bool(composed.sentences))
         abstained = not composed.sentences or evidence.score < answer_settings.abstain_threshold
         reason = composed.note
         citations: list[Citation] = []

@@ -2,7 +2,7 @@
 
 Both paths rank only the rows that pass the metadata filters (a FAISS id selector and a BM25
 mask), so a filter never empties a result that truncation would have filled. The keyword query is
-expanded with the clinical abbreviation list in `qa_service/data/abbreviations.tsv`.
+expanded with the clinical abbreviation list (`qa_service.vocabulary`).
 """
 
 from __future__ import annotations
@@ -11,67 +11,14 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from ingest import Embedder, LoadedIndex, keyword_tokens
-from ingest.keywords import normalise
 from qa_service.batching import MicroBatcher
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
-
-
-@lru_cache(maxsize=1)
-def abbreviations() -> dict[str, list[str]]:
-    """Abbreviation or lay term -> expansions, from the packaged TSV.
-
-    Lines starting with "#" are comments; a key that is itself "#" is written escaped, as "\\#".
-    """
-    table: dict[str, list[str]] = {}
-    text = resources.files("qa_service").joinpath("data/abbreviations.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, expansions = line.partition("\t")
-        table[key.strip().lower().replace("\\#", "#")] = [e.strip() for e in expansions.split(",") if e.strip()]
-    return table
-
-
-_EDGE_PUNCTUATION = ".,;:?!()[]'\""
-
-
-@lru_cache(maxsize=4096)
-def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The words of a question, each with its expansions from the abbreviation table.
-
-    Words are lower-cased and stripped of edge punctuation; "/" separates words ("f/u"), and "#"
-    (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own. A
-    two-word phrase in the table ("side effects", "one shot") is one word with its expansions.
-    Retrieval expands its keyword query from this walk and the evidence gate reads the question's
-    terms from it, so the two see the same words.
-    """
-    table = abbreviations()
-    raw = normalise(text).replace("/", " ").replace("#", " # ").split()
-    words = [w for w in (w.strip(_EDGE_PUNCTUATION) for w in raw) if w]
-    out: list[tuple[str, tuple[str, ...]]] = []
-    i = 0
-    while i < len(words):
-        phrase = " ".join(words[i : i + 2])
-        if i + 1 < len(words) and phrase in table:
-            out.append((phrase, tuple(table[phrase])))
-            i += 2
-            continue
-        out.append((words[i], tuple(table.get(words[i], ()))))
-        i += 1
-    return tuple(out)
-
-
-def expand_query(query: str) -> str:
-    """The query followed by the expansions of every abbreviation it contains."""
-    extra = [e for _, expansions in query_words(query) for e in expansions]
-    return query if not extra else query + " " + " ".join(extra)
+from qa_service.vocabulary import expand_query
 
 
 @dataclass

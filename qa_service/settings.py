@@ -43,6 +43,11 @@ class RetrievalSettings(BaseModel):
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")
     max_top_k: int = Field(50, ge=1, le=200, description="Largest top_k a request may ask for.")
     expand_abbreviations: bool = Field(True, description="Expand clinical abbreviations in keyword queries.")
+    correct_spelling: bool = Field(
+        True,
+        description="Read a question word the index never uses as the index word within one or two edits "
+        "(denosumb -> denosumab) before retrieving and judging the evidence.",
+    )
     expand_dense: bool = Field(True, description="Also append the expansions to the query the dense path embeds.")
     dedupe_threshold: float = Field(
         0.97,

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.retrieval import Retriever, abbreviations, expand_query, query_words
+from qa_service.retrieval import Retriever
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
+from qa_service.vocabulary import abbreviations, expand_query, query_words
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
     from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, make_embedder

@@ -1,0 +1,145 @@
+"""The words of a question: shorthand, phrasing words and misspellings, read the same way everywhere.
+
+Retrieval expands its keyword query from `query_words`, the composer scores sentences against the
+expanded question, and the evidence gate reads the question's terms from the same walk, so all
+three see the same words. The data lives in `qa_service/data/`: `abbreviations.tsv` (clinical
+shorthand and lay terms with their expansions) and `question_words.txt` (words that phrase a
+question rather than name its subject).
+
+`Speller` corrects words the index has never seen to the closest word it has ("denosumb" ->
+"denosumab"), by edit distance (rapidfuzz) over the index's own vocabulary: it knows only the words
+of the corpus being served, so it never "corrects" towards another corpus's terms.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from importlib import resources
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extract
+
+from ingest.keywords import STOPWORDS, normalise
+
+
+@lru_cache(maxsize=1)
+def abbreviations() -> dict[str, list[str]]:
+    """Abbreviation or lay term -> expansions, from the packaged TSV.
+
+    Lines starting with "#" are comments; a key that is itself "#" is written escaped, as "\\#".
+    """
+    table: dict[str, list[str]] = {}
+    text = resources.files("qa_service").joinpath("data/abbreviations.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, expansions = line.partition("\t")
+        table[key.strip().lower().replace("\\#", "#")] = [e.strip() for e in expansions.split(",") if e.strip()]
+    return table
+
+
+_EDGE_PUNCTUATION = ".,;:?!()[]'\""
+
+
+@lru_cache(maxsize=4096)
+def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The words of a question, each with its expansions from the abbreviation table.
+
+    Words are lower-cased and stripped of edge punctuation; "/" separates words ("f/u"), and "#"
+    (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own. A
+    two-word phrase in the table ("side effects", "one shot") is one word with its expansions.
+    Retrieval expands its keyword query from this walk and the evidence gate reads the question's
+    terms from it, so the two see the same words.
+    """
+    table = abbreviations()
+    raw = normalise(text).replace("/", " ").replace("#", " # ").split()
+    words = [w for w in (w.strip(_EDGE_PUNCTUATION) for w in raw) if w]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        phrase = " ".join(words[i : i + 2])
+        if i + 1 < len(words) and phrase in table:
+            out.append((phrase, tuple(table[phrase])))
+            i += 2
+            continue
+        out.append((words[i], tuple(table.get(words[i], ()))))
+        i += 1
+    return tuple(out)
+
+
+def expand_query(query: str) -> str:
+    """The query followed by the expansions of every abbreviation it contains."""
+    extra = [e for _, expansions in query_words(query) for e in expansions]
+    return query if not extra else query + " " + " ".join(extra)
+
+
+@lru_cache(maxsize=1)
+def question_words() -> frozenset[str]:
+    """Words that phrase a question rather than name its subject (packaged list)."""
+    text = resources.files("qa_service").joinpath("data/question_words.txt").read_text(encoding="utf-8")
+    return frozenset(w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+_ALPHA_WORD = re.compile(r"[a-z][a-z]+(?:-[a-z]+)*")
+MIN_CORRECTED_LENGTH = 5  # shorter words are shorthand more often than typos ("zol", "dmab", "ebrt")
+CORRECTIONS_KEPT = 20_000
+_LONG_WORD = re.compile(rf"[A-Za-z]{{{MIN_CORRECTED_LENGTH},}}")
+
+
+class Speller:
+    """Corrects question words the index never uses to the index word they most likely misspell.
+
+    A word of at least five letters that is neither in the index's vocabulary nor in the abbreviation
+    table is replaced by the most frequent index word within one edit (two for words of eight letters
+    or more). Everyday words the corpus happens not to use stay as they are when the caller says so
+    (`is_known`), so "worried" is never turned into "worsened".
+    """
+
+    def __init__(self, words: Counter[str]) -> None:
+        self.counts = words
+        self._by_length: dict[int, list[str]] = {}
+        for word in words:
+            self._by_length.setdefault(len(word), []).append(word)
+        self._memo: dict[str, str | None] = {}
+
+    @classmethod
+    def from_texts(cls, texts: Iterable[str]) -> Speller:
+        """A speller over every word of the given texts (an index's passages and headings)."""
+        counts: Counter[str] = Counter()
+        for text in texts:
+            counts.update(_ALPHA_WORD.findall(normalise(text)))
+        return cls(counts)
+
+    def correction(self, word: str) -> str | None:
+        """The index word `word` most likely misspells, or None when it is fine or nothing is close."""
+        if len(word) < MIN_CORRECTED_LENGTH or word in self.counts or not word.isalpha():
+            return None
+        if word in self._memo:
+            return self._memo[word]
+        limit = 1 if len(word) < 8 else 2
+        candidates = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ())]
+        found = extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else None
+        if len(self._memo) >= CORRECTIONS_KEPT:  # questions bring new words for as long as the service runs
+            self._memo.clear()
+        self._memo[word] = best
+        return best
+
+    def correct(self, question: str, is_known: Callable[[str], bool] | None = None) -> str:
+        """The question with misspelt words replaced by their corrections (unchanged if none)."""
+        table = abbreviations()
+        phrasing = question_words()
+
+        def fix(match: re.Match[str]) -> str:
+            word = match.group(0)
+            lower = normalise(word)
+            if lower in table or lower in phrasing or lower in STOPWORDS:
+                return word
+            if is_known is not None and is_known(lower):
+                return word
+            return self.correction(lower) or word
+
+        return _LONG_WORD.sub(fix, question)

@@ -1,0 +1,50 @@
+"""The speller reads a misspelt question word as the index word it most likely means, and nothing else."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from qa_service.vocabulary import Speller
+
+PASSAGES = [
+    "Denosumab 120 mg every 4 weeks or zoledronic acid 4 mg every 3 to 4 weeks.",
+    "Dexamethasone 16 mg daily for metastatic spinal cord compression.",
+    "A single fraction of 8 Gy relieves pain as well as multiple fractions.",
+    "Hypercalcaemia of malignancy: hydration, then a bisphosphonate. Denosumab if refractory.",
+]
+
+
+@pytest.fixture(scope="module")
+def speller() -> Speller:
+    return Speller.from_texts(PASSAGES)
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as"),
+    [
+        ("denosumb dose?", "denosumab dose?"),
+        ("Zoledronik acid interval", "zoledronic acid interval"),
+        ("dexametasone in MSCC", "dexamethasone in MSCC"),
+        ("single fracion 8Gy", "single fraction 8Gy"),
+        ("spinal cord compresion", "spinal cord compression"),
+    ],
+)
+def test_a_misspelt_word_is_read_as_the_index_word_within_an_edit_or_two(speller, question, read_as):
+    assert speller.correct(question) == read_as
+
+
+def test_words_the_index_uses_short_words_and_far_words_are_left_alone(speller):
+    for question in ["denosumab 120 mg", "zol q4w", "teriparatide dose", "radium223 schedule"]:
+        assert speller.correct(question) == question
+
+
+def test_an_everyday_word_the_caller_knows_is_never_corrected(speller):
+    assert speller.correct("fractions", is_known=lambda w: w == "fractions") == "fractions"
+    assert Speller(Counter({"worsened": 3})).correct("worried", is_known=lambda w: w == "worried") == "worried"
+
+
+def test_the_most_frequent_of_equally_close_words_wins():
+    speller = Speller(Counter({"fracture": 10, "fractures": 2, "fraction": 5}))
+    assert speller.correction("fractue") == "fracture"
