@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch2"
+CHUNKER_VERSION = "ch3"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -171,7 +171,8 @@ _ABBREVIATIONS = {
     "p.o",
 }
 _UNIT_AFTER_NUMBER = re.compile(r"\d\s*(?:min|max)\.$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?=\s+[\"'(\[]?[A-Z0-9])")
+# A full stop may carry the source's own citation markers ("... cancer.[99] Patients"): they end with it.
+_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\])*(?=\s+[\"'(\[]?[A-Z0-9])")
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

@@ -142,6 +142,15 @@ def _read_text(path: Path) -> str:
         raise LoaderError(path, exc.strerror or str(exc)) from None
 
 
+_MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^)\s]+(?:\s+\"[^\"\n]*\")?\)")
+
+
+def unlink_markdown(text: str) -> str:
+    """Markdown links read as their text and images dropped: `[12](#cit/1.12)` -> `12`, a URL never in an answer."""
+    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
+
+
 def load_markdown(path: Path, doc_id: str) -> Document:
     """A Markdown file, with optional YAML front matter (title, issuing_body, year, topic, url, sources)."""
     raw = _read_text(path)
@@ -159,6 +168,7 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         body = raw[match.end() :]
     elif raw.startswith("---"):
         raise LoaderError(path, "front matter opened with '---' but never closed")
+    body = unlink_markdown(body)
     if not body.strip():
         raise LoaderError(path, "document has no text")
     title = str(meta.pop("title", None) or _first_heading(body) or path.stem)

@@ -73,7 +73,9 @@ def drop_source_references(text: str) -> str:
 # "2015;6:8-13" volume and pages, or "J Pain Symptom Manage" style abbreviated titles before a year.
 _REFERENCE = re.compile(
     r"\bdoi\b|https?://|www\.|\bet al\b|\b(?:19|20)\d{2}\s*[;:]\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|"
-    r"\bPMID\b|\bISBN\b",
+    r"\bPMID\b|\bISBN\b|"
+    # an author list: "Walker J, Mertens UK, Schmidt CO," (surname, initials, comma) two or more times
+    r"(?:\b[A-Z][A-Za-z'-]+ [A-Z]{1,3}[,.]\s*){2,}",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z]{2,}")

@@ -418,3 +418,27 @@ def test_content_hash_changes_with_text_and_metadata_only(tmp_path: Path) -> Non
 
     assert first == again
     assert new_year != first
+
+
+def test_markdown_links_read_as_their_text_and_images_are_dropped(tmp_path):
+    from ingest.loaders import load_markdown
+
+    path = tmp_path / "pdq.md"
+    path.write_text(
+        '# Pain\n\nPain is common.[[3](#cit/section_1.3)] See [the WHO guideline](https://who.int/x "WHO").\n'
+        "![figure](fig1.png)\n"
+    )
+    doc = load_markdown(path, "pdq")
+    assert "Pain is common.[3] See the WHO guideline." in doc.text
+    assert "](" not in doc.text and "fig1.png" not in doc.text
+
+
+def test_a_sentence_ends_after_the_source_s_own_citation_markers():
+    from ingest.chunking import split_sentences
+
+    text = "Pain is common.[3] Roughly 80% have it.[4, 5] Next."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Pain is common.[3]",
+        "Roughly 80% have it.[4, 5]",
+        "Next.",
+    ]

@@ -373,6 +373,7 @@ def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path
         "Available at https://www.who.int/publications/i/item/9789240017870.",
         "[1] 2015.",
         "Smith et al. reported the trial in 2019.",
+        "Walker J, Mertens UK, Schmidt CO, Chenot J-F. Effect on healthcare.",
     ],
 )
 def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sentence):
