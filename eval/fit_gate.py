@@ -8,8 +8,8 @@ by Newton's method (numpy only).
 
 Fitting and scoring on the same questions flatters the gate, so the report also gives a stratified
 k-fold cross-validation: each fold is scored by weights fitted on the others. That is the figure to
-quote. `guideline-qa eval fit-gate` prints the weights to paste into `abstention.py`; it changes no
-file itself.
+quote. `guideline-qa eval fit-gate` prints the refitted weights; `guideline-qa eval answerability`
+fits on several sources at once, reports leave-one-source-out figures and writes the gate file.
 """
 
 from __future__ import annotations
@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa_service.abstention import BIAS, WEIGHTS, gate_score
+from qa_service.abstention import FEATURES, GateModel, packaged_gate
 
 if TYPE_CHECKING:
     from eval.gold import EvalSet
     from qa_service.abstention import Evidence
     from qa_service.pipeline import QAPipeline
-
-FEATURES = tuple(WEIGHTS)
 
 
 @dataclass(frozen=True)
@@ -94,14 +92,26 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: i
     return theta[:-1], float(theta[-1])
 
 
-def answers(samples: GateSamples, weights: np.ndarray, bias: float, threshold: float) -> np.ndarray:
-    """Which questions the gate answers with these weights: the service's own score and rule."""
-    named = dict(zip(FEATURES, map(float, weights), strict=True))
-    scores = [
-        gate_score(dict(zip(FEATURES, map(float, row), strict=True)), penalised=bool(cut), weights=named, bias=bias)
+def model_with(weights: np.ndarray, bias: float, features: Sequence[str], base: GateModel | None = None) -> GateModel:
+    """A gate model over `features` with these weights (penalty and threshold from `base`, the packaged gate)."""
+    base = base or packaged_gate()
+    named = dict(zip(features, map(float, weights), strict=True))
+    return GateModel(tuple(features), named, bias, base.quantity_penalty, base.threshold, {})
+
+
+def scores(samples: GateSamples, model: GateModel) -> np.ndarray:
+    """The evidence score of every sample under `model`: the service's own computation (0 where nothing composed)."""
+    values = [
+        model.score(dict(zip(FEATURES, map(float, row), strict=True)), penalised=bool(cut))
         for row, cut in zip(samples.features, samples.penalised, strict=True)
     ]
-    return np.asarray(samples.composed & (np.array(scores) >= threshold))
+    return np.asarray(np.where(samples.composed, np.array(values), 0.0))
+
+
+def answers(samples: GateSamples, model: GateModel, threshold: float) -> np.ndarray:
+    """Which questions the gate answers with this model: the service's own score and rule."""
+    answered: np.ndarray = (scores(samples, model) >= threshold) & samples.composed
+    return answered
 
 
 def rates(samples: GateSamples, answered: np.ndarray) -> dict[str, float]:
@@ -125,30 +135,48 @@ def folds_of(answerable: np.ndarray, k: int, seed: int = 0) -> list[np.ndarray]:
     return [np.array(sorted(f), dtype=int) for f in folds]
 
 
-def cross_validate(samples: GateSamples, *, k: int, l2: float, threshold: float, seed: int = 0) -> dict[str, float]:
+def columns(features: Sequence[str]) -> list[int]:
+    """Where the named features sit in a sample row."""
+    return [FEATURES.index(name) for name in features]
+
+
+def fit_model(samples: GateSamples, features: Sequence[str], *, l2: float, base: GateModel | None = None) -> GateModel:
+    """A gate model over `features`, fitted on `samples`."""
+    weights, bias = fit_logistic(samples.features[:, columns(features)], samples.answerable.astype(float), l2=l2)
+    return model_with(weights, bias, features, base)
+
+
+def cross_validate(
+    samples: GateSamples,
+    *,
+    k: int,
+    l2: float,
+    threshold: float,
+    seed: int = 0,
+    features: Sequence[str] | None = None,
+) -> dict[str, float]:
     """Rates over all questions, each scored by weights fitted without its fold."""
+    features = features or packaged_gate().features
     answered = np.zeros(len(samples), dtype=bool)
     for held_out in folds_of(samples.answerable, k, seed):
         train = np.setdiff1d(np.arange(len(samples)), held_out)
-        part = samples.subset(train)
-        weights, bias = fit_logistic(part.features, part.answerable.astype(float), l2=l2)
-        answered[held_out] = answers(samples.subset(held_out), weights, bias, threshold)
+        model = fit_model(samples.subset(train), features, l2=l2)
+        answered[held_out] = answers(samples.subset(held_out), model, threshold)
     return rates(samples, answered)
 
 
 @dataclass
 class FitReport:
-    """The refitted weights and how the gate fares with them and with the current ones."""
+    """The refitted model and how the gate fares with it and with the current one."""
 
-    weights: dict[str, float]
-    bias: float
+    model: GateModel
     current: dict[str, float]
     in_sample: dict[str, float]
     cross_validated: dict[str, float]
     settings: dict[str, Any] = field(default_factory=dict)
 
     def to_text(self) -> str:
-        """A readable report ending with the weights to paste into abstention.py."""
+        """A readable report ending with the refitted weights."""
 
         def line(name: str, r: dict[str, float]) -> str:
             return (
@@ -156,36 +184,39 @@ class FitReport:
                 f"answerable wrongly abstained {r['false_abstention_rate']:.3f}"
             )
 
-        weights = ",\n".join(f'    "{k}": {v:.3g}' for k, v in self.weights.items())
+        weights = ", ".join(f"{k} {v:.3g}" for k, v in self.model.weights.items())
         s = self.settings
         return "\n".join(
             [
                 f"{s.get('questions')} questions; threshold {s.get('threshold')}, L2 {s.get('l2')}, "
                 f"{s.get('folds')}-fold cross-validation",
-                line("current weights", self.current),
+                line("current gate", self.current),
                 line("refitted, in-sample", self.in_sample),
                 line("refitted, cross-validated", self.cross_validated),
                 "",
-                f"WEIGHTS = {{\n{weights},\n}}",
-                f"BIAS = {self.bias:.3g}",
+                f"weights: {weights}; bias {self.model.bias:.3g}",
             ]
         )
 
 
 def fit_gate(
-    pipeline: QAPipeline, dataset: EvalSet, *, folds: int = 5, l2: float = 1.0, threshold: float | None = None
+    pipeline: QAPipeline,
+    dataset: EvalSet,
+    *,
+    folds: int = 5,
+    l2: float = 1.0,
+    threshold: float | None = None,
+    features: Sequence[str] | None = None,
 ) -> FitReport:
     """Collect the gold set's features through `pipeline` and refit the gate."""
     threshold = pipeline.settings.answer.abstain_threshold if threshold is None else threshold
+    features = features or pipeline.gate.model.features
     samples = collect(pipeline, [q.question for q in dataset.questions], [q.answerable for q in dataset.questions])
-    y = samples.answerable.astype(float)
-    weights, bias = fit_logistic(samples.features, y, l2=l2)
-    current = np.array([WEIGHTS[name] for name in FEATURES])
+    model = fit_model(samples, features, l2=l2, base=pipeline.gate.model)
     return FitReport(
-        weights={name: round(float(w), 4) for name, w in zip(FEATURES, weights, strict=True)},
-        bias=round(bias, 4),
-        current=rates(samples, answers(samples, current, BIAS, threshold)),
-        in_sample=rates(samples, answers(samples, weights, bias, threshold)),
-        cross_validated=cross_validate(samples, k=folds, l2=l2, threshold=threshold),
+        model=model,
+        current=rates(samples, answers(samples, pipeline.gate.model, threshold)),
+        in_sample=rates(samples, answers(samples, model, threshold)),
+        cross_validated=cross_validate(samples, k=folds, l2=l2, threshold=threshold, features=features),
         settings={"questions": len(samples), "threshold": threshold, "l2": l2, "folds": folds},
     )

@@ -21,11 +21,15 @@ The weights were fitted on two gold sets with `guideline-qa eval fit-gate` (eval
 
 from __future__ import annotations
 
+import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,6 +37,10 @@ from ingest import LoadedIndex, keyword_tokens
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.vocabulary import query_words, question_words
+
+if TYPE_CHECKING:
+    from qa_service.compose import Candidate, Composed
+    from qa_service.retrieval import Hit
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
@@ -49,22 +57,76 @@ def states_number(text: str) -> bool:
     return bool(numbers_in(text)) or bool(_SPELLED_NUMBER.search(text))
 
 
-# Logistic weights fitted on the default gold set and the development set dev2 (210 answerable, 52
-# unanswerable questions by two authors; class-balanced, L2-regularised, lambda 1) by
-# `guideline-qa eval fit-gate --gold ... --gold ...`, with the int8 encoder. At the default threshold
-# 0.45: 96% of their unanswerable and 6% of their answerable questions abstained in-sample; five-fold
-# cross-validation gives 94% and 5%. On the held-out set: 93% and 7% (README, "Measured quality").
-WEIGHTS = {
-    "dense": 0.72,
-    "coverage": 2.41,
-    "sentence": 0.838,
-    "agreement": 0.778,
-    "quantity_coverage": 3.55,
-    "unknown": -2.59,
-    "negation": -1.39,
-}
-BIAS = -5.46
-QUANTITY_PENALTY = 0.35
+GATE_FILE = "data/gate.json"
+GATE_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class GateModel:
+    """The gate's fitted logistic model, read from a data file that records how it was fitted.
+
+    `guideline-qa eval answerability --write` refits it on several sources and writes the file; the
+    service reads the packaged `qa_service/data/gate.json` (or the file `answer.gate_file` names).
+    """
+
+    features: tuple[str, ...]
+    weights: dict[str, float]
+    bias: float
+    quantity_penalty: float
+    threshold: float
+    provenance: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str = GATE_FILE) -> GateModel:
+        """A model from the file's JSON; a clear error naming the file when it is not one."""
+        if data.get("format_version") != GATE_FORMAT:
+            raise ValueError(f"{where}: format_version {data.get('format_version')!r} is not {GATE_FORMAT}")
+        features = tuple(data["features"])
+        unknown = [f for f in features if f not in FEATURES]
+        missing = [f for f in features if f not in data["weights"]]
+        if unknown or missing:
+            raise ValueError(f"{where}: unknown features {unknown} or features without a weight {missing}")
+        return cls(
+            features=features,
+            weights={f: float(data["weights"][f]) for f in features},
+            bias=float(data["bias"]),
+            quantity_penalty=float(data["quantity_penalty"]),
+            threshold=float(data["threshold"]),
+            provenance=dict(data.get("provenance", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> GateModel:
+        """The model in `path`, or the packaged one."""
+        if path is None:
+            return packaged_gate()
+        return cls.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+    def to_json(self) -> dict[str, Any]:
+        """The file's JSON."""
+        return {
+            "format_version": GATE_FORMAT,
+            "features": list(self.features),
+            "weights": self.weights,
+            "bias": self.bias,
+            "quantity_penalty": self.quantity_penalty,
+            "threshold": self.threshold,
+            "provenance": self.provenance,
+        }
+
+    def score(self, features: dict[str, float], *, penalised: bool) -> float:
+        """sigmoid(bias + sum of weight x feature), cut by the quantity penalty when penalised."""
+        z = self.bias + sum(self.weights[name] * features[name] for name in self.features)
+        probability = 1.0 / (1.0 + math.exp(-z))
+        return probability * self.quantity_penalty if penalised else probability
+
+
+@lru_cache(maxsize=1)
+def packaged_gate() -> GateModel:
+    """The gate fitted for the service, shipped in the package."""
+    text = resources.files("qa_service").joinpath(GATE_FILE).read_text(encoding="utf-8")
+    return GateModel.from_json(json.loads(text))
+
 
 # A dose question needs a dose in the answer: a number with a dose unit, not a concentration (14 mg/dL).
 _DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
@@ -90,24 +152,7 @@ class Evidence:
     score: float
     asks_quantity: bool
     answer_has_number: bool
-    penalised: bool = False  # the score was cut by QUANTITY_PENALTY (no number, or no dose, in the answer)
-
-
-def gate_score(
-    features: dict[str, float],
-    *,
-    penalised: bool,
-    weights: dict[str, float] | None = None,
-    bias: float | None = None,
-) -> float:
-    """The evidence score: sigmoid(bias + sum of weight x feature), cut by QUANTITY_PENALTY when penalised.
-
-    The service uses the fitted WEIGHTS and BIAS; `eval fit-gate` scores candidate weights with it.
-    """
-    weights = WEIGHTS if weights is None else weights
-    z = (BIAS if bias is None else bias) + sum(weights[k] * v for k, v in features.items())
-    score = 1.0 / (1.0 + math.exp(-z))
-    return score * QUANTITY_PENALTY if penalised else score
+    penalised: bool = False  # the score was cut by the quantity penalty (no number, or no dose, in the answer)
 
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
@@ -298,6 +343,20 @@ def unknown_terms(question: str, idf: dict[str, float], is_common: Callable[[str
     )
 
 
+FEATURES = (
+    "dense",
+    "coverage",
+    "sentence",
+    "agreement",
+    "quantity_coverage",
+    "unknown",
+    "negation",
+    "rerank",
+    "rerank_margin",
+)
+"""Every feature the gate can weigh; a gate file uses some of them (see the module docstring)."""
+
+
 def judge(
     *,
     question: str,
@@ -309,8 +368,12 @@ def judge(
     quantity_coverage: float = 1.0,
     unknown_terms: int = 0,
     negation: bool = False,
+    rerank: float = 0.0,
+    rerank_margin: float = 0.0,
+    model: GateModel | None = None,
 ) -> Evidence:
-    """Combine the features into an evidence score in [0, 1]."""
+    """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
+    model = model or packaged_gate()
     asked = _NOT_ASKED.sub(" ", question)
     asks_quantity = bool(_QUANTITY.search(asked))
     answer = strip_citations(answer_text)
@@ -324,13 +387,90 @@ def judge(
         "quantity_coverage": float(np.clip(quantity_coverage, 0.0, 1.0)) if asks_quantity else 1.0,
         "unknown": min(unknown_terms, 3) / 3,
         "negation": 1.0 if negation else 0.0,
+        "rerank": float(np.clip(rerank, 0.0, 1.0)),
+        "rerank_margin": float(np.clip(rerank_margin, 0.0, 1.0)),
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
     penalised = (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(answer))
     return Evidence(
         features=features,
-        score=gate_score(features, penalised=penalised),
+        score=model.score(features, penalised=penalised),
         asks_quantity=asks_quantity,
         answer_has_number=has_number,
         penalised=penalised,
     )
+
+
+COMMON_WORDS_KEPT = 50_000  # words whose everyday-English verdict is remembered
+
+
+class EvidenceGate:
+    """Computes the evidence features of one answer over one index, and scores them with the gate model.
+
+    It holds what the features need from the index (keyword IDF, the words the corpus negates) and
+    a memo of which words are everyday English (one whole word piece of the encoder's vocabulary).
+    """
+
+    def __init__(
+        self, index: LoadedIndex, count_tokens: Callable[[Sequence[str]], list[int]], model: GateModel | None = None
+    ) -> None:
+        self.index = index
+        self.model = model or packaged_gate()
+        self._count_tokens = count_tokens
+        self._idf, self._max_idf = idf_table(index)
+        self._negated = negated_vocabulary(index)
+        self._common_words: dict[str, bool] = {}
+
+    def is_common_word(self, word: str) -> bool:
+        """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
+        common = self._common_words.get(word)
+        if common is None:
+            if len(self._common_words) >= COMMON_WORDS_KEPT:  # questions bring new words forever: stay bounded
+                self._common_words.clear()
+            common = self._common_words[word] = self._count_tokens([word]) == [1]
+        return common
+
+    def assess(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        composed: Composed,
+        answer_text: str,
+        query_vector: np.ndarray,
+        candidates: Sequence[Candidate],
+        rerank: Sequence[float] = (),
+    ) -> Evidence:
+        """The evidence for one answer: its features and the gate's score.
+
+        `rerank` holds the learned relevance (probability) of each hit in order, when a reranker ran.
+        """
+        rows = [h.row for h in hits[:3]]
+        passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
+        dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
+        dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
+        keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
+        ordered = sorted(rerank, reverse=True)
+        return judge(
+            question=question,
+            dense_top=dense_top,
+            coverage_score=coverage(question, passages_text, self._idf, self._max_idf),
+            sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
+            agreement=bool(dense_top3 & keyword_top3),
+            answer_text=answer_text,
+            quantity_coverage=self._quantity_coverage(question, composed, candidates),
+            unknown_terms=unknown_terms(question, self._idf, self.is_common_word),
+            negation=uncovered_negation(question, self._idf, self._negated),
+            rerank=ordered[0] if ordered else 0.0,
+            rerank_margin=ordered[0] - ordered[1] if len(ordered) > 1 else (ordered[0] if ordered else 0.0),
+            model=self.model,
+        )
+
+    def _quantity_coverage(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> float:
+        """How well the answer sentences that state numbers cover the question's other keywords."""
+        best = 0.0
+        for sentence in composed.sentences:
+            if states_number(sentence.text):
+                chunk = candidates[sentence.source].chunk
+                context = chunk.header() + " " + sentence.text
+                best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
+        return best

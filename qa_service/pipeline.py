@@ -8,22 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ingest import Chunk, Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
 from ingest import load_embedder as load_torch_embedder
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import (
-    QUANTITY_WORDS,
-    Evidence,
-    coverage,
-    idf_table,
-    judge,
-    negated_vocabulary,
-    states_number,
-    uncovered_negation,
-    unknown_terms,
-)
+from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.retrieval import Hit, Retriever
@@ -41,9 +29,6 @@ from qa_service.vocabulary import Speller
 log = logging.getLogger("guideline_qa.pipeline")
 
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
-
-
-COMMON_WORDS_KEPT = 50_000  # words whose everyday-English verdict is remembered
 
 
 def load_embedder(settings: EmbeddingSettings) -> Embedder:
@@ -141,9 +126,7 @@ class QAPipeline:
         self.retriever = Retriever(index, embedder, settings.retrieval)
         self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
         self.chat_model = chat_model
-        self._idf, self._max_idf = idf_table(index)
-        self._common_words: dict[str, bool] = {}
-        self._negated = negated_vocabulary(index)
+        self.gate = EvidenceGate(index, embedder.count_tokens)
         self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
@@ -209,7 +192,7 @@ class QAPipeline:
         """The question as the service reads it: misspelt words corrected to the index's own words."""
         if not self.settings.retrieval.correct_spelling:
             return text
-        return self.speller.correct(text, self._is_common_word)
+        return self.speller.correct(text, self.gate.is_common_word)
 
     def search(self, request: SearchRequest) -> SearchResponse:
         """Ranked passages for the query."""
@@ -230,51 +213,6 @@ class QAPipeline:
                 raise BadRequestError("the LLM composer is not configured (set GQA_LLM__BASE_URL)")
             return LLMComposer(self.chat_model, self.extractive)
         return self.extractive
-
-    def _evidence(
-        self,
-        question: str,
-        hits: list[Hit],
-        composed: Composed,
-        answer_text: str,
-        query_vector: np.ndarray,
-        candidates: list[Candidate],
-    ) -> Evidence:
-        rows = [h.row for h in hits[:3]]
-        passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
-        dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
-        dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
-        keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
-        return judge(
-            question=question,
-            dense_top=dense_top,
-            coverage_score=coverage(question, passages_text, self._idf, self._max_idf),
-            sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
-            agreement=bool(dense_top3 & keyword_top3),
-            answer_text=answer_text,
-            quantity_coverage=self._quantity_coverage(question, composed, candidates),
-            unknown_terms=unknown_terms(question, self._idf, self._is_common_word),
-            negation=uncovered_negation(question, self._idf, self._negated),
-        )
-
-    def _is_common_word(self, word: str) -> bool:
-        """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
-        common = self._common_words.get(word)
-        if common is None:
-            if len(self._common_words) >= COMMON_WORDS_KEPT:  # questions bring new words forever: stay bounded
-                self._common_words.clear()
-            common = self._common_words[word] = self.embedder.count_tokens([word]) == [1]
-        return common
-
-    def _quantity_coverage(self, question: str, composed: Composed, candidates: list[Candidate]) -> float:
-        """How well the answer sentences that state numbers cover the question's other keywords."""
-        best = 0.0
-        for sentence in composed.sentences:
-            if states_number(sentence.text):
-                chunk = candidates[sentence.source].chunk
-                context = chunk.header() + " " + sentence.text
-                best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
-        return best
 
     def ask(self, request: AskRequest) -> AskResponse:
         """Retrieve, compose, check the evidence; answer with citations or abstain."""
@@ -299,7 +237,7 @@ class QAPipeline:
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        evidence = self._evidence(question, result.hits, composed, answer_text, result.query_vector, candidates)
+        evidence = self.gate.assess(question, result.hits, composed, answer_text, result.query_vector, candidates)
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:
             self.on_evidence(question, evidence, bool(composed.sentences))

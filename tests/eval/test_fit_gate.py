@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.fit_gate import FEATURES, GateSamples, answers, cross_validate, fit_logistic, folds_of, rates
-from qa_service.abstention import QUANTITY_PENALTY
+from eval.fit_gate import FEATURES, GateSamples, answers, cross_validate, fit_logistic, folds_of, model_with, rates
+from qa_service.abstention import packaged_gate
 
 
 def synthetic(n_pos: int = 60, n_neg: int = 15, seed: int = 1) -> GateSamples:
@@ -26,7 +26,7 @@ def test_fit_separates_the_classes_and_balances_them():
     weights, bias = fit_logistic(samples.features, samples.answerable.astype(float), l2=0.1)
 
     assert (weights > 0).all()  # every feature here is evidence for answering
-    answered = answers(samples, weights, bias, 0.5)
+    answered = answers(samples, model_with(weights, bias, FEATURES), 0.5)
     r = rates(samples, answered)
     assert r["abstention_recall"] >= 0.9 and r["false_abstention_rate"] <= 0.1, r
 
@@ -49,9 +49,9 @@ def test_answers_apply_the_penalty_and_never_answer_without_sentences():
     weights = np.zeros(len(FEATURES))
     bias = float(np.log(0.6 / 0.4))  # score 0.6 for every row before the rules
 
-    answered = answers(samples, weights, bias, threshold=0.5)
+    answered = answers(samples, model_with(weights, bias, FEATURES), threshold=0.5)
 
-    assert 0.6 * QUANTITY_PENALTY < 0.5
+    assert 0.6 * packaged_gate().quantity_penalty < 0.5
     assert answered.tolist() == [True, False, False]
 
 
@@ -69,9 +69,9 @@ def test_folds_are_stratified_disjoint_and_cover_every_row():
 def test_cross_validation_is_worse_than_or_equal_to_in_sample_on_noisy_data():
     samples = synthetic(n_pos=40, n_neg=12, seed=3)
     weights, bias = fit_logistic(samples.features, samples.answerable.astype(float))
-    in_sample = rates(samples, answers(samples, weights, bias, 0.5))
+    in_sample = rates(samples, answers(samples, model_with(weights, bias, FEATURES), 0.5))
 
-    cv = cross_validate(samples, k=4, l2=1.0, threshold=0.5)
+    cv = cross_validate(samples, k=4, l2=1.0, threshold=0.5, features=FEATURES)
 
     errors = lambda r: (1 - r["abstention_recall"]) + r["false_abstention_rate"]  # noqa: E731
     assert errors(cv) >= errors(in_sample) - 1e-9

@@ -245,11 +245,31 @@ def test_the_negation_feature_lowers_the_score():
 
 
 def test_the_remembered_everyday_words_stay_bounded(mini_pipeline, monkeypatch):
-    import qa_service.pipeline
+    import qa_service.abstention
 
-    monkeypatch.setattr(qa_service.pipeline, "COMMON_WORDS_KEPT", 3)
+    monkeypatch.setattr(qa_service.abstention, "COMMON_WORDS_KEPT", 3)
 
     for word in ["alpha", "beta", "gamma", "delta", "epsilon"]:
-        assert mini_pipeline._is_common_word(word)  # the hash fake: every word is one piece
+        assert mini_pipeline.gate.is_common_word(word)  # the hash fake: every word is one piece
 
-    assert len(mini_pipeline._common_words) <= 3
+    assert len(mini_pipeline.gate._common_words) <= 3
+
+
+def test_the_packaged_gate_file_loads_with_its_provenance():
+    from qa_service.abstention import FEATURES, packaged_gate
+
+    gate = packaged_gate()
+    assert set(gate.features) <= set(FEATURES) and gate.provenance["command"]
+    assert 0 < gate.threshold < 1 and 0 < gate.quantity_penalty < 1
+
+
+def test_a_gate_file_with_an_unknown_feature_is_refused_naming_the_file(tmp_path):
+    import json
+
+    from qa_service.abstention import GateModel, packaged_gate
+
+    data = packaged_gate().to_json() | {"features": ["dense", "telepathy"]}
+    path = tmp_path / "gate.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match=r"gate\.json.*telepathy"):
+        GateModel.load(path)
