@@ -217,79 +217,35 @@ def load_text(path: Path, doc_id: str) -> Document:
     )
 
 
-_HTML_BLOCKS = {"p", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote", "dt", "dd", "caption"}
-
-
 def html_to_markdown(html: str) -> tuple[str, str | None]:
-    """Render HTML to Markdown-like text (headings, list items, table rows); return (text, title)."""
-    from bs4 import BeautifulSoup
-    from bs4.element import NavigableString, Tag
+    """The main content of a page rendered to Markdown-like text, and its title (see ingest/html.py)."""
+    from ingest.html import extract_html
 
-    soup = BeautifulSoup(html, "html.parser")
-    for tag in soup(["script", "style", "noscript", "nav", "footer", "header", "form"]):
-        tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else None
-    if soup.title:
-        soup.title.decompose()
-    lines: list[str] = []
-    opened_items: set[int] = set()  # ids of <li> tags whose "- " line is written
-    loose: list[str] = []  # text outside any block (straight in <body>, <section>, <span>...), in order
-
-    def flush_loose() -> None:
-        text = re.sub(r"\s+", " ", " ".join(loose)).strip()
-        loose.clear()
-        if text:
-            lines.extend(["", text])
-
-    for node in list(soup.descendants):
-        if isinstance(node, NavigableString):
-            if type(node) is NavigableString and node.find_parent(_HTML_BLOCKS) is None:
-                loose.append(str(node))
-            continue
-        if not isinstance(node, Tag) or node.name not in _HTML_BLOCKS:
-            continue
-        tag = node
-        flush_loose()  # a block ends the loose paragraph before it
-        if tag.name != "tr" and tag.find_parent("tr") is not None:
-            continue  # a cell's paragraphs are rendered whole with their row
-        if tag.name == "tr":
-            cells = [c.get_text(" ", strip=True) for c in tag.find_all(["td", "th"])]
-            if cells:
-                lines.append("| " + " | ".join(cells) + " |")
-            continue
-        # Only the block's own text: nested blocks (a <p> in a <li>, a list in an item) render themselves.
-        own = [
-            s.strip()
-            for s in tag.find_all(string=True)
-            if type(s) is NavigableString and s.find_parent(_HTML_BLOCKS) is tag
-        ]
-        text = re.sub(r"\s+", " ", " ".join(own)).strip()
-        if not text:
-            continue
-        item = tag if tag.name == "li" else tag.find_parent("li")
-        if tag.name in {"h1", "h2", "h3", "h4", "h5", "h6"}:
-            lines.append("")
-            lines.append("#" * int(tag.name[1]) + " " + text)
-            lines.append("")
-        elif item is not None:
-            # A paragraph inside a list item stays part of that item (an indented continuation line).
-            lines.append(("  " if id(item) in opened_items else "- ") + text)
-            opened_items.add(id(item))
-        else:
-            lines.append("")
-            lines.append(text)
-    flush_loose()
-    rendered = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-    return rendered, title
+    page = extract_html(html)
+    return page.text, page.title
 
 
 def load_html(path: Path, doc_id: str) -> Document:
-    """An HTML page, rendered to headings, paragraphs, list items and table rows."""
-    text, title = html_to_markdown(_read_text(path))
-    if not text.strip():
-        raise LoaderError(path, "HTML page has no visible text")
+    """A web page's main content (navigation, banners and footers dropped), with what its <meta> tags state."""
+    from ingest.html import extract_html
+
+    page = extract_html(_read_text(path))
+    if not page.text.strip():
+        raise LoaderError(path, "HTML page has no main text (only navigation, scripts or nothing at all)")
+    meta = page.metadata
+    year = None
+    if meta.get("year", "")[:4].isdigit():
+        year = int(meta["year"][:4])
     return Document(
-        doc_id=doc_id, text=text, title=title or _first_heading(text) or path.stem, source=str(path), structured=True
+        doc_id=doc_id,
+        text=page.text,
+        title=page.title or _first_heading(page.text) or path.stem,
+        source=str(path),
+        structured=True,
+        issuing_body=meta.get("issuing_body") or None,
+        year=year,
+        url=meta.get("url") or None,
+        report=DocumentReport(headings=page.headings, tables=page.tables, warnings=list(page.warnings)),
     )
 
 

@@ -214,7 +214,7 @@ def test_html_without_visible_text_raises_loader_error(tmp_path: Path) -> None:
     path = tmp_path / "empty.html"
     path.write_text("<html><head><title>T</title><script>x()</script></head><body></body></html>", encoding="utf-8")
 
-    with pytest.raises(LoaderError, match="no visible text"):
+    with pytest.raises(LoaderError, match="no main text"):
         load_html(path, "empty")
 
 
