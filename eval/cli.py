@@ -50,7 +50,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `eval` with its subcommands `gold`, `benchmark`, `compare` and `fit-gate`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
-    sub = parser.add_subparsers(dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate}")
+    sub = parser.add_subparsers(
+        dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate,answerability}"
+    )
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
     gold.add_argument(
@@ -102,6 +104,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fit.add_argument("--threshold", type=float, help="abstention threshold (default: the configured one)")
     fit.add_argument("--quiet", action="store_true", help="no progress output")
     fit.set_defaults(handler=cmd_fit_gate)
+
+    loso = sub.add_parser(
+        "answerability",
+        help="fit the gate on several sources and report leave-one-source-out figures (optionally write the gate file)",
+    )
+    loso.add_argument(
+        "--source", action="append", help="only these sources (repeatable; default: every source present here)"
+    )
+    loso.add_argument("--features", help="comma-separated gate features (default: those of the gate in use)")
+    loso.add_argument("--threshold", type=float, help="abstention threshold (default: the gate file's)")
+    loso.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights (default 1)")
+    loso.add_argument("--cache", type=Path, default=Path(".cache/answerability"), help="indexes and derived sets")
+    loso.add_argument("--write", type=Path, help="write the gate fitted on all sources to this file")
+    loso.add_argument("--out", type=Path, help="write the report (Markdown) to this file")
+    loso.add_argument("--quiet", action="store_true", help="no progress output")
+    loso.set_defaults(handler=cmd_answerability)
 
 
 def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -310,6 +328,58 @@ def _fit_gate(args: argparse.Namespace) -> int:
     )
     print(report.to_text())
     return 0
+
+
+def _answerability(args: argparse.Namespace) -> int:
+    import shlex
+
+    from eval.answerability import collect_source, leave_one_source_out, project_sources
+    from qa_service.abstention import FEATURES, packaged_gate
+
+    settings = _settings()
+    current = packaged_gate()
+    features = [f.strip() for f in args.features.split(",")] if args.features else list(current.features)
+    unknown = [f for f in features if f not in FEATURES]
+    if unknown:
+        raise EvalError(f"--features: unknown {', '.join(unknown)}; known: {', '.join(FEATURES)}")
+    sources, missing = project_sources(args.cache)
+    for note in missing:
+        _say(args, f"skipping {note}")
+    if args.source:
+        wanted = set(args.source)
+        unknown = sorted(wanted - {s.name for s in sources})
+        if unknown:
+            raise EvalError(f"--source: not available here: {', '.join(unknown)}")
+        sources = [s for s in sources if s.name in wanted]
+    samples = {}
+    for source in sources:
+        _say(args, f"{source.name}: asking {len(source.dataset.questions)} questions")
+        samples[source.name] = collect_source(
+            source, settings, cache_dir=args.cache, on_status=None if args.quiet else lambda m: _say(args, m)
+        )
+    threshold = current.threshold if args.threshold is None else args.threshold
+    report = leave_one_source_out(samples, features, l2=args.l2, threshold=threshold, current=current)
+    text = report.to_markdown()
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.write:
+        import json
+
+        command = "guideline-qa eval answerability " + shlex.join(
+            [f"--features={','.join(features)}", f"--threshold={threshold}", f"--l2={args.l2}"]
+        )
+        model = report.model
+        data = model.to_json() | {"provenance": report.provenance(command)}
+        args.write.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        _say(args, f"wrote the gate fitted on {len(samples)} sources to {args.write}")
+    return 0
+
+
+def cmd_answerability(args: argparse.Namespace) -> int:
+    """`guideline-qa eval answerability`."""
+    return _guard(_answerability, args)
 
 
 def cmd_fit_gate(args: argparse.Namespace) -> int:

@@ -67,16 +67,25 @@ def collect(pipeline: QAPipeline, questions: Sequence[str], answerable: Sequence
     )
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, *, l2: float = 1.0, iterations: int = 100) -> tuple[np.ndarray, float]:
+def fit_logistic(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    l2: float = 1.0,
+    iterations: int = 100,
+    sample_weight: np.ndarray | None = None,
+) -> tuple[np.ndarray, float]:
     """Weights and bias of a class-balanced logistic regression with an L2 penalty on the weights.
 
     Each class carries half the total sample weight, so 32 unanswerable questions count as much as
-    150 answerable ones. Newton's method; the bias is not penalised.
+    150 answerable ones (`sample_weight`, e.g. one weight per source, is applied within each class).
+    Newton's method; the bias is not penalised.
     """
     n, d = x.shape
-    positives = max(int(y.sum()), 1)
-    negatives = max(n - int(y.sum()), 1)
-    sample_weight = np.where(y, n / (2 * positives), n / (2 * negatives))
+    base = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    positives = max(float(base[y > 0.5].sum()), 1e-9)
+    negatives = max(float(base[y <= 0.5].sum()), 1e-9)
+    sample_weight = base * np.where(y > 0.5, n / (2 * positives), n / (2 * negatives))
     design = np.hstack([x, np.ones((n, 1))])
     penalty = np.full(d + 1, l2)
     penalty[-1] = 0.0

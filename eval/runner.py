@@ -57,8 +57,23 @@ def _index_key(corpus_sha: str, embedding: EmbeddingSettings, chunking: Chunking
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def corpus_sha256(paths: Sequence[Path]) -> str:
+    """One hash of the corpus files: a single file's own SHA-256, else a hash of every file's path and hash."""
+    if len(paths) == 1 and paths[0].is_file():
+        return file_sha256(paths[0])
+    digest = hashlib.sha256()
+    for given in paths:
+        files = sorted(f for f in given.rglob("*") if f.is_file()) if given.is_dir() else [given]
+        for file in files:
+            if not any(
+                part.startswith(".") for part in file.relative_to(given if given.is_dir() else file.parent).parts
+            ):
+                digest.update(f"{file.as_posix()}\t{file_sha256(file)}\n".encode())
+    return digest.hexdigest()
+
+
 def benchmark_index(
-    corpus_path: Path,
+    corpus_path: Path | Sequence[Path],
     *,
     cache_dir: Path = DEFAULT_CACHE_DIR,
     embedding: EmbeddingSettings | None = None,
@@ -67,7 +82,9 @@ def benchmark_index(
     rebuild: bool = False,
     on_status: Callable[[str], None] | None = None,
 ) -> tuple[Path, EmbeddingSettings]:
-    """An index of a benchmark corpus under `cache_dir/<hash>`, built once per corpus content and ingest settings.
+    """An index of a corpus (a benchmark's corpus.jsonl, or files and folders) under `cache_dir/<hash>`.
+
+    Built once per corpus content and ingest settings.
 
     Returns the index directory and the embedding settings it was built with. A request without
     sentence vectors reuses an index that has them (retrieval is the same), never the reverse.
@@ -78,7 +95,8 @@ def benchmark_index(
     chunking = chunking or ChunkingSettings()
     index_settings = index_settings or IndexSettings()
     say = on_status or (lambda _msg: None)
-    corpus_sha = file_sha256(corpus_path)
+    paths = [corpus_path] if isinstance(corpus_path, Path) else list(corpus_path)
+    corpus_sha = corpus_sha256(paths)
     index_dir = cache_dir / _index_key(corpus_sha, embedding, chunking)
     if embedding.sentence_vectors == "none" and not rebuild:
         for richer in ("pooled", "encoded"):
@@ -87,11 +105,11 @@ def benchmark_index(
             if (candidate / "CURRENT").exists():
                 index_dir, embedding = candidate, alternative
                 break
-    say(f"benchmark index {index_dir} from {corpus_path} (incremental: only what changed is rebuilt)")
+    say(f"index {index_dir} of {', '.join(map(str, paths))} (incremental: only what changed is rebuilt)")
     index_dir.parent.mkdir(parents=True, exist_ok=True)
     # Incremental: returns at once when up to date; new keyword settings rebuild BM25 and keep the vectors.
     build_index(
-        [corpus_path],
+        paths,
         index_dir,
         embedding=embedding,
         chunking=chunking,
