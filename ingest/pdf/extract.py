@@ -1,0 +1,438 @@
+"""`extract_pdf`: read, lay out, cut into blocks, decide their roles, write Markdown-like text."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from ingest.errors import LoaderError
+from ingest.pdf import layout
+from ingest.pdf.blocks import Block, build_blocks
+from ingest.pdf.layout import Line, Segment
+from ingest.pdf.reader import RawDocument, RawPage, Rule, read_pdf
+from ingest.pdf.structure import (
+    _NICE_REC,
+    _REC_HEADING,
+    _REC_RUN_IN,
+    Recommendation,
+    excluded_kind,
+    heading_levels,
+    is_citation,
+    is_contents_entry,
+    is_heading,
+    page_kind,
+    strength_in,
+)
+from ingest.pdf.words import Vocabulary, join_lines
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    """Where a page's text starts in `PdfExtraction.text`, and the page's printed label."""
+
+    number: int  # 1-based position in the file
+    label: str  # the printed page label ("13", "iv")
+    start: int  # offset in PdfExtraction.text where this page's text begins
+
+
+@dataclass
+class PdfExtraction:
+    """A PDF turned into Markdown-like text, with page offsets and what was found on the way."""
+
+    text: str
+    pages: list[PdfPage]
+    title: str | None
+    author: str | None
+    year: int | None
+    page_count: int
+    headings: int
+    tables: int
+    recommendations: int
+    excluded: list[tuple[int, str, str]] = field(default_factory=list)  # (page number, label, kind)
+    warnings: list[str] = field(default_factory=list)
+
+
+def extract_pdf(path: Path) -> PdfExtraction:
+    """Extract a guideline PDF's text in reading order, with its structure (see `ingest.pdf`)."""
+    path = Path(path)
+    try:
+        raw = read_pdf(path)
+        return _extract(path, raw)
+    except LoaderError:
+        raise
+    except Exception as exc:  # a damaged file can make any layer fail: the user gets a LoaderError
+        raise LoaderError(path, f"could not read the PDF ({type(exc).__name__}: {exc})") from None
+
+
+def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
+    warnings: list[str] = []
+    if not any(p.spans for p in raw.pages):
+        raise LoaderError(path, "scanned images without a text layer: run OCR first, e.g. ocrmypdf")
+    rows = [(page, layout.page_segments(page)) for page in raw.pages]
+    repeated = layout.find_repeated(rows)
+    clean: list[tuple[RawPage, list[list[Segment]]]] = []
+    printed: dict[int, str] = {}
+    for i, (page, page_rows) in enumerate(rows):
+        removed = [s for row in page_rows for s in row if (i, id(s)) in repeated]
+        number = layout.printed_number(removed)
+        if number:
+            printed[page.number] = number
+        kept = [[s for s in row if (i, id(s)) not in repeated] for row in page_rows]
+        clean.append((page, [row for row in kept if row]))
+    body = _body_size(clean)
+    with_text = sum(1 for _, r in clean if r)
+    gutters = layout.document_gutters([layout.gutter_candidates(r, body) for _, r in clean], with_text)
+    lines: list[Line] = []
+    band = 0
+    for page, page_rows in clean:
+        page_lines, band = layout.reading_order(page, page_rows, gutters, body, band)
+        lines.extend(page_lines)
+    rules: dict[int, list[Rule]] = {p.number: p.rules for p in raw.pages}
+    blocks = build_blocks(lines, rules, body)
+    vocab = Vocabulary(ln.text for ln in lines)
+
+    heads = [i for i, b in enumerate(blocks) if is_heading(b, body)]
+    levels = heading_levels(blocks, heads)
+    _mark_excluded(blocks, levels)
+    recs = _recommendations(blocks, levels)
+    text, starts = _render(blocks, levels, recs, vocab)
+
+    labels = _labels(raw, printed)
+    pages = [PdfPage(n, labels[n], starts[n]) for n in sorted(starts)]
+    excluded = _excluded_pages(raw, clean, blocks, starts, labels)
+    rotated = sum(p.rotated_chars for p in raw.pages)
+    if rotated:
+        warnings.append(f"{rotated} rotated characters skipped (side notes, watermarks or turned tables)")
+    empty = [p.number for p, r in clean if not r and p.number not in printed]
+    if empty and len(empty) >= 0.5 * len(raw.pages):
+        warnings.append(f"{len(empty)} of {len(raw.pages)} pages have no text layer: scanned pages need OCR")
+    private = sum(ch >= "\ue000" and ch <= "\uf8ff" for ch in text)
+    if private > 0.01 * max(len(text), 1):
+        warnings.append("many characters have no Unicode mapping: the PDF's fonts hide the text, check the output")
+    return PdfExtraction(
+        text=text,
+        pages=pages,
+        title=_title(raw, clean),
+        author=raw.info.get("Author") or None,
+        year=_year(raw, clean),
+        page_count=len(raw.pages),
+        headings=sum(1 for i in levels if not blocks[i].excluded),
+        tables=sum(1 for b in blocks if b.kind == "table" and not b.excluded),
+        recommendations=len(recs),
+        excluded=excluded,
+        warnings=warnings,
+    )
+
+
+def _body_size(pages: list[tuple[RawPage, list[list[Segment]]]]) -> float:
+    sizes: Counter[float] = Counter()
+    for _, page_rows in pages:
+        for row in page_rows:
+            for seg in row:
+                sizes[round(seg.size * 2) / 2] += len(seg.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+# --- parts left out -------------------------------------------------------------------------------
+
+
+def _mark_excluded(blocks: list[Block], levels: dict[int, int]) -> None:
+    """Mark references, contents, acknowledgements... from their heading to the next one of equal rank."""
+    kind: str | None = None
+    kind_level = 0
+    prose_run = 0
+    for i, block in enumerate(blocks):
+        if i in levels:
+            found = excluded_kind(block.raw_text)
+            if found:
+                kind, kind_level, prose_run = found, levels[i], 0
+                block.excluded = found
+                continue
+            if kind and levels[i] <= kind_level:
+                kind = None
+        if kind is None:
+            if is_contents_entry(block):
+                block.excluded = "contents"
+            continue
+        if kind == "references":
+            # A reference list ends where running prose comes back without a heading.
+            long_prose = len(block.raw_text.split()) > 40 and not is_citation(block.raw_text)
+            prose_run = prose_run + 1 if long_prose else 0
+            if prose_run >= 3:
+                for j in range(i - 2, i + 1):
+                    blocks[j].excluded = None
+                kind = None
+                continue
+        block.excluded = kind
+    # Pages whose remaining blocks are mostly citations, contents lines or search syntax.
+    by_page: dict[int, list[Block]] = defaultdict(list)
+    for block in blocks:
+        if not block.excluded:
+            by_page[block.page].append(block)
+    for page_blocks in by_page.values():
+        texts = [b.raw_text for b in page_blocks]
+        cited = sum(1 for t in texts if is_citation(t))
+        found = "references" if len(texts) >= 4 and cited >= 0.6 * len(texts) else None
+        found = found or page_kind([ln.text for b in page_blocks for ln in b.lines])
+        if found:
+            for b in page_blocks:
+                b.excluded = found
+
+
+def _excluded_pages(
+    raw: RawDocument,
+    clean: list[tuple[RawPage, list[list[Segment]]]],
+    blocks: list[Block],
+    starts: dict[int, int],
+    labels: dict[int, str],
+) -> list[tuple[int, str, str]]:
+    kinds: dict[int, Counter[str]] = defaultdict(Counter)
+    for block in blocks:
+        if block.excluded:
+            for ln in block.lines:
+                kinds[ln.page][block.excluded] += 1
+    out = []
+    for page, page_rows in clean:
+        if page.number in starts:
+            continue
+        if not page_rows:
+            out.append((page.number, labels[page.number], "blank"))
+        elif kinds[page.number]:
+            out.append((page.number, labels[page.number], kinds[page.number].most_common(1)[0][0]))
+    _ = raw
+    return out
+
+
+# --- recommendations ------------------------------------------------------------------------------
+
+
+def _recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Recommendation]:
+    """Find recommendations (see `ingest.pdf.structure`)."""
+    recs: list[Recommendation] = []
+    used: set[int] = set()
+    nice = sum(1 for b in blocks if b.kind == "paragraph" and _NICE_REC.match(b.raw_text)) >= 3
+    running = 0
+    last_number = ""
+    for i, block in enumerate(blocks):
+        if block.excluded or i in used or block.kind == "table":
+            continue
+        text = block.raw_text
+        if i in levels:
+            m = _REC_HEADING.match(text)
+            if not m:
+                continue
+            body = _following_text(blocks, levels, i)
+            if not body or _REC_RUN_IN.match(blocks[body[0]].raw_text):
+                continue
+            strength = next((s for j in body if (s := strength_in(blocks[j].raw_text))), None)
+            exact = re.match(r"^recommendations?\s+\d+[a-z]?\s*[:.]?$", text.strip(), re.IGNORECASE)
+            recs.append(Recommendation(m.group(1), strength, body, i if exact else None))
+            used.update(body)
+            last_number = m.group(1)
+            continue
+        strength = strength_in(text)
+        run_in = _REC_RUN_IN.match(text)
+        number: str | None = None
+        if run_in:
+            number = run_in.group(1)
+        elif strength and block.kind == "item" and re.match(r"^\(?\d+[.)]?$", block.marker):
+            number = block.marker.strip("().")
+            sub = re.match(r"^\(?([a-z])\)\s", text[len(block.marker) :].strip() + " ")
+            number += sub.group(1) if sub else ""
+        elif strength and block.kind == "item" and re.match(r"^\(?[a-z][.)]$", block.marker) and last_number:
+            number = re.sub(r"[a-z]$", "", last_number) + block.marker.strip("().")
+        elif nice and block.kind == "paragraph" and (m2 := _NICE_REC.match(text)):
+            number = m2.group(1)
+        elif strength:
+            if len(text.split()) < 12 and recs and recs[-1].strength is None and recs[-1].blocks[-1] == i - 1:
+                recs[-1].strength = strength  # the strength line printed under a recommendation
+                recs[-1].blocks.append(i)
+                continue
+            running += 1
+            number = str(running)
+        if number is None:
+            continue
+        body = [i]
+        if strength is None and not nice:
+            nxt = i + 1
+            following = blocks[nxt].raw_text if nxt < len(blocks) and nxt not in levels else ""
+            if (s := strength_in(following)) and len(following.split()) < 12:
+                strength = s
+                body.append(nxt)
+        recs.append(Recommendation(number, strength, body))
+        used.update(body)
+        last_number = number
+    return recs
+
+
+def _following_text(blocks: list[Block], levels: dict[int, int], i: int) -> list[int]:
+    """Paragraphs after a "Recommendation N" heading, up to the one carrying the strength (at most 3)."""
+    out: list[int] = []
+    j = i + 1
+    while j < len(blocks) and j not in levels and len(out) < 3:
+        if blocks[j].kind == "table" or blocks[j].excluded:
+            break
+        out.append(j)
+        if strength_in(blocks[j].raw_text):
+            return out
+        j += 1
+    return out[:1]
+
+
+# --- writing the text -----------------------------------------------------------------------------
+
+
+def _render(
+    blocks: list[Block], levels: dict[int, int], recs: list[Recommendation], vocab: Vocabulary
+) -> tuple[str, dict[int, int]]:
+    """The Markdown-like text, and where each page's first emitted line starts in it."""
+    rec_at = {r.blocks[0]: r for r in recs}
+    replaced = {r.heading_block for r in recs if r.heading_block is not None}
+    out: list[str] = []
+    pos = 0
+    starts: dict[int, int] = {}
+    section_level = 0
+    previous_kind = ""
+
+    def emit(text: str, pages: list[tuple[int, int]], separator: str) -> None:
+        nonlocal pos
+        if out:
+            out.append(separator)
+            pos += len(separator)
+        for page, offset in pages:
+            starts.setdefault(page, pos + offset)
+        out.append(text)
+        pos += len(text)
+
+    for i, block in enumerate(blocks):
+        if block.excluded:
+            continue
+        if i in replaced:
+            continue
+        if i in rec_at:
+            rec = rec_at[i]
+            level = min(6, section_level + 1)
+            head = "#" * level + f" Recommendation {rec.number}"
+            if rec.strength:
+                head += f"\nStrength: {rec.strength}"
+            emit(head, [(block.page, 0)], "\n\n")
+            previous_kind = "heading"
+        if i in levels:
+            level = levels[i]
+            section_level = level
+            text, _ = join_lines([ln.text for ln in block.lines], vocab)
+            emit("#" * level + " " + _clean(text), [(block.page, 0)], "\n\n")
+            previous_kind = "heading"
+            continue
+        if block.kind == "table":
+            rendered, pages = _table(block, vocab)
+            emit(rendered, pages, "\n\n")
+            previous_kind = "table"
+            continue
+        text, line_starts = join_lines([ln.text for ln in block.lines], vocab)
+        prefix = ""
+        if block.kind == "item":
+            text, line_starts, prefix = _item(block, text, line_starts)
+        pages = [(ln.page, len(prefix) + s) for ln, s in zip(block.lines, line_starts, strict=True)]
+        separator = "\n" if block.kind == "item" and previous_kind == "item" else "\n\n"
+        emit(prefix + _clean(text), pages, separator)
+        previous_kind = block.kind
+    return "".join(out).strip() + "\n", starts
+
+
+def _item(block: Block, text: str, line_starts: list[int]) -> tuple[str, list[int], str]:
+    """A list item written as `- text` (bullets) or `3. text` (numbers), its marker taken off."""
+    marker = block.marker
+    cut = text.find(marker) + len(marker) if text.startswith(marker) else 0
+    rest = text[cut:].lstrip()
+    shift = len(text) - len(rest)
+    starts = [max(0, s - shift) for s in line_starts]
+    if re.match(r"^\d{1,3}[.)]$", marker):
+        return rest, starts, f"{marker[:-1]}. "
+    if re.match(r"^\(?[a-z]{1,4}[.)]$", marker):
+        return rest, starts, f"- {marker} "
+    return rest, starts, "- "
+
+
+def _table(block: Block, vocab: Vocabulary) -> tuple[str, list[tuple[int, int]]]:
+    """Markdown rows, header first, and where each row's page starts in them."""
+    lines = []
+    pages = []
+    pos = 0
+    for n, row in enumerate(block.rows):
+        cells = [_clean(join_lines(texts, vocab)[0]).replace("|", "\\|") for texts in row.cells]
+        rendered = "| " + " | ".join(cells) + " |"
+        pages.append((row.page, pos))
+        lines.append(rendered)
+        pos += len(rendered) + 1
+        if n == 0 and len(block.rows) > 1:
+            separator = "|" + "---|" * len(cells)
+            lines.append(separator)
+            pos += len(separator) + 1
+    return "\n".join(lines), pages
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+# --- labels, title, year --------------------------------------------------------------------------
+
+
+def _labels(raw: RawDocument, printed: dict[int, str]) -> dict[int, str]:
+    """Page-label dictionary first, then a page number printed in the page's header or footer."""
+    offsets = Counter(int(v) - n for n, v in printed.items() if v.isdigit())
+    usual = offsets.most_common(1)[0][0] if offsets else None
+    out = {}
+    for page in raw.pages:
+        n = page.number
+        if page.label:
+            out[n] = page.label
+        elif n in printed and (not printed[n].isdigit() or int(printed[n]) - n == usual):
+            out[n] = printed[n]
+        else:
+            out[n] = str(n)
+    return out
+
+
+_FILE_TITLE = re.compile(
+    r"^(?:microsoft (?:word|powerpoint) - |untitled)|\.(?:docx?|pdf|indd|qxd|rtf|pptx?|tex)$", re.I
+)
+
+
+def _title(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -> str | None:
+    """The information dictionary's title when it is a real one, else the cover's biggest text."""
+    info = raw.info.get("Title", "").strip()
+    if info and not _FILE_TITLE.search(info) and sum(c.isalpha() for c in info) >= 4:
+        return re.sub(r"\s+", " ", info)
+    best: tuple[float, str] | None = None
+    for page, page_rows in clean[:3]:
+        segs = [s for row in page_rows for s in row if sum(c.isalpha() for c in s.text) >= 2]
+        if not segs:
+            continue
+        top = max(s.size for s in segs)
+        words = [s.text for s in sorted(segs, key=lambda s: (s.baseline, s.x0)) if s.size >= 0.85 * top]
+        candidate = re.sub(r"\s+", " ", " ".join(words)).strip()[:200]
+        if best is None or top > best[0]:
+            best = (top, candidate)
+        _ = page
+    return best[1] if best else None
+
+
+def _year(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -> int | None:
+    """A publication year from the first pages (a copyright line first), else the creation date."""
+    latest = date.today().year + 1
+    texts = [" ".join(s.text for row in rows for s in row) for _, rows in clean[:6]]
+    for text in texts:
+        m = re.search(r"(?:©|\(c\)|copyright)\D{0,80}?((?:19|20)\d{2})", text, re.IGNORECASE)
+        if m and 1950 <= int(m.group(1)) <= latest:
+            return int(m.group(1))
+    for text in texts[:2]:
+        years = [int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d{2})(?!\d)", text) if 1950 <= int(y) <= latest]
+        if years:
+            return max(years)
+    created = re.match(r"D:((?:19|20)\d{2})", raw.info.get("CreationDate", ""))
+    return int(created.group(1)) if created else None

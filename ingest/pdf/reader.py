@@ -1,0 +1,338 @@
+"""Read a PDF's text layer with PDFium: styled text spans, ruling lines, page labels and information.
+
+This is the only module that talks to pypdfium2. Characters are read one by one (box, baseline,
+Unicode) but their style (effective font size, weight, rotation) is cached per text object, so a
+100-page document costs a few million cheap calls. Characters become `Span`s: runs of one text
+object on one baseline without a large gap. Space characters are not trusted blindly: PDFium
+invents spaces where glyphs are set apart ("M ultiply"), and some PDFs draw words with no space
+character at all, so a space is kept or added from the gap between the glyphs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pypdfium2 as pdfium  # type: ignore[import-untyped]  # ships no type information
+import pypdfium2.raw as raw  # type: ignore[import-untyped]
+
+from ingest.errors import LoaderError
+
+# A gap wider than this (in ems) starts a new span: a column gutter or a table cell boundary.
+SPAN_GAP_EM = 0.9
+# A gap wider than this (in ems) between two glyphs is a word space even without a space character.
+WORD_GAP_EM = 0.16
+# A space PDFium generated over a gap narrower than this (in ems) is letter spacing, not a word break.
+GENERATED_SPACE_MIN_EM = 0.06
+
+_LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+    "\u2010": "-",
+    "\u2011": "-",
+    "\u00a0": " ",
+}
+# Characters PDFium or the PDF mark as a hyphen that breaks a word at the end of a line.
+SOFT_HYPHENS = {0x00AD, 0xFFFE, 0x0002}
+_SPACES = {0x20, 0x09, 0xA0, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x202F, 0x3000}
+_BREAKS = {0x0D, 0x0A}
+_INVISIBLE = {0x200B, 0x200C, 0x200D, 0xFEFF, 0x0000}
+_BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demibold|demi\b|extrabold|ultrabold", re.IGNORECASE)
+_ITALIC_NAME = re.compile(r"italic|oblique|-it\b|\bit$", re.IGNORECASE)
+_SYMBOL_NAME = re.compile(r"symbol|dingbat|wingding|webding|zapf", re.IGNORECASE)
+_FORCE_BOLD_FLAG = 1 << 18
+_ITALIC_FLAG = 1 << 6
+
+
+@dataclass(frozen=True)
+class Style:
+    """What a text object says about the look of its characters."""
+
+    size: float
+    bold: bool
+    italic: bool
+    symbol: bool
+    rotated: bool
+
+
+@dataclass
+class Span:
+    """A run of characters of one style on one baseline, without a wide gap inside."""
+
+    text: str
+    x0: float
+    x1: float
+    baseline: float  # distance from the top of the page, like `top`
+    size: float
+    bold: bool
+    italic: bool
+    symbol: bool
+    space_before: int = 0  # what preceded the span in the stream: 0 nothing, 1 a generated space, 2 a space
+    hyphen_end: bool = False  # ends with a hyphen the PDF marked as a line-break hyphen
+
+    @property
+    def top(self) -> float:
+        return self.baseline - 0.8 * self.size
+
+    @property
+    def bottom(self) -> float:
+        return self.baseline + 0.2 * self.size
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A drawn horizontal line or the top/bottom edge of a drawn box (distances from the page top)."""
+
+    x0: float
+    x1: float
+    y: float
+
+
+@dataclass
+class RawPage:
+    """One page as read: its size, text spans in content-stream order, drawn horizontal rules."""
+
+    number: int
+    width: float
+    height: float
+    spans: list[Span]
+    rules: list[Rule] = field(default_factory=list)
+    label: str | None = None  # from the PDF's page-label dictionary
+    rotated_chars: int = 0
+
+
+@dataclass
+class RawDocument:
+    """Everything read from the file before any layout analysis."""
+
+    pages: list[RawPage]
+    info: dict[str, str]
+
+
+def needs_space(gap: float, em: float, marker: int) -> bool:
+    """Whether two glyphs `gap` points apart are two words, given the space seen between them.
+
+    `marker` is 2 for a space character in the PDF, 1 for a space PDFium generated, 0 for none.
+    """
+    if marker == 2:
+        return gap > -0.05 * em
+    if marker == 1:
+        return gap > GENERATED_SPACE_MIN_EM * em
+    return gap > WORD_GAP_EM * em
+
+
+def read_pdf(path: Path) -> RawDocument:
+    """Open the PDF and read every page, translating PDFium's failures into `LoaderError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise LoaderError(path, exc.strerror or str(exc)) from None
+    if not data.lstrip()[:5].startswith(b"%PDF"):
+        raise LoaderError(path, "not a PDF file (it does not start with %PDF)")
+    try:
+        doc = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        raise LoaderError(path, _open_failure(str(exc), data)) from None
+    try:
+        info = _info(doc)
+        labels = _labels(doc)
+        pages = []
+        for index in range(len(doc)):
+            page = _read_page(doc, index)
+            page.label = labels[index] if labels else None
+            pages.append(page)
+    except pdfium.PdfiumError as exc:
+        raise LoaderError(path, f"damaged PDF: {exc}") from None
+    finally:
+        doc.close()
+    return RawDocument(pages=pages, info=info)
+
+
+def _open_failure(message: str, data: bytes) -> str:
+    lowered = message.lower()
+    if "password" in lowered or "security" in lowered:
+        return "encrypted: decrypt it first, e.g. qpdf --decrypt in.pdf out.pdf"
+    if b"%%EOF" not in data[-2048:]:
+        return "truncated or damaged PDF (no end-of-file marker): download or export it again"
+    return f"damaged PDF ({message}): download or export it again"
+
+
+def _info(doc: pdfium.PdfDocument) -> dict[str, str]:
+    try:
+        meta = doc.get_metadata_dict(skip_empty=True)
+    except pdfium.PdfiumError:
+        return {}
+    return {k: v.strip() for k, v in meta.items() if isinstance(v, str) and v.strip()}
+
+
+def _labels(doc: pdfium.PdfDocument) -> list[str] | None:
+    """The page-label dictionary's labels, or None when the PDF has none (PDFium then gives '')."""
+    labels = []
+    for index in range(len(doc)):
+        try:
+            labels.append(doc.get_page_label(index))
+        except pdfium.PdfiumError:
+            labels.append("")
+    return labels if any(labels) else None
+
+
+class _StyleCache:
+    """Style of each text object, computed once per object (characters of one object share it)."""
+
+    def __init__(self) -> None:
+        self.fonts: dict[int, tuple[bool, bool, bool]] = {}
+        self._matrix = raw.FS_MATRIX()
+        self._size = ctypes.c_float()
+        self._name = ctypes.create_string_buffer(256)
+
+    def style(self, textpage: raw.FPDF_TEXTPAGE, index: int, obj: raw.FPDF_PAGEOBJECT) -> Style:
+        raw.FPDFText_GetMatrix(textpage, index, self._matrix)
+        m = self._matrix
+        scale = math.sqrt(abs(m.a * m.d - m.b * m.c)) or 1.0
+        rotated = abs(m.b) > 0.1 * scale or abs(m.c) > 0.1 * scale or m.a < 0
+        size = (raw.FPDFTextObj_GetFontSize(obj, self._size) and self._size.value) or 1.0
+        font = raw.FPDFTextObj_GetFont(obj)
+        key = ctypes.cast(font, ctypes.c_void_p).value or 0
+        looks = self.fonts.get(key)
+        if looks is None:
+            looks = self._font_looks(font)
+            self.fonts[key] = looks
+        bold, italic, symbol = looks
+        return Style(round(size * scale, 2), bold, italic, symbol, rotated)
+
+    def _font_looks(self, font: raw.FPDF_FONT) -> tuple[bool, bool, bool]:
+        if not font:
+            return False, False, False
+        length = raw.FPDFFont_GetBaseFontName(font, self._name, len(self._name))
+        name = self._name.value.decode("latin-1", "replace") if length else ""
+        weight = raw.FPDFFont_GetWeight(font)
+        flags = raw.FPDFFont_GetFlags(font)
+        bold = weight >= 600 or bool(_BOLD_NAME.search(name)) or (flags > 0 and bool(flags & _FORCE_BOLD_FLAG))
+        italic = bool(_ITALIC_NAME.search(name)) or (flags > 0 and bool(flags & _ITALIC_FLAG))
+        return bold, italic, bool(_SYMBOL_NAME.search(name))
+
+
+def _read_page(doc: pdfium.PdfDocument, index: int) -> RawPage:
+    page = doc[index]
+    try:
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        try:
+            spans, rotated = _read_spans(textpage.raw, height)
+        finally:
+            textpage.close()
+        rules = _read_rules(page, height)
+    finally:
+        page.close()
+    return RawPage(number=index + 1, width=width, height=height, spans=spans, rules=rules, rotated_chars=rotated)
+
+
+def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span], int]:
+    """Group the page's characters into spans (see the module docstring)."""
+    get_unicode = raw.FPDFText_GetUnicode
+    get_box = raw.FPDFText_GetLooseCharBox
+    get_origin = raw.FPDFText_GetCharOrigin
+    get_object = raw.FPDFText_GetTextObject
+    is_generated = raw.FPDFText_IsGenerated
+    box = raw.FS_RECTF()
+    ox, oy = ctypes.c_double(), ctypes.c_double()
+    styles = _StyleCache()
+    style_of: dict[int, Style] = {}
+
+    spans: list[Span] = []
+    chars: list[str] = []
+    cur: Span | None = None
+    cur_key = -1
+    pending = 0  # 0 no space seen, 1 generated space, 2 real space
+    rotated = 0
+    count = raw.FPDFText_CountChars(textpage)
+    for i in range(count):
+        code = get_unicode(textpage, i)
+        if code in _SPACES:
+            if pending < 2:
+                pending = 1 if is_generated(textpage, i) else 2
+            continue
+        if code in _BREAKS:
+            pending = max(pending, 1)
+            if cur is not None:
+                cur.text = "".join(chars)
+                cur = None
+            continue
+        if code in _INVISIBLE:
+            continue
+        obj = get_object(textpage, i)
+        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        style = style_of.get(key)
+        if style is None:
+            style = styles.style(textpage, i, obj) if key else Style(0.0, False, False, False, False)
+            style_of[key] = style
+        if style.rotated:
+            rotated += 1
+            continue
+        get_box(textpage, i, box)
+        get_origin(textpage, i, ox, oy)
+        size = style.size or max(box.top - box.bottom, 1.0)
+        baseline = height - oy.value
+        left, right = box.left, box.right
+        if code in SOFT_HYPHENS:
+            char = "-"
+        else:
+            char = chr(code)
+            char = _LIGATURES.get(char, char)
+        if cur is not None and key == cur_key and abs(baseline - cur.baseline) < 0.25 * size:
+            gap = left - cur.x1
+            if -0.5 * size < gap < SPAN_GAP_EM * size:
+                if chars and needs_space(gap, size, pending):
+                    chars.append(" ")
+                chars.append(char)
+                cur.x1 = max(cur.x1, right)
+                cur.hyphen_end = code in SOFT_HYPHENS
+                pending = 0
+                continue
+        if cur is not None:
+            cur.text = "".join(chars)
+        chars = [char]
+        cur = Span(
+            text="",
+            x0=left,
+            x1=right,
+            baseline=baseline,
+            size=size,
+            bold=style.bold,
+            italic=style.italic,
+            symbol=style.symbol,
+            space_before=pending,
+            hyphen_end=code in SOFT_HYPHENS,
+        )
+        cur_key = key
+        spans.append(cur)
+        pending = 0
+    if cur is not None:
+        cur.text = "".join(chars)
+    return [s for s in spans if s.text.strip()], rotated
+
+
+def _read_rules(page: pdfium.PdfPage, height: float) -> list[Rule]:
+    """Horizontal lines and box edges drawn on the page: they separate boxes, tables and rows."""
+    rules: list[Rule] = []
+    left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
+    for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_PATH,), max_depth=2):
+        if not raw.FPDFPageObj_GetBounds(obj.raw, left, bottom, right, top):
+            continue
+        w, h = right.value - left.value, top.value - bottom.value
+        if w < 20:
+            continue
+        if h <= 3:
+            rules.append(Rule(left.value, right.value, height - (top.value + bottom.value) / 2))
+        else:
+            rules.append(Rule(left.value, right.value, height - top.value))
+            rules.append(Rule(left.value, right.value, height - bottom.value))
+    return rules

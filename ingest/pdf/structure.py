@@ -1,0 +1,207 @@
+"""What the blocks are: headings and their levels, recommendations, and parts left out.
+
+- Headings: short blocks set apart by a bigger font or bold type than the body text (the most
+  common size), or by a section number ("2.3 Opioid dosing", "Annex 1", "Box 2"), and not ending
+  like a sentence. Levels rank the heading styles by size, then weight.
+- Recommendations: a "Recommendation N" heading or run-in, a numbered item or paragraph carrying a
+  strength statement (GRADE wording, CDC categories, ESMO [I, A] grades, ASCO strength lines), or
+  a NICE-style "1.2.3 Offer ..." paragraph.
+- Left out: reference lists, contents, acknowledgements, declarations of interest, abbreviations,
+  search strategies and indexes, found by their heading (to the next heading of the same rank) and
+  by the look of their lines (citations, dot leaders with page numbers, search syntax).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from ingest.pdf.blocks import Block
+
+_NUMBERED = re.compile(
+    r"^(?:\d+(?:\.\d+)+\.?\s+\S|[A-Z]\.\d+(?:\.\d+)*\s+\S|"
+    r"(?:chapter|section|part|annex|appendix|box|table|figure|recommendation|step|module)\s+[\dA-Z]+\b)",
+    re.IGNORECASE,
+)
+_CAPTION = re.compile(r"^(?:box|table|figure|fig\.|annex|appendix)\s*[\dA-Z]*\s*[.:]", re.IGNORECASE)
+_REC_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?recommendations?\s+(\d+[a-z]?)\s*[:.]?\s*$", re.IGNORECASE)
+_REC_RUN_IN = re.compile(r"^recommendation\s+(\d+(?:\.\d+)*[a-z]?)\s*[.:]\s+\S", re.IGNORECASE)
+_NICE_REC = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{1,3})\s+[A-Z]")
+_STRENGTHS = [
+    re.compile(
+        r"recommendation category:?\s*[A-D]\s*[;,]\s*evidence type:?\s*\d",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:strong|conditional|weak|discretionary|qualified)\s+recommendation(?:\s+(?:for|against))?\s*[,;]?\s*"
+        r"(?:based\s+on\s+)?(?:(?:very\s+)?(?:high|moderate|low|very\s+low)[- ]+(?:certainty|quality)"
+        r"(?:\s+(?:of\s+)?evidence)?|(?:high|moderate|low|very\s+low)\s+(?:certainty|quality)\s+of\s+evidence)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"(?:(?:very\s+)?(?:high|moderate|low)[- ]+(?:certainty|quality)(?:\s+(?:of\s+)?evidence)?)\s*[,;]\s*"
+        r"(?:strong|conditional|weak)\s+recommendation",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\[(?:I{1,3}|IV|V)\s*,\s*[A-E]\]"),
+    re.compile(
+        r"(?:type:\s*[^;]{3,60};\s*)?(?:evidence quality|quality of evidence|level of evidence):\s*[^;.]{2,40}"
+        r"[;,]\s*(?:strength of recommendation|grade of recommendation|strength):\s*[A-Za-z0-9 ]{1,20}",
+        re.IGNORECASE,
+    ),
+    re.compile(r"\b(?:grade|GRADE)\s+[12][A-C]\b|\((?:grade|level)\s+[A-D1-4][+-]?\)"),
+]
+_EXCLUDED_HEADINGS = [
+    ("references", re.compile(r"^(?:references?|bibliography|literature cited|reference list|works cited|sources)$")),
+    ("contents", re.compile(r"^(?:table of contents|contents)$")),
+    ("acknowledgements", re.compile(r"^acknowledge?ments?$")),
+    (
+        "declarations",
+        re.compile(
+            r"^(?:declarations? of (?:competing )?interests?|(?:potential )?conflicts? of interests?( statement)?|"
+            r"(?:financial )?disclosures?|competing interests?|disclosure statement|"
+            r"management of (?:declared )?(?:conflicts|interests).*|declaration and management of interests?)$"
+        ),
+    ),
+    ("search-strategy", re.compile(r"^(?:.*\bsearch strateg(?:y|ies)|literature search(?:es)?|search terms)$")),
+    (
+        "abbreviations",
+        re.compile(r"^(?:(?:list of )?abbreviations?(?: and acronyms)?|acronyms(?: and abbreviations)?)$"),
+    ),
+    ("index", re.compile(r"^index$")),
+]
+_CITATION_FEATURES = [
+    re.compile(r"\bet al\b"),
+    re.compile(r"\b(?:19|20)\d{2}[a-z]?\s*[;:]\s*\d"),
+    re.compile(r"\bdoi\b|doi\.org|\bPMID\b|\bPMCID\b|\bISBN\b|\(accessed|accessed \d|available (?:at|from)", re.I),
+    re.compile(r"^\s*\[?\d{1,4}[.\]]?\s+[A-Z][\w'’\-]+,?\s+[A-Z]{1,3}[,.\s]"),
+    re.compile(r"^[A-Z][\w'’\-]+,?\s+(?:[A-Z]\.?\s?){1,3}[,.]\s"),
+    re.compile(r"\b\d{1,4}\s*\(\d{1,3}\)\s*:\s*\d"),
+    re.compile(r"\b(?:19|20)\d{2}\b.*\b\d+[–-]\d+\b"),
+]
+_TOC_LINE = re.compile(r"(?:\.{3,}|[-_]{4,}|…{2,}|\s{2,}|\s)\s*([ivxlc]+|\d{1,4})\s*$", re.IGNORECASE)
+_LEADER = re.compile(r"\.{4,}|-{4,}|_{4,}|…{2,}|(?:\. ){4,}")
+_SEARCH_SYNTAX = re.compile(
+    r"\b(?:OR|AND|NOT)\b.*\b(?:OR|AND|NOT)\b|\[(?:mh|mesh|tiab|ti|ab|tw)\]|^\s*#\d+|exp\s+\w+/|\*\s*$"
+)
+
+
+@dataclass
+class Recommendation:
+    """A recommendation found among the blocks: where it starts and what to print above it."""
+
+    number: str
+    strength: str | None
+    blocks: list[int]  # indexes of the blocks forming its text
+    heading_block: int | None = None  # a "Recommendation N" heading it replaces
+
+
+def body_size(blocks: list[Block]) -> float:
+    """The most common font size, weighted by characters: the body text."""
+    sizes: Counter[float] = Counter()
+    for b in blocks:
+        for ln in b.lines:
+            for seg in ln.segments:
+                sizes[round(seg.size * 2) / 2] += len(seg.text)
+    return sizes.most_common(1)[0][0] if sizes else 10.0
+
+
+def strength_in(text: str) -> str | None:
+    """The strength / certainty / category statement in a recommendation's text, as printed."""
+    for pattern in _STRENGTHS:
+        m = pattern.search(text)
+        if m:
+            return re.sub(r"\s+", " ", m.group(0)).strip(" ()[];,.") if not m.group(0).startswith("[") else m.group(0)
+    return None
+
+
+def is_heading(block: Block, body: float) -> bool:
+    """Whether a block reads as a heading (see the module docstring)."""
+    if block.kind == "table" or len(block.lines) > 4:
+        return False
+    text = block.raw_text.strip()
+    words = text.split()
+    if not any(c.isalpha() for c in text) or not words or text.startswith(("©", "(c)")):
+        return False
+    if re.fullmatch(r"(?:[A-Za-z]+\.?\s+)?(?:\d{1,2}\s+)?(?:19|20)\d{2}", text):
+        return False  # a date line on a cover
+    caption = bool(_CAPTION.match(text))
+    numbered = bool(_NUMBERED.match(text))
+    if len(text) > (320 if caption else 160) or (len(words) > 24 and not caption) or _LEADER.search(text):
+        return False
+    if not caption and (text.endswith((",", ";", ":")) or (text.endswith(".") and not re.search(r"\d\.$", text))):
+        return False
+    if block.kind == "item" and block.size < 1.12 * body and not block.bold:
+        return False
+    size = block.size
+    if size >= 1.12 * body:
+        return len(words) <= 24 or caption
+    if block.bold and size >= 0.75 * body:
+        return len(words) <= 16 or caption or numbered
+    if text.isupper() and size >= body and len(words) <= 12:
+        return True
+    # A numbered section title set in body type: "2.3 Opioid dosing".
+    return numbered and bool(re.match(r"^\d+\.\d+", text)) and len(words) <= 12 and size >= 0.95 * body
+
+
+def heading_levels(blocks: list[Block], heads: list[int]) -> dict[int, int]:
+    """Levels 1-4 by ranking heading styles: bigger first, bold before regular at one size.
+
+    A style used only once (a cover title) takes the level of the style above it rather than
+    pushing every other heading one level down.
+    """
+    styles: Counter[tuple[float, bool]] = Counter(_style(blocks[i]) for i in heads)
+    level_of: dict[tuple[float, bool], int] = {}
+    level = 0
+    for style in sorted(styles, key=lambda s: (-s[0], not s[1])):
+        if styles[style] > 1:
+            level = min(4, level + 1)
+        level_of[style] = max(level, 1)
+    return {i: level_of[_style(blocks[i])] for i in heads}
+
+
+def _style(block: Block) -> tuple[float, bool]:
+    return round(block.size * 2) / 2, block.bold
+
+
+def excluded_kind(heading: str) -> str | None:
+    """The kind of part a heading opens, when that part is left out (references, contents...)."""
+    text = re.sub(
+        r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|annex\s+\w+[.:]?|appendix\s+\w+[.:]?|chapter\s+\w+[.:]?)\s*",
+        "",
+        heading.strip(),
+        flags=re.I,
+    )
+    text = re.sub(r"\s*\(?(?:continued|cont\.?|cont'd)\)?[\s:.]*$", "", text, flags=re.I)
+    text = re.sub(r"[\s:.]+$", "", text).lower()
+    text = re.sub(r"\s+", " ", text)
+    for kind, pattern in _EXCLUDED_HEADINGS:
+        if pattern.match(text):
+            return kind
+    return None
+
+
+def is_citation(text: str) -> bool:
+    """Whether a paragraph looks like a bibliography entry."""
+    hits = sum(1 for p in _CITATION_FEATURES if p.search(text))
+    return hits >= 2
+
+
+def is_contents_entry(block: Block) -> bool:
+    """A table-of-contents line: a title, dot leaders and a page number."""
+    lines = [ln.text for ln in block.lines]
+    return sum(1 for t in lines if _LEADER.search(t) and _TOC_LINE.search(t)) >= 0.5 * len(lines)
+
+
+def page_kind(lines: list[str]) -> str | None:
+    """A whole page's kind judged from its lines alone: contents or search strategy pages."""
+    if len(lines) < 5:
+        return None
+    toc = sum(1 for ln in lines if _LEADER.search(ln) and _TOC_LINE.search(ln))
+    if toc >= 0.4 * len(lines):
+        return "contents"
+    search = sum(1 for ln in lines if _SEARCH_SYNTAX.search(ln))
+    if search >= 0.4 * len(lines):
+        return "search-strategy"
+    return None

@@ -1,0 +1,68 @@
+"""Joining lines into running text: line-end hyphens decided with the document's own vocabulary."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+# First parts that usually keep their hyphen ("non-small-cell", "self-management", "well-being").
+HYPHEN_PREFIXES = frozenset(
+    "non self well pre post co anti multi semi cross ex half quasi ultra mid all long short low high "
+    "full first second third one two three four five six ten".split()
+)
+_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’])*")
+_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+_TRAILING = re.compile(r"([^\W\d_]+)-$")
+_LEADING = re.compile(r"^([^\W\d_]+)")
+
+
+class Vocabulary:
+    """How often each word, and each hyphenated compound, occurs inside lines of the document."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self.words: Counter[str] = Counter()
+        self.compounds: Counter[str] = Counter()
+        for line in lines:
+            body = line[: line.rfind(" ")] if line.endswith("-") else line
+            self.words.update(w.lower() for w in _WORD.findall(body))
+            for compound in _COMPOUND.findall(body):
+                parts = compound.lower().split("-")
+                for a, b in itertools.pairwise(parts):
+                    self.compounds[f"{a}-{b}"] += 1
+
+    def keeps_hyphen(self, first: str, second: str) -> bool:
+        """Whether `first-` at a line end and `second` on the next line form a hyphenated word."""
+        joined = (first + second).lower()
+        hyphenated = f"{first}-{second}".lower()
+        as_one, as_two = self.words[joined], self.compounds[hyphenated]
+        if as_one != as_two:
+            return as_two > as_one
+        if second[:1].isupper() or (first.isupper() and len(first) > 1):
+            return True  # "non-Hispanic", "HER2-positive", "CA-125"
+        return first.lower() in HYPHEN_PREFIXES
+
+
+def join_lines(texts: list[str], vocab: Vocabulary) -> tuple[str, list[int]]:
+    """Lines joined into one paragraph, and where each line starts in it."""
+    out = ""
+    starts: list[int] = []
+    for text in texts:
+        text = text.strip()
+        if not out:
+            starts.append(0)
+            out = text
+            continue
+        if out.endswith("-") and not out.endswith(" -") and text[:1].isalnum():
+            trailing = _TRAILING.search(out)
+            leading = _LEADING.match(text)
+            if trailing and leading and not vocab.keeps_hyphen(trailing.group(1), leading.group(1)):
+                out = out[:-1]
+            starts.append(len(out))
+            out += text
+            continue
+        out += " "
+        starts.append(len(out))
+        out += text
+    return out, starts

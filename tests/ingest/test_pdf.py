@@ -1,0 +1,400 @@
+"""Layout-aware PDF extraction: small PDFs drawn here, and the real guideline PDFs when present."""
+
+from __future__ import annotations
+
+import io
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ingest.errors import LoaderError
+from ingest.pdf import PdfExtraction, extract_pdf
+
+REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
+CDC_PDF = REALDOCS / "pdf" / "cdc_opioids_for_pain_2022_rr7103a1.pdf"
+WHO_PDF = REALDOCS / "pdf" / "who_chronic_pain_children_2020.pdf"
+
+# --- a tiny PDF writer: positioned text in Helvetica / Helvetica-Bold, horizontal rules ----------
+
+PAGE_W, PAGE_H = 612, 792
+
+
+@dataclass
+class T:
+    """Text at x, y (from the top of the page), in a size, bold or not."""
+
+    x: float
+    y: float
+    text: str
+    size: float = 10
+    bold: bool = False
+
+
+@dataclass
+class R:
+    """A horizontal rule from x0 to x1 at y (from the top)."""
+
+    x0: float
+    x1: float
+    y: float
+
+
+def _pdf_string(text: str) -> str:
+    return "(" + text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") + ")"
+
+
+def write_pdf(path: Path, pages: list[list[T | R]], *, title: str | None = None, labels: bool = False) -> Path:
+    """Write a PDF whose pages carry the given items as real text (and drawn rules)."""
+    n = len(pages)
+    regular, bold = 3 + 2 * n, 4 + 2 * n
+    info, page_labels = 5 + 2 * n, 6 + 2 * n
+    objects: dict[int, bytes] = {
+        2: ("<< /Type /Pages /Kids [" + " ".join(f"{3 + 2 * i} 0 R" for i in range(n)) + f"] /Count {n} >>").encode(),
+        regular: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+        bold: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold /Encoding /WinAnsiEncoding >>",
+    }
+    catalog = "<< /Type /Catalog /Pages 2 0 R"
+    if labels:
+        objects[page_labels] = b"<< /Nums [0 << /S /r >> 2 << /S /D >>] >>"
+        catalog += f" /PageLabels {page_labels} 0 R"
+    objects[1] = (catalog + " >>").encode()
+    for i, items in enumerate(pages):
+        ops = []
+        for item in items:
+            if isinstance(item, T):
+                font = "F2" if item.bold else "F1"
+                ops.append(
+                    f"BT /{font} {item.size} Tf 1 0 0 1 {item.x} {PAGE_H - item.y} Tm {_pdf_string(item.text)} Tj ET"
+                )
+            else:
+                ops.append(f"0.5 w {item.x0} {PAGE_H - item.y} m {item.x1} {PAGE_H - item.y} l S")
+        stream = "\n".join(ops).encode("cp1252")
+        objects[3 + 2 * i] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {PAGE_W} {PAGE_H}] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {regular} 0 R /F2 {bold} 0 R >> >> >>"
+        ).encode()
+        objects[4 + 2 * i] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+    if title is not None:
+        objects[info] = f"<< /Title {_pdf_string(title)} /CreationDate (D:20190301000000) >>".encode("latin-1")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets: dict[int, int] = {}
+    for obj_id in sorted(objects):
+        offsets[obj_id] = len(out)
+        out += b"%d 0 obj\n" % obj_id + objects[obj_id] + b"\nendobj\n"
+    size = max(objects) + 1
+    xref_at = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for obj_id in range(1, size):
+        out += b"%010d 00000 n \n" % offsets[obj_id] if obj_id in offsets else b"0000000000 65535 f \n"
+    trailer = f"<< /Size {size} /Root 1 0 R" + (f" /Info {info} 0 R" if title is not None else "") + " >>"
+    out += f"trailer\n{trailer}\nstartxref\n{xref_at}\n%%EOF\n".encode()
+    path.write_bytes(bytes(out))
+    return path
+
+
+def paragraph(x: float, y: float, lines: list[str], size: float = 10, pitch: float = 12) -> list[T | R]:
+    return [T(x, y + k * pitch, line, size) for k, line in enumerate(lines)]
+
+
+def page_of(result: PdfExtraction, offset: int) -> int:
+    starts = [p.start for p in result.pages]
+    return result.pages[bisect_right(starts, offset) - 1].number
+
+
+# --- the layout of a two-column guideline page ---------------------------------------------------
+
+LEFT = [
+    "Palliative care starts early in the course of",
+    "the disease. The team offers symptom control",
+    "and support for families through every stage",
+    "of the illness, including advance care and pal-",
+    "liative sedation when needed. An evidence-",
+    "based plan is agreed and shared with the",
+]
+RIGHT = [
+    "family doctor. Opioids remain the mainstay of",
+    "treatment for moderate to severe cancer pain",
+    "and an evidence-based approach to titration",
+    "reduces harm. It supports a steady level of",
+    "palliative care in all the settings where the",
+    "patients are seen and treated by the team.",
+]
+DOSING_LEFT = [
+    "Start with a low dose of an immediate-release",
+    "opioid and increase it every day until the pain",
+    "is controlled or side effects appear.",
+]
+DOSING_RIGHT = [
+    "Review every patient on strong opioids at least",
+    "once a week while the dose is being changed and",
+    "monthly once the dose is stable.",
+]
+
+
+def _guideline_pages() -> list[list[T | R]]:
+    header = [T(72, 40, "Journal of Pretend Oncology  Vol. 12", 8), T(480, 40, "Clinical guideline", 8)]
+    cover: list[T | R] = [T(72, 200, "Managing Cancer Pain in Adults", 24, bold=True), T(72, 240, "March 2021", 12)]
+    page2: list[T | R] = [
+        *header,
+        T(72, 90, "1 Introduction", 16, bold=True),
+        *paragraph(72, 120, LEFT),
+        *paragraph(320, 120, RIGHT),
+        T(72, 220, "1.1 Dosing", 13, bold=True),
+        *paragraph(72, 245, DOSING_LEFT),
+        *paragraph(320, 245, DOSING_RIGHT),
+        T(300, 760, "1", 9),
+    ]
+    page3: list[T | R] = [
+        *header,
+        T(72, 90, "Recommendation 1", 13, bold=True),
+        *paragraph(
+            72,
+            110,
+            [
+                "Offer oral morphine as the first-line strong opioid for adults with moderate to",
+                "severe cancer pain (strong recommendation, moderate certainty evidence).",
+            ],
+        ),
+        T(72, 160, "Table 1. Conversion factors", 10, bold=True),
+        R(72, 400, 170),
+        T(72, 182, "Drug", 10, bold=True),
+        T(300, 182, "Factor", 10, bold=True),
+        R(72, 400, 187),
+        T(72, 200, "Codeine", 10),
+        T(300, 200, "0.15", 10),
+        T(72, 214, "Oxycodone", 10),
+        T(300, 214, "1.5", 10),
+        T(72, 228, "Hydromorphone", 10),
+        T(300, 228, "5.0", 10),
+        R(72, 400, 234),
+        *paragraph(
+            72,
+            260,
+            [
+                "Adjust the dose to the response of each patient and review the plan at every visit",
+                "with the patient and the family.",
+            ],
+        ),
+        T(300, 760, "2", 9),
+    ]
+    refs = [
+        "1. Smith AB, Jones CD. Morphine in cancer pain. Lancet Oncol 2019;20:100-110. doi:10.1016/x",
+        "2. Brown EF, Green GH, et al. Opioid titration. J Clin Oncol 2018;36:2000-2010.",
+        "3. White IJ, Black KL. Palliative sedation. BMJ 2017;356:j100. PMID 123456.",
+        "4. Gray MN, et al. Conversion tables revisited. Pain 2016;157:50-60.",
+        "5. Stone OP, Wood QR. Methadone rotation. Palliat Med 2015;29:5-15. doi:10.1177/y",
+    ]
+    page4: list[T | R] = [
+        *header,
+        *paragraph(72, 90, [*DOSING_LEFT, "Care plans are reviewed every three months", "by the whole team."]),
+        *paragraph(
+            320, 90, [*DOSING_RIGHT, "Doses are written in milligrams per day and", "checked by a second nurse."]
+        ),
+        T(72, 190, "References", 16, bold=True),
+        *paragraph(72, 220, refs, size=9, pitch=14),
+        T(300, 760, "3", 9),
+    ]
+    return [cover, page2, page3, page4]
+
+
+@pytest.fixture(scope="module")
+def guideline(tmp_path_factory: pytest.TempPathFactory) -> PdfExtraction:
+    path = write_pdf(tmp_path_factory.mktemp("pdf") / "guideline.pdf", _guideline_pages(), title="guideline.docx")
+    return extract_pdf(path)
+
+
+def test_two_columns_are_read_column_by_column(guideline: PdfExtraction) -> None:
+    text = guideline.text
+    assert text.index("Palliative care starts early") < text.index("Opioids remain the mainstay")
+    assert "Palliative care starts early in the course of the disease." in text
+    # A paragraph running from the foot of the left column to the top of the right one stays whole.
+    assert "shared with the family doctor. Opioids remain" in text
+    assert text.index("is controlled or side effects appear.") < text.index("Review every patient")
+
+
+def test_running_header_and_page_numbers_are_dropped_and_label_the_pages(guideline: PdfExtraction) -> None:
+    assert "Journal of Pretend Oncology" not in guideline.text
+    assert "Clinical guideline" not in guideline.text
+    labels = {p.number: p.label for p in guideline.pages}
+    assert labels[2] == "1" and labels[3] == "2"
+
+
+def test_line_end_hyphens_are_joined_or_kept_by_the_document_vocabulary(guideline: PdfExtraction) -> None:
+    assert "palliative sedation" in guideline.text
+    assert "pal- liative" not in guideline.text and "pal-liative" not in guideline.text
+    assert "An evidence-based plan" in guideline.text
+
+
+def test_headings_are_ranked_by_font_size(guideline: PdfExtraction) -> None:
+    lines = guideline.text.splitlines()
+    intro = next(ln for ln in lines if ln.endswith("1 Introduction"))
+    dosing = next(ln for ln in lines if ln.endswith("1.1 Dosing"))
+    assert intro.startswith("#") and dosing.startswith("#")
+    assert len(intro.split()[0]) < len(dosing.split()[0])
+    assert guideline.headings >= 3
+
+
+def test_a_ruled_table_becomes_markdown_rows_under_its_header(guideline: PdfExtraction) -> None:
+    text = guideline.text
+    assert "| Drug | Factor |" in text
+    assert "| Oxycodone | 1.5 |" in text
+    assert text.index("| Drug | Factor |") < text.index("|---|---|") < text.index("| Codeine | 0.15 |")
+    assert guideline.tables == 1
+
+
+def test_a_recommendation_gets_its_heading_and_strength(guideline: PdfExtraction) -> None:
+    m = re.search(r"^(#+) Recommendation 1\nStrength: (.+)\n\nOffer oral morphine", guideline.text, re.MULTILINE)
+    assert m, guideline.text
+    assert m.group(2) == "strong recommendation, moderate certainty evidence"
+    assert guideline.recommendations == 1
+
+
+def test_reference_list_is_left_out_from_its_heading_on(guideline: PdfExtraction) -> None:
+    assert "Care plans are reviewed every three months by the whole team." in guideline.text
+    assert "Lancet Oncol" not in guideline.text and "References" not in guideline.text
+
+
+def test_page_offsets_point_at_each_pages_text(guideline: PdfExtraction) -> None:
+    starts = [p.start for p in guideline.pages]
+    assert starts == sorted(starts) and starts[0] == 0
+    assert page_of(guideline, guideline.text.index("Opioids remain")) == 2
+    assert page_of(guideline, guideline.text.index("Offer oral morphine")) == 3
+    assert page_of(guideline, guideline.text.index("Care plans are reviewed every")) == 4
+
+
+def test_metadata_comes_from_the_cover_when_the_info_title_is_a_file_name(guideline: PdfExtraction) -> None:
+    assert guideline.title == "Managing Cancer Pain in Adults"
+    assert guideline.year == 2021
+    assert guideline.page_count == 4
+
+
+def test_page_label_dictionary_wins(tmp_path: Path) -> None:
+    words = ["Cover", "Foreword", "Introduction", "Methods"]
+    pages: list[list[T | R]] = [[T(72, 100, f"{word} of the guideline, with its own text.")] for word in words]
+    result = extract_pdf(write_pdf(tmp_path / "labels.pdf", pages, labels=True))
+    assert [p.label for p in result.pages] == ["i", "ii", "1", "2"]
+
+
+def test_blank_pages_are_listed_as_excluded(tmp_path: Path) -> None:
+    pages: list[list[T | R]] = [[T(72, 100, "Some guideline text on the first page.")], []]
+    result = extract_pdf(write_pdf(tmp_path / "blank.pdf", pages))
+    assert result.excluded == [(2, "2", "blank")]
+    assert [p.number for p in result.pages] == [1]
+
+
+# --- files that cannot be read -------------------------------------------------------------------
+
+
+def test_encrypted_pdf_asks_to_decrypt_it(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    plain = write_pdf(tmp_path / "plain.pdf", [[T(72, 100, "Secret text.")]])
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.encrypt(user_password="secret", owner_password="owner")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    locked = tmp_path / "locked.pdf"
+    locked.write_bytes(buffer.getvalue())
+    with pytest.raises(LoaderError, match="encrypted: decrypt it first"):
+        extract_pdf(locked)
+
+
+def test_pdf_without_text_layer_asks_for_ocr(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "scan.pdf", [[R(72, 500, 300)], []])
+    with pytest.raises(LoaderError, match="without a text layer: run OCR first"):
+        extract_pdf(path)
+
+
+def test_truncated_pdf_is_a_loader_error(tmp_path: Path) -> None:
+    whole = write_pdf(tmp_path / "whole.pdf", _guideline_pages()).read_bytes()
+    cut = tmp_path / "cut.pdf"
+    cut.write_bytes(whole[: len(whole) // 3])
+    with pytest.raises(LoaderError, match=r"truncated|damaged"):
+        extract_pdf(cut)
+
+
+def test_a_file_that_is_not_a_pdf_is_a_loader_error(tmp_path: Path) -> None:
+    path = tmp_path / "fake.pdf"
+    path.write_text("<html>not a pdf</html>")
+    with pytest.raises(LoaderError, match="not a PDF"):
+        extract_pdf(path)
+
+
+# --- the real guideline PDFs (skipped where ../shared/realdocs is absent) ------------------------
+
+
+@pytest.fixture(scope="module")
+def cdc() -> PdfExtraction:
+    if not CDC_PDF.exists():
+        pytest.skip(f"real guideline PDFs not available at {REALDOCS}")
+    return extract_pdf(CDC_PDF)
+
+
+@pytest.fixture(scope="module")
+def who() -> PdfExtraction:
+    if not WHO_PDF.exists():
+        pytest.skip(f"real guideline PDFs not available at {REALDOCS}")
+    return extract_pdf(WHO_PDF)
+
+
+def test_cdc_running_header_never_lands_inside_paragraphs(cdc: PdfExtraction) -> None:
+    body = cdc.text[cdc.pages[2].start :]
+    assert "Morbidity and Mortality Weekly Report" not in body
+    assert "US Department of Health and Human Services/Centers for Disease Control" not in body
+
+
+def test_cdc_mme_table_keeps_each_factor_on_its_drug_row(cdc: PdfExtraction) -> None:
+    assert re.search(r"^\| Oxycodone \| 1\.5 \|$", cdc.text, re.MULTILINE)
+    assert re.search(r"^\| Opioid \| Conversion factor\* \|$", cdc.text, re.MULTILINE)
+    assert cdc.tables >= 1
+
+
+def test_cdc_reference_lists_are_left_out(cdc: PdfExtraction) -> None:
+    cited = [ln for ln in cdc.text.splitlines() if re.match(r"^\d+\. .*MMWR", ln)]
+    assert cited == []
+    assert "et al. Chronic pain and mental health disorders" not in cdc.text
+    kinds = {kind for _, _, kind in cdc.excluded}
+    assert "references" in kinds
+
+
+def test_cdc_recommendations_carry_their_category(cdc: PdfExtraction) -> None:
+    strengths = re.findall(r"^#+ Recommendation (\d+)\nStrength: recommendation category: [AB]", cdc.text, re.M)
+    assert {str(n) for n in range(1, 13)} <= set(strengths)
+    assert cdc.recommendations >= 12
+
+
+def test_cdc_words_are_not_left_broken_at_line_ends(cdc: PdfExtraction) -> None:
+    assert len(re.findall(r"[a-z]- [a-z]", cdc.text)) <= 15  # "low- or very low-quality" is right
+    assert "palliative" in cdc.text and "pal- liative" not in cdc.text
+
+
+def test_cdc_printed_page_labels_differ_from_positions(cdc: PdfExtraction) -> None:
+    labels = {p.number: p.label for p in cdc.pages}
+    assert labels[1] == "i" and labels[3] == "1" and labels[33] == "31"
+
+
+def test_who_recommendations_are_counted_with_their_strength(who: PdfExtraction) -> None:
+    found = re.findall(r"^#+ Recommendation (\w+)\nStrength: (.+)$", who.text, re.MULTILINE)
+    numbers = {n for n, _ in found}
+    assert {"1", "3"} <= numbers and {"2a", "2b", "4a", "4b"} <= numbers
+    assert all("certainty evidence" in strength for _, strength in found)
+    assert who.recommendations == len(found)
+
+
+def test_who_front_matter_is_labelled_in_roman_numerals(who: PdfExtraction) -> None:
+    labels = {p.number: p.label for p in who.pages}
+    assert labels[1] == "i" and labels[15] == "1"
+
+
+def test_who_contents_acknowledgements_and_references_are_excluded(who: PdfExtraction) -> None:
+    kinds = {kind for _, _, kind in who.excluded}
+    assert {"contents", "acknowledgements", "references"} <= kinds
+    assert "Bohnert" not in who.text and "-------------" not in who.text
+
+
+def test_who_title_comes_from_the_cover(who: PdfExtraction) -> None:
+    assert who.title == "Guidelines on the management of chronic pain in children"
+    assert who.year == 2020
