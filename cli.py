@@ -144,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Subcommands owned by the other packages (imported lazily: no heavy work at start-up)."""
     registrars = []
-    for module_name in ("qa_service.cli", "qa_service.bench_cli", "eval.cli"):
+    for module_name in ("qa_service.cli", "bench.cli", "eval.cli"):
         try:
             module = __import__(module_name, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -1,4 +1,4 @@
-"""`guideline-qa bench`: the performance benchmark against the naive LangChain pipeline (docs/bench.md)."""
+"""`guideline-qa bench`: the performance benchmark against the naive LangChain pipeline (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from typing import Any
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write bench.json and bench.txt."""
+    from bench import BenchError, run_benchmark, write_report
+    from bench.options import BenchOptions
     from ingest import IngestError
-    from qa_service.bench import BenchError, BenchOptions, run_benchmark, write_report
 
     overrides: dict[str, Any] = {
         "index_dir": Path(args.index),
@@ -51,14 +52,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    """Add `bench` to the `guideline-qa` command."""
+    """Add `bench` to the `guideline-qa` command (defaults from `BenchOptions`, the one place they live)."""
+    from bench.options import BenchOptions
+
+    d = BenchOptions()
     bench = sub.add_parser(
         "bench",
         help="benchmark ingest, query latency, HTTP throughput and cold start against the naive LangChain pipeline",
         description="Needs the bench extra: pip install -e '.[bench]'. Takes about 10 minutes; --quick about 2.",
     )
-    bench.add_argument("--index", default=".index", help="index of the default corpus the service is measured on")
-    bench.add_argument("--out", default="reports/bench", help="folder for bench.json, bench.txt and server logs")
+    bench.add_argument(
+        "--index", default=str(d.index_dir), help="index of the default corpus the service is measured on"
+    )
+    bench.add_argument("--out", default=str(d.out_dir), help="folder for bench.json, bench.txt and server logs")
     bench.add_argument(
         "--quick",
         action="store_true",
@@ -68,14 +74,12 @@ def register(sub: Any) -> None:
     bench.add_argument("--skip-http", action="store_true", help="no servers: in-process figures only")
     bench.add_argument("--skip-levers", action="store_true", help="no lever measurements (threads, cache, workers)")
     bench.add_argument("--repeat", type=int, help="runs per latency/HTTP figure, medians reported (default 3; quick 1)")
-    bench.add_argument("--ingest-repeat", type=int, default=1, help="runs per ingest figure (default 1)")
-    bench.add_argument("--lever-repeat", type=int, default=1, help="runs per HTTP lever figure (default 1)")
+    bench.add_argument("--ingest-repeat", type=int, default=d.ingest_repeat, help="runs per ingest figure")
+    bench.add_argument("--lever-repeat", type=int, default=d.lever_repeat, help="runs per HTTP lever figure")
     bench.add_argument("--requests", type=int, help="requests per concurrency level (default 300; quick 60)")
     bench.add_argument("--corpus", nargs="*", help="default-corpus paths (default: corpus)")
-    bench.add_argument("--gold", default="eval/gold/bone_metastasis.jsonl", help="gold questions (JSONL, `question`)")
+    bench.add_argument("--gold", default=str(d.gold_path), help="gold questions (JSONL, `question`)")
     bench.add_argument(
-        "--medquad",
-        default="../shared/benchmarks/medquad_cancergov/corpus.jsonl",
-        help="MedQuAD corpus (JSONL); skipped with a message if absent",
+        "--medquad", default=str(d.medquad_path), help="MedQuAD corpus (JSONL); skipped with a message if absent"
     )
     bench.set_defaults(handler=cmd_bench)

@@ -14,7 +14,7 @@ from types import TracebackType
 
 import httpx
 
-from qa_service.bench.errors import ServerStartError
+from bench.errors import ServerStartError
 
 HOST = "127.0.0.1"
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from qa_service.bench.stats import LatencySummary, median_of_runs
+from bench.stats import LatencySummary, median_of_runs
 
 
 def time_calls(call: Callable[[str], Any], questions: Sequence[str], *, warmup: int = 3) -> list[float]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from qa_service.bench.http_bench import ServerConfig, compare_servers, ours_config
-from qa_service.bench.inprocess import time_calls
-from qa_service.bench.report import Row
-from qa_service.bench.stats import LatencySummary, median_of_runs
+from bench.http_bench import ServerConfig, compare_servers, ours_config
+from bench.inprocess import time_calls
+from bench.report import Row
+from bench.stats import LatencySummary, median_of_runs
 
 if TYPE_CHECKING:
-    from qa_service.bench.runner import BenchOptions
+    from bench.options import BenchOptions
     from qa_service.pipeline import QAPipeline
 
 Say = Callable[[str], None]

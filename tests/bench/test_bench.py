@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
-from qa_service.bench import (
+from bench import (
     LatencySummary,
     Row,
     advantage,
@@ -28,10 +28,10 @@ from qa_service.bench import (
     run_load,
     write_report,
 )
-from qa_service.bench.http_bench import summarise_runs
-from qa_service.bench.ingest_bench import limited_jsonl
-from qa_service.bench.runner import check_targets, load_questions
-from qa_service.bench.server import free_port, peak_rss_mib
+from bench.http_bench import summarise_runs
+from bench.ingest_bench import limited_jsonl
+from bench.runner import check_targets, load_questions
+from bench.server import free_port, peak_rss_mib
 
 needs_langchain_community = pytest.mark.skipif(
     importlib.util.find_spec("langchain_community") is None, reason="the bench extra is not installed"
@@ -217,8 +217,8 @@ def test_peak_rss_of_this_process_is_positive():
 
 @needs_langchain_community
 def test_naive_pipeline_splits_embeds_answers_and_round_trips(tmp_path, tiny_corpus, hash_embedder):
+    from bench.naive import NaivePipeline, naive_documents
     from ingest import as_langchain_embeddings
-    from qa_service.bench.naive import NaivePipeline, naive_documents
 
     documents = naive_documents([tiny_corpus])
     pipeline, chunks = NaivePipeline.build(documents, as_langchain_embeddings(hash_embedder))
@@ -233,8 +233,8 @@ def test_naive_pipeline_splits_embeds_answers_and_round_trips(tmp_path, tiny_cor
 
 @needs_langchain_community
 def test_naive_app_is_ready_after_start_up_and_answers(tmp_path, tiny_corpus, hash_embedder):
+    from bench.naive import NaivePipeline, create_naive_app, naive_documents
     from ingest import as_langchain_embeddings
-    from qa_service.bench.naive import NaivePipeline, create_naive_app, naive_documents
 
     embeddings = as_langchain_embeddings(hash_embedder)
     NaivePipeline.build(naive_documents([tiny_corpus]), embeddings)[0].save(tmp_path / "store")
@@ -250,7 +250,7 @@ def test_naive_app_is_ready_after_start_up_and_answers(tmp_path, tiny_corpus, ha
 
 
 def test_bench_subcommand_parses_its_options():
-    from qa_service.bench_cli import cmd_bench, register
+    from bench.cli import cmd_bench, register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
@@ -262,7 +262,7 @@ def test_bench_subcommand_parses_its_options():
 
 def test_the_threads_lever_asks_a_one_thread_encoder_and_the_default_in_turn(mini_pipeline, monkeypatch):
     import qa_service.pipeline
-    from qa_service.bench.levers import inprocess_threads
+    from bench.levers import inprocess_threads
 
     try:
         from tests.qa_service.mini_corpus import make_embedder
@@ -291,7 +291,7 @@ def test_worker_processes_share_a_socket_with_nagle_off(monkeypatch):
 
     import uvicorn.supervisors
 
-    from qa_service.bench.serving import _serve_workers
+    from bench.serving import _serve_workers
 
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)  # protocol 0, as uvicorn binds it
     listener.bind(("127.0.0.1", 0))
@@ -344,7 +344,7 @@ HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
 def test_a_server_with_workers_is_ready_only_after_many_fresh_checks_in_a_row(workers, checks):
     import sys
 
-    from qa_service.bench.server import ServerProcess
+    from bench.server import ServerProcess
 
     port = free_port()
     command = [sys.executable, "-c", READYZ_AFTER_FIVE, str(port)]

@@ -1,4 +1,4 @@
-"""Entry points for the servers the benchmark starts: `python -m qa_service.bench naive-serve | serve`.
+"""Entry points for the servers the benchmark starts: `python -m bench naive-serve | serve`.
 
 `naive-serve` runs the naive pipeline's FastAPI app; `serve --workers N` runs our app under uvicorn
 with N worker processes (the `guideline-qa serve` command runs one), for the workers lever.
@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from qa_service.bench.server import HOST
+from bench.server import HOST
 
 
 def service_app() -> FastAPI:
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the arguments and serve until terminated."""
     import uvicorn
 
-    parser = argparse.ArgumentParser(prog="python -m qa_service.bench")
+    parser = argparse.ArgumentParser(prog="python -m bench")
     sub = parser.add_subparsers(dest="command", required=True)
     naive = sub.add_parser("naive-serve", help="serve the naive LangChain pipeline (a saved FAISS store)")
     ours = sub.add_parser("serve", help="serve guideline-qa with uvicorn workers")
@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.command == "naive-serve":
-        from qa_service.bench.naive import create_naive_app
+        from bench.naive import create_naive_app
 
         app = create_naive_app(Path(args.index))
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -55,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["GQA_INDEX_DIR"] = str(args.index)
     options = {"factory": True, "host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
     if args.workers == 1:
-        uvicorn.run("qa_service.bench.serving:service_app", **options)
+        uvicorn.run("bench.serving:service_app", **options)
         return 0
-    _serve_workers(uvicorn.Config("qa_service.bench.serving:service_app", workers=args.workers, **options))
+    _serve_workers(uvicorn.Config("bench.serving:service_app", workers=args.workers, **options))
     return 0
 
 

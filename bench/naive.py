@@ -20,8 +20,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from bench.errors import BenchInputError
 from ingest.loaders import IGNORED_NAMES
-from qa_service.bench.errors import BenchInputError
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document

@@ -3,7 +3,7 @@
 Every figure is a median over `repeat` runs (ingest: `ingest_repeat`), ours and naive taking turns so
 drift in the machine's load hits both alike. Our service runs with its query-embedding cache off in
 the headline figures (each request is a question it has not embedded before); the cache, torch
-threads and uvicorn workers are measured separately as levers (`qa_service/bench/levers.py`).
+threads and uvicorn workers are measured separately as levers (`bench/levers.py`).
 """
 
 from __future__ import annotations
@@ -15,50 +15,24 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.errors import BenchInputError
+from bench.http_bench import compare_servers, naive_config, ours_config
+from bench.ingest_bench import Encoders, IngestRun, compare_ingest, limited_jsonl
+from bench.inprocess import compare_latency, medians
+from bench.levers import lever_section
+from bench.options import BenchOptions
+from bench.report import LEVER_COLUMNS, LEVER_LEGEND, Row, render_table
+from bench.stats import median_of_runs
 from ingest import build_index, load_embedder
-from qa_service.bench.errors import BenchInputError
-from qa_service.bench.http_bench import DEFAULT_LEVELS, compare_servers, naive_config, ours_config
-from qa_service.bench.ingest_bench import Encoders, IngestRun, compare_ingest, limited_jsonl
-from qa_service.bench.inprocess import compare_latency, medians
-from qa_service.bench.report import LEVER_COLUMNS, LEVER_LEGEND, Row, render_table
-from qa_service.bench.stats import median_of_runs
 from qa_service.settings import Settings
 
 Say = Callable[[str], None]
 NO_CACHE = {"GQA_RETRIEVAL__QUERY_CACHE_SIZE": "0"}
-
-
-@dataclass
-class BenchOptions:
-    """What to run and where; the defaults are `guideline-qa bench` run from the repository root."""
-
-    index_dir: Path = Path(".index")
-    out_dir: Path = Path("reports/bench")
-    corpus_paths: list[Path] = field(default_factory=lambda: [Path("corpus")])
-    gold_path: Path = Path("eval/gold/bone_metastasis.jsonl")
-    medquad_path: Path = Path("../shared/benchmarks/medquad_cancergov/corpus.jsonl")
-    quick: bool = False
-    skip_ingest: bool = False
-    skip_http: bool = False
-    skip_levers: bool = False
-    repeat: int = 3
-    ingest_repeat: int = 1
-    lever_repeat: int = 1  # HTTP lever runs (each starts a server); in-process levers use `repeat`
-    requests: int = 300
-    levels: tuple[int, ...] = DEFAULT_LEVELS
-    medquad_limit: int | None = None  # --quick: the first 100 records
-    question_limit: int | None = None  # --quick: the first 40 gold questions
-
-    @classmethod
-    def quick_defaults(cls, **overrides: Any) -> BenchOptions:
-        """Smaller inputs for a run of a minute or two: 100 MedQuAD records, 40 questions, 60 requests, 1 run."""
-        base: dict[str, Any] = {"quick": True, "repeat": 1, "requests": 60, "medquad_limit": 100, "question_limit": 40}
-        return cls(**{**base, **overrides})
 
 
 @dataclass
@@ -77,7 +51,7 @@ class BenchResult:
             text += "\n\n" + render_table(self.lever_rows, columns=LEVER_COLUMNS, legend=LEVER_LEGEND)
         targets = self.report.get("targets", [])
         if targets:
-            text += "\n\nTargets (issue 7):\n" + "\n".join(
+            text += "\n\nTargets:\n" + "\n".join(
                 f"  {'PASS' if t['passed'] else 'FAIL' if t['passed'] is False else 'n/a '}  {t['target']}"
                 f" (measured: {t['measured']})"
                 for t in targets
@@ -293,8 +267,7 @@ def ensure_index(options: BenchOptions, settings: Settings, say: Say) -> None:
 
 def run_benchmark(options: BenchOptions, say: Say = print) -> BenchResult:
     """Run every part the options ask for and return the report (the caller writes it)."""
-    from qa_service.bench.levers import lever_section
-    from qa_service.bench.naive import NaivePipeline
+    from bench.naive import NaivePipeline
     from qa_service.pipeline import QAPipeline
 
     started = time.perf_counter()
@@ -325,7 +298,7 @@ def run_benchmark(options: BenchOptions, say: Say = print) -> BenchResult:
         naive_store = work / "naive-corpus"
         if options.skip_ingest:
             say("ingest: skipped (--skip-ingest); building the naive corpus store untimed")
-            from qa_service.bench.ingest_bench import ingest_naive
+            from bench.ingest_bench import ingest_naive
 
             ingest_naive(options.corpus_paths, naive_store, naive_embedder)
         else:

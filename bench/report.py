@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa_service.bench.stats import advantage
+from bench.stats import advantage
 
 
 @dataclass(frozen=True)

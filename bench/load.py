@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from qa_service.bench.stats import LatencySummary
+from bench.stats import LatencySummary
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The performance benchmark: ours against the tutorial LangChain pipeline, same machine, model and corpus.
 
-`guideline-qa bench` (see `qa_service/bench_cli.py` and docs/bench.md) runs `run_benchmark`:
+`guideline-qa bench` (see `bench/cli.py` and docs/benchmarks.md) runs `run_benchmark`:
 
 - `ingest_bench`  corpus/ and MedQuAD through `build_index` and through the naive splitter + FAISS
 - `inprocess`     search and ask latency over the gold questions
@@ -12,11 +12,12 @@
 Nothing heavy is imported here: torch, the model and langchain-community load when a run starts.
 """
 
-from qa_service.bench.errors import BenchError, BenchInputError, ServerStartError
-from qa_service.bench.load import LoadResult, run_load
-from qa_service.bench.report import Row, render_table, write_report
-from qa_service.bench.runner import BenchOptions, BenchResult, run_benchmark
-from qa_service.bench.stats import LatencySummary, advantage, median, median_of_runs, percentile
+from bench.errors import BenchError, BenchInputError, ServerStartError
+from bench.load import LoadResult, run_load
+from bench.options import BenchOptions
+from bench.report import Row, render_table, write_report
+from bench.runner import BenchResult, run_benchmark
+from bench.stats import LatencySummary, advantage, median, median_of_runs, percentile
 
 __all__ = [
     "BenchError",

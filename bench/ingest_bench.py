@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.naive import NaivePipeline, naive_documents
 from ingest import Embedder, EmbeddingSettings, as_langchain_embeddings, build_index
-from qa_service.bench.naive import NaivePipeline, naive_documents
 
 
 @dataclass(frozen=True)

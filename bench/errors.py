@@ -1,4 +1,4 @@
-"""Errors of the benchmark, turned into one-line CLI messages in `qa_service/bench_cli.py`.
+"""Errors of the benchmark, turned into one-line CLI messages in `bench/cli.py`.
 
 Hierarchy::
 

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qa_service.bench.load import run_load
-from qa_service.bench.server import HOST, ServerProcess, free_port, guideline_qa_command
-from qa_service.bench.stats import median_of_runs
-
-DEFAULT_LEVELS = (1, 8, 32)
+from bench.load import run_load
+from bench.options import DEFAULT_LEVELS
+from bench.server import HOST, ServerProcess, free_port, guideline_qa_command
+from bench.stats import median_of_runs
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class ServerConfig:
 def ours_config(
     name: str, index_dir: Path, *, env: Mapping[str, str] | None = None, workers: int = 1, prefill: bool = False
 ) -> ServerConfig:
-    """Our service: `guideline-qa serve`, or uvicorn with N workers through `python -m qa_service.bench serve`."""
+    """Our service: `guideline-qa serve`, or uvicorn with N workers through `python -m bench serve`."""
 
     def command(port: int) -> list[str]:
         if workers == 1:
@@ -37,7 +36,7 @@ def ours_config(
         return [
             sys.executable,
             "-m",
-            "qa_service.bench",
+            "bench",
             "serve",
             "--index",
             str(index_dir),
@@ -54,7 +53,7 @@ def naive_config(store_dir: Path) -> ServerConfig:
     """The naive pipeline's FastAPI app under uvicorn."""
 
     def command(port: int) -> list[str]:
-        return [sys.executable, "-m", "qa_service.bench", "naive-serve", "--index", str(store_dir), "--port", str(port)]
+        return [sys.executable, "-m", "bench", "naive-serve", "--index", str(store_dir), "--port", str(port)]
 
     return ServerConfig("naive", command)
 
