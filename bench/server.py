@@ -64,9 +64,9 @@ def peak_rss_mib(pid: int) -> float:
 
 
 def guideline_qa_command() -> list[str]:
-    """The `guideline-qa` console script of this interpreter, or `python -m cli` without it."""
+    """The `guideline-qa` console script of this interpreter, or `python -m guideline_qa` without it."""
     script = Path(sys.executable).parent / "guideline-qa"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "guideline_qa"]
 
 
 class ServerProcess:

@@ -80,7 +80,7 @@ def test_cross_validation_is_worse_than_or_equal_to_in_sample_on_noisy_data():
 
 @pytest.mark.parametrize("argv", [["--folds", "1"], ["--l2", "-1"]])
 def test_cli_rejects_bad_options_with_a_message(argv, capsys):
-    import cli
+    from guideline_qa import cli
 
     code = cli.main(["eval", "fit-gate", *argv])
 
@@ -89,7 +89,7 @@ def test_cli_rejects_bad_options_with_a_message(argv, capsys):
 
 
 def test_fitting_on_several_gold_sets_refuses_question_ids_they_share(capsys):
-    import cli
+    from guideline_qa import cli
 
     gold = str(Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis.jsonl")
 

@@ -7,10 +7,10 @@ import json
 import pytest
 from eval_fakes import FakePipeline
 
-import cli
 from eval.errors import EvalDataError
 from eval.gate import PROJECT_MAXIMUMS, PROJECT_MINIMUMS, check_gate, gate_values, parse_threshold, run_gate, thresholds
 from eval.targets import PipelineTarget
+from guideline_qa import cli
 from qa_service.settings import Settings
 
 

@@ -388,7 +388,7 @@ def cli_index(tmp_path, monkeypatch):
 
 
 def test_cli_ask_in_process_prints_the_answer_and_its_sources(cli_index, capsys):
-    import cli
+    from guideline_qa import cli
 
     code = cli.main(["ask", RT_QUESTION, "--index", str(cli_index)])
 
@@ -403,7 +403,7 @@ def test_cli_ask_in_process_prints_the_answer_and_its_sources(cli_index, capsys)
 
 
 def test_cli_ask_prints_an_abstention_with_the_closest_passages(cli_index, capsys):
-    import cli
+    from guideline_qa import cli
 
     code = cli.main(["ask", "chemo regimen for paediatric leukaemia", "--index", str(cli_index)])
 
@@ -413,7 +413,7 @@ def test_cli_ask_prints_an_abstention_with_the_closest_passages(cli_index, capsy
 
 
 def test_cli_ask_json_prints_the_whole_response(cli_index, capsys):
-    import cli
+    from guideline_qa import cli
 
     assert cli.main(["ask", RT_QUESTION, "--index", str(cli_index), "--top-k", "2", "--json"]) == 0
 
@@ -422,15 +422,15 @@ def test_cli_ask_json_prints_the_whole_response(cli_index, capsys):
 
 
 def test_cli_ask_blank_question_exits_2_with_a_message(cli_index, capsys):
-    import cli
+    from guideline_qa import cli
 
     assert cli.main(["ask", "   ", "--index", str(cli_index)]) == 2
     assert "question is empty" in capsys.readouterr().err
 
 
 def test_cli_ask_without_an_index_exits_2_with_a_message(tmp_path, monkeypatch, capsys):
-    import cli
     import qa_service.pipeline
+    from guideline_qa import cli
 
     monkeypatch.delenv("GQA_URL", raising=False)
     monkeypatch.setattr(qa_service.pipeline, "load_embedder", lambda _settings: make_embedder())
@@ -442,7 +442,7 @@ def test_cli_ask_without_an_index_exits_2_with_a_message(tmp_path, monkeypatch, 
 def test_cli_ask_over_http_reports_the_service_error(mini_pipeline, mini_index_dir, monkeypatch, capsys):
     import httpx
 
-    import cli
+    from guideline_qa import cli
 
     settings = settings_for(mini_index_dir, api_keys=[SecretStr("s3cret")])
     client = TestClient(create_app(settings, pipeline=mini_pipeline), base_url="http://qa.test")
@@ -457,7 +457,7 @@ def test_cli_ask_over_http_reports_the_service_error(mini_pipeline, mini_index_d
 
 
 def test_cli_serve_without_an_index_exits_2_with_a_message(tmp_path, capsys):
-    import cli
+    from guideline_qa import cli
 
     code = cli.main(["serve", "--index", str(tmp_path / "missing")])
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import cli
 import ingest.index as index_module
 import ingest.pipeline as pipeline_module
+from guideline_qa import cli
 from ingest import DEFAULT_MODEL_NAME, EmbeddingSettings, HashEmbedder, open_index
 
 
@@ -180,7 +180,7 @@ def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> 
 PRINT_FOREVER = """
 import argparse, sys
 sys.path.insert(0, sys.argv[1])
-import cli
+from guideline_qa import cli
 
 class Parser:
     def parse_args(self, argv):

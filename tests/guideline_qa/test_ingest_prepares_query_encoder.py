@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-import cli
 import ingest.onnx_backend as onnx_backend
 import ingest.pipeline as pipeline_module
+from guideline_qa import cli
 from ingest import DEFAULT_MODEL_NAME, HashEmbedder
 
 DOC = "---\ntitle: T\n---\n# T\n\n## S\n\n### BM-T-01 Rec\nGuideline: ESMO 2020\n\nGive 8 Gy in a single fraction.\n"
