@@ -304,11 +304,15 @@ def content_words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in STOPWORDS and len(w) > 1 and not w[0].isdigit()}
 
 
+_ATTRIBUTION = re.compile(r"^Per [^,]{1,120}?(?:\([^)]*\))?, ")
+
+
 def sentence_grounded(sentence: str, quotes: Sequence[str]) -> bool:
     """True if every number of the sentence, and at least half its content words, occur in the cited quotes."""
     if not quotes:
         return False
-    body = strip_markers(sentence)
+    # The service's own attribution ("Per CDC 2022 (strong recommendation), ...") names the source, not a fact.
+    body = _ATTRIBUTION.sub("", strip_markers(sentence), count=1)
     support = " ".join(quotes)
     if not numbers(body) <= numbers(support):
         return False

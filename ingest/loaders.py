@@ -249,22 +249,44 @@ def load_html(path: Path, doc_id: str) -> Document:
     )
 
 
-def load_pdf(path: Path, doc_id: str) -> Document:
-    """A PDF with a text layer; pages joined by blank lines. Scanned PDFs without text fail clearly."""
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+def _page_ranges(excluded: list[tuple[int, str, str]]) -> list[str]:
+    """Excluded pages grouped by kind into runs: ["p. 41-44 (references)", "p. iii (contents)"]."""
+    runs: list[list[tuple[int, str, str]]] = []
+    for page in sorted(excluded):
+        if runs and runs[-1][-1][2] == page[2] and runs[-1][-1][0] + 1 == page[0]:
+            runs[-1].append(page)
+        else:
+            runs.append([page])
+    return [f"p. {run[0][1]}" + (f"-{run[-1][1]}" if len(run) > 1 else "") + f" ({run[0][2]})" for run in runs]
 
-    try:
-        reader = PdfReader(str(path))
-        pages = [page.extract_text() or "" for page in reader.pages]
-        info_title = reader.metadata.title if reader.metadata else None
-    except (PdfReadError, OSError, ValueError, KeyError) as exc:
-        raise LoaderError(path, f"unreadable PDF: {exc}") from None
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text:
-        raise LoaderError(path, "PDF has no text layer (scanned images need OCR first)")
+
+def load_pdf(path: Path, doc_id: str) -> Document:
+    """A PDF read in layout order (ingest/pdf): headings, tables and recommendations kept, references left out.
+
+    Every chunk knows its pages; title and year come from the PDF's information or its cover.
+    """
+    from ingest.pdf import extract_pdf
+
+    pdf = extract_pdf(path)
+    if not pdf.text.strip():
+        raise LoaderError(path, "no text left after removing references, contents and running headers")
     return Document(
-        doc_id=doc_id, text=text + "\n", title=str(info_title or path.stem), source=str(path), structured=False
+        doc_id=doc_id,
+        text=pdf.text,
+        title=pdf.title or path.stem,
+        source=str(path),
+        structured=True,
+        issuing_body=pdf.author or None,
+        year=pdf.year,
+        pages=tuple(PageMark(p.start, p.number, p.label) for p in pdf.pages),
+        report=DocumentReport(
+            pages=pdf.page_count,
+            headings=pdf.headings,
+            recommendations=pdf.recommendations,
+            tables=pdf.tables,
+            excluded=_page_ranges(pdf.excluded),
+            warnings=list(pdf.warnings),
+        ),
     )
 
 

@@ -36,6 +36,8 @@ class AnswerSentence:
     source: int
     score: float = 0.0
     position: int = 0
+    table_header: str | None = None
+    """For a table row: its table's header row, so the answer can say what each cell is."""
 
 
 @dataclass
@@ -81,18 +83,51 @@ _REFERENCE = re.compile(
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-def answer_worthy(text: str, *, at_passage_start: bool) -> bool:
-    """Whether a passage sentence can stand in an answer on its own.
+_LIST_MARKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|[ivx]{1,4}[.)])[ \t]*$")
+# "ACCP, American College of Chest Physicians." and "CT, computed tomography.": a list of abbreviations.
+_ABBREVIATION_ENTRY = re.compile(r"^[A-Z][A-Za-z0-9/&-]*[A-Z0-9][A-Za-z0-9/&-]*,\s+[A-Za-z][\w ,'()/-]*\.?$")
 
-    Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), or a
-    fragment that begins mid-sentence (lower case at the very start of a passage). Table rows pass.
+
+def answer_worthy(text: str, *, after: str = "") -> bool:
+    """Whether a passage sentence can stand in an answer on its own (`after`: the passage text before it).
+
+    Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), an
+    entry of a list of abbreviations, or a fragment that begins mid-sentence (lower case, not the
+    first word of a list item). Table rows pass.
     """
     stripped = text.strip()
-    if stripped.startswith("|"):
-        return True
-    if _REFERENCE.search(stripped) or len(_WORD.findall(stripped)) < 3:
+    if stripped.startswith("|"):  # a row answers; a header row (with its |---| line) names columns only
+        return not re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped)
+    if _REFERENCE.search(stripped) or len(_WORD.findall(stripped)) < 3 or _ABBREVIATION_ENTRY.match(stripped):
         return False
-    return not (at_passage_start and stripped[:1].islower())
+    return not (stripped[:1].islower() and not _LIST_MARKER_BEFORE.search(after))
+
+
+def table_header(chunk: Chunk, start: int) -> str | None:
+    """The header row of the table holding the row that starts at `start` in the chunk's text."""
+    lines = (chunk.prefix + chunk.text[:start]).splitlines()
+    header = None
+    for line in reversed(lines):
+        if not line.strip().startswith("|"):
+            break
+        header = line
+    if header is not None and re.fullmatch(r"[\s|:-]*", header):
+        return None
+    return header.strip() if header else None
+
+
+def cells(row: str) -> list[str]:
+    """The cells of a Markdown table row."""
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+def row_as_sentence(row: str, header: str | None) -> str:
+    """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header)."""
+    values = cells(row)
+    names = cells(header) if header else []
+    if len(names) != len(values) or row.strip() == (header or "").strip():
+        return "; ".join(v for v in values if v)
+    return "; ".join(f"{n.rstrip('*').strip()}: {v}" for n, v in zip(names, values, strict=True) if v)
 
 
 def _words(text: str) -> int:
@@ -104,6 +139,12 @@ def _norm(text: str) -> str:
 
 
 HEADING_BONUS = 0.1
+
+
+def _names_the_row(q_tokens: set[str], row: str) -> bool:
+    """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |")."""
+    label = set(keyword_tokens(cells(row)[0])) if row.strip() else set()
+    return bool(label) and label <= q_tokens
 
 
 def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
@@ -156,17 +197,24 @@ class ExtractiveComposer:
             # induced bone loss answers a question about that, the same dose under bone metastases not.
             context = set(keyword_tokens(" ".join(candidate.chunk.local_headings())))
             named = _names_a_heading(q_tokens, candidate.chunk)
-            starts = [a for a, _ in candidate.chunk.sentences]
+            chunk_text = candidate.chunk.text
             for position, text in enumerate(texts):
-                if not answer_worthy(text, at_passage_start=starts[position] == 0):
+                start = candidate.chunk.sentences[position][0]
+                if not answer_worthy(text, after=chunk_text[:start]):
                     continue
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
-                s_tokens = set(keyword_tokens(text)) | context
+                header = table_header(candidate.chunk, start) if text.startswith("|") else None
+                # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
+                s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
                 bonus = (0.08 if source == 0 else 0.04 if source == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
+                if header and _names_the_row(q_tokens, text):  # "conversion factor for methadone": its row
+                    bonus += HEADING_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = drop_source_references(text)
-                scored.append(AnswerSentence(text=clean, source=source, score=score, position=position))
+                scored.append(
+                    AnswerSentence(text=clean, source=source, score=score, position=position, table_header=header)
+                )
         scored.sort(key=lambda s: (-s.score, s.source, s.position))
         return scored
 
@@ -339,6 +387,9 @@ def _without_dangling_introductions(sentences: list[AnswerSentence]) -> list[Ans
     return kept
 
 
+_LEADING_BULLET = re.compile(r"^(?:[-*+•▪●]\s+)")
+
+
 def render(composed: Composed, candidates: list[Candidate], *, attribute: bool = True) -> tuple[str, list[int]]:
     """Answer text with `[n]` markers, and the candidate index behind each n (1-based order of first citation)."""
     order: list[int] = []
@@ -349,6 +400,9 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
             order.append(sentence.source)
         n = order.index(sentence.source) + 1
         text = sentence.text.strip()
+        if text.startswith("|"):
+            text = row_as_sentence(text, sentence.table_header)
+        text = _LEADING_BULLET.sub("", " ".join(text.split()))  # line breaks of the source, a list's bullet
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
             body += "."

@@ -244,3 +244,13 @@ def test_citations_with_page_looks_only_at_paginated_documents():
 def test_broken_words_finds_line_end_hyphens_left_in_answers():
     answers = {"a": "Offer pal- liative radiotherapy [1].", "b": "Non-small-cell and CA-125 stay [1]."}
     assert broken_words(answers).per_question == {"a": 1.0, "b": 0.0}
+
+
+def test_the_service_s_attribution_is_not_a_fact_to_ground():
+    from eval.metrics import sentence_grounded
+
+    quote = "Offer naloxone when factors increase the risk for overdose."
+    assert sentence_grounded(
+        "Per CDC 2022 (strong recommendation), offer naloxone when factors increase risk [1].", [quote]
+    )
+    assert not sentence_grounded("Offer naloxone 4 mg when factors increase the risk [1].", [quote])

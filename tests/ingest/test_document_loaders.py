@@ -234,13 +234,14 @@ def test_pdf_text_layer_is_extracted_page_by_page(tmp_path: Path, make_pdf: PdfW
     doc = load_pdf(path, "mscc")
 
     assert doc.title == "MSCC: early management"
-    assert doc.structured is False
     assert "Metastatic spinal cord compression (MSCC) is an emergency." in doc.text
     assert "Give dexamethasone 16 mg daily." in doc.text
-    # Pages are joined by a blank line, in order.
-    first, second = doc.text.split("\n\n")
-    assert "dexamethasone" in first
-    assert second.strip() == "Arrange MRI of the whole spine within 24 hours."
+    # Each page's text starts where its page mark says, in order.
+    first, second = doc.pages
+    assert (first.number, second.number) == (1, 2)
+    assert doc.text[first.start : second.start].strip().endswith("dexamethasone 16 mg daily.")
+    assert doc.text[second.start :].strip() == "Arrange MRI of the whole spine within 24 hours."
+    assert doc.report is not None and doc.report.pages == 2
 
 
 def test_pdf_without_info_title_is_titled_by_file_name(tmp_path: Path, make_pdf: PdfWriter) -> None:
@@ -252,7 +253,7 @@ def test_pdf_without_info_title_is_titled_by_file_name(tmp_path: Path, make_pdf:
 def test_pdf_without_text_layer_raises_loader_error(tmp_path: Path, make_pdf: PdfWriter) -> None:
     path = make_pdf(tmp_path / "scanned.pdf", [[]])
 
-    with pytest.raises(LoaderError, match="no text layer") as info:
+    with pytest.raises(LoaderError, match="without a text layer: run OCR") as info:
         load_pdf(path, "scanned")
     assert info.value.path == path
 
@@ -261,7 +262,7 @@ def test_corrupt_pdf_raises_loader_error(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.pdf"
     path.write_bytes(b"this is not a PDF at all")
 
-    with pytest.raises(LoaderError, match="unreadable PDF") as info:
+    with pytest.raises(LoaderError, match="not a PDF file") as info:
         load_pdf(path, "corrupt")
     assert info.value.path == path
 

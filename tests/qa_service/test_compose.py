@@ -377,11 +377,28 @@ def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path
     ],
 )
 def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sentence):
-    assert not answer_worthy(sentence, at_passage_start=False)
+    assert not answer_worthy(sentence)
 
 
 def test_a_fragment_starting_mid_sentence_is_not_answer_worthy_but_a_table_row_and_a_sentence_are():
-    assert not answer_worthy("of the dose when switching between opioids.", at_passage_start=True)
-    assert answer_worthy("| Oxycodone | 1.5 |", at_passage_start=True)
-    assert answer_worthy("Offer 8 Gy in a single fraction for painful bone metastases.", at_passage_start=True)
-    assert answer_worthy("denosumab 120 mg every 4 weeks is an option.", at_passage_start=False)
+    assert not answer_worthy("of the dose when switching between opioids.", after="Reduce by 10%\n")
+    assert not answer_worthy("vertebral body occurred.", after="A painful destruction of a. ")
+    assert answer_worthy("| Oxycodone | 1.5 |")
+    assert not answer_worthy("| Opioid | Conversion factor* |\n|---|---|")
+    assert answer_worthy("Offer 8 Gy in a single fraction for painful bone metastases.")
+    assert answer_worthy("denosumab 120 mg every 4 weeks is an option.", after="Options:\n- ")
+    assert not answer_worthy("ACCP, American College of Chest Physicians.")
+    assert not answer_worthy("CT, computed tomography.")
+
+
+def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
+    from ingest.chunking import Chunk
+    from qa_service.compose import row_as_sentence, table_header
+
+    text = "| Opioid | Conversion factor* |\n|---|---|\n| Codeine | 0.15 |\n| Methadone | 4.7 |"
+    chunk = Chunk("c", "d", 0, text, 0, len(text), "T", (), ((0, 10),))
+    start = text.index("| Methadone")
+    header = table_header(chunk, start)
+    assert header == "| Opioid | Conversion factor* |"
+    assert row_as_sentence("| Methadone | 4.7 |", header) == "Opioid: Methadone; Conversion factor: 4.7"
+    assert row_as_sentence("| Methadone | 4.7 |", None) == "Methadone; 4.7"
