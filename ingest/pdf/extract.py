@@ -288,12 +288,12 @@ def _following_text(blocks: list[Block], levels: dict[int, int], i: int) -> list
 def _render(
     blocks: list[Block], levels: dict[int, int], recs: list[Recommendation], vocab: Vocabulary
 ) -> tuple[str, dict[int, int]]:
-    """The Markdown-like text, and where each page's first emitted line starts in it."""
+    """The Markdown-like text, and where each page's text starts in it."""
     rec_at = {r.blocks[0]: r for r in recs}
     replaced = {r.heading_block for r in recs if r.heading_block is not None}
     out: list[str] = []
     pos = 0
-    starts: dict[int, int] = {}
+    positions: dict[int, list[int]] = defaultdict(list)
     section_level = 0
     previous_kind = ""
 
@@ -303,7 +303,7 @@ def _render(
             out.append(separator)
             pos += len(separator)
         for page, offset in pages:
-            starts.setdefault(page, pos + offset)
+            positions[page].append(pos + offset)
         out.append(text)
         pos += len(text)
 
@@ -340,7 +340,22 @@ def _render(
         separator = "\n" if block.kind == "item" and previous_kind == "item" else "\n\n"
         emit(prefix + _clean(text), pages, separator)
         previous_kind = block.kind
-    return "".join(out).strip() + "\n", starts
+    return "".join(out).strip() + "\n", _page_starts(positions)
+
+
+def _page_starts(positions: dict[int, list[int]]) -> dict[int, int]:
+    """Each page's first offset, kept in page order so that offsets can be bisected.
+
+    A paragraph joined across a page break, a box or a footnote puts some of a later page's text
+    before an earlier page's: that text counts for the earlier page.
+    """
+    starts: dict[int, int] = {}
+    floor = 0
+    for page in sorted(positions):
+        later = [p for p in positions[page] if p >= floor]
+        floor = min(later) if later else floor
+        starts[page] = floor
+    return starts
 
 
 def _item(block: Block, text: str, line_starts: list[int]) -> tuple[str, list[int], str]:
@@ -408,12 +423,17 @@ def _title(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -
     info = raw.info.get("Title", "").strip()
     if info and not _FILE_TITLE.search(info) and sum(c.isalpha() for c in info) >= 4:
         return re.sub(r"\s+", " ", info)
+    # A cover title stands out from the body text; a page of body-size text has none (the file name serves).
+    sizes = Counter(round(s.size, 1) for _, rows in clean for row in rows for s in row for _ in s.text)
+    body = sizes.most_common(1)[0][0] if sizes else 0.0
     best: tuple[float, str] | None = None
     for page, page_rows in clean[:3]:
         segs = [s for row in page_rows for s in row if sum(c.isalpha() for c in s.text) >= 2]
         if not segs:
             continue
         top = max(s.size for s in segs)
+        if top < 1.2 * body:
+            continue
         words = [s.text for s in sorted(segs, key=lambda s: (s.baseline, s.x0)) if s.size >= 0.85 * top]
         candidate = re.sub(r"\s+", " ", " ".join(words)).strip()[:200]
         if best is None or top > best[0]:
