@@ -75,8 +75,9 @@ def marker_of(line: Line) -> tuple[str, str] | None:
     """(marker, rest) when the line opens a list item: a bullet or an enumerator before text."""
     first = line.segments[0]
     lead = first.spans[0]
-    if lead.symbol and len(lead.text.strip()) == 1 and len(line.text) > 2:
-        return lead.text.strip(), line.text[1:].lstrip()
+    glyph = lead.text.strip()
+    if len(glyph) == 1 and len(line.text) > 2 and (lead.symbol or lead.size < 0.8 * line.size):
+        return glyph, line.text[1:].lstrip()  # a bullet from a symbol font, or one small glyph
     if len(line.segments) > 1 and (
         _MARKER.match(first.text) or (len(first.text) == 1 and all(s.symbol for s in first.spans))
     ):
@@ -87,30 +88,72 @@ def marker_of(line: Line) -> tuple[str, str] | None:
     return None
 
 
+def _markers(lines: list[Line]) -> list[str | None]:
+    """Each line's list marker, leaving out numbers that only enumerate inside running text."""
+    out: list[str | None] = []
+    for i, line in enumerate(lines):
+        marked = marker_of(line)
+        out.append(marked[0] if marked and not _inline_enumeration(lines, i, marked[0]) else None)
+    return out
+
+
+def _inline_enumeration(lines: list[Line], i: int, marker: str) -> bool:
+    """ "... the following four areas: / 1) determining ... / 2) selecting": numbers in running text.
+
+    The line before is full, the marked line starts where it starts, and so does the next one: no
+    hanging indent, which a real list item has.
+    """
+    if not re.match(r"^\(?\w{1,3}[.)]$", marker) or i == 0:
+        return False
+    prev, line = lines[i - 1], lines[i]
+    if prev.page != line.page or prev.band != line.band:
+        return False
+    em = line.size
+    if prev.x1 < prev.region[1] - 1.5 * em or abs(line.x0 - prev.x0) > 0.5 * em:
+        return False
+    if i + 1 < len(lines) and lines[i + 1].band == line.band:
+        return abs(lines[i + 1].x0 - line.x0) < 0.5 * em
+    return True
+
+
 def build_blocks(lines: list[Line], rules: dict[int, list[Rule]], body: float) -> list[Block]:
     """Cut the reading-ordered lines into blocks."""
     pitches = line_pitches(lines)
+    markers = _markers(lines)
+    band_ends = {id(a) for a, b in itertools.pairwise(lines) if b.band != a.band}
+    band_ends.update(id(ln) for ln in lines[-1:])
     blocks: list[Block] = []
+    current: Block | None = None  # the block the previous line went to
     i = 0
     while i < len(lines):
-        end = table_end(lines, i, marker_of(lines[i]) is not None)
+        end = table_end(lines, i, markers[i] is not None)
         if end is not None:
             _add_table(blocks, lines[i:end], rules.get(lines[i].page, []))
+            current = None
             i = end
             continue
         line = lines[i]
-        host = _host_block(blocks, line, pitches, body)
+        host = None
+        if not markers[i]:
+            if current is not None and current is not blocks[-1] and _continues(current, line, pitches, body):
+                host = current
+            else:
+                host = _host_block(blocks, line, pitches, body)
+        if host is None and not markers[i] and (i == 0 or lines[i - 1].band != line.band or line.ruled):
+            host = _interrupted_block(blocks, line, band_ends)
         if host is not None:
             host.lines.append(line)
         else:
-            marked = marker_of(line)
-            blocks.append(Block("item" if marked else "paragraph", [line], marker=marked[0] if marked else ""))
+            marker = markers[i]
+            host = Block("item" if marker else "paragraph", [line], marker=marker or "")
+            blocks.append(host)
+        current = host
         i += 1
     return blocks
 
 
 def _host_block(blocks: list[Block], line: Line, pitches: dict[float, float], body: float) -> Block | None:
-    """The block `line` carries on: the last one, or across footnotes at the foot of a column or page."""
+    """The block `line` carries on: the last one, or one before footnotes at the foot of a column or page."""
     for back, block in enumerate(reversed(blocks[-4:])):
         if block.kind == "table":
             return None
@@ -121,58 +164,79 @@ def _host_block(blocks: list[Block], line: Line, pitches: dict[float, float], bo
                 return None
             continue
         # Skipped blocks must be small print (footnotes) between the two parts.
-        skipped = blocks[len(blocks) - back :]
-        if any(b.size >= 0.92 * line.size for b in skipped):
+        if any(b.size >= 0.92 * min(line.size, body) for b in blocks[len(blocks) - back :]):
             return None
-        if block.lines[-1].band != line.band and _continues(block, line, pitches, body):
+        if _continues(block, line, pitches, body):
+            return block
+    return None
+
+
+def _interrupted_block(blocks: list[Block], line: Line, band_ends: set[int]) -> Block | None:
+    """The paragraph a box or figure cut in two: `line` starts lower case at the top of a column,
+    and a recent paragraph of the same type ends unfinished on a full line at the foot of its column."""
+    if not line.text[:1].islower():
+        return None
+    for block in reversed(blocks[-60:]):
+        last = block.lines[-1]
+        if last.page < line.page - 3:
+            return None
+        if (
+            block.kind != "table"
+            and (id(last) in band_ends or last.page != line.page)
+            and last.band != line.band
+            and abs(last.size - line.size) <= 0.6
+            and last.bold == line.bold
+            and not _SENTENCE_END.search(last.text)
+            and last.x1 - last.x0 >= 0.85 * (last.region[1] - last.region[0])
+        ):
             return block
     return None
 
 
 def _continues(block: Block, line: Line, pitches: dict[float, float], body: float) -> bool:
-    """Whether `line` carries on the paragraph or item `block` ends with."""
+    """Whether `line` (not a list item) carries on the paragraph or item `block` ends with."""
     prev = block.lines[-1]
-    marked = marker_of(line)
-    if marked and not _inline_enumeration(block, line, marked[0]):
+    if abs(prev.size - line.size) > max(0.6, 0.1 * line.size) or prev.bold != line.bold or line.ruled:
         return False
-    if abs(prev.size - line.size) > 0.6 or prev.bold != line.bold:
-        return False
-    first_word = line.text.split(" ", 1)[0]
     em = line.size
+    ended = _SENTENCE_END.search(prev.text) is not None
     if prev.page != line.page or prev.band != line.band:
-        # The top of a new column or page: carry on only an unfinished sentence from a full line.
+        # The top of a new column or page: carry on an unfinished sentence from a full line.
         if prev.x1 - prev.x0 < 0.6 * (prev.region[1] - prev.region[0]):
             return False
-        ended = _SENTENCE_END.search(prev.text) is not None
-        short = prev.x1 < prev.region[1] - max(2 * em, len(first_word) * 0.5 * em)
-        indented = line.x0 > line.region[0] + 0.8 * em
-        return not (ended and (short or indented or line.text[:1].isupper()))
+        return line.text[:1].islower() or not ended
     pitch = line.baseline - prev.baseline
     usual = pitches.get(round(line.size, 1), 1.2 * line.size)
-    if pitch > usual + 0.3 * em or pitch < 0:
+    broken_word = re.search(r"[^\W\d_]-$", prev.text) is not None and line.text[:1].islower()
+    if pitch < 0 or pitch > (2.5 * usual if broken_word else usual + 0.3 * em):
         return False
     if (line.size >= 1.12 * body or line.bold) and len(block.lines) < 4 and pitch < 1.6 * em:
-        return True  # a heading set on several lines, centred or not
+        # A heading set on several lines: wrapped (the next word did not fit) or centred.
+        return _wrapped(prev, line) or (_centred(prev) and _centred(line))
     # A line that stopped short although the next word would have fitted ends the paragraph.
-    room = prev.region[1] - prev.x1
-    if room > (len(first_word) + 2) * 0.5 * em and _SENTENCE_END.search(prev.text):
+    first_word = line.text.split(" ", 1)[0]
+    if prev.region[1] - prev.x1 > (0.55 * len(first_word) + 1.0) * em and not re.search(r"\w-$", prev.text):
         return False
-    # A first-line indent opens a new paragraph (a list item's hanging lines are indented too).
-    text_left = _text_left(block)
-    if block.kind == "paragraph" and line.x0 > text_left + 0.8 * em:
-        return abs(line.x0 - prev.x0) < 0.5 * em and len(block.lines) > 1
-    return not (block.kind == "item" and line.x0 < text_left - 0.8 * em)
+    if block.kind == "item":
+        if len(block.lines) == 1 and line.x0 < prev.x0 + 0.5 * em and not line.text[:1].islower():
+            return False  # back at the marker's edge with a new sentence: the item has ended
+        return line.x0 > _text_left(block) - 0.8 * em
+    indent = line.x0 - prev.x0
+    if indent > 0.8 * em:
+        return not ended  # a first-line indent after a finished sentence opens a paragraph
+    hanging = len(block.lines) >= 2 and block.lines[1].x0 > block.lines[0].x0 + 0.8 * em
+    return not (indent < -0.8 * em and hanging)
 
 
-def _inline_enumeration(block: Block, line: Line, marker: str) -> bool:
-    """ "... the following four areas: / 1) determining ...": a number inside running text, not a list."""
-    if not re.match(r"^\(?\w{1,3}[.)]$", marker):
-        return False
-    prev = block.lines[-1]
-    if prev.page != line.page or prev.band != line.band:
-        return False
-    full = prev.x1 > prev.region[1] - 1.5 * line.size
-    return full and abs(line.x0 - prev.x0) < 0.5 * line.size and block.kind == "paragraph"
+def _wrapped(prev: Line, line: Line) -> bool:
+    """Whether `line`'s first word would not have fitted at the end of `prev`."""
+    first_word = line.text.split(" ", 1)[0]
+    return prev.region[1] - prev.x1 < (0.55 * len(first_word) + 1.0) * line.size or bool(re.search(r"\w-$", prev.text))
+
+
+def _centred(line: Line) -> bool:
+    lo, hi = line.region
+    return abs((line.x0 + line.x1) / 2 - (lo + hi) / 2) < line.size and line.x0 > lo + 2 * line.size
 
 
 def _text_left(block: Block) -> float:

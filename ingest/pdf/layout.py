@@ -15,12 +15,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ingest.pdf.reader import RawPage, Span, needs_space
+from ingest.pdf.reader import RawPage, Rule, Span, needs_space
 
 # Spans further apart than this (ems) on one line belong to different segments (columns, cells).
 SEGMENT_GAP_EM = 1.0
@@ -67,6 +69,7 @@ class Line:
     region: tuple[float, float]  # left and right edge of the column (or page text) it belongs to
     band: int  # lines of different bands or columns never join into one paragraph
     column: int
+    ruled: bool = False  # a drawn rule separates it from the line above in its column (a box edge)
 
     @property
     def text(self) -> str:
@@ -119,42 +122,43 @@ def page_segments(page: RawPage) -> list[list[Segment]]:
 
 
 def _baseline_rows(spans: list[Span]) -> list[list[Span]]:
-    """Cluster spans by baseline; attach small raised/lowered spans to the line beside them."""
+    """Cluster spans by baseline, small raised/lowered spans (and off-centre bullets) with their host."""
+    line_of = {id(s): s.baseline for s in spans}
+    by_baseline = sorted(spans, key=lambda s: s.baseline)
+    baselines = [s.baseline for s in by_baseline]
+    for span in spans:
+        host = _host_span(span, by_baseline, baselines)
+        if host is not None:
+            line_of[id(span)] = host.baseline
     rows: list[list[Span]] = []
-    for span in sorted(spans, key=lambda s: s.baseline):
-        if rows and abs(span.baseline - rows[-1][0].baseline) <= 0.2 * max(span.size, rows[-1][0].size):
+    row_at = 0.0
+    for span in sorted(spans, key=lambda s: line_of[id(s)]):
+        at = line_of[id(span)]
+        if rows and abs(at - row_at) <= 0.2 * max(span.size, rows[-1][0].size):
             rows[-1].append(span)
         else:
             rows.append([span])
-    # Superscripts and subscripts: a row of small spans each touching a bigger span of a nearby row.
-    kept: list[list[Span]] = []
-    for i, row in enumerate(rows):
-        small = max(s.size for s in row)
-        moved: list[Span] = []
-        for span in row:
-            host = _host_row(span, rows, i, small)
-            if host is not None:
-                host.append(span)
-                moved.append(span)
-        rest = [s for s in row if all(s is not m for m in moved)]
-        if rest:
-            kept.append(rest)
-    return [sorted(row, key=lambda s: s.x0) for row in kept if row]
+            row_at = at
+    return [sorted(row, key=lambda s: s.x0) for row in rows]
 
 
-def _host_row(span: Span, rows: list[list[Span]], index: int, row_size: float) -> list[Span] | None:
-    for j in (index - 1, index + 1, index - 2, index + 2):
-        if j < 0 or j >= len(rows) or j == index:
+def _host_span(span: Span, by_baseline: list[Span], baselines: list[float]) -> Span | None:
+    """The bigger span a small one sits beside: a citation mark after a word, a bullet before text."""
+    reach = 0.55 * span.size / 0.85
+    lo = bisect_left(baselines, span.baseline - reach)
+    hi = bisect_right(baselines, span.baseline + reach)
+    # A raised mark follows its word; a lone small glyph before text is a bullet set off-centre.
+    lead = 1.2 if len(span.text) == 1 else 0.2
+    for other in by_baseline[lo:hi]:
+        big = other.size
+        if span.size > 0.85 * big or abs(other.baseline - span.baseline) > 0.55 * big:
             continue
-        other = rows[j]
-        big = max(s.size for s in other)
-        if row_size > 0.85 * big or abs(other[0].baseline - span.baseline) > 0.55 * big:
-            continue
-        for o in other:
-            if o.size >= 0.9 * big and (
-                -0.3 * big < span.x0 - o.x1 < 0.4 * big or -0.3 * big < o.x0 - span.x1 < 0.2 * big
-            ):
-                return other
+        if abs(other.baseline - span.baseline) < 0.05 * big:
+            continue  # same baseline: it already shares the row
+        after = -0.3 * big < span.x0 - other.x1 < 0.4 * big
+        before = -0.3 * big < other.x0 - span.x1 < lead * big
+        if after or before:
+            return other
     return None
 
 
@@ -345,7 +349,9 @@ def reading_order(
         return [], band_start
     left, right = min(s.x0 for s in segs), max(s.x1 for s in segs)
     if not page_gutters:
-        return [Line(page.number, row, (left, right), band_start, 0) for row in rows], band_start + 1
+        single = [Line(page.number, row, (left, right), band_start, 0) for row in rows]
+        _mark_ruled(single, page.rules)
+        return single, band_start + 1
     bounds = [left] + [x for lo, hi in page_gutters for x in (lo, hi)] + [right]
     columns = [(bounds[2 * k], bounds[2 * k + 1]) for k in range(len(page_gutters) + 1)]
     placed = [[_column_of(seg, columns) for seg in row] for row in rows]
@@ -375,19 +381,42 @@ def reading_order(
         pending.clear()
 
     cut_index = 0
+    wide_open = False  # consecutive lines across the columns share one band
     for i, row in enumerate(rows):
         top = min(s.top for s in row)
         while cut_index < len(cuts) and cuts[cut_index] < top:
             flush()
+            if wide_open:
+                band += 1
+                wide_open = False
             cut_index += 1
         if None in placed[i] or _spans_columns(i, rows, placed, len(columns)):
             flush()
             lines.append(Line(page.number, row, (left, right), band, -1))
-            band += 1
+            wide_open = True
         else:
+            if wide_open:
+                band += 1
+                wide_open = False
             pending.append((row, placed[i]))
     flush()
+    if wide_open:
+        band += 1
+    _mark_ruled(lines, page.rules)
     return lines, band
+
+
+def _mark_ruled(lines: list[Line], rules: list[Rule]) -> None:
+    """Flag lines with a drawn rule across most of their column between them and the line above."""
+    for prev, line in itertools.pairwise(lines):
+        if prev.band != line.band:
+            continue
+        lo, hi = line.region
+        top = min(s.top for s in line.segments)
+        for rule in rules:
+            if prev.baseline < rule.y < top and min(rule.x1, hi) - max(rule.x0, lo) >= 0.6 * (hi - lo):
+                line.ruled = True
+                break
 
 
 def _column_of(seg: Segment, columns: list[tuple[float, float]]) -> int | None:

@@ -13,8 +13,11 @@ from __future__ import annotations
 import ctypes
 import math
 import re
+from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pypdfium2 as pdfium  # type: ignore[import-untyped]  # ships no type information
 import pypdfium2.raw as raw  # type: ignore[import-untyped]
@@ -235,13 +238,34 @@ def _read_page(doc: pdfium.PdfDocument, index: int) -> RawPage:
     return RawPage(number=index + 1, width=width, height=height, spans=spans, rules=rules, rotated_chars=rotated)
 
 
+_ObjectOfChar = Callable[[Any, int], int | None]
+_object_of_char: list[_ObjectOfChar] = []
+
+
+def _text_object_getter() -> _ObjectOfChar:
+    """FPDFText_GetTextObject returning a plain address: the per-character call stays cheap."""
+    if not _object_of_char:
+        address = ctypes.cast(raw.FPDFText_GetTextObject, ctypes.c_void_p).value or 0
+        prototype = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int)
+        _object_of_char.append(prototype(address))
+    return _object_of_char[0]
+
+
+def _char_codes(textpage: raw.FPDF_TEXTPAGE, count: int) -> list[int]:
+    """Every character's code with one call; characters outside the BMP asked one by one."""
+    buffer = ctypes.create_string_buffer((count + 1) * 2)
+    raw.FPDFText_GetText(textpage, 0, count, ctypes.cast(buffer, ctypes.POINTER(ctypes.c_ushort)))
+    codes = array("H", buffer.raw[: count * 2]).tolist()
+    for i, code in enumerate(codes):
+        if 0xD800 <= code <= 0xDFFF:
+            codes[i] = raw.FPDFText_GetUnicode(textpage, i)
+    return codes
+
+
 def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span], int]:
     """Group the page's characters into spans (see the module docstring)."""
-    get_unicode = raw.FPDFText_GetUnicode
     get_box = raw.FPDFText_GetLooseCharBox
-    get_origin = raw.FPDFText_GetCharOrigin
-    get_object = raw.FPDFText_GetTextObject
-    is_generated = raw.FPDFText_IsGenerated
+    object_of = _text_object_getter()
     box = raw.FS_RECTF()
     ox, oy = ctypes.c_double(), ctypes.c_double()
     styles = _StyleCache()
@@ -253,12 +277,15 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span],
     cur_key = -1
     pending = 0  # 0 no space seen, 1 generated space, 2 real space
     rotated = 0
+    # The baseline is read once per text object (one text-showing operator: one baseline).
+    obj_key = -1
+    style = Style(0.0, False, False, False, False)
+    baseline = reference = 0.0
     count = raw.FPDFText_CountChars(textpage)
-    for i in range(count):
-        code = get_unicode(textpage, i)
+    for i, code in enumerate(_char_codes(textpage, count)):
         if code in _SPACES:
             if pending < 2:
-                pending = 1 if is_generated(textpage, i) else 2
+                pending = 1 if raw.FPDFText_IsGenerated(textpage, i) else 2
             continue
         if code in _BREAKS:
             pending = max(pending, 1)
@@ -268,19 +295,24 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span],
             continue
         if code in _INVISIBLE:
             continue
-        obj = get_object(textpage, i)
-        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
-        style = style_of.get(key)
-        if style is None:
-            style = styles.style(textpage, i, obj) if key else Style(0.0, False, False, False, False)
-            style_of[key] = style
+        key = object_of(textpage, i) or 0
+        if key != obj_key:
+            obj_key = key
+            cached = style_of.get(key)
+            if cached is None:
+                obj = raw.FPDFText_GetTextObject(textpage, i)
+                cached = styles.style(textpage, i, obj) if key else Style(0.0, False, False, False, False)
+                style_of[key] = cached
+            style = cached
+            reference = -1e9
         if style.rotated:
             rotated += 1
             continue
         get_box(textpage, i, box)
-        get_origin(textpage, i, ox, oy)
         size = style.size or max(box.top - box.bottom, 1.0)
-        baseline = height - oy.value
+        if abs(box.bottom - reference) > 0.3 * size:
+            raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
+            baseline, reference = height - oy.value, box.bottom
         left, right = box.left, box.right
         if code in SOFT_HYPHENS:
             char = "-"

@@ -53,23 +53,29 @@ _STRENGTHS = [
     re.compile(r"\b(?:grade|GRADE)\s+[12][A-C]\b|\((?:grade|level)\s+[A-D1-4][+-]?\)"),
 ]
 _EXCLUDED_HEADINGS = [
-    ("references", re.compile(r"^(?:references?|bibliography|literature cited|reference list|works cited|sources)$")),
+    (
+        "references",
+        re.compile(
+            r"^(?:(?:selected |key |cited )?references?(?: and notes| cited| list)?|bibliography|literature cited|"
+            r"works cited|sources)$"
+        ),
+    ),
     ("contents", re.compile(r"^(?:table of contents|contents)$")),
-    ("acknowledgements", re.compile(r"^acknowledge?ments?$")),
+    ("acknowledgements", re.compile(r"^acknowledge?ments?\b")),
     (
         "declarations",
         re.compile(
-            r"^(?:declarations? of (?:competing )?interests?|(?:potential )?conflicts? of interests?( statement)?|"
-            r"(?:financial )?disclosures?|competing interests?|disclosure statement|"
-            r"management of (?:declared )?(?:conflicts|interests).*|declaration and management of interests?)$"
+            r"^(?:(?:declarations?|disclosures?|management|summary) of (?:competing |potential )?(?:conflicts? of )?"
+            r"interests?|(?:potential |financial )?conflicts? of interests?|competing interests?|"
+            r"(?:financial |author )?disclosures?(?: statements?)?|declaration and management of interests?)\b"
         ),
     ),
-    ("search-strategy", re.compile(r"^(?:.*\bsearch strateg(?:y|ies)|literature search(?:es)?|search terms)$")),
+    ("search-strategy", re.compile(r"^(?:.*\bsearch strateg(?:y|ies)|literature search(?:es)?|search terms)\b")),
     (
         "abbreviations",
-        re.compile(r"^(?:(?:list of )?abbreviations?(?: and acronyms)?|acronyms(?: and abbreviations)?)$"),
+        re.compile(r"^(?:(?:list|glossary) of )?(?:abbreviations?|acronyms)(?: and (?:abbreviations|acronyms))?$"),
     ),
-    ("index", re.compile(r"^index$")),
+    ("index", re.compile(r"^(?:subject )?index$")),
 ]
 _CITATION_FEATURES = [
     re.compile(r"\bet al\b"),

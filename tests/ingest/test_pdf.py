@@ -371,6 +371,15 @@ def test_cdc_words_are_not_left_broken_at_line_ends(cdc: PdfExtraction) -> None:
     assert "palliative" in cdc.text and "pal- liative" not in cdc.text
 
 
+def test_real_page_offsets_can_be_bisected(cdc: PdfExtraction, who: PdfExtraction) -> None:
+    for result in (cdc, who):
+        starts = [p.start for p in result.pages]
+        assert starts == sorted(starts)
+        assert all(0 <= s < len(result.text) for s in starts)
+    mme = cdc.text.index("| Oxycodone | 1.5 |")
+    assert next(p.label for p in reversed(cdc.pages) if p.start <= mme) == "31"
+
+
 def test_cdc_printed_page_labels_differ_from_positions(cdc: PdfExtraction) -> None:
     labels = {p.number: p.label for p in cdc.pages}
     assert labels[1] == "i" and labels[3] == "1" and labels[33] == "31"
