@@ -18,6 +18,7 @@ from bench.http_bench import ServerConfig, compare_servers, ours_config
 from bench.inprocess import time_calls
 from bench.report import Row
 from bench.stats import LatencySummary, median_of_runs
+from ingest import load_embedder
 
 if TYPE_CHECKING:
     from bench.options import BenchOptions
@@ -41,9 +42,9 @@ def _asker(pipeline: QAPipeline) -> Callable[[str], object]:
 
 def inprocess_threads(pipeline: QAPipeline, questions: Sequence[str], repeat: int, say: Say) -> dict[str, Any]:
     """Full-answer latency with the question encoder at 1 thread and at its default, taking turns."""
-    from qa_service.pipeline import QAPipeline, load_embedder
+    from qa_service.pipeline import QAPipeline
 
-    one_thread = load_embedder(pipeline.settings.embedding.model_copy(update={"torch_threads": 1}))
+    one_thread = load_embedder(pipeline.settings.embedding.model_copy(update={"torch_threads": 1}), for_queries=True)
     targets = {"1": QAPipeline(pipeline.index, one_thread, pipeline.settings), "default": pipeline}
     runs: dict[str, list[LatencySummary]] = {name: [] for name in targets}
     for r in range(repeat):

@@ -1,6 +1,7 @@
 """Documents -> chunks -> embeddings -> an index on disk (and the reader the service uses)."""
 
 from ingest.chunking import Chunk, Chunker, ChunkingSettings, split_sentences
+from ingest.embedders import load_embedder
 from ingest.embedding import (
     DEFAULT_MODEL_NAME,
     INT8_SUFFIX,
@@ -10,7 +11,6 @@ from ingest.embedding import (
     SentenceTransformerEmbedder,
     as_langchain_embeddings,
     default_model_path,
-    load_embedder,
 )
 from ingest.errors import (
     IndexCorruptError,

@@ -356,20 +356,6 @@ class HashEmbedder(EmbedderBase):
         return [len(_TOKEN.findall(t)) for t in texts]
 
 
-def load_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The configured embedder for ingest: sentence-transformers, or the int8 ONNX model on every core."""
-    if settings.precision == "int8":
-        from ingest.onnx_backend import load_query_embedder
-
-        return load_query_embedder(
-            settings.model_path,
-            settings.onnx_dir,
-            precision="int8",
-            workers=settings.torch_threads or os.cpu_count() or 1,
-        )
-    return SentenceTransformerEmbedder(settings.model_path, torch_threads=settings.torch_threads)
-
-
 def as_langchain_embeddings(embedder: Embedder) -> Embeddings:
     """Wrap an `Embedder` as LangChain `Embeddings` (no langchain-huggingface needed)."""
     from langchain_core.embeddings import Embeddings

@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import CHUNKER_VERSION, Chunk, Chunker, ChunkingSettings
-from ingest.embedding import DEFAULT_MODEL_NAME, INT8_SUFFIX, Embedder, EmbeddingSettings, load_embedder
+from ingest.embedders import load_embedder
+from ingest.embedding import DEFAULT_MODEL_NAME, INT8_SUFFIX, Embedder, EmbeddingSettings
 from ingest.errors import IndexStoreError, LoaderError
 from ingest.index import (
     DocumentEntry,

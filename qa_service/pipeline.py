@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ingest import Chunk, Embedder, EmbeddingSettings, IngestError, LoadedIndex, open_index
-from ingest import load_embedder as load_torch_embedder
+from ingest import Chunk, Embedder, IngestError, LoadedIndex, load_embedder, open_index
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
 from qa_service.errors import BadRequestError, NotFoundError
+from qa_service.rerank import Reranker, RerankerError
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (
     AskRequest,
@@ -29,41 +30,6 @@ from qa_service.vocabulary import Speller
 log = logging.getLogger("guideline_qa.pipeline")
 
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
-
-
-def load_embedder(settings: EmbeddingSettings) -> Embedder:
-    """The service's question encoder: the local ONNX export when possible, else sentence-transformers.
-
-    Both give the same vectors; ONNX is about three times faster per question and needs no torch at
-    run time once exported. Any failure to export or load it falls back to torch, with a warning.
-    An int8 index needs the int8 ONNX encoder: there is no torch equivalent to fall back to.
-    """
-    if settings.precision == "int8":
-        from ingest.onnx_backend import load_query_embedder
-
-        try:
-            return load_query_embedder(
-                settings.model_path,
-                settings.onnx_dir,
-                threads=settings.torch_threads,
-                precision="int8",
-                spin=settings.spin_threads,
-            )
-        except Exception as exc:  # torch has no int8 twin of these vectors: say so rather than answer wrongly
-            raise IngestError(
-                f"the int8 question encoder could not load ({type(exc).__name__}: {exc}); the index holds "
-                "int8 vectors. Fix onnxruntime, or re-ingest with GQA_EMBEDDING__PRECISION=fp32"
-            ) from exc
-    if settings.query_backend == "onnx":
-        try:
-            from ingest.onnx_backend import load_query_embedder
-
-            return load_query_embedder(
-                settings.model_path, settings.onnx_dir, threads=settings.torch_threads, spin=settings.spin_threads
-            )
-        except Exception as exc:  # a missing or broken ONNX runtime must never stop the service
-            log.warning("ONNX query encoder unavailable (%s: %s); using sentence-transformers", type(exc).__name__, exc)
-    return load_torch_embedder(settings)
 
 
 def build_chat_model(settings: LLMSettings) -> Any:
@@ -90,6 +56,19 @@ SOURCE_MEDIA_TYPES = {
     ".markdown": "text/markdown; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
 }
+
+
+@lru_cache(maxsize=4)
+def load_reranker(model_dir: Path | None, threads: int) -> Reranker:
+    """The reranker (the packaged model by default), loaded once per folder and thread count.
+
+    A missing or damaged model is an error, not a silent fallback: the gate's weights were fitted
+    with its scores (set GQA_RETRIEVAL__RERANK=false to run without it, knowingly).
+    """
+    try:
+        return Reranker.load(model_dir, threads=threads)
+    except RerankerError as exc:
+        raise IngestError(f"{exc} (or set GQA_RETRIEVAL__RERANK=false to serve without the reranker)") from exc
 
 
 def source_media_type(file: str) -> str | None:
@@ -119,11 +98,21 @@ def provenance(chunk: Chunk) -> dict[str, Any]:
 class QAPipeline:
     """Everything needed to answer over one loaded index."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: Settings, *, chat_model: Any = None) -> None:
+    def __init__(
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        settings: Settings,
+        *,
+        chat_model: Any = None,
+        reranker: Reranker | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.retriever = Retriever(index, embedder, settings.retrieval)
+        if reranker is None and settings.retrieval.rerank:
+            reranker = load_reranker(settings.retrieval.rerank_model, settings.retrieval.rerank_threads)
+        self.retriever = Retriever(index, embedder, settings.retrieval, reranker)
         self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
         self.chat_model = chat_model
         self.gate = EvidenceGate(index, embedder.count_tokens)
@@ -134,7 +123,7 @@ class QAPipeline:
     @classmethod
     def from_settings(cls, settings: Settings) -> QAPipeline:
         """Load the embedder and the index (checked against the configured model and chunking)."""
-        embedder = load_embedder(settings.embedding)
+        embedder = load_embedder(settings.embedding, for_queries=True)
         index = open_index(
             settings.index_dir,
             model_name=configured_model_name(settings.embedding),
@@ -180,6 +169,7 @@ class QAPipeline:
             score=round(hit.score, 6),
             dense_rank=hit.dense_rank,
             keyword_rank=hit.keyword_rank,
+            rerank_score=None if hit.rerank is None else round(hit.rerank, 4),
         )
 
     def _top_k(self, requested: int | None) -> int:
@@ -237,7 +227,10 @@ class QAPipeline:
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        evidence = self.gate.assess(question, result.hits, composed, answer_text, result.query_vector, candidates)
+        rerank = [h.rerank for h in result.hits if h.rerank is not None]
+        evidence = self.gate.assess(
+            question, result.hits, composed, answer_text, result.query_vector, candidates, rerank=rerank
+        )
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:
             self.on_evidence(question, evidence, bool(composed.sentences))

@@ -16,6 +16,7 @@ import numpy as np
 
 from ingest import Embedder, LoadedIndex, keyword_tokens
 from qa_service.batching import MicroBatcher
+from qa_service.rerank import Reranker, format_passage
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
 from qa_service.vocabulary import expand_query
@@ -31,6 +32,8 @@ class Hit:
     dense_rank: int | None = None
     keyword_score: float | None = None
     keyword_rank: int | None = None
+    rerank: float | None = None
+    """The reranker's probability that this passage answers the question, when it ran."""
 
 
 @dataclass
@@ -86,8 +89,11 @@ class QueryEmbeddingCache:
 class Retriever:
     """Dense + keyword retrieval over one loaded index."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings, reranker: Reranker | None = None
+    ) -> None:
         self.index = index
+        self.reranker = reranker
         self.embedder = embedder
         self.settings = settings
         self.cache = QueryEmbeddingCache(settings.query_cache_size)
@@ -173,8 +179,13 @@ class Retriever:
             timings["keyword"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         hits = self._fuse(dense, keyword)
-        hits = self._collapse_duplicates(hits, top_k)
+        reranking = self.reranker is not None and s.rerank
+        hits = self._collapse_duplicates(hits, max(top_k, s.rerank_depth) if reranking else top_k)
         timings["fuse"] = (time.perf_counter() - t) * 1000
+        if reranking and hits:
+            t = time.perf_counter()
+            hits = self._rerank(query, hits)[:top_k]
+            timings["rerank"] = (time.perf_counter() - t) * 1000
         return RetrievalResult(hits=hits, query_vector=query_vector, keyword_tokens=tokens, timings_ms=timings)
 
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
@@ -195,6 +206,19 @@ class Retriever:
             hit.score += keyword_weight * part
             hit.keyword_score, hit.keyword_rank = score, rank
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
+
+    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+        """Hits reordered by a blend of the reranker's probability and the fused score (min-max over the hits)."""
+        assert self.reranker is not None
+        chunks = [self.index.chunks[h.row] for h in hits]
+        passages = [format_passage(c.title, c.local_headings(), c.prefix + c.text) for c in chunks]
+        probabilities = self.reranker.probability(query, passages)
+        fused = _min_max([h.score for h in hits])
+        w = self.settings.rerank_weight
+        for hit, probability, share in zip(hits, probabilities.tolist(), fused, strict=True):
+            hit.rerank = float(probability)
+            hit.score = w * float(probability) + (1 - w) * share
+        return sorted(hits, key=lambda h: (-h.score, h.row))
 
     def _collapse_duplicates(self, hits: list[Hit], top_k: int) -> list[Hit]:
         """Keep the better of any two passages whose vectors are nearly identical."""

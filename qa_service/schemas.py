@@ -63,6 +63,7 @@ class Passage(BaseModel):
     url: str | None = None
     dense_rank: int | None = None
     keyword_rank: int | None = None
+    rerank_score: float | None = Field(None, description="The reranker's probability that this passage answers.")
     page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
     page_end: int | None = Field(None, description="Last page of the passage in the source file.")
     page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')

@@ -55,6 +55,20 @@ class RetrievalSettings(BaseModel):
         le=1.0,
         description="Cosine above which two passages count as near-duplicates and only the better is kept.",
     )
+    rerank: bool = Field(
+        False,
+        description="Rescore the best fused passages with the packaged cross-encoder (qa_service/models/reranker); "
+        "its probability is also the evidence gate's main input.",
+    )
+    rerank_depth: int = Field(10, ge=1, le=100, description="Fused passages the reranker rescores.")
+    rerank_weight: float = Field(
+        0.7,
+        ge=0.0,
+        le=1.0,
+        description="Share of the reranker's probability in the final order (the rest: the min-max fused score).",
+    )
+    rerank_threads: int = Field(1, ge=1, le=64, description="Threads of the reranker's ONNX session.")
+    rerank_model: Path | None = Field(None, description="Reranker folder (default: the packaged model).")
     micro_batching: bool = Field(True, description="Encode concurrent queries together in one encoder call.")
     query_cache_size: int = Field(1024, ge=0, le=1_000_000, description="Query embeddings kept in memory.")
 

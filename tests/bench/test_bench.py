@@ -261,7 +261,7 @@ def test_bench_subcommand_parses_its_options():
 
 
 def test_the_threads_lever_asks_a_one_thread_encoder_and_the_default_in_turn(mini_pipeline, monkeypatch):
-    import qa_service.pipeline
+    import bench.levers
     from bench.levers import inprocess_threads
 
     try:
@@ -271,11 +271,11 @@ def test_the_threads_lever_asks_a_one_thread_encoder_and_the_default_in_turn(min
 
     asked_threads: list[int | None] = []
 
-    def one_thread_encoder(settings):
+    def one_thread_encoder(settings, **_kwargs):
         asked_threads.append(settings.torch_threads)
         return make_embedder()
 
-    monkeypatch.setattr(qa_service.pipeline, "load_embedder", one_thread_encoder)
+    monkeypatch.setattr(bench.levers, "load_embedder", one_thread_encoder)
     said: list[str] = []
 
     out = inprocess_threads(mini_pipeline, ["zoledronic acid dose", "MSCC next step"], 2, said.append)

@@ -379,7 +379,7 @@ def cli_index(tmp_path, monkeypatch):
 
     name = configured_model_name(EmbeddingSettings())  # the default configuration's model
 
-    def fake_loader(_settings):
+    def fake_loader(_settings, **_kwargs):
         return make_embedder(name)
 
     monkeypatch.setattr(ingest.pipeline, "load_embedder", fake_loader)
@@ -433,7 +433,7 @@ def test_cli_ask_without_an_index_exits_2_with_a_message(tmp_path, monkeypatch, 
     from guideline_qa import cli
 
     monkeypatch.delenv("GQA_URL", raising=False)
-    monkeypatch.setattr(qa_service.pipeline, "load_embedder", lambda _settings: make_embedder())
+    monkeypatch.setattr(qa_service.pipeline, "load_embedder", lambda _settings, **_kw: make_embedder())
 
     assert cli.main(["ask", RT_QUESTION, "--index", str(tmp_path / "none")]) == 2
     assert str(tmp_path / "none") in capsys.readouterr().err

@@ -220,8 +220,8 @@ def test_documents_and_manifest(mini_pipeline):
 
 
 def test_service_falls_back_to_torch_when_the_onnx_encoder_cannot_load(monkeypatch, caplog):
+    import ingest.embedders
     import ingest.onnx_backend
-    import qa_service.pipeline
     from ingest import EmbeddingSettings, HashEmbedder
 
     def broken(*_args, **_kwargs):
@@ -229,32 +229,34 @@ def test_service_falls_back_to_torch_when_the_onnx_encoder_cannot_load(monkeypat
 
     fallback = HashEmbedder()
     monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", broken)
-    monkeypatch.setattr(qa_service.pipeline, "load_torch_embedder", lambda _settings: fallback)
+    monkeypatch.setattr(ingest.embedders, "SentenceTransformerEmbedder", lambda *_a, **_k: fallback)
 
-    embedder = qa_service.pipeline.load_embedder(EmbeddingSettings(query_backend="onnx", precision="fp32"))
+    embedder = ingest.embedders.load_embedder(
+        EmbeddingSettings(query_backend="onnx", precision="fp32"), for_queries=True
+    )
 
     assert embedder is fallback
     assert "ONNX query encoder unavailable" in caplog.text and "no onnxruntime here" in caplog.text
 
 
 def test_an_int8_index_does_not_fall_back_to_torch_and_says_what_to_do(monkeypatch):
+    import ingest.embedders
     import ingest.onnx_backend
-    import qa_service.pipeline
     from ingest import EmbeddingSettings, IngestError
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("no onnxruntime here")
 
     monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", broken)
-    monkeypatch.setattr(qa_service.pipeline, "load_torch_embedder", lambda _s: pytest.fail("fell back to torch"))
+    monkeypatch.setattr(ingest.embedders, "SentenceTransformerEmbedder", lambda *_a, **_k: pytest.fail("torch"))
 
     with pytest.raises(IngestError, match=r"no onnxruntime here.*GQA_EMBEDDING__PRECISION=fp32"):
-        qa_service.pipeline.load_embedder(EmbeddingSettings(precision="int8"))
+        ingest.embedders.load_embedder(EmbeddingSettings(precision="int8"), for_queries=True)
 
 
 def test_the_spin_setting_reaches_the_onnx_encoder(monkeypatch):
+    import ingest.embedders
     import ingest.onnx_backend
-    import qa_service.pipeline
     from ingest import EmbeddingSettings, HashEmbedder
     from qa_service.settings import Settings
 
@@ -267,7 +269,7 @@ def test_the_spin_setting_reaches_the_onnx_encoder(monkeypatch):
     monkeypatch.setattr(ingest.onnx_backend, "load_query_embedder", record)
     monkeypatch.setenv("GQA_EMBEDDING__SPIN_THREADS", "1")
 
-    qa_service.pipeline.load_embedder(Settings().embedding.model_copy(update={"precision": "int8"}))
-    qa_service.pipeline.load_embedder(EmbeddingSettings(precision="fp32", query_backend="onnx"))
+    ingest.embedders.load_embedder(Settings().embedding.model_copy(update={"precision": "int8"}), for_queries=True)
+    ingest.embedders.load_embedder(EmbeddingSettings(precision="fp32", query_backend="onnx"), for_queries=True)
 
     assert [c["spin"] for c in calls] == [True, False]
