@@ -22,6 +22,8 @@ from ingest.pdf.layout import Line
 from ingest.pdf.reader import Rule
 from ingest.pdf.tables import TableRow, column_edges, table_end, table_rows
 
+# "1.1.1" set apart from its text (NICE recommendations): a numbered paragraph, not a table column.
+SECTION_NUMBER = r"\d{1,2}(?:\.\d{1,3}){1,3}\.?"
 _MARKER = re.compile(r"^(?:[•●▪■□◦○‣⁃∙·►▶➢✓✔\-–—*]|\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])$")
 _LEADING_MARKER = re.compile(
     r"^(?:([•●▪■□◦○‣⁃∙►▶➢✓✔])\s*|(\(?\d{1,3}[.)]|\(?[a-z]\)|\([ivx]{1,4}\)|[ivx]{1,4}\.)\s+)(?=\S)"
@@ -78,10 +80,13 @@ def marker_of(line: Line) -> tuple[str, str] | None:
     glyph = lead.text.strip()
     if len(glyph) == 1 and len(line.text) > 2 and (lead.symbol or lead.size < 0.8 * line.size):
         return glyph, line.text[1:].lstrip()  # a bullet from a symbol font, or one small glyph
+    rest = " ".join(s.text for s in line.segments[1:])
     if len(line.segments) > 1 and (
         _MARKER.match(first.text) or (len(first.text) == 1 and all(s.symbol for s in first.spans))
     ):
-        return first.text, " ".join(s.text for s in line.segments[1:])
+        return first.text, rest
+    if len(line.segments) == 2 and re.fullmatch(SECTION_NUMBER, first.text) and re.match(r"[A-Z]\S*(?: \S+){2}", rest):
+        return first.text, rest  # "1.1.1   Offer ...", not a cell of numbers
     m = _LEADING_MARKER.match(line.text)
     if m:
         return (m.group(1) or m.group(2)), line.text[m.end() :]

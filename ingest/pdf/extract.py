@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ingest.errors import LoaderError
 from ingest.pdf import layout
-from ingest.pdf.blocks import Block, build_blocks
+from ingest.pdf.blocks import SECTION_NUMBER, Block, build_blocks
 from ingest.pdf.layout import Line, Segment
 from ingest.pdf.reader import RawDocument, RawPage, Rule, read_pdf
 from ingest.pdf.structure import (
@@ -213,7 +213,7 @@ def _recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Recomm
     """Find recommendations (see `ingest.pdf.structure`)."""
     recs: list[Recommendation] = []
     used: set[int] = set()
-    nice = sum(1 for b in blocks if b.kind == "paragraph" and _NICE_REC.match(b.raw_text)) >= 3
+    nice = sum(1 for b in blocks if b.kind != "table" and _NICE_REC.match(b.raw_text)) >= 3
     running = 0
     last_number = ""
     for i, block in enumerate(blocks):
@@ -244,7 +244,7 @@ def _recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Recomm
             number += sub.group(1) if sub else ""
         elif strength and block.kind == "item" and re.match(r"^\(?[a-z][.)]$", block.marker) and last_number:
             number = re.sub(r"[a-z]$", "", last_number) + block.marker.strip("().")
-        elif nice and block.kind == "paragraph" and (m2 := _NICE_REC.match(text)):
+        elif nice and block.kind != "table" and (m2 := _NICE_REC.match(text)):
             number = m2.group(1)
         elif strength:
             if len(text.split()) < 12 and recs and recs[-1].strength is None and recs[-1].blocks[-1] == i - 1:
@@ -338,7 +338,8 @@ def _render(
             text, line_starts, prefix = _item(block, text, line_starts)
         pages = [(ln.page, len(prefix) + s) for ln, s in zip(block.lines, line_starts, strict=True)]
         separator = "\n" if block.kind == "item" and previous_kind == "item" else "\n\n"
-        emit(prefix + _clean(text), pages, separator)
+        text = _clean(text)
+        emit(prefix + (text if prefix else _escaped(text)), pages, separator)
         previous_kind = block.kind
     return "".join(out).strip() + "\n", _page_starts(positions)
 
@@ -361,6 +362,8 @@ def _page_starts(positions: dict[int, list[int]]) -> dict[int, int]:
 def _item(block: Block, text: str, line_starts: list[int]) -> tuple[str, list[int], str]:
     """A list item written as `- text` (bullets) or `3. text` (numbers), its marker taken off."""
     marker = block.marker
+    if re.fullmatch(SECTION_NUMBER, marker):
+        return text, line_starts, ""  # a numbered paragraph keeps its number: "1.1.1 Offer ..."
     cut = text.find(marker) + len(marker) if text.startswith(marker) else 0
     rest = text[cut:].lstrip()
     shift = len(text) - len(rest)
@@ -392,6 +395,11 @@ def _table(block: Block, vocab: Vocabulary) -> tuple[str, list[tuple[int, int]]]
 
 def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
+
+
+def _escaped(text: str) -> str:
+    """Text that must not read as Markdown structure: a leading '#' or '|' from the PDF is escaped."""
+    return "\\" + text if text[:1] in "#|" else text
 
 
 # --- labels, title, year --------------------------------------------------------------------------

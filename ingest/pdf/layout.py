@@ -29,7 +29,7 @@ SEGMENT_GAP_EM = 1.0
 # Share of the pages a running header or footer must appear on (and at least 3 pages).
 REPEAT_SHARE = 0.2
 # How far from the top or bottom edge (share of the page height) headers and footers may sit.
-EDGE_ZONE = 0.12
+EDGE_ZONE = 0.15
 _CITATION_MARK = re.compile(r"^[\d,\-–—\s]+$|^[*†‡§¶#]+$")
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?(\d{1,4}|(?=[ivx])x{0,3}(?:ix|iv|v?i{0,3}))"
@@ -187,15 +187,19 @@ def segment_of(spans: list[Span]) -> Segment:
     italic = all(s.italic for s in letters)
     parts: list[str] = []
     prev: Span | None = None
+    dropped_at: float | None = None  # right edge of a citation mark just left out
     for s in spans:
         text = s.text
         small = s.size < 0.85 * main_size and abs(s.baseline - baseline) > 0.1 * main_size
         if small and _CITATION_MARK.match(text.strip()):
             if prev is not None and parts and parts[-1][-1:].isdigit() and s.baseline < baseline:
                 parts.append("^" + text.strip())
+            else:
+                dropped_at = s.x1
             continue  # a citation or footnote mark: not part of the sentence
         if prev is not None:
-            gap = s.x0 - prev.x1
+            gap = s.x0 - (prev.x1 if dropped_at is None else dropped_at)
+            dropped_at = None
             em = min(s.size, prev.size)
             if needs_space(gap, em, s.space_before) or (max(s.size, prev.size) > 1.3 * em and gap > 0.05 * em):
                 parts.append(" ")
@@ -215,6 +219,42 @@ def _mask(text: str) -> str:
     return re.sub(r"\s+", "", re.sub(r"\d+", "#", text.lower()))
 
 
+def _margin_rows(rows: list[list[Segment]], height: float) -> set[int]:
+    """Indexes of the rows in the top and bottom margins: near the edge and set apart from the body.
+
+    At most three rows from each edge, ending where a blank line separates them from the text below
+    (or above): the first body line at the top of a page is not a header, however close to the edge.
+    """
+    out: set[int] = set()
+    bounds = [(min(s.top for s in row), max(s.bottom for s in row), max(s.size for s in row)) for row in rows]
+    for order in (range(len(rows)), range(len(rows) - 1, -1, -1)):
+        run = []
+        for k in list(order)[:3]:
+            top, bottom, size = bounds[k]
+            if not (bottom < EDGE_ZONE * height or top > (1 - EDGE_ZONE) * height):
+                break
+            run.append(k)
+            step = 1 if order.step == 1 else -1
+            nxt = k + step
+            if not 0 <= nxt < len(rows):
+                out.update(run)
+                break
+            gap = bounds[nxt][0] - bottom if step == 1 else top - bounds[nxt][1]
+            if gap >= 0.7 * size:
+                out.update(run)
+                break
+    return out
+
+
+def _running_lead(text: str) -> str | None:
+    """The first two words of a short line, digits masked, when they hold a word: "chapter # ~"."""
+    words = text.lower().split()
+    if len(words) < 3 or len(words) > 12:
+        return None
+    lead = " ".join(re.sub(r"\d+", "#", w) for w in words[:2])
+    return "~" + lead if re.search(r"[a-z]{3}", lead) and "#" in lead else None
+
+
 def find_repeated(pages: list[tuple[RawPage, list[list[Segment]]]]) -> set[tuple[int, int]]:
     """(page index, id of segment) of headers, footers and watermarks: text repeated at one height.
 
@@ -226,13 +266,20 @@ def find_repeated(pages: list[tuple[RawPage, list[list[Segment]]]]) -> set[tuple
     seen: dict[tuple[str, int], set[int]] = defaultdict(set)
     candidates: list[tuple[int, Segment, tuple[str, int], bool]] = []
     for i, (page, rows) in enumerate(pages):
-        for row in rows:
+        margins = _margin_rows(rows, page.height)
+        for k, row in enumerate(rows):
             for seg in row:
-                in_edge = seg.top < EDGE_ZONE * page.height or seg.bottom > (1 - EDGE_ZONE) * page.height
+                in_edge = k in margins
                 text = _mask(seg.text) if in_edge else "=" + re.sub(r"\s+", " ", seg.text.strip().lower())
                 key = (text, round(seg.baseline / 6))
                 candidates.append((i, seg, key, in_edge))
                 seen[key].add(i)
+                # A running header naming the chapter changes with it: "Chapter 3: Methods".
+                lead = _running_lead(seg.text) if in_edge else None
+                if lead:
+                    lead_key = (lead, key[1])
+                    candidates.append((i, seg, lead_key, in_edge))
+                    seen[lead_key].add(i)
     # Heights drift by a point or two between pages: count a key with its neighbouring bucket.
     removed: set[tuple[int, int]] = set()
     for i, seg, key, in_edge in candidates:
@@ -256,6 +303,10 @@ def printed_number(segments: Iterable[Segment]) -> str | None:
         m = _PAGE_NUMBER.match(seg.text.strip())
         if m:
             return (m.group(1) or m.group(2)).lower()
+    for seg in segments:
+        m = re.search(r"\bpage\s+(\d{1,4})(?:\s*(?:of|/)\s*\d{1,4})?\b", seg.text, re.IGNORECASE)
+        if m:
+            return m.group(1)
     for seg in segments:
         m = re.search(r"(?:^|\s)(\d{1,4})$|^(\d{1,4})\s", seg.text.strip())
         if m:

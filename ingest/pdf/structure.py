@@ -65,9 +65,9 @@ _EXCLUDED_HEADINGS = [
     (
         "declarations",
         re.compile(
-            r"^(?:(?:declarations?|disclosures?|management|summary) of (?:competing |potential )?(?:conflicts? of )?"
-            r"interests?|(?:potential |financial )?conflicts? of interests?|competing interests?|"
-            r"(?:financial |author )?disclosures?(?: statements?)?|declaration and management of interests?)\b"
+            r"^(?:.{0,40}\b(?:conflicts? of interests?|declarations? of (?:competing )?interests?|competing interests?|"
+            r"disclosures? of (?:potential )?(?:conflicts|interests))|(?:financial |author |authors’ |authors' )?"
+            r"disclosures?(?: statements?)?|declaration and management of interests?)\b"
         ),
     ),
     ("search-strategy", re.compile(r"^(?:.*\bsearch strateg(?:y|ies)|literature search(?:es)?|search terms)\b")),

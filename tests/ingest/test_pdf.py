@@ -285,6 +285,60 @@ def test_blank_pages_are_listed_as_excluded(tmp_path: Path) -> None:
     assert [p.number for p in result.pages] == [1]
 
 
+def _nice_style_pages() -> list[list[T | R]]:
+    """Numbered recommendations set apart from their text, bullets under them, a 'Page N of M' footer."""
+    pages: list[list[T | R]] = []
+    number = 0
+    for page in range(3):
+        items: list[T | R] = [T(72, 40, "Suspected cancer: recognition and referral (NG12)", 9)]
+        y = 90.0
+        if page == 0:
+            items.append(T(72, y, "1.1 Referral for suspected cancer", 14, bold=True))
+            y += 30
+        for _ in range(2):
+            number += 1
+            items += [
+                T(72, y, f"1.1.{number}", 10),
+                T(110, y, "Refer people using a suspected cancer pathway referral for", 10),
+                T(110, y + 13, "colorectal cancer if they have unexplained weight loss and:", 10),
+                T(110, y + 33, "•", 10),
+                T(124, y + 33, "are aged 40 and over with abdominal pain, or", 10),
+                T(110, y + 46, "•", 10),
+                T(124, y + 46, "have a change in bowel habit for six weeks.", 10),
+            ]
+            y += 80
+        footer = f"© NICE 2023. All rights reserved. Subject to Notice of rights. Page {page + 3} of 10"
+        items.append(T(72, 760, footer, 8))
+        pages.append(items)
+    return pages
+
+
+def test_numbered_paragraphs_become_recommendations_not_a_table(tmp_path: Path) -> None:
+    result = extract_pdf(write_pdf(tmp_path / "nice.pdf", _nice_style_pages()))
+    assert result.tables == 0
+    assert result.recommendations == 6
+    assert re.search(r"^#+ Recommendation 1\.1\.1\n\n1\.1\.1 Refer people using", result.text, re.MULTILINE)
+    assert "- are aged 40 and over with abdominal pain, or" in result.text
+    assert [p.label for p in result.pages] == ["3", "4", "5"]
+    assert "All rights reserved" not in result.text and "(NG12)" not in result.text
+
+
+def test_graded_bullets_become_recommendations_with_their_grade(tmp_path: Path) -> None:
+    page: list[T | R] = [
+        T(72, 90, "Treatment of metastatic disease", 14, bold=True),
+        T(72, 120, "•", 10),
+        T(86, 120, "Patients with bone metastases should receive a bone-targeted agent [I, A].", 10),
+        T(72, 136, "•", 10),
+        T(86, 136, "Radiotherapy is recommended for painful bone metastases [II, B].", 10),
+        T(72, 152, "•", 10),
+        T(86, 152, "Pain is assessed at every visit.", 10),
+    ]
+    result = extract_pdf(write_pdf(tmp_path / "esmo.pdf", [page]))
+    found = re.findall(r"^#+ Recommendation (\d+)\nStrength: (.+)$", result.text, re.MULTILINE)
+    assert found == [("1", "[I, A]"), ("2", "[II, B]")]
+    assert "- Pain is assessed at every visit." in result.text
+
+
 # --- files that cannot be read -------------------------------------------------------------------
 
 
