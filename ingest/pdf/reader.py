@@ -14,6 +14,7 @@ import ctypes
 import math
 import re
 from array import array
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,7 +64,7 @@ class Style:
     bold: bool
     italic: bool
     symbol: bool
-    rotated: bool
+    quadrant: int | None  # reading direction: 0 left to right, 90 upwards, 180, 270 downwards; None skewed
 
 
 @dataclass
@@ -109,7 +110,7 @@ class RawPage:
     spans: list[Span]
     rules: list[Rule] = field(default_factory=list)
     label: str | None = None  # from the PDF's page-label dictionary
-    rotated_chars: int = 0
+    rotated_chars: int = 0  # characters left out because they run in another direction
 
 
 @dataclass
@@ -200,7 +201,9 @@ class _StyleCache:
         raw.FPDFText_GetMatrix(textpage, index, self._matrix)
         m = self._matrix
         scale = math.sqrt(abs(m.a * m.d - m.b * m.c)) or 1.0
-        rotated = abs(m.b) > 0.1 * scale or abs(m.c) > 0.1 * scale or m.a < 0
+        angle = math.degrees(math.atan2(m.b, m.a)) % 360
+        nearest = round(angle / 90) % 4 * 90
+        quadrant = nearest if abs((angle - nearest + 180) % 360 - 180) <= 10 else None
         size = (raw.FPDFTextObj_GetFontSize(obj, self._size) and self._size.value) or 1.0
         font = raw.FPDFTextObj_GetFont(obj)
         key = ctypes.cast(font, ctypes.c_void_p).value or 0
@@ -209,7 +212,7 @@ class _StyleCache:
             looks = self._font_looks(font)
             self.fonts[key] = looks
         bold, italic, symbol = looks
-        return Style(round(size * scale, 2), bold, italic, symbol, rotated)
+        return Style(round(size * scale, 2), bold, italic, symbol, quadrant)
 
     def _font_looks(self, font: raw.FPDF_FONT) -> tuple[bool, bool, bool]:
         if not font:
@@ -223,19 +226,66 @@ class _StyleCache:
         return bold, italic, bool(_SYMBOL_NAME.search(name))
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """Page coordinates turned so that text of one reading direction runs left to right, top down.
+
+    A landscape table printed sideways on a portrait page (or a page whose content is drawn
+    turned and shown with /Rotate) reads like any other page in its own frame.
+    """
+
+    quadrant: int
+    left: float
+    bottom: float
+    right: float
+    top: float
+
+    @property
+    def size(self) -> tuple[float, float]:
+        w, h = self.right - self.left, self.top - self.bottom
+        return (h, w) if self.quadrant in (90, 270) else (w, h)
+
+    def rect(self, x0: float, y0: float, x1: float, y1: float) -> tuple[float, float, float, float]:
+        """A box (left, bottom, right, top in page space) as (x0, x1, top depth, bottom depth) here."""
+        if self.quadrant == 90:
+            return y0 - self.bottom, y1 - self.bottom, x0 - self.left, x1 - self.left
+        if self.quadrant == 180:
+            return self.right - x1, self.right - x0, y0 - self.bottom, y1 - self.bottom
+        if self.quadrant == 270:
+            return self.top - y1, self.top - y0, self.right - x1, self.right - x0
+        return x0 - self.left, x1 - self.left, self.top - y1, self.top - y0
+
+    def depth(self, x: float, y: float) -> float:
+        """A point's distance from the top of the frame (where a baseline sits)."""
+        if self.quadrant == 90:
+            return x - self.left
+        if self.quadrant == 180:
+            return y - self.bottom
+        if self.quadrant == 270:
+            return self.right - x
+        return self.top - y
+
+
 def _read_page(doc: pdfium.PdfDocument, index: int) -> RawPage:
     page = doc[index]
     try:
-        width, height = page.get_size()
+        box = page.get_cropbox()
         textpage = page.get_textpage()
         try:
-            spans, rotated = _read_spans(textpage.raw, height)
+            frame = _Frame(0, *box)
+            spans, directions = _read_spans(textpage.raw, frame)
+            turned = max(directions, key=lambda q: directions[q]) if directions else 0
+            if turned and directions[turned] > 2 * len(spans) and directions[turned] > 20:
+                frame = _Frame(turned, *box)
+                spans, directions = _read_spans(textpage.raw, frame)
         finally:
             textpage.close()
-        rules = _read_rules(page, height)
+        rules = _read_rules(page, frame)
     finally:
         page.close()
-    return RawPage(number=index + 1, width=width, height=height, spans=spans, rules=rules, rotated_chars=rotated)
+    width, height = frame.size
+    skipped = sum(directions.values())
+    return RawPage(number=index + 1, width=width, height=height, spans=spans, rules=rules, rotated_chars=skipped)
 
 
 _ObjectOfChar = Callable[[Any, int], int | None]
@@ -262,8 +312,11 @@ def _char_codes(textpage: raw.FPDF_TEXTPAGE, count: int) -> list[int]:
     return codes
 
 
-def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span], int]:
-    """Group the page's characters into spans (see the module docstring)."""
+def _read_spans(textpage: raw.FPDF_TEXTPAGE, frame: _Frame) -> tuple[list[Span], Counter[int]]:
+    """Group the page's characters read in `frame` into spans (see the module docstring).
+
+    Also counts the characters left out because they run in another direction, per direction.
+    """
     get_box = raw.FPDFText_GetLooseCharBox
     object_of = _text_object_getter()
     box = raw.FS_RECTF()
@@ -276,10 +329,11 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span],
     cur: Span | None = None
     cur_key = -1
     pending = 0  # 0 no space seen, 1 generated space, 2 real space
-    rotated = 0
+    elsewhere: Counter[int] = Counter()
+    quadrant = frame.quadrant
     # The baseline is read once per text object (one text-showing operator: one baseline).
     obj_key = -1
-    style = Style(0.0, False, False, False, False)
+    style = Style(0.0, False, False, False, 0)
     baseline = reference = 0.0
     count = raw.FPDFText_CountChars(textpage)
     for i, code in enumerate(_char_codes(textpage, count)):
@@ -301,19 +355,19 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span],
             cached = style_of.get(key)
             if cached is None:
                 obj = raw.FPDFText_GetTextObject(textpage, i)
-                cached = styles.style(textpage, i, obj) if key else Style(0.0, False, False, False, False)
+                cached = styles.style(textpage, i, obj) if key else Style(0.0, False, False, False, 0)
                 style_of[key] = cached
             style = cached
             reference = -1e9
-        if style.rotated:
-            rotated += 1
+        if style.quadrant != quadrant:
+            elsewhere[-1 if style.quadrant is None else style.quadrant] += 1
             continue
         get_box(textpage, i, box)
-        size = style.size or max(box.top - box.bottom, 1.0)
-        if abs(box.bottom - reference) > 0.3 * size:
+        left, right, upper, lower = frame.rect(box.left, box.bottom, box.right, box.top)
+        size = style.size or max(lower - upper, 1.0)
+        if abs(lower - reference) > 0.3 * size:
             raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
-            baseline, reference = height - oy.value, box.bottom
-        left, right = box.left, box.right
+            baseline, reference = frame.depth(ox.value, oy.value), lower
         if code in SOFT_HYPHENS:
             char = "-"
         else:
@@ -349,22 +403,22 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, height: float) -> tuple[list[Span],
         pending = 0
     if cur is not None:
         cur.text = "".join(chars)
-    return [s for s in spans if s.text.strip()], rotated
+    return [s for s in spans if s.text.strip()], elsewhere
 
 
-def _read_rules(page: pdfium.PdfPage, height: float) -> list[Rule]:
+def _read_rules(page: pdfium.PdfPage, frame: _Frame) -> list[Rule]:
     """Horizontal lines and box edges drawn on the page: they separate boxes, tables and rows."""
     rules: list[Rule] = []
     left, bottom, right, top = ctypes.c_float(), ctypes.c_float(), ctypes.c_float(), ctypes.c_float()
     for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_PATH,), max_depth=2):
         if not raw.FPDFPageObj_GetBounds(obj.raw, left, bottom, right, top):
             continue
-        w, h = right.value - left.value, top.value - bottom.value
-        if w < 20:
+        x0, x1, upper, lower = frame.rect(left.value, bottom.value, right.value, top.value)
+        if x1 - x0 < 20:
             continue
-        if h <= 3:
-            rules.append(Rule(left.value, right.value, height - (top.value + bottom.value) / 2))
+        if lower - upper <= 3:
+            rules.append(Rule(x0, x1, (upper + lower) / 2))
         else:
-            rules.append(Rule(left.value, right.value, height - top.value))
-            rules.append(Rule(left.value, right.value, height - bottom.value))
+            rules.append(Rule(x0, x1, upper))
+            rules.append(Rule(x0, x1, lower))
     return rules

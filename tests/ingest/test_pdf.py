@@ -31,6 +31,7 @@ class T:
     text: str
     size: float = 10
     bold: bool = False
+    turned: bool = False  # set sideways (reading upwards): x along the text, y from the page's left edge
 
 
 @dataclass
@@ -66,9 +67,8 @@ def write_pdf(path: Path, pages: list[list[T | R]], *, title: str | None = None,
         for item in items:
             if isinstance(item, T):
                 font = "F2" if item.bold else "F1"
-                ops.append(
-                    f"BT /{font} {item.size} Tf 1 0 0 1 {item.x} {PAGE_H - item.y} Tm {_pdf_string(item.text)} Tj ET"
-                )
+                matrix = f"0 1 -1 0 {item.y} {item.x}" if item.turned else f"1 0 0 1 {item.x} {PAGE_H - item.y}"
+                ops.append(f"BT /{font} {item.size} Tf {matrix} Tm {_pdf_string(item.text)} Tj ET")
             else:
                 ops.append(f"0.5 w {item.x0} {PAGE_H - item.y} m {item.x1} {PAGE_H - item.y} l S")
         stream = "\n".join(ops).encode("cp1252")
@@ -337,6 +337,17 @@ def test_graded_bullets_become_recommendations_with_their_grade(tmp_path: Path) 
     found = re.findall(r"^#+ Recommendation (\d+)\nStrength: (.+)$", result.text, re.MULTILINE)
     assert found == [("1", "[I, A]"), ("2", "[II, B]")]
     assert "- Pain is assessed at every visit." in result.text
+
+
+def test_a_table_printed_sideways_is_read_in_its_own_direction(tmp_path: Path) -> None:
+    rows = [("Drug", "Daily dose"), ("Morphine", "30 mg"), ("Oxycodone", "20 mg"), ("Hydromorphone", "4 mg")]
+    page: list[T | R] = [T(72, 60, "Table 2. Starting doses of strong opioids for adults", 11, turned=True)]
+    for k, (drug, dose) in enumerate(rows):
+        page += [T(72, 90 + 16 * k, drug, 10, bold=k == 0, turned=True), T(300, 90 + 16 * k, dose, 10, turned=True)]
+    result = extract_pdf(write_pdf(tmp_path / "sideways.pdf", [page]))
+    assert "| Drug | Daily dose |" in result.text
+    assert "| Oxycodone | 20 mg |" in result.text
+    assert result.warnings == []
 
 
 # --- files that cannot be read -------------------------------------------------------------------
