@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval bench browser clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,8 +47,31 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-eval: index ## evaluate the gold set with the project's thresholds (the regression gate)
+REALDOCS ?= ../shared/realdocs
+REALDOCS_INDEX ?= .cache/realdocs-index
+
+eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document set
 	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		$(BIN)/guideline-qa eval gold --gold eval/gold/realdocs_dev.jsonl --index $(REALDOCS_INDEX) \
+			--out reports/realdocs_dev --quiet; \
+	else \
+		echo "skipping the real-document set: $(REALDOCS) is absent (see eval/README.md)"; \
+	fi
+
+eval-heldout: index ## the held-out sets (totals only: do not tune on them)
+	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		$(BIN)/guideline-qa eval gold --gold eval/gold/realdocs_heldout.jsonl --index $(REALDOCS_INDEX) \
+			--out reports/realdocs_heldout --quiet; \
+	else \
+		echo "skipping the real-document held-out set: $(REALDOCS) is absent"; \
+	fi
+
+answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
+	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
 
 bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
