@@ -12,8 +12,9 @@ from typing import Any
 from ingest import Chunk, Embedder, IngestError, LoadedIndex, load_embedder, open_index
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
-from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, LLMComposer, attribution, render
+from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, attribution, render
 from qa_service.errors import BadRequestError, NotFoundError
+from qa_service.llm import LLMComposer
 from qa_service.rerank import Reranker, RerankerError
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (

@@ -9,8 +9,9 @@ from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from pydantic import Field
 
 from ingest import keyword_tokens
-from qa_service.compose import Candidate, ExtractiveComposer, LLMComposer, answer_worthy, render, split_generated
+from qa_service.compose import Candidate, ExtractiveComposer, answer_worthy, render
 from qa_service.grounding import citations_in
+from qa_service.llm import LLMComposer, split_generated
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
