@@ -144,7 +144,8 @@ def build_blocks(lines: list[Line], rules: dict[int, list[Rule]], body: float) -
                 host = current
             else:
                 host = _host_block(blocks, line, pitches, body)
-        if host is None and not markers[i] and (i == 0 or lines[i - 1].band != line.band or line.ruled):
+        after_float = bool(blocks) and (blocks[-1].kind == "table" or blocks[-1].size < 0.92 * line.size)
+        if host is None and not markers[i] and (i == 0 or lines[i - 1].band != line.band or line.ruled or after_float):
             host = _interrupted_block(blocks, line, band_ends)
         if host is not None:
             host.lines.append(line)

@@ -44,12 +44,32 @@ class Vocabulary:
         return first.lower() in HYPHEN_PREFIXES
 
 
+_SPLIT = re.compile(r"\b([^\W\d_]) ([^\W\d_]{2,})\b")
+
+
+def mend_split_words(text: str, vocab: Vocabulary) -> str:
+    """Join a letter that a wide glyph gap split off its word ("M ultiply" -> "Multiply").
+
+    Only where the document spells the joined word elsewhere at least as often as the fragment,
+    and never after "a", "A" or "I", which are words themselves ("a way" is not "away").
+    """
+
+    def mend(m: re.Match[str]) -> str:
+        head, tail = m.group(1), m.group(2)
+        joined, alone = vocab.words[(head + tail).lower()], vocab.words[tail.lower()]
+        if not tail[0].islower() or joined == 0:
+            return m.group(0)
+        return head + tail if joined >= alone and head not in "aAI" else m.group(0)
+
+    return _SPLIT.sub(mend, text)
+
+
 def join_lines(texts: list[str], vocab: Vocabulary) -> tuple[str, list[int]]:
     """Lines joined into one paragraph, and where each line starts in it."""
     out = ""
     starts: list[int] = []
     for text in texts:
-        text = text.strip()
+        text = mend_split_words(text.strip(), vocab)
         if not out:
             starts.append(0)
             out = text
