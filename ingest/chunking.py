@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch3"
+CHUNKER_VERSION = "ch4"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -92,6 +92,8 @@ class Chunk:
     page_end: int | None = None
     page_label: str | None = None
     """The printed page number(s) as a reader finds them: "13", or "13-14" for a passage across pages."""
+    page_marks: tuple[tuple[int, int, str], ...] = ()
+    """(offset in `text`, page number, printed label) of each page the passage touches, the first at 0."""
 
     def sentence_texts(self) -> list[str]:
         """The chunk's sentences as strings."""
@@ -386,6 +388,28 @@ def page_span(pages: tuple[PageMark, ...], start: int, end: int) -> tuple[int, i
     return first.number, last.number, label
 
 
+def _page_marks(pages: tuple[PageMark, ...], start: int, end: int) -> tuple[tuple[int, int, str], ...]:
+    """Where each page the span [start, end) touches begins, relative to `start` (the first page at 0)."""
+    if not pages:
+        return ()
+    starts = [p.start for p in pages]
+    first = max(bisect_right(starts, start) - 1, 0)
+    marks = [(0, pages[first].number, pages[first].label)]
+    marks += [(p.start - start, p.number, p.label) for p in pages[first + 1 :] if p.start < end]
+    return tuple(marks)
+
+
+def pages_of(chunk: Chunk, spans: Sequence[tuple[int, int]]) -> tuple[int, int, str] | None:
+    """(first page, last page, printed label) of the given spans of a chunk's text (its quoted sentences)."""
+    if not chunk.page_marks or not spans:
+        return None
+    offsets = [m[0] for m in chunk.page_marks]
+    first = chunk.page_marks[max(bisect_right(offsets, min(a for a, _ in spans)) - 1, 0)]
+    last = chunk.page_marks[max(bisect_right(offsets, max(b for _, b in spans) - 1) - 1, 0)]
+    label = first[2] if first[1] == last[1] else f"{first[2]}-{last[2]}"
+    return first[1], last[1], label
+
+
 def chunk_id_for(doc_id: str, position: int, text: str) -> str:
     """Content-hash id: same document, place and text give the same id."""
     return hashlib.sha256(f"{doc_id}\x00{position}\x00{text}".encode()).hexdigest()[:20]
@@ -527,6 +551,7 @@ class Chunker:
             if key in meta:
                 extra[key] = meta[key]
         pages = page_span(doc.pages, start, end)
+        marks = _page_marks(doc.pages, start, end)
         return Chunk(
             chunk_id=chunk_id_for(doc.doc_id, position, text),
             doc_id=doc.doc_id,
@@ -548,4 +573,5 @@ class Chunker:
             page_start=pages[0] if pages else None,
             page_end=pages[1] if pages else None,
             page_label=pages[2] if pages else None,
+            page_marks=marks,
         )

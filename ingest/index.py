@@ -129,6 +129,7 @@ def chunk_from_record(record: dict[str, Any]) -> Chunk:
     record = dict(record)
     record["section"] = tuple(record["section"])
     record["sentences"] = tuple((int(a), int(b)) for a, b in record["sentences"])
+    record["page_marks"] = tuple((int(o), int(n), str(label)) for o, n, label in record.get("page_marks", ()))
     return Chunk(**record)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest import Chunk, Embedder, IngestError, LoadedIndex, load_embedder, open_index
+from ingest.chunking import pages_of
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, attribution, render
@@ -252,8 +253,17 @@ class QAPipeline:
         else:
             for n, source in enumerate(order, start=1):
                 chunk = candidates[source].chunk
+                fields = provenance(chunk)
+                quoted = [
+                    chunk.sentences[x.position]
+                    for x in composed.sentences
+                    if x.source == source and composed.composer == "extractive" and x.position < len(chunk.sentences)
+                ]
+                # The page a clinician checks is the page of the sentences quoted, not of the whole passage.
+                if (pages := pages_of(chunk, quoted)) is not None:
+                    fields |= {"page": pages[0], "page_end": pages[1], "page_label": pages[2]}
                 citations.append(
-                    Citation(id=n, **provenance(chunk), guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
+                    Citation(id=n, **fields, guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
                 )
         timings["total"] = (time.perf_counter() - started) * 1000
         return AskResponse(

@@ -133,3 +133,14 @@ def test_page_span_of_a_passage_gives_its_pages_and_printed_labels(
 
 def test_a_passage_of_a_source_without_pages_has_no_page() -> None:
     assert page_span((), 0, 10) is None
+
+
+def test_the_pages_of_quoted_sentences_come_from_the_passage_s_page_marks() -> None:
+    from ingest.chunking import Chunk, pages_of
+
+    text = "First page sentence. Second page sentence. Third."
+    chunk = Chunk("c", "d", 0, text, 100, 100 + len(text), "T", (), (), page_marks=((0, 4, "2"), (21, 5, "3")))
+    assert pages_of(chunk, [(0, 20)]) == (4, 4, "2")
+    assert pages_of(chunk, [(21, 42)]) == (5, 5, "3")
+    assert pages_of(chunk, [(0, 20), (43, 49)]) == (4, 5, "2-3")
+    assert pages_of(chunk, []) is None
