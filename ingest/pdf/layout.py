@@ -21,6 +21,7 @@ from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ingest.pdf.reader import RawPage, Rule, Span, needs_space
 
@@ -71,7 +72,8 @@ class Line:
     column: int
     ruled: bool = False  # a drawn rule separates it from the line above in its column (a box edge)
 
-    @property
+    # The segments never change once the line is made: what is derived from them is kept.
+    @cached_property
     def text(self) -> str:
         return " ".join(s.text for s in self.segments)
 
@@ -83,19 +85,19 @@ class Line:
     def x1(self) -> float:
         return self.segments[-1].x1
 
-    @property
+    @cached_property
     def baseline(self) -> float:
         return max(s.baseline for s in self.segments)
 
-    @property
+    @cached_property
     def size(self) -> float:
         return max(self.segments, key=lambda s: len(s.text)).size
 
-    @property
+    @cached_property
     def bold(self) -> bool:
         return all(s.bold for s in self.segments)
 
-    @property
+    @cached_property
     def italic(self) -> bool:
         return all(s.italic for s in self.segments)
 

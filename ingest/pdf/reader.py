@@ -331,6 +331,7 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, frame: _Frame) -> tuple[list[Span],
     pending = 0  # 0 no space seen, 1 generated space, 2 real space
     elsewhere: Counter[int] = Counter()
     quadrant = frame.quadrant
+    upright = quadrant == 0
     # The baseline is read once per text object (one text-showing operator: one baseline).
     obj_key = -1
     style = Style(0.0, False, False, False, 0)
@@ -363,8 +364,11 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, frame: _Frame) -> tuple[list[Span],
             elsewhere[-1 if style.quadrant is None else style.quadrant] += 1
             continue
         get_box(textpage, i, box)
-        left, right, upper, lower = frame.rect(box.left, box.bottom, box.right, box.top)
-        size = style.size or max(lower - upper, 1.0)
+        if upright:
+            left, right, lower = box.left - frame.left, box.right - frame.left, frame.top - box.bottom
+        else:
+            left, right, _, lower = frame.rect(box.left, box.bottom, box.right, box.top)
+        size = style.size or max(box.top - box.bottom, 1.0)
         if abs(lower - reference) > 0.3 * size:
             raw.FPDFText_GetCharOrigin(textpage, i, ox, oy)
             baseline, reference = frame.depth(ox.value, oy.value), lower
@@ -379,7 +383,8 @@ def _read_spans(textpage: raw.FPDF_TEXTPAGE, frame: _Frame) -> tuple[list[Span],
                 if chars and needs_space(gap, size, pending):
                     chars.append(" ")
                 chars.append(char)
-                cur.x1 = max(cur.x1, right)
+                if right > cur.x1:
+                    cur.x1 = right
                 cur.hyphen_end = code in SOFT_HYPHENS
                 pending = 0
                 continue
