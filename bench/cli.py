@@ -19,6 +19,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         "out_dir": Path(args.out),
         "gold_path": Path(args.gold),
         "medquad_path": Path(args.medquad),
+        "realdocs_path": Path(args.realdocs),
         "skip_ingest": args.skip_ingest,
         "skip_http": args.skip_http,
         "skip_levers": args.skip_levers,
@@ -81,5 +82,10 @@ def register(sub: Any) -> None:
     bench.add_argument("--gold", default=str(d.gold_path), help="gold questions (JSONL, `question`)")
     bench.add_argument(
         "--medquad", default=str(d.medquad_path), help="MedQuAD corpus (JSONL); skipped with a message if absent"
+    )
+    bench.add_argument(
+        "--realdocs",
+        default=str(d.realdocs_path),
+        help="real guideline PDFs and pages; skipped with a message if absent",
     )
     bench.set_defaults(handler=cmd_bench)

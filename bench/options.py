@@ -18,6 +18,7 @@ class BenchOptions:
     corpus_paths: list[Path] = field(default_factory=lambda: [Path("corpus")])
     gold_path: Path = Path("eval/gold/bone_metastasis.jsonl")
     medquad_path: Path = Path("../shared/benchmarks/medquad_cancergov/corpus.jsonl")
+    realdocs_path: Path = Path("../shared/realdocs")  # real guideline PDFs and pages: parse speed, re-ingest
     quick: bool = False
     skip_ingest: bool = False
     skip_http: bool = False

@@ -22,7 +22,14 @@ from typing import Any
 
 from bench.errors import BenchInputError
 from bench.http_bench import compare_servers, naive_config, ours_config
-from bench.ingest_bench import Encoders, IngestRun, compare_ingest, limited_jsonl
+from bench.ingest_bench import (
+    Encoders,
+    IngestRun,
+    compare_ingest,
+    limited_jsonl,
+    pdf_parse_speed,
+    reingest_unchanged,
+)
 from bench.inprocess import compare_latency, medians
 from bench.levers import lever_section
 from bench.options import BenchOptions
@@ -122,6 +129,9 @@ def ingest_section(
     )
     report["corpus"], part = _ingest_rows("corpus/", ours, naive)
     rows += part
+    pdf_report, part = realdocs_section(options, encoders, say)
+    report["realdocs"] = pdf_report
+    rows += part
     if not options.medquad_path.is_file():
         message = f"MedQuAD corpus not found at {options.medquad_path}: its ingest figures are skipped"
         say(message)
@@ -138,6 +148,40 @@ def ingest_section(
     report["medquad"]["records_limit"] = options.medquad_limit
     rows += part
     return report, rows, store
+
+
+def realdocs_section(options: BenchOptions, encoders: Encoders, say: Say) -> tuple[dict[str, Any], list[Row]]:
+    """PDF pages parsed per second (ours against pypdf's plain text), and re-ingesting an unchanged folder."""
+    pdfs = sorted(options.realdocs_path.rglob("*.pdf")) if options.realdocs_path.is_dir() else []
+    if not pdfs:
+        message = f"no real guideline PDFs at {options.realdocs_path}: PDF parsing and re-ingest figures are skipped"
+        say(message)
+        return {"skipped": message}, []
+    say(f"PDF parsing: {len(pdfs)} PDFs (ours, then pypdf) x{options.ingest_repeat}")
+    ours, naive = pdf_parse_speed(pdfs, repeat=options.ingest_repeat)
+    say(f"re-ingest: {options.realdocs_path} built, then again unchanged")
+    again = reingest_unchanged([options.realdocs_path], encoders.ours, encoders.settings)
+    rows = [
+        Row(
+            "real PDFs",
+            "pages parsed per second",
+            "pages/s",
+            ours["pages_per_second"],
+            naive["pages_per_second"],
+            higher_is_better=True,
+            note="layout, tables, headings vs pypdf plain text",
+        ),
+        Row(
+            "real PDFs",
+            f"ingest of {options.realdocs_path.name}/ ({again['documents']} docs)",
+            "s",
+            again["build_seconds"],
+            None,
+            compared=False,
+        ),
+        Row("real PDFs", "re-ingest, nothing changed", "s", again["reingest_unchanged_seconds"], None, compared=False),
+    ]
+    return {"parse": {"ours": ours, "pypdf": naive}, "reingest": again}, rows
 
 
 # -- in-process queries -------------------------------------------------------------------------

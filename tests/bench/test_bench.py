@@ -353,3 +353,24 @@ def test_a_server_with_workers_is_ready_only_after_many_fresh_checks_in_a_row(wo
         seen = int(httpx.get(server.base_url + "/readyz").text)
 
     assert seen == checks + 1  # the checks that made it ready, then ours
+
+
+def test_pdf_parse_speed_counts_every_page_both_ways(tmp_path):
+    from bench.ingest_bench import pdf_parse_speed
+    from tests.conftest import write_text_pdf
+
+    pdfs = [write_text_pdf(tmp_path / f"{i}.pdf", [["Page one text here."], ["Page two text here."]]) for i in range(2)]
+    ours, pypdf = pdf_parse_speed(pdfs)
+    assert ours["pages"] == pypdf["pages"] == 4
+    assert ours["pages_per_second"] > 0 and pypdf["pages_per_second"] > 0
+
+
+def test_reingesting_an_unchanged_folder_is_up_to_date(tmp_path):
+    from bench.ingest_bench import reingest_unchanged
+    from ingest import EmbeddingSettings, HashEmbedder
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "a.txt").write_text("Offer naloxone at 50 MME per day or more.\n")
+    figures = reingest_unchanged([tmp_path / "docs"], HashEmbedder(), EmbeddingSettings())
+    assert figures["up_to_date"] and figures["documents"] == 1
+    assert figures["reingest_unchanged_seconds"] < figures["build_seconds"] + 1
