@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 _MARKER = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 # A sentence ends after . ! ? or after its trailing [n] markers, before a capital, digit or bracket.
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=\]))\s+(?=[A-Z0-9(\"'])")
@@ -415,17 +417,6 @@ def false_abstention_rate(abstained: Mapping[str, bool], answerable: Mapping[str
     return mean_score({qid: float(abstained[qid]) for qid, ok in answerable.items() if ok and qid in abstained})
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0-100) with linear interpolation between order statistics (numpy's default)."""
-    if not values:
-        raise ValueError("percentile of no values")
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def latency_summary(timings: Iterable[Mapping[str, float]]) -> dict[str, dict[str, float]]:
     """Per stage (sorted by name): median, 95th percentile and count of the milliseconds reported."""
     stages: dict[str, list[float]] = {}
@@ -433,6 +424,6 @@ def latency_summary(timings: Iterable[Mapping[str, float]]) -> dict[str, dict[st
         for stage, ms in timing.items():
             stages.setdefault(stage, []).append(float(ms))
     return {
-        stage: {"p50_ms": percentile(v, 50), "p95_ms": percentile(v, 95), "n": float(len(v))}
+        stage: {"p50_ms": float(np.percentile(v, 50)), "p95_ms": float(np.percentile(v, 95)), "n": float(len(v))}
         for stage, v in sorted(stages.items())
     }

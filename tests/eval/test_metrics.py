@@ -37,7 +37,6 @@ from eval.metrics import (
     normalize_answer,
     numbers,
     page_hit,
-    percentile,
     recall_at_k,
     rouge_l,
     rouge_l_score,
@@ -209,12 +208,10 @@ def test_abstention_recall_and_false_abstention_rate():
     assert abstention_recall({"q1": True}, {"q1": True}).value is None
 
 
-def test_percentile_interpolates_linearly():
-    assert percentile([4, 1, 3, 2], 50) == 2.5
-    assert percentile([1, 2, 3, 4], 95) == pytest.approx(3.85)
-    assert percentile([7], 95) == 7
-    with pytest.raises(ValueError):
-        percentile([], 50)
+def test_latency_summary_gives_each_stage_its_median_and_95th_percentile():
+    summary = latency_summary([{"embed": 4.0, "total": 10.0}, {"embed": 1.0}, {"embed": 3.0}, {"embed": 2.0}])
+    assert summary["embed"] == {"p50_ms": 2.5, "p95_ms": pytest.approx(3.85), "n": 4.0}
+    assert summary["total"]["n"] == 1.0
 
 
 def test_latency_summary_per_stage_sorted():
