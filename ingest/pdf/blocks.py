@@ -18,7 +18,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.pdf.layout import Line
+from ingest.pdf.lines import Line
 from ingest.pdf.reader import Rule
 from ingest.pdf.tables import TableRow, column_edges, table_end, table_rows
 
@@ -114,7 +114,7 @@ def _inline_enumeration(lines: list[Line], i: int, marker: str) -> bool:
     if prev.page != line.page or prev.band != line.band:
         return False
     em = line.size
-    if prev.x1 < prev.region[1] - 1.5 * em or abs(line.x0 - prev.x0) > 0.5 * em:
+    if prev.x1 < prev.region[1] - 1.5 * em or abs(line.x0 - prev.x0) > 0.5 * em or re.search(r"[.!?]\W*$", prev.text):
         return False
     if i + 1 < len(lines) and lines[i + 1].band == line.band:
         return abs(lines[i + 1].x0 - line.x0) < 0.5 * em

@@ -9,22 +9,16 @@ from datetime import date
 from pathlib import Path
 
 from ingest.errors import LoaderError
-from ingest.pdf import layout
+from ingest.pdf import layout, margins
 from ingest.pdf.blocks import SECTION_NUMBER, Block, build_blocks
-from ingest.pdf.layout import Line, Segment
+from ingest.pdf.lines import Line, Segment, page_segments
 from ingest.pdf.reader import RawDocument, RawPage, Rule, read_pdf
 from ingest.pdf.structure import (
-    _NICE_REC,
-    _REC_HEADING,
-    _REC_RUN_IN,
     Recommendation,
-    excluded_kind,
+    find_recommendations,
     heading_levels,
-    is_citation,
-    is_contents_entry,
     is_heading,
-    page_kind,
-    strength_in,
+    mark_excluded,
 )
 from ingest.pdf.words import Vocabulary, join_lines
 
@@ -71,13 +65,13 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
     warnings: list[str] = []
     if not any(p.spans for p in raw.pages):
         raise LoaderError(path, "scanned images without a text layer: run OCR first, e.g. ocrmypdf")
-    rows = [(page, layout.page_segments(page)) for page in raw.pages]
-    repeated = layout.find_repeated(rows)
+    rows = [(page, page_segments(page)) for page in raw.pages]
+    repeated = margins.find_repeated(rows)
     clean: list[tuple[RawPage, list[list[Segment]]]] = []
     printed: dict[int, str] = {}
     for i, (page, page_rows) in enumerate(rows):
         removed = [s for row in page_rows for s in row if (i, id(s)) in repeated]
-        number = layout.printed_number(removed)
+        number = margins.printed_number(removed)
         if number:
             printed[page.number] = number
         kept = [[s for s in row if (i, id(s)) not in repeated] for row in page_rows]
@@ -96,8 +90,8 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
 
     heads = [i for i, b in enumerate(blocks) if is_heading(b, body)]
     levels = heading_levels(blocks, heads)
-    _mark_excluded(blocks, levels)
-    recs = _recommendations(blocks, levels)
+    mark_excluded(blocks, levels)
+    recs = find_recommendations(blocks, levels)
     text, starts = _render(blocks, levels, recs, vocab)
 
     labels = _labels(raw, printed)
@@ -136,50 +130,7 @@ def _body_size(pages: list[tuple[RawPage, list[list[Segment]]]]) -> float:
     return sizes.most_common(1)[0][0] if sizes else 10.0
 
 
-# --- parts left out -------------------------------------------------------------------------------
-
-
-def _mark_excluded(blocks: list[Block], levels: dict[int, int]) -> None:
-    """Mark references, contents, acknowledgements... from their heading to the next one of equal rank."""
-    kind: str | None = None
-    kind_level = 0
-    prose_run = 0
-    for i, block in enumerate(blocks):
-        if i in levels:
-            found = excluded_kind(block.raw_text)
-            if found:
-                kind, kind_level, prose_run = found, levels[i], 0
-                block.excluded = found
-                continue
-            if kind and levels[i] <= kind_level:
-                kind = None
-        if kind is None:
-            if is_contents_entry(block):
-                block.excluded = "contents"
-            continue
-        if kind == "references":
-            # A reference list ends where running prose comes back without a heading.
-            long_prose = len(block.raw_text.split()) > 40 and not is_citation(block.raw_text)
-            prose_run = prose_run + 1 if long_prose else 0
-            if prose_run >= 3:
-                for j in range(i - 2, i + 1):
-                    blocks[j].excluded = None
-                kind = None
-                continue
-        block.excluded = kind
-    # Pages whose remaining blocks are mostly citations, contents lines or search syntax.
-    by_page: dict[int, list[Block]] = defaultdict(list)
-    for block in blocks:
-        if not block.excluded:
-            by_page[block.page].append(block)
-    for page_blocks in by_page.values():
-        texts = [b.raw_text for b in page_blocks]
-        cited = sum(1 for t in texts if is_citation(t))
-        found = "references" if len(texts) >= 4 and cited >= 0.6 * len(texts) else None
-        found = found or page_kind([ln.text for b in page_blocks for ln in b.lines])
-        if found:
-            for b in page_blocks:
-                b.excluded = found
+# --- pages left out ------------------------------------------------------------------------------
 
 
 def _excluded_pages(
@@ -204,82 +155,6 @@ def _excluded_pages(
             out.append((page.number, labels[page.number], kinds[page.number].most_common(1)[0][0]))
     _ = raw
     return out
-
-
-# --- recommendations ------------------------------------------------------------------------------
-
-
-def _recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Recommendation]:
-    """Find recommendations (see `ingest.pdf.structure`)."""
-    recs: list[Recommendation] = []
-    used: set[int] = set()
-    nice = sum(1 for b in blocks if b.kind != "table" and _NICE_REC.match(b.raw_text)) >= 3
-    running = 0
-    last_number = ""
-    for i, block in enumerate(blocks):
-        if block.excluded or i in used or block.kind == "table":
-            continue
-        text = block.raw_text
-        if i in levels:
-            m = _REC_HEADING.match(text)
-            if not m:
-                continue
-            body = _following_text(blocks, levels, i)
-            if not body or _REC_RUN_IN.match(blocks[body[0]].raw_text):
-                continue
-            strength = next((s for j in body if (s := strength_in(blocks[j].raw_text))), None)
-            exact = re.match(r"^recommendations?\s+\d+[a-z]?\s*[:.]?$", text.strip(), re.IGNORECASE)
-            recs.append(Recommendation(m.group(1), strength, body, i if exact else None))
-            used.update(body)
-            last_number = m.group(1)
-            continue
-        strength = strength_in(text)
-        run_in = _REC_RUN_IN.match(text)
-        number: str | None = None
-        if run_in:
-            number = run_in.group(1)
-        elif strength and block.kind == "item" and re.match(r"^\(?\d+[.)]?$", block.marker):
-            number = block.marker.strip("().")
-            sub = re.match(r"^\(?([a-z])\)\s", text[len(block.marker) :].strip() + " ")
-            number += sub.group(1) if sub else ""
-        elif strength and block.kind == "item" and re.match(r"^\(?[a-z][.)]$", block.marker) and last_number:
-            number = re.sub(r"[a-z]$", "", last_number) + block.marker.strip("().")
-        elif nice and block.kind != "table" and (m2 := _NICE_REC.match(text)):
-            number = m2.group(1)
-        elif strength:
-            if len(text.split()) < 12 and recs and recs[-1].strength is None and recs[-1].blocks[-1] == i - 1:
-                recs[-1].strength = strength  # the strength line printed under a recommendation
-                recs[-1].blocks.append(i)
-                continue
-            running += 1
-            number = str(running)
-        if number is None:
-            continue
-        body = [i]
-        if strength is None and not nice:
-            nxt = i + 1
-            following = blocks[nxt].raw_text if nxt < len(blocks) and nxt not in levels else ""
-            if (s := strength_in(following)) and len(following.split()) < 12:
-                strength = s
-                body.append(nxt)
-        recs.append(Recommendation(number, strength, body))
-        used.update(body)
-        last_number = number
-    return recs
-
-
-def _following_text(blocks: list[Block], levels: dict[int, int], i: int) -> list[int]:
-    """Paragraphs after a "Recommendation N" heading, up to the one carrying the strength (at most 3)."""
-    out: list[int] = []
-    j = i + 1
-    while j < len(blocks) and j not in levels and len(out) < 3:
-        if blocks[j].kind == "table" or blocks[j].excluded:
-            break
-        out.append(j)
-        if strength_in(blocks[j].raw_text):
-            return out
-        j += 1
-    return out[:1]
 
 
 # --- writing the text -----------------------------------------------------------------------------

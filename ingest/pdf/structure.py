@@ -1,4 +1,5 @@
-"""What the blocks are: headings and their levels, recommendations, and parts left out.
+"""What the blocks are: headings and their levels, recommendations (`find_recommendations`), and
+parts left out (`mark_excluded`).
 
 - Headings: short blocks set apart by a bigger font or bold type than the body text (the most
   common size), or by a section number ("2.3 Opioid dosing", "Annex 1", "Box 2"), and not ending
@@ -14,7 +15,7 @@
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ingest.pdf.blocks import Block
@@ -84,7 +85,9 @@ _CITATION_FEATURES = [
     re.compile(r"^\s*\[?\d{1,4}[.\]]?\s+[A-Z][\w'’\-]+,?\s+[A-Z]{1,3}[,.\s]"),
     re.compile(r"^[A-Z][\w'’\-]+,?\s+(?:[A-Z]\.?\s?){1,3}[,.]\s"),
     re.compile(r"\b\d{1,4}\s*\(\d{1,3}\)\s*:\s*\d"),
-    re.compile(r"\b(?:19|20)\d{2}\b.*\b\d+[–-]\d+\b"),
+    re.compile(r"^\s*\[?\d{1,4}[.\]]\s+\S.*\b(?:19|20)\d{2}\b"),
+    re.compile(r"https?://|www\."),
+    re.compile(r"\b[A-Z][a-z]+(?:,\s*[A-Z]{2})?:\s*[A-Z][^;:]{2,80};\s*(?:19|20)\d{2}\b"),  # Geneva: WHO; 2019
 ]
 _TOC_LINE = re.compile(r"(?:\.{3,}|[-_]{4,}|…{2,}|\s{2,}|\s)\s*([ivxlc]+|\d{1,4})\s*$", re.IGNORECASE)
 _LEADER = re.compile(r"\.{4,}|-{4,}|_{4,}|…{2,}|(?:\. ){4,}")
@@ -211,3 +214,125 @@ def page_kind(lines: list[str]) -> str | None:
     if search >= 0.4 * len(lines):
         return "search-strategy"
     return None
+
+
+# --- parts left out ---
+
+
+def mark_excluded(blocks: list[Block], levels: dict[int, int]) -> None:
+    """Mark references, contents, acknowledgements... from their heading to the next one of equal rank."""
+    kind: str | None = None
+    kind_level = 0
+    prose_run = 0
+    for i, block in enumerate(blocks):
+        if i in levels:
+            found = excluded_kind(block.raw_text)
+            if found:
+                kind, kind_level, prose_run = found, levels[i], 0
+                block.excluded = found
+                continue
+            if kind and levels[i] <= kind_level:
+                kind = None
+        if kind is None:
+            if is_contents_entry(block):
+                block.excluded = "contents"
+            continue
+        if kind == "references":
+            # A reference list ends where running prose comes back without a heading.
+            long_prose = len(block.raw_text.split()) > 40 and not is_citation(block.raw_text)
+            prose_run = prose_run + 1 if long_prose else 0
+            if prose_run >= 3:
+                for j in range(i - 2, i + 1):
+                    blocks[j].excluded = None
+                kind = None
+                continue
+        block.excluded = kind
+    # Pages whose remaining blocks are mostly citations, contents lines or search syntax.
+    by_page: dict[int, list[Block]] = defaultdict(list)
+    for block in blocks:
+        if not block.excluded:
+            by_page[block.page].append(block)
+    for page_blocks in by_page.values():
+        texts = [b.raw_text for b in page_blocks]
+        cited = sum(1 for t in texts if is_citation(t))
+        found = "references" if len(texts) >= 4 and cited >= 0.6 * len(texts) else None
+        found = found or page_kind([ln.text for b in page_blocks for ln in b.lines])
+        if found:
+            for b in page_blocks:
+                b.excluded = found
+
+
+# --- recommendations ------------------------------------------------------------------------------
+
+
+def find_recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Recommendation]:
+    """Find recommendations (see `ingest.pdf.structure`)."""
+    recs: list[Recommendation] = []
+    used: set[int] = set()
+    nice = sum(1 for b in blocks if b.kind != "table" and _NICE_REC.match(b.raw_text)) >= 3
+    running = 0
+    last_number = ""
+    for i, block in enumerate(blocks):
+        if block.excluded or i in used or block.kind == "table":
+            continue
+        text = block.raw_text
+        if i in levels:
+            m = _REC_HEADING.match(text)
+            if not m:
+                continue
+            body = _following_text(blocks, levels, i)
+            if not body or _REC_RUN_IN.match(blocks[body[0]].raw_text):
+                continue
+            strength = next((s for j in body if (s := strength_in(blocks[j].raw_text))), None)
+            exact = re.match(r"^recommendations?\s+\d+[a-z]?\s*[:.]?$", text.strip(), re.IGNORECASE)
+            recs.append(Recommendation(m.group(1), strength, body, i if exact else None))
+            used.update(body)
+            last_number = m.group(1)
+            continue
+        strength = strength_in(text)
+        run_in = _REC_RUN_IN.match(text)
+        number: str | None = None
+        if run_in:
+            number = run_in.group(1)
+        elif strength and block.kind == "item" and re.match(r"^\(?\d+[.)]?$", block.marker):
+            number = block.marker.strip("().")
+            sub = re.match(r"^\(?([a-z])\)\s", text[len(block.marker) :].strip() + " ")
+            number += sub.group(1) if sub else ""
+        elif strength and block.kind == "item" and re.match(r"^\(?[a-z][.)]$", block.marker) and last_number:
+            number = re.sub(r"[a-z]$", "", last_number) + block.marker.strip("().")
+        elif nice and block.kind != "table" and (m2 := _NICE_REC.match(text)):
+            number = m2.group(1)
+        elif strength:
+            if len(text.split()) < 12 and recs and recs[-1].strength is None and recs[-1].blocks[-1] == i - 1:
+                recs[-1].strength = strength  # the strength line printed under a recommendation
+                recs[-1].blocks.append(i)
+                continue
+            running += 1
+            number = str(running)
+        if number is None:
+            continue
+        body = [i]
+        if strength is None and not nice:
+            nxt = i + 1
+            following = blocks[nxt].raw_text if nxt < len(blocks) and nxt not in levels else ""
+            if (s := strength_in(following)) and len(following.split()) < 12:
+                strength = s
+                body.append(nxt)
+        recs.append(Recommendation(number, strength, body))
+        used.update(body)
+        last_number = number
+    return recs
+
+
+def _following_text(blocks: list[Block], levels: dict[int, int], i: int) -> list[int]:
+    """Paragraphs after a "Recommendation N" heading, up to the one carrying the strength (at most 3)."""
+    out: list[int] = []
+    j = i + 1
+    while j < len(blocks) and j not in levels and len(out) < 3:
+        if blocks[j].kind == "table" or blocks[j].excluded:
+            break
+        out.append(j)
+        if strength_in(blocks[j].raw_text):
+            return out
+        j += 1
+    return out[:1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.pdf.layout import Line, Segment, segment_of
+from ingest.pdf.lines import Line, Segment, segment_of
 from ingest.pdf.reader import Rule, Span
 
 

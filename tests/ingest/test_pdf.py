@@ -257,6 +257,17 @@ def test_reference_list_is_left_out_from_its_heading_on(guideline: PdfExtraction
     assert "Lancet Oncol" not in guideline.text and "References" not in guideline.text
 
 
+def test_a_reference_list_without_its_heading_is_recognised_by_its_entries(tmp_path: Path) -> None:
+    body: list[T | R] = paragraph(72, 100, ["Offer paracetamol first and review the pain every week.", "Then step up."])
+    entries = [
+        f"{k}. Author{k} AB, Writer CD, et al. A trial of drug {k}. J Pain 20{10 + k};{k}({k}):10-20."
+        for k in range(1, 10)
+    ]
+    result = extract_pdf(write_pdf(tmp_path / "refs.pdf", [body, paragraph(72, 90, entries, size=9, pitch=14)]))
+    assert result.excluded == [(2, "2", "references")]
+    assert "et al" not in result.text
+
+
 def test_page_offsets_point_at_each_pages_text(guideline: PdfExtraction) -> None:
     starts = [p.start for p in guideline.pages]
     assert starts == sorted(starts) and starts[0] == 0
