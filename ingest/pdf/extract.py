@@ -189,12 +189,15 @@ def _render(
             continue
         if i in rec_at:
             rec = rec_at[i]
-            level = min(6, section_level + 1)
+            # A "Recommendation N" heading keeps its rank; an inserted one goes under the current section.
+            level = levels[rec.heading_block] if rec.heading_block is not None else min(6, section_level + 1)
             head = "#" * level + f" Recommendation {rec.number}"
             if rec.strength:
                 head += f"\nStrength: {rec.strength}"
             emit(head, [(block.page, 0)], "\n\n")
             previous_kind = "heading"
+            if rec.heading_block is not None:
+                section_level = level
         if i in levels:
             level = levels[i]
             section_level = level

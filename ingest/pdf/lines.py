@@ -170,7 +170,7 @@ def segment_of(spans: list[Span]) -> Segment:
             gap = s.x0 - (prev.x1 if dropped_at is None else dropped_at)
             dropped_at = None
             em = min(s.size, prev.size)
-            if needs_space(gap, em, s.space_before) or (max(s.size, prev.size) > 1.3 * em and gap > 0.05 * em):
+            if needs_space(gap, em, s.space_before) or (max(s.size, prev.size) > 1.5 * em and gap > -0.1 * em):
                 parts.append(" ")
         parts.append(text)
         prev = s
