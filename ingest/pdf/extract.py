@@ -122,12 +122,14 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
 
 
 def _body_size(pages: list[tuple[RawPage, list[list[Segment]]]]) -> float:
+    """The body text's font size: the most common size of running-text lines (table cells left out)."""
     sizes: Counter[float] = Counter()
+    short: Counter[float] = Counter()
     for _, page_rows in pages:
         for row in page_rows:
             for seg in row:
-                sizes[round(seg.size * 2) / 2] += len(seg.text)
-    return sizes.most_common(1)[0][0] if sizes else 10.0
+                (sizes if len(seg.text) >= 40 else short)[round(seg.size * 2) / 2] += len(seg.text)
+    return (sizes or short).most_common(1)[0][0] if sizes or short else 10.0
 
 
 # --- pages left out ------------------------------------------------------------------------------

@@ -106,16 +106,6 @@ class Recommendation:
     heading_block: int | None = None  # a "Recommendation N" heading it replaces
 
 
-def body_size(blocks: list[Block]) -> float:
-    """The most common font size, weighted by characters: the body text."""
-    sizes: Counter[float] = Counter()
-    for b in blocks:
-        for ln in b.lines:
-            for seg in ln.segments:
-                sizes[round(seg.size * 2) / 2] += len(seg.text)
-    return sizes.most_common(1)[0][0] if sizes else 10.0
-
-
 def strength_in(text: str) -> str | None:
     """The strength / certainty / category statement in a recommendation's text, as printed."""
     for pattern in _STRENGTHS:
