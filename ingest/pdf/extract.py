@@ -65,25 +65,9 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
     warnings: list[str] = []
     if not any(p.spans for p in raw.pages):
         raise LoaderError(path, "scanned images without a text layer: run OCR first, e.g. ocrmypdf")
-    rows = [(page, page_segments(page)) for page in raw.pages]
-    repeated = margins.find_repeated(rows)
-    clean: list[tuple[RawPage, list[list[Segment]]]] = []
-    printed: dict[int, str] = {}
-    for i, (page, page_rows) in enumerate(rows):
-        removed = [s for row in page_rows for s in row if (i, id(s)) in repeated]
-        number = margins.printed_number(removed)
-        if number:
-            printed[page.number] = number
-        kept = [[s for s in row if (i, id(s)) not in repeated] for row in page_rows]
-        clean.append((page, [row for row in kept if row]))
+    clean, printed = _without_margins(raw)
     body = _body_size(clean)
-    with_text = sum(1 for _, r in clean if r)
-    gutters = layout.document_gutters([layout.gutter_candidates(r, body) for _, r in clean], with_text)
-    lines: list[Line] = []
-    band = 0
-    for page, page_rows in clean:
-        page_lines, band = layout.reading_order(page, page_rows, gutters, body, band)
-        lines.extend(page_lines)
+    lines = _reading_order(clean, body)
     rules: dict[int, list[Rule]] = {p.number: p.rules for p in raw.pages}
     blocks = build_blocks(lines, rules, body)
     vocab = Vocabulary(ln.text for ln in lines)
@@ -96,7 +80,7 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
 
     labels = _labels(raw, printed)
     pages = [PdfPage(n, labels[n], starts[n]) for n in sorted(starts)]
-    excluded = _excluded_pages(raw, clean, blocks, starts, labels)
+    excluded = _excluded_pages(clean, blocks, starts, labels)
     rotated = sum(p.rotated_chars for p in raw.pages)
     if rotated:
         warnings.append(f"{rotated} rotated characters skipped (side notes, watermarks or turned tables)")
@@ -121,6 +105,33 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
     )
 
 
+def _without_margins(raw: RawDocument) -> tuple[list[tuple[RawPage, list[list[Segment]]]], dict[int, str]]:
+    """Every page's rows without running headers, footers and page numbers; the page numbers found."""
+    rows = [(page, page_segments(page)) for page in raw.pages]
+    repeated = margins.find_repeated(rows)
+    clean: list[tuple[RawPage, list[list[Segment]]]] = []
+    printed: dict[int, str] = {}
+    for i, (page, page_rows) in enumerate(rows):
+        number = margins.printed_number(s for row in page_rows for s in row if (i, id(s)) in repeated)
+        if number:
+            printed[page.number] = number
+        kept = [[s for s in row if (i, id(s)) not in repeated] for row in page_rows]
+        clean.append((page, [row for row in kept if row]))
+    return clean, printed
+
+
+def _reading_order(clean: list[tuple[RawPage, list[list[Segment]]]], body: float) -> list[Line]:
+    """All the document's lines in reading order, columns found from the whole document."""
+    with_text = sum(1 for _, r in clean if r)
+    gutters = layout.document_gutters([layout.gutter_candidates(r, body) for _, r in clean], with_text)
+    lines: list[Line] = []
+    band = 0
+    for page, page_rows in clean:
+        page_lines, band = layout.reading_order(page, page_rows, gutters, body, band)
+        lines.extend(page_lines)
+    return lines
+
+
 def _body_size(pages: list[tuple[RawPage, list[list[Segment]]]]) -> float:
     """The body text's font size: the most common size of running-text lines (table cells left out)."""
     sizes: Counter[float] = Counter()
@@ -136,7 +147,6 @@ def _body_size(pages: list[tuple[RawPage, list[list[Segment]]]]) -> float:
 
 
 def _excluded_pages(
-    raw: RawDocument,
     clean: list[tuple[RawPage, list[list[Segment]]]],
     blocks: list[Block],
     starts: dict[int, int],
@@ -155,7 +165,6 @@ def _excluded_pages(
             out.append((page.number, labels[page.number], "blank"))
         elif kinds[page.number]:
             out.append((page.number, labels[page.number], kinds[page.number].most_common(1)[0][0]))
-    _ = raw
     return out
 
 
@@ -216,10 +225,11 @@ def _render(
         prefix = ""
         if block.kind == "item":
             text, line_starts, prefix = _item(block, text, line_starts)
+        if not prefix and text[:1] in "#|":
+            prefix = "\\"  # text from the PDF that would read as a Markdown heading or table row
         pages = [(ln.page, len(prefix) + s) for ln, s in zip(block.lines, line_starts, strict=True)]
         separator = "\n" if block.kind == "item" and previous_kind == "item" else "\n\n"
-        text = _clean(text)
-        emit(prefix + (text if prefix else _escaped(text)), pages, separator)
+        emit(prefix + text, pages, separator)
         previous_kind = block.kind
     return "".join(out).strip() + "\n", _page_starts(positions)
 
@@ -277,11 +287,6 @@ def _clean(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _escaped(text: str) -> str:
-    """Text that must not read as Markdown structure: a leading '#' or '|' from the PDF is escaped."""
-    return "\\" + text if text[:1] in "#|" else text
-
-
 # --- labels, title, year --------------------------------------------------------------------------
 
 
@@ -315,7 +320,7 @@ def _title(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -
     sizes = Counter(round(s.size, 1) for _, rows in clean for row in rows for s in row for _ in s.text)
     body = sizes.most_common(1)[0][0] if sizes else 0.0
     best: tuple[float, str] | None = None
-    for page, page_rows in clean[:3]:
+    for _page, page_rows in clean[:3]:
         segs = [s for row in page_rows for s in row if sum(c.isalpha() for c in s.text) >= 2]
         if not segs:
             continue
@@ -326,7 +331,6 @@ def _title(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -
         candidate = re.sub(r"\s+", " ", " ".join(words)).strip()[:200]
         if best is None or top > best[0]:
             best = (top, candidate)
-        _ = page
     return best[1] if best else None
 
 

@@ -69,7 +69,7 @@ def join_lines(texts: list[str], vocab: Vocabulary) -> tuple[str, list[int]]:
     out = ""
     starts: list[int] = []
     for text in texts:
-        text = mend_split_words(text.strip(), vocab)
+        text = mend_split_words(" ".join(text.split()), vocab)
         if not out:
             starts.append(0)
             out = text
