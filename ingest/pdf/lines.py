@@ -161,7 +161,8 @@ def segment_of(spans: list[Span]) -> Segment:
         text = s.text
         small = s.size < 0.85 * main_size and abs(s.baseline - baseline) > 0.1 * main_size
         if small and _CITATION_MARK.match(text.strip()):
-            if prev is not None and parts and parts[-1][-1:].isdigit() and s.baseline < baseline:
+            after_number = parts and parts[-1][-1:].isdigit() and not re.search(r"\b(?:19|20)\d\d$", parts[-1])
+            if prev is not None and after_number and s.baseline < baseline:
                 parts.append("^" + text.strip())
             else:
                 dropped_at = s.x1
@@ -170,7 +171,8 @@ def segment_of(spans: list[Span]) -> Segment:
             gap = s.x0 - (prev.x1 if dropped_at is None else dropped_at)
             dropped_at = None
             em = min(s.size, prev.size)
-            if needs_space(gap, em, s.space_before) or (max(s.size, prev.size) > 1.5 * em and gap > -0.1 * em):
+            size_jump = max(s.size, prev.size) > 1.5 * em and gap > -0.1 * em
+            if needs_space(gap, em, s.space_before, new_object=True) or size_jump:
                 parts.append(" ")
         parts.append(text)
         prev = s

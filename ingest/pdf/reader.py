@@ -29,6 +29,8 @@ from ingest.errors import LoaderError
 SPAN_GAP_EM = 0.9
 # A gap wider than this (in ems) between two glyphs is a word space even without a space character.
 WORD_GAP_EM = 0.16
+# Between two text objects a gap wider than this (in ems) is a word space even without a space.
+OBJECT_GAP_EM = 0.08
 # A space PDFium generated over a gap narrower than this (in ems) is letter spacing, not a word break.
 GENERATED_SPACE_MIN_EM = 0.06
 
@@ -121,16 +123,18 @@ class RawDocument:
     info: dict[str, str]
 
 
-def needs_space(gap: float, em: float, marker: int) -> bool:
+def needs_space(gap: float, em: float, marker: int, *, new_object: bool = False) -> bool:
     """Whether two glyphs `gap` points apart are two words, given the space seen between them.
 
     `marker` is 2 for a space character in the PDF, 1 for a space PDFium generated, 0 for none.
+    Glyphs of two text objects (two text-showing operators) need a smaller gap: a typesetter
+    that places each word on its own leaves word gaps of a tenth of an em in tight lines.
     """
     if marker == 2:
         return gap > -0.05 * em
     if marker == 1:
         return gap > GENERATED_SPACE_MIN_EM * em
-    return gap > WORD_GAP_EM * em
+    return gap > (OBJECT_GAP_EM if new_object else WORD_GAP_EM) * em
 
 
 def read_pdf(path: Path) -> RawDocument:
