@@ -127,7 +127,7 @@ def is_heading(block: Block, body: float) -> bool:
         return False  # a date line on a cover
     caption = bool(_CAPTION.match(text))
     numbered = bool(_NUMBERED.match(text))
-    if len(text) > (320 if caption else 160) or (len(words) > 24 and not caption) or _LEADER.search(text):
+    if len(text) > (400 if caption else 160) or (len(words) > 24 and not caption) or _LEADER.search(text):
         return False
     if not caption and (text.endswith((",", ";", ":")) or (text.endswith(".") and not re.search(r"\d\.$", text))):
         return False
