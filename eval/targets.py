@@ -6,7 +6,7 @@ for the report's config block.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from eval.errors import TargetError
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from qa_service.settings import Settings
 
-Reply = TypeVar("Reply", AskResponse, SearchResponse)
+Reply = TypeVar("Reply")
 
 # Manifest fields that say what was indexed and how; `created_at` is left out so reports stay reproducible.
 MANIFEST_FIELDS = ("model_name", "dimension", "chunking", "sentence_vectors", "corpus_hash", "counts", "dense_kind")
@@ -93,7 +93,7 @@ def pipeline_targets(settings: Settings, modes: Sequence[str]) -> list[PipelineT
 
 
 class HttpTarget:
-    """A running guideline-qa service, reached at `url` with httpx (`/v1/ask`, `/v1/search`, `/v1/version`)."""
+    """A running guideline-qa service, reached at `url` through the service's own client."""
 
     def __init__(
         self,
@@ -104,52 +104,31 @@ class HttpTarget:
         name: str = "service",
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        import httpx
+        from qa_service.client import ServiceClient
 
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self.url = url.rstrip("/")
+        self.client = ServiceClient(url, api_key=api_key, timeout=timeout, transport=transport)
+        self.url = self.client.base_url
         self.name = name
-        self.client = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, transport=transport)
 
-    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        import httpx
+    def _guarded(self, call: Callable[[], Reply]) -> Reply:
+        from qa_service.client import ServiceClientError
 
         try:
-            response = self.client.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise TargetError(f"{self.url}{path}: {exc}") from None
-        if response.status_code >= 400:
-            try:
-                message = response.json()["error"]["message"]
-            except (ValueError, KeyError, TypeError):
-                message = response.text[:200]
-            raise TargetError(f"{self.url}{path}: HTTP {response.status_code}: {message}")
-        try:
-            return response.json()
-        except ValueError:
-            raise TargetError(f"{self.url}{path}: the reply is not JSON") from None
+            return call()
+        except ServiceClientError as exc:
+            raise TargetError(str(exc)) from None
 
     def ask(self, request: AskRequest) -> AskResponse:
         """POST /v1/ask."""
-        data = self._call("POST", "/v1/ask", request.model_dump(mode="json", exclude_none=True))
-        return self._parse(AskResponse, data, "/v1/ask")
+        return self._guarded(lambda: self.client.ask(request))
 
     def search(self, request: SearchRequest) -> SearchResponse:
         """POST /v1/search."""
-        data = self._call("POST", "/v1/search", request.model_dump(mode="json", exclude_none=True))
-        return self._parse(SearchResponse, data, "/v1/search")
-
-    def _parse(self, model: type[Reply], data: Any, path: str) -> Reply:
-        from pydantic import ValidationError
-
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            raise TargetError(f"{self.url}{path}: unexpected reply ({exc.error_count()} schema errors)") from None
+        return self._guarded(lambda: self.client.search(request))
 
     def describe(self) -> dict[str, Any]:
         """The URL, the service version and its index manifest (from `/v1/version`)."""
-        info = self._call("GET", "/v1/version")
+        info = self._guarded(self.client.version)
         return {
             "name": self.name,
             "target": "http",

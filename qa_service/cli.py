@@ -55,38 +55,31 @@ def _print_answer(payload: dict[str, Any]) -> None:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     """Ask a question over HTTP (--url) or in-process (--index)."""
-    body: dict[str, Any] = {"question": args.question}
-    if args.top_k:
-        body["top_k"] = args.top_k
+    from pydantic import ValidationError
+
+    from qa_service.schemas import AskRequest
+
+    try:
+        request = AskRequest(question=args.question, top_k=args.top_k or None)
+    except ValidationError as exc:
+        print(f"guideline-qa: {exc.errors()[0]['msg']}", file=sys.stderr)
+        return 2
     if args.url:
-        import httpx
+        from qa_service.client import ServiceClient, ServiceClientError
 
-        headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
         try:
-            response = httpx.post(args.url.rstrip("/") + "/v1/ask", json=body, headers=headers, timeout=60)
-        except httpx.HTTPError as exc:
-            print(f"guideline-qa: cannot reach {args.url}: {exc}", file=sys.stderr)
-            return 2
-        if response.status_code != 200:
-            message = response.json().get("error", {}).get("message", response.text)
-            print(f"guideline-qa: {response.status_code}: {message}", file=sys.stderr)
-            return 1
-        payload = response.json()
+            with ServiceClient(args.url, api_key=args.api_key) as client:
+                payload = client.ask(request).model_dump()
+        except ServiceClientError as exc:
+            print(f"guideline-qa: {exc}", file=sys.stderr)
+            return 2 if exc.http_status is None else 1
     else:
-        from pydantic import ValidationError
-
         from qa_service.pipeline import QAPipeline
-        from qa_service.schemas import AskRequest
         from qa_service.settings import Settings
 
         settings = Settings()
         if args.index:
             settings.index_dir = Path(args.index)
-        try:
-            request = AskRequest(**body)
-        except ValidationError as exc:
-            print(f"guideline-qa: {exc.errors()[0]['msg']}", file=sys.stderr)
-            return 2
         payload = QAPipeline.from_settings(settings).ask(request).model_dump()
     if args.json:
         print(json.dumps(payload, indent=2, ensure_ascii=False))

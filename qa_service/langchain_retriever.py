@@ -16,47 +16,19 @@ passed per call: `retriever.invoke(query, filters={"issuing_body": ["ESMO"]})`.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Any
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables.config import run_in_executor
 from pydantic import ConfigDict, Field, SecretStr, model_validator
 
+from qa_service.client import AsyncServiceClient, ServiceClient, ServiceClientError
 from qa_service.errors import ServiceError
 from qa_service.protocols import AnswerPipeline
 from qa_service.schemas import Filters, Passage, SearchRequest, SearchResponse
-
-
-class HTTPResponse(Protocol):
-    """What the retriever reads of a response (httpx's, or any look-alike's)."""
-
-    @property
-    def status_code(self) -> int: ...
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def reason_phrase(self) -> str: ...
-
-    def json(self, **kwargs: Any) -> Any: ...
-
-
-@runtime_checkable
-class SyncHTTPClient(Protocol):
-    """An `httpx.Client`-like object: httpx, httpx2 or Starlette's TestClient."""
-
-    def post(self, url: str, *, json: Any = ..., headers: Any = ...) -> HTTPResponse: ...
-
-
-@runtime_checkable
-class AsyncHTTPClient(Protocol):
-    """An `httpx.AsyncClient`-like object."""
-
-    async def post(self, url: str, *, json: Any = ..., headers: Any = ...) -> HTTPResponse: ...
 
 
 class RemoteSearchError(ServiceError):
@@ -72,12 +44,12 @@ def passage_to_document(passage: Passage) -> Document:
     return Document(page_content=passage.text, metadata=passage.model_dump(exclude={"text"}), id=passage.chunk_id)
 
 
-def _error_message(response: HTTPResponse) -> str:
+def _documents(search: Callable[[], SearchResponse]) -> list[Document]:
     try:
-        body = response.json()
-        return str(body["error"]["message"])
-    except (ValueError, KeyError, TypeError):
-        return response.text[:200] or response.reason_phrase
+        reply = search()
+    except ServiceClientError as exc:
+        raise RemoteSearchError(exc.http_status or 0, exc.detail) from None
+    return [passage_to_document(p) for p in reply.passages]
 
 
 class GuidelineRetriever(BaseRetriever):
@@ -91,8 +63,8 @@ class GuidelineRetriever(BaseRetriever):
     top_k: int | None = Field(None, ge=1, description="Passages per query (default: the service's).")
     filters: Filters | None = Field(None, description="Metadata filters applied to every query.")
     timeout_s: float = Field(30.0, gt=0, description="HTTP timeout in seconds.")
-    http_client: SyncHTTPClient | None = Field(None, description="Client for HTTP mode (auth, proxies, tests).")
-    async_http_client: AsyncHTTPClient | None = Field(None, description="Async client for `ainvoke`.")
+    http_client: Any = Field(None, description="An httpx.Client-like client for HTTP mode (auth, proxies, tests).")
+    async_http_client: Any = Field(None, description="An httpx.AsyncClient-like client for `ainvoke`.")
 
     @model_validator(mode="after")
     def _one_source(self) -> GuidelineRetriever:
@@ -109,17 +81,24 @@ class GuidelineRetriever(BaseRetriever):
             filters=Filters.model_validate(chosen) if isinstance(chosen, dict) else chosen,
         )
 
-    def _url(self) -> str:
-        root = (self.base_url or "").rstrip("/").removesuffix("/v1")
-        return f"{root}/v1/search"
+    def _key(self) -> str | None:
+        return self.api_key.get_secret_value() if self.api_key else None
 
-    def _headers(self) -> dict[str, str]:
-        return {"authorization": f"Bearer {self.api_key.get_secret_value()}"} if self.api_key else {}
+    def _client(self) -> ServiceClient:
+        return ServiceClient(
+            self.base_url or "http://testserver",
+            api_key=self._key(),
+            timeout=self.timeout_s,
+            http_client=self.http_client,
+        )
 
-    def _documents(self, response: HTTPResponse) -> list[Document]:
-        if response.status_code >= 400:
-            raise RemoteSearchError(response.status_code, _error_message(response))
-        return [passage_to_document(p) for p in SearchResponse.model_validate(response.json()).passages]
+    def _async_client(self) -> AsyncServiceClient:
+        return AsyncServiceClient(
+            self.base_url or "",
+            api_key=self._key(),
+            timeout=self.timeout_s,
+            http_client=self.async_http_client,
+        )
 
     def _get_relevant_documents(
         self,
@@ -132,11 +111,8 @@ class GuidelineRetriever(BaseRetriever):
         request = self._request(query, filters, top_k)
         if self.pipeline is not None:
             return [passage_to_document(p) for p in self.pipeline.search(request).passages]
-        body = request.model_dump(exclude_none=True)
-        if self.http_client is not None:
-            return self._documents(self.http_client.post(self._url(), json=body, headers=self._headers()))
-        with httpx.Client(timeout=self.timeout_s) as client:
-            return self._documents(client.post(self._url(), json=body, headers=self._headers()))
+        with self._client() as client:
+            return _documents(lambda: client.search(request))
 
     async def _aget_relevant_documents(
         self,
@@ -156,8 +132,11 @@ class GuidelineRetriever(BaseRetriever):
                 filters=filters,
                 top_k=top_k,
             )
-        body = self._request(query, filters, top_k).model_dump(exclude_none=True)
-        if self.async_http_client is not None:
-            return self._documents(await self.async_http_client.post(self._url(), json=body, headers=self._headers()))
-        async with httpx.AsyncClient(timeout=self.timeout_s) as client:
-            return self._documents(await client.post(self._url(), json=body, headers=self._headers()))
+        client = self._async_client()
+        try:
+            reply = await client.search(self._request(query, filters, top_k))
+        except ServiceClientError as exc:
+            raise RemoteSearchError(exc.http_status or 0, exc.detail) from None
+        finally:
+            await client.aclose()
+        return [passage_to_document(p) for p in reply.passages]

@@ -440,13 +440,12 @@ def test_cli_ask_without_an_index_exits_2_with_a_message(tmp_path, monkeypatch, 
 
 
 def test_cli_ask_over_http_reports_the_service_error(mini_pipeline, mini_index_dir, monkeypatch, capsys):
-    import httpx
-
+    import qa_service.client
     from guideline_qa import cli
 
     settings = settings_for(mini_index_dir, api_keys=[SecretStr("s3cret")])
-    client = TestClient(create_app(settings, pipeline=mini_pipeline), base_url="http://qa.test")
-    monkeypatch.setattr(httpx, "post", lambda url, json, headers, timeout: client.post(url, json=json, headers=headers))
+    app = create_app(settings, pipeline=mini_pipeline)
+    monkeypatch.setattr(qa_service.client, "new_http_client", lambda *_args: TestClient(app, base_url="http://qa.test"))
     monkeypatch.delenv("GQA_API_KEY", raising=False)
 
     assert cli.main(["ask", RT_QUESTION, "--url", "http://qa.test/"]) == 1
