@@ -13,7 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ingest import Chunk, LoadedIndex, keyword_tokens
-from qa_service.schemas import DroppedSentence
+from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
 
@@ -37,6 +37,8 @@ class AnswerSentence:
     position: int = 0
     table_header: str | None = None
     """For a table row: its table's header row, so the answer can say what each cell is."""
+    also: tuple[int, ...] = ()
+    """Further candidates the sentence cites (a generated sentence may rest on [1][2]); rendered as markers too."""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class Composed:
     dropped: list[DroppedSentence] = field(default_factory=list)
     note: str | None = None
     best_sentence_score: float = 0.0
+    fallback: FallbackReason | None = None
+    """Why the LLM composer served the extractive answer instead (None when it did not fall back)."""
 
 
 class AnswerComposer(Protocol):
@@ -308,9 +312,11 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
     parts: list[str] = []
     previous_source: int | None = None
     for sentence in composed.sentences:
-        if sentence.source not in order:
-            order.append(sentence.source)
-        n = order.index(sentence.source) + 1
+        sources = [sentence.source, *(s for s in sentence.also if s != sentence.source)]
+        for source in sources:
+            if source not in order:
+                order.append(source)
+        markers = "".join(f"[{order.index(source) + 1}]" for source in sources)
         text = sentence.text.strip()
         if text.startswith("|"):
             text = row_as_sentence(text, sentence.table_header)
@@ -326,6 +332,6 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
                 label = f"{label} ({strength})"
             if label:
                 body = f"Per {label}, {_lower_first(body)}"
-        parts.append(f"{body} [{n}]")
+        parts.append(f"{body} {markers}")
         previous_source = sentence.source
     return " ".join(parts), order

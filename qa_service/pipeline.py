@@ -16,6 +16,7 @@ from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, attribution, render
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.llm import LLMComposer
+from qa_service.llm_client import build_chat_model
 from qa_service.rerank import Reranker, RerankerError
 from qa_service.retrieval import Hit, Retriever
 from qa_service.schemas import (
@@ -26,28 +27,12 @@ from qa_service.schemas import (
     SearchRequest,
     SearchResponse,
 )
-from qa_service.settings import AnswerSettings, LLMSettings, RetrievalSettings, Settings
+from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
 from qa_service.vocabulary import Speller
 
 log = logging.getLogger("guideline_qa.pipeline")
 
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
-
-
-def build_chat_model(settings: LLMSettings) -> Any:
-    """A LangChain chat model for an OpenAI-compatible server, or None when no URL is set."""
-    if not settings.base_url:
-        return None
-    from langchain_openai import ChatOpenAI
-
-    return ChatOpenAI(
-        base_url=settings.base_url,
-        model=settings.model,
-        api_key=settings.api_key,
-        temperature=settings.temperature,
-        timeout=settings.timeout_s,
-        max_retries=0,
-    )
 
 
 SOURCE_MEDIA_TYPES = {
@@ -203,7 +188,7 @@ class QAPipeline:
         if name == "llm":
             if self.chat_model is None:
                 raise BadRequestError("the LLM composer is not configured (set GQA_LLM__BASE_URL)")
-            return LLMComposer(self.chat_model, self.extractive)
+            return LLMComposer(self.chat_model, self.extractive, self.settings.llm)
         return self.extractive
 
     def ask(self, request: AskRequest) -> AskResponse:
@@ -229,9 +214,12 @@ class QAPipeline:
         timings["compose"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        rerank = [h.rerank for h in result.hits if h.rerank is not None]
+        hits = result.hits
+        if composed.composer == "llm":  # a generated answer is judged on the passages it cites, not the top three
+            hits = [result.hits[i] for i in sorted({i for s in composed.sentences for i in (s.source, *s.also)})]
+        rerank = [h.rerank for h in hits if h.rerank is not None]
         evidence = self.gate.assess(
-            question, result.hits, composed, answer_text, result.query_vector, candidates, rerank=rerank
+            question, hits, composed, answer_text, result.query_vector, candidates, rerank=rerank
         )
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:
@@ -274,6 +262,7 @@ class QAPipeline:
             reason=reason,
             evidence_score=round(evidence.score, 4),
             composer=composed.composer,
+            fallback=composed.fallback,
             dropped=composed.dropped,
             timings_ms={k: round(v, 3) for k, v in timings.items()},
         )

@@ -130,11 +130,28 @@ class AskRequest(BaseModel):
         return value.strip()
 
 
+FallbackReason = Literal["declined", "ungrounded", "timeout", "server_error", "busy", "cancelled"]
+"""Why an LLM answer was replaced by the extractive one (docs/llm.md):
+
+- `declined`: the model said the passages do not answer the question, and wrote nothing that passed the check;
+- `ungrounded`: no generated sentence passed the grounding check (each one is in `dropped`);
+- `timeout`: the model did not finish within `llm.timeout_s` (the generation was cancelled);
+- `server_error`: the LLM server refused, failed or could not be reached;
+- `busy`: every LLM slot (`llm.max_concurrency`) stayed taken for `llm.queue_wait_s`;
+- `cancelled`: the client went away first (no one reads that reply).
+"""
+
+
 class DroppedSentence(BaseModel):
-    """A generated sentence removed by the grounding check, and why."""
+    """A generated sentence that is not in the answer, and why."""
 
     sentence: str
-    reason: str
+    reason: str = Field(description="Why, in words: the grounding check's reason, or what the model did.")
+    kind: Literal["ungrounded", "declined", "truncated"] = Field(
+        "ungrounded",
+        description="'ungrounded': failed the grounding check; 'declined': the model said the passages do not "
+        "answer; 'truncated': cut off at max_tokens.",
+    )
 
 
 class AskResponse(BaseModel):
@@ -147,7 +164,14 @@ class AskResponse(BaseModel):
     reason: str | None = Field(None, description="Why the service abstained (or fell back).")
     evidence_score: float = Field(description="Evidence sufficiency in [0, 1]; below the threshold it abstains.")
     composer: str
-    dropped: list[DroppedSentence] = Field(default_factory=list)
+    fallback: FallbackReason | None = Field(
+        None,
+        description="Set when an LLM answer was asked for and the extractive one is served instead: declined, "
+        "ungrounded, timeout, server_error, busy or cancelled (docs/llm.md).",
+    )
+    dropped: list[DroppedSentence] = Field(
+        default_factory=list, description="Every generated sentence left out of the answer, with its reason."
+    )
     disclaimer: str = DISCLAIMER
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

@@ -88,15 +88,57 @@ class AnswerSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    """The optional generative composer, reached over an OpenAI-compatible URL. Off unless set."""
+    """The optional generative composer, reached over an OpenAI-compatible URL. Off unless set (docs/llm.md)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM, llama.cpp).")
+    base_url: str | None = Field(
+        None, description="OpenAI-compatible base URL, up to /v1 (Ollama, vLLM, llama.cpp's server)."
+    )
     model: str = Field("llama3.1", description="Model name sent to that server.")
     api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for that server, if any.")
     temperature: float = Field(0.0, ge=0, le=2, description="Sampling temperature.")
-    timeout_s: float = Field(30.0, gt=0, le=600, description="Seconds before the LLM call is abandoned.")
+    timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=600,
+        description="Total seconds one generation may take, first byte to last token. Past it the request is "
+        "cancelled (its connection closed, so the server stops generating) and the extractive answer is served "
+        "with fallback 'timeout'.",
+    )
+    connect_timeout_s: float = Field(5.0, gt=0, le=60, description="Seconds to open the connection to the server.")
+    max_tokens: int | None = Field(
+        None,
+        ge=16,
+        le=32_768,
+        description="Most tokens the model may generate (sent as max_tokens). Unset: tokens_per_word times the "
+        "answer's word limit (answer.max_words, or answer.long_max_words for a long answer).",
+    )
+    tokens_per_word: float = Field(
+        2.0,
+        gt=0,
+        le=10,
+        description="Tokens allowed per word of the answer's word limit when max_tokens is unset; English takes "
+        "about 1.3 tokens a word, the rest leaves room for [n] markers and attributions.",
+    )
+    max_concurrency: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="LLM calls in flight at once (a llama.cpp or Ollama server with one slot runs one at a time; "
+        "vLLM batches many). Extractive requests never wait for a slot.",
+    )
+    queue_wait_s: float = Field(
+        0.5,
+        ge=0,
+        le=60,
+        description="Seconds an LLM request waits for a free slot before the extractive answer is served with "
+        "fallback 'busy'.",
+    )
+
+    def token_limit(self, max_words: int) -> int:
+        """The max_tokens sent for an answer of at most `max_words` words."""
+        return self.max_tokens or max(16, round(self.tokens_per_word * max_words))
 
 
 class ServerSettings(BaseModel):

@@ -12,17 +12,25 @@ Point any OpenAI client or chat front-end at `<service>/v1` and it gets guidelin
 - Unknown OpenAI parameters (temperature, max_tokens, n, tools...) are accepted and ignored; the
   guideline-qa extras `filters`, `top_k` and `long` may be sent in the body (`extra_body`).
 - Errors use OpenAI's body, `{"error": {"message", "type", "param", "code"}}`.
+- The answer is computed on a worker thread while the route watches the connection: when the client goes away
+  (or closes a stream), the LLM composer's call is cancelled and its connection to the model server closed, so
+  no generation runs on for a reply nobody will read (`run_until_disconnect`).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from functools import partial
+from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
+import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -31,11 +39,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa_service.dependencies import PipelineDep, SettingsDep
 from qa_service.errors import BadRequestError, ServiceError
-from qa_service.routes.ask import check_limits, sse
+from qa_service.llm_client import cancellation
+from qa_service.routes.ask import check_limits
 from qa_service.schemas import AskRequest, AskResponse, Filters, source_label
 from qa_service.settings import Settings
 
 log = logging.getLogger("guideline_qa.chat")
+
+T = TypeVar("T")
+DISCONNECT_POLL_S = 0.1
 
 MODEL_ID = "guideline-qa"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -227,6 +239,7 @@ def _extras(response: AskResponse, question: str) -> dict[str, Any]:
         "reason": response.reason,
         "evidence_score": response.evidence_score,
         "composer": response.composer,
+        "fallback": response.fallback,
         "disclaimer": response.disclaimer,
     }
 
@@ -242,7 +255,7 @@ def _ask_request(request: ChatCompletionRequest, question: str, settings: Settin
     return AskRequest(question=question, top_k=request.top_k, filters=request.filters, long=request.long)
 
 
-def stream_chunks(events: Iterator[dict[str, Any]], question: str, *, include_usage: bool) -> Iterator[dict[str, Any]]:
+def stream_chunks(events: Iterable[dict[str, Any]], question: str, *, include_usage: bool) -> Iterator[dict[str, Any]]:
     """`chat.completion.chunk` objects: the role, each answer sentence, the footnotes, then `finish_reason`."""
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
@@ -289,16 +302,96 @@ def stream_chunks(events: Iterator[dict[str, Any]], question: str, *, include_us
     yield {"error": {"message": "the answer stream ended early", "type": "server_error"}}
 
 
+def _with_cancellation(cancel: threading.Event, work: Callable[[], T]) -> T:
+    with cancellation(cancel):
+        return work()
+
+
+async def run_until_disconnect(request: Request, work: Callable[[], T]) -> T:
+    """`work()` on a worker thread; if the client goes away first, its LLM call is cancelled (connection closed).
+
+    The thread is abandoned when this coroutine is cancelled (a closed stream): the cancellation it is then given
+    ends its LLM call within a poll.
+    """
+    cancel = threading.Event()
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await anyio.sleep(DISCONNECT_POLL_S)
+        cancel.set()
+
+    outcome: list[T] = []
+    failure: list[Exception] = []
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(watch)
+            try:
+                work_here = partial(_with_cancellation, cancel, work)
+                outcome.append(await anyio.to_thread.run_sync(work_here, abandon_on_cancel=True))
+            except Exception as exc:  # raised below, outside the task group (which would wrap it in a group)
+                failure.append(exc)
+            group.cancel_scope.cancel()
+    finally:
+        cancel.set()  # harmless once the work is done; stops it when this coroutine was cancelled
+    if failure:
+        raise failure[0]
+    return outcome[0]
+
+
+class _Later:
+    """An event iterable filled in after the first chunk is sent (`stream_chunks` reads it only then)."""
+
+    def __init__(self) -> None:
+        self.events: Iterator[dict[str, Any]] = iter(())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.events
+
+
+def _collect(events: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Run the pipeline's event stream to its end on this thread; replay it, failure included, later."""
+    collected: list[dict[str, Any]] = []
+    try:
+        collected.extend(events)
+    except Exception as exc:  # re-raised where stream_chunks turns it into an error event
+        return _replay(collected, exc)
+    return iter(collected)
+
+
+def _replay(events: list[dict[str, Any]], error: Exception) -> Iterator[dict[str, Any]]:
+    yield from events
+    raise error
+
+
+def _sse(payload: dict[str, Any] | str) -> bytes:
+    return b"data: " + (payload.encode() if isinstance(payload, str) else orjson.dumps(payload)) + b"\n\n"
+
+
+async def stream_reply(
+    http_request: Request, pipeline: PipelineDep, ask_request: AskRequest, question: str, *, include_usage: bool
+) -> AsyncIterator[bytes]:
+    """The SSE body: the role chunk at once, then the answer once the pipeline has it, then `[DONE]`."""
+    later = _Later()
+    chunks = stream_chunks(later, question, include_usage=include_usage)
+    yield _sse(next(chunks))  # the role chunk: the client sees the reply start while the model writes
+    later.events = await run_until_disconnect(http_request, lambda: _collect(pipeline.ask_stream(ask_request)))
+    for chunk in chunks:
+        yield _sse(chunk)
+    yield _sse("[DONE]")
+
+
 @router.post("/chat/completions", summary="OpenAI-compatible chat: a cited answer to the last user message")
-def chat_completions(request: ChatCompletionRequest, pipeline: PipelineDep, settings: SettingsDep) -> Any:
+async def chat_completions(
+    request: ChatCompletionRequest, http_request: Request, pipeline: PipelineDep, settings: SettingsDep
+) -> Any:
     """A `chat.completion` (or, with `stream: true`, server-sent `chat.completion.chunk`s and `[DONE]`)."""
     question = build_question(request.messages, settings)
     ask_request = _ask_request(request, question, settings)
     if request.stream:
         include_usage = bool(request.stream_options and request.stream_options.include_usage)
-        chunks = stream_chunks(pipeline.ask_stream(ask_request), question, include_usage=include_usage)
-        return StreamingResponse(sse(chunks), media_type="text/event-stream", headers={"cache-control": "no-cache"})
-    response = pipeline.ask(ask_request)
+        body = stream_reply(http_request, pipeline, ask_request, question, include_usage=include_usage)
+        return StreamingResponse(body, media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    response = await run_until_disconnect(http_request, lambda: pipeline.ask(ask_request))
     content = render_content(response)
     citations = [c.model_dump() for c in response.citations]
     return {

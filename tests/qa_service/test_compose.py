@@ -1,17 +1,14 @@
-"""Answer composition: verbatim extractive sentences, resolvable citations, and a grounded LLM composer."""
+"""Answer composition: verbatim extractive sentences and resolvable citations (the LLM composer: test_llm.py)."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
-from langchain_core.language_models.fake_chat_models import FakeListChatModel
-from pydantic import Field
 
 from ingest import keyword_tokens
 from qa_service.compose import Candidate, ExtractiveComposer, answer_worthy, render
 from qa_service.grounding import citations_in
-from qa_service.llm import LLMComposer, split_generated
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
@@ -159,143 +156,6 @@ def test_no_candidates_means_no_sentences(extractive):
     composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), [], max_words=120)
 
     assert composed.sentences == [] and render(composed, []) == ("", [])
-
-
-# -- LLM ----------------------------------------------------------------------------------------------
-
-
-class BrokenChatModel:
-    """A chat model whose server is down."""
-
-    def invoke(self, _messages):
-        raise ConnectionError("connection refused")
-
-
-class RecordingChatModel(FakeListChatModel):
-    """FakeListChatModel that keeps the messages it was sent."""
-
-    seen: list = Field(default_factory=list)
-
-    def invoke(self, messages, *args, **kwargs):
-        self.seen.append(messages)
-        return super().invoke(messages, *args, **kwargs)
-
-
-def llm(mini_index, reply: str) -> LLMComposer:
-    return LLMComposer(FakeListChatModel(responses=[reply]), ExtractiveComposer(mini_index, AnswerSettings()))
-
-
-def test_llm_answer_that_is_grounded_is_kept(mini_index, rt_and_bma):
-    reply = (
-        "Per ESMO 2020, a single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions [1]. "
-        "Denosumab 120 mg every 4 weeks is recommended for breast cancer with bone metastases [2]."
-    )
-
-    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-    answer, order = render(composed, rt_and_bma)
-
-    assert composed.composer == "llm" and composed.dropped == [] and composed.note is None
-    assert [s.source for s in composed.sentences] == [0, 1]
-    assert answer == (
-        "Per ESMO 2020, a single fraction of 8 Gy relieves pain as well as 20 Gy in 5 fractions. [1] "
-        "Denosumab 120 mg every 4 weeks is recommended for breast cancer with bone metastases. [2]"
-    )
-    assert order == [0, 1]
-
-
-def test_llm_sentence_with_a_wrong_dose_is_dropped_and_reported(mini_index, rt_and_bma):
-    reply = (
-        "Per ESMO 2020, a single fraction of 8 Gy relieves pain [1]. "
-        "Denosumab 240 mg every 4 weeks is recommended [2]. "
-        "Retreatment is more frequent after a single fraction [1]."
-    )
-
-    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    assert composed.composer == "llm"
-    assert [s.text for s in composed.sentences] == [
-        "Per ESMO 2020, a single fraction of 8 Gy relieves pain.",
-        "Retreatment is more frequent after a single fraction.",
-    ]
-    assert len(composed.dropped) == 1
-    assert composed.dropped[0].sentence == "Denosumab 240 mg every 4 weeks is recommended [2]."
-    assert composed.dropped[0].reason == "number 240 not in the cited passage"
-
-
-def test_llm_sentences_with_a_foreign_drug_or_an_unknown_citation_are_dropped(mini_index, rt_and_bma):
-    reply = (
-        "Pamidronate every 4 weeks is recommended for breast cancer [2]. "
-        "A single fraction of 8 Gy relieves pain [7]. "
-        "External beam radiotherapy is the standard treatment for painful bone metastases [1]."
-    )
-
-    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    assert [d.reason for d in composed.dropped] == [
-        "drug pamidronate not in the cited passage",
-        "cites unknown passage [7]",
-    ]
-    assert len(composed.sentences) == 1 and composed.sentences[0].source == 0
-
-
-def test_llm_reply_with_nothing_grounded_falls_back_to_extractive_with_a_note(mini_index, rt_and_bma):
-    reply = "A single fraction of 6 Gy is enough [1]. Zoledronic acid 8 mg monthly is advised [2]. Rest helps."
-    fallback = ExtractiveComposer(mini_index, AnswerSettings())
-    expected = fallback.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    assert composed.composer == "extractive"
-    assert [s.text for s in composed.sentences] == [s.text for s in expected.sentences]
-    assert "no generated sentence passed the grounding check" in (composed.note or "")
-    assert [d.reason for d in composed.dropped] == [
-        "number 6 not in the cited passage",
-        "number 8 not in the cited passage",
-        "no citation",
-    ]
-
-
-def test_llm_saying_it_cannot_answer_falls_back_without_dropping_that_line(mini_index, rt_and_bma):
-    reply = "The guidelines provided do not cover this."
-
-    composed = llm(mini_index, reply).compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    assert composed.composer == "extractive" and composed.dropped == [] and composed.note
-
-
-def test_llm_failure_falls_back_to_extractive_with_a_note(mini_index, rt_and_bma):
-    composer = LLMComposer(BrokenChatModel(), ExtractiveComposer(mini_index, AnswerSettings()))
-
-    composed = composer.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
-
-    assert composed.composer == "extractive" and composed.sentences
-    assert composed.note == "LLM composer failed (ConnectionError); extractive answer returned"
-
-
-def test_llm_prompt_numbers_the_passages_and_asks_for_citations(mini_index, rt_and_bma):
-    model = RecordingChatModel(responses=["A single fraction of 8 Gy relieves pain [1]."])
-
-    LLMComposer(model, ExtractiveComposer(mini_index, AnswerSettings())).compose(
-        RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=80
-    )
-
-    system, human = model.seen[0]
-    assert "[1]" in system.content and "At most 80 words" in system.content
-    assert "[1] (ESMO 2020)" in human.content and "[2] (CCO/ASCO 2017)" in human.content
-    assert "A single fraction of 8 Gy" in human.content and human.content.endswith(f"Question: {RT_QUESTION}")
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("One [1]. Two [2].", ["One [1].", "Two [2]."]),
-        ("One. [1] Two. [2]", ["One. [1]", "Two. [2]"]),
-        ("- One [1].\n- Two [2].", ["One [1].", "Two [2]."]),
-        ("1. One [1].\n2) Two [1][2].", ["One [1].", "Two [1][2]."]),
-    ],
-)
-def test_generated_text_is_split_into_sentences_keeping_their_markers(text, expected):
-    assert split_generated(text) == expected
 
 
 def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citations():
