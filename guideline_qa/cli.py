@@ -94,6 +94,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         strict=args.strict,
         progress=sys.stderr.isatty() and not args.quiet,
         on_status=None if args.quiet else (lambda msg: print(msg + "...", file=sys.stderr)),
+        loader=getattr(args, "load_embedder", None),
     )
     _print_summary(summary)
     _prepare_query_encoder(settings, quiet=args.quiet)
@@ -155,10 +156,11 @@ def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # 
     return registrars
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script."""
+def main(argv: Sequence[str] | None = None, *, load_embedder: Callable[[Any], Any] | None = None) -> int:
+    """Entry point of the console script; `load_embedder` replaces the model loader of `ingest` (tests)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     args = build_parser().parse_args(argv)
+    args.load_embedder = load_embedder
     handler: Handler = args.handler
     try:
         return handler(args)

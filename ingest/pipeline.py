@@ -213,12 +213,14 @@ def build_index(
     strict: bool = False,
     progress: bool = False,
     on_status: Callable[[str], None] | None = None,
+    loader: Callable[[EmbeddingSettings], Embedder] | None = None,
 ) -> IngestSummary:
     """Load, chunk and embed the documents under `paths` and write the index to `index_dir`.
 
     Unchanged documents keep their vectors; only new or changed ones are embedded; deleted ones are
     dropped. A different model or chunking (or `rebuild`) re-embeds everything. With nothing changed
-    the model is not even loaded.
+    the model is not even loaded. `loader` loads the embedder when one is needed and none was given
+    (default `load_embedder`; tests pass a fake).
     """
     started = time.perf_counter()
     embedding = embedding or EmbeddingSettings()
@@ -258,7 +260,7 @@ def build_index(
 
     if embedder is None:
         say(loading_message(embedding))
-        embedder = load_embedder(embedding)
+        embedder = (loader or load_embedder)(embedding)
     old = None if rebuild else _reusable(index_dir, embedder, chunking, embedding.sentence_vectors)
     if reused_ids and old is None:  # the index cannot lend its chunks after all: parse those files too
         loaded = load_paths(paths, strict=strict)

@@ -9,29 +9,30 @@ from pathlib import Path
 import pytest
 
 import ingest.index as index_module
-import ingest.pipeline as pipeline_module
 from guideline_qa import cli
 from ingest import DEFAULT_MODEL_NAME, EmbeddingSettings, HashEmbedder, open_index
+
+LOADED: list[HashEmbedder] = []
+
+
+def load_fake(settings: EmbeddingSettings) -> HashEmbedder:
+    """The hash fake instead of the real model, named like the default model so the index matches."""
+    embedder = HashEmbedder(name=DEFAULT_MODEL_NAME)
+    LOADED.append(embedder)
+    return embedder
 
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> list[HashEmbedder]:
-    """Replace the real model with the hash fake, named like the default model so the index matches."""
-    loaded: list[HashEmbedder] = []
-
-    def load(settings: EmbeddingSettings) -> HashEmbedder:
-        embedder = HashEmbedder(name=DEFAULT_MODEL_NAME)
-        loaded.append(embedder)
-        return embedder
-
-    monkeypatch.setattr(pipeline_module, "load_embedder", load)
+    """The embedders the ingest command loaded during the test."""
+    LOADED.clear()
     for name in ("GQA_INDEX_DIR", "GQA_CORPUS_PATHS"):
         monkeypatch.delenv(name, raising=False)
-    return loaded
+    return LOADED
 
 
 def run(*args: str) -> int:
-    return cli.main(["ingest", *args])
+    return cli.main(["ingest", *args], load_embedder=load_fake)
 
 
 def test_ingest_prints_a_summary_with_documents_chunks_and_throughput(

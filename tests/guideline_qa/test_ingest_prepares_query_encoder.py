@@ -7,16 +7,19 @@ from pathlib import Path
 import pytest
 
 import ingest.onnx_backend as onnx_backend
-import ingest.pipeline as pipeline_module
 from guideline_qa import cli
 from ingest import DEFAULT_MODEL_NAME, HashEmbedder
+
+
+def fake(_settings: object) -> HashEmbedder:
+    return HashEmbedder(name=DEFAULT_MODEL_NAME)
+
 
 DOC = "---\ntitle: T\n---\n# T\n\n## S\n\n### BM-T-01 Rec\nGuideline: ESMO 2020\n\nGive 8 Gy in a single fraction.\n"
 
 
 @pytest.fixture
 def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setattr(pipeline_module, "load_embedder", lambda _s: HashEmbedder(name=DEFAULT_MODEL_NAME))
     folder = tmp_path / "corpus"
     folder.mkdir()
     (folder / "t.md").write_text(DOC)
@@ -34,7 +37,7 @@ def test_ingest_exports_the_onnx_query_encoder_when_it_is_the_configured_backend
     monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "onnx")
     monkeypatch.setenv("GQA_EMBEDDING__ONNX_DIR", str(tmp_path / "onnx"))
 
-    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")], load_embedder=fake) == 0
 
     assert calls == [(None, tmp_path / "onnx")]
     assert "exported the ONNX query encoder" in capsys.readouterr().err
@@ -47,7 +50,7 @@ def test_a_failed_export_warns_but_ingest_still_succeeds(corpus, tmp_path, monke
     monkeypatch.setattr(onnx_backend, "ensure_export", broken)
     monkeypatch.setenv("GQA_EMBEDDING__QUERY_BACKEND", "onnx")
 
-    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")], load_embedder=fake) == 0
 
     assert "no ONNX query encoder (RuntimeError: no onnx here)" in capsys.readouterr().err
 
@@ -55,7 +58,7 @@ def test_a_failed_export_warns_but_ingest_still_succeeds(corpus, tmp_path, monke
 def test_the_torch_backend_exports_nothing(corpus, tmp_path, monkeypatch):
     monkeypatch.setattr(onnx_backend, "ensure_export", lambda *_a: pytest.fail("exported"))
 
-    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")]) == 0
+    assert cli.main(["ingest", str(corpus), "--index", str(tmp_path / "idx")], load_embedder=fake) == 0
 
 
 def test_the_onnx_export_lives_in_the_user_cache_wherever_the_service_starts(tmp_path, monkeypatch):

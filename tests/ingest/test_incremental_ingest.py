@@ -96,8 +96,7 @@ def test_up_to_date_index_does_not_even_load_the_model(
     def no_model(settings: EmbeddingSettings) -> None:
         raise AssertionError("the model was loaded for an up-to-date index")
 
-    monkeypatch.setattr(pipeline_module, "load_embedder", no_model)
-    summary = build_index([tiny_corpus], index_dir)
+    summary = build_index([tiny_corpus], index_dir, loader=no_model)  # type: ignore[arg-type]
 
     assert summary.up_to_date
 
