@@ -78,3 +78,18 @@ def test_the_installed_wheel_ingests_and_answers_from_another_folder(wheel: Path
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "8 Gy" in result.stdout and "Sources:" in result.stdout
+
+
+def test_serving_an_index_does_not_import_torch(tmp_path: Path) -> None:
+    from ingest import build_index
+
+    build_index([CORPUS_DIR], tmp_path / "idx")  # the configured int8 model, exported once per machine
+    script = (
+        "import sys; from pathlib import Path;"
+        "from qa_service.pipeline import QAPipeline; from qa_service.settings import Settings;"
+        "QAPipeline.from_settings(Settings(index_dir=Path(sys.argv[1])));"
+        "heavy = sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules));"
+        "raise SystemExit(f'serving imported {heavy}' if heavy else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "idx")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:] or result.stdout
