@@ -81,9 +81,17 @@ def test_the_installed_wheel_ingests_and_answers_from_another_folder(wheel: Path
 
 
 def test_serving_an_index_does_not_import_torch(tmp_path: Path) -> None:
-    from ingest import build_index
+    import os
 
-    build_index([CORPUS_DIR], tmp_path / "idx")  # the configured int8 model, exported once per machine
+    from ingest import EmbeddingSettings, build_index
+
+    onnx_dir = tmp_path / "onnx"  # the service's default: the int8 encoder, exported here for this test
+    build_index([CORPUS_DIR], tmp_path / "idx", embedding=EmbeddingSettings(precision="int8", onnx_dir=onnx_dir))
+    env = os.environ | {
+        "GQA_EMBEDDING__PRECISION": "int8",
+        "GQA_EMBEDDING__QUERY_BACKEND": "onnx",
+        "GQA_EMBEDDING__ONNX_DIR": str(onnx_dir),
+    }
     script = (
         "import sys; from pathlib import Path;"
         "from qa_service.pipeline import QAPipeline; from qa_service.settings import Settings;"
@@ -91,5 +99,7 @@ def test_serving_an_index_does_not_import_torch(tmp_path: Path) -> None:
         "heavy = sorted({'torch', 'transformers', 'sentence_transformers'} & set(sys.modules));"
         "raise SystemExit(f'serving imported {heavy}' if heavy else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "idx")], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "idx")], capture_output=True, text=True, env=env, timeout=300
+    )
     assert result.returncode == 0, result.stderr[-2000:] or result.stdout
