@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from ingest import IngestError, IngestSummary, build_index
 
 Handler = Callable[[argparse.Namespace], int]
@@ -43,10 +45,8 @@ def _print_documents(summary: IngestSummary) -> None:
         counts = f"{pages:>5}  {r.headings:>8}  {r.recommendations:>4}  {r.tables:>6}"
         print(f"{r.doc_id[:width]:<{width}}  {counts}  {excluded}")
         if r.file and Path(r.file).suffix.lower() in {".pdf", ".html", ".htm"}:  # metadata found, not stated: show it
-            print(
-                f"{'':<{width}}    title: {r.title}"
-                + (f" ({r.issuing_body}, {r.year})" if r.issuing_body or r.year else "")
-            )
+            stated = ", ".join(str(x) for x in (r.issuing_body, r.year) if x)
+            print(f"{'':<{width}}    title: {r.title}" + (f" ({stated})" if stated else ""))
         for warning in r.warnings:
             print(f"{'':<{width}}    warning: {warning}")
     if len(shown) < len(rows):
@@ -164,6 +164,10 @@ def main(argv: Sequence[str] | None = None, *, load_embedder: Callable[[Any], An
     handler: Handler = args.handler
     try:
         return handler(args)
+    except ValidationError as exc:  # a GQA_* setting of the wrong type: say which, not a traceback
+        where = ", ".join(".".join(str(p) for p in e["loc"]) + f": {e['msg']}" for e in exc.errors()[:3])
+        print(f"guideline-qa: invalid setting ({where}); check the GQA_* environment variables", file=sys.stderr)
+        return 2
     except IngestError as exc:
         print(f"guideline-qa: {exc}", file=sys.stderr)
         return 2

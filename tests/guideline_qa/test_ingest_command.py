@@ -213,3 +213,12 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
 
     assert code == 141, err
     assert "Traceback" not in err
+
+
+def test_a_setting_of_the_wrong_type_is_one_line_naming_it_not_a_traceback(
+    tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GQA_CHUNKING__MAX_TOKENS", "lots")
+    assert run(str(tiny_corpus), "--index", str(tmp_path / "index")) == 2
+    err = capsys.readouterr().err
+    assert "invalid setting (chunking.max_tokens" in err and "Traceback" not in err
