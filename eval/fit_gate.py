@@ -218,7 +218,7 @@ def fit_gate(
     features: Sequence[str] | None = None,
 ) -> FitReport:
     """Collect the gold set's features through `pipeline` and refit the gate."""
-    threshold = pipeline.settings.answer.abstain_threshold if threshold is None else threshold
+    threshold = pipeline.abstain_threshold if threshold is None else threshold
     features = features or pipeline.gate.model.features
     samples = collect(pipeline, [q.question for q in dataset.questions], [q.answerable for q in dataset.questions])
     model = fit_model(samples, features, l2=l2, base=pipeline.gate.model)

@@ -85,7 +85,7 @@ def pipeline_targets(settings: Settings, modes: Sequence[str]) -> list[PipelineT
         pipeline = base.with_settings(retrieval=retrieval)
         config = {
             "retrieval": retrieval.model_dump(mode="json"),
-            "answer": settings.answer.model_dump(mode="json"),
+            "answer": settings.answer.model_dump(mode="json") | {"abstain_threshold": pipeline.abstain_threshold},
             "embedding_model": str(settings.embedding.model_path or "default"),
         }
         targets.append(PipelineTarget(pipeline, mode, config))

@@ -165,6 +165,12 @@ class QAPipeline:
             raise BadRequestError(f"top_k must be between 1 and {self.settings.retrieval.max_top_k}")
         return top_k
 
+    @property
+    def abstain_threshold(self) -> float:
+        """The evidence score below which the service abstains: the setting, else the gate's own."""
+        configured = self.settings.answer.abstain_threshold
+        return self.gate.model.threshold if configured is None else configured
+
     def read_question(self, text: str) -> str:
         """The question as the service reads it: misspelt words corrected to the index's own words."""
         if not self.settings.retrieval.correct_spelling:
@@ -224,7 +230,8 @@ class QAPipeline:
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:
             self.on_evidence(question, evidence, bool(composed.sentences))
-        abstained = not composed.sentences or evidence.score < answer_settings.abstain_threshold
+        threshold = self.abstain_threshold
+        abstained = not composed.sentences or evidence.score < threshold
         reason = composed.note
         citations: list[Citation] = []
         if abstained:
@@ -235,7 +242,7 @@ class QAPipeline:
             else:
                 reason = (
                     f"evidence score {evidence.score:.2f} is below the threshold "
-                    f"{answer_settings.abstain_threshold:.2f}: the closest passages do not answer this question"
+                    f"{threshold:.2f}: the closest passages do not answer this question"
                 )
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:

@@ -82,8 +82,12 @@ class AnswerSettings(BaseModel):
     max_words: int = Field(120, ge=20, le=1000, description="Target answer length for short answers.")
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
-    abstain_threshold: float = Field(
-        0.45, ge=0, le=1, description="Evidence score below which the service abstains (calibrated on the gold set)."
+    abstain_threshold: float | None = Field(
+        None,
+        ge=0,
+        le=1,
+        description="Evidence score below which the service abstains; default: the threshold the gate was fitted "
+        "with (qa_service/data/gate.json).",
     )
 
 

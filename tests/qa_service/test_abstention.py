@@ -52,7 +52,7 @@ def test_out_of_scope_question_abstains_with_a_reason_and_still_lists_passages(m
     assert response.answer.startswith(ABSTAIN_TEXT)
     assert response.citations == []
     assert "below the threshold" in (response.reason or "")
-    assert response.evidence_score < mini_pipeline.settings.answer.abstain_threshold
+    assert response.evidence_score < mini_pipeline.abstain_threshold
     assert len(response.passages) == mini_pipeline.settings.retrieval.default_top_k
 
 
@@ -60,7 +60,7 @@ def test_in_scope_question_clears_the_gate(mini_pipeline):
     response = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
 
     assert not response.abstained and response.reason is None
-    assert response.evidence_score >= mini_pipeline.settings.answer.abstain_threshold
+    assert response.evidence_score >= mini_pipeline.abstain_threshold
 
 
 def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
