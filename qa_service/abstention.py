@@ -12,11 +12,17 @@ Features (each in [0, 1]):
   e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary);
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
   ("no cancer hx" to a corpus about cancer patients; "no fx" is fine: it says "no pathological
-  fracture").
+  fracture");
+- `rerank`, `rerank_margin`: the learned relevance (qa_service/rerank.py) of the best passage, and
+  how far it stands above the second;
+- `header_coverage`: the IDF-weighted share of the question's keywords in the best passage's own
+  title and headings: whether the passage is about what the question names.
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer.
 
-The weights were fitted on two gold sets with `guideline-qa eval fit-gate` (eval/fit_gate.py).
+A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
+and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
+(eval/answerability.py) and records the leave-one-source-out figures as its provenance.
 """
 
 from __future__ import annotations
@@ -353,6 +359,7 @@ FEATURES = (
     "negation",
     "rerank",
     "rerank_margin",
+    "header_coverage",
 )
 """Every feature the gate can weigh; a gate file uses some of them (see the module docstring)."""
 
@@ -370,6 +377,7 @@ def judge(
     negation: bool = False,
     rerank: float = 0.0,
     rerank_margin: float = 0.0,
+    header_coverage: float = 0.0,
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -389,6 +397,7 @@ def judge(
         "negation": 1.0 if negation else 0.0,
         "rerank": float(np.clip(rerank, 0.0, 1.0)),
         "rerank_margin": float(np.clip(rerank_margin, 0.0, 1.0)),
+        "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
     penalised = (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(answer))
@@ -462,6 +471,11 @@ class EvidenceGate:
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=ordered[0] if ordered else 0.0,
             rerank_margin=ordered[0] - ordered[1] if len(ordered) > 1 else (ordered[0] if ordered else 0.0),
+            # Is the best passage *about* what the question names? Its title and headings against the
+            # question's rarest words: "adult soft tissue sarcoma" under "Childhood soft tissue sarcoma".
+            header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)
+            if rows
+            else 0.0,
             model=self.model,
         )
 
