@@ -81,6 +81,8 @@ class GateModel:
     quantity_penalty: float
     threshold: float
     provenance: dict[str, Any]
+    caution_band: float = 0.15
+    """Answers scoring within this much above the threshold are flagged as resting on partial evidence."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str = GATE_FILE) -> GateModel:
@@ -99,6 +101,7 @@ class GateModel:
             quantity_penalty=float(data["quantity_penalty"]),
             threshold=float(data["threshold"]),
             provenance=dict(data.get("provenance", {})),
+            caution_band=float(data.get("caution_band", 0.15)),
         )
 
     @classmethod
@@ -117,6 +120,7 @@ class GateModel:
             "bias": self.bias,
             "quantity_penalty": self.quantity_penalty,
             "threshold": self.threshold,
+            "caution_band": self.caution_band,
             "provenance": self.provenance,
         }
 

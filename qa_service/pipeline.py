@@ -261,6 +261,8 @@ class QAPipeline:
                     Citation(id=n, **fields, guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
                 )
         timings["total"] = (time.perf_counter() - started) * 1000
+        # A middle state between answering and abstaining: the answer stands, flagged as partial evidence.
+        caution = not abstained and evidence.score < threshold + self.gate.model.caution_band
         return AskResponse(
             answer=answer_text,
             citations=citations,
@@ -268,6 +270,7 @@ class QAPipeline:
             abstained=abstained,
             reason=reason,
             evidence_score=round(evidence.score, 4),
+            caution=caution,
             composer=composed.composer,
             fallback=composed.fallback,
             dropped=composed.dropped,

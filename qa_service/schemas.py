@@ -163,6 +163,11 @@ class AskResponse(BaseModel):
     abstained: bool
     reason: str | None = Field(None, description="Why the service abstained (or fell back).")
     evidence_score: float = Field(description="Evidence sufficiency in [0, 1]; below the threshold it abstains.")
+    caution: bool = Field(
+        False,
+        description="Answered, but on partial evidence (a score just above the threshold): the cited passages may "
+        "answer only part of the question; check them before acting.",
+    )
     composer: str
     fallback: FallbackReason | None = Field(
         None,

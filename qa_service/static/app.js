@@ -230,8 +230,12 @@
     $("result-heading").textContent = data.abstained ? "Not answered" : "Answer";
 
     const note = $("abstention-note");
-    note.hidden = !data.abstained;
-    note.textContent = data.abstained ? "The guidelines here do not support an answer to this question." : "";
+    note.hidden = !(data.abstained || data.caution);
+    note.textContent = data.abstained
+      ? "The guidelines here do not support an answer to this question."
+      : data.caution
+        ? "Partial evidence: the cited passages may answer only part of this question. Check them before acting."
+        : "";
     const reason = $("abstention-reason");
     reason.hidden = !(data.abstained && data.reason);
     reason.textContent = data.abstained && data.reason ? "Why: " + data.reason : "";

@@ -273,3 +273,25 @@ def test_a_gate_file_with_an_unknown_feature_is_refused_naming_the_file(tmp_path
     path.write_text(json.dumps(data))
     with pytest.raises(ValueError, match=r"gate\.json.*telepathy"):
         GateModel.load(path)
+
+
+@pytest.mark.parametrize(("band", "flagged"), [(1.0, True), (0.0, False)])
+def test_an_answer_just_above_the_threshold_is_flagged_as_partial_evidence(mini_pipeline, monkeypatch, band, flagged):
+    from dataclasses import replace
+
+    from qa_service.schemas import AskRequest
+
+    monkeypatch.setattr(mini_pipeline.gate, "model", replace(mini_pipeline.gate.model, caution_band=band))
+    response = mini_pipeline.ask(AskRequest(question="single fraction radiotherapy dose for painful bone metastases"))
+    assert not response.abstained
+    assert response.caution is flagged
+
+
+def test_an_abstention_is_never_flagged_as_partial_evidence(mini_pipeline, monkeypatch):
+    from dataclasses import replace
+
+    from qa_service.schemas import AskRequest
+
+    monkeypatch.setattr(mini_pipeline.gate, "model", replace(mini_pipeline.gate.model, caution_band=1.0))
+    response = mini_pipeline.ask(AskRequest(question="teriparatide dose for osteoporosis in men"))
+    assert response.abstained and not response.caution
