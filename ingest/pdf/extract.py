@@ -291,16 +291,18 @@ def _clean(text: str) -> str:
 
 
 def _labels(raw: RawDocument, printed: dict[int, str]) -> dict[int, str]:
-    """Page-label dictionary first, then a page number printed in the page's header or footer."""
+    """The number printed in the page's header or footer (what a reader looks for), else the page-label
+    dictionary, else the page's position. A printed number counts when it follows the document's usual
+    offset from the position (so a stray number in a footer is not taken for the page number)."""
     offsets = Counter(int(v) - n for n, v in printed.items() if v.isdigit())
     usual = offsets.most_common(1)[0][0] if offsets else None
     out = {}
     for page in raw.pages:
         n = page.number
-        if page.label:
-            out[n] = page.label
-        elif n in printed and (not printed[n].isdigit() or int(printed[n]) - n == usual):
+        if n in printed and (not printed[n].isdigit() or int(printed[n]) - n == usual):
             out[n] = printed[n]
+        elif page.label:
+            out[n] = page.label
         else:
             out[n] = str(n)
     return out
