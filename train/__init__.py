@@ -1,0 +1,1 @@
+"""Offline training scripts (not part of the served package)."""
