@@ -46,6 +46,8 @@ MIN_PASSAGE_TOKENS = 32
 """Word pieces the passage keeps however long the question is."""
 POSITION_LIMIT = 512
 """BERT's position embeddings: no pair may be longer."""
+CHARS_PER_PIECE = 8
+"""A passage is tokenised from its first `CHARS_PER_PIECE * budget` characters (word pieces average ~4-5)."""
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
 FloatArray = npt.NDArray[np.float32]
@@ -105,7 +107,16 @@ def encode_pairs(
     q_ids: list[int] = list(tokenizer.encode(question, add_special_tokens=False).ids)
     q_ids = q_ids[: POSITION_LIMIT - 3 - MIN_PASSAGE_TOKENS]  # only a question of ~470 word pieces is cut
     budget = max(max_length - len(q_ids) - 3, MIN_PASSAGE_TOKENS)
-    encodings = tokenizer.encode_batch(list(passages), add_special_tokens=False)
+    # Tokenise only the head of a long passage (cut at a space, so every word before the cut tokenises
+    # as in the whole text); a head that yields fewer than `budget` pieces is redone from the whole text.
+    limit = CHARS_PER_PIECE * budget
+    heads = [_head(p, limit) for p in passages]
+    encodings = tokenizer.encode_batch(heads, add_special_tokens=False)
+    short = [i for i, enc in enumerate(encodings) if len(heads[i]) < len(passages[i]) and len(enc.ids) < budget]
+    if short:
+        redone = tokenizer.encode_batch([passages[i] for i in short], add_special_tokens=False)
+        for i, enc in zip(short, redone, strict=True):
+            encodings[i] = enc
     rows: list[list[int]] = []
     n_first = len(q_ids) + 2
     for enc in encodings:
@@ -119,6 +130,14 @@ def encode_pairs(
         mask[i, : len(row)] = 1
         types[i, n_first : len(row)] = 1
     return input_ids, mask, types
+
+
+def _head(text: str, limit: int) -> str:
+    """`text` itself if short, else its first `limit` characters extended to the next space."""
+    if len(text) <= limit:
+        return text
+    cut = text.find(" ", limit)
+    return text if cut < 0 else text[:cut]
 
 
 class Reranker:

@@ -814,15 +814,20 @@ def quantize(
         quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
         return
 
+    # The percentile calibrator stacks every batch's activations: pad all batches to one width (and
+    # mind the memory: it holds them all, several GB for 300 groups).
+    batches = [encode_pairs(tokenizer, g.question, g.passages, max_length) for g in calibration]
+    width = max(b[0].shape[1] for b in batches)
+
     class Reader(CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
-            self._groups = iter(calibration)
+            self._batches = iter(batches)
 
         def get_next(self) -> dict[str, Any] | None:
-            group = next(self._groups, None)
-            if group is None:
+            batch = next(self._batches, None)
+            if batch is None:
                 return None
-            ids, mask, types = encode_pairs(tokenizer, group.question, group.passages, max_length)
+            ids, mask, types = (np.pad(a, ((0, 0), (0, width - a.shape[1]))) for a in batch)
             return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
     quantize_static(
