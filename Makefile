@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability bench browser clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench browser clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -69,6 +69,9 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	else \
 		echo "skipping the real-document held-out set: $(REALDOCS) is absent"; \
 	fi
+
+train-reranker: $(STAMP) ## retrain the reranker into qa_service/models/reranker (~30 min on 2 CPU cores; MODEL_CARD.md)
+	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 25 --seed 13
 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md

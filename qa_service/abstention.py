@@ -455,7 +455,10 @@ class EvidenceGate:
     ) -> Evidence:
         """The evidence for one answer: its features and the gate's score.
 
-        `rerank` holds the learned relevance (probability) of each hit in order, when a reranker ran.
+        `rerank` holds the reranker's raw score (logit) of each hit, when a reranker ran. The gate reads
+        it squashed, logit/4 through a sigmoid, rather than as the reranker's calibrated probability:
+        that calibration belongs to the reranker's training domain, and the squash keeps the ordering
+        of scores far below it (a guideline passage at -9 against a wrong one at -15).
         """
         rows = [h.row for h in hits[:3]]
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
@@ -463,6 +466,7 @@ class EvidenceGate:
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
         keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
         ordered = sorted(rerank, reverse=True)
+        gap = ordered[0] - ordered[1] if len(ordered) > 1 else 0.0
         return judge(
             question=question,
             dense_top=dense_top,
@@ -473,8 +477,8 @@ class EvidenceGate:
             quantity_coverage=self._quantity_coverage(question, composed, candidates),
             unknown_terms=unknown_terms(question, self._idf, self.is_common_word),
             negation=uncovered_negation(question, self._idf, self._negated),
-            rerank=ordered[0] if ordered else 0.0,
-            rerank_margin=ordered[0] - ordered[1] if len(ordered) > 1 else (ordered[0] if ordered else 0.0),
+            rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
+            rerank_margin=gap / (gap + 4.0),
             # Is the best passage *about* what the question names? Its title and headings against the
             # question's rarest words: "adult soft tissue sarcoma" under "Childhood soft tissue sarcoma".
             header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)

@@ -34,6 +34,8 @@ class Hit:
     keyword_rank: int | None = None
     rerank: float | None = None
     """The reranker's probability that this passage answers the question, when it ran."""
+    rerank_logit: float | None = None
+    """The reranker's raw score (what the evidence gate reads)."""
 
 
 @dataclass
@@ -208,16 +210,23 @@ class Retriever:
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
-        """Hits reordered by a blend of the reranker's probability and the fused score (min-max over the hits)."""
+        """Hits reordered by a blend of the reranker's logits and the fused scores, each min-max scaled over the hits.
+
+        Scaled over the candidates, the logits say which passage answers best whatever the corpus; their
+        absolute level (calibrated on the reranker's own training domain) is left to the evidence gate.
+        """
         assert self.reranker is not None
         chunks = [self.index.chunks[h.row] for h in hits]
         passages = [format_passage(c.title, c.local_headings(), c.prefix + c.text) for c in chunks]
-        probabilities = self.reranker.probability(query, passages)
+        logits = self.reranker.score(query, passages)
+        probabilities = self.reranker.calibrate(logits)
+        relevance = _min_max(logits.tolist())
         fused = _min_max([h.score for h in hits])
         w = self.settings.rerank_weight
-        for hit, probability, share in zip(hits, probabilities.tolist(), fused, strict=True):
-            hit.rerank = float(probability)
-            hit.score = w * float(probability) + (1 - w) * share
+        for i, hit in enumerate(hits):
+            hit.rerank = float(probabilities[i])
+            hit.rerank_logit = float(logits[i])
+            hit.score = w * relevance[i] + (1 - w) * fused[i]
         return sorted(hits, key=lambda h: (-h.score, h.row))
 
     def _collapse_duplicates(self, hits: list[Hit], top_k: int) -> list[Hit]:
