@@ -80,11 +80,13 @@ def split_generated(text: str) -> list[str]:
 
 
 # "The guidelines provided do not cover this", "the passages don't mention ...", "I cannot answer ...",
-# "This is not addressed in the provided passages", "No information is provided on ...".
+# "This is not addressed in the provided passages", "No information is provided on ...", "The guidelines provided
+# are not available for the question ...".
 _DECLINE = re.compile(
     r"\b(?:guidelines?|passages?|context|sources?|documents?|information|texts?)\b[^.]{0,40}?"
     r"\b(?:do|does|did)(?:\s+not|n't)\s+(?:cover|address|answer|mention|provide|contain|include|discuss|say|"
     r"state|specify|give|tell)"
+    r"|\b(?:guidelines?|passages?|context|sources?|documents?)\b[^.]{0,20}?\b(?:is|are)\s+not\s+(?:available|provided)\s+for"
     r"|\bnot\s+(?:covered|addressed|mentioned|stated|specified|discussed)\s+(?:in|by)\b"
     r"|\b(?:i|we)\s+(?:cannot|can't|can\s+not|am\s+unable\s+to|are\s+unable\s+to|do\s+not|don't)\s+"
     r"(?:answer|find|provide|know|determine|say)"

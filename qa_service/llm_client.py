@@ -5,8 +5,9 @@
 response is closed mid-stream, the connection drops, and these servers stop generating at their next token
 (a non-streaming request would run to its end on the server whatever the client does).
 
-Each call runs its own event loop (`asyncio.run`) on the calling thread, so the synchronous pipeline can call it
-from FastAPI's thread pool; the deadline and the cancellation check run beside the stream in that loop.
+Each call runs its own event loop (`asyncio.run`) on the calling thread (on a helper thread when the caller is
+inside an event loop), so the synchronous pipeline can call it from FastAPI's thread pool; the deadline and the
+cancellation check run beside the stream in that loop.
 
 `LangChainChat` adapts any LangChain chat model (and the fakes the tests use). It bounds the wait, not the work:
 a timed-out call is abandoned on a daemon thread and its server is not told.
@@ -22,6 +23,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -147,7 +149,13 @@ class OpenAIChat:
             "max_tokens": max_tokens,
             "stream": True,
         }
-        return asyncio.run(self._generate(body, timeout_s, cancel))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # the usual case: a worker thread with no event loop of its own
+            return asyncio.run(self._generate(body, timeout_s, cancel))
+        # Called from inside an event loop: run the call's own loop beside it rather than nest loops.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-call") as pool:
+            return pool.submit(asyncio.run, self._generate(body, timeout_s, cancel)).result()
 
     async def _generate(self, body: dict[str, Any], timeout_s: float, cancel: threading.Event | None) -> Generation:
         stream = asyncio.ensure_future(self._stream(body, timeout_s))
@@ -179,6 +187,8 @@ class OpenAIChat:
                 if response.headers.get("content-type", "").startswith("application/json"):
                     return _from_completion(json.loads(await response.aread()))  # a server that ignores stream
                 return await _from_events(response)
+        except httpx.ConnectTimeout as exc:  # nothing was generated: the server is unreachable, not slow
+            raise GenerationError("server_error", f"could not connect to {self.base_url}") from exc
         except httpx.TimeoutException as exc:
             raise GenerationError("timeout", f"{type(exc).__name__} talking to {self.base_url}") from exc
         except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:

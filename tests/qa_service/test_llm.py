@@ -257,6 +257,8 @@ def test_a_decline_beside_a_grounded_sentence_keeps_the_sentence_and_lists_the_d
         ("I cannot answer this from the passages.", True),
         ("This is not covered by the guidelines provided.", True),
         ("No information is provided on re-irradiation.", True),
+        ('The guidelines provided are not available for the question "SBRT fractionation".', True),
+        ("Denosumab is not available in every country [1].", False),
         ("There is insufficient evidence to recommend routine imaging [1].", False),
         ("Denosumab is not recommended in renal failure [2].", False),
     ],
@@ -402,6 +404,16 @@ def test_openai_client_streams_and_sends_the_bounds():
     assert seen[0].headers["authorization"] == "Bearer k"
 
 
+def test_openai_client_can_be_called_from_inside_an_event_loop():
+    body = _sse_body(["Fine [1]."])
+    client = _client(lambda _r: httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body))
+
+    async def caller() -> Generation:
+        return _ask(client)
+
+    assert asyncio.run(caller()) == Generation("Fine [1].", "stop")
+
+
 def test_openai_client_reads_a_server_that_ignores_stream():
     completion = {"choices": [{"message": {"role": "assistant", "content": "Done [1]."}, "finish_reason": "stop"}]}
 
@@ -427,13 +439,23 @@ def test_openai_client_server_failures_are_server_errors(response, detail):
     assert exc.value.reason == "server_error" and detail in exc.value.detail
 
 
-def test_openai_client_cannot_connect_is_a_server_error():
+@pytest.mark.parametrize("error", [httpx.ConnectError, httpx.ConnectTimeout])
+def test_openai_client_cannot_connect_is_a_server_error(error):
     def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("connection refused", request=request)
+        raise error("connection refused", request=request)
 
     with pytest.raises(GenerationError) as exc:
         _ask(_client(refuse))
-    assert exc.value.reason == "server_error" and "ConnectError" in exc.value.detail
+    assert exc.value.reason == "server_error"
+
+
+def test_openai_client_read_timeout_is_a_timeout():
+    def stall(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no bytes", request=request)
+
+    with pytest.raises(GenerationError) as exc:
+        _ask(_client(stall))
+    assert exc.value.reason == "timeout"
 
 
 class SlowServer:
@@ -621,7 +643,8 @@ def test_a_client_that_closes_the_stream_cancels_the_answer():
     pipeline = BlockingPipeline()
     with serve(create_app(Settings(), pipeline=pipeline)) as base, httpx.Client(base_url=base, timeout=5) as http:
         with http.stream("POST", "/v1/chat/completions", json=_chat_body(stream=True)) as response:
-            first = next(response.iter_lines())
+            lines = response.iter_lines()  # kept: a dropped line iterator would close the connection at once
+            first = next(lines)
             assert first.startswith("data: ") and '"role": "assistant"' in first.replace('":"', '": "')
             assert pipeline.started.wait(3)  # closed while the answer is being computed
         assert pipeline.cancelled.wait(3), "the pipeline was not told the stream was closed"
