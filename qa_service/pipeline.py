@@ -223,7 +223,7 @@ class QAPipeline:
         hits = result.hits
         if composed.composer == "llm":  # a generated answer is judged on the passages it cites, not the top three
             hits = [result.hits[i] for i in sorted({i for s in composed.sentences for i in (s.source, *s.also)})]
-        rerank = [h.rerank for h in hits if h.rerank is not None]
+        rerank = [h.rerank_logit for h in hits if h.rerank_logit is not None]
         evidence = self.gate.assess(
             question, hits, composed, answer_text, result.query_vector, candidates, rerank=rerank
         )
