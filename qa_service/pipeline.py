@@ -125,7 +125,7 @@ class QAPipeline:
 
     def warm_up(self) -> None:
         """One throwaway query so the first real one does not pay for lazy initialisation."""
-        self.ask(AskRequest(question="bone metastasis"))
+        self.ask(AskRequest(question="bone metastasis", composer="extractive"))  # never a model call at start
         self.retriever.cache = type(self.retriever.cache)(self.settings.retrieval.query_cache_size)
 
     def with_settings(
