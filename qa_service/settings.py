@@ -66,7 +66,8 @@ class RetrievalSettings(BaseModel):
         0.3,
         ge=0.0,
         le=1.0,
-        description="Share of the reranker's probability in the final order (the rest: the min-max fused score).",
+        description="Share of the reranker's logits (min-max over the candidates) in the final order; "
+        "the rest is the fused score.",
     )
     rerank_threads: int = Field(1, ge=1, le=64, description="Threads of the reranker's ONNX session.")
     rerank_model: Path | None = Field(None, description="Reranker folder (default: the packaged model).")
