@@ -29,9 +29,6 @@ _REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"]*\")?\s*$
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
 _HTML_ANCHOR = re.compile(r"<a\s+(?:name|id)=\"([^\"]+)\"")
 _EXTERNAL = ("http://", "https://", "mailto:")
-# Pages another change is writing: links to them pass while they are absent, and are checked like
-# any other once they exist. Remove an entry when its page has landed.
-WRITTEN_ELSEWHERE = {"docs/llm.md"}
 
 
 def _prose_lines(text: str) -> list[tuple[int, str]]:
@@ -107,8 +104,6 @@ def broken(page: Path, target: str) -> str | None:
     else:
         resolved = page
     if not resolved.exists():
-        if _shown(resolved).as_posix() in WRITTEN_ELSEWHERE:
-            return None
         return f"{target}: no such file ({_shown(resolved)})"
     if anchor and resolved.is_file() and resolved.suffix.lower() == ".md" and unquote(anchor) not in anchors(resolved):
         return f"{target}: no heading with the anchor #{anchor} in {_shown(resolved)}"
