@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_fakes import CORPUS_FILES, GOLD, PASSAGES
+from eval_fakes import CORPUS_FILES, GOLD, PASSAGES, write_tiny_benchmark
 
 
 @pytest.fixture
@@ -32,31 +32,4 @@ def gold_file(tmp_path: Path) -> Path:
 @pytest.fixture
 def benchmark_files(tmp_path: Path) -> tuple[Path, Path]:
     """A tiny benchmark in the shared schema: (corpus.jsonl, questions.jsonl)."""
-    folder = tmp_path / "tinybench"
-    folder.mkdir()
-    corpus = folder / "corpus.jsonl"
-    corpus.write_text(
-        "".join(json.dumps({"doc_id": d, "title": d, "text": t, "source": "x"}) + "\n" for _, d, _, t in PASSAGES[::2]),
-        encoding="utf-8",
-    )
-    questions = [
-        {
-            "qid": "b1",
-            "question": "how much Gy for pain bone metastases",
-            "gold_doc_ids": ["bm/rt"],
-            "answers": ["8 Gy"],
-            "answerable": True,
-            "meta": {"lenient_gold_doc_ids": ["bm/rt", "bm/dx"], "qtype": "treatment"},
-        },
-        {
-            "qid": "b2",
-            "question": "urgent MRI spine compression",
-            "gold_doc_ids": ["mscc"],
-            "answers": ["urgent MRI of the whole spine"],
-            "answerable": True,
-            "meta": {"lenient_gold_doc_ids": ["mscc"], "qtype": "exams and tests"},
-        },
-    ]
-    qpath = folder / "questions.jsonl"
-    qpath.write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
-    return corpus, qpath
+    return write_tiny_benchmark(tmp_path / "tinybench")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from qa_service.schemas import AskRequest, AskResponse, Citation, Passage, SearchRequest, SearchResponse
@@ -146,3 +148,34 @@ class FakePipeline:
 
     def manifest(self) -> dict[str, Any]:
         return {"model_name": "fake", "counts": {"chunks": len(self.passages)}, "created_at": "2026-01-01T00:00:00"}
+
+
+def write_tiny_benchmark(folder: Path) -> tuple[Path, Path]:
+    """A tiny benchmark in the shared schema in `folder`: (corpus.jsonl, questions.jsonl)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = folder / "corpus.jsonl"
+    corpus.write_text(
+        "".join(json.dumps({"doc_id": d, "title": d, "text": t, "source": "x"}) + "\n" for _, d, _, t in PASSAGES[::2]),
+        encoding="utf-8",
+    )
+    questions = [
+        {
+            "qid": "b1",
+            "question": "how much Gy for pain bone metastases",
+            "gold_doc_ids": ["bm/rt"],
+            "answers": ["8 Gy"],
+            "answerable": True,
+            "meta": {"lenient_gold_doc_ids": ["bm/rt", "bm/dx"], "qtype": "treatment"},
+        },
+        {
+            "qid": "b2",
+            "question": "urgent MRI spine compression",
+            "gold_doc_ids": ["mscc"],
+            "answers": ["urgent MRI of the whole spine"],
+            "answerable": True,
+            "meta": {"lenient_gold_doc_ids": ["mscc"], "qtype": "exams and tests"},
+        },
+    ]
+    qpath = folder / "questions.jsonl"
+    qpath.write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+    return corpus, qpath

@@ -1,0 +1,15 @@
+"""Fixtures shared with the unit tests' folders, for the slow tests here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.eval.eval_fakes import write_tiny_benchmark
+
+
+@pytest.fixture
+def benchmark_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A tiny benchmark in the shared schema: (corpus.jsonl, questions.jsonl)."""
+    return write_tiny_benchmark(tmp_path / "tinybench")
