@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
+import anyio
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from qa_service.dependencies import PipelineDep, SettingsDep
 from qa_service.errors import BadRequestError
+from qa_service.routes.disconnect import run_until_disconnect
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 from qa_service.settings import Settings
 
@@ -43,12 +46,18 @@ def sse(events: Iterator[dict[str, Any]]) -> Iterator[bytes]:
 
 
 @router.post("/ask", response_model=AskResponse, summary="Answer a question with citations, or abstain")
-def ask(request: AskRequest, pipeline: PipelineDep, settings: SettingsDep) -> Any:
-    """A cited answer; `stream: true` sends it sentence by sentence as server-sent events."""
+async def ask(request: AskRequest, http: Request, pipeline: PipelineDep, settings: SettingsDep) -> Any:
+    """A cited answer; `stream: true` sends it sentence by sentence as server-sent events.
+
+    An answer from the LLM composer is given up when the client goes away: its generation is
+    cancelled at the model server rather than left running for nobody.
+    """
     check_limits(settings, request.question, request.top_k)
     if request.stream:
         return StreamingResponse(sse(pipeline.ask_stream(request)), media_type="text/event-stream")
-    return pipeline.ask(request)
+    if (request.composer or settings.answer.composer) == "llm":
+        return await run_until_disconnect(http, partial(pipeline.ask, request))
+    return await anyio.to_thread.run_sync(pipeline.ask, request)
 
 
 @router.post("/search", response_model=SearchResponse, summary="Ranked passages for a query")

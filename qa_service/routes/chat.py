@@ -21,15 +21,11 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from functools import partial
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -39,15 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from qa_service.dependencies import PipelineDep, SettingsDep
 from qa_service.errors import BadRequestError, ServiceError
-from qa_service.llm_client import cancellation
 from qa_service.routes.ask import check_limits
+from qa_service.routes.disconnect import run_until_disconnect
 from qa_service.schemas import AskRequest, AskResponse, Filters, source_label
 from qa_service.settings import Settings
 
 log = logging.getLogger("guideline_qa.chat")
 
 T = TypeVar("T")
-DISCONNECT_POLL_S = 0.1
 
 MODEL_ID = "guideline-qa"
 ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -300,42 +295,6 @@ def stream_chunks(events: Iterable[dict[str, Any]], question: str, *, include_us
         yield {"error": {"message": "internal error; the request was logged", "type": "server_error"}}
         return
     yield {"error": {"message": "the answer stream ended early", "type": "server_error"}}
-
-
-def _with_cancellation(cancel: threading.Event, work: Callable[[], T]) -> T:
-    with cancellation(cancel):
-        return work()
-
-
-async def run_until_disconnect(request: Request, work: Callable[[], T]) -> T:
-    """`work()` on a worker thread; if the client goes away first, its LLM call is cancelled (connection closed).
-
-    The thread is abandoned when this coroutine is cancelled (a closed stream): the cancellation it is then given
-    ends its LLM call within a poll.
-    """
-    cancel = threading.Event()
-
-    async def watch() -> None:
-        while not await request.is_disconnected():
-            await anyio.sleep(DISCONNECT_POLL_S)
-        cancel.set()
-
-    outcome: list[T] = []
-    failure: list[Exception] = []
-    try:
-        async with anyio.create_task_group() as group:
-            group.start_soon(watch)
-            try:
-                work_here = partial(_with_cancellation, cancel, work)
-                outcome.append(await anyio.to_thread.run_sync(work_here, abandon_on_cancel=True))
-            except Exception as exc:  # raised below, outside the task group (which would wrap it in a group)
-                failure.append(exc)
-            group.cancel_scope.cancel()
-    finally:
-        cancel.set()  # harmless once the work is done; stops it when this coroutine was cancelled
-    if failure:
-        raise failure[0]
-    return outcome[0]
 
 
 class _Later:
