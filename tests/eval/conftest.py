@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from eval_fakes import CORPUS_FILES, GOLD, PASSAGES, write_tiny_benchmark
+
+from tests.fakes.evaluation import CORPUS_FILES, GOLD, PASSAGES, write_tiny_benchmark
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from eval_fakes import FakePipeline
 
 from eval.errors import EvalDataError
 from eval.gate import PROJECT_MAXIMUMS, PROJECT_MINIMUMS, check_gate, gate_values, parse_threshold, run_gate, thresholds
 from eval.targets import PipelineTarget
 from guideline_qa import cli
 from qa_service.settings import Settings
+from tests.fakes.evaluation import OverlapPipeline as FakePipeline
 
 
 def test_check_gate_names_each_failing_metric():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from eval_fakes import FakePipeline
 
 from eval.compare import compare_files, compare_runs, render_comparison
 from eval.errors import EvalDataError
@@ -22,6 +21,7 @@ from eval.report import (
 )
 from eval.runner import RunResult, evaluate_all
 from eval.targets import PipelineTarget
+from tests.fakes.evaluation import OverlapPipeline as FakePipeline
 
 
 @pytest.fixture

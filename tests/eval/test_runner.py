@@ -6,13 +6,13 @@ import json
 
 import httpx
 import pytest
-from eval_fakes import FakePipeline
 
 from eval.errors import TargetError
 from eval.gold import load_benchmark, load_gold
 from eval.runner import evaluate, evaluate_all
 from eval.targets import HttpTarget, PipelineTarget
 from qa_service.schemas import AskRequest, SearchRequest
+from tests.fakes.evaluation import OverlapPipeline as FakePipeline
 
 
 @pytest.fixture

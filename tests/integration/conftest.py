@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.eval.eval_fakes import write_tiny_benchmark
+from tests.fakes.evaluation import write_tiny_benchmark
 
 
 @pytest.fixture

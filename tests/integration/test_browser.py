@@ -7,7 +7,6 @@ Screenshots go to pytest's tmp_path (printed with `-s`; kept under /tmp/pytest-o
 from __future__ import annotations
 
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -30,15 +29,7 @@ TIMEOUT_MS = 10_000
 
 pytestmark = pytest.mark.browser
 
-# The fake pipeline lives beside the service tests, importable as tests.qa_service.fakes when
-# tests/ is on sys.path and as plain `fakes` from its own folder otherwise.
-try:
-    fakes = importlib.import_module("tests.qa_service.fakes")
-except ModuleNotFoundError:
-    _FAKES_DIR = str(Path(__file__).resolve().parents[1] / "qa_service")
-    if _FAKES_DIR not in sys.path:
-        sys.path.insert(0, _FAKES_DIR)
-    fakes = importlib.import_module("fakes")
+fakes = importlib.import_module("tests.fakes.service")
 
 
 @pytest.fixture(scope="module")

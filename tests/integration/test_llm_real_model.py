@@ -220,7 +220,7 @@ def test_chat_endpoint_plain_and_streamed_serves_only_supported_numbers(pipeline
 
     if str(REPO) not in sys.path:
         sys.path.insert(0, str(REPO))
-    from tests.qa_service.fakes import serve
+    from tests.fakes.service import serve
 
     app = create_app(pipeline.settings, pipeline=pipeline)
     with serve(app) as base, httpx.Client(base_url=base, timeout=TIMEOUT_S + 30) as http:

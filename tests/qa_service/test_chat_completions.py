@@ -14,11 +14,7 @@ from qa_service.errors import ComposerError
 from qa_service.routes.chat import is_follow_up
 from qa_service.schemas import DISCLAIMER
 from qa_service.settings import Settings
-
-try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.fakes import FakePipeline, serve
-except ModuleNotFoundError:
-    from fakes import FakePipeline, serve  # type: ignore[no-redef]
+from tests.fakes.service import FakePipeline, serve
 
 RT_QUESTION = "Is single fraction radiotherapy enough for painful bone metastases?"
 

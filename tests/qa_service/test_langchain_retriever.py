@@ -13,11 +13,7 @@ from langchain_core.retrievers import BaseRetriever
 from qa_service.app import create_app
 from qa_service.langchain_retriever import GuidelineRetriever, RemoteSearchError
 from qa_service.settings import Settings
-
-try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.fakes import FakePipeline, serve
-except ModuleNotFoundError:
-    from fakes import FakePipeline, serve  # type: ignore[no-redef]
+from tests.fakes.service import FakePipeline, serve
 
 QUERY = "single fraction radiotherapy for painful bone metastases"
 METADATA_KEYS = {

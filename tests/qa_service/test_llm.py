@@ -38,13 +38,8 @@ from qa_service.llm_client import (
 from qa_service.pipeline import QAPipeline
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest
 from qa_service.settings import AnswerSettings, LLMSettings, Settings
-
-try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.fakes import FakePipeline, serve
-    from tests.qa_service.mini_corpus import chunk_for, make_embedder
-except ModuleNotFoundError:
-    from fakes import FakePipeline, serve  # type: ignore[no-redef]
-    from mini_corpus import chunk_for, make_embedder  # type: ignore[no-redef]
+from tests.fakes.service import FakePipeline, serve
+from tests.qa_service.mini_corpus import chunk_for, make_embedder
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
 

@@ -12,11 +12,7 @@ from fastapi.testclient import TestClient
 from qa_service.app import create_app
 from qa_service.schemas import DISCLAIMER
 from qa_service.settings import Settings
-
-try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.fakes import FakePipeline
-except ModuleNotFoundError:
-    from fakes import FakePipeline  # type: ignore[no-redef]
+from tests.fakes.service import FakePipeline
 
 
 @pytest.fixture

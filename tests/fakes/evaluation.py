@@ -77,7 +77,7 @@ def _words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP}
 
 
-class FakePipeline:
+class OverlapPipeline:
     """Ranks passages by word overlap with the question (ties: corpus order, or reversed for 'dense').
 
     Answers with the top passage's sentence and a [1] marker, plus the second passage's with [2];
