@@ -46,48 +46,40 @@ class Filters(BaseModel):
         return not any(v for v in self.model_dump().values())
 
 
-class Passage(BaseModel):
-    """A retrieved chunk with its provenance and fused score."""
+class SourceRecord(BaseModel):
+    """Where a passage comes from: the guideline record that a passage and a citation both carry."""
 
     chunk_id: str
     doc_id: str
-    rec_id: str | None = None
+    rec_id: str | None = Field(None, description="The recommendation id, when the passage is one.")
     title: str
-    section: str
-    text: str
-    score: float
-    guideline: str | None = None
+    section: str = Field(description="The heading path above the passage.")
+    guideline: str | None = Field(None, description='The guideline it states, e.g. "ESMO 2020".')
     issuing_body: str | None = None
     year: int | None = None
     topic: str | None = None
     url: str | None = None
+    page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
+    page_end: int | None = Field(None, description="Last page of the passage in the source file.")
+    page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
+    strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
+
+
+class Passage(SourceRecord):
+    """A retrieved chunk with its provenance and fused score."""
+
+    text: str
+    score: float
     dense_rank: int | None = None
     keyword_rank: int | None = None
     rerank_score: float | None = Field(None, description="The reranker's probability that this passage answers.")
-    page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
-    page_end: int | None = Field(None, description="Last page of the passage in the source file.")
-    page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
-    strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
 
 
-class Citation(BaseModel):
+class Citation(SourceRecord):
     """What a `[n]` marker in an answer points to."""
 
     id: int = Field(description="The n of the [n] marker.")
-    chunk_id: str
-    doc_id: str
-    rec_id: str | None = None
-    title: str
-    issuing_body: str | None = None
-    year: int | None = None
-    guideline: str | None = None
-    section: str
-    url: str | None = None
     quote: str = Field(description="The passage text the answer's sentences come from.")
-    page: int | None = Field(None, description="First page of the passage in the source file (1-based; PDF only).")
-    page_end: int | None = Field(None, description="Last page of the passage in the source file.")
-    page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
-    strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
 
 
 def page_text(item: Citation | Passage) -> str | None:
