@@ -300,7 +300,7 @@ def fingerprints_agree(recorded: str | None, configured: str | None) -> bool:
     return recorded is None or configured is None or recorded == configured
 
 
-def check_compatible(
+def index_differences(
     manifest: Manifest,
     *,
     model_name: str | None = None,
@@ -308,8 +308,16 @@ def check_compatible(
     chunking: dict[str, Any] | None = None,
     check_keywords: bool = True,
     model_fingerprint: str | None = None,
-) -> None:
-    """Raise IndexMismatchError naming every setting in which the index differs from the configuration."""
+    sentence_vectors: str | None = None,
+    chunker: str | None = None,
+    index_settings: dict[str, Any] | None = None,
+) -> dict[str, tuple[object, object]]:
+    """Every setting in which an index differs from the configuration: (recorded, configured) by name.
+
+    The one answer to "does this index fit these settings": loading checks the settings the vectors
+    depend on; ingest also checks the sentence vectors, the chunker's rules and the index settings
+    before it keeps an index's chunks and vectors. A setting given as None is not compared.
+    """
     differences: dict[str, tuple[object, object]] = {}
     if model_name is not None and manifest.model_name != model_name:
         differences["model"] = (manifest.model_name, model_name)
@@ -324,6 +332,18 @@ def check_compatible(
                 differences[f"chunking.{key}"] = (manifest.chunking.get(key), chunking.get(key))
     if check_keywords and manifest.keyword_tokenizer != TOKENIZER_VERSION:
         differences["keyword_tokenizer"] = (manifest.keyword_tokenizer, TOKENIZER_VERSION)
+    if sentence_vectors is not None and manifest.sentence_vectors != sentence_vectors:
+        differences["sentence_vectors"] = (manifest.sentence_vectors, sentence_vectors)
+    if chunker is not None and manifest.chunker != chunker:
+        differences["chunker"] = (manifest.chunker, chunker)
+    if index_settings is not None and manifest.index != index_settings:
+        differences["index"] = (manifest.index, index_settings)
+    return differences
+
+
+def check_compatible(manifest: Manifest, **settings: Any) -> None:
+    """Raise IndexMismatchError naming every setting in which the index differs (see `index_differences`)."""
+    differences = index_differences(manifest, **settings)
     if differences:
         raise IndexMismatchError(differences)
 

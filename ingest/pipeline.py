@@ -21,12 +21,11 @@ from ingest.index import (
     LoadedIndex,
     Manifest,
     corpus_hash,
-    fingerprints_agree,
+    index_differences,
     open_index,
     read_manifest,
     write_index,
 )
-from ingest.keywords import TOKENIZER_VERSION
 from ingest.loaders import Document, load_paths
 
 
@@ -144,9 +143,8 @@ def _reusable(
         )
     except IndexStoreError:
         return None
-    if old.manifest.sentence_vectors != sentence_vectors or old.manifest.chunker != CHUNKER_VERSION:
-        return None  # other sentence vectors, or chunks cut by other rules
-    return old
+    # Other sentence vectors, or chunks cut by other rules: nothing to keep.
+    return None if index_differences(old.manifest, sentence_vectors=sentence_vectors, chunker=CHUNKER_VERSION) else old
 
 
 def settings_match(
@@ -157,15 +155,15 @@ def settings_match(
     index_settings: IndexSettings | None = None,
     model_fingerprint: str | None = None,
 ) -> bool:
-    """Whether an index was built with these settings, so its chunks and vectors can be kept."""
-    return (
-        manifest.model_name == model_name
-        and fingerprints_agree(manifest.model_fingerprint, model_fingerprint)
-        and manifest.chunking == chunking.model_dump()
-        and manifest.sentence_vectors == sentence_vectors
-        and manifest.keyword_tokenizer == TOKENIZER_VERSION
-        and manifest.chunker == CHUNKER_VERSION
-        and (index_settings is None or manifest.index == index_settings.model_dump())
+    """Whether an index was built with these settings, so its chunks and vectors can be kept as they are."""
+    return not index_differences(
+        manifest,
+        model_name=model_name,
+        model_fingerprint=model_fingerprint,
+        chunking=chunking.model_dump(),
+        sentence_vectors=sentence_vectors,
+        chunker=CHUNKER_VERSION,
+        index_settings=index_settings.model_dump() if index_settings is not None else None,
     )
 
 
