@@ -206,9 +206,14 @@ def build_question(messages: list[ChatMessage], settings: Settings) -> str:
     return question
 
 
+CAUTION_NOTE = "Partial evidence: the cited passages may answer only part of this question. Check them before acting."
+
+
 def render_tail(response: AskResponse) -> str:
     """What follows the answer text: footnotes (or the closest passages) and the disclaimer."""
     blocks = []
+    if response.caution:
+        blocks.append(f"_{CAUTION_NOTE}_")
     if response.citations:
         lines = []
         for citation in response.citations:
@@ -233,6 +238,7 @@ def _extras(response: AskResponse, question: str) -> dict[str, Any]:
         "abstained": response.abstained,
         "reason": response.reason,
         "evidence_score": response.evidence_score,
+        "caution": response.caution,
         "composer": response.composer,
         "fallback": response.fallback,
         "disclaimer": response.disclaimer,

@@ -324,3 +324,12 @@ def test_a_failure_mid_stream_arrives_as_an_error_event():
     client = openai.OpenAI(base_url="http://testserver/v1", api_key="x", http_client=http, max_retries=0)
     with pytest.raises(openai.APIError, match="the composer fell over"):
         list(client.chat.completions.create(model="guideline-qa", messages=[user(RT_QUESTION)], stream=True))
+
+
+def test_an_answer_on_partial_evidence_says_so_in_the_chat_reply():
+    from qa_service.routes.chat import CAUTION_NOTE, render_tail
+    from qa_service.schemas import AskResponse
+
+    base = {"answer": "Give 8 Gy [1].", "citations": [], "passages": [], "abstained": False, "evidence_score": 0.5}
+    assert CAUTION_NOTE in render_tail(AskResponse(**base, composer="extractive", caution=True))
+    assert CAUTION_NOTE not in render_tail(AskResponse(**base, composer="extractive"))
