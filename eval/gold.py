@@ -7,7 +7,6 @@ by recommendation id, with key facts) and the shared benchmark schema (`corpus.j
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from eval.errors import EvalDataError
+from ingest.metadata import file_sha256
 
 GOLD_DIR = Path(__file__).resolve().parent / "gold"
 DEFAULT_GOLD = GOLD_DIR / "bone_metastasis.jsonl"
@@ -105,15 +105,6 @@ class EvalSet:
             "answerable": answerable,
             "unanswerable": len(self.questions) - answerable,
         }
-
-
-def file_sha256(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def display_path(path: Path) -> str:

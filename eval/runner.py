@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from eval.gold import EvalSet, file_sha256
+from eval.gold import EvalSet
 from eval.metrics import (
     CitedAnswer,
     Score,
@@ -35,6 +35,7 @@ from eval.metrics import (
     span_scores,
 )
 from eval.targets import EvalTarget
+from ingest.metadata import file_sha256
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
 
 if TYPE_CHECKING:

@@ -131,6 +131,15 @@ def apply_stated(doc: Any, fields: dict[str, Any], where: Path) -> Any:
     return replace(doc, **changes)
 
 
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def file_fingerprint(path: Path, metadata_files: list[Path]) -> str:
     """Hash of a document file's bytes, its metadata files' bytes and the loader version.
 

@@ -27,6 +27,7 @@ from ingest.embedding import (
     pool_spans,
 )
 from ingest.errors import IngestError
+from ingest.metadata import file_sha256
 
 EXPORT_VERSION = 1
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -244,11 +245,7 @@ def file_hash(path: Path) -> str:
 
 @lru_cache(maxsize=16)
 def _hash_of(path: Path, _size: int, _mtime_ns: int) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as reader:
-        for block in iter(lambda: reader.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(path)[:16]
 
 
 def _mean_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -26,7 +26,6 @@ up to the model's 512 positions).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,10 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ingest.metadata import file_sha256
+
+sha256_file = file_sha256  # train/reranker.py writes the hash this module checks
 
 FORMAT_VERSION = 1
 MODEL_FILE = "model.int8.onnx"
@@ -70,14 +73,6 @@ def format_passage(title: str, section: str | Sequence[str] | None, text: str) -
     if not parts or parts[0] != title:
         parts.insert(0, title)
     return f"{' > '.join(parts)}\n{text}"
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

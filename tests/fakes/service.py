@@ -20,7 +20,16 @@ from typing import Any
 import uvicorn
 
 from qa_service.errors import NotFoundError
-from qa_service.schemas import AskRequest, AskResponse, Citation, Filters, Passage, SearchRequest, SearchResponse
+from qa_service.schemas import (
+    AskRequest,
+    AskResponse,
+    Citation,
+    Filters,
+    Passage,
+    SearchRequest,
+    SearchResponse,
+    SourceRecord,
+)
 
 _STOP = {
     "a", "an", "and", "are", "be", "by", "do", "does", "for", "how", "i", "in", "is", "it", "of", "on", "or",
@@ -168,19 +177,7 @@ class FakePipeline:
         cited = usable[:2]
         sentences = [f"{p.text.split('. ')[0].rstrip('.')} [{n}]." for n, p in enumerate(cited, start=1)]
         citations = [
-            Citation(
-                id=n,
-                chunk_id=p.chunk_id,
-                doc_id=p.doc_id,
-                rec_id=p.rec_id,
-                title=p.title,
-                issuing_body=p.issuing_body,
-                year=p.year,
-                guideline=p.guideline,
-                section=p.section,
-                url=p.url,
-                quote=p.text,
-            )
+            Citation(id=n, quote=p.text, **p.model_dump(include=set(SourceRecord.model_fields)))
             for n, p in enumerate(cited, start=1)
         ]
         return AskResponse(
@@ -211,6 +208,13 @@ class FakePipeline:
     def documents(self) -> list[dict[str, Any]]:
         """The three fake documents."""
         return [dict(d) for d in DOCUMENTS]
+
+    def recommendation(self, rec_id: str) -> list[Passage]:
+        """The one fake passage with this recommendation id."""
+        found = [p for p in self.passages if (p.rec_id or "").casefold() == rec_id.strip().casefold()]
+        if not found:
+            raise NotFoundError(f"no recommendation {rec_id!r} in this index")
+        return [p.model_copy(update={"score": 1.0}) for p in found]
 
     def manifest(self) -> dict[str, Any]:
         """A minimal manifest."""
