@@ -55,6 +55,11 @@ def write_text_pdf(path: Path, pages: Sequence[Sequence[str]], *, title: str | N
         objects[content_id] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
     if title is not None:
         objects[info_id] = f"<< /Title {_pdf_string(title)} >>".encode("latin-1")
+    return assemble_pdf(path, objects, info_id if title is not None else None)
+
+
+def assemble_pdf(path: Path, objects: dict[int, bytes], info_id: int | None = None) -> Path:
+    """Write numbered PDF objects (1 is the catalog) with their cross-reference table and trailer."""
     out = bytearray(b"%PDF-1.4\n")
     offsets: dict[int, int] = {}
     for obj_id in sorted(objects):
@@ -65,7 +70,7 @@ def write_text_pdf(path: Path, pages: Sequence[Sequence[str]], *, title: str | N
     out += b"xref\n0 %d\n0000000000 65535 f \n" % size
     for obj_id in range(1, size):
         out += b"%010d 00000 n \n" % offsets[obj_id] if obj_id in offsets else b"0000000000 65535 f \n"
-    trailer = f"<< /Size {size} /Root 1 0 R" + (f" /Info {info_id} 0 R" if title is not None else "") + " >>"
+    trailer = f"<< /Size {size} /Root 1 0 R" + (f" /Info {info_id} 0 R" if info_id is not None else "") + " >>"
     out += f"trailer\n{trailer}\nstartxref\n{xref_at}\n%%EOF\n".encode()
     path.write_bytes(bytes(out))
     return path

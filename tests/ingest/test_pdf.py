@@ -12,6 +12,7 @@ import pytest
 
 from ingest.errors import LoaderError
 from ingest.pdf import PdfExtraction, extract_pdf
+from tests.conftest import assemble_pdf
 
 REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
 CDC_PDF = REALDOCS / "pdf" / "cdc_opioids_for_pain_2022_rr7103a1.pdf"
@@ -79,20 +80,7 @@ def write_pdf(path: Path, pages: list[list[T | R]], *, title: str | None = None,
         objects[4 + 2 * i] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
     if title is not None:
         objects[info] = f"<< /Title {_pdf_string(title)} /CreationDate (D:20190301000000) >>".encode("latin-1")
-    out = bytearray(b"%PDF-1.4\n")
-    offsets: dict[int, int] = {}
-    for obj_id in sorted(objects):
-        offsets[obj_id] = len(out)
-        out += b"%d 0 obj\n" % obj_id + objects[obj_id] + b"\nendobj\n"
-    size = max(objects) + 1
-    xref_at = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
-    for obj_id in range(1, size):
-        out += b"%010d 00000 n \n" % offsets[obj_id] if obj_id in offsets else b"0000000000 65535 f \n"
-    trailer = f"<< /Size {size} /Root 1 0 R" + (f" /Info {info} 0 R" if title is not None else "") + " >>"
-    out += f"trailer\n{trailer}\nstartxref\n{xref_at}\n%%EOF\n".encode()
-    path.write_bytes(bytes(out))
-    return path
+    return assemble_pdf(path, objects, info if title is not None else None)
 
 
 def paragraph(x: float, y: float, lines: list[str], size: float = 10, pitch: float = 12) -> list[T | R]:
