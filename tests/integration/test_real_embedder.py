@@ -1,27 +1,12 @@
-"""(real model) The Embedder protocol: the hash fake used everywhere in tests, and the real model on a few texts."""
+"""The real embedding model on the few texts the hash fake is tested on."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from ingest import (
-    SentenceTransformerEmbedder,
-)
-
-TEXTS = [
-    "Bone metastasis > Radiotherapy\nGive 8 Gy in a single fraction. Retreatment is more frequent after it.",
-    "Hypercalcaemia\nRehydrate first. Then give zoledronic acid to lower serum calcium.",
-]
-HEADER = [len("Bone metastasis > Radiotherapy\n"), len("Hypercalcaemia\n")]
-
-
-def _sentence_spans(text: str, start: int) -> list[tuple[int, int]]:
-    first_end = text.index(".", start) + 1
-    return [(start, first_end), (first_end + 1, len(text))]
-
-
-SPANS = [_sentence_spans(t, h) for t, h in zip(TEXTS, HEADER, strict=True)]
+from ingest import SentenceTransformerEmbedder
+from tests.ingest.test_embedders import SPANS, TEXTS  # the texts the hash fake's tests use too
 
 
 @pytest.mark.slow
