@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ingest import Chunk, HashEmbedder, LoadedIndex, build_index
+from qa_service.compose import Candidate
 
 MINI_CORPUS: dict[str, str] = {
     "bone-metastasis/radiotherapy.md": """---
@@ -128,3 +131,17 @@ def chunk_for(index: LoadedIndex, rec_id: str) -> tuple[int, Chunk]:
     rows = [row for row, chunk in enumerate(index.chunks) if chunk.rec_id == rec_id]
     assert len(rows) == 1, (rec_id, rows)
     return rows[0], index.chunks[rows[0]]
+
+
+def candidates_for(index: LoadedIndex, *rec_ids: str) -> list[Candidate]:
+    """The chunks of these recommendations as composer candidates, ranked in the order given."""
+    out = []
+    for rank, rec_id in enumerate(rec_ids):
+        row, chunk = chunk_for(index, rec_id)
+        out.append(Candidate(chunk=chunk, row=row, rank=rank))
+    return out
+
+
+def query_vector(question: str) -> np.ndarray:
+    """The question's vector from the hash embedder the mini index was built with."""
+    return make_embedder().embed([question])[0]

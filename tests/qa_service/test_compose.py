@@ -12,23 +12,11 @@ from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import chunk_for, make_embedder
+    from tests.qa_service.mini_corpus import candidates_for, chunk_for, make_embedder, query_vector
 except ModuleNotFoundError:
-    from mini_corpus import chunk_for, make_embedder  # type: ignore[no-redef]
+    from mini_corpus import candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
-
-
-def candidates_for(index, *rec_ids: str) -> list[Candidate]:
-    out = []
-    for rank, rec_id in enumerate(rec_ids):
-        row, chunk = chunk_for(index, rec_id)
-        out.append(Candidate(chunk=chunk, row=row, rank=rank))
-    return out
-
-
-def query_vector(question: str):
-    return make_embedder().embed([question])[0]
 
 
 @pytest.fixture

@@ -39,21 +39,9 @@ from qa_service.pipeline import QAPipeline
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest
 from qa_service.settings import AnswerSettings, LLMSettings, Settings
 from tests.fakes.service import FakePipeline, serve
-from tests.qa_service.mini_corpus import chunk_for, make_embedder
+from tests.qa_service.mini_corpus import candidates_for, make_embedder, query_vector
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
-
-
-def candidates_for(index, *rec_ids: str) -> list[Candidate]:
-    out = []
-    for rank, rec_id in enumerate(rec_ids):
-        row, chunk = chunk_for(index, rec_id)
-        out.append(Candidate(chunk=chunk, row=row, rank=rank))
-    return out
-
-
-def query_vector(question: str):
-    return make_embedder().embed([question])[0]
 
 
 @pytest.fixture
