@@ -12,7 +12,7 @@ from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import candidates_for, chunk_for, make_embedder, query_vector
+    from tests.qa_service.mini_corpus import candidates_for, chunk_for, query_vector
 except ModuleNotFoundError:
     from mini_corpus import candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
 
