@@ -144,6 +144,18 @@ def _norm(text: str) -> str:
 HEADING_BONUS = 0.1
 
 
+def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[AnswerSentence]:
+    """A lookup ("conversion factor for methadone") is answered by the rows it names, not the whole table.
+
+    When the question names rows of a table by their first cell, the other rows of that passage's
+    tables are left out; sentences that are not table rows stay.
+    """
+    named = {s.source for s in scored if s.table_header and _names_the_row(q_tokens, s.text)}
+    if not named:
+        return scored
+    return [s for s in scored if not (s.table_header and s.source in named and not _names_the_row(q_tokens, s.text))]
+
+
 def _names_the_row(q_tokens: set[str], row: str) -> bool:
     """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |")."""
     label = set(keyword_tokens(cells(row)[0])) if row.strip() else set()
@@ -227,6 +239,7 @@ class ExtractiveComposer:
         scored = self.score_sentences(question, query_vector, candidates)
         if not scored:
             return Composed(sentences=[], composer=self.name)
+        scored = _named_rows_only(scored, set(keyword_tokens(expand_query(question))))
         best = scored[0].score
         floor = max(self.settings.min_sentence_score, 0.6 * best)
         chosen: list[AnswerSentence] = []

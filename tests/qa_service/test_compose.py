@@ -251,3 +251,17 @@ def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
     assert header == "| Opioid | Conversion factor* |"
     assert row_as_sentence("| Methadone | 4.7 |", header) == "Opioid: Methadone; Conversion factor: 4.7"
     assert row_as_sentence("| Methadone | 4.7 |", None) == "Methadone; 4.7"
+
+
+def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
+    from qa_service.compose import AnswerSentence, _named_rows_only
+
+    header = "| Opioid | Conversion factor* |"
+    rows = [
+        AnswerSentence("| Codeine | 0.15 |", source=0, score=0.5, position=1, table_header=header),
+        AnswerSentence("| Methadone | 4.7 |", source=0, score=0.6, position=2, table_header=header),
+        AnswerSentence("Multiply the dose by the factor.", source=0, score=0.55, position=3),
+    ]
+    kept = _named_rows_only(rows, {"mme", "convers", "factor", "methadon"})
+    assert [s.text for s in kept] == ["| Methadone | 4.7 |", "Multiply the dose by the factor."]
+    assert _named_rows_only(rows, {"convers", "factor"}) == rows  # no row named: the table stays whole
