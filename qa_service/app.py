@@ -21,9 +21,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from ingest import IngestError
-from qa_service.errors import ServiceError
+from qa_service.errors import NotReadyError, ServiceError
 from qa_service.protocols import AnswerPipeline
 from qa_service.settings import Settings
 
@@ -114,7 +115,8 @@ class Guard:
             return _error(400, "BadRequest", "Content-Length is not a number")
         if length is not None and int(length) > self.server.max_body_bytes:
             return _error(413, "PayloadTooLarge", f"request body over {self.server.max_body_bytes} bytes")
-        if self.keys and str(scope.get("path", "")).startswith("/v1/"):
+        path = str(scope.get("path", ""))
+        if self.keys and (path.startswith("/v1/") or path == "/mcp" or path.startswith("/mcp/")):
             given = headers.get("authorization", "").removeprefix("Bearer ").strip() or headers.get("x-api-key", "")
             if given not in self.keys:
                 return _error(401, "Unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
@@ -163,7 +165,8 @@ def create_app(
                     log.error(orjson.dumps({"event": "load_failed", "error": str(exc)}).decode())
 
             threading.Thread(target=load, name="load-index", daemon=True).start()
-        yield
+        async with mcp_endpoint.running():
+            yield
 
     app = FastAPI(
         title="guideline-qa",
@@ -202,7 +205,17 @@ def create_app(
             allow_headers=["*"],
         )
 
+    from qa_service.mcp_server import McpEndpoint, build_mcp_server
     from qa_service.routes import ask, chat, meta, web
+
+    def current_pipeline() -> AnswerPipeline:
+        if app.state.pipeline is None:
+            raise NotReadyError(app.state.load_error or "the index is still loading; try again in a moment")
+        pipeline: AnswerPipeline = app.state.pipeline
+        return pipeline
+
+    mcp_endpoint = McpEndpoint(build_mcp_server(current_pipeline, settings), settings)
+    app.router.routes.append(Route("/mcp", mcp_endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False))
 
     app.include_router(ask.router)
     app.include_router(meta.router)

@@ -1,4 +1,4 @@
-"""`guideline-qa serve` and `guideline-qa ask`."""
+"""`guideline-qa serve`, `guideline-qa ask` and `guideline-qa mcp`."""
 
 from __future__ import annotations
 
@@ -88,8 +88,61 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Serve the MCP tools over stdio, for desktop assistants that start the server themselves.
+
+    Stdout carries the protocol: logs go to stderr, and while serving the SDK points fd 1 at stderr too, so
+    stray output cannot corrupt it. The index loads on a thread while the client connects; the first tool
+    call waits for it.
+    """
+    import logging
+    import threading
+
+    import anyio
+
+    from qa_service.errors import NotReadyError
+    from qa_service.mcp_server import build_mcp_server
+    from qa_service.pipeline import QAPipeline
+    from qa_service.protocols import AnswerPipeline
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    if args.index:
+        settings.index_dir = Path(args.index)
+    if not (settings.index_dir / "CURRENT").exists():
+        print(f"guideline-qa: no index at {settings.index_dir}; run `guideline-qa ingest` first", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.WARNING, format="%(message)s", stream=sys.stderr)
+    loaded: list[AnswerPipeline] = []
+    failed: list[str] = []
+    done = threading.Event()
+
+    def load() -> None:
+        try:
+            loaded.append(QAPipeline.from_settings(settings))
+        except Exception as exc:
+            failed.append(f"index could not be loaded: {exc}")
+            print(f"guideline-qa: {failed[0]}", file=sys.stderr)
+        finally:
+            done.set()
+
+    def pipeline() -> AnswerPipeline:
+        done.wait(timeout=600)
+        if not loaded:
+            raise NotReadyError(failed[0] if failed else "the index is still loading; try again in a moment")
+        return loaded[0]
+
+    threading.Thread(target=load, name="load-index", daemon=True).start()
+    anyio.run(build_mcp_server(pipeline, settings).run_stdio_async)
+    return 0
+
+
 def register(sub: Any) -> None:
-    """Add `serve` and `ask` to the `guideline-qa` command."""
+    """Add `serve`, `ask` and `mcp` to the `guideline-qa` command."""
+    mcp = sub.add_parser("mcp", help="serve the MCP tools over stdio (for desktop assistants)")
+    mcp.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    mcp.set_defaults(handler=cmd_mcp)
+
     serve = sub.add_parser("serve", help="serve the API and the web page")
     serve.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
     serve.add_argument("--host", help="bind address (default 127.0.0.1)")

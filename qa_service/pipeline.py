@@ -316,6 +316,18 @@ class QAPipeline:
             )
         return path, media_type
 
+    def recommendation(self, rec_id: str) -> list[Passage]:
+        """Every chunk carrying this recommendation id (a long one is cut into several), in document order."""
+        wanted = rec_id.strip().casefold()
+        chunks = [c for c in self.index.chunks if c.rec_id is not None and c.rec_id.casefold() == wanted]
+        if not wanted or not chunks:
+            raise NotFoundError(f"no recommendation {rec_id!r} in this index")
+        chunks.sort(key=lambda c: (c.doc_id, c.position))
+        return [
+            Passage(**provenance(c), text=c.prefix + c.text, guideline=c.guideline, topic=c.topic, score=1.0)
+            for c in chunks
+        ]
+
     def manifest(self) -> dict[str, Any]:
         """The manifest without the per-document list."""
         return self.index.manifest.model_dump(exclude={"documents"})

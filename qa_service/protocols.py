@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from qa_service.schemas import AskRequest, AskResponse, SearchRequest, SearchResponse
+from qa_service.schemas import AskRequest, AskResponse, Passage, SearchRequest, SearchResponse
 
 
 @runtime_checkable
@@ -39,4 +39,8 @@ class AnswerPipeline(Protocol):
 
     def source_file(self, doc_id: str) -> tuple[Path, str]:
         """The original file of an indexed document and its media type; NotFoundError if there is none."""
+        ...
+
+    def recommendation(self, rec_id: str) -> list[Passage]:
+        """Every passage of one recommendation (by its id, any case), in document order; NotFoundError if none."""
         ...
