@@ -1,4 +1,4 @@
-"""The `guideline-qa` command: ingest, serve, ask, eval, bench.
+"""The `guideline-qa` command: ingest, serve, ask, mcp, eval, bench.
 
 Errors from the packages are turned into one-line messages and exit codes here, nowhere else.
 """
