@@ -4,9 +4,9 @@
 the environment variable, the type, the default and the field's description. Regenerate the page
 after changing a setting::
 
-    python -m qa_service.settings_doc > docs/configuration.md
+    python -m guideline_qa.settings_doc > docs/configuration.md
 
-`tests/qa_service/test_settings_doc.py` fails while the page and the code disagree.
+`tests/guideline_qa/test_settings_doc.py` fails while the page and the code disagree.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from pydantic_core import PydanticUndefined
 
 from qa_service.settings import Settings
 
-REGENERATE = "python -m qa_service.settings_doc > docs/configuration.md"
+REGENERATE = "python -m guideline_qa.settings_doc > docs/configuration.md"
 UNDESCRIBED = "**(no description)**"
 
 Group = tuple[tuple[str, ...], type[BaseModel]]
@@ -224,7 +224,7 @@ def render_configuration() -> str:
 
 
 def main() -> int:
-    """Print the page: `python -m qa_service.settings_doc > docs/configuration.md`."""
+    """Print the page: `python -m guideline_qa.settings_doc > docs/configuration.md`."""
     sys.stdout.write(render_configuration())
     return 0
 

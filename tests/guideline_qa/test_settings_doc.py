@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa_service.settings_doc import REGENERATE, render_configuration, undescribed_settings
+from guideline_qa.settings_doc import REGENERATE, render_configuration, undescribed_settings
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
