@@ -42,6 +42,7 @@ import numpy as np
 from ingest import LoadedIndex, keyword_tokens
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
+from qa_service.quantities import parse_quantities
 from qa_service.vocabulary import query_words, question_words
 
 if TYPE_CHECKING:
@@ -56,6 +57,12 @@ _QUANTITY = re.compile(
 )
 # A number spelled out states a quantity too ("every six months"); "one" is left out ("one of them").
 _SPELLED_NUMBER = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.IGNORECASE)
+
+
+def states_dose(text: str) -> bool:
+    """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
+    reader sees it: a concentration (14 mg/dL) or a duration is not a dose."""
+    return any(q.kind == "dose" for q in parse_quantities(text))
 
 
 def states_number(text: str) -> bool:
@@ -138,11 +145,8 @@ def packaged_gate() -> GateModel:
     return GateModel.from_json(json.loads(text))
 
 
-# A dose question needs a dose in the answer: a number with a dose unit, not a concentration (14 mg/dL).
+# A dose question needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a duration.
 _DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
-_DOSE_VALUE = re.compile(
-    r"\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg|micrograms?|gy|iu|international units|units|ml|kbq)(?![\w/])", re.IGNORECASE
-)
 
 
 # Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
@@ -404,7 +408,7 @@ def judge(
         "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
-    penalised = (asks_quantity and not has_number) or (asks_dose and not _DOSE_VALUE.search(answer))
+    penalised = (asks_quantity and not has_number) or (asks_dose and not states_dose(answer))
     return Evidence(
         features=features,
         score=model.score(features, penalised=penalised),

@@ -295,3 +295,19 @@ def test_an_abstention_is_never_flagged_as_partial_evidence(mini_pipeline, monke
     monkeypatch.setattr(mini_pipeline.gate, "model", replace(mini_pipeline.gate.model, caution_band=1.0))
     response = mini_pipeline.ask(AskRequest(question="teriparatide dose for osteoporosis in men"))
     assert response.abstained and not response.caution
+
+
+@pytest.mark.parametrize(
+    ("answer", "is_dose"),
+    [
+        ("Reassess before increasing to 50 MME/day or more. [1]", True),
+        ("Give 0.1 mg/kg every 4 hours. [1]", True),
+        ("Give 8 Gy in a single fraction. [1]", True),
+        ("Treat when calcium is above 14 mg/dL. [1]", False),
+        ("Observe the infant for at least 72 hours. [1]", False),
+    ],
+)
+def test_a_dose_is_recognised_by_the_grounding_check_s_quantity_reader(answer, is_dose):
+    from qa_service.abstention import states_dose
+
+    assert states_dose(answer) is is_dose
