@@ -26,6 +26,7 @@ from starlette.routing import Route
 from ingest import IngestError
 from qa_service.errors import NotReadyError, ServiceError
 from qa_service.protocols import AnswerPipeline
+from qa_service.reload import IndexWatcher, live_generation
 from qa_service.settings import Settings
 
 log = logging.getLogger("guideline_qa.http")
@@ -150,11 +151,22 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.started_at = time.perf_counter()
+        watcher: IndexWatcher | None = None
         if app.state.pipeline is None:
+            # A service that loads its own index also follows it: each new generation ingest writes is
+            # swapped in while the old one keeps answering (qa_service/reload.py).
+            watcher = IndexWatcher(
+                app.state,
+                settings.index_dir,
+                lambda: factory(settings),
+                interval_s=settings.server.reload_interval_s,
+                served=None,
+            )
 
             def load() -> None:
                 try:
                     app.state.pipeline = factory(settings)
+                    watcher.served = str(app.state.pipeline.manifest().get("generation") or "") or None
                     log.info(
                         orjson.dumps(
                             {"event": "ready", "seconds": round(time.perf_counter() - app.state.started_at, 2)}
@@ -162,11 +174,18 @@ def create_app(
                     )
                 except (IngestError, ServiceError, OSError) as exc:
                     app.state.load_error = f"index could not be loaded: {exc}"
+                    watcher.refused = live_generation(settings.index_dir)
                     log.error(orjson.dumps({"event": "load_failed", "error": str(exc)}).decode())
+                if settings.server.reload_interval_s > 0:
+                    watcher.start()
 
             threading.Thread(target=load, name="load-index", daemon=True).start()
-        async with mcp_endpoint.running():
-            yield
+        try:
+            async with mcp_endpoint.running():
+                yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
 
     app = FastAPI(
         title="guideline-qa",

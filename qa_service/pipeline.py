@@ -329,8 +329,8 @@ class QAPipeline:
         ]
 
     def manifest(self) -> dict[str, Any]:
-        """The manifest without the per-document list."""
-        return self.index.manifest.model_dump(exclude={"documents"})
+        """The manifest without the per-document list, and the name of the generation served."""
+        return self.index.manifest.model_dump(exclude={"documents"}) | {"generation": self.index.path.name}
 
 
 def _split_rendered(answer: str) -> list[str]:

@@ -159,6 +159,13 @@ class ServerSettings(BaseModel):
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="Longest question accepted.")
     max_body_bytes: int = Field(64_000, ge=1000, le=10_000_000, description="Largest request body accepted.")
     log_questions: bool = Field(False, description="Log question text (may carry patient details).")
+    reload_interval_s: float = Field(
+        2.0,
+        ge=0,
+        le=3600,
+        description="How often the service looks for a new index generation written by ingest (the index "
+        "folder's CURRENT file) and swaps it in while answering; 0: never.",
+    )
 
 
 class Settings(BaseSettings):

@@ -38,7 +38,8 @@ def version(pipeline: PipelineDep) -> dict[str, Any]:
         service_version = pkg_version("guideline-qa")
     except PackageNotFoundError:
         service_version = "unknown"
-    return {"version": service_version, "manifest": pipeline.manifest()}
+    manifest = pipeline.manifest()
+    return {"version": service_version, "generation": manifest.get("generation"), "manifest": manifest}
 
 
 @router.get("/v1/documents", summary="The indexed documents")

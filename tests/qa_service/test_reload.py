@@ -1,0 +1,130 @@
+"""Live index updates: a running service swaps in each generation ingest writes, and refuses a broken one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest import build_index, open_index
+from qa_service.app import create_app
+from qa_service.errors import ServiceError
+from qa_service.pipeline import QAPipeline
+from qa_service.reload import IndexWatcher
+from qa_service.settings import Settings
+from tests.qa_service.mini_corpus import make_embedder
+
+RT = "Give 8 Gy in a single fraction for painful bone metastases.\n"
+NEW = "Tapentadol has a conversion factor of 0.4 to morphine milligram equivalents.\n"
+
+
+class FakeLoaded:
+    def __init__(self, generation: str) -> None:
+        self.generation = generation
+
+    def manifest(self) -> dict[str, Any]:
+        return {"generation": self.generation}
+
+
+def test_the_watcher_swaps_in_a_new_generation_once_and_refuses_a_broken_one(tmp_path: Path) -> None:
+    state = SimpleNamespace(pipeline=FakeLoaded("gen-1"), load_error=None)
+    loads: list[str] = []
+
+    def load() -> FakeLoaded:
+        name = (tmp_path / "CURRENT").read_text().strip()
+        loads.append(name)
+        if name == "gen-broken":
+            raise ServiceError("manifest.json is not JSON")
+        return FakeLoaded(name)
+
+    watcher = IndexWatcher(state, tmp_path, load, interval_s=60, served="gen-1")
+    assert not watcher.check()  # no CURRENT yet
+    (tmp_path / "CURRENT").write_text("gen-1")
+    assert not watcher.check() and loads == []  # the generation already served
+
+    (tmp_path / "CURRENT").write_text("gen-2")
+    assert watcher.check() and state.pipeline.generation == "gen-2"
+    assert not watcher.check() and loads == ["gen-2"]
+
+    (tmp_path / "CURRENT").write_text("gen-broken")
+    assert not watcher.check() and state.pipeline.generation == "gen-2"  # the old one keeps serving
+    assert not watcher.check() and loads == ["gen-2", "gen-broken"]  # not retried until CURRENT changes
+
+    (tmp_path / "CURRENT").write_text("gen-3")
+    assert watcher.check() and state.pipeline.generation == "gen-3"
+
+
+def _settings(index_dir: Path) -> Settings:
+    settings = Settings(index_dir=index_dir)
+    settings.server.reload_interval_s = 0.1
+    settings.retrieval.rerank = False
+    return settings
+
+
+def _load(settings: Settings) -> QAPipeline:
+    return QAPipeline(open_index(settings.index_dir), make_embedder(), settings)
+
+
+def _wait(condition: Any, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "guidelines"
+    folder.mkdir()
+    (folder / "rt.txt").write_text(RT)
+    return folder
+
+
+def test_a_running_service_serves_a_new_ingest_with_no_failed_request(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir, embedder=make_embedder())
+    app = create_app(_settings(index_dir), pipeline_factory=_load)
+    with TestClient(app) as client:
+        assert _wait(lambda: client.get("/readyz").status_code == 200)
+        first = client.get("/v1/version").json()["generation"]
+        assert first and first == (index_dir / "CURRENT").read_text().strip()
+
+        failures: list[int] = []
+        stop = threading.Event()
+
+        def keep_asking() -> None:
+            while not stop.is_set():
+                status = client.post("/v1/search", json={"query": "tapentadol conversion factor"}).status_code
+                if status != 200:
+                    failures.append(status)
+
+        asker = threading.Thread(target=keep_asking)
+        asker.start()
+        try:
+            (corpus / "mme.txt").write_text(NEW)
+            build_index([corpus], index_dir, embedder=make_embedder())
+            assert _wait(lambda: client.get("/v1/version").json()["generation"] != first)
+        finally:
+            stop.set()
+            asker.join()
+
+        assert failures == []
+        found = client.post("/v1/search", json={"query": "tapentadol conversion factor", "top_k": 1}).json()
+        assert found["passages"][0]["doc_id"] == "mme"
+
+
+def test_a_service_started_before_any_index_serves_the_first_one_ingest_writes(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    app = create_app(_settings(index_dir), pipeline_factory=_load)
+    with TestClient(app) as client:
+        assert _wait(lambda: client.get("/readyz").status_code == 503)
+        build_index([corpus], index_dir, embedder=make_embedder())
+        assert _wait(lambda: client.get("/readyz").status_code == 200)
+        assert client.get("/v1/version").json()["generation"] == (index_dir / "CURRENT").read_text().strip()
