@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from ingest import IngestError
 from qa_service.errors import NotReadyError, ServiceError
+from qa_service.metrics import ServiceMetrics
 from qa_service.protocols import AnswerPipeline
 from qa_service.reload import IndexWatcher, live_generation
 from qa_service.settings import Settings
@@ -65,8 +66,9 @@ class Guard:
     Written as plain ASGI rather than `@app.middleware`, which costs about a millisecond a request.
     """
 
-    def __init__(self, app: Any, settings: Settings) -> None:
+    def __init__(self, app: Any, settings: Settings, metrics: ServiceMetrics) -> None:
         self.app = app
+        self.metrics = metrics
         self.server = settings.server
         self.keys = {k.get_secret_value() for k in settings.server.api_keys}
 
@@ -100,6 +102,9 @@ class Guard:
             await refusal(scope, receive, send_with_id)
         else:
             await self.app(scope, receive, send_with_id)
+        # The route template, never the raw path: no document id or question text becomes a label.
+        route = getattr(scope.get("route"), "path", None) or ("refused" if refusal is not None else "unmatched")
+        self.metrics.observe_request(route, status, time.perf_counter() - started)
         record = {
             "event": "request",
             "id": request_id,
@@ -194,6 +199,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.metrics = ServiceMetrics()
     app.state.pipeline = pipeline
     app.state.load_error = None
 
@@ -214,7 +220,7 @@ def create_app(
         log.exception("unexpected error")
         return _error(500, "InternalError", "internal error; the request was logged")
 
-    app.add_middleware(Guard, settings=settings)
+    app.add_middleware(Guard, settings=settings, metrics=app.state.metrics)
 
     if settings.server.cors_origins:
         app.add_middleware(

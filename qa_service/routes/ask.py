@@ -56,8 +56,11 @@ async def ask(request: AskRequest, http: Request, pipeline: PipelineDep, setting
     if request.stream:
         return StreamingResponse(sse(pipeline.ask_stream(request)), media_type="text/event-stream")
     if (request.composer or settings.answer.composer) == "llm":
-        return await run_until_disconnect(http, partial(pipeline.ask, request))
-    return await anyio.to_thread.run_sync(pipeline.ask, request)
+        response = await run_until_disconnect(http, partial(pipeline.ask, request))
+    else:
+        response = await anyio.to_thread.run_sync(pipeline.ask, request)
+    http.app.state.metrics.observe_answer(response)
+    return response
 
 
 @router.post("/search", response_model=SearchResponse, summary="Ranked passages for a query")

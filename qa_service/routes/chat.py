@@ -357,6 +357,7 @@ async def chat_completions(
         body = stream_reply(http_request, pipeline, ask_request, question, include_usage=include_usage)
         return StreamingResponse(body, media_type="text/event-stream", headers={"cache-control": "no-cache"})
     response = await run_until_disconnect(http_request, lambda: pipeline.ask(ask_request))
+    http_request.app.state.metrics.observe_answer(response)
     content = render_content(response)
     citations = [c.model_dump() for c in response.citations]
     return {

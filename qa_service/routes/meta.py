@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from qa_service.dependencies import PipelineDep
 from qa_service.errors import NotFoundError, NotReadyError
@@ -26,6 +26,18 @@ def readyz(request: Request) -> dict[str, Any]:
     if pipeline is None:
         raise NotReadyError(getattr(request.app.state, "load_error", None) or "the index is still loading")
     return {"status": "ready", "chunks": pipeline.manifest().get("counts", {}).get("chunks")}
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Requests and latency by route, time per answering stage, answers by outcome, the index served."""
+    from qa_service.metrics import CONTENT_TYPE_LATEST
+
+    collected = request.app.state.metrics
+    pipeline = getattr(request.app.state, "pipeline", None)
+    if pipeline is not None:
+        collected.observe_index(pipeline.manifest())
+    return Response(collected.render(), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/v1/version", summary="Service version and the index manifest")
