@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes.evaluation import write_tiny_benchmark
+from tests.qa_service.conftest import mini_index, mini_index_dir, mini_pipeline
+
+__all__ = ["benchmark_files", "mini_index", "mini_index_dir", "mini_pipeline"]
 
 
 @pytest.fixture
