@@ -21,7 +21,7 @@ from ingest.errors import (
     LoaderError,
     UnsupportedFileError,
 )
-from ingest.index import IndexSettings, LoadedIndex, Manifest, open_index, read_manifest
+from ingest.index import IndexSettings, LoadedIndex, Manifest, SearchIndex, open_index, read_manifest
 from ingest.keywords import keyword_tokens
 from ingest.loaders import Document, LoadResult, load_paths
 from ingest.pipeline import IngestSummary, build_index, configured_model_name
@@ -47,6 +47,7 @@ __all__ = [
     "LoadedIndex",
     "LoaderError",
     "Manifest",
+    "SearchIndex",
     "SentenceTransformerEmbedder",
     "UnsupportedFileError",
     "as_langchain_embeddings",

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import orjson
@@ -354,6 +354,39 @@ def _bm25_scores(index: Any, tokens: Sequence[str], n: int) -> np.ndarray:
     if not ids:
         return np.zeros(n, dtype=np.float32)
     return np.asarray(index.get_scores_from_ids(ids), dtype=np.float32)
+
+
+@runtime_checkable
+class SearchIndex(Protocol):
+    """What the service needs of an index: the seam where another search backend would plug in.
+
+    `LoadedIndex` (FAISS + bm25s, on disk) implements it. A backend for a corpus beyond one node
+    (OpenSearch, PostgreSQL with pgvector, Milvus: keyword and vector search with filters) would
+    implement the same members over its own store; see docs/scaling.md.
+    """
+
+    path: Path
+    manifest: Manifest
+    chunks: list[Chunk]
+    vectors: np.ndarray
+
+    def __len__(self) -> int: ...
+
+    def dense_search(
+        self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-k (scores, rows) by inner product, restricted to `allowed` rows when given."""
+        ...
+
+    def keyword_scores(
+        self, tokens: Sequence[str], mask: np.ndarray | None = None, *, bigram_weight: float = 0.0
+    ) -> np.ndarray:
+        """A keyword score for every chunk (zero where masked out or no match)."""
+        ...
+
+    def chunk_sentence_vectors(self, row: int) -> np.ndarray | None:
+        """The sentence vectors of one chunk, when the index stores them."""
+        ...
 
 
 @dataclass

@@ -39,7 +39,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ingest import LoadedIndex, keyword_tokens
+from ingest import keyword_tokens
+from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import parse_quantities
@@ -179,7 +180,7 @@ _NEGATED = re.compile(r"\b(?:no|without|non|not|never)" + _NEGATED_AFTER, re.IGN
 _EXCLUDED = re.compile(r"\b(?:no|without|non)" + _NEGATED_AFTER, re.IGNORECASE)
 
 
-def negated_vocabulary(index: LoadedIndex) -> frozenset[str]:
+def negated_vocabulary(index: SearchIndex) -> frozenset[str]:
     """Keywords the corpus itself speaks of as absent ("no pathological fracture", "without bone involvement")."""
     found: set[str] = set()
     for chunk in index.chunks:
@@ -208,7 +209,7 @@ def _same_word(a: str, b: str) -> bool:
     return a == b or (len(a) >= 7 and len(b) >= 7 and a[:7] == b[:7])
 
 
-def idf_table(index: LoadedIndex) -> tuple[dict[str, float], float]:
+def idf_table(index: SearchIndex) -> tuple[dict[str, float], float]:
     """Token -> IDF over chunks, and the highest IDF (used for words the corpus never uses)."""
     counts: dict[str, int] = {}
     for chunk in index.chunks:
@@ -429,7 +430,7 @@ class EvidenceGate:
     """
 
     def __init__(
-        self, index: LoadedIndex, count_tokens: Callable[[Sequence[str]], list[int]], model: GateModel | None = None
+        self, index: SearchIndex, count_tokens: Callable[[Sequence[str]], list[int]], model: GateModel | None = None
     ) -> None:
         self.index = index
         self.model = model or packaged_gate()

@@ -12,7 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest import Chunk, LoadedIndex, keyword_tokens
+from ingest import Chunk, keyword_tokens
+from ingest.index import SearchIndex
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
@@ -184,7 +185,7 @@ class ExtractiveComposer:
     name = "extractive"
 
     def __init__(
-        self, index: LoadedIndex, settings: AnswerSettings, *, max_passages: int = 4, embed: Any | None = None
+        self, index: SearchIndex, settings: AnswerSettings, *, max_passages: int = 4, embed: Any | None = None
     ) -> None:
         self.index = index
         self.settings = settings

@@ -9,8 +9,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ingest import Chunk, Embedder, IngestError, LoadedIndex, load_embedder, open_index
+from ingest import Chunk, Embedder, IngestError, load_embedder, open_index
 from ingest.chunking import pages_of
+from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, attribution, render
@@ -87,7 +88,7 @@ class QAPipeline:
 
     def __init__(
         self,
-        index: LoadedIndex,
+        index: SearchIndex,
         embedder: Embedder,
         settings: Settings,
         *,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest import Embedder, LoadedIndex, keyword_tokens
+from ingest import Embedder, keyword_tokens
+from ingest.index import SearchIndex
 from qa_service.batching import MicroBatcher
 from qa_service.rerank import Reranker, format_passage
 from qa_service.schemas import Filters
@@ -92,7 +93,7 @@ class Retriever:
     """Dense + keyword retrieval over one loaded index."""
 
     def __init__(
-        self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings, reranker: Reranker | None = None
+        self, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings, reranker: Reranker | None = None
     ) -> None:
         self.index = index
         self.reranker = reranker

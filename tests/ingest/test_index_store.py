@@ -478,3 +478,14 @@ def test_keyword_scores_for_unknown_terms_are_zero(built: Path) -> None:
 
     assert scores.shape == (len(index),)
     assert not scores.any()
+
+
+def test_the_loaded_index_is_the_search_index_the_service_depends_on(tmp_path: Path) -> None:
+    from ingest import HashEmbedder, SearchIndex, build_index, open_index
+    from tests.conftest import INGEST_FIXTURES
+
+    build_index([INGEST_FIXTURES / "guideline.md"], tmp_path / "index", embedder=HashEmbedder())
+    index = open_index(tmp_path / "index")
+    assert isinstance(index, SearchIndex)
+    _scores, rows = index.dense_search(index.vectors[0], 1)
+    assert rows.tolist() == [0] and len(index.keyword_scores(["radiotherapy"])) == len(index)
