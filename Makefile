@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench browser clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -88,6 +88,21 @@ browser: ## install Debian's chromium for the browser tests (root only; without 
 			|| echo "skipping: could not install chromium; the browser tests will skip"; \
 	else \
 		echo "skipping: /usr/bin/chromium is absent and installing it needs root (sudo make browser); the browser tests will skip"; \
+	fi
+
+REPLICAS ?= 2
+
+cluster: index haproxy ## $(REPLICAS) replicas behind haproxy on 127.0.0.1:$(PORT), in the foreground (Ctrl-C stops all)
+	$(PY) -m guideline_qa.cluster --replicas $(REPLICAS) --port $(PORT) --index $(INDEX)
+
+haproxy: ## install Debian's haproxy for make cluster and its test (root only; without it the test skips)
+	@if command -v haproxy >/dev/null 2>&1; then \
+		echo "haproxy is installed: $$(haproxy -v 2>/dev/null | head -1)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q haproxy) >/dev/null 2>&1 \
+			|| echo "skipping: could not install haproxy; make cluster cannot run and its test will skip"; \
+	else \
+		echo "skipping: haproxy is absent and installing it needs root (sudo make haproxy); the cluster test will skip"; \
 	fi
 
 clean: ## remove the index, reports and caches (keeps .venv)
