@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -63,11 +64,17 @@ backend replicas
 """
 
 
+@dataclass
+class Replicas:
+    """The running replicas: their processes and the loopback ports they serve on."""
+
+    processes: list[subprocess.Popen[bytes]]
+    ports: list[int]
+
+
 @contextmanager
-def cluster(
-    replicas: int, port: int, index: Path, *, haproxy: str = "haproxy"
-) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start the replicas and haproxy; yield the replicas' processes; stop everything on exit."""
+def cluster(replicas: int, port: int, index: Path, *, haproxy: str = "haproxy") -> Iterator[Replicas]:
+    """Start the replicas and haproxy; yield the replicas; stop everything on exit."""
     executable = shutil.which(haproxy)
     if executable is None:
         raise SystemExit("guideline-qa cluster: haproxy is not installed (make haproxy, or apt-get install haproxy)")
@@ -81,7 +88,7 @@ def cluster(
                 command = [sys.executable, "-m", "guideline_qa", "serve", "--index", str(index), "--port", str(p)]
                 processes.append(subprocess.Popen(command, env=os.environ.copy()))
             balancer = subprocess.Popen([executable, "-f", str(config), "-db"])
-            yield processes
+            yield Replicas(processes, ports)
             balancer.terminate()
             balancer.wait(timeout=10)
         finally:

@@ -22,7 +22,8 @@ pytestmark = [
 QUESTIONS = ["single fraction dose for painful bone metastases", "zoledronic acid interval", "MSCC first step"]
 
 
-async def _load(base: str, requests: int, concurrency: int, kill_after: int, victim: int) -> list[str]:
+async def _load(base: str, requests: int, concurrency: int, kill: tuple[int, int] | None = None) -> list[str]:
+    """POST questions through haproxy; with `kill` = (n, pid), SIGKILL that replica before the n-th question."""
     failures: list[str] = []
     sent = 0
     lock = asyncio.Lock()
@@ -36,8 +37,8 @@ async def _load(base: str, requests: int, concurrency: int, kill_after: int, vic
                         return
                     sent += 1
                     n = sent
-                if n == kill_after:
-                    os.kill(victim, signal.SIGKILL)
+                if kill is not None and n == kill[0]:
+                    os.kill(kill[1], signal.SIGKILL)
                 try:
                     reply = await client.post("/v1/ask", json={"question": QUESTIONS[n % len(QUESTIONS)]})
                     if reply.status_code != 200:
@@ -47,6 +48,18 @@ async def _load(base: str, requests: int, concurrency: int, kill_after: int, vic
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return failures
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 120
+    ready = 0
+    while time.monotonic() < deadline and ready < 6:  # every replica answers through haproxy
+        try:
+            ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
+        except httpx.HTTPError:
+            ready = 0
+        time.sleep(0.3)
+    assert ready >= 6, "the cluster did not become ready"
 
 
 def test_killing_a_replica_under_load_loses_no_request(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -64,16 +77,55 @@ def test_killing_a_replica_under_load_loses_no_request(tmp_path: Path, monkeypat
         monkeypatch.setenv(key, value)
     with cluster(2, port, tmp_path / "index") as replicas:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        ready = 0
-        while time.monotonic() < deadline and ready < 6:  # both replicas answer through haproxy
-            try:
-                ready = ready + 1 if httpx.get(f"{base}/readyz", timeout=5).status_code == 200 else 0
-            except httpx.HTTPError:
-                ready = 0
-            time.sleep(0.3)
-        assert ready >= 6, "the cluster did not become ready"
-        failures = asyncio.run(_load(base, requests=600, concurrency=16, kill_after=200, victim=replicas[0].pid))
-        assert replicas[0].wait(timeout=5) == -signal.SIGKILL  # the replica really died mid-run
-        assert replicas[1].poll() is None
+        _wait_ready(base)
+        victim = replicas.processes[0].pid
+        failures = asyncio.run(_load(base, requests=600, concurrency=16, kill=(200, victim)))
+        assert replicas.processes[0].wait(timeout=5) == -signal.SIGKILL  # the replica really died mid-run
+        assert replicas.processes[1].poll() is None
+    assert failures == []
+
+
+def test_an_ingest_reaches_every_replica_with_no_failed_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from ingest import EmbeddingSettings, build_index
+
+    onnx_dir = tmp_path / "onnx"
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS_DIR, corpus)
+    embedding = EmbeddingSettings(precision="int8", onnx_dir=onnx_dir)
+    build_index([corpus], tmp_path / "index", embedding=embedding)
+    for key, value in {
+        "GQA_EMBEDDING__ONNX_DIR": str(onnx_dir),
+        "GQA_EMBEDDING__PRECISION": "int8",
+        "GQA_EMBEDDING__QUERY_BACKEND": "onnx",
+        "GQA_SERVER__RELOAD_INTERVAL_S": "0.5",
+    }.items():
+        monkeypatch.setenv(key, value)
+    port = free_port()
+    with cluster(2, port, tmp_path / "index") as replicas:
+        base = f"http://127.0.0.1:{port}"
+        _wait_ready(base)
+        before = {p: httpx.get(f"http://127.0.0.1:{p}/v1/version").json()["generation"] for p in replicas.ports}
+        failures: list[str] = []
+        loader = threading.Thread(target=lambda: failures.extend(asyncio.run(_load(base, requests=300, concurrency=8))))
+        loader.start()
+        (corpus / "related-topics" / "onj.md").write_text(
+            (corpus / "related-topics" / "onj.md").read_text() + "\nA sentence added to change the document.\n"
+        )
+        build_index([corpus], tmp_path / "index", embedding=embedding)
+        loader.join(timeout=120)
+        live = (tmp_path / "index" / "CURRENT").read_text().strip()
+
+        def everyone_serves_it() -> bool:
+            return all(
+                httpx.get(f"http://127.0.0.1:{p}/v1/version").json()["generation"] == live for p in replicas.ports
+            )
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not everyone_serves_it():
+            time.sleep(0.2)
+        assert everyone_serves_it() and live not in before.values()
     assert failures == []
