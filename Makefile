@@ -50,25 +50,24 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 REALDOCS ?= ../shared/realdocs
 REALDOCS_INDEX ?= .cache/realdocs-index
 
-eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document set
-	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
+# $(call realdocs_eval,SET): ingest ../shared/realdocs (incremental) and score eval/gold/SET.jsonl on it,
+# or say why not where the folder is absent.
+define realdocs_eval
 	@if [ -d "$(REALDOCS)" ]; then \
 		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
-		$(BIN)/guideline-qa eval gold --gold eval/gold/realdocs_dev.jsonl --index $(REALDOCS_INDEX) \
-			--out reports/realdocs_dev --quiet; \
+		$(BIN)/guideline-qa eval gold --gold eval/gold/$(1).jsonl --index $(REALDOCS_INDEX) --out reports/$(1) --quiet; \
 	else \
-		echo "skipping the real-document set: $(REALDOCS) is absent (see eval/README.md)"; \
+		echo "skipping eval/gold/$(1).jsonl: $(REALDOCS) is absent (see docs/evaluation.md)"; \
 	fi
+endef
+
+eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document set
+	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
+	$(call realdocs_eval,realdocs_dev)
 
 eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
-	@if [ -d "$(REALDOCS)" ]; then \
-		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
-		$(BIN)/guideline-qa eval gold --gold eval/gold/realdocs_heldout.jsonl --index $(REALDOCS_INDEX) \
-			--out reports/realdocs_heldout --quiet; \
-	else \
-		echo "skipping the real-document held-out set: $(REALDOCS) is absent"; \
-	fi
+	$(call realdocs_eval,realdocs_heldout)
 
 train-reranker: $(STAMP) ## retrain the reranker into qa_service/models/reranker (~30 min on 2 CPU cores; MODEL_CARD.md)
 	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 25 --seed 13
