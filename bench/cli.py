@@ -8,11 +8,69 @@ from pathlib import Path
 from typing import Any
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    """`--scale`: ingest and serve MedQuAD NIH subsets of growing size, exact and HNSW; print the table."""
+    from bench import BenchError
+    from bench.scale import ScaleOptions, replace_sizes, run_scale, write_scale_report
+
+    try:
+        options = replace_sizes(
+            ScaleOptions(
+                corpus_path=Path(args.scale_corpus) / "corpus.jsonl",
+                questions_path=Path(args.scale_corpus) / "questions.jsonl",
+                questions=args.scale_questions,
+                out_dir=Path(args.out),
+            ),
+            args.scale_sizes,
+        )
+        report, table = run_scale(options, say=lambda m: print(m, file=sys.stderr, flush=True))
+    except BenchError as exc:
+        print(f"guideline-qa: bench: {exc}", file=sys.stderr)
+        return 2
+    json_path, text_path = write_scale_report(options.out_dir, report, table)
+    print(table)
+    print(f"\nwrote {json_path} and {text_path} ({report['seconds']:.0f} s)")
+    return 0
+
+
+def cmd_soak(args: argparse.Namespace) -> int:
+    """`--soak MINUTES`: load with live index updates; print failures, swap times and memory."""
+    from bench import BenchError
+    from bench.soak import SoakOptions, run_soak, write_soak_report
+
+    if args.soak <= 0 or args.soak_update_every <= 0:
+        print("guideline-qa: --soak and --soak-update-every must be positive", file=sys.stderr)
+        return 2
+    options = SoakOptions(
+        minutes=args.soak,
+        update_every_s=args.soak_update_every,
+        warmup_s=min(60.0, args.soak * 60 / 5),
+        corpus_paths=tuple(Path(p) for p in args.corpus or ["corpus"]),
+        gold_path=Path(args.gold),
+        out_dir=Path(args.out),
+    )
+    try:
+        report, table = run_soak(options, say=lambda m: print(m, file=sys.stderr, flush=True))
+    except BenchError as exc:
+        print(f"guideline-qa: bench: {exc}", file=sys.stderr)
+        return 2
+    json_path, text_path = write_soak_report(options.out_dir, report, table)
+    print(table)
+    print(f"\nwrote {json_path} and {text_path}")
+    failed = report["load"]["errors"] or report["updates_not_served"] or report["problems"]
+    return 1 if failed else 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the benchmark, print the table, write bench.json and bench.txt."""
     from bench import BenchError, run_benchmark, write_report
     from bench.options import BenchOptions
     from ingest import IngestError
+
+    if args.scale:
+        return cmd_scale(args)
+    if args.soak is not None:
+        return cmd_soak(args)
 
     overrides: dict[str, Any] = {
         "index_dir": Path(args.index),
@@ -88,4 +146,25 @@ def register(sub: Any) -> None:
         default=str(d.realdocs_path),
         help="real guideline PDFs and pages; skipped with a message if absent",
     )
+    scale = bench.add_argument_group("cost at scale (--scale: only this part runs; docs/scaling.md)")
+    scale.add_argument(
+        "--scale",
+        action="store_true",
+        help="ingest and serve subsets of a large corpus, exact and HNSW search: about an hour at 15,811 documents",
+    )
+    scale.add_argument("--scale-sizes", help="documents per subset, comma-separated (default 700,4000,15811)")
+    scale.add_argument(
+        "--scale-corpus",
+        default="../shared/benchmarks/medquad_nih",
+        help="folder with corpus.jsonl and questions.jsonl (default: the shared MedQuAD NIH corpus)",
+    )
+    scale.add_argument("--scale-questions", type=int, default=200, help="questions asked at every size")
+    soak = bench.add_argument_group("soak (--soak: only this part runs)")
+    soak.add_argument(
+        "--soak",
+        type=float,
+        metavar="MINUTES",
+        help="load at concurrency 8 for MINUTES with live index updates; exit 1 on any failed request",
+    )
+    soak.add_argument("--soak-update-every", type=float, default=60.0, help="seconds between index updates")
     bench.set_defaults(handler=cmd_bench)

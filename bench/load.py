@@ -7,6 +7,7 @@ its previous one returned (closed loop), so the server never sees more than `con
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -54,18 +55,29 @@ async def drive(
     *,
     requests: int,
     concurrency: int,
+    seconds: float | None = None,
 ) -> LoadResult:
-    """POST `requests` bodies (cycling through `bodies`) to `path` with `concurrency` workers."""
+    """POST `requests` bodies (cycling through `bodies`) to `path` with `concurrency` workers.
+
+    With `seconds`, the workers keep sending for that long instead (a soak); `requests` is then
+    what was sent.
+    """
     if not bodies:
         raise ValueError("the load generator needs at least one request body")
     if requests < 1 or concurrency < 1:
         raise ValueError("requests and concurrency must be at least 1")
     result = LoadResult(concurrency=concurrency, requests=requests, seconds=0.0)
-    queue = iter(range(requests))  # shared by the workers; asyncio runs one at a time, so no lock
+    # Shared by the workers; asyncio runs one at a time, so no lock.
+    queue = iter(range(requests)) if seconds is None else itertools.count()
+    deadline = None if seconds is None else time.perf_counter() + seconds
 
     async def worker() -> None:
         for i in queue:
             started = time.perf_counter()
+            if deadline is not None:
+                if started >= deadline:
+                    return
+                result.requests = i + 1
             try:
                 response = await client.post(path, json=bodies[i % len(bodies)])
                 ok, problem = response.status_code == 200, f"HTTP {response.status_code}"
@@ -80,7 +92,8 @@ async def drive(
                     result.error_examples.append(problem)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(min(concurrency, requests))))
+    workers = concurrency if seconds is not None else min(concurrency, requests)
+    await asyncio.gather(*(worker() for _ in range(workers)))
     result.seconds = time.perf_counter() - started
     return result
 
@@ -95,12 +108,13 @@ async def _run(
     warmup: int,
     timeout_s: float,
     transport: httpx.AsyncBaseTransport | None,
+    seconds: float | None = None,
 ) -> LoadResult:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits, transport=transport) as client:
         if warmup:  # open the connections and let the server settle; not counted
             await drive(client, path, bodies, requests=warmup, concurrency=min(concurrency, warmup))
-        return await drive(client, path, bodies, requests=requests, concurrency=concurrency)
+        return await drive(client, path, bodies, requests=requests, concurrency=concurrency, seconds=seconds)
 
 
 def run_load(
@@ -113,8 +127,12 @@ def run_load(
     warmup: int = 0,
     timeout_s: float = 60.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    seconds: float | None = None,
 ) -> LoadResult:
-    """Run one bounded load and return what it measured (blocking; starts its own event loop)."""
+    """Run one bounded load and return what it measured (blocking; starts its own event loop).
+
+    With `seconds` the load runs for that long at `concurrency` rather than for `requests` requests.
+    """
     return asyncio.run(
         _run(
             base_url,
@@ -125,5 +143,6 @@ def run_load(
             warmup=warmup,
             timeout_s=timeout_s,
             transport=transport,
+            seconds=seconds,
         )
     )

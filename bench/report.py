@@ -112,11 +112,11 @@ def render_table(
     return "\n".join(lines)
 
 
-def write_report(out_dir: Path, report: dict[str, Any], table: str) -> tuple[Path, Path]:
-    """Write `bench.json` and `bench.txt` into `out_dir`; returns both paths."""
+def write_report(out_dir: Path, report: dict[str, Any], table: str, *, stem: str = "bench") -> tuple[Path, Path]:
+    """Write `<stem>.json` and `<stem>.txt` into `out_dir`; returns both paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "bench.json"
-    text_path = out_dir / "bench.txt"
+    json_path = out_dir / f"{stem}.json"
+    text_path = out_dir / f"{stem}.txt"
     json_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     text_path.write_text(table + "\n", encoding="utf-8")
     return json_path, text_path

@@ -35,10 +35,11 @@ log = logging.getLogger("guideline_qa.http")
 PipelineFactory = Callable[[Settings], AnswerPipeline]
 
 
-def _default_factory(settings: Settings) -> AnswerPipeline:
+def _default_factory(settings: Settings, previous: AnswerPipeline | None = None) -> AnswerPipeline:
+    """The pipeline over the index folder's live generation; a reload keeps `previous`'s question encoder."""
     from qa_service.pipeline import QAPipeline
 
-    return QAPipeline.from_settings(settings)
+    return QAPipeline.from_settings(settings, embedder=getattr(previous, "embedder", None))
 
 
 def _error(status: int, kind: str, message: str) -> JSONResponse:
@@ -153,6 +154,11 @@ def create_app(
     settings = settings or Settings()
     factory = pipeline_factory or _default_factory
 
+    def next_generation() -> AnswerPipeline:
+        if pipeline_factory is not None:
+            return pipeline_factory(settings)
+        return _default_factory(settings, app.state.pipeline)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.started_at = time.perf_counter()
@@ -163,7 +169,7 @@ def create_app(
             watcher = IndexWatcher(
                 app.state,
                 settings.index_dir,
-                lambda: factory(settings),
+                next_generation,
                 interval_s=settings.server.reload_interval_s,
                 served=None,
             )

@@ -109,9 +109,13 @@ class QAPipeline:
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> QAPipeline:
-        """Load the embedder and the index (checked against the configured model and chunking)."""
-        embedder = load_embedder(settings.embedding, for_queries=True)
+    def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None) -> QAPipeline:
+        """Load the embedder and the index (checked against the configured model and chunking).
+
+        A live index update passes the serving pipeline's `embedder`: the model does not change with
+        the index, so each generation reuses it rather than loading (and leaving behind) another.
+        """
+        embedder = embedder or load_embedder(settings.embedding, for_queries=True)
         index = open_index(
             settings.index_dir,
             model_name=configured_model_name(settings.embedding),

@@ -8,10 +8,19 @@ the old pipeline and finish on it; its memory goes when the last of them is done
 that fails to load (broken, or built with another model) is refused with a log line and the old
 one keeps serving; the watcher tries again only when `CURRENT` changes once more. A service that
 started before any index existed loads the first one that appears.
+
+A new generation reuses the serving pipeline's question encoder. One watcher interval after a swap
+(when the requests that held the old pipeline are long done) the watcher collects garbage and asks
+the C allocator to hand freed pages back to the system: without that, each swap left the old
+generation's memory in the allocator's free lists and the resident size grew by tens of MiB a
+swap (measured with `guideline-qa bench --soak`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import logging
 import threading
 import time
@@ -26,6 +35,20 @@ from ingest.index import CURRENT_FILE
 from qa_service.errors import ServiceError
 
 log = logging.getLogger("guideline_qa.reload")
+
+
+def release_free_memory() -> bool:
+    """Collect garbage and return the C allocator's free pages to the system (glibc); False where unsupported."""
+    gc.collect()
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # musl, macOS: no malloc_trim
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    return bool(trim(0))
 
 
 def live_generation(index_dir: Path) -> str | None:
@@ -54,6 +77,7 @@ class IndexWatcher:
         self.interval_s = interval_s
         self.served = served
         self.refused: str | None = None
+        self._release_pending = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="index-watcher", daemon=True)
 
@@ -67,6 +91,9 @@ class IndexWatcher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
+            if self._release_pending:  # the swap was an interval ago: the old pipeline's requests are over
+                self._release_pending = False
+                release_free_memory()
             self.check()
 
     def check(self) -> bool:
@@ -85,6 +112,7 @@ class IndexWatcher:
         self.state.load_error = None
         self.served = str(pipeline.manifest().get("generation") or name)
         self.refused = None
+        self._release_pending = True
         seconds = round(time.perf_counter() - started, 2)
         log.info(orjson.dumps({"event": "reloaded", "generation": self.served, "seconds": seconds}).decode())
         return True

@@ -374,7 +374,7 @@ def _brute_force(index: LoadedIndex, query: np.ndarray, rows: np.ndarray, k: int
 @pytest.fixture(params=["flat", "hnsw"])
 def searchable(request: pytest.FixtureRequest, tiny_corpus: Path, tmp_path: Path) -> LoadedIndex:
     index_dir = tmp_path / f"index-{request.param}"
-    threshold = 200_000 if request.param == "flat" else 2
+    threshold = 1_000_000 if request.param == "flat" else 2
     build_index(
         [tiny_corpus], index_dir, embedder=HashEmbedder(), index_settings=IndexSettings(hnsw_threshold=threshold)
     )

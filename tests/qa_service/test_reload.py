@@ -128,3 +128,58 @@ def test_a_service_started_before_any_index_serves_the_first_one_ingest_writes(c
         build_index([corpus], index_dir, embedder=make_embedder())
         assert _wait(lambda: client.get("/readyz").status_code == 200)
         assert client.get("/v1/version").json()["generation"] == (index_dir / "CURRENT").read_text().strip()
+
+
+def test_a_new_generation_reuses_the_question_encoder_and_memory_is_released_after_the_swap(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa_service.pipeline
+    import qa_service.reload
+    from ingest.pipeline import configured_model_name
+
+    for name in [n for n in __import__("os").environ if n.startswith("GQA_")]:
+        monkeypatch.delenv(name)
+    name = configured_model_name(Settings().embedding)  # the default factory checks the configured model
+    loaded: list[object] = []
+
+    def loader(_settings: object, **_kw: object) -> object:
+        loaded.append(make_embedder(name))
+        return loaded[-1]
+
+    released: list[bool] = []
+    monkeypatch.setattr(qa_service.pipeline, "load_embedder", loader)
+    monkeypatch.setattr(qa_service.reload, "release_free_memory", lambda: released.append(True) or True)
+    index_dir = tmp_path / "index"
+    build_index([corpus], index_dir, embedder=make_embedder(name))
+    app = create_app(_settings(index_dir))  # the service's own factory, as `guideline-qa serve` uses
+    with TestClient(app) as client:
+        assert _wait(lambda: client.get("/readyz").status_code == 200)
+        first = app.state.pipeline
+        (corpus / "mme.txt").write_text(NEW)
+        build_index([corpus], index_dir, embedder=make_embedder(name))
+        assert _wait(lambda: app.state.pipeline is not first)
+        assert app.state.pipeline.embedder is first.embedder and len(loaded) == 1  # loaded once, at start
+        assert _wait(lambda: released == [True])  # one interval after the swap, once
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads resident memory from /proc")
+def test_releasing_free_memory_gives_freed_heap_pages_back_to_the_system() -> None:
+    import gc
+
+    from qa_service.reload import release_free_memory
+
+    blocks = [bytearray(2000) for _ in range(40_000)]  # ~80 MB from the C heap (too big for Python's pools)
+    kept = blocks[::500]  # a few survivors pin the heap, as the serving pipeline does after a swap
+    del blocks
+    gc.collect()
+    before = _rss_mib()
+    assert release_free_memory()
+    assert _rss_mib() < before - 40  # most of the freed 80 MB is resident no more
+    assert len(kept) == 80
