@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench browser cluster haproxy clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +78,14 @@ answerability: index ## fit the evidence gate on every source present and print 
 bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/guideline-qa bench --index $(INDEX) --out reports/bench
+
+bench-scale: $(STAMP) ## cost at 700, 4,000 and 15,811 MedQuAD documents, exact and HNSW (~20 min; needs ../shared)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/guideline-qa bench --scale --out reports/bench
+
+soak: $(STAMP) ## ten minutes at concurrency 8 with an index update a minute: failures, swap times, memory
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/guideline-qa bench --soak 10 --out reports/bench
 
 browser: ## install Debian's chromium for the browser tests (root only; without it they skip)
 	@if [ -x /usr/bin/chromium ]; then \

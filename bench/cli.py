@@ -150,7 +150,7 @@ def register(sub: Any) -> None:
     scale.add_argument(
         "--scale",
         action="store_true",
-        help="ingest and serve subsets of a large corpus, exact and HNSW search: about an hour at 15,811 documents",
+        help="ingest and serve subsets of a large corpus, exact and HNSW search (about 20 minutes on 2 cores)",
     )
     scale.add_argument("--scale-sizes", help="documents per subset, comma-separated (default 700,4000,15811)")
     scale.add_argument(

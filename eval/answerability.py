@@ -248,6 +248,37 @@ def fit_sources(
     return model_with(weights, bias, features, base)
 
 
+SWEEP = (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55)
+
+
+@dataclass(frozen=True)
+class SweepRow:
+    """The gate in use at one threshold: each source's figures and their mean balanced accuracy."""
+
+    threshold: float
+    per_source: list[SourceFigures]
+
+    @property
+    def balanced_accuracy(self) -> float | None:
+        """Mean over the sources with both kinds of question of (abstained + (1 - wrongly abstained)) / 2.
+
+        Each source weighs the same, whatever its size: the threshold must serve a corpus like any of them.
+        """
+        values = [
+            (f.abstained + 1 - f.wrongly_abstained) / 2
+            for f in self.per_source
+            if f.abstained is not None and f.wrongly_abstained is not None
+        ]
+        return sum(values) / len(values) if values else None
+
+
+def threshold_sweep(
+    samples: dict[str, GateSamples], model: GateModel, thresholds: Sequence[float] = SWEEP
+) -> list[SweepRow]:
+    """The gate's figures on every source at each threshold (its weights unchanged)."""
+    return [SweepRow(t, [figures(name, part, model, t) for name, part in samples.items()]) for t in thresholds]
+
+
 @dataclass
 class AnswerabilityReport:
     """Leave-one-source-out, in-sample and current-gate figures per source, and the gate fitted on all."""
@@ -257,6 +288,8 @@ class AnswerabilityReport:
     in_sample: list[SourceFigures]
     current: list[SourceFigures]
     settings: dict[str, Any] = field(default_factory=dict)
+    sweep: list[SweepRow] = field(default_factory=list)
+    """The gate in use at other thresholds."""
 
     def to_markdown(self) -> str:
         """Three tables, one per way of measuring."""
@@ -275,6 +308,22 @@ class AnswerabilityReport:
             out += ["| " + " | ".join(r.row()) + " |" for r in rows]
         weights = ", ".join(f"{k} {v:.3g}" for k, v in self.model.weights.items())
         out += ["", f"Fitted on all sources: {weights}; bias {self.model.bias:.3g}."]
+        if self.sweep:
+            names = [f.source for f in self.sweep[0].per_source]
+            out += [
+                "",
+                "### The gate in use at other thresholds (unanswerable abstained / answerable wrongly abstained)",
+                "",
+                "| threshold | " + " | ".join(names) + " | mean balanced accuracy |",
+                "|---:|" + "---:|" * (len(names) + 1),
+            ]
+            for row in self.sweep:
+                cells = [
+                    "/".join("-" if v is None else f"{v:.3f}" for v in (f.abstained, f.wrongly_abstained))
+                    for f in row.per_source
+                ]
+                accuracy = "-" if row.balanced_accuracy is None else f"{row.balanced_accuracy:.3f}"
+                out.append(f"| {row.threshold:.2f} | " + " | ".join(cells) + f" | {accuracy} |")
         return "\n".join(out)
 
     def provenance(self, command: str) -> dict[str, Any]:
@@ -316,4 +365,5 @@ def leave_one_source_out(
         in_sample=[figures(name, part, final, threshold) for name, part in samples.items()],
         current=[figures(name, part, current, current.threshold) for name, part in samples.items()],
         settings={"threshold": threshold, "l2": l2, "features": list(features)},
+        sweep=threshold_sweep(samples, current),
     )

@@ -493,11 +493,19 @@ class EvidenceGate:
         )
 
     def _quantity_coverage(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> float:
-        """How well the answer sentences that state numbers cover the question's other keywords."""
+        """How well the answer sentences that state numbers, read in their context, cover the question's other keywords.
+
+        The context is what a reader sees around the number: the passage's headings, a table row's
+        header row, and the sentences just before and after it. A guideline written as prose names
+        its subject once and states the number in the next sentence ("Buprenorphine ... Clinicians
+        should wait 12 hours"); its headings do not repeat it as the project's own corpus does.
+        """
         best = 0.0
         for sentence in composed.sentences:
             if states_number(sentence.text):
                 chunk = candidates[sentence.source].chunk
-                context = chunk.header() + " " + sentence.text
+                texts = chunk.sentence_texts()
+                around = texts[max(sentence.position - 1, 0) : sentence.position + 2] if texts else [sentence.text]
+                context = " ".join([chunk.header(), sentence.table_header or "", sentence.text, *around])
                 best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
         return best

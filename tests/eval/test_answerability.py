@@ -90,3 +90,21 @@ def test_leave_one_source_out_measures_each_source_with_a_gate_that_never_saw_it
 def test_leave_one_source_out_needs_two_sources():
     with pytest.raises(EvalDataError, match="two sources"):
         leave_one_source_out({"a": samples(5, 5)}, ["dense"], l2=1.0, threshold=0.5, current=packaged_gate())
+
+
+def test_the_threshold_sweep_trades_abstention_for_wrong_refusals_and_averages_sources_alike():
+    from eval.answerability import threshold_sweep
+
+    data = {"a": samples(40, 10, seed=1), "b": samples(40, 10, shift=-0.1, seed=2), "c": samples(30, 0, seed=3)}
+    model = packaged_gate()
+    rows = threshold_sweep(data, model, thresholds=(0.1, 0.5, 0.9))
+
+    low, _, high = rows
+    a_low, a_high = low.per_source[0], high.per_source[0]
+    assert a_low.abstained <= a_high.abstained and a_low.wrongly_abstained <= a_high.wrongly_abstained
+    # "c" has no unanswerable question: it has no balanced accuracy and does not enter the mean.
+    both = [f for f in low.per_source if f.abstained is not None]
+    expected = sum((f.abstained + 1 - f.wrongly_abstained) / 2 for f in both) / len(both)
+    assert low.balanced_accuracy == pytest.approx(expected)
+    report = leave_one_source_out(data, ["dense", "coverage"], l2=1.0, threshold=0.5, current=model)
+    assert "at other thresholds" in report.to_markdown() and len(report.sweep) == 7

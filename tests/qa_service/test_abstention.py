@@ -311,3 +311,50 @@ def test_a_dose_is_recognised_by_the_grounding_check_s_quantity_reader(answer, i
     from qa_service.abstention import states_dose
 
     assert states_dose(answer) is is_dose
+
+
+def _chunk(*sentences: str):
+    from ingest import Chunk
+
+    text, bounds = "", []
+    for sentence in sentences:
+        start = len(text) + (1 if text else 0)
+        text = f"{text} {sentence}" if text else sentence
+        bounds.append((start, len(text)))
+    return Chunk(
+        chunk_id="c1",
+        doc_id="d",
+        position=0,
+        text=text,
+        start=0,
+        end=len(text),
+        title="Guideline",
+        section=("Recommendation 5",),
+        sentences=tuple(bounds),
+    )
+
+
+def test_a_number_is_read_with_the_sentence_before_it_and_its_table_header(mini_pipeline):
+    from qa_service.compose import AnswerSentence, Candidate, Composed
+
+    named = "Buprenorphine induction for patients on short-acting opioids needs care."
+    waiting = "Clinicians should wait at least 12 hours after the last dose."
+    chunk = _chunk(named, waiting, "Unrelated sentence about bone scans.")
+    question = "when to start buprenorphine after short-acting opioid, how many hours?"
+    gate = mini_pipeline.gate
+    number = AnswerSentence(text=waiting, source=0, position=1)
+    alone = gate._quantity_coverage(question, Composed([number], "extractive"), [Candidate(chunk, 0, 0)])
+    # The same sentence as the last of its passage: nothing before it names the drug.
+    moved = _chunk(waiting)
+    first = AnswerSentence(text=waiting, source=0, position=0)
+    without = gate._quantity_coverage(question, Composed([first], "extractive"), [Candidate(moved, 0, 0)])
+    assert alone > without  # "buprenorphine", "short-acting" come from the sentence before
+
+    row = AnswerSentence(
+        text="| Methadone | 4.7 |", source=0, position=0, table_header="| Opioid | Conversion factor |"
+    )
+    table = _chunk(row.text)
+    plain = AnswerSentence(text=row.text, source=0, position=0)
+    q = "conversion factor for methadone?"
+    with_header = gate._quantity_coverage(q, Composed([row], "extractive"), [Candidate(table, 0, 0)])
+    assert with_header > gate._quantity_coverage(q, Composed([plain], "extractive"), [Candidate(table, 0, 0)])
