@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -180,7 +181,13 @@ class EmbedderBase:
 
 
 class SentenceTransformerEmbedder(EmbedderBase):
-    """A sentence-transformers model loaded from a local folder, offline."""
+    """A sentence-transformers model loaded from a local folder, offline.
+
+    Safe to call from several threads: Hugging Face's fast tokenizer sets its padding and
+    truncation on every call, so two calls at once (a question's encoding on the micro-batcher's
+    thread, a word count on a request's, or two pipelines sharing the encoder during a live index
+    update) could pad one with the other's settings. One lock serialises them.
+    """
 
     def __init__(self, model_path: Path | None = None, *, torch_threads: int | None = None) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -204,6 +211,7 @@ class SentenceTransformerEmbedder(EmbedderBase):
         self._dimension = int(dim)
         self._max_tokens = int(self._model.max_seq_length or 512)
         self._tokenizer: Any = self._model.tokenizer
+        self._lock = threading.RLock()
         modules = list(self._model)
         pooling = getattr(modules[1], "pooling_mode", None) if len(modules) > 1 else None
         # Own forward pass (for span pooling) only where it reproduces the model exactly.
@@ -232,13 +240,14 @@ class SentenceTransformerEmbedder(EmbedderBase):
     def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def embed_with_sentences(
@@ -251,7 +260,8 @@ class SentenceTransformerEmbedder(EmbedderBase):
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         if not self._mean_pooled:  # span pooling would not reproduce this model: encode the spans
             return super().embed_with_sentences(texts, spans, batch_size=batch_size, progress=progress)
-        return self._pooled_forward(texts, spans, batch_size=batch_size, progress=progress)
+        with self._lock:
+            return self._pooled_forward(texts, spans, batch_size=batch_size, progress=progress)
 
     def _pooled_forward(
         self,
@@ -293,13 +303,14 @@ class SentenceTransformerEmbedder(EmbedderBase):
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        encoded = self._tokenizer(
-            list(texts),
-            add_special_tokens=False,
-            truncation=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
+        with self._lock:
+            encoded = self._tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                truncation=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
         return [len(ids) for ids in encoded["input_ids"]]
 
 

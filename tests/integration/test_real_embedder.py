@@ -34,3 +34,25 @@ def test_real_pooled_sentence_vectors_match_the_chunk_and_resemble_encoded_sente
         np.testing.assert_allclose(np.linalg.norm(block, axis=1), 1.0, rtol=1e-5)
         assert (np.diag(similarity) > 0.5).all(), similarity
         assert (similarity.argmax(axis=1) == np.arange(len(spans))).all(), similarity
+
+
+def test_real_embedder_can_be_called_from_several_threads_at_once(real_embedder: SentenceTransformerEmbedder) -> None:
+    """Questions encoded on one thread while words are counted on others (the service does both at once)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    short, long = ["bone pain"], ["single fraction radiotherapy for painful uncomplicated bone metastases " * 3]
+    expected = {"short": real_embedder.embed(short), "long": real_embedder.embed(long)}
+    words = ["denosumab", "zoledronic acid every twelve weeks"]
+    counts = real_embedder.count_tokens(words)
+
+    def work(i: int) -> bool:
+        for _ in range(20):
+            if i % 3 == 0:
+                assert real_embedder.count_tokens(words) == counts
+            else:
+                kind, texts = ("short", short) if i % 3 == 1 else ("long", long)
+                np.testing.assert_allclose(real_embedder.embed(texts), expected[kind], atol=1e-5)
+        return True
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        assert all(pool.map(work, range(6)))

@@ -27,7 +27,7 @@ def test_a_short_soak_serves_every_update_with_no_failed_request_and_flat_memory
     )
     report, table = run_soak(options, say=lambda _m: None)
 
-    assert report["load"]["errors"] == 0 and report["load"]["requests"] > 50
+    assert report["load"]["errors"] == 0 and report["load"]["requests"] > 50, report["load"]["error_examples"]
     assert report["updates"] >= 2 and report["updates_not_served"] == 0 and not report["problems"], report["swaps"]
     assert report["swap_seconds_max"] < 10
     # Before the swap released the old generation's pages, each swap added about 35 MiB here.
