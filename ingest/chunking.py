@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch4"
+CHUNKER_VERSION = "ch5"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -279,11 +279,13 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
             flush_para()
             item_start = a
             item_end = b
-            # Continuation lines: indented, not a new item.
+            # Continuation lines: any non-blank line that starts no new item or table row. Indented, or
+            # not (CommonMark's lazy continuation: "2. A painful destruction of a\nvertebral body
+            # occurred." in a summary wrapped at 80 columns is one item, not two fragments).
             while i + 1 < len(lines):
                 na, nb = lines[i + 1]
                 nxt = text[na:nb]
-                if nxt.strip() and nxt[:1] in " \t" and not _LIST_ITEM.match(nxt):
+                if nxt.strip() and not _LIST_ITEM.match(nxt) and not _TABLE_ROW.match(nxt):
                     item_end = nb
                     i += 1
                 else:

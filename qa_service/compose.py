@@ -104,7 +104,27 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
         return not re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped)
     if _REFERENCE.search(stripped) or len(_WORD.findall(stripped)) < 3 or _ABBREVIATION_ENTRY.match(stripped):
         return False
-    return not (stripped[:1].islower() and not _LIST_MARKER_BEFORE.search(after))
+    body = _LIST_LABEL.sub("", stripped, count=1)  # "b) Psychological therapy ...": a list label first
+    if _closes_what_it_never_opened(body):
+        return False  # "0.92-1.07]) or all-cause mortality ...": the start of the sentence is elsewhere
+    return not (body[:1].islower() and not _LIST_MARKER_BEFORE.search(after))
+
+
+_LIST_LABEL = re.compile(r"^\(?(?:[a-zA-Z]|\d{1,3}|[ivxIVX]{1,4})\)\s+")  # "b) Psychological ...", "(ii) ..."
+_PAIRS = {")": "(", "]": "["}
+
+
+def _closes_what_it_never_opened(text: str) -> bool:
+    """A bracket closed before any was opened: the text starts inside a parenthesis."""
+    open_ = {"(": 0, "[": 0}
+    for char in text:
+        if char in open_:
+            open_[char] += 1
+        elif char in _PAIRS:
+            if open_[_PAIRS[char]] == 0:
+                return True
+            open_[_PAIRS[char]] -= 1
+    return False
 
 
 def table_header(chunk: Chunk, start: int) -> str | None:

@@ -275,6 +275,26 @@ def test_list_item_with_continuation_line_is_one_unit_with_its_sentences(
     ]
 
 
+def test_a_list_item_wrapped_without_indent_stays_one_item_and_its_sentences_whole() -> None:
+    chunker, _ = make_chunker()
+    text = (
+        "# Myeloma\n\n## Radiation\n\n"
+        "Lytic lesions of the spine generally require radiation if:\n\n"
+        "1. They are associated with an\nextramedullary plasmacytoma.\n"
+        "2. A painful destruction of a\nvertebral body occurred.\n"
+        "| Site | Dose |\n| --- | --- |\n| Spine | 8 Gy |\n"
+    )
+    (chunk,) = chunker.chunk(structured(text, title="Myeloma"))
+
+    assert chunk.sentence_texts() == [
+        "Lytic lesions of the spine generally require radiation if:",
+        "They are associated with an\nextramedullary plasmacytoma.",
+        "A painful destruction of a\nvertebral body occurred.",
+        "| Site | Dose |\n| --- | --- |",
+        "| Spine | 8 Gy |",
+    ]
+
+
 def test_recommendation_id_forms(ingest_fixtures: Path) -> None:
     chunker, _ = make_chunker()
     text = (

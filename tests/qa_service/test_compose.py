@@ -240,6 +240,14 @@ def test_a_fragment_starting_mid_sentence_is_not_answer_worthy_but_a_table_row_a
     assert not answer_worthy("CT, computed tomography.")
 
 
+def test_a_sentence_that_closes_a_bracket_it_never_opened_starts_elsewhere():
+    assert not answer_worthy("0.92–1.07]) or all-cause mortality (RR 0.98, 95% CI 0.96–1.00).")
+    assert not answer_worthy("95% CI, 1.2 to 2.0) than with placebo in two trials.")
+    assert answer_worthy("Screening reduced mortality (RR 0.80 [95% CI 0.73–0.88]) in the NLST.")
+    assert answer_worthy("b) Psychological therapy may be delivered face to face or remotely.")
+    assert answer_worthy("(ii) Children with chronic pain should be offered physical therapy.")
+
+
 def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
     from ingest.chunking import Chunk
     from qa_service.compose import row_as_sentence, table_header
