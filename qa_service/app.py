@@ -8,8 +8,10 @@ fake pipeline and skip loading altogether.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+import urllib.parse
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -57,6 +59,19 @@ def _validation_message(exc: RequestValidationError) -> str:
             msg = "unknown field"
         parts.append(f"{where}: {msg}")
     return "; ".join(parts) or "invalid request"
+
+
+SOURCE_KEY_COOKIE = "gqa_key"
+_SOURCE_FILE = re.compile(r"^/v1/documents/.+/source$")
+
+
+def _cookie(header: str, name: str) -> str:
+    """One cookie's value from a Cookie header ("" when absent)."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return urllib.parse.unquote(value)
+    return ""
 
 
 class Guard:
@@ -125,6 +140,10 @@ class Guard:
         path = str(scope.get("path", ""))
         if self.keys and (path.startswith("/v1/") or path == "/mcp" or path.startswith("/mcp/")):
             given = headers.get("authorization", "").removeprefix("Bearer ").strip() or headers.get("x-api-key", "")
+            if not given and _SOURCE_FILE.match(path) and scope.get("method") in ("GET", "HEAD"):
+                # A link cannot send a header: the web page keeps the key in a same-site cookie scoped to
+                # the document files, so "Open the document at p. 31" works where keys are required.
+                given = _cookie(headers.get("cookie", ""), SOURCE_KEY_COOKIE)
             if given not in self.keys:
                 return _error(401, "Unauthorized", "missing or wrong API key (Authorization: Bearer <key>)")
         return None

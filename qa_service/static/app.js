@@ -12,7 +12,27 @@
   const bodySelect = $("filter-body");
   const topicSelect = $("filter-topic");
   const longBox = $("long");
+  const keyRow = $("key-row");
+  const keyInput = $("api-key");
+  const KEY_STORE = "guideline-qa-api-key"; // sessionStorage: this tab only, gone when it closes
   let latest = 0;
+
+  function apiKey() {
+    try { return window.sessionStorage.getItem(KEY_STORE) || ""; } catch { return ""; }
+  }
+  function authHeaders() {
+    const key = apiKey();
+    return key ? { authorization: "Bearer " + key } : {};
+  }
+  // The service answered 401: show the key field (once a key was refused, say so).
+  function askForKey() {
+    const hadKey = Boolean(apiKey());
+    keyRow.hidden = false;
+    $("key-hint").textContent = hadKey
+      ? "The service refused this API key. Check it and ask again."
+      : "This service asks for an API key. It is kept in this browser tab only.";
+    keyInput.focus();
+  }
 
   // Build an element; children are nodes or strings (strings become text nodes).
   function el(tag, attrs, ...children) {
@@ -36,14 +56,15 @@
   }
 
   async function api(path, body) {
-    const init = body === undefined ? {} : {
+    const init = body === undefined ? { headers: authHeaders() } : {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...authHeaders() },
       body: JSON.stringify(body),
     };
     const response = await fetch(path, init);
     let data = null;
     try { data = await response.json(); } catch { data = null; }
+    if (response.status === 401) askForKey();
     if (!response.ok) {
       const message = (data && data.error && data.error.message) || `the service answered ${response.status}`;
       const error = new Error(message);
@@ -285,7 +306,9 @@
       setStatus(data.abstained ? "Not answered: see the closest passages below." : `Answered with ${n} source${n === 1 ? "" : "s"}.`);
     } catch (error) {
       if (mine !== latest) return;
-      const message = error.status === 503 ? "The index is still loading; try again in a moment." : error.message;
+      const message = error.status === 503 ? "The index is still loading; try again in a moment."
+        : error.status === 401 ? "this service asks for an API key: enter it above, then ask again."
+        : error.message;
       setStatus("Could not answer: " + message, "error");
     } finally {
       if (mine === latest) {
@@ -302,6 +325,23 @@
     }
   });
   form.addEventListener("submit", ask);
+  keyInput.addEventListener("change", () => {
+    const key = keyInput.value.trim();
+    try { window.sessionStorage.setItem(KEY_STORE, key); } catch { /* storage off: asked again next time */ }
+    // A link cannot send a header: the document links carry the key as a cookie for those files only,
+    // never sent to another site, gone when the browser closes.
+    const secure = window.location.protocol === "https:" ? "; Secure" : "";
+    document.cookie = `gqa_key=${encodeURIComponent(key)}; Path=/v1/documents; SameSite=Strict${secure}`;
+    loadFilters(0);
+  });
+  keyInput.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      keyInput.dispatchEvent(new Event("change"));
+      if (question.value.trim()) form.requestSubmit();
+      else question.focus();
+    }
+  });
   bodySelect.addEventListener("change", showFilterCount);
   topicSelect.addEventListener("change", showFilterCount);
   loadFilters(0);

@@ -160,3 +160,36 @@ def test_page_fits_a_phone(browser, served, tmp_path):
     page.screenshot(path=str(shot), full_page=True)
     print(f"\nscreenshot: {shot}")
     context.close()
+
+
+def test_a_service_with_api_keys_asks_for_one_and_then_answers(browser):
+    from pydantic import SecretStr
+
+    settings = Settings()
+    settings.server.api_keys = [SecretStr("s3cret")]
+    with fakes.serve(create_app(settings, pipeline=fakes.FakePipeline())) as base:
+        context = browser.new_context(viewport={"width": 1100, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(base + "/")
+        # The page learns it needs a key from its first call (the documents for the filters).
+        page.wait_for_selector("#key-row:not([hidden])")
+        assert page.evaluate("document.activeElement.id") == "api-key"
+
+        page.fill("#question", "Is single fraction radiotherapy enough for painful bone metastases?")
+        page.press("#question", "Enter")
+        page.wait_for_selector("#status:has-text('asks for an API key')")
+
+        page.fill("#api-key", "wrong")
+        page.press("#api-key", "Enter")
+        page.wait_for_selector("#key-hint:has-text('refused this API key')")
+
+        page.fill("#api-key", "s3cret")
+        page.press("#api-key", "Enter")  # stores the key and asks again
+        page.wait_for_selector("#result:not([hidden]):not([aria-busy])")
+        assert "8 Gy" in page.inner_text("#answer")
+        assert page.evaluate("window.sessionStorage.getItem('guideline-qa-api-key')") == "s3cret"
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert cookies["gqa_key"]["value"] == "s3cret" and cookies["gqa_key"]["path"] == "/v1/documents"
+        assert cookies["gqa_key"]["sameSite"] == "Strict"
+        context.close()

@@ -95,3 +95,24 @@ def test_a_record_from_a_jsonl_file_has_no_source_to_serve(served: tuple[TestCli
     response = client.get("/v1/documents/rec-1/source")
     assert response.status_code == 404
     assert "no source file" in response.json()["error"]["message"]
+
+
+def test_with_api_keys_a_document_link_works_with_the_pages_cookie_and_nothing_else_does(
+    served: tuple[TestClient, Path],
+) -> None:
+    from pydantic import SecretStr
+
+    client, pdf = served
+    keyed_settings = Settings(index_dir=Path("unused"))
+    keyed_settings.server.api_keys = [SecretStr("s3cret")]
+    keyed = TestClient(create_app(keyed_settings, pipeline=client.app.state.pipeline))
+    path = "/v1/documents/opioids/source"
+
+    assert keyed.get(path).status_code == 401
+    assert keyed.get(path, headers={"cookie": "gqa_key=wrong"}).status_code == 401
+    opened = keyed.get(path, headers={"cookie": "other=1; gqa_key=s3cret"})
+    assert opened.status_code == 200 and opened.content == pdf.read_bytes()
+    # The cookie opens document files only: asking still needs the header.
+    asked = keyed.post("/v1/ask", json={"question": "naloxone?"}, headers={"cookie": "gqa_key=s3cret"})
+    assert asked.status_code == 401
+    assert keyed.get("/v1/documents", headers={"cookie": "gqa_key=s3cret"}).status_code == 401
