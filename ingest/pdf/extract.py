@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -94,7 +95,8 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
         text=text,
         pages=pages,
         title=_title(raw, clean),
-        author=raw.info.get("Author") or None,
+        author=raw.info.get("Author")
+        or copyright_holder(" ".join(s.text for row in rows for s in row) for _, rows in clean[:6]),
         year=_year(raw, clean),
         page_count=len(raw.pages),
         headings=sum(1 for i in levels if not blocks[i].excluded),
@@ -334,6 +336,30 @@ def _title(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -
         if best is None or top > best[0]:
             best = (top, candidate)
     return best[1] if best else None
+
+
+_COPYRIGHT = re.compile(
+    r"(?:©|\([cC]\)|(?i:copyright))\s*(?:©\s*)?(?:(?:19|20)\d{2}[,.]?\s+)?"
+    r"(?P<holder>[A-Z][\w&'’().,-]*(?:\s+(?:[A-Z][\w&'’().-]*|of|for|and|the|de|du|in|on)){0,11})"
+)
+_NOT_A_HOLDER = re.compile(r"^(?:the\s+)?(?:authors?|author\(s\)|all rights|individual|this|see)\b", re.IGNORECASE)
+
+
+def copyright_holder(texts: Iterable[str]) -> str | None:
+    """Who holds the copyright, from the first "© World Health Organization 2020" line of the first pages.
+
+    Publishers state it on a guideline's imprint page more reliably than in the PDF's information
+    ("© NICE 2023", "© 2020 European Society for Medical Oncology"); "© The Author(s)" names nobody.
+    """
+    for text in texts:
+        for match in _COPYRIGHT.finditer(text):
+            holder = re.sub(
+                r"[\s,.;]+(?:(?:19|20)\d{2}|all|some|published|isbn)\b.*$", "", match.group("holder"), flags=re.I
+            )
+            holder = holder.strip(" ,.;")
+            if len(holder) >= 3 and not _NOT_A_HOLDER.match(holder) and not holder[0].isdigit():
+                return holder
+    return None
 
 
 def _year(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -> int | None:

@@ -471,3 +471,32 @@ def test_who_contents_acknowledgements_and_references_are_excluded(who: PdfExtra
 def test_who_title_comes_from_the_cover(who: PdfExtraction) -> None:
     assert who.title == "Guidelines on the management of chronic pain in children"
     assert who.year == 2020
+
+
+@pytest.mark.parametrize(
+    ("text", "holder"),
+    [
+        ("ISBN 978-92-4-001787-0 © World Health Organization 2020 Some rights reserved.", "World Health Organization"),
+        ("© NICE 2023. All rights reserved. Subject to Notice of rights.", "NICE"),
+        (
+            "Copyright © 2017 American Society of Clinical Oncology. All rights reserved.",
+            "American Society of Clinical Oncology",
+        ),
+        (
+            "© 2020 European Society for Medical Oncology. Published by Elsevier Ltd.",
+            "European Society for Medical Oncology",
+        ),
+        ("© The Author(s) 2018. This article is open access.", None),
+        ("© 2020 by the authors. Licensee MDPI, Basel.", None),
+        ("No copyright line on this page, only 2020.", None),
+    ],
+)
+def test_the_copyright_line_names_the_issuing_body(text: str, holder: str | None) -> None:
+    from ingest.pdf.extract import copyright_holder
+
+    assert copyright_holder(["Cover title", text]) == holder
+
+
+def test_who_issuing_body_comes_from_its_imprint_page(who: PdfExtraction) -> None:
+    assert who.author == "World Health Organization"  # the PDF's information has no author
+    assert who.year == 2020
