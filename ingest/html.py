@@ -62,6 +62,7 @@ class HtmlExtraction:
     tables: int
     warnings: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
+    recommendations: int = 0
 
 
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
@@ -738,6 +739,36 @@ def _grid(rows: list[Tag], count: int, heads: set[int]) -> list[tuple[Tag, list[
     return out
 
 
+# NICE numbers each recommendation "1.2.3" at the start of its paragraph.
+_NUMBERED_REC = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{1,3})\s+(?=[A-Z])")
+_HEADING_LINE = re.compile(r"^(#{1,6})\s")
+MIN_NUMBERED_RECS = 3  # fewer "1.2.3 ..." paragraphs are more likely numbered sections or a list
+
+
+def numbered_recommendations(text: str) -> tuple[str, int]:
+    """Each NICE-style "1.2.3 Offer ..." paragraph under a "Recommendation 1.2.3" heading of its own.
+
+    The heading sits one level under the section it is in, so the chunker makes the paragraph a
+    recommendation unit with an id (`doc#rec-1.2.3`), as it does for a PDF's numbered recommendations.
+    A page with fewer than three such paragraphs is left as it is.
+    """
+    lines = text.split("\n")
+    if sum(1 for line in lines if _NUMBERED_REC.match(line)) < MIN_NUMBERED_RECS:
+        return text, 0
+    out: list[str] = []
+    level, found = 1, 0
+    for line in lines:
+        if heading := _HEADING_LINE.match(line):
+            level = len(heading.group(1))
+        elif number := _NUMBERED_REC.match(line):
+            if out and out[-1].strip():
+                out.append("")
+            out += [f"{'#' * min(level + 1, 6)} Recommendation {number.group(1)}", ""]
+            found += 1
+        out.append(line)
+    return "\n".join(out), found
+
+
 def extract_html(html: str) -> HtmlExtraction:
     """The main content of an HTML page as headings, paragraphs, list items and table rows."""
     soup = BeautifulSoup(html, "lxml")
@@ -800,6 +831,7 @@ def extract_html(html: str) -> HtmlExtraction:
     title = metadata.get("title") or (
         _clean_title(page_title, h1_text, metadata.get("issuing_body")) if page_title else h1_text
     )
+    text, recommendations = numbered_recommendations(text)
     return HtmlExtraction(
         text=text.strip() + "\n" if text.strip() else "",
         title=title or None,
@@ -807,6 +839,7 @@ def extract_html(html: str) -> HtmlExtraction:
         tables=rendered.tables,
         warnings=warnings,
         metadata=metadata,
+        recommendations=recommendations,
     )
 
 

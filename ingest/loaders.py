@@ -245,7 +245,12 @@ def load_html(path: Path, doc_id: str) -> Document:
         issuing_body=meta.get("issuing_body") or None,
         year=year,
         url=meta.get("url") or None,
-        report=DocumentReport(headings=page.headings, tables=page.tables, warnings=list(page.warnings)),
+        report=DocumentReport(
+            headings=page.headings,
+            recommendations=page.recommendations,
+            tables=page.tables,
+            warnings=list(page.warnings),
+        ),
     )
 
 

@@ -464,3 +464,41 @@ def test_real_ngc_breast_cancer_synthesis_keeps_content_and_tables_and_drops_sit
     for chrome in NGC_CHROME:
         assert chrome not in result.text
     assert result.tables == 10
+
+
+NICE_PAGE = """<html><head><title>Recommendations | Metastatic spinal cord compression | NICE</title></head>
+<body><nav><a href="/">Home</a></nav><main>
+<h1>Recommendations</h1>
+<h2>1.1 Recognising spinal metastases</h2>
+<p>1.1.1 Contact the MSCC coordinator immediately if a person has symptoms of spinal metastases.</p>
+<p>1.1.2 Offer an MRI of the whole spine within 1 week to people with symptoms of spinal metastases.</p>
+<h2>1.2 Treatment</h2>
+<p>1.2.1 Offer 16 mg dexamethasone as soon as possible to people with suspected MSCC.</p>
+<p>See section 1.4 for follow-up.</p>
+</main></body></html>"""
+
+
+def test_nice_numbered_paragraphs_become_recommendations_with_their_number(tmp_path: Path) -> None:
+    from ingest import Chunker, ChunkingSettings
+    from ingest.loaders import load_html
+    from tests.qa_service.mini_corpus import make_embedder
+
+    page = extract_html(NICE_PAGE)
+    assert page.recommendations == 3
+    assert "### Recommendation 1.1.2\n\n1.1.2 Offer an MRI" in page.text  # under its h2, one level down
+
+    path = tmp_path / "ng234.html"
+    path.write_text(NICE_PAGE)
+    doc = load_html(path, "ng234")
+    embedder = make_embedder()
+    chunks = Chunker(ChunkingSettings(), embedder.count_tokens, embedder.max_tokens).chunk(doc)
+    recs = {c.rec_id: c for c in chunks if c.rec_id}
+    assert set(recs) == {"ng234#rec-1.1.1", "ng234#rec-1.1.2", "ng234#rec-1.2.1"}
+    assert "16 mg dexamethasone" in recs["ng234#rec-1.2.1"].text
+    assert recs["ng234#rec-1.2.1"].section[-2:] == ("1.2 Treatment", "Recommendation 1.2.1")
+    assert doc.report is not None and doc.report.recommendations == 3
+
+
+def test_a_page_with_a_couple_of_numbered_paragraphs_is_left_alone() -> None:
+    page = extract_html("<main><h1>T</h1><p>1.1.1 Scope of this page.</p><p>1.1.2 Also this.</p></main>")
+    assert page.recommendations == 0 and "Recommendation" not in page.text
