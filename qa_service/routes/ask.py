@@ -53,9 +53,18 @@ async def ask(request: AskRequest, http: Request, pipeline: PipelineDep, setting
     cancelled at the model server rather than left running for nobody.
     """
     check_limits(settings, request.question, request.top_k)
+    llm = (request.composer or settings.answer.composer) == "llm"
     if request.stream:
-        return StreamingResponse(sse(pipeline.ask_stream(request)), media_type="text/event-stream")
-    if (request.composer or settings.answer.composer) == "llm":
+        # The events are made before the stream starts: an error (an LLM composer that is not
+        # configured, say) is then a 4xx with its message, not a stream cut off after its 200.
+        def collect() -> list[dict[str, Any]]:
+            return list(pipeline.ask_stream(request))
+
+        events = await (run_until_disconnect(http, collect) if llm else anyio.to_thread.run_sync(collect))
+        if events and events[-1].get("type") == "done":
+            http.app.state.metrics.observe_answer(AskResponse.model_validate(events[-1]["response"]))
+        return StreamingResponse(sse(iter(events)), media_type="text/event-stream")
+    if llm:
         response = await run_until_disconnect(http, partial(pipeline.ask, request))
     else:
         response = await anyio.to_thread.run_sync(pipeline.ask, request)

@@ -96,6 +96,16 @@ def test_ask_streams_server_sent_events(client):
     assert events[-1]["type"] == "done" and not events[-1]["response"]["abstained"]
 
 
+def test_a_streamed_ask_that_cannot_be_answered_is_refused_before_any_event(client):
+    # No LLM is configured here: the request is refused with its reason, not a 200 stream cut short.
+    body = {"question": RT_QUESTION, "stream": True, "composer": "llm"}
+    with client.stream("POST", "/v1/ask", json=body) as response:
+        response.read()
+    plain = client.post("/v1/ask", json={**body, "stream": False})
+    assert response.status_code == plain.status_code == 422
+    assert "LLM composer is not configured" in response.json()["error"]["message"]
+
+
 def test_search_returns_passages(client):
     response = client.post("/v1/search", json={"query": "EBRT", "top_k": 3, "filters": {"year_min": 2020}})
 
