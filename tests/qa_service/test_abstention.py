@@ -132,6 +132,16 @@ def test_contractions_leave_no_single_letter_terms_but_numbers_stay():
     assert {"8", "scan", *keyword_tokens("negative")} <= flat
 
 
+def test_contractions_with_or_without_their_apostrophe_are_phrasing_not_subject():
+    from qa_service.abstention import question_terms, unknown_terms
+
+    question = "whats the dose if she's still sore, PT hasnt helped and it isn't better - theres ill effects?"
+    flat = set().union(*question_terms(question))
+    assert not flat & {*keyword_tokens("whats hasnt theres"), "isn", "she"}
+    assert {*keyword_tokens("dose sore ill effects")} <= flat  # "ill" is a word too: kept
+    assert unknown_terms("whats the dose, hasnt helped", {"dose": 1.0, "help": 1.0}) == 0
+
+
 def test_a_question_of_only_phrasing_words_has_no_terms():
     from qa_service.abstention import question_terms
 
