@@ -61,9 +61,10 @@ define realdocs_eval
 	fi
 endef
 
-eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document set
+eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document sets
 	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
 	$(call realdocs_eval,realdocs_dev)
+	$(call realdocs_eval,realdocs_dev3)
 
 eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
