@@ -62,9 +62,12 @@ define realdocs_eval
 endef
 
 eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document sets
-	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate
+	@mkdir -p reports && rm -f reports/.gate-failed
+	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate || touch reports/.gate-failed
 	$(call realdocs_eval,realdocs_dev)
 	$(call realdocs_eval,realdocs_dev3)
+	@if [ -f reports/.gate-failed ]; then rm -f reports/.gate-failed; \
+		echo "make eval: the regression gate failed on the gold set (reports/gold/summary.md)"; exit 1; fi
 
 eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
