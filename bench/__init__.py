@@ -6,6 +6,8 @@
 - `inprocess`     search and ask latency over the gold questions
 - `http_bench`    both services under uvicorn: cold start, bounded load (`load`), peak RSS (`server`)
 - `levers`        encoder threads, idle threads spinning, the query cache, uvicorn workers
+- `scale`         `--scale`: ingest and serve MedQuAD subsets of growing size, exact against HNSW
+- `soak`          `--soak MINUTES`: load with live index updates, swap delays and resident memory
 - `naive`         the naive pipeline and its FastAPI app; `serving` the server entry points
 - `stats`, `report`  percentiles, ratios and the table
 
