@@ -289,12 +289,32 @@ class ExtractiveComposer:
             if sentence.score < floor and chosen:
                 break
             take(sentence)
+        # A sentence that points back ("This regimen is preferred ...") brings the sentence it points to.
+        by_place = {(s.source, s.position): s for s in scored}
+        for sentence in list(chosen):
+            before = by_place.get((sentence.source, sentence.position - 1))
+            if (
+                before is not None
+                and _ANAPHORIC_START.match(sentence.text)
+                and before not in chosen
+                and words + _words(before.text) <= max_words + max_words // 4  # a little over the target
+            ):
+                chosen.append(before)
+                seen.add(_norm(before.text))
+                words += _words(before.text)
         # Reading order: the passage holding the best sentence first, then the others by rank;
         # sentences as written within each passage.
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         chosen = _without_dangling_introductions(chosen)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)
+
+
+# A sentence that starts by pointing back at the one before it: without that one, "this" names nothing.
+_ANAPHORIC_START = re.compile(
+    r"^(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
+    r"(?!\s+(?:guideline|document|review|section|chapter)s?\b)"  # "This guideline ..." names its subject
+)
 
 
 def attribution(chunk: Chunk) -> str | None:

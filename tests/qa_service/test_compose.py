@@ -273,3 +273,31 @@ def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_tab
     kept = _named_rows_only(rows, {"mme", "convers", "factor", "methadon"})
     assert [s.text for s in kept] == ["| Methadone | 4.7 |", "Multiply the dose by the factor."]
     assert _named_rows_only(rows, {"convers", "factor"}) == rows  # no row named: the table stays whole
+
+
+def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
+    from ingest import HashEmbedder, build_index, open_index
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "myeloma.md").write_text(
+        "# Myeloma\n\n## Induction\n\n"
+        "Patients with newly diagnosed myeloma who are fit receive a three-drug induction. "
+        "CyBorD combines cyclophosphamide, bortezomib and dexamethasone. "
+        "This regimen is preferred in significant renal dysfunction with creatinine clearance below 45. "
+        "Transplant follows in responders.\n"
+    )
+    embedder = HashEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder)
+    index = open_index(tmp_path / "index")
+    candidates = [Candidate(chunk=index.chunks[0], row=0, rank=0)]
+    question = "regimen preferred in significant renal dysfunction creatinine clearance"
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+
+    texts = [
+        s.text for s in composer.compose(question, embedder.embed([question])[0], candidates, max_words=40).sentences
+    ]
+
+    assert texts[:2] == [
+        "CyBorD combines cyclophosphamide, bortezomib and dexamethasone.",
+        "This regimen is preferred in significant renal dysfunction with creatinine clearance below 45.",
+    ]
