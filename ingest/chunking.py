@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch5"
+CHUNKER_VERSION = "ch6"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -230,6 +230,7 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
     meta: dict[str, str] = {}
     para: list[tuple[int, int]] = []
     table_header: tuple[int, int] | None = None
+    in_table = False
     first_content = True
 
     def flush_para() -> None:
@@ -248,6 +249,7 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
         if not line.strip():
             flush_para()
             table_header = None
+            in_table = False
             i += 1
             continue
         if first_content and allow_meta and (m := _META_LINE.match(line.strip())):
@@ -260,21 +262,22 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
         first_content = False
         if _TABLE_ROW.match(line):
             flush_para()
-            if table_header is None:
-                # Header row, plus the separator row under it when present.
-                header_end = b
+            if not in_table:
+                in_table = True
+                # A header row is one with the delimiter row under it (GitHub's tables); without one,
+                # the first row is data like the rest ("| USPSTF (2013) | The USPSTF found ... |").
                 if i + 1 < len(lines) and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]]):
-                    header_end = lines[i + 1][1]
-                    i += 1
-                table_header = (a, header_end)
-                sa, sb = _strip_span(text, a, header_end)
-                units.append(_Unit(sa, sb, "row", ((sa, sb),), None))
-            else:
-                sa, sb = _strip_span(text, a, b)
-                units.append(_Unit(sa, sb, "row", ((sa, sb),), table_header))
+                    table_header = (a, lines[i + 1][1])
+                    sa, sb = _strip_span(text, a, lines[i + 1][1])
+                    units.append(_Unit(sa, sb, "row", ((sa, sb),), None))
+                    i += 2
+                    continue
+            sa, sb = _strip_span(text, a, b)
+            units.append(_Unit(sa, sb, "row", ((sa, sb),), table_header))
             i += 1
             continue
         table_header = None
+        in_table = False
         if item := _LIST_ITEM.match(line):
             flush_para()
             item_start = a

@@ -653,7 +653,7 @@ class _Renderer:
         header = _merge_header(head_rows)
         if len(set(header)) == 1:
             header = header[:1]  # one label across the whole table
-        lines = [_row(header)] if header else []
+        lines = [_row(header), _delimiter(len(header))] if header else []
         written = False
         for tr, cells, nested in grid:
             if id(tr) in head_ids:
@@ -662,12 +662,12 @@ class _Renderer:
                 distinct = {c for c in cells if c}
                 lines.append(_row(list(distinct) if len(distinct) == 1 and len(cells) > 1 and not cells[-1] else cells))
             if nested:
-                if len(lines) > (1 if header else 0):
+                if len(lines) > (2 if header else 0):
                     self.segments.append(("table", "\n".join(lines)))
                     written = True
                 self._nested(nested, cells)
-                lines = [_row(header)] if header else []
-        if len(lines) > (1 if header else 0) or (lines and not written):
+                lines = [_row(header), _delimiter(len(header))] if header else []
+        if len(lines) > (2 if header else 0) or (lines and not written):
             self.segments.append(("table", "\n".join(lines)))
             written = True
         self.tables += written
@@ -692,6 +692,11 @@ class _Renderer:
 
 def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
+
+
+def _delimiter(columns: int) -> str:
+    """The row under a header that makes it one (as in GitHub's Markdown tables)."""
+    return "|" + " --- |" * columns
 
 
 def _merge_header(rows: list[list[str]]) -> list[str]:

@@ -130,14 +130,15 @@ def _closes_what_it_never_opened(text: str) -> bool:
 def table_header(chunk: Chunk, start: int) -> str | None:
     """The header row of the table holding the row that starts at `start` in the chunk's text."""
     lines = (chunk.prefix + chunk.text[:start]).splitlines()
-    header = None
+    table: list[str] = []
     for line in reversed(lines):
         if not line.strip().startswith("|"):
             break
-        header = line
-    if header is not None and re.fullmatch(r"[\s|:-]*", header):
+        table.insert(0, line)
+    # A header is the first row with the delimiter row under it; a table without one has no header.
+    if len(table) < 2 or not re.fullmatch(r"[\s|:-]*", table[1]) or re.fullmatch(r"[\s|:-]*", table[0]):
         return None
-    return header.strip() if header else None
+    return table[0].strip()
 
 
 def cells(row: str) -> list[str]:

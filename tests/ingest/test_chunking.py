@@ -443,22 +443,24 @@ def test_chunk_starting_mid_table_repeats_the_header_row_in_prefix() -> None:
         assert sum(row in c.text.splitlines() for c in chunks) == 1, row
 
 
-def test_table_without_separator_row_uses_its_first_row_as_header() -> None:
+def test_only_a_row_with_the_delimiter_row_under_it_is_a_header() -> None:
     chunker, _ = make_chunker(48)
-    rows = [f"| Row {i} | value {i} |" for i in range(1, 25)]
-    doc = structured("| Name | Value |\n" + "\n".join(rows) + "\n", title="T")
+    rows = "\n".join(f"| Row {i} | value {i} |" for i in range(1, 25))
 
-    chunks = chunker.chunk(doc)
+    with_header = chunker.chunk(structured("| Name | Value |\n|---|---|\n" + rows + "\n", title="T"))
+    without = chunker.chunk(structured("| Name | Value |\n" + rows + "\n", title="T"))
 
-    assert len(chunks) > 1
-    assert all(c.prefix == "| Name | Value |\n" for c in chunks[1:])
+    assert len(with_header) > 1 and all(c.prefix == "| Name | Value |\n|---|---|\n" for c in with_header[1:])
+    # Without it the first row is data, like "| USPSTF (2013) | The USPSTF found ... |" in a synthesis.
+    assert len(without) > 1 and all(c.prefix == "" for c in without)
+    assert without[0].sentence_texts()[0] == "| Name | Value |"
 
 
 def test_paragraph_after_a_table_does_not_get_the_table_header() -> None:
     chunker, _ = make_chunker(48)
     rows = "\n".join(f"| Row {i} | value {i} |" for i in range(1, 20))
     paragraph = " ".join(f"Sentence number {i} about dosing." for i in range(12))
-    doc = structured(f"| Name | Value |\n{rows}\n\n{paragraph}\n", title="T")
+    doc = structured(f"| Name | Value |\n|---|---|\n{rows}\n\n{paragraph}\n", title="T")
 
     chunks = chunker.chunk(doc)
 
@@ -470,9 +472,9 @@ def test_paragraph_after_a_table_does_not_get_the_table_header() -> None:
 def test_a_row_that_fills_the_budget_with_its_header_is_still_within_the_limit() -> None:
     # The header row costs about half the budget; the long row must be cut so that header + row fit.
     chunker, embedder = make_chunker(64)
-    header = "| " + " | ".join(f"h{i}" for i in range(8)) + " |"
-    long_row = "| " + " | ".join(" ".join(["dose"] * 5) for _ in range(8)) + " |"  # 49 tokens
-    doc = structured(f"{header}\n| a | b | c | d | e | f | g | h |\n{long_row}\n", title="T")
+    header = "| " + " | ".join(f"h{i}" for i in range(4)) + " |"
+    long_row = "| " + " | ".join(" ".join(["dose"] * 10) for _ in range(4)) + " |"  # 45 tokens
+    doc = structured(f"{header}\n|{'--|' * 4}\n| a | b | c | d |\n{long_row}\n", title="T")
 
     chunks = chunker.chunk(doc)
 
@@ -485,7 +487,7 @@ def test_a_header_row_too_long_to_repeat_is_dropped_rather_than_exceed_the_limit
     chunker, embedder = make_chunker(64)
     header = "| " + " | ".join(f"heading {i}" for i in range(12)) + " |"  # ~37 tokens: over half the budget
     rows = [f"| row {i} | value {i} |" for i in range(20)]
-    doc = structured(header + "\n" + "\n".join(rows) + "\n", title="T")
+    doc = structured(header + "\n|" + "--|" * 12 + "\n" + "\n".join(rows) + "\n", title="T")
 
     chunks = chunker.chunk(doc)
 

@@ -202,7 +202,8 @@ def test_table_rows_are_written_whole_with_the_header_row_first() -> None:
 
     start = lines.index("| Group | Dose | Duration |")
     assert lines[start - 1] == "Table 1 Doxycycline doses"
-    assert lines[start + 1 : start + 3] == [
+    assert lines[start + 1] == "| --- | --- | --- |"  # the delimiter row that makes it the header
+    assert lines[start + 2 : start + 4] == [
         "| Adults | 100 mg twice daily | 10 days |",  # <br> in a cell is a space
         "| Children | 4.4 mg/kg per day \\| in 2 doses | 10 days |",
     ]
@@ -221,6 +222,7 @@ def test_row_and_column_spans_keep_every_row_self_contained() -> None:
 
     assert lines == [
         "| Antibiotic | Age | Dose |",
+        "| --- | --- | --- |",
         "| Clarithromycin | Under 8 kg | 7.5 mg/kg twice a day |",
         "| Clarithromycin | 8 to 11 kg | 62.5 mg twice a day |",
         "| Adults: see the adult guideline |",
@@ -237,6 +239,7 @@ def test_a_title_row_across_the_header_becomes_a_caption_and_header_rows_merge_p
     assert _lines(extract_html(html).text) == [
         "Table 2 Antibiotic doses",
         "| Drug | Dose Adult | Dose Child |",
+        "| --- | --- | --- |",
         "| Amoxicillin | 500 mg | 25 mg/kg |",
     ]
 
@@ -263,10 +266,11 @@ def test_nested_table_follows_its_row_and_the_outer_table_resumes_under_its_head
     result = extract_html(html)
 
     assert result.text.split("\n\n") == [
-        "| Group | Grading |\n| ASCO (2013) | Ratings for the evidence |",
+        "| Group | Grading |\n| --- | --- |\n| ASCO (2013) | Ratings for the evidence |",
         "ASCO (2013): Ratings for the evidence",
-        "| Rating | Definition |\n| Strong | High confidence in the effect. |\n| Weak | Low confidence. |",
-        "| Group | Grading |\n| USPSTF (2013) | Grades A to D and I. |\n",
+        "| Rating | Definition |\n| --- | --- |\n"
+        "| Strong | High confidence in the effect. |\n| Weak | Low confidence. |",
+        "| Group | Grading |\n| --- | --- |\n| USPSTF (2013) | Grades A to D and I. |\n",
     ]
     assert result.tables == 2
 
@@ -281,7 +285,13 @@ def test_layout_tables_are_read_as_blocks_and_their_menu_column_dropped() -> Non
 
     result = extract_html(html)
 
-    assert _lines(result.text) == ["# Otitis media", SENTENCE, "| Antibiotic | Days |", "| Amoxicillin | 5 |"]
+    assert _lines(result.text) == [
+        "# Otitis media",
+        SENTENCE,
+        "| Antibiotic | Days |",
+        "| --- | --- |",
+        "| Amoxicillin | 5 |",
+    ]
     assert result.tables == 1
 
 
@@ -426,7 +436,8 @@ def test_real_ngc_lung_screening_synthesis_keeps_content_and_tables_and_drops_si
     )
     start = lines.index(header)
     assert lines[start - 1] == "ACCP (2013): Strength of the Recommendations Grading System"
-    assert lines[start + 1].startswith(
+    assert lines[start + 1].startswith("| --- |")
+    assert lines[start + 2].startswith(
         "| Strong recommendation, high-quality evidence, Grade 1A | Benefits clearly outweigh"
     )
     assert sum(line.startswith("| Weak recommendation") for line in lines[start:]) == 3
@@ -449,14 +460,14 @@ def test_real_ngc_breast_cancer_synthesis_keeps_content_and_tables_and_drops_sit
     )
     assert "| USPSTF (2013) | Not stated |" in lines
     start = lines.index("| Rating | Definition |")
-    assert [line.split(" | ")[0] for line in lines[start + 1 : start + 5]] == [
+    assert [line.split(" | ")[0] for line in lines[start + 2 : start + 6]] == [
         "| Strong",
         "| Moderate",
         "| Weak",
         "| Insufficient",
     ]
     grades = lines.index("| Grade | Grade Definitions | Suggestions for Practice |")
-    assert lines[grades + 1] == (
+    assert lines[grades + 2] == (
         "| A | The USPSTF recommends the service. There is high certainty that the net benefit is substantial. "
         "| Offer or provide this service. |"
     )
