@@ -150,8 +150,11 @@ def row_as_sentence(row: str, header: str | None) -> str:
     """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header)."""
     values = cells(row)
     names = cells(header) if header else []
+    filled = [v for v in values if v]
+    if not header and len(filled) == 2 and _words(filled[0]) <= 6 and _words(filled[1]) >= 10:
+        return f"{filled[0]}: {filled[1]}"  # a label and its text: "USPSTF (2013): The USPSTF found ..."
     if len(names) != len(values) or row.strip() == (header or "").strip():
-        return "; ".join(v for v in values if v)
+        return "; ".join(filled)
     return "; ".join(f"{n.rstrip('*').strip()}: {v}" for n, v in zip(names, values, strict=True) if v)
 
 

@@ -259,6 +259,9 @@ def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
     assert header == "| Opioid | Conversion factor* |"
     assert row_as_sentence("| Methadone | 4.7 |", header) == "Opioid: Methadone; Conversion factor: 4.7"
     assert row_as_sentence("| Methadone | 4.7 |", None) == "Methadone; 4.7"
+    # A header-less two-column table of labels and text (a guideline synthesis): the label leads its text.
+    text = "The USPSTF found adequate evidence that tamoxifen or raloxifene reduce the risk."
+    assert row_as_sentence(f"| USPSTF (2013) | {text} |", None) == f"USPSTF (2013): {text}"
 
 
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
