@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 
+def _say(message: str) -> None:
+    """Progress, on standard error (the table goes to standard output)."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def cmd_scale(args: argparse.Namespace) -> int:
     """`--scale`: ingest and serve MedQuAD NIH subsets of growing size, exact and HNSW; print the table."""
     from bench import BenchError
@@ -23,7 +28,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
             ),
             args.scale_sizes,
         )
-        report, table = run_scale(options, say=lambda m: print(m, file=sys.stderr, flush=True))
+        report, table = run_scale(options, say=_say)
     except BenchError as exc:
         print(f"guideline-qa: bench: {exc}", file=sys.stderr)
         return 2
@@ -50,7 +55,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
         out_dir=Path(args.out),
     )
     try:
-        report, table = run_soak(options, say=lambda m: print(m, file=sys.stderr, flush=True))
+        report, table = run_soak(options, say=_say)
     except BenchError as exc:
         print(f"guideline-qa: bench: {exc}", file=sys.stderr)
         return 2
@@ -96,11 +101,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
             return 2
     options = BenchOptions.quick_defaults(**overrides) if args.quick else BenchOptions(**overrides)
 
-    def say(message: str) -> None:
-        print(message, file=sys.stderr, flush=True)
-
     try:
-        result = run_benchmark(options, say=say)
+        result = run_benchmark(options, say=_say)
     except (BenchError, IngestError) as exc:
         print(f"guideline-qa: bench: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.load import run_load
 from bench.options import DEFAULT_LEVELS
-from bench.server import HOST, ServerProcess, free_port, guideline_qa_command
+from bench.server import ServerProcess, free_port, serve_command
 from bench.stats import median_of_runs
 
 
@@ -32,7 +32,7 @@ def ours_config(
 
     def command(port: int) -> list[str]:
         if workers == 1:
-            return [*guideline_qa_command(), "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+            return serve_command(index_dir, port)
         return [
             sys.executable,
             "-m",

@@ -34,7 +34,9 @@ import orjson
 from bench.errors import BenchInputError
 from bench.load import run_load
 from bench.report import Row, render_table, write_report
-from bench.server import HOST, ServerProcess, free_port, guideline_qa_command, peak_rss_mib
+from bench.server import ServerProcess, free_port, ingest_command, peak_rss_mib, serve_command
+from eval.gold import EvalQuestion, EvalSet, load_benchmark
+from ingest.index import current_generation
 
 Say = Callable[[str], None]
 KINDS = ("exact", "hnsw")
@@ -52,8 +54,8 @@ class Subsets:
 
 
 def choose_subsets(
-    corpus: Sequence[dict[str, Any]],
-    questions: Sequence[dict[str, Any]],
+    doc_ids: Sequence[str],
+    questions: Sequence[EvalQuestion],
     sizes: Sequence[int],
     *,
     n_questions: int,
@@ -65,14 +67,10 @@ def choose_subsets(
     smallest subset still holds distractors (at least a third of it). Sizes above the corpus are
     clipped to it; duplicates after clipping are dropped.
     """
-    all_ids = [str(d["doc_id"]) for d in corpus]
+    all_ids = list(doc_ids)
     known = set(all_ids)
     rng = random.Random(seed)
-    answerable = [
-        q
-        for q in questions
-        if q.get("answerable", True) and q.get("gold_doc_ids") and set(map(str, q["gold_doc_ids"])) <= known
-    ]
+    answerable = [q for q in questions if q.answerable and q.doc_ids and set(q.doc_ids) <= known]
     rng.shuffle(answerable)
     clipped = sorted({min(int(s), len(all_ids)) for s in sizes if int(s) > 0})
     if not clipped:
@@ -83,23 +81,17 @@ def choose_subsets(
     for q in answerable:
         if len(qids) >= n_questions:
             break
-        new = [d for d in gold_ids(q) if d in known and d not in base]
+        new = [d for d in (q.lenient_doc_ids or q.doc_ids) if d in known and d not in base]
         if len(base) + len(new) > room:
             continue
         base.extend(new)
-        qids.append(str(q["qid"]))
+        qids.append(q.qid)
     if not qids:
         raise BenchInputError(f"scale: no answerable question's documents fit in {clipped[0]} documents")
     chosen = set(base)
     rest = [d for d in all_ids if d not in chosen]
     rng.shuffle(rest)
     return Subsets(doc_ids=base + rest, sizes=clipped, qids=qids)
-
-
-def gold_ids(question: dict[str, Any]) -> list[str]:
-    """A question's strict gold documents, then its lenient (near-duplicate) ones."""
-    lenient = (question.get("meta") or {}).get("lenient_gold_doc_ids", [])
-    return list(dict.fromkeys(map(str, (*question["gold_doc_ids"], *lenient))))
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -120,10 +112,6 @@ def _write_subset(path: Path, records: Sequence[dict[str, Any]]) -> None:
     tmp.replace(path)
 
 
-def _generation(index_dir: Path) -> Path:
-    return index_dir / (index_dir / "CURRENT").read_text().strip()
-
-
 def disk_mib(folder: Path) -> float:
     """Bytes of every file under `folder`, in MiB."""
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
@@ -131,7 +119,7 @@ def disk_mib(folder: Path) -> float:
 
 def run_ingest(corpus: Path, index_dir: Path, *, env: dict[str, str] | None = None, log: Path) -> dict[str, Any]:
     """`guideline-qa ingest` in a subprocess: wall seconds, peak resident memory and the manifest's counts."""
-    command = [*guideline_qa_command(), "ingest", str(corpus), "--index", str(index_dir), "--quiet"]
+    command = ingest_command(corpus, index_dir)
     started = time.perf_counter()
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -145,49 +133,35 @@ def run_ingest(corpus: Path, index_dir: Path, *, env: dict[str, str] | None = No
     if process.returncode != 0:
         tail = "\n  ".join(log.read_text(errors="replace").strip().splitlines()[-8:])
         raise BenchInputError(f"scale: ingest of {corpus} failed with code {process.returncode}:\n  {tail}")
-    manifest = orjson.loads((_generation(index_dir) / "manifest.json").read_bytes())
+    generation = current_generation(index_dir)
+    manifest = orjson.loads((generation / "manifest.json").read_bytes())
     return {
         "seconds": round(seconds, 2),
         "peak_rss_mib": round(peak, 1),
         "documents": len(manifest["documents"]),
         "chunks": manifest["counts"]["chunks"],
         "dense_kind": manifest["dense_kind"],
-        "disk_mib": round(disk_mib(_generation(index_dir)), 1),
+        "disk_mib": round(disk_mib(generation), 1),
     }
 
 
 def measure_server(
     index_dir: Path,
-    questions: Sequence[dict[str, Any]],
+    dataset: EvalSet,
     *,
     throughput_requests: int,
     log: Path,
 ) -> dict[str, Any]:
     """Cold start, latency at concurrency 1, throughput at 32, peak memory and doc MRR@10 of one index served."""
-    from eval.gold import EvalQuestion, EvalSet
     from eval.runner import evaluate
     from eval.targets import HttpTarget
 
     port = free_port()
-    command = [*guideline_qa_command(), "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
-    bodies = [{"question": q["question"]} for q in questions]
+    command = serve_command(index_dir, port)
+    bodies = [{"question": q.question} for q in dataset.questions]
     with ServerProcess(index_dir.name, command, port, env=SERVER_ENV, log_path=log) as server:
         single = run_load(server.base_url, bodies, requests=len(bodies), concurrency=1, warmup=3).summary()
         many = run_load(server.base_url, bodies, requests=throughput_requests, concurrency=32, warmup=32).summary()
-        dataset = EvalSet(
-            name="medquad_nih scale sample",
-            kind="benchmark",
-            questions=tuple(
-                EvalQuestion(
-                    qid=str(q["qid"]),
-                    question=q["question"],
-                    answerable=True,
-                    doc_ids=tuple(map(str, q["gold_doc_ids"])),
-                    lenient_doc_ids=tuple(gold_ids(q)),
-                )
-                for q in questions
-            ),
-        )
         target = HttpTarget(server.base_url, name=index_dir.name)
         try:
             scored = evaluate(target, dataset, answers=False, top_k=10)
@@ -221,11 +195,16 @@ def run_scale(options: ScaleOptions, say: Say = print) -> tuple[dict[str, Any], 
     """Measure every size with exact and HNSW search; returns the JSON report and the table."""
     started = time.perf_counter()
     corpus = _read_jsonl(options.corpus_path)
-    questions = _read_jsonl(options.questions_path)
-    subsets = choose_subsets(corpus, questions, options.sizes, n_questions=options.questions, seed=options.seed)
+    if not options.questions_path.is_file():
+        raise BenchInputError(f"scale: {options.questions_path} not found (see ../shared/benchmarks/README.md)")
+    questions = load_benchmark(options.questions_path)
     by_id = {str(d["doc_id"]): d for d in corpus}
-    asked = [q for q in questions if str(q["qid"]) in set(subsets.qids)]
-    say(f"scale: {len(asked)} questions asked at sizes {', '.join(map(str, subsets.sizes))}")
+    subsets = choose_subsets(
+        list(by_id), questions.questions, options.sizes, n_questions=options.questions, seed=options.seed
+    )
+    picked = set(subsets.qids)
+    asked = replace(questions, questions=tuple(q for q in questions.questions if q.qid in picked))
+    say(f"scale: {len(asked.questions)} questions asked at sizes {', '.join(map(str, subsets.sizes))}")
     logs = options.out_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, Any]] = []
@@ -262,7 +241,7 @@ def run_scale(options: ScaleOptions, say: Say = print) -> tuple[dict[str, Any], 
     report = {
         "kind": "scale",
         "corpus": str(options.corpus_path),
-        "questions": len(asked),
+        "questions": len(asked.questions),
         "seed": options.seed,
         "query_cache": "off",
         "sizes": results,

@@ -63,10 +63,25 @@ def peak_rss_mib(pid: int) -> float:
     return sum(_status_kib(p, "VmHWM") for p in [pid, *descendants(pid)]) / 1024
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory (VmRSS) of `pid` right now, in MiB (0 off Linux)."""
+    return _status_kib(pid, "VmRSS") / 1024
+
+
 def guideline_qa_command() -> list[str]:
     """The `guideline-qa` console script of this interpreter, or `python -m guideline_qa` without it."""
     script = Path(sys.executable).parent / "guideline-qa"
     return [str(script)] if script.exists() else [sys.executable, "-m", "guideline_qa"]
+
+
+def serve_command(index_dir: Path, port: int) -> list[str]:
+    """`guideline-qa serve` over `index_dir` on a loopback port."""
+    return [*guideline_qa_command(), "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+
+
+def ingest_command(source: Path, index_dir: Path) -> list[str]:
+    """`guideline-qa ingest` of `source` into `index_dir`, quietly."""
+    return [*guideline_qa_command(), "ingest", str(source), "--index", str(index_dir), "--quiet"]
 
 
 class ServerProcess:

@@ -24,7 +24,7 @@ import httpx
 from bench.errors import BenchInputError
 from bench.load import run_load
 from bench.report import Row, render_table, write_report
-from bench.server import HOST, ServerProcess, free_port, guideline_qa_command
+from bench.server import ServerProcess, free_port, ingest_command, rss_mib, serve_command
 from bench.stats import median
 
 Say = Callable[[str], None]
@@ -46,18 +46,6 @@ Guideline: guideline-qa benchmark 2026
 
 This document was written by the soak benchmark at update {n} to make a new index generation.
 """
-
-
-def _rss_mib(pid: int) -> float:
-    """Current resident memory of one process (VmRSS), in MiB."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @dataclass(frozen=True)
@@ -98,8 +86,7 @@ def _update(corpus: Path, index_dir: Path, n: int) -> float:
         old.unlink()
     if n % 2:  # odd updates add a document, even ones leave the corpus as it started
         (corpus / f"soak-update-{n}.md").write_text(UPDATE_DOCUMENT.format(n=n), encoding="utf-8")
-    command = [*guideline_qa_command(), "ingest", str(corpus), "--index", str(index_dir), "--quiet"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    done = subprocess.run(ingest_command(corpus, index_dir), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise BenchInputError(f"soak: ingest {n} failed: {done.stderr.strip()[-400:]}")
     return time.perf_counter()
@@ -121,7 +108,7 @@ def _watch(
     with httpx.Client(timeout=5.0) as client:
         while not stop.is_set():
             now = time.perf_counter()
-            log.rss.append((round(now - started, 1), round(_rss_mib(server.pid), 1)))
+            log.rss.append((round(now - started, 1), round(rss_mib(server.pid), 1)))
             if now >= next_update:
                 n += 1
                 try:
@@ -165,7 +152,7 @@ def run_soak(options: SoakOptions, say: Say = print) -> tuple[dict[str, Any], st
     _update(corpus, index_dir, 0)
     seconds = options.minutes * 60
     port = free_port()
-    command = [*guideline_qa_command(), "serve", "--index", str(index_dir), "--host", HOST, "--port", str(port)]
+    command = serve_command(index_dir, port)
     log = SoakLog()
     options.out_dir.mkdir(parents=True, exist_ok=True)
     with ServerProcess("soak", command, port, log_path=options.out_dir / "soak-server.log") as server:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -9,44 +12,56 @@ from fastapi import FastAPI
 from bench.errors import BenchInputError
 from bench.load import run_load
 from bench.report import render_table
-from bench.scale import SCALE_COLUMNS, ScaleOptions, choose_subsets, gold_ids, replace_sizes, scale_rows
+from bench.scale import SCALE_COLUMNS, ScaleOptions, choose_subsets, replace_sizes, scale_rows
 from bench.soak import SoakLog, SoakOptions, soak_report, soak_rows
+from eval.gold import EvalQuestion, load_benchmark
 
 
-def _corpus(n: int) -> list[dict[str, str]]:
-    return [{"doc_id": f"d{i}", "title": f"t{i}", "text": "x"} for i in range(n)]
+def _corpus(n: int) -> list[str]:
+    return [f"d{i}" for i in range(n)]
 
 
-def _questions() -> list[dict[str, object]]:
-    return [
+def _questions(tmp_path: Path) -> tuple[EvalQuestion, ...]:
+    """The records as a benchmark states them, read by the project's benchmark loader."""
+    records = [
         {"qid": "q1", "question": "a", "gold_doc_ids": ["d5"], "meta": {"lenient_gold_doc_ids": ["d6"]}},
         {"qid": "q2", "question": "b", "gold_doc_ids": ["d7"]},
         {"qid": "q3", "question": "c", "gold_doc_ids": ["d8", "d9", "d10", "d11", "d12", "d13", "d14"]},
         {"qid": "q4", "question": "d", "gold_doc_ids": ["missing"]},  # its document is not in the corpus
         {"qid": "q5", "question": "e", "gold_doc_ids": [], "answerable": False},
     ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return load_benchmark(path).questions
 
 
-def test_subsets_are_nested_start_with_the_questions_documents_and_leave_room_for_distractors():
-    subsets = choose_subsets(_corpus(40), _questions(), [9, 20, 500], n_questions=10, seed=1)
+def test_subsets_are_nested_start_with_the_questions_documents_and_leave_room_for_distractors(tmp_path):
+    questions = _questions(tmp_path)
+    subsets = choose_subsets(_corpus(40), questions, [9, 20, 500], n_questions=10, seed=1)
 
     assert subsets.sizes == [9, 20, 40]  # 500 is clipped to the corpus
     assert sorted(subsets.qids) == ["q1", "q2"]  # q3's seven documents do not fit in two thirds of 9
     head = subsets.doc_ids[:9]
     assert {"d5", "d6", "d7"} <= set(head)
     assert len(set(subsets.doc_ids)) == 40  # every document once: each size is a prefix of the next
-    assert subsets.doc_ids == choose_subsets(_corpus(40), _questions(), [9, 20], n_questions=10, seed=1).doc_ids
+    assert subsets.doc_ids == choose_subsets(_corpus(40), questions, [9, 20], n_questions=10, seed=1).doc_ids
 
 
-def test_subsets_refuse_sizes_no_question_fits_in():
+def test_subsets_refuse_sizes_no_question_fits_in(tmp_path):
+    questions = _questions(tmp_path)
     with pytest.raises(BenchInputError, match="fit in 1 documents"):
-        choose_subsets(_corpus(40), _questions()[2:3], [1], n_questions=5, seed=1)
+        choose_subsets(_corpus(40), questions[2:3], [1], n_questions=5, seed=1)
     with pytest.raises(BenchInputError, match="no positive"):
-        choose_subsets(_corpus(4), _questions(), [0], n_questions=5, seed=1)
+        choose_subsets(_corpus(4), questions, [0], n_questions=5, seed=1)
 
 
-def test_gold_ids_put_strict_documents_first_without_repeats():
-    assert gold_ids({"gold_doc_ids": ["a", "b"], "meta": {"lenient_gold_doc_ids": ["b", "c"]}}) == ["a", "b", "c"]
+def test_a_questions_documents_come_strict_first_without_repeats(tmp_path):
+    path = tmp_path / "q.jsonl"
+    record = {"qid": "q", "question": "x", "gold_doc_ids": ["a", "b"], "meta": {"lenient_gold_doc_ids": ["b", "c"]}}
+    path.write_text(json.dumps(record) + "\n")
+    (question,) = load_benchmark(path).questions
+    subsets = choose_subsets(["c", "b", "a", "z", "y"], [question], [5], n_questions=1, seed=1)
+    assert subsets.doc_ids[:3] == ["a", "b", "c"]
 
 
 def test_scale_sizes_option_parses_or_names_the_problem():
