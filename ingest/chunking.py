@@ -134,6 +134,11 @@ _META_LINE = re.compile(r"^(?:Guideline|Source|Strength):\s*(.+)$", re.IGNORECAS
 # A heading that opens a numbered recommendation in a real guideline ("Recommendation 4", "Recommendation 1.2").
 _REC_HEADING = re.compile(r"^Recommendation\s+(\d{1,3}(?:\.\d{1,3}){0,3}[a-z]?)\b[\s:.\-–—]*(.*)$", re.IGNORECASE)
 _GUIDELINE = re.compile(r"^(?P<body>.+?)\s+(?P<year>(?:19|20)\d{2})$")
+# NICE numbers each recommendation "1.2.3" at the start of its paragraph. A PDF or a web page with at
+# least MIN_NUMBERED_RECOMMENDATIONS such paragraphs has each one written under a "Recommendation 1.2.3"
+# heading (fewer are more likely numbered sections or a list).
+NUMBERED_RECOMMENDATION = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{1,3})\s+(?=[A-Z])")
+MIN_NUMBERED_RECOMMENDATIONS = 3
 
 # Abbreviations after which a full stop does not end a sentence.
 _ABBREVIATIONS = {

@@ -49,6 +49,8 @@ from dataclasses import dataclass, field
 from bs4 import BeautifulSoup
 from bs4.element import NavigableString, PageElement, Tag
 
+from ingest.chunking import MIN_NUMBERED_RECOMMENDATIONS, NUMBERED_RECOMMENDATION
+
 __all__ = ["HtmlExtraction", "extract_html"]
 
 
@@ -744,10 +746,7 @@ def _grid(rows: list[Tag], count: int, heads: set[int]) -> list[tuple[Tag, list[
     return out
 
 
-# NICE numbers each recommendation "1.2.3" at the start of its paragraph.
-_NUMBERED_REC = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{1,3})\s+(?=[A-Z])")
 _HEADING_LINE = re.compile(r"^(#{1,6})\s")
-MIN_NUMBERED_RECS = 3  # fewer "1.2.3 ..." paragraphs are more likely numbered sections or a list
 
 
 def numbered_recommendations(text: str) -> tuple[str, int]:
@@ -758,14 +757,14 @@ def numbered_recommendations(text: str) -> tuple[str, int]:
     A page with fewer than three such paragraphs is left as it is.
     """
     lines = text.split("\n")
-    if sum(1 for line in lines if _NUMBERED_REC.match(line)) < MIN_NUMBERED_RECS:
+    if sum(1 for line in lines if NUMBERED_RECOMMENDATION.match(line)) < MIN_NUMBERED_RECOMMENDATIONS:
         return text, 0
     out: list[str] = []
     level, found = 1, 0
     for line in lines:
         if heading := _HEADING_LINE.match(line):
             level = len(heading.group(1))
-        elif number := _NUMBERED_REC.match(line):
+        elif number := NUMBERED_RECOMMENDATION.match(line):
             if out and out[-1].strip():
                 out.append("")
             out += [f"{'#' * min(level + 1, 6)} Recommendation {number.group(1)}", ""]

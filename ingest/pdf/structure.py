@@ -18,6 +18,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from ingest.chunking import MIN_NUMBERED_RECOMMENDATIONS, NUMBERED_RECOMMENDATION
 from ingest.pdf.blocks import Block
 
 _NUMBERED = re.compile(
@@ -28,7 +29,6 @@ _NUMBERED = re.compile(
 _CAPTION = re.compile(r"^(?:box|table|figure|fig\.|annex|appendix)\s*[\dA-Z]*\s*[.:]", re.IGNORECASE)
 _REC_HEADING = re.compile(r"^(?:\d+(?:\.\d+)*\.?\s+)?recommendations?\s+(\d+[a-z]?)\s*[:.]?\s*$", re.IGNORECASE)
 _REC_RUN_IN = re.compile(r"^recommendation\s+(\d+(?:\.\d+)*[a-z]?)\s*[.:]\s+\S", re.IGNORECASE)
-_NICE_REC = re.compile(r"^(\d{1,2}\.\d{1,2}\.\d{1,3})\s+[A-Z]")
 _STRENGTHS = [
     re.compile(
         r"recommendation category:?\s*[A-D]\s*[;,]\s*evidence type:?\s*\d",
@@ -259,7 +259,10 @@ def find_recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Re
     """Find recommendations (see `ingest.pdf.structure`)."""
     recs: list[Recommendation] = []
     used: set[int] = set()
-    nice = sum(1 for b in blocks if b.kind != "table" and _NICE_REC.match(b.raw_text)) >= 3
+    nice = (
+        sum(1 for b in blocks if b.kind != "table" and NUMBERED_RECOMMENDATION.match(b.raw_text))
+        >= MIN_NUMBERED_RECOMMENDATIONS
+    )
     running = 0
     last_number = ""
     for i, block in enumerate(blocks):
@@ -290,7 +293,7 @@ def find_recommendations(blocks: list[Block], levels: dict[int, int]) -> list[Re
             number += sub.group(1) if sub else ""
         elif strength and block.kind == "item" and re.match(r"^\(?[a-z][.)]$", block.marker) and last_number:
             number = re.sub(r"[a-z]$", "", last_number) + block.marker.strip("().")
-        elif nice and block.kind != "table" and (m2 := _NICE_REC.match(text)):
+        elif nice and block.kind != "table" and (m2 := NUMBERED_RECOMMENDATION.match(text)):
             number = m2.group(1)
         elif strength:
             if len(text.split()) < 12 and recs and recs[-1].strength is None and recs[-1].blocks[-1] == i - 1:
