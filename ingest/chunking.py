@@ -128,7 +128,8 @@ class _Unit:
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
-_TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
+# The delimiter row under a table's header ("|---|---|"); without one a table has no header.
+TABLE_SEPARATOR = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}:?[ \t]*(\|[ \t]*:?-{2,}:?[ \t]*)*\|?[ \t]*$")
 _REC_ID = re.compile(r"^([A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*-\d+[a-z]?)\b[\s:·.\-–—]*(.*)$")
 _META_LINE = re.compile(r"^(?:Guideline|Source|Strength):\s*(.+)$", re.IGNORECASE)
 # A heading that opens a numbered recommendation in a real guideline ("Recommendation 4", "Recommendation 1.2").
@@ -271,7 +272,7 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
                 in_table = True
                 # A header row is one with the delimiter row under it (GitHub's tables); without one,
                 # the first row is data like the rest ("| USPSTF (2013) | The USPSTF found ... |").
-                if i + 1 < len(lines) and _TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]]):
+                if i + 1 < len(lines) and TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]]):
                     table_header = (a, lines[i + 1][1])
                     sa, sb = _strip_span(text, a, lines[i + 1][1])
                     units.append(_Unit(sa, sb, "row", ((sa, sb),), None))

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ingest import Chunk, keyword_tokens
+from ingest.chunking import TABLE_SEPARATOR
 from ingest.index import SearchIndex
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
@@ -136,7 +137,7 @@ def table_header(chunk: Chunk, start: int) -> str | None:
             break
         table.insert(0, line)
     # A header is the first row with the delimiter row under it; a table without one has no header.
-    if len(table) < 2 or not re.fullmatch(r"[\s|:-]*", table[1]) or re.fullmatch(r"[\s|:-]*", table[0]):
+    if len(table) < 2 or not TABLE_SEPARATOR.match(table[1]) or re.fullmatch(r"[\s|:-]*", table[0]):
         return None
     return table[0].strip()
 
