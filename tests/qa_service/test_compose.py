@@ -154,21 +154,28 @@ def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citatio
     assert cleaned == "MTCT is the main cause of infection in children. Give 8 Gy."
 
 
-def _two_schedules(tmp_path):
-    """An index with the same drug's schedule under two headings, and the candidates with metastases first."""
+def _index_of(tmp_path, name, markdown):
+    """An index (hash-embedded) of one Markdown document, and its embedder."""
     from ingest import HashEmbedder, build_index, open_index
 
     (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "bma.md").write_text(
+    (tmp_path / "docs" / name).write_text(markdown)
+    embedder = HashEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder)
+    return open_index(tmp_path / "index"), embedder
+
+
+def _two_schedules(tmp_path):
+    """An index with the same drug's schedule under two headings, and the candidates with metastases first."""
+    index, embedder = _index_of(
+        tmp_path,
+        "bma.md",
         "# Bone-modifying agents\n\n"
         "## Bone metastases\n\n### BM-X-01 Zoledronic acid schedule\nGuideline: ESMO 2020\n\n"
         "Give zoledronic acid 4 mg every 4 weeks.\n\n"
         "## Treatment-induced bone loss\n\n### BM-X-02 Zoledronic acid schedule\nGuideline: ESMO 2020\n\n"
-        "Give zoledronic acid 4 mg every 6 months.\n"
+        "Give zoledronic acid 4 mg every 6 months.\n",
     )
-    embedder = HashEmbedder()
-    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder)
-    index = open_index(tmp_path / "index")
     first, second = (chunk_for(index, rec) for rec in ("BM-X-01", "BM-X-02"))
     # The metastasis passage ranks first, as retrieval put it for the real question.
     candidates = [Candidate(chunk=first[1], row=first[0], rank=0), Candidate(chunk=second[1], row=second[0], rank=1)]
@@ -279,19 +286,15 @@ def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_tab
 
 
 def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
-    from ingest import HashEmbedder, build_index, open_index
-
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "myeloma.md").write_text(
+    index, embedder = _index_of(
+        tmp_path,
+        "myeloma.md",
         "# Myeloma\n\n## Induction\n\n"
         "Patients with newly diagnosed myeloma who are fit receive a three-drug induction. "
         "CyBorD combines cyclophosphamide, bortezomib and dexamethasone. "
         "This regimen is preferred in significant renal dysfunction with creatinine clearance below 45. "
-        "Transplant follows in responders.\n"
+        "Transplant follows in responders.\n",
     )
-    embedder = HashEmbedder()
-    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder)
-    index = open_index(tmp_path / "index")
     candidates = [Candidate(chunk=index.chunks[0], row=0, rank=0)]
     question = "regimen preferred in significant renal dysfunction creatinine clearance"
     composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
