@@ -171,9 +171,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app. With `pipeline` it is ready at once; otherwise the lifespan loads one."""
     settings = settings or Settings()
-    factory = pipeline_factory or _default_factory
 
     def next_generation() -> AnswerPipeline:
+        """The pipeline over the live generation: at start, and again at each live update."""
         if pipeline_factory is not None:
             return pipeline_factory(settings)
         return _default_factory(settings, app.state.pipeline)
@@ -195,7 +195,7 @@ def create_app(
 
             def load() -> None:
                 try:
-                    app.state.pipeline = factory(settings)
+                    app.state.pipeline = next_generation()
                     watcher.served = str(app.state.pipeline.manifest().get("generation") or "") or None
                     log.info(
                         orjson.dumps(

@@ -25,6 +25,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,18 +38,25 @@ from qa_service.errors import ServiceError
 log = logging.getLogger("guideline_qa.reload")
 
 
-def release_free_memory() -> bool:
-    """Collect garbage and return the C allocator's free pages to the system (glibc); False where unsupported."""
-    gc.collect()
+@lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, looked up once (finding the C library may run ldconfig); None where absent."""
     name = ctypes.util.find_library("c")
     if not name:
-        return False
+        return None
     try:
         trim = ctypes.CDLL(name).malloc_trim
     except (OSError, AttributeError):  # musl, macOS: no malloc_trim
-        return False
+        return None
     trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
-    return bool(trim(0))
+    return trim
+
+
+def release_free_memory() -> bool:
+    """Collect garbage and return the C allocator's free pages to the system (glibc); False where unsupported."""
+    gc.collect()
+    trim = _malloc_trim()
+    return bool(trim(0)) if trim is not None else False
 
 
 def live_generation(index_dir: Path) -> str | None:
