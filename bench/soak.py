@@ -19,13 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from bench.errors import BenchInputError
 from bench.load import run_load
 from bench.report import Row, render_table, write_report
 from bench.server import ServerProcess, free_port, ingest_command, rss_mib, serve_command
 from bench.stats import median
+from qa_service.client import ServiceClient, ServiceClientError
 
 Say = Callable[[str], None]
 SWAP_WAIT_S = 60.0  # an update not served by then counts as never served
@@ -72,10 +71,11 @@ class SoakLog:
     problems: list[str] = field(default_factory=list)
 
 
-def _generation(client: httpx.Client, base_url: str) -> str | None:
+def _generation(client: ServiceClient) -> str | None:
+    """The generation the server names, or None while it cannot say (busy, restarting)."""
     try:
-        generation = client.get(base_url + "/v1/version").json().get("generation")
-    except (httpx.HTTPError, ValueError):
+        generation = client.version().get("generation")
+    except ServiceClientError:
         return None
     return str(generation) if generation else None
 
@@ -105,19 +105,19 @@ def _watch(
     started = time.perf_counter()
     next_update = started + options.update_every_s
     n = 0
-    with httpx.Client(timeout=5.0) as client:
+    with ServiceClient(server.base_url, timeout=5.0) as client:
         while not stop.is_set():
             now = time.perf_counter()
             log.rss.append((round(now - started, 1), round(rss_mib(server.pid), 1)))
             if now >= next_update:
                 n += 1
                 try:
-                    before = _generation(client, server.base_url)
+                    before = _generation(client)
                     ended = _update(corpus, index_dir, n)
                     served, current = None, None
                     # Not cut short by the end of the load: the server stays up until this thread returns.
                     while time.perf_counter() - ended < SWAP_WAIT_S:
-                        current = _generation(client, server.base_url)
+                        current = _generation(client)
                         if current and current != before:
                             served = time.perf_counter() - ended
                             break
