@@ -91,13 +91,13 @@ def _extract(path: Path, raw: RawDocument) -> PdfExtraction:
     private = sum(ch >= "\ue000" and ch <= "\uf8ff" for ch in text)
     if private > 0.01 * max(len(text), 1):
         warnings.append("many characters have no Unicode mapping: the PDF's fonts hide the text, check the output")
+    front = _front_pages(clean)
     return PdfExtraction(
         text=text,
         pages=pages,
         title=_title(raw, clean),
-        author=raw.info.get("Author")
-        or copyright_holder(" ".join(s.text for row in rows for s in row) for _, rows in clean[:6]),
-        year=_year(raw, clean),
+        author=raw.info.get("Author") or copyright_holder(front),
+        year=_year(raw, front),
         page_count=len(raw.pages),
         headings=sum(1 for i in levels if not blocks[i].excluded),
         tables=sum(1 for b in blocks if b.kind == "table" and not b.excluded),
@@ -362,10 +362,14 @@ def copyright_holder(texts: Iterable[str]) -> str | None:
     return None
 
 
-def _year(raw: RawDocument, clean: list[tuple[RawPage, list[list[Segment]]]]) -> int | None:
+def _front_pages(clean: list[tuple[RawPage, list[list[Segment]]]]) -> list[str]:
+    """The text of the first six pages, one string a page: where covers and imprint pages say who and when."""
+    return [" ".join(s.text for row in rows for s in row) for _, rows in clean[:6]]
+
+
+def _year(raw: RawDocument, texts: list[str]) -> int | None:
     """A publication year from the first pages (a copyright line first), else the creation date."""
     latest = date.today().year + 1
-    texts = [" ".join(s.text for row in rows for s in row) for _, rows in clean[:6]]
     for text in texts:
         m = re.search(r"(?:©|\(c\)|copyright)\D{0,80}?((?:19|20)\d{2})", text, re.IGNORECASE)
         if m and 1950 <= int(m.group(1)) <= latest:
