@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -137,7 +138,7 @@ def test_a_new_generation_reuses_the_question_encoder_and_memory_is_released_aft
     import qa_service.reload
     from ingest.pipeline import configured_model_name
 
-    for name in [n for n in __import__("os").environ if n.startswith("GQA_")]:
+    for name in [n for n in os.environ if n.startswith("GQA_")]:
         monkeypatch.delenv(name)
     name = configured_model_name(Settings().embedding)  # the default factory checks the configured model
     loaded: list[object] = []
