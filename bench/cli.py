@@ -13,10 +13,19 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _publish(out_dir: Path, stem: str, report: dict[str, Any], table: str, note: str = "") -> None:
+    """Write `<stem>.json` and `<stem>.txt` and print the table with where they went."""
+    from bench import write_report
+
+    json_path, text_path = write_report(out_dir, report, table, stem=stem)
+    print(table)
+    print(f"\nwrote {json_path} and {text_path}{note}")
+
+
 def cmd_scale(args: argparse.Namespace) -> int:
     """`--scale`: ingest and serve MedQuAD NIH subsets of growing size, exact and HNSW; print the table."""
     from bench import BenchError
-    from bench.scale import ScaleOptions, replace_sizes, run_scale, write_scale_report
+    from bench.scale import ScaleOptions, replace_sizes, run_scale
 
     try:
         options = replace_sizes(
@@ -32,16 +41,14 @@ def cmd_scale(args: argparse.Namespace) -> int:
     except BenchError as exc:
         print(f"guideline-qa: bench: {exc}", file=sys.stderr)
         return 2
-    json_path, text_path = write_scale_report(options.out_dir, report, table)
-    print(table)
-    print(f"\nwrote {json_path} and {text_path} ({report['seconds']:.0f} s)")
+    _publish(options.out_dir, "scale", report, table, f" ({report['seconds']:.0f} s)")
     return 0
 
 
 def cmd_soak(args: argparse.Namespace) -> int:
     """`--soak MINUTES`: load with live index updates; print failures, swap times and memory."""
     from bench import BenchError
-    from bench.soak import SoakOptions, run_soak, write_soak_report
+    from bench.soak import SoakOptions, run_soak
 
     if args.soak <= 0 or args.soak_update_every <= 0:
         print("guideline-qa: --soak and --soak-update-every must be positive", file=sys.stderr)
@@ -59,9 +66,7 @@ def cmd_soak(args: argparse.Namespace) -> int:
     except BenchError as exc:
         print(f"guideline-qa: bench: {exc}", file=sys.stderr)
         return 2
-    json_path, text_path = write_soak_report(options.out_dir, report, table)
-    print(table)
-    print(f"\nwrote {json_path} and {text_path}")
+    _publish(options.out_dir, "soak", report, table)
     failed = report["load"]["errors"] or report["updates_not_served"] or report["problems"]
     return 1 if failed else 0
 

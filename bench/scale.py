@@ -33,7 +33,7 @@ import orjson
 
 from bench.errors import BenchInputError
 from bench.load import run_load
-from bench.report import Row, render_table, write_report
+from bench.report import Row, render_table
 from bench.server import ServerProcess, free_port, ingest_command, peak_rss_mib, serve_command
 from eval.gold import EvalQuestion, EvalSet, load_benchmark
 from ingest.index import current_generation
@@ -282,11 +282,6 @@ def scale_rows(results: Sequence[dict[str, Any]]) -> list[Row]:
             for metric, unit, ours, other, higher in figures
         ]
     return rows
-
-
-def write_scale_report(out_dir: Path, report: dict[str, Any], table: str) -> tuple[Path, Path]:
-    """scale.json and scale.txt in `out_dir`."""
-    return write_report(out_dir, report, table, stem="scale")
 
 
 def replace_sizes(options: ScaleOptions, sizes: str | None) -> ScaleOptions:

@@ -21,7 +21,7 @@ from typing import Any
 
 from bench.errors import BenchInputError
 from bench.load import run_load
-from bench.report import Row, render_table, write_report
+from bench.report import Row, render_table
 from bench.server import ServerProcess, free_port, ingest_command, rss_mib, serve_command
 from bench.stats import median
 from qa_service.client import ServiceClient, ServiceClientError
@@ -218,8 +218,3 @@ def soak_rows(report: dict[str, Any]) -> list[Row]:
         ("memory after warm-up, highest", "MiB", report["rss_after_warmup_max_mib"]),
     ]
     return [Row(section, m, u, None if v is None else float(v), compared=False) for m, u, v in figures]
-
-
-def write_soak_report(out_dir: Path, report: dict[str, Any], table: str) -> tuple[Path, Path]:
-    """soak.json and soak.txt in `out_dir`."""
-    return write_report(out_dir, report, table, stem="soak")
