@@ -6,14 +6,20 @@ three see the same words. The data lives in `qa_service/data/`: `abbreviations.t
 shorthand and lay terms with their expansions) and `question_words.txt` (words that phrase a
 question rather than name its subject).
 
-`Speller` corrects words the index has never seen to the closest word it has ("denosumb" ->
-"denosumab"), by edit distance (rapidfuzz) over the index's own vocabulary: it knows only the words
-of the corpus being served, so it never "corrects" towards another corpus's terms.
+`Speller` reads words the index has never seen as the index words they stand for, from the
+index's own text only, so it never "corrects" towards another corpus's terms:
+- a misspelling, by edit distance (rapidfuzz): "denosumb" -> "denosumab";
+- a clipped word, by prefix: "palono" -> "palonosetron", "benzo" -> "benzodiazepine";
+- another form of a word: "nauseated" -> "nausea".
+Acronyms are not guessed from the initials of the corpus's phrases: in a cancer corpus "SARS" would
+read as "small amount (of) radioactive substance" and a question the corpus cannot answer would look
+covered.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
 from functools import lru_cache
@@ -87,14 +93,18 @@ _ALPHA_WORD = re.compile(r"[a-z][a-z]+(?:-[a-z]+)*")
 MIN_CORRECTED_LENGTH = 5  # shorter words are shorthand more often than typos ("zol", "dmab", "ebrt")
 CORRECTIONS_KEPT = 20_000
 _LONG_WORD = re.compile(rf"[A-Za-z]{{{MIN_CORRECTED_LENGTH},}}")
+MIN_STEM_PREFIX = 5  # "nausea" reads "nauseated"; shorter words are prefixes of too much
+MAX_STEM_SUFFIX = 3
 
 
 class Speller:
-    """Corrects question words the index never uses to the index word they most likely misspell.
+    """Reads question words the index never uses as the index words they most likely stand for.
 
     A word of at least five letters that is neither in the index's vocabulary nor in the abbreviation
     table is replaced by the most frequent index word within one edit (two for words of eight letters
-    or more). Everyday words the corpus happens not to use stay as they are when the caller says so
+    or more), else by the most frequent index word it is the start of ("palono" -> "palonosetron"),
+    else by the index word it extends by at most three letters ("nauseated" -> "nausea").
+    Everyday words the corpus happens not to use stay as they are when the caller says so
     (`is_known`), so "worried" is never turned into "worsened".
     """
 
@@ -103,6 +113,7 @@ class Speller:
         self._by_length: dict[int, list[str]] = {}
         for word in words:
             self._by_length.setdefault(len(word), []).append(word)
+        self._sorted = sorted(words)
         self._memo: dict[str, str | None] = {}
 
     @classmethod
@@ -113,6 +124,23 @@ class Speller:
             counts.update(_ALPHA_WORD.findall(normalise(text)))
         return cls(counts)
 
+    def clipped(self, word: str) -> str | None:
+        """The most frequent index word that `word` is the start of ("palono" -> "palonosetron"), or one
+        whose other form it is ("nauseated" -> "nausea")."""
+        longer = []
+        for i in range(bisect_left(self._sorted, word), len(self._sorted)):
+            candidate = self._sorted[i]
+            if not candidate.startswith(word):
+                break
+            if len(candidate) >= len(word) + 2 and candidate.isalpha():
+                longer.append(candidate)
+        if longer:
+            return min(longer, key=lambda w: (-self.counts[w], w))
+        for cut in range(len(word) - 1, max(MIN_STEM_PREFIX, len(word) - MAX_STEM_SUFFIX) - 1, -1):
+            if word[:cut] in self.counts:
+                return word[:cut]
+        return None
+
     def correction(self, word: str) -> str | None:
         """The index word `word` most likely misspells, or None when it is fine or nothing is close."""
         if len(word) < MIN_CORRECTED_LENGTH or word in self.counts or not word.isalpha():
@@ -122,7 +150,7 @@ class Speller:
         limit = 1 if len(word) < 8 else 2
         candidates = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ())]
         found = extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
-        best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else None
+        best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else self.clipped(word)
         if len(self._memo) >= CORRECTIONS_KEPT:  # questions bring new words for as long as the service runs
             self._memo.clear()
         self._memo[word] = best

@@ -48,3 +48,35 @@ def test_an_everyday_word_the_caller_knows_is_never_corrected(speller):
 def test_the_most_frequent_of_equally_close_words_wins():
     speller = Speller(Counter({"fracture": 10, "fractures": 2, "fraction": 5}))
     assert speller.correction("fractue") == "fracture"
+
+
+
+SHORTHAND_PASSAGES = [
+    "Palonosetron with dexamethasone prevents nausea. Nausea that persists needs olanzapine.",
+    "Avoid benzodiazepines with opioids; taper benzodiazepines gradually. Benzodiazepine use.",
+    "Chronic low back pain: exercise first.",
+]
+
+
+@pytest.fixture(scope="module")
+def shorthand() -> Speller:
+    return Speller.from_texts(SHORTHAND_PASSAGES)
+
+
+@pytest.mark.parametrize(
+    ("question", "read_as"),
+    [
+        ("still nauseous on palono", "still nauseous on palonosetron"),  # clipped
+        ("on a benzo, can I start opioids?", "on a benzodiazepines, can I start opioids?"),  # the most frequent
+        ("still nauseated", "still nausea"),  # another form of an index word
+    ],
+)
+def test_a_clipped_word_or_another_form_is_read_as_the_index_word(shorthand, question, read_as):
+    assert shorthand.correct(question) == read_as
+
+
+def test_acronyms_and_words_far_from_every_index_word_are_left_alone(shorthand):
+    # "LBP" is not guessed from "low back pain"; "lasofoxifene" starts and extends no index word;
+    # "nauseatingly" is more than three letters longer than "nausea".
+    for question in ["61M w chronic LBP", "lasofoxifene dose", "nauseatingly long"]:
+        assert shorthand.correct(question) == question
