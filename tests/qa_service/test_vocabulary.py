@@ -50,7 +50,6 @@ def test_the_most_frequent_of_equally_close_words_wins():
     assert speller.correction("fractue") == "fracture"
 
 
-
 SHORTHAND_PASSAGES = [
     "Palonosetron with dexamethasone prevents nausea. Nausea that persists needs olanzapine.",
     "Avoid benzodiazepines with opioids; taper benzodiazepines gradually. Benzodiazepine use.",
