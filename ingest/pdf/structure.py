@@ -7,7 +7,7 @@ parts left out (`mark_excluded`).
 - Recommendations: a "Recommendation N" heading or run-in, a numbered item or paragraph carrying a
   strength statement (GRADE wording, CDC categories, ESMO [I, A] grades, ASCO strength lines), or
   a NICE-style "1.2.3 Offer ..." paragraph.
-- Left out: reference lists, contents, acknowledgements, declarations of interest, abbreviations,
+- Left out: reference lists, contents, acknowledgements, declarations of interest, contributor lists, abbreviations,
   search strategies and indexes, found by their heading (to the next heading of the same rank) and
   by the look of their lines (citations, dot leaders with page numbers, search syntax).
 """
@@ -77,6 +77,13 @@ _EXCLUDED_HEADINGS = [
         re.compile(r"^(?:(?:list|glossary) of )?(?:abbreviations?|acronyms)(?: and (?:abbreviations|acronyms))?$"),
     ),
     ("index", re.compile(r"^(?:subject )?index$")),
+    (
+        "contributors",
+        re.compile(
+            r"^(?:guideline |list of |the )?(?:contributors|authors|participants|committee members|panel members|"
+            r"members of the (?:guideline |expert )?(?:panel|committee|group)|guideline development group members?)$"
+        ),
+    ),
 ]
 _CITATION_FEATURES = [
     re.compile(r"\bet al\b"),
@@ -167,7 +174,7 @@ def _style(block: Block) -> tuple[float, bool]:
 def excluded_kind(heading: str) -> str | None:
     """The kind of part a heading opens, when that part is left out (references, contents...)."""
     text = re.sub(
-        r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|annex\s+\w+[.:]?|appendix\s+\w+[.:]?|chapter\s+\w+[.:]?)\s*",
+        r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|annex(?:\s+\w+)?[.:]?|appendix\s+\w+[.:]?|chapter\s+\w+[.:]?)\s*",
         "",
         heading.strip(),
         flags=re.I,

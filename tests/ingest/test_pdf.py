@@ -12,6 +12,7 @@ import pytest
 
 from ingest.errors import LoaderError
 from ingest.pdf import PdfExtraction, extract_pdf
+from ingest.pdf.structure import excluded_kind
 from tests.conftest import assemble_pdf
 
 REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
@@ -462,10 +463,27 @@ def test_who_front_matter_is_labelled_in_roman_numerals(who: PdfExtraction) -> N
     assert labels[1] == "i" and labels[15] == "1"
 
 
-def test_who_contents_acknowledgements_and_references_are_excluded(who: PdfExtraction) -> None:
+def test_who_contents_acknowledgements_references_and_contributors_are_excluded(who: PdfExtraction) -> None:
     kinds = {kind for _, _, kind in who.excluded}
-    assert {"contents", "acknowledgements", "references"} <= kinds
+    assert {"contents", "acknowledgements", "references", "contributors"} <= kinds
     assert "Bohnert" not in who.text and "-------------" not in who.text
+    # The annex listing the guideline's contributors (names, affiliations, declared interests) is not text to quote.
+    assert "Schneider Children" not in who.text and "STEERING GROUP" not in who.text
+
+
+@pytest.mark.parametrize(
+    ("heading", "kind"),
+    [
+        ("ANNEX. GUIDELINE CONTRIBUTORS", "contributors"),
+        ("Annex 1. Guideline development group members", "contributors"),
+        ("Committee members", "contributors"),
+        ("Annex 2: References", "references"),
+        ("3.1 Benefits and harms", None),
+        ("Contributors to pain", None),
+    ],
+)
+def test_excluded_parts_are_found_by_their_heading(heading: str, kind: str | None) -> None:
+    assert excluded_kind(heading) == kind
 
 
 def test_who_title_comes_from_the_cover(who: PdfExtraction) -> None:
