@@ -2,11 +2,14 @@
 
 Both paths rank only the rows that pass the metadata filters (a FAISS id selector and a BM25
 mask), so a filter never empties a result that truncation would have filled. The keyword query is
-expanded with the clinical abbreviation list (`qa_service.vocabulary`).
+expanded with the clinical abbreviation list (`qa_service.vocabulary`). A question that names a
+guideline's source ("per WHO", "the CDC 2022 guideline") lifts that source's passages in the fused
+order (`source_names`, `named_source_boost`): the bodies' names are in the index, not in code.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -14,13 +17,45 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ingest import Embedder, keyword_tokens
+from ingest import Chunk, Embedder, keyword_tokens
 from ingest.index import SearchIndex
+from ingest.keywords import STOPWORDS
 from qa_service.batching import MicroBatcher
 from qa_service.rerank import Reranker, format_passage
 from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
 from qa_service.vocabulary import expand_query
+
+_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_ACRONYM = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
+MIN_NAME_LENGTH = 3  # "WHO", "CDC", "NCI"; two letters name too much ("ES", "IV")
+
+
+def source_names(chunk: Chunk) -> frozenset[str]:
+    """Lower-cased names a question may call a passage's source by: each issuing body ("ESMO",
+    "CCO/ASCO" as both), the initials of a body of several words ("World Health Organization" ->
+    "who") and the capitalised acronyms of its guideline's title ("CDC", "NCI", "PDQ")."""
+    names: set[str] = set()
+    for body in re.split(r"[/;,]", chunk.issuing_body or ""):
+        words = _NAME_WORD.findall(body)
+        if len(words) == 1:
+            names.add(words[0].lower())
+        content = [w for w in words if w.lower() not in STOPWORDS]
+        if len(content) >= MIN_NAME_LENGTH:
+            names.add("".join(w[0] for w in content).lower())
+    names.update(w.lower() for w in _NAME_WORD.findall(chunk.title or "") if _ACRONYM.match(w))
+    return frozenset(n for n in names if len(n) >= MIN_NAME_LENGTH)
+
+
+def named_in(question: str, names: frozenset[str] | set[str]) -> set[str]:
+    """The source names the question uses: as written in capitals ("WHO"), or in any case when the name
+    is not an English stopword ("cdc", "esmo"; "who" must be "WHO")."""
+    found = set()
+    for word in _NAME_WORD.findall(question):
+        lower = word.lower()
+        if lower in names and (word.isupper() or lower not in STOPWORDS):
+            found.add(lower)
+    return found
 
 
 @dataclass
@@ -110,6 +145,8 @@ class Retriever:
         self._years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int64)
         self._topics = [(c.topic or "").lower() for c in chunks]
         self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
+        self._names = [source_names(c) for c in chunks]
+        self._all_names = frozenset().union(*self._names) if self._names else frozenset()
 
     def with_settings(self, settings: RetrievalSettings) -> Retriever:
         """The same index and model with other retrieval settings (for side-by-side evaluation)."""
@@ -182,6 +219,7 @@ class Retriever:
             timings["keyword"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         hits = self._fuse(dense, keyword)
+        self._lift_named_sources(query, hits)
         reranking = self.reranker is not None and s.rerank
         hits = self._collapse_duplicates(hits, max(top_k, s.rerank_depth) if reranking else top_k)
         timings["fuse"] = (time.perf_counter() - t) * 1000
@@ -209,6 +247,19 @@ class Retriever:
             hit.score += keyword_weight * part
             hit.keyword_score, hit.keyword_rank = score, rank
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
+
+    def _lift_named_sources(self, query: str, hits: list[Hit]) -> None:
+        """Lift the passages of the sources the question names, unless it names every passage's source."""
+        boost = self.settings.named_source_boost
+        named = named_in(query, self._all_names) if boost > 0 else set()
+        if not named:
+            return
+        lifted = [h for h in hits if self._names[h.row] & named]
+        if not lifted or len(lifted) == len(hits):
+            return
+        for hit in lifted:
+            hit.score += boost
+        hits.sort(key=lambda h: (-h.score, h.row))
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Hits reordered by a blend of the reranker's logits and the fused scores, each min-max scaled over the hits.

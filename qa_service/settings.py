@@ -38,6 +38,14 @@ class RetrievalSettings(BaseModel):
         "development sets with the Snowball stemmer: 0.2 / 0.25 / 0.3 / 0.35 / 0.5 gave COVID-QA hybrid MRR@10 "
         "0.847 / 0.852 / 0.855 / 0.856 / 0.858 and MedQuAD 0.773 / 0.768 / 0.770 / 0.765 / 0.752.",
     )
+    named_source_boost: float = Field(
+        0.3,
+        ge=0,
+        le=5,
+        description='Added to the fused score of passages from a guideline the question names ("per WHO", '
+        '"CDC 2022", "what does ESMO say"): its issuing body, that body\'s initials, or a capitalised '
+        "acronym in its title. 0 turns it off.",
+    )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")
     default_top_k: int = Field(5, ge=1, le=50, description="Passages returned when the request does not say.")

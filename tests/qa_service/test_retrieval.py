@@ -356,3 +356,54 @@ def test_bigram_weight_lifts_the_passage_holding_the_phrase(mini_index):
     phrase_rows = [i for i, c in enumerate(mini_index.chunks) if "single fraction" in c.text.lower()]
     assert phrase_rows and all(pair_hits[r] > 0 for r in phrase_rows)
     assert all(pair_hits[r] == 0 for r in range(len(mini_index.chunks)) if r not in phrase_rows)
+
+
+# -- a question that names a guideline's source ---------------------------------------------------------
+
+
+def test_source_names_come_from_the_bodies_their_initials_and_title_acronyms():
+    from ingest import Chunk
+    from qa_service.retrieval import source_names
+
+    def chunk(body: str | None, title: str) -> Chunk:
+        return Chunk(
+            chunk_id="c",
+            doc_id="d",
+            position=0,
+            text="t",
+            start=0,
+            end=1,
+            title=title,
+            section=[],
+            sentences=[],
+            issuing_body=body,
+        )
+
+    assert source_names(chunk("CCO/ASCO", "Bone-modifying agents")) == {"cco", "asco"}
+    assert source_names(chunk("World Health Organization", "Guidelines on chronic pain")) == {"who"}
+    assert source_names(chunk(None, "CDC Clinical Practice Guideline for Prescribing Opioids")) == {"cdc"}
+    assert source_names(chunk("Endocrine Society", "Hypercalcaemia")) == set()  # "es": too short to mean one body
+
+
+def test_a_source_is_named_in_capitals_or_in_any_case_when_its_name_is_no_english_word():
+    from qa_service.retrieval import named_in
+
+    names = frozenset({"who", "cdc", "esmo"})
+    assert named_in("per WHO, is CBT ok?", names) == {"who"}
+    assert named_in("who should get CBT?", names) == set()
+    assert named_in("does the cdc 2022 guideline apply? and esmo?", names) == {"cdc", "esmo"}
+
+
+def test_a_question_naming_a_source_lifts_that_sources_passages(mini_index):
+    query = "hypercalcaemia of malignancy treatment with a bisphosphonate"
+
+    def bodies(question: str, **settings) -> list[str | None]:
+        hits = retriever(mini_index, **settings).retrieve(question, 8).hits
+        return [mini_index.chunks[h.row].issuing_body for h in hits]
+
+    plain = bodies(query).index("CCO/ASCO")
+    assert plain > 0  # the hypercalcaemia guideline leads when no source is named
+
+    assert bodies(f"{query}: what does ASCO say?", named_source_boost=1.0).index("CCO/ASCO") < plain
+    assert bodies(f"{query}: what does ASCO say?", named_source_boost=0).index("CCO/ASCO") == plain
+    assert bodies(f"{query}: what does the ES say?", named_source_boost=1.0).index("CCO/ASCO") == plain  # no name
