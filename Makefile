@@ -73,8 +73,10 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
 	$(call realdocs_eval,realdocs_heldout)
 
-train-reranker: $(STAMP) ## retrain the reranker into qa_service/models/reranker (~30 min on 2 CPU cores; MODEL_CARD.md)
-	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 25 --seed 13
+train-reranker: index ## retrain the reranker into qa_service/models/reranker (~25 min on 2 CPU cores; MODEL_CARD.md)
+	@if [ -d "$(REALDOCS)" ]; then $(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet; fi
+	$(PY) -m train.gold_groups --out .cache/train/gold_groups.jsonl --corpus-index $(INDEX) --realdocs-index $(REALDOCS_INDEX)
+	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 20 --seed 13 --gold-groups .cache/train/gold_groups.jsonl
 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md

@@ -15,6 +15,7 @@ import numpy as np
 from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR
 from ingest.index import SearchIndex
+from qa_service.rerank import Reranker, format_passage
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
@@ -210,12 +211,19 @@ class ExtractiveComposer:
     name = "extractive"
 
     def __init__(
-        self, index: SearchIndex, settings: AnswerSettings, *, max_passages: int = 4, embed: Any | None = None
+        self,
+        index: SearchIndex,
+        settings: AnswerSettings,
+        *,
+        max_passages: int = 5,
+        embed: Any | None = None,
+        reranker: Reranker | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
         self.max_passages = max_passages
         self._embed = embed  # fallback when the index stores no sentence vectors
+        self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
 
     def _sentence_vectors(self, candidate: Candidate) -> np.ndarray | None:
         vectors = self.index.chunk_sentence_vectors(candidate.row)
@@ -226,12 +234,12 @@ class ExtractiveComposer:
         return None
 
     def score_sentences(
-        self, question: str, query_vector: np.ndarray, candidates: list[Candidate]
+        self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_passages: int | None = None
     ) -> list[AnswerSentence]:
-        """Every sentence of the top passages with its score, best first."""
+        """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
         scored: list[AnswerSentence] = []
-        for source, candidate in enumerate(candidates[: self.max_passages]):
+        for source, candidate in enumerate(candidates[: max_passages or self.max_passages]):
             texts = candidate.chunk.sentence_texts()
             vectors = self._sentence_vectors(candidate)
             # A sentence is read under its headings: "4 mg every 6 months" in a section on treatment-
@@ -259,6 +267,27 @@ class ExtractiveComposer:
         scored.sort(key=lambda s: (-s.score, s.source, s.position))
         return scored
 
+    def rescore(self, question: str, scored: list[AnswerSentence], candidates: list[Candidate]) -> list[AnswerSentence]:
+        """The best sentences rescored by the cross-encoder, each read under its passage's headings.
+
+        Its logits, min-max scaled over the rescored sentences, add up to `sentence_rerank_weight` to
+        their scores: the encoder reads "Psychological therapy may be delivered ... remotely" as the
+        answer to "can CBT be done over the internet?", where the question's words are not the sentence's.
+        """
+        assert self.reranker is not None
+        depth = self.settings.sentence_rerank_depth
+        top = scored[:depth]
+        if len(top) < 2:
+            return scored
+        passages = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in top]
+        logits = self.reranker.score(question, passages).tolist()
+        low, high = min(logits), max(logits)
+        weight = self.settings.sentence_rerank_weight
+        for sentence, logit in zip(top, logits, strict=True):
+            sentence.score += weight * ((logit - low) / (high - low) if high > low else 0.0)
+        top.sort(key=lambda s: (-s.score, s.source, s.position))
+        return top + scored[depth:]
+
     def compose(
         self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_words: int
     ) -> Composed:
@@ -266,6 +295,10 @@ class ExtractiveComposer:
         if not scored:
             return Composed(sentences=[], composer=self.name)
         scored = _named_rows_only(scored, set(keyword_tokens(expand_query(question))))
+        # The evidence gate weighs the best sentence's own score, fitted without the cross-encoder's share.
+        sentence_score = scored[0].score
+        if self.reranker is not None and self.settings.sentence_rerank:
+            scored = self.rescore(question, scored, candidates)
         best = scored[0].score
         floor = max(self.settings.min_sentence_score, 0.6 * best)
         chosen: list[AnswerSentence] = []
@@ -312,7 +345,7 @@ class ExtractiveComposer:
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         chosen = _without_dangling_introductions(chosen)
-        return Composed(sentences=chosen, composer=self.name, best_sentence_score=best)
+        return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score)
 
 
 # A sentence that starts by pointing back at the one before it: without that one, "this" names nothing.
@@ -320,6 +353,12 @@ _ANAPHORIC_START = re.compile(
     r"^(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
     r"(?!\s+(?:guideline|document|review|section|chapter)s?\b)"  # "This guideline ..." names its subject
 )
+
+
+def sentence_passage(chunk: Chunk, text: str, table_header: str | None = None) -> str:
+    """An answer sentence as the reranker reads it: its passage's title and headings, a table row's header, the
+    sentence."""
+    return format_passage(chunk.title, chunk.local_headings(), f"{table_header}\n{text}" if table_header else text)
 
 
 def attribution(chunk: Chunk) -> str | None:

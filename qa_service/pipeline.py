@@ -98,10 +98,10 @@ class QAPipeline:
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        if reranker is None and settings.retrieval.rerank:
+        if reranker is None and (settings.retrieval.rerank or settings.answer.sentence_rerank):
             reranker = load_reranker(settings.retrieval.rerank_model, settings.retrieval.rerank_threads)
         self.retriever = Retriever(index, embedder, settings.retrieval, reranker)
-        self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed)
+        self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed, reranker=reranker)
         self.chat_model = chat_model
         self.gate = EvidenceGate(index, embedder.count_tokens)
         self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
@@ -145,7 +145,9 @@ class QAPipeline:
             clone.retriever = self.retriever.with_settings(retrieval)
         if answer is not None:
             settings.answer = answer
-            clone.extractive = ExtractiveComposer(self.index, answer, embed=self.embedder.embed)
+            clone.extractive = ExtractiveComposer(
+                self.index, answer, embed=self.embedder.embed, reranker=self.extractive.reranker
+            )
         clone.settings = settings
         return clone
 

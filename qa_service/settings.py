@@ -92,6 +92,19 @@ class AnswerSettings(BaseModel):
     max_words: int = Field(120, ge=20, le=1000, description="Target answer length for short answers.")
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
+    sentence_rerank: bool = Field(
+        False,
+        description="Rescore the best candidate answer sentences with the packaged cross-encoder "
+        "(qa_service/models/reranker), read under their passage's headings.",
+    )
+    sentence_rerank_depth: int = Field(8, ge=2, le=40, description="Best-scored sentences the cross-encoder rescores.")
+    sentence_rerank_weight: float = Field(
+        0.3,
+        ge=0,
+        le=2,
+        description="Added to a rescored sentence's score, times its cross-encoder logit min-max scaled over the "
+        "rescored sentences.",
+    )
     abstain_threshold: float | None = Field(
         None,
         ge=0,

@@ -172,6 +172,18 @@ class Data:
     train: list[Group]
     val: list[Group]
     stats: dict[str, Any] = field(default_factory=dict)
+    gold: list[Group] = field(default_factory=list)  # clinicians' questions against guideline sentences
+
+
+def load_gold_groups(path: Path, sets: Sequence[str]) -> list[Group]:
+    """The sentence groups `python -m train.gold_groups` wrote, of the named development sets only."""
+    groups = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if row["set"] in sets:
+            kinds = ["pos"] + ["sentence"] * (len(row["passages"]) - 1)
+            groups.append(Group(row["question"], row["passages"], row["labels"], kinds, origin=f"gold:{row['set']}"))
+    return groups
 
 
 def norm_key(title: str) -> str:
@@ -722,6 +734,7 @@ def train(args: argparse.Namespace, data: Data, model: Any, tokenizer: Any) -> d
     seen = 0
     losses: list[float] = []
     bce_fn = torch.nn.BCEWithLogitsLoss()
+    gold_per_batch = round(args.batch_groups * args.gold_share) if data.gold else 0
     done = False
     while not done:
         rng.shuffle(order)
@@ -736,6 +749,8 @@ def train(args: argparse.Namespace, data: Data, model: Any, tokenizer: Any) -> d
             for group_ in optimiser.param_groups:
                 group_["lr"] = lr * group_["scale"]
             batch = [data.train[i] for i in order[start : start + args.batch_groups]]
+            if data.gold and gold_per_batch:
+                batch[:gold_per_batch] = rng.sample(data.gold, gold_per_batch)
             model.train()
             ids, mask, types, labels = collate(tokenizer, batch, args.max_length)
             logits = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
@@ -1032,6 +1047,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--requantize", action="store_true", help="no training: quantise the model.fp32.onnx kept in --out again"
     )
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="reranker.json of other runs")
+    parser.add_argument(
+        "--gold-groups", type=Path, help="sentence groups from the development sets (python -m train.gold_groups)"
+    )
+    parser.add_argument(
+        "--gold-sets",
+        default="bone_metastasis,bone_metastasis_dev2,realdocs_dev,realdocs_dev3",
+        help="comma-separated development sets whose groups are trained on (leave one out to measure transfer)",
+    )
+    parser.add_argument(
+        "--gold-share", type=float, default=0.25, help="share of each batch's groups from --gold-groups"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -1046,6 +1072,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     t0 = time.monotonic()
     data = build_data(args.seed, val_limit=args.val_limit)
+    if args.gold_groups:
+        data.gold = load_gold_groups(args.gold_groups, args.gold_sets.split(","))
+        data.stats["gold_groups"] = dict(sorted(_count(g.origin for g in data.gold).items()))
+        data.stats["gold_share"] = args.gold_share
+        print(f"gold groups: {data.stats['gold_groups']}", file=sys.stderr)
     if args.card_only:
         return rewrite_card(args, data)
     print(f"data built in {time.monotonic() - t0:.0f} s", file=sys.stderr)

@@ -307,3 +307,59 @@ def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
         "CyBorD combines cyclophosphamide, bortezomib and dexamethasone.",
         "This regimen is preferred in significant renal dysfunction with creatinine clearance below 45.",
     ]
+
+
+# -- sentences rescored by the cross-encoder ------------------------------------------------------------
+
+
+class _WordReranker:
+    """A stand-in cross-encoder: a passage's logit is how often it says one word; it records what it read."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.read: list[list[str]] = []
+
+    def score(self, question, passages):
+        import numpy as np
+
+        self.read.append(list(passages))
+        return np.array([p.lower().count(self.word) for p in passages], dtype=np.float32)
+
+
+def test_rescoring_lifts_the_sentence_the_cross_encoder_prefers_among_the_best_only(mini_index, rt_and_bma):
+    settings = AnswerSettings(sentence_rerank=True, sentence_rerank_depth=4, sentence_rerank_weight=1.0)
+    plain = ExtractiveComposer(mini_index, AnswerSettings()).score_sentences(
+        RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma
+    )
+    target = next(s for s in plain[1:4] if "multiple" not in s.text.lower() and s.source != plain[0].source)
+    word = next(w for w in re.findall(r"[a-z]{6,}", target.text.lower()) if w not in plain[0].text.lower())
+    reranker = _WordReranker(word)
+    composer = ExtractiveComposer(mini_index, settings, reranker=reranker)
+
+    rescored = composer.rescore(RT_QUESTION, [*plain], rt_and_bma)
+
+    assert rescored[0].text == target.text  # one of the best four, lifted to the top
+    assert len(reranker.read[0]) == 4  # only the best four were read
+    assert all(p.startswith(rt_and_bma[s.source].chunk.title) for p, s in zip(reranker.read[0], plain, strict=False))
+    assert [s.text for s in rescored[4:]] == [s.text for s in plain[4:]]  # the rest keep their order
+
+
+def test_rescoring_runs_only_when_switched_on(mini_index, rt_and_bma):
+    reranker = _WordReranker("fraction")
+    composer = ExtractiveComposer(mini_index, AnswerSettings(), reranker=reranker)
+
+    composer.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=120)
+
+    assert reranker.read == []
+
+
+def test_the_gate_reads_the_best_sentences_own_score_not_the_cross_encoders_share(mini_index, rt_and_bma):
+    vector = query_vector(RT_QUESTION)
+    plain = ExtractiveComposer(mini_index, AnswerSettings()).compose(RT_QUESTION, vector, rt_and_bma, max_words=120)
+    settings = AnswerSettings(sentence_rerank=True, sentence_rerank_weight=1.0)
+    rescored = ExtractiveComposer(mini_index, settings, reranker=_WordReranker("denosumab")).compose(
+        RT_QUESTION, vector, rt_and_bma, max_words=120
+    )
+
+    assert rescored.best_sentence_score == plain.best_sentence_score
+    assert [s.text for s in rescored.sentences] != [s.text for s in plain.sentences]

@@ -1,0 +1,134 @@
+"""Sentence groups for the reranker from the project's development question sets (their training folds).
+
+For each answerable question of a gold set, the service's own retrieval and sentence scoring run over
+that set's index; every answer-worthy sentence of the top passages becomes a candidate, read as the
+reranker reads a passage (`qa_service.compose.sentence_passage`: title and headings, a table row's
+header, the sentence). A sentence holding one of the question's key facts is a positive; the others,
+best scored first, are its hard negatives. One group per positive: the positive and five negatives.
+
+Only development sets go in (`DEVELOPMENT_SETS`); the held-out sets (`*_heldout*.jsonl`) never do.
+The groups of one set can be kept out of training to measure transfer (`python -m train.reranker
+--gold-groups ... --gold-val-set realdocs_dev3`).
+
+    python -m train.gold_groups --out .cache/train/gold_groups.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REALDOCS = REPO_ROOT.parent / "shared" / "realdocs"
+NEGATIVES = 5
+CANDIDATE_PASSAGES = 8
+
+# (gold set, the index it is asked of: the project's corpus, or the real documents' index)
+DEVELOPMENT_SETS: tuple[tuple[str, str], ...] = (
+    ("bone_metastasis", "corpus"),
+    ("bone_metastasis_dev2", "corpus"),
+    ("realdocs_dev", "realdocs"),
+    ("realdocs_dev3", "realdocs"),
+)
+
+_SPACE = re.compile(r"\s+")
+
+
+def _norm(text: str) -> str:
+    return _SPACE.sub(" ", text.lower()).strip()
+
+
+def holds_fact(text: str, key_facts: Sequence[Sequence[str]]) -> bool:
+    """Whether the text states one of the key facts (any of its alternatives), case and spacing aside."""
+    body = _norm(text)
+    return any(_norm(alt) in body for fact in key_facts for alt in fact)
+
+
+def set_groups(
+    name: str, gold: Path, index_dir: Path, full: list[dict[str, object]] | None = None
+) -> list[dict[str, object]]:
+    """The groups of one gold set, asked of the index in `index_dir` (and each question's whole list into `full`)."""
+    from eval.gold import load_gold
+    from qa_service.compose import Candidate, sentence_passage
+    from qa_service.pipeline import QAPipeline
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    settings.index_dir = index_dir
+    pipeline = QAPipeline.from_settings(settings)
+    composer = pipeline.extractive
+    groups: list[dict[str, object]] = []
+    for q in load_gold(gold).questions:
+        if not q.answerable or not q.key_facts:
+            continue
+        question = pipeline.read_question(q.question)
+        result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
+        candidates = [
+            Candidate(chunk=pipeline.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)
+        ]
+        scored = composer.score_sentences(question, result.query_vector, candidates, max_passages=CANDIDATE_PASSAGES)
+        texts = [(sentence_passage(candidates[s.source].chunk, s.text, s.table_header), s.score) for s in scored]
+        positives = [t for t in texts if holds_fact(t[0], q.key_facts)]
+        negatives = [t for t in texts if not holds_fact(t[0], q.key_facts)]
+        if not positives or len(negatives) < NEGATIVES:
+            continue
+        if full is not None:  # every candidate sentence, for ranking measured over the whole list
+            full.append(
+                {
+                    "question": q.question,
+                    "passages": [t for t, _ in texts],
+                    "labels": [1.0 if holds_fact(t, q.key_facts) else 0.0 for t, _ in texts],
+                    "composer_scores": [round(score, 4) for _, score in texts],
+                    "set": name,
+                    "qid": q.qid,
+                }
+            )
+        for positive in positives[:3]:
+            chosen = [positive, *negatives[:NEGATIVES]]
+            groups.append(
+                {
+                    "question": q.question,
+                    "passages": [t for t, _ in chosen],
+                    "labels": [1.0] + [0.0] * NEGATIVES,
+                    "composer_scores": [round(score, 4) for _, score in chosen],  # the baseline to beat
+                    "set": name,
+                    "qid": q.qid,
+                }
+            )
+    return groups
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m train.gold_groups", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--full", type=Path, help="also write each question's whole candidate list here")
+    parser.add_argument("--corpus-index", type=Path, default=REPO_ROOT / ".index")
+    parser.add_argument("--realdocs-index", type=Path, default=REPO_ROOT / ".cache" / "realdocs-index")
+    args = parser.parse_args(argv)
+    indexes = {"corpus": args.corpus_index, "realdocs": args.realdocs_index}
+    groups: list[dict[str, object]] = []
+    full: list[dict[str, object]] = []
+    for name, which in DEVELOPMENT_SETS:
+        index_dir = indexes[which]
+        if not (index_dir / "CURRENT").is_file():
+            print(
+                f"skipping {name}: no index at {index_dir} (make index; for real documents, make eval)", file=sys.stderr
+            )
+            continue
+        found = set_groups(name, REPO_ROOT / "eval" / "gold" / f"{name}.jsonl", index_dir, full)
+        print(f"{name}: {len(found)} groups from {len({g['qid'] for g in found})} questions", file=sys.stderr)
+        groups.extend(found)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("".join(json.dumps(g) + "\n" for g in groups), encoding="utf-8")
+    print(f"{len(groups)} groups written to {args.out}", file=sys.stderr)
+    if args.full:
+        args.full.write_text("".join(json.dumps(g) + "\n" for g in full), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
