@@ -4,7 +4,7 @@ Both paths rank only the rows that pass the metadata filters (a FAISS id selecto
 mask), so a filter never empties a result that truncation would have filled. The keyword query is
 expanded with the clinical abbreviation list (`qa_service.vocabulary`). A question that names a
 guideline's source ("per WHO", "the CDC 2022 guideline") lifts that source's passages in the fused
-order (`source_names`, `named_source_boost`): the bodies' names are in the index, not in code.
+order (`source_names`, `named_source_boost`): the issuing bodies' names are in the index, not in code.
 """
 
 from __future__ import annotations
@@ -27,23 +27,24 @@ from qa_service.settings import RetrievalSettings
 from qa_service.vocabulary import expand_query
 
 _NAME_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_ACRONYM = re.compile(r"^[A-Z][A-Z0-9]{1,7}$")
 MIN_NAME_LENGTH = 3  # "WHO", "CDC", "NCI"; two letters name too much ("ES", "IV")
 
 
 def source_names(chunk: Chunk) -> frozenset[str]:
     """Lower-cased names a question may call a passage's source by: each issuing body ("ESMO",
-    "CCO/ASCO" as both), the initials of a body of several words ("World Health Organization" ->
-    "who") and the capitalised acronyms of its guideline's title ("CDC", "NCI", "PDQ")."""
+    "CCO/ASCO" as both) and the initials of a body of several words, whole and up to its first "and"
+    ("World Health Organization" -> "who"; "Centers for Disease Control and Prevention" -> "cdcp",
+    "cdc"). A title's acronyms are not names: in a COVID-19 corpus "SARS" is the subject."""
     names: set[str] = set()
     for body in re.split(r"[/;,]", chunk.issuing_body or ""):
         words = _NAME_WORD.findall(body)
         if len(words) == 1:
             names.add(words[0].lower())
-        content = [w for w in words if w.lower() not in STOPWORDS]
-        if len(content) >= MIN_NAME_LENGTH:
-            names.add("".join(w[0] for w in content).lower())
-    names.update(w.lower() for w in _NAME_WORD.findall(chunk.title or "") if _ACRONYM.match(w))
+        head = words[: [w.lower() for w in words].index("and")] if "and" in (w.lower() for w in words) else words
+        for part in (words, head):
+            content = [w for w in part if w.lower() not in STOPWORDS]
+            if len(content) >= MIN_NAME_LENGTH:
+                names.add("".join(w[0] for w in content).lower())
     return frozenset(n for n in names if len(n) >= MIN_NAME_LENGTH)
 
 

@@ -43,8 +43,7 @@ class RetrievalSettings(BaseModel):
         ge=0,
         le=5,
         description='Added to the fused score of passages from a guideline the question names ("per WHO", '
-        '"CDC 2022", "what does ESMO say"): its issuing body, that body\'s initials, or a capitalised '
-        "acronym in its title. 0 turns it off.",
+        '"CDC 2022", "what does ESMO say"): its issuing body or that body\'s initials. 0 turns it off.',
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")

@@ -361,7 +361,7 @@ def test_bigram_weight_lifts_the_passage_holding_the_phrase(mini_index):
 # -- a question that names a guideline's source ---------------------------------------------------------
 
 
-def test_source_names_come_from_the_bodies_their_initials_and_title_acronyms():
+def test_source_names_come_from_the_issuing_bodies_and_their_initials():
     from ingest import Chunk
     from qa_service.retrieval import source_names
 
@@ -381,7 +381,8 @@ def test_source_names_come_from_the_bodies_their_initials_and_title_acronyms():
 
     assert source_names(chunk("CCO/ASCO", "Bone-modifying agents")) == {"cco", "asco"}
     assert source_names(chunk("World Health Organization", "Guidelines on chronic pain")) == {"who"}
-    assert source_names(chunk(None, "CDC Clinical Practice Guideline for Prescribing Opioids")) == {"cdc"}
+    assert source_names(chunk("Centers for Disease Control and Prevention", "CDC guideline")) == {"cdcp", "cdc"}
+    assert source_names(chunk(None, "SARS-CoV-2 ORF8 and MERS")) == set()  # a title's acronyms name its subject
     assert source_names(chunk("Endocrine Society", "Hypercalcaemia")) == set()  # "es": too short to mean one body
 
 
