@@ -903,15 +903,17 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
     trade = ""
     if compare:
         lines = [
-            "| layers | max_length | minutes | steps | MRR@10 | acc@1 | AUROC | near-miss AUROC | aspect AUROC | "
-            "latency 1 thread (ms) | latency 2 threads (ms) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| layers | max_length | development-set groups | minutes | steps | MRR@10 | acc@1 | AUROC | "
+            "near-miss AUROC | aspect AUROC | latency 1 thread (ms) | latency 2 threads (ms) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for c in sorted(compare, key=lambda c: (c["layers"], c["max_length"], c["training"]["train_seconds"])):
             w = c["validation"]["int8"]
             lats = {x["threads"]: x["median_ms"] for x in c["latency"]}
+            sets = c["data"].get("gold_groups") or {}
+            used = ", ".join(f"{k.split(':')[-1]} {n}" for k, n in sets.items()) or "none"
             lines.append(
-                f"| {c['layers']} | {c['max_length']} | {c['training']['train_seconds'] / 60:.1f} | "
+                f"| {c['layers']} | {c['max_length']} | {used} | {c['training']['train_seconds'] / 60:.1f} | "
                 f"{c['training']['steps']} | {w['mrr@10']:.3f} | {w['accuracy@1']:.3f} | {w['auroc']:.3f} | "
                 f"{w['auroc_near_miss']:.3f} | {w['auroc_aspect']:.3f} | {lats.get(1, '-')} | {lats.get(2, '-')} |"
             )
@@ -922,6 +924,20 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
             "while other jobs ran.\n\n" + "\n".join(lines) + "\n"
         )
     cal = config["calibration"]
+    gold = s.get("gold_groups") or {}
+    gold_sets = ", ".join(f"{k.split(':')[-1]} {n}" for k, n in gold.items())
+    gold_excluded = (
+        "; from `eval/gold` only the development sets below (never a `*_heldout*` set)" if gold else ", nor `eval/gold`"
+    )
+    gold_line = (
+        "- Clinicians' questions against guideline sentences (`python -m train.gold_groups`): the\n"
+        "  development question sets' answerable questions asked of their own index; a sentence of the\n"
+        "  top passages holding a key fact is the positive, the best-scored others its five negatives,\n"
+        "  each read as `qa_service.compose.sentence_passage` reads a sentence.\n"
+        f"  Groups: {gold_sets}; {round(100 * s.get('gold_share', 0))}% of each batch's groups.\n"
+        if gold
+        else ""
+    )
     card = f"""# guideline-qa reranker (cross-encoder, int8 ONNX)
 
 A small cross-encoder that scores (question, passage) pairs for guideline-qa: it reranks the fused
@@ -952,8 +968,8 @@ Reproduce: `{config["command"]}`
   {s["docs_typed"]} with a known question type; {s["questions_used"]} of the given questions.
 - **Excluded**: every CancerGov and NIDDK document ({s.get("excluded_docs", 0)}) and question
   ({s.get("excluded_questions", 0)}): they are the evaluation sets `medquad_cancergov` and
-  `medquad_niddk_nearmiss`. Nothing from `covidqa`, `medquad_cancergov`, `medquad_niddk_nearmiss`
-  or `eval/gold` is read.
+  `medquad_niddk_nearmiss`. Nothing from `covidqa`, `medquad_cancergov` or `medquad_niddk_nearmiss`
+  is read{gold_excluded}.
 - Questions: each typed section gets a question from its topic title and type (MedQuAD's templates
   and paraphrases, random casing, a typo in 15%), or one of the given questions (half the time when
   one exists). Types come from the section: GHR and NINDS sections have a fixed order, GARD sections
@@ -967,7 +983,7 @@ Reproduce: `{config["command"]}`
 - Guideline corpus (`corpus/`, the project's own): {s["train_guideline_groups"]} training groups from
   Markdown headings (heading -> query, the section -> positive, sibling sections -> negatives),
   a minority ({100 * s["train_guideline_groups"] / max(1, s["train_groups"]):.1f}% of training groups).
-- Split by topic: {s["title_groups"]} normalised titles, {s["val_title_groups"]} held out; training
+{gold_line}- Split by topic: {s["title_groups"]} normalised titles, {s["val_title_groups"]} held out; training
   {s["train_groups"]} groups ({s["train_pairs"]} pairs), validation {s["val_groups"]} groups
   ({s["val_pairs"]} pairs, 10 candidates each, MedQuAD phrasing, {s["val_guideline_groups"]} from
   held-out guideline files). Validation negatives: {s["val_kinds"]}.
@@ -995,8 +1011,10 @@ Measured on {config["hardware"]}, shared with other jobs (medians move with thei
 {trade}
 ## Limitations
 
-- Trained on consumer-health MedQuAD pages and template questions; clinical guideline questions are a
-  small minority of its data. Treat its scores as one signal for the evidence gate, not the gate.
+- Trained mostly on consumer-health MedQuAD pages and template questions; clinicians' questions
+  (about 470 sentence groups from four development sets over two corpora) are a minority of its
+  data. Its best-sentence score does not separate answerable from unanswerable questions on sets it
+  did not train on (AUROC 0.44-0.64): treat its scores as a ranking signal, not the gate.
 - Very shallow and short (latency budget): it reads only the first ~{config["max_length"]} word pieces
   of a pair, so evidence deep in a long chunk is invisible to it, and it leans on the disease name and
   the section wording more than on reasoning over the text.
