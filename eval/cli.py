@@ -102,6 +102,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     fit.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     fit.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the weights (default 1)")
     fit.add_argument("--threshold", type=float, help="abstention threshold (default: the configured one)")
+    fit.add_argument("--features", help="comma-separated gate features (default: those of the gate in use)")
+    fit.add_argument(
+        "--write", type=Path, help="write the refitted gate (the in-use gate's threshold and penalty) to this file"
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress output")
     fit.set_defaults(handler=cmd_fit_gate)
 
@@ -322,11 +326,41 @@ def _fit_gate(args: argparse.Namespace) -> int:
     dataset = replace(sets[0], name="+".join(s.name for s in sets), questions=tuple(questions))
     if all(q.answerable for q in dataset.questions) or not any(q.answerable for q in dataset.questions):
         raise EvalError(f"{', '.join(map(str, paths))}: the gate needs both answerable and unanswerable questions")
+    from qa_service.abstention import FEATURES
+
+    features = [f.strip() for f in args.features.split(",")] if args.features else None
+    unknown = [f for f in features or () if f not in FEATURES]
+    if unknown:
+        raise EvalError(f"--features: unknown {', '.join(unknown)}; known: {', '.join(FEATURES)}")
     _say(args, f"asking {len(dataset.questions)} questions to collect the gate's evidence")
-    report = fit_gate(
-        QAPipeline.from_settings(settings), dataset, folds=args.folds, l2=args.l2, threshold=args.threshold
-    )
+    pipeline = QAPipeline.from_settings(settings)
+    report = fit_gate(pipeline, dataset, folds=args.folds, l2=args.l2, threshold=args.threshold, features=features)
     print(report.to_text())
+    if args.write:
+        import datetime as dt
+        import json
+        import shlex
+
+        command = "guideline-qa eval fit-gate " + shlex.join(
+            [*(f"--gold={p}" for p in paths), f"--features={','.join(report.model.features)}", f"--l2={args.l2}"]
+        )
+        cv, ins = report.cross_validated, report.in_sample
+        provenance = {
+            "fitted": dt.date.today().isoformat(),
+            "command": command,
+            "data": f"{dataset.name} ({len(dataset.questions)} questions) over {settings.index_dir}",
+            "method": f"class-balanced logistic regression, L2 {args.l2}, Newton's method (eval/fit_gate.py)",
+            "figures": (
+                f"threshold {report.settings['threshold']}: in-sample {ins['abstention_recall']:.3f} unanswerable "
+                f"abstained / {ins['false_abstention_rate']:.3f} answerable wrongly abstained; "
+                f"{args.folds}-fold cross-validated {cv['abstention_recall']:.3f} / {cv['false_abstention_rate']:.3f}"
+            ),
+        }
+        model = replace(report.model, threshold=pipeline.gate.model.threshold, provenance=provenance)
+        model = replace(model, caution_band=pipeline.gate.model.caution_band)
+        args.write.parent.mkdir(parents=True, exist_ok=True)
+        args.write.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
+        _say(args, f"wrote the refitted gate to {args.write}")
     return 0
 
 

@@ -15,6 +15,9 @@ Features (each in [0, 1]):
   fracture");
 - `rerank`, `rerank_margin`: the learned relevance (qa_service/rerank.py) of the best passage, and
   how far it stands above the second;
+- `clause_coverage`: the best `coverage` of any one clause of the question that names two things or
+  more ("61M w chronic LBP, already on oxycodone, ... how often should I see him in the 1st week?"):
+  a story's context clauses do not hide that the clause asking is covered;
 - `header_coverage`: the IDF-weighted share of the question's keywords in the best passage's own
   title and headings: whether the passage is about what the question names.
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
@@ -343,6 +346,20 @@ def coverage(
     return hit / total if total else 0.0
 
 
+# Where a clinician's question turns from one thing to the next: sentence ends, question marks,
+# semicolons, colons, commas and spaced dashes ("58M, on oxycodone - how to taper?").
+_CLAUSE_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")
+MIN_CLAUSE_TERMS = 2
+
+
+def clause_coverage(question: str, passages_text: str, idf: dict[str, float], max_idf: float) -> float:
+    """The best `coverage` of any clause of the question naming at least two things (the whole question's
+    coverage when no clause does)."""
+    clauses = [c.strip() for c in _CLAUSE_BREAK.split(question)]
+    scores = [coverage(c, passages_text, idf, max_idf) for c in clauses if len(question_terms(c)) >= MIN_CLAUSE_TERMS]
+    return max(scores, default=coverage(question, passages_text, idf, max_idf))
+
+
 def unknown_terms(question: str, idf: dict[str, float], is_common: Callable[[str], bool] | None = None) -> int:
     """Question keywords the corpus never uses, under any of their alternatives.
 
@@ -369,6 +386,7 @@ FEATURES = (
     "rerank",
     "rerank_margin",
     "header_coverage",
+    "clause_coverage",
 )
 """Every feature the gate can weigh; a gate file uses some of them (see the module docstring)."""
 
@@ -387,6 +405,7 @@ def judge(
     rerank: float = 0.0,
     rerank_margin: float = 0.0,
     header_coverage: float = 0.0,
+    clause_coverage: float | None = None,
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -407,6 +426,7 @@ def judge(
         "rerank": float(np.clip(rerank, 0.0, 1.0)),
         "rerank_margin": float(np.clip(rerank_margin, 0.0, 1.0)),
         "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
+        "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
     asks_dose = bool(_DOSE_QUESTION.search(asked))
     penalised = (asks_quantity and not has_number) or (asks_dose and not states_dose(answer))
@@ -486,6 +506,7 @@ class EvidenceGate:
             rerank_margin=gap / (gap + 4.0),
             # Is the best passage *about* what the question names? Its title and headings against the
             # question's rarest words: "adult soft tissue sarcoma" under "Childhood soft tissue sarcoma".
+            clause_coverage=clause_coverage(question, passages_text, self._idf, self._max_idf),
             header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)
             if rows
             else 0.0,

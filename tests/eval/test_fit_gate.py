@@ -97,3 +97,46 @@ def test_fitting_on_several_gold_sets_refuses_question_ids_they_share(capsys):
 
     assert code != 0
     assert "question ids appear in more than one gold set: bm-001" in capsys.readouterr().err
+
+
+def test_cli_refuses_an_unknown_feature_by_name(capsys):
+    from guideline_qa import cli
+
+    code = cli.main(["eval", "fit-gate", "--features", "dense,nonsense"])
+
+    assert code != 0
+    assert "--features: unknown nonsense" in capsys.readouterr().err
+
+
+def test_cli_writes_the_refitted_gate_with_the_in_use_threshold_and_its_provenance(tmp_path, monkeypatch, capsys):
+    from eval import fit_gate as fit_module
+    from guideline_qa import cli
+    from qa_service import pipeline as pipeline_module
+    from qa_service.abstention import GateModel, packaged_gate
+
+    current = packaged_gate()
+    features = ("dense", "coverage", "clause_coverage")
+    refitted = GateModel(features, {"dense": 1.0, "coverage": 2.0, "clause_coverage": 3.0}, -4.0, 0.5, 0.9, {})
+    seen: dict[str, object] = {}
+
+    def fake_fit(pipeline, dataset, **kwargs):
+        seen.update(kwargs, questions=len(dataset.questions))
+        rates = {"abstention_recall": 0.9, "false_abstention_rate": 0.05}
+        return fit_module.FitReport(refitted, rates, rates, rates, {"threshold": 0.9})
+
+    fake_pipeline = type("P", (), {"gate": type("G", (), {"model": current})()})()
+    monkeypatch.setattr(fit_module, "fit_gate", fake_fit)
+    monkeypatch.setattr(pipeline_module.QAPipeline, "from_settings", classmethod(lambda cls, s: fake_pipeline))
+    gold = str(Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis_dev2.jsonl")
+    out = tmp_path / "gate.json"
+
+    code = cli.main(
+        ["eval", "fit-gate", "--gold", gold, "--features", ",".join(features), "--write", str(out), "--quiet"]
+    )
+
+    assert code == 0 and seen["features"] == list(features) and seen["questions"] == 80
+    written = GateModel.load(out)
+    assert written.features == features and written.weights["clause_coverage"] == 3.0
+    assert written.threshold == current.threshold and written.caution_band == current.caution_band  # not the fit's
+    assert "--features=dense,coverage,clause_coverage" in written.provenance["command"]
+    assert "cross-validated 0.900 / 0.050" in written.provenance["figures"]

@@ -164,6 +164,25 @@ def test_a_patient_value_is_covered_by_a_threshold_it_meets_and_not_by_one_it_mi
     assert score("heart rate 75") == 0.0  # no threshold here is about a heart rate
 
 
+def test_clause_coverage_is_the_best_covered_clause_of_a_story_like_question():
+    from qa_service.abstention import clause_coverage, coverage
+
+    passage = "Methadone: see the patient at least every 2-3 days in the first week after starting it."
+    idf = dict.fromkeys(keyword_tokens(passage + " grandson lumbar fusion surgeon"), 1.0)
+    story = "grandson had lumbar fusion, surgeon stopped, methadone started: how often to see him in the first week?"
+
+    whole = coverage(story, passage, idf, 1.0)
+    assert whole < 0.7  # the patient's history is not in the guideline
+    assert clause_coverage(story, passage, idf, 1.0) == pytest.approx(1.0)  # the question asked is
+    # One clause, or clauses naming fewer than two things: the whole question's coverage.
+    assert clause_coverage("methadone first week", passage, idf, 1.0) == coverage(
+        "methadone first week", passage, idf, 1.0
+    )
+    assert clause_coverage("grandson, methadone", passage, idf, 1.0) == coverage(
+        "grandson, methadone", passage, idf, 1.0
+    )
+
+
 def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones_are():
     from qa_service.abstention import unknown_terms
 
