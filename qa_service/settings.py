@@ -39,11 +39,13 @@ class RetrievalSettings(BaseModel):
         "0.847 / 0.852 / 0.855 / 0.856 / 0.858 and MedQuAD 0.773 / 0.768 / 0.770 / 0.765 / 0.752.",
     )
     named_source_boost: float = Field(
-        0.3,
+        0.0,
         ge=0,
         le=5,
         description='Added to the fused score of passages from a guideline the question names ("per WHO", '
-        '"CDC 2022", "what does ESMO say"): its issuing body or that body\'s initials. 0 turns it off.',
+        '"CDC 2022", "what does ESMO say"): its issuing body or that body\'s initials. Off (0) by default: '
+        'when the named body does not state what is asked, its nearest passage leads the answer ("per ESMO, '
+        "denosumab dose for bone mets?\" led with ESMO's 60 mg schedule for treatment-induced bone loss).",
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="Reciprocal rank fusion constant.")
     candidates: int = Field(50, ge=1, le=1000, description="Candidates each path contributes to fusion.")

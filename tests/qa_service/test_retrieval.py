@@ -407,4 +407,6 @@ def test_a_question_naming_a_source_lifts_that_sources_passages(mini_index):
 
     assert bodies(f"{query}: what does ASCO say?", named_source_boost=1.0).index("CCO/ASCO") < plain
     assert bodies(f"{query}: what does ASCO say?", named_source_boost=0).index("CCO/ASCO") == plain
+    # Off by default: a named body that does not state the answer would lead with its nearest passage.
+    assert bodies(f"{query}: what does ASCO say?") == bodies(f"{query}: what does ASCO say?", named_source_boost=0)
     assert bodies(f"{query}: what does the ES say?", named_source_boost=1.0).index("CCO/ASCO") == plain  # no name
