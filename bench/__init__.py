@@ -5,7 +5,7 @@
 - `ingest_bench`  corpus/ and MedQuAD through `build_index` and through the naive splitter + FAISS
 - `inprocess`     search and ask latency over the gold questions
 - `http_bench`    both services under uvicorn: cold start, bounded load (`load`), peak RSS (`server`)
-- `levers`        encoder threads, idle threads spinning, the query cache, uvicorn workers
+- `levers`        encoder threads, idle threads spinning, the query cache, uvicorn workers, the reranker
 - `scale`         `--scale`: ingest and serve MedQuAD subsets of growing size, exact against HNSW
 - `soak`          `--soak MINUTES`: load with live index updates, swap delays and resident memory
 - `naive`         the naive pipeline and its FastAPI app; `serving` the server entry points

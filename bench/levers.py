@@ -7,6 +7,9 @@ uvicorn worker.
 - query cache on: repeated questions skip the encoder (every question asked once before measuring).
 - threads spin: the ONNX encoder's idle threads spin instead of sleeping (`GQA_EMBEDDING__SPIN_THREADS=1`).
 - uvicorn workers 2: two processes, each with the model and the index (with all threads and with 1).
+- reranker on: the cross-encoder rescores the 10 best fused passages (`GQA_RETRIEVAL__RERANK`).
+- sentence rescoring on: the cross-encoder rescores the composer's best sentences
+  (`GQA_ANSWER__SENTENCE_RERANK`). Both are off by default; these rows are what they cost a question.
 """
 
 from __future__ import annotations
@@ -91,6 +94,8 @@ def http_lever_configs(options: BenchOptions) -> list[ServerConfig]:
         ours_config("ours, threads spin", index, env={**NO_CACHE, "GQA_EMBEDDING__SPIN_THREADS": "1"}),
         ours_config("ours, 2 workers", index, env=NO_CACHE, workers=2),
         ours_config("ours, 2 workers, encoder threads 1", index, env={**NO_CACHE, **ONE_THREAD}, workers=2),
+        ours_config("ours, reranker on", index, env={**NO_CACHE, "GQA_RETRIEVAL__RERANK": "true"}),
+        ours_config("ours, sentence rescoring on", index, env={**NO_CACHE, "GQA_ANSWER__SENTENCE_RERANK": "true"}),
     ]
 
 
@@ -130,7 +135,7 @@ def lever_section(
     say: Say,
 ) -> tuple[dict[str, Any], list[Row]]:
     """Every lever in-process, then over HTTP (beside a fresh baseline run) unless HTTP is skipped."""
-    say("levers: encoder threads, query cache" + ("" if options.skip_http else ", uvicorn workers"))
+    say("levers: encoder threads, query cache" + ("" if options.skip_http else ", uvicorn workers, reranker"))
     out: dict[str, Any] = {
         "inprocess": {
             **inprocess_threads(pipeline, questions, options.repeat, say),
@@ -174,6 +179,8 @@ def lever_section(
         "ours, 2 workers": "lever: uvicorn workers 2 (baseline 1)",
         "ours, 2 workers, encoder threads 1": "lever: uvicorn workers 2 + encoder threads 1 "
         "(baseline 1 worker, all cores)",
+        "ours, reranker on": "lever: reranker on, 10 passages (baseline off; a gain under 1x is its cost)",
+        "ours, sentence rescoring on": "lever: sentence rescoring on, 8 sentences (baseline off; its cost)",
     }
     by_section: dict[str, list[Row]] = {}
     for row in rows:
