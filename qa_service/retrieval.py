@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -146,8 +147,6 @@ class Retriever:
         self._years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int64)
         self._topics = [(c.topic or "").lower() for c in chunks]
         self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
-        self._names = [source_names(c) for c in chunks]
-        self._all_names = frozenset().union(*self._names) if self._names else frozenset()
 
     def with_settings(self, settings: RetrievalSettings) -> Retriever:
         """The same index and model with other retrieval settings (for side-by-side evaluation)."""
@@ -249,13 +248,23 @@ class Retriever:
             hit.keyword_score, hit.keyword_rank = score, rank
         return sorted(by_row.values(), key=lambda h: (-h.score, h.row))
 
+    @cached_property
+    def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
+        """Each row's source names and all of them, read from the index when first needed: off by default,
+        named sources cost nothing at start-up."""
+        names = [source_names(c) for c in self.index.chunks]
+        return names, frozenset().union(*names)
+
     def _lift_named_sources(self, query: str, hits: list[Hit]) -> None:
         """Lift the passages of the sources the question names, unless it names every passage's source."""
         boost = self.settings.named_source_boost
-        named = named_in(query, self._all_names) if boost > 0 else set()
+        if boost <= 0:
+            return
+        names, all_names = self._source_names
+        named = named_in(query, all_names)
         if not named:
             return
-        lifted = [h for h in hits if self._names[h.row] & named]
+        lifted = [h for h in hits if names[h.row] & named]
         if not lifted or len(lifted) == len(hits):
             return
         for hit in lifted:
