@@ -356,8 +356,10 @@ def _fit_gate(args: argparse.Namespace) -> int:
                 f"{args.folds}-fold cross-validated {cv['abstention_recall']:.3f} / {cv['false_abstention_rate']:.3f}"
             ),
         }
-        model = replace(report.model, threshold=pipeline.gate.model.threshold, provenance=provenance)
-        model = replace(model, caution_band=pipeline.gate.model.caution_band)
+        in_use = pipeline.gate.model
+        model = replace(
+            report.model, threshold=in_use.threshold, caution_band=in_use.caution_band, provenance=provenance
+        )
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the refitted gate to {args.write}")
