@@ -71,30 +71,31 @@ def set_groups(
             Candidate(chunk=pipeline.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)
         ]
         scored = composer.score_sentences(question, result.query_vector, candidates, max_passages=CANDIDATE_PASSAGES)
-        texts = [(sentence_passage(candidates[s.source].chunk, s.text, s.table_header), s.score) for s in scored]
-        positives = [t for t in texts if holds_fact(t[0], q.key_facts)]
-        negatives = [t for t in texts if not holds_fact(t[0], q.key_facts)]
-        if not positives or len(negatives) < NEGATIVES:
+        texts = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in scored]
+        labels = [1.0 if holds_fact(t, q.key_facts) else 0.0 for t in texts]
+        scores = [round(s.score, 4) for s in scored]
+        negatives = [i for i, label in enumerate(labels) if not label][:NEGATIVES]
+        if not any(labels) or len(negatives) < NEGATIVES:
             continue
         if full is not None:  # every candidate sentence, for ranking measured over the whole list
             full.append(
                 {
                     "question": q.question,
-                    "passages": [t for t, _ in texts],
-                    "labels": [1.0 if holds_fact(t, q.key_facts) else 0.0 for t, _ in texts],
-                    "composer_scores": [round(score, 4) for _, score in texts],
+                    "passages": texts,
+                    "labels": labels,
+                    "composer_scores": scores,
                     "set": name,
                     "qid": q.qid,
                 }
             )
-        for positive in positives[:3]:
-            chosen = [positive, *negatives[:NEGATIVES]]
+        for positive in [i for i, label in enumerate(labels) if label][:3]:
+            chosen = [positive, *negatives]
             groups.append(
                 {
                     "question": q.question,
-                    "passages": [t for t, _ in chosen],
+                    "passages": [texts[i] for i in chosen],
                     "labels": [1.0] + [0.0] * NEGATIVES,
-                    "composer_scores": [round(score, 4) for _, score in chosen],  # the baseline to beat
+                    "composer_scores": [scores[i] for i in chosen],  # the baseline to beat
                     "set": name,
                     "qid": q.qid,
                 }
