@@ -13,6 +13,9 @@ PASSAGES = [
     "Dexamethasone 16 mg daily for metastatic spinal cord compression.",
     "A single fraction of 8 Gy relieves pain as well as multiple fractions.",
     "Hypercalcaemia of malignancy: hydration, then a bisphosphonate. Denosumab if refractory.",
+    "Palonosetron with dexamethasone prevents nausea. Nausea that persists needs olanzapine.",
+    "Avoid benzodiazepines with opioids; taper benzodiazepines gradually. Benzodiazepine use.",
+    "Chronic low back pain: exercise first.",
 ]
 
 
@@ -50,18 +53,6 @@ def test_the_most_frequent_of_equally_close_words_wins():
     assert speller.correction("fractue") == "fracture"
 
 
-SHORTHAND_PASSAGES = [
-    "Palonosetron with dexamethasone prevents nausea. Nausea that persists needs olanzapine.",
-    "Avoid benzodiazepines with opioids; taper benzodiazepines gradually. Benzodiazepine use.",
-    "Chronic low back pain: exercise first.",
-]
-
-
-@pytest.fixture(scope="module")
-def shorthand() -> Speller:
-    return Speller.from_texts(SHORTHAND_PASSAGES)
-
-
 @pytest.mark.parametrize(
     ("question", "read_as"),
     [
@@ -70,12 +61,12 @@ def shorthand() -> Speller:
         ("still nauseated", "still nausea"),  # another form of an index word
     ],
 )
-def test_a_clipped_word_or_another_form_is_read_as_the_index_word(shorthand, question, read_as):
-    assert shorthand.correct(question) == read_as
+def test_a_clipped_word_or_another_form_is_read_as_the_index_word(speller, question, read_as):
+    assert speller.correct(question) == read_as
 
 
-def test_acronyms_and_words_far_from_every_index_word_are_left_alone(shorthand):
+def test_acronyms_and_words_far_from_every_index_word_are_left_alone(speller):
     # "LBP" is not guessed from "low back pain"; "lasofoxifene" starts and extends no index word;
     # "nauseatingly" is more than three letters longer than "nausea".
     for question in ["61M w chronic LBP", "lasofoxifene dose", "nauseatingly long"]:
-        assert shorthand.correct(question) == question
+        assert speller.correct(question) == question
