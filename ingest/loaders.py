@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ingest.errors import LoaderError, UnsupportedFileError
+from ingest.excluded import drop_excluded_sections
 from ingest.metadata import apply_stated, file_fingerprint, is_metadata_file, stated_metadata
 
 MARKDOWN_SUFFIXES = {".md", ".markdown"}
@@ -171,6 +172,9 @@ def load_markdown(path: Path, doc_id: str) -> Document:
     body = unlink_markdown(body)
     if not body.strip():
         raise LoaderError(path, "document has no text")
+    body, excluded = drop_excluded_sections(body)
+    if not body.strip():
+        raise LoaderError(path, "no text left after leaving out its references, contents and similar sections")
     title = str(meta.pop("title", None) or _first_heading(body) or path.stem)
     issuing_body = meta.pop("issuing_body", None)
     year = _year(meta.pop("year", None), path)
@@ -189,6 +193,7 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         url=str(url) if url else None,
         metadata={k: v for k, v in meta.items() if isinstance(v, str | int | float | bool)},
         sources=sources,
+        report=DocumentReport(excluded=excluded) if excluded else None,
     )
 
 
@@ -232,13 +237,16 @@ def load_html(path: Path, doc_id: str) -> Document:
     page = extract_html(_read_text(path))
     if not page.text.strip():
         raise LoaderError(path, "HTML page has no main text (only navigation, scripts or nothing at all)")
+    text, excluded = drop_excluded_sections(page.text)
+    if not text.strip():
+        raise LoaderError(path, "no text left after leaving out its references, contents and similar sections")
     meta = page.metadata
     year = None
     if meta.get("year", "")[:4].isdigit():
         year = int(meta["year"][:4])
     return Document(
         doc_id=doc_id,
-        text=page.text,
+        text=text,
         title=page.title or _first_heading(page.text) or path.stem,
         source=str(path),
         structured=True,
@@ -249,6 +257,7 @@ def load_html(path: Path, doc_id: str) -> Document:
             headings=page.headings,
             recommendations=page.recommendations,
             tables=page.tables,
+            excluded=excluded,
             warnings=list(page.warnings),
         ),
     )

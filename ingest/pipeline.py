@@ -107,12 +107,19 @@ def _documents_entry(doc: Document, chunks: list[Chunk], file: tuple[str, str] |
         file=file[0] if file else None,
         file_fingerprint=file[1] if file else None,
         pages=report.pages if report else (len({p.number for p in doc.pages}) or None),
-        headings=report.headings if report else len(_MARKDOWN_HEADING.findall(doc.text)) if doc.structured else 0,
+        headings=_headings(doc),
         recommendations=len({c.rec_id for c in chunks if c.rec_id}),
         tables=report.tables if report else 0,
         excluded=list(report.excluded) if report else [],
         warnings=list(report.warnings) if report else [],
     )
+
+
+def _headings(doc: Document) -> int:
+    """Headings its loader counted, else the Markdown headings of a structured document's text."""
+    if doc.report and doc.report.headings:
+        return doc.report.headings
+    return len(_MARKDOWN_HEADING.findall(doc.text)) if doc.structured else 0
 
 
 REPORT_FIELDS = ("pages", "headings", "recommendations", "tables", "excluded", "warnings")

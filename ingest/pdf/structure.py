@@ -19,6 +19,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from ingest.chunking import MIN_NUMBERED_RECOMMENDATIONS, NUMBERED_RECOMMENDATION
+from ingest.excluded import excluded_kind
 from ingest.pdf.blocks import Block
 
 _NUMBERED = re.compile(
@@ -52,38 +53,6 @@ _STRENGTHS = [
         re.IGNORECASE,
     ),
     re.compile(r"\b(?:grade|GRADE)\s+[12][A-C]\b|\((?:grade|level)\s+[A-D1-4][+-]?\)"),
-]
-_EXCLUDED_HEADINGS = [
-    (
-        "references",
-        re.compile(
-            r"^(?:(?:selected |key |cited )?references?(?: and notes| cited| list)?|bibliography|literature cited|"
-            r"works cited|sources)$"
-        ),
-    ),
-    ("contents", re.compile(r"^(?:table of contents|contents)$")),
-    ("acknowledgements", re.compile(r"^acknowledge?ments?\b")),
-    (
-        "declarations",
-        re.compile(
-            r"^(?:.{0,40}\b(?:conflicts? of interests?|declarations? of (?:competing )?interests?|competing interests?|"
-            r"disclosures? of (?:potential )?(?:conflicts|interests))|(?:financial |author |authors’ |authors' )?"
-            r"disclosures?(?: statements?)?|declaration and management of interests?)\b"
-        ),
-    ),
-    ("search-strategy", re.compile(r"^(?:.*\bsearch strateg(?:y|ies)|literature search(?:es)?|search terms)\b")),
-    (
-        "abbreviations",
-        re.compile(r"^(?:(?:list|glossary) of )?(?:abbreviations?|acronyms)(?: and (?:abbreviations|acronyms))?$"),
-    ),
-    ("index", re.compile(r"^(?:subject )?index$")),
-    (
-        "contributors",
-        re.compile(
-            r"^(?:guideline |list of |the )?(?:contributors|authors|participants|committee members|panel members|"
-            r"members of the (?:guideline |expert )?(?:panel|committee|group)|guideline development group members?)$"
-        ),
-    ),
 ]
 _CITATION_FEATURES = [
     re.compile(r"\bet al\b"),
@@ -169,23 +138,6 @@ def heading_levels(blocks: list[Block], heads: list[int]) -> dict[int, int]:
 
 def _style(block: Block) -> tuple[float, bool]:
     return round(block.size * 2) / 2, block.bold
-
-
-def excluded_kind(heading: str) -> str | None:
-    """The kind of part a heading opens, when that part is left out (references, contents...)."""
-    text = re.sub(
-        r"^(?:\d+(?:\.\d+)*\.?|[A-Z]\.|annex(?:\s+\w+)?[.:]?|appendix\s+\w+[.:]?|chapter\s+\w+[.:]?)\s*",
-        "",
-        heading.strip(),
-        flags=re.I,
-    )
-    text = re.sub(r"\s*\(?(?:continued|cont\.?|cont'd)\)?[\s:.]*$", "", text, flags=re.I)
-    text = re.sub(r"[\s:.]+$", "", text).lower()
-    text = re.sub(r"\s+", " ", text)
-    for kind, pattern in _EXCLUDED_HEADINGS:
-        if pattern.match(text):
-            return kind
-    return None
 
 
 def is_citation(text: str) -> bool:

@@ -443,3 +443,61 @@ def test_a_sentence_ends_after_the_source_s_own_citation_markers():
         "Roughly 80% have it.[4, 5]",
         "Next.",
     ]
+
+
+# --- Sections that are never answer text (references, contents...) in Markdown and web pages ---------
+
+
+def test_markdown_reference_sections_are_left_out_to_the_next_heading_of_their_rank(tmp_path: Path) -> None:
+    path = tmp_path / "pdq.md"
+    path.write_text(
+        "# Cancer pain\n\n## Opioids\n\nStart a stimulant laxative with the opioid.\n\n"
+        "### References\n\n1. Smith J: Laxatives. J Pain 3 (2): 1-9, 2012.\n\n#### Older studies\n\n2. Doe A, 2001.\n\n"
+        "## Radiotherapy\n\nA single 8 Gy fraction relieves pain.\n\n## Bibliography\n\nJones B. Bone pain. 2019.\n",
+        encoding="utf-8",
+    )
+
+    doc = load_markdown(path, "pdq")
+
+    assert "Start a stimulant laxative" in doc.text and "A single 8 Gy fraction" in doc.text
+    assert "## Radiotherapy" in doc.text  # the excluded part ends at the next heading of its rank or above
+    for gone in ("Smith J", "Older studies", "Doe A", "Jones B", "References", "Bibliography"):
+        assert gone not in doc.text
+    assert doc.report is not None
+    assert doc.report.excluded == ['1 section "References" (references)', '1 section "Bibliography" (references)']
+
+
+def test_markdown_heading_inside_fenced_code_does_not_open_an_excluded_section(tmp_path: Path) -> None:
+    path = tmp_path / "fenced.md"
+    path.write_text("# Dosing\n\n```\n# References\n```\n\nGive 4 mg.\n", encoding="utf-8")
+
+    doc = load_markdown(path, "fenced")
+
+    assert "Give 4 mg." in doc.text and "# References" in doc.text
+    assert doc.report is None
+
+
+def test_markdown_that_is_only_a_reference_list_fails_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "refs.md"
+    path.write_text("# References\n\n1. Smith J. Pain. 2012.\n", encoding="utf-8")
+
+    with pytest.raises(LoaderError, match=r"refs\.md.*no text left"):
+        load_markdown(path, "refs")
+
+
+def test_html_abbreviation_and_reference_sections_are_left_out(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><body><main><h1>Lung cancer screening</h1><p>Screen adults aged 50-80 with low-dose CT.</p>"
+        "<h2>Abbreviations</h2><p>LDCT, low-dose computed tomography</p>"
+        "<h2>Harms</h2><p>False positives lead to invasive procedures.</p>"
+        "<h2>References</h2><ol><li>Aberle DR et al. N Engl J Med 2011;365:395-409.</li></ol></main></body></html>",
+        encoding="utf-8",
+    )
+
+    doc = load_html(path, "page")
+
+    assert "Screen adults aged 50-80" in doc.text and "False positives" in doc.text
+    assert "Aberle" not in doc.text and "LDCT, low-dose" not in doc.text
+    assert doc.report is not None
+    assert doc.report.excluded == ['1 section "Abbreviations" (abbreviations)', '1 section "References" (references)']

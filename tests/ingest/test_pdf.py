@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import LoaderError
+from ingest.excluded import excluded_kind
 from ingest.pdf import PdfExtraction, extract_pdf
-from ingest.pdf.structure import excluded_kind
 from tests.conftest import assemble_pdf
 
 REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
