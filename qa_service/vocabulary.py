@@ -95,6 +95,8 @@ CORRECTIONS_KEPT = 20_000
 _LONG_WORD = re.compile(rf"[A-Za-z]{{{MIN_CORRECTED_LENGTH},}}")
 MIN_STEM_PREFIX = 5  # "nausea" reads "nauseated"; shorter words are prefixes of too much
 MAX_STEM_SUFFIX = 3
+CLIP_MAJORITY = 2 / 3
+"""Share of the uses of all the index words a clipped word starts that the chosen one must hold."""
 
 
 class Speller:
@@ -102,8 +104,12 @@ class Speller:
 
     A word of at least five letters that is neither in the index's vocabulary nor in the abbreviation
     table is replaced by the most frequent index word within one edit (two for words of eight letters
-    or more), else by the most frequent index word it is the start of ("palono" -> "palonosetron"),
-    else by the index word it extends by at most three letters ("nauseated" -> "nausea").
+    or more) that starts with the same letter, else by the index word it is the start of when that
+    word holds a clear majority of such words' uses ("palono" -> "palonosetron", but "physio" stays:
+    physiological or physiotherapy), else by the index word it extends by at most three letters
+    ("nauseated" -> "nausea"). A misspelling seldom changes the first letter, and two drugs often
+    differ by two edits there ("clonazepam" is never read as "lorazepam", nor "retreatment" as
+    "pretreatment").
     Everyday words the corpus happens not to use stay as they are when the caller says so
     (`is_known`), so "worried" is never turned into "worsened".
     """
@@ -135,7 +141,9 @@ class Speller:
             if len(candidate) >= len(word) + 2 and candidate.isalpha():
                 longer.append(candidate)
         if longer:
-            return min(longer, key=lambda w: (-self.counts[w], w))
+            best = min(longer, key=lambda w: (-self.counts[w], w))
+            total = sum(self.counts[w] for w in longer)
+            return best if self.counts[best] >= CLIP_MAJORITY * total else None
         for cut in range(len(word) - 1, max(MIN_STEM_PREFIX, len(word) - MAX_STEM_SUFFIX) - 1, -1):
             if word[:cut] in self.counts:
                 return word[:cut]
@@ -148,7 +156,9 @@ class Speller:
         if word in self._memo:
             return self._memo[word]
         limit = 1 if len(word) < 8 else 2
-        candidates = [w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ())]
+        candidates = [
+            w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ()) if w[0] == word[0]
+        ]
         found = extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else self.clipped(word)
         if len(self._memo) >= CORRECTIONS_KEPT:  # questions bring new words for as long as the service runs

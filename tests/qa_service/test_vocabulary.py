@@ -65,6 +65,22 @@ def test_a_clipped_word_or_another_form_is_read_as_the_index_word(speller, quest
     assert speller.correct(question) == read_as
 
 
+def test_a_word_is_never_read_as_an_index_word_that_starts_with_another_letter():
+    # Two edits apart, but another drug: a misspelling seldom changes the first letter.
+    speller = Speller(Counter({"lorazepam": 9, "pretreatment": 4, "clonidine": 1}))
+    assert speller.correct("on clonazepam 1mg bid") == "on clonazepam 1mg bid"
+    assert speller.correct("retreatment after 8 Gy") == "retreatment after 8 Gy"
+    assert speller.correct("clonazepan dose") == "clonazepan dose"  # clonidine is further than two edits
+    assert Speller(Counter({"clonazepam": 2})).correct("clonazepan dose") == "clonazepam dose"
+
+
+def test_a_clipped_word_that_starts_several_index_words_without_a_clear_majority_is_left_alone():
+    speller = Speller(Counter({"physiological": 8, "physiotherapy": 3, "physiologic": 2, "chemotherapy": 9}))
+    assert speller.correct("starting physio") == "starting physio"
+    speller = Speller(Counter({"chemotherapy": 216, "chemotherapeutic": 5, "chemoreceptor": 4}))
+    assert speller.correct("before chemo starts") == "before chemotherapy starts"
+
+
 def test_acronyms_and_words_far_from_every_index_word_are_left_alone(speller):
     # "LBP" is not guessed from "low back pain"; "lasofoxifene" starts and extends no index word;
     # "nauseatingly" is more than three letters longer than "nausea".
