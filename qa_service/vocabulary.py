@@ -156,9 +156,8 @@ class Speller:
         if word in self._memo:
             return self._memo[word]
         limit = 1 if len(word) < 8 else 2
-        candidates = [
-            w for n in range(len(word) - limit, len(word) + limit + 1) for w in self._by_length.get(n, ()) if w[0] == word[0]
-        ]
+        lengths = range(len(word) - limit, len(word) + limit + 1)
+        candidates = [w for n in lengths for w in self._by_length.get(n, ()) if w[0] == word[0]]
         found = extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
         best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else self.clipped(word)
         if len(self._memo) >= CORRECTIONS_KEPT:  # questions bring new words for as long as the service runs
