@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch6"
+CHUNKER_VERSION = "ch7"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -207,7 +207,22 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
             b -= 1
         if a < b:
             trimmed.append((a, b))
-    return trimmed
+    return _with_trailing_parentheticals(text, trimmed)
+
+
+_PARENTHETICAL = re.compile(r"^[(\[][^()\[\]]*[)\]][.;,]?$")
+
+
+def _with_trailing_parentheticals(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """A sentence that is only a parenthesis ("(Weak recommendation, low-quality evidence).", "(Grade 1A).") joins
+    the sentence before it in the same paragraph: alone it says nothing, after it it qualifies it."""
+    out: list[tuple[int, int]] = []
+    for a, b in spans:
+        if out and _PARENTHETICAL.match(text[a:b]) and "\n" not in text[out[-1][1] : a]:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
 
 
 def _lines(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -528,6 +528,8 @@ class _Renderer:
         self.tables = 0
         self.hoisted = 0
         self.layout_tables = 0
+        self.level = 1  # of the last heading written
+        self.prose_rows = 0
 
     @property
     def warnings(self) -> list[str]:
@@ -536,6 +538,8 @@ class _Renderer:
             out.append(f"{self.hoisted} table(s) nested in table cells written after the row holding them")
         if self.layout_tables:
             out.append(f"{self.layout_tables} layout table(s) read as text, not as rows")
+        if self.prose_rows:
+            out.append(f"{self.prose_rows} table row(s) holding paragraphs written as sections under their row label")
         return out
 
     def text(self) -> str:
@@ -610,8 +614,12 @@ class _Renderer:
         if not text:
             return
         level = int(tag.name[1]) if tag.name in _HEADINGS else _int(_attr(tag, "aria-level"), 2, 1, 6)
+        self.add_heading(level, text)
+
+    def add_heading(self, level: int, text: str) -> None:
         self.segments.append(("heading", "#" * level + " " + text))
         self.headings += 1
+        self.level = level
 
     def list_block(self, tag: Tag) -> None:
         ordered = tag.name == "ol"
@@ -657,8 +665,23 @@ class _Renderer:
             header = header[:1]  # one label across the whole table
         lines = [_row(header), _delimiter(len(header))] if header else []
         written = False
+        body = [tr for tr, _, _ in grid if id(tr) not in head_ids]
+        # Rows of a label-value table are all sections once one of them is, so none is read under another's label.
+        label_value = max((len(_cells(tr)) for tr in body), default=0) <= 2 and any(
+            _is_prose(c) for tr in body for c in _cells(tr)
+        )
         for tr, cells, nested in grid:
             if id(tr) in head_ids:
+                continue
+            prose = [c for c in _cells(tr) if _is_prose(c)]
+            if not prose and label_value and len(_cells(tr)) == 2:
+                prose = _cells(tr)[1:]  # a label-value table that holds paragraphs elsewhere: one section a row
+            if prose:
+                if len(lines) > (2 if header else 0):
+                    self.segments.append(("table", "\n".join(lines)))
+                    written = True
+                self._prose_row(tr, prose, header)
+                lines = [_row(header), _delimiter(len(header))] if header else []
                 continue
             if any(cells):
                 distinct = {c for c in cells if c}
@@ -673,6 +696,32 @@ class _Renderer:
             self.segments.append(("table", "\n".join(lines)))
             written = True
         self.tables += written
+
+    def _prose_row(self, tr: Tag, prose: list[Tag], header: list[str]) -> None:
+        """A row whose cells hold paragraphs ("| ACCP (2013) | Results ... 450 words |"): each such cell becomes a
+        section headed by the row's label (and its column's, when several cells hold paragraphs), so its
+        sentences are read one by one under that label instead of as one 450-word row."""
+        self.prose_rows += 1
+        cells = _cells(tr)
+        label = " ".join(t for c in cells if c not in prose and (t := _flat_text(c)))
+        outer = self.level
+        base = min(outer + 1, 6)
+        for cell in prose:
+            column = cells.index(cell)
+            named = header[column] if len(prose) > 1 and column < len(header) else ""
+            title = " - ".join(t for t in (label, named) if t) or (header[column] if column < len(header) else "")
+            if title:
+                self.add_heading(base, _escape(title))
+            for child in cell.children:
+                if isinstance(child, Tag) and _is_run_in_heading(child):
+                    self.flush()
+                    self.add_heading(min(base + 1, 6), _escape(_flat_text(child)))
+                elif isinstance(child, Tag):
+                    self.element(child)
+                elif type(child) is NavigableString:
+                    self.inline.append(re.sub(r"\s+", " ", str(child)))
+            self.flush()
+            self.level = outer  # the next row's label is the sibling of this one's
 
     def _nested(self, nested: list[tuple[int, Tag]], cells: list[str]) -> None:
         """Tables found in a row's cells, each introduced by the row's label and the text just before it."""
@@ -690,6 +739,27 @@ class _Renderer:
             if context:
                 self.segments.append(("para", _escape(context)))
             self.table(inner)
+
+
+PROSE_CELL_WORDS = 60
+"""A cell longer than this, in more than one paragraph, holds text to read, not a value."""
+
+
+def _is_prose(cell: Tag) -> bool:
+    """A table cell that holds paragraphs of text rather than a value."""
+    blocks = [c for c in cell.find_all(["p", "ul", "ol", "div", *_HEADINGS], recursive=False) if c.get_text(strip=True)]
+    return len(blocks) >= 2 and len(cell.get_text(" ").split()) > PROSE_CELL_WORDS
+
+
+def _is_run_in_heading(tag: Tag) -> bool:
+    """A short paragraph wholly in bold ("<p><strong>Screening with LDCT</strong></p>"): a heading in all but name."""
+    if tag.name in _HEADINGS:
+        return True
+    text = _flat_text(tag)
+    if tag.name != "p" or not text or len(text.split()) > 12 or text.endswith((".", ":", ";")):
+        return False
+    bold = "".join(b.get_text() for b in tag.find_all(["strong", "b"]) if b.find_parent(["strong", "b"]) is None)
+    return _normal(bold) == text
 
 
 def _row(cells: list[str]) -> str:

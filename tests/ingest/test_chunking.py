@@ -598,6 +598,13 @@ def test_record_with_guideline_like_first_line_keeps_it_as_text() -> None:
         ("Infuse over 15 min. Then flush the line.", ["Infuse over 15 min.", "Then flush the line."]),
         ("Up to 3 doses max. 2 per day.", ["Up to 3 doses max. 2 per day."]),
         ("Wait a min. Then go.", ["Wait a min. Then go."]),  # no number before it: kept as an abbreviation
+        # A parenthesis alone qualifies the sentence before it in the same paragraph, never stands alone.
+        (
+            "Screen yearly with LDCT. (Weak recommendation, low-quality evidence). Next.",
+            ["Screen yearly with LDCT. (Weak recommendation, low-quality evidence).", "Next."],
+        ),
+        ("Avoid CXR. (Grade 1A). Then stop.", ["Avoid CXR. (Grade 1A).", "Then stop."]),
+        ("Screen yearly.\n(See Table 2.) Next.", ["Screen yearly.", "(See Table 2.)", "Next."]),
     ],
 )
 def test_split_sentences(text: str, expected: list[str] | None) -> None:

@@ -275,6 +275,65 @@ def test_nested_table_follows_its_row_and_the_outer_table_resumes_under_its_head
     assert result.tables == 2
 
 
+PROSE = " ".join(["Screening with chest radiography did not reduce lung cancer mortality in any trial."] * 6)
+
+
+def test_rows_whose_cells_hold_paragraphs_become_sections_under_their_row_label() -> None:
+    html = _page(
+        "<h2>Comparison of recommendations</h2>"
+        "<table><tr><th>ACS (2013)</th><td>Not applicable</td></tr>"
+        f"<tr><th>ACCP (2013)</th><td><p><strong>Screening with CXR</strong></p><p>{PROSE}</p>"
+        "<p>Screening with CXR is not recommended (<strong>Grade 1A</strong>).</p></td></tr>"
+        "<tr><th>USPSTF (2014)</th><td>Annual LDCT from 50 to 80 years.</td></tr></table>"
+        "<h2>Harms</h2><table><tr><th>Rating</th><th>Definition</th></tr>"
+        "<tr><td>Strong</td><td>High confidence.</td></tr></table>"
+    )
+
+    result = extract_html(html)
+
+    # Every row of a label-value table holding paragraphs is a section, so none is read under another's label;
+    # a paragraph wholly in bold titles a subsection; an ordinary data table stays rows.
+    assert _lines(result.text) == [
+        "## Comparison of recommendations",
+        "### ACS (2013)",
+        "Not applicable",
+        "### ACCP (2013)",
+        "#### Screening with CXR",
+        PROSE,
+        "Screening with CXR is not recommended (Grade 1A).",
+        "### USPSTF (2014)",
+        "Annual LDCT from 50 to 80 years.",
+        "## Harms",
+        "| Rating | Definition |",
+        "| --- | --- |",
+        "| Strong | High confidence. |",
+    ]
+    assert result.warnings == ["3 table row(s) holding paragraphs written as sections under their row label"]
+
+
+def test_a_wide_table_keeps_its_short_rows_and_heads_a_paragraph_cell_with_row_and_column() -> None:
+    html = _page(
+        "<h3>Doses</h3><table><tr><th>Drug</th><th>Dose</th><th>Evidence</th></tr>"
+        "<tr><td>Zoledronic acid</td><td>4 mg every 4 weeks</td><td>RCTs</td></tr>"
+        f"<tr><td>Denosumab</td><td><p>{PROSE}</p><p>120 mg every 4 weeks.</p></td>"
+        f"<td><p>{PROSE}</p><p>RCT.</p></td></tr>"
+        "</table>"
+    )
+
+    lines = _lines(extract_html(html).text)
+
+    assert lines[:4] == ["### Doses", "| Drug | Dose | Evidence |", "| --- | --- | --- |",
+                         "| Zoledronic acid | 4 mg every 4 weeks | RCTs |"]  # fmt: skip
+    assert lines[4:] == [
+        "#### Denosumab - Dose",
+        PROSE,
+        "120 mg every 4 weeks.",
+        "#### Denosumab - Evidence",
+        PROSE,
+        "RCT.",
+    ]
+
+
 def test_layout_tables_are_read_as_blocks_and_their_menu_column_dropped() -> None:
     menu = "<br>".join(f'<a href="/p{i}">Page {i}</a>' for i in range(6))
     html = _page(
@@ -428,14 +487,24 @@ def test_real_ngc_lung_screening_synthesis_keeps_content_and_tables_and_drops_si
         assert heading in lines
     assert "20% fewer lung cancer deaths among trial participants screened with LDCT than with CXR" in result.text
     assert "LDCT, low-dose computed tomography" in lines
-    assert any(line.startswith("| ACS (2013) | Clinicians should ascertain the smoking status") for line in lines)
+    # Rows whose cells hold paragraphs are sections under their row's label, bold run-in titles their subsections.
+    comparison = lines.index("#### ACS (2013)")
+    assert lines[comparison - 1] == "### Screening for Lung Cancer"
+    assert lines[comparison + 1].startswith("Clinicians should ascertain the smoking status")
+    accp = lines.index("#### ACCP (2013)")
+    assert lines[accp + 1 : accp + 4] == [
+        "##### Results",
+        "##### Screening with CXR and Sputum Analysis",
+        "In patients at risk for developing lung cancer, screening for lung cancer with CXR once or at regular "
+        "intervals is not recommended (Grade 1A).",
+    ]
     # The ACCP grading table, nested in a cell, comes out as rows of its own under its header.
     header = (
         "| Grade of Recommendation | Benefit vs. Risk and Burdens | Methodologic Quality of Supporting Evidence "
         "| Implications |"
     )
     start = lines.index(header)
-    assert lines[start - 1] == "ACCP (2013): Strength of the Recommendations Grading System"
+    assert lines[start - 2 : start] == ["### ACCP (2013)", "#### Strength of the Recommendations Grading System"]
     assert lines[start + 1].startswith("| --- |")
     assert lines[start + 2].startswith(
         "| Strong recommendation, high-quality evidence, Grade 1A | Benefits clearly outweigh"
@@ -443,8 +512,9 @@ def test_real_ngc_lung_screening_synthesis_keeps_content_and_tables_and_drops_si
     assert sum(line.startswith("| Weak recommendation") for line in lines[start:]) == 3
     for chrome in NGC_CHROME:
         assert chrome not in result.text
-    assert result.tables == 8
-    assert result.headings == 16
+    assert result.tables == 4
+    assert result.headings == 52
+    assert "17 table row(s) holding paragraphs written as sections under their row label" in result.warnings
 
 
 def test_real_ngc_breast_cancer_synthesis_keeps_content_and_tables_and_drops_site_chrome() -> None:
@@ -474,7 +544,11 @@ def test_real_ngc_breast_cancer_synthesis_keeps_content_and_tables_and_drops_sit
     assert any("The limited number or size of studies; Important flaws in study design" in line for line in lines)
     for chrome in NGC_CHROME:
         assert chrome not in result.text
-    assert result.tables == 10
+    assert result.tables == 6
+    assert lines[lines.index("| Rating | Definition |") - 2 : lines.index("| Rating | Definition |")] == [
+        "### ASCO (2013)",
+        "#### Ratings for the Strength of the Total Body of Evidence",
+    ]
 
 
 NICE_PAGE = """<html><head><title>Recommendations | Metastatic spinal cord compression | NICE</title></head>
