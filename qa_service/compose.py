@@ -129,6 +129,30 @@ def _closes_what_it_never_opened(text: str) -> bool:
     return False
 
 
+_ITEM_START = re.compile(r"[ \t]*(?:[-*+•▪●]|\d{1,3}[.)]|\(?[a-z]\)|\(?[ivx]{1,4}[.)])[ \t]")
+
+
+def is_list_item(chunk: Chunk, position: int) -> bool:
+    """Whether the chunk's sentence at `position` starts a line as a list item ("- ...", "2. ...", "b) ...")."""
+    start = chunk.sentences[position][0]
+    line_start = chunk.text.rfind("\n", 0, start) + 1
+    return _ITEM_START.match(chunk.text, line_start) is not None and line_start <= start <= line_start + 8
+
+
+def lead_in(chunk: Chunk, position: int) -> int | None:
+    """For a list item: the position of the sentence ending in ":" that opens its list (or the item opening its
+    nested list), if the chunk holds it."""
+    if not is_list_item(chunk, position):
+        return None
+    for earlier in range(position - 1, -1, -1):
+        a, b = chunk.sentences[earlier]
+        if drop_source_references(chunk.text[a:b]).rstrip().endswith(":"):
+            return earlier  # the list's opening sentence, or the item that opens a nested list
+        if not is_list_item(chunk, earlier):
+            return None
+    return None
+
+
 def table_header(chunk: Chunk, start: int) -> str | None:
     """The header row of the table holding the row that starts at `start` in the chunk's text."""
     lines = (chunk.prefix + chunk.text[:start]).splitlines()
@@ -340,11 +364,22 @@ class ExtractiveComposer:
                 chosen.append(before)
                 seen.add(_norm(before.text))
                 words += _words(before.text)
+        # A list item brings the sentence that introduces its list ("... require radiation if any of the following
+        # are true:"): "A painful destruction of a vertebral body occurred." means nothing without it.
+        for sentence in list(chosen):
+            chunk = candidates[sentence.source].chunk
+            opener = lead_in(chunk, sentence.position)
+            if opener is None or any(c.source == sentence.source and c.position == opener for c in chosen):
+                continue
+            text = drop_source_references(chunk.sentence_texts()[opener])
+            if words + _words(text) <= max_words + max_words // 4:
+                chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
+                words += _words(text)
         # Reading order: the passage holding the best sentence first, then the others by rank;
         # sentences as written within each passage.
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
-        chosen = _without_dangling_introductions(chosen)
+        chosen = _without_dangling_introductions(chosen, candidates)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score)
 
 
@@ -387,14 +422,19 @@ def _lower_first(text: str) -> str:
     return text
 
 
-def _without_dangling_introductions(sentences: list[AnswerSentence]) -> list[AnswerSentence]:
-    """Drop a sentence ending in ":" ("The options are:") unless the next one is the item it introduces."""
+def _without_dangling_introductions(
+    sentences: list[AnswerSentence], candidates: list[Candidate]
+) -> list[AnswerSentence]:
+    """Drop a sentence ending in ":" ("The options are:") unless the next one is an item it introduces."""
     kept = []
     for i, sentence in enumerate(sentences):
         following = sentences[i + 1] if i + 1 < len(sentences) else None
-        introduces = following is not None and (following.source, following.position) == (
-            sentence.source,
-            sentence.position + 1,
+        introduces = following is not None and (
+            (following.source, following.position) == (sentence.source, sentence.position + 1)
+            or (
+                following.source == sentence.source
+                and lead_in(candidates[following.source].chunk, following.position) == sentence.position
+            )
         )
         if not sentence.text.rstrip().endswith(":") or introduces:
             kept.append(sentence)
@@ -426,7 +466,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
             chunk = candidates[sentence.source].chunk
             label = attribution(chunk)
             strength = strength_text(chunk)
-            if label and strength:
+            if label and strength and _norm(strength) not in _norm(body):  # said once, where the guideline says it
                 label = f"{label} ({strength})"
             if label:
                 body = f"Per {label}, {_lower_first(body)}"

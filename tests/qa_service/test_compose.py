@@ -112,9 +112,53 @@ def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_t
     answer, _ = render(Composed(sentences=[intro, item], composer="extractive"), rt_and_bma, attribute=False)
 
     assert answer == "The options are: [1] Denosumab 120 mg every 4 weeks. [1]"
-    assert _without_dangling_introductions([intro, item, elsewhere]) == [intro, item, elsewhere]
-    assert _without_dangling_introductions([item, intro, elsewhere]) == [item, elsewhere]
-    assert _without_dangling_introductions([elsewhere, intro]) == [elsewhere]
+    assert _without_dangling_introductions([intro, item, elsewhere], rt_and_bma) == [intro, item, elsewhere]
+    assert _without_dangling_introductions([item, intro, elsewhere], rt_and_bma) == [item, elsewhere]
+    assert _without_dangling_introductions([elsewhere, intro], rt_and_bma) == [elsewhere]
+
+
+LISTED = {
+    "mscc.md": """---
+title: "Spinal metastases"
+---
+
+# Spinal metastases
+
+## Radiotherapy after surgery
+
+Most patients do well after surgery alone. Patients generally require radiation if any of the following are true:
+
+- A tumour remains in the spinal canal after surgery.
+- A painful destruction of a vertebral body occurred.
+- CT or MRI scans present evidence of cord compression.
+
+Fractionation depends on the primary tumour.
+""",
+}
+
+
+def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
+    from ingest import open_index
+    from qa_service.compose import is_list_item, lead_in
+    from tests.qa_service.mini_corpus import build_mini_index
+
+    index = open_index(build_mini_index(tmp_path, LISTED))
+    (row,) = [r for r, c in enumerate(index.chunks) if "painful destruction" in c.text]
+    chunk = index.chunks[row]
+    texts = chunk.sentence_texts()
+    item = next(i for i, t in enumerate(texts) if "painful destruction" in t)
+    opener = next(i for i, t in enumerate(texts) if t.endswith("are true:"))
+    assert is_list_item(chunk, item) and not is_list_item(chunk, opener)
+    assert lead_in(chunk, item) == opener and lead_in(chunk, opener) is None
+
+    question = "painful destruction of a vertebral body"
+    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+        question, query_vector(question), [Candidate(chunk=chunk, row=row, rank=0)], max_words=40
+    )
+    answer, _ = render(composed, [Candidate(chunk=chunk, row=row, rank=0)], attribute=False)
+
+    assert "require radiation if any of the following are true: [1]" in answer
+    assert answer.index("are true:") < answer.index("A painful destruction of a vertebral body occurred.")
 
 
 @pytest.mark.parametrize("max_words", [20, 30, 45])
@@ -363,3 +407,41 @@ def test_the_gate_reads_the_best_sentences_own_score_not_the_cross_encoders_shar
 
     assert rescored.best_sentence_score == plain.best_sentence_score
     assert [s.text for s in rescored.sentences] != [s.text for s in plain.sentences]
+
+
+def test_a_recommendation_s_strength_is_said_once_beside_its_attribution_or_in_its_own_words():
+    from ingest import Chunk
+    from qa_service.compose import AnswerSentence, Composed
+
+    def candidate(text: str) -> Candidate:
+        chunk = Chunk(
+            chunk_id="c",
+            doc_id="cdc",
+            position=0,
+            text=text,
+            start=0,
+            end=len(text),
+            title="CDC 2022",
+            section=("Recommendation 3",),
+            sentences=((0, len(text)),),
+            rec_id="cdc-3",
+            issuing_body="CDC",
+            year=2022,
+            metadata={"strength": "recommendation category: A; evidence type: 4"},
+        )
+        return Candidate(chunk=chunk, row=0, rank=0)
+
+    plain = [candidate("Prescribe immediate-release opioids.")]
+    stated = [candidate("Prescribe immediate-release opioids (recommendation category: A; evidence type: 4).")]
+    sentence = [AnswerSentence(text=c.chunk.text, source=0) for c in (plain[0], stated[0])]
+
+    first, _ = render(Composed(sentences=sentence[:1], composer="extractive"), plain)
+    second, _ = render(Composed(sentences=sentence[1:], composer="extractive"), stated)
+
+    assert first == (
+        "Per CDC 2022 (recommendation category: A; evidence type: 4), prescribe immediate-release opioids. [1]"
+    )
+    assert (
+        second
+        == "Per CDC 2022, prescribe immediate-release opioids (recommendation category: A; evidence type: 4). [1]"
+    )
