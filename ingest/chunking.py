@@ -31,7 +31,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch7"
+CHUNKER_VERSION = "ch8"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -178,6 +178,8 @@ _ABBREVIATIONS = {
     "s.c",
     "p.o",
 }
+# A single letter ("J. Smith") or dotted initials ("U.S. Food and Drug Administration", "U.K.") before the stop.
+_INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
 _UNIT_AFTER_NUMBER = re.compile(r"\d\s*(?:min|max)\.$", re.IGNORECASE)
 # A full stop may carry the source's own citation markers ("... cancer.[99] Patients"): they end with it.
 _SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\])*(?=\s+[\"'(\[]?[A-Z0-9])")
@@ -194,7 +196,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[t
         token = word.group(1).rstrip(".!?").lower() if word else ""
         if _UNIT_AFTER_NUMBER.search(text, cursor, match.start() + 1) and text[stop:].lstrip()[:1].isalpha():
             pass  # "over 15 min. Then ...": a unit after a number, then a word: the sentence ends
-        elif token.lstrip("([\"'") in _ABBREVIATIONS or re.fullmatch(r"[a-z]", token.lstrip("([\"'")):
+        elif token.lstrip("([\"'") in _ABBREVIATIONS or _INITIALISM.fullmatch(token.lstrip("([\"'")):
             continue
         spans.append((cursor, stop))
         cursor = stop

@@ -139,14 +139,27 @@ def is_list_item(chunk: Chunk, position: int) -> bool:
     return _ITEM_START.match(chunk.text, line_start) is not None and line_start <= start <= line_start + 8
 
 
+def opens_list(chunk: Chunk, position: int) -> bool:
+    """Whether the chunk's sentence at `position` introduces a list: it ends in ":", or it stops mid-sentence
+    right before a list item ("... discuss these approaches with patients before initiating changes when")."""
+    if not 0 <= position < len(chunk.sentences):
+        return False
+    a, b = chunk.sentences[position]
+    text = drop_source_references(chunk.text[a:b]).rstrip()
+    if text.endswith(":"):
+        return True
+    if not text or not text[-1].isalnum() or is_list_item(chunk, position):
+        return False  # "- the patient requests dosage reduction," continues its own list
+    return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
+
+
 def lead_in(chunk: Chunk, position: int) -> int | None:
     """For a list item: the position of the sentence ending in ":" that opens its list (or the item opening its
     nested list), if the chunk holds it."""
     if not is_list_item(chunk, position):
         return None
     for earlier in range(position - 1, -1, -1):
-        a, b = chunk.sentences[earlier]
-        if drop_source_references(chunk.text[a:b]).rstrip().endswith(":"):
+        if opens_list(chunk, earlier):
             return earlier  # the list's opening sentence, or the item that opens a nested list
         if not is_list_item(chunk, earlier):
             return None
@@ -436,7 +449,10 @@ def _without_dangling_introductions(
                 and lead_in(candidates[following.source].chunk, following.position) == sentence.position
             )
         )
-        if not sentence.text.rstrip().endswith(":") or introduces:
+        opener = sentence.text.rstrip().endswith(":") or (
+            sentence.source < len(candidates) and opens_list(candidates[sentence.source].chunk, sentence.position)
+        )
+        if not opener or introduces:
             kept.append(sentence)
     return kept
 
@@ -461,7 +477,10 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         text = _LEADING_BULLET.sub("", " ".join(text.split()))  # line breaks of the source, a list's bullet
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
-            body += "."
+            opener = composed.composer == "extractive" and opens_list(
+                candidates[sentence.source].chunk, sentence.position
+            )
+            body += ":" if opener else "."  # "... before initiating changes when:" and its items, never "when."
         if attribute and composed.composer == "extractive" and sentence.source != previous_source:
             chunk = candidates[sentence.source].chunk
             label = attribution(chunk)

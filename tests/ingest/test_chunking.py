@@ -605,6 +605,11 @@ def test_record_with_guideline_like_first_line_keeps_it_as_text() -> None:
         ),
         ("Avoid CXR. (Grade 1A). Then stop.", ["Avoid CXR. (Grade 1A).", "Then stop."]),
         ("Screen yearly.\n(See Table 2.) Next.", ["Screen yearly.", "(See Table 2.)", "Next."]),
+        # Dotted initials do not end a sentence.
+        (
+            "Exemestane is not U.S. Food and Drug Administration approved. U.K. guidance differs.",
+            ["Exemestane is not U.S. Food and Drug Administration approved.", "U.K. guidance differs."],
+        ),
     ],
 )
 def test_split_sentences(text: str, expected: list[str] | None) -> None:

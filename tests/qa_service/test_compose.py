@@ -137,6 +137,54 @@ Fractionation depends on the primary tumour.
 }
 
 
+OPENER = {
+    "taper.md": """---
+title: "Tapering"
+---
+
+# Tapering opioids
+
+Clinicians should discuss tapering with patients before initiating changes when
+
+- the patient requests dosage reduction or discontinuation,
+- pain improves and might indicate resolution of an underlying cause.
+
+Tapers of 10% per month are better tolerated.
+""",
+}
+
+
+def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
+    from ingest import open_index
+    from qa_service.compose import AnswerSentence, Composed, lead_in, opens_list
+    from tests.qa_service.mini_corpus import build_mini_index
+
+    index = open_index(build_mini_index(tmp_path, OPENER))
+    (row,) = [r for r, c in enumerate(index.chunks) if "initiating changes when" in c.text]
+    chunk = index.chunks[row]
+    texts = chunk.sentence_texts()
+    opener = next(i for i, t in enumerate(texts) if t.endswith("changes when"))
+    item = next(i for i, t in enumerate(texts) if "requests dosage reduction" in t)
+    last = next(i for i, t in enumerate(texts) if t.startswith("Tapers of 10%"))
+    assert opens_list(chunk, opener) and not opens_list(chunk, item) and not opens_list(chunk, last)
+    assert lead_in(chunk, item) == opener
+
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    both = [
+        AnswerSentence(text=texts[opener], source=0, position=opener),
+        AnswerSentence(text=texts[item], source=0, position=item),
+    ]
+    answer, _ = render(Composed(sentences=both, composer="extractive"), candidates, attribute=False)
+    assert answer.startswith("Clinicians should discuss tapering with patients before initiating changes when: [1] ")
+
+    question = "discuss tapering before initiating changes"
+    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+        question, query_vector(question), candidates, max_words=12
+    )
+    # Alone (the item does not fit in 12 words), the opener is left out rather than cut short.
+    assert all(not s.text.endswith("changes when") for s in composed.sentences)
+
+
 def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
     from ingest import open_index
     from qa_service.compose import is_list_item, lead_in
