@@ -284,10 +284,11 @@ class ExtractiveComposer:
             context = set(keyword_tokens(" ".join(candidate.chunk.local_headings())))
             named = _names_a_heading(q_tokens, candidate.chunk)
             chunk_text = candidate.chunk.text
+            titles = {_norm(t) for t in (candidate.chunk.title, *candidate.chunk.section)}
             for position, text in enumerate(texts):
                 start = candidate.chunk.sentences[position][0]
-                if not answer_worthy(text, after=chunk_text[:start]):
-                    continue
+                if not answer_worthy(text, after=chunk_text[:start]) or _norm(text) in titles:
+                    continue  # a cover page's or a heading's words repeated as a line say nothing
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
                 header = table_header(candidate.chunk, start) if text.startswith("|") else None
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".

@@ -493,3 +493,23 @@ def test_a_recommendation_s_strength_is_said_once_beside_its_attribution_or_in_i
         second
         == "Per CDC 2022, prescribe immediate-release opioids (recommendation category: A; evidence type: 4). [1]"
     )
+
+
+def test_a_line_that_only_repeats_the_title_or_a_heading_is_never_an_answer_sentence(tmp_path):
+    from ingest import open_index
+    from tests.qa_service.mini_corpus import build_mini_index
+
+    files = {
+        "who.md": "# Guidelines on the management of chronic pain in children\n\n"
+        "Guidelines on the management of chronic pain in children\n\n"
+        "Morphine may be used for chronic pain in children with life-limiting conditions.\n"
+    }
+    index = open_index(build_mini_index(tmp_path, files))
+    candidates = [Candidate(chunk=c, row=r, rank=r) for r, c in enumerate(index.chunks)]
+    question = "guidelines on the management of chronic pain in children: morphine?"
+
+    scored = ExtractiveComposer(index, AnswerSettings()).score_sentences(question, query_vector(question), candidates)
+
+    assert [s.text for s in scored] == [
+        "Morphine may be used for chronic pain in children with life-limiting conditions."
+    ]
