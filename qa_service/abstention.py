@@ -7,7 +7,8 @@ Features (each in [0, 1]):
 - `sentence`: score of the best answer sentence;
 - `agreement`: 1 if the dense and keyword paths share a passage in their top 3;
 - `quantity_coverage`: for a question asking for a quantity, how well the answer sentences that
-  state numbers cover the question's other keywords (1 for other questions);
+  state numbers cover the question's other keywords, or those of its best clause (1 for other
+  questions);
 - `unknown`: question words the corpus never uses and that are not everyday English (up to 3),
   e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary);
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
@@ -520,7 +521,13 @@ class EvidenceGate:
         header row, and the sentences just before and after it. A guideline written as prose names
         its subject once and states the number in the next sentence ("Buprenorphine ... Clinicians
         should wait 12 hours"); its headings do not repeat it as the project's own corpus does.
+        As for `clause_coverage`, the question's best clause naming two things counts when it is
+        covered better than the whole: "61M w chronic LBP, already on oxycodone, pain clinic wants
+        to start methadone. how often should I see him in the 1st week?" asks about methadone's
+        follow-up, not about the rest of the story.
         """
+        clauses = [c.strip() for c in _CLAUSE_BREAK.split(question)]
+        asked = [question] + [c for c in clauses if len(question_terms(c, ignore=QUANTITY_WORDS)) >= MIN_CLAUSE_TERMS]
         best = 0.0
         for sentence in composed.sentences:
             if states_number(sentence.text):
@@ -528,5 +535,6 @@ class EvidenceGate:
                 texts = chunk.sentence_texts()
                 around = texts[max(sentence.position - 1, 0) : sentence.position + 2] if texts else [sentence.text]
                 context = " ".join([chunk.header(), sentence.table_header or "", sentence.text, *around])
-                best = max(best, coverage(question, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
+                for part in asked:
+                    best = max(best, coverage(part, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
         return best
