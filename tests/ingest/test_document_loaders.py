@@ -501,3 +501,15 @@ def test_html_abbreviation_and_reference_sections_are_left_out(tmp_path: Path) -
     assert "Aberle" not in doc.text and "LDCT, low-dose" not in doc.text
     assert doc.report is not None
     assert doc.report.excluded == ['1 section "Abbreviations" (abbreviations)', '1 section "References" (references)']
+
+
+def test_a_web_page_that_is_only_a_reference_list_fails_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "refs.html"
+    path.write_text(
+        "<html><body><main><h2>References</h2><ol><li>Aberle DR et al. N Engl J Med 2011;365:395-409.</li>"
+        "<li>Smith J. Pain. J Pain 2012;3:1-9.</li></ol></main></body></html>",
+        encoding="utf-8",
+    )
+
+    with pytest.raises(LoaderError, match=r"refs\.html.*no text left after leaving out its references"):
+        load_html(path, "refs")
