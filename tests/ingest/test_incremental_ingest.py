@@ -325,3 +325,24 @@ def test_new_chunker_rules_re_chunk_documents_that_did_not_change(
     assert summary.chunks_embedded == len(open_index(index_dir))
     assert read_manifest(index_dir).chunker == "next"
     assert ingest(tiny_corpus, index_dir, RecordingEmbedder()).up_to_date
+
+
+def test_the_manifest_lists_a_markdown_document_s_left_out_sections_and_counts_its_headings(
+    tmp_path: Path, index_dir: Path
+) -> None:
+    corpus = tmp_path / "md"
+    corpus.mkdir()
+    (corpus / "pdq.md").write_text(
+        "# Cancer pain\n\n## Opioids\n\nStart a stimulant laxative with the opioid.\n\n"
+        "### References\n\n1. Smith J: Laxatives. J Pain 3 (2): 1-9, 2012.\n\n"
+        "## Radiotherapy\n\nA single 8 Gy fraction relieves pain.\n",
+        encoding="utf-8",
+    )
+
+    ingest(corpus, index_dir)
+
+    (entry,) = read_manifest(index_dir).documents
+    assert entry.excluded == ['1 section "References" (references)']
+    assert entry.headings == 3  # the headings kept: Cancer pain, Opioids, Radiotherapy
+    index = open_index(index_dir)
+    assert not any("Smith J" in chunk.text for chunk in index.chunks)
