@@ -22,6 +22,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ingest.loaders import Document, PageMark
+from ingest.markdown import heading_lines
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 """Counts word pieces of each text, without the model's special tokens."""
@@ -125,7 +126,6 @@ class _Unit:
     table_header: tuple[int, int] | None = None
 
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 _LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 # The delimiter row under a table's header ("|---|---|"); without one a table has no header.
@@ -361,13 +361,8 @@ def _sections(doc: Document) -> list[_Section]:
     stack: list[tuple[int, str]] = []
     rec_id: str | None = None
     body_start = 0
-    in_fence = False
     path: tuple[str, ...] = ()
-    for a, b in _lines(text, 0, len(text)):
-        line = text[a:b]
-        if line.lstrip().startswith(("```", "~~~")):
-            in_fence = not in_fence
-        match = None if in_fence else _HEADING.match(line)
+    for a, b, match in heading_lines(text):
         if not match:
             continue
         sections.append(_Section(path, body_start, a, rec_id))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ingest.markdown import heading_lines
+
 EXCLUDED_HEADINGS = [
     (
         "references",
@@ -62,10 +64,6 @@ def excluded_kind(heading: str) -> str | None:
     return None
 
 
-_ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
-_FENCE = re.compile(r"^\s*(?:```|~~~)")
-
-
 def drop_excluded_sections(text: str) -> tuple[str, list[str]]:
     """Markdown without its excluded sections, and what was left out as ['2 sections "References" (references)'].
 
@@ -75,11 +73,7 @@ def drop_excluded_sections(text: str) -> tuple[str, list[str]]:
     kept: list[str] = []
     dropped: Counter[tuple[str, str]] = Counter()
     level = 0  # level of the excluded section being skipped (0: none)
-    fenced = False
-    for line in text.splitlines(keepends=True):
-        if _FENCE.match(line):
-            fenced = not fenced
-        match = None if fenced else _ATX_HEADING.match(line.rstrip("\n"))
+    for start, end, match in heading_lines(text):
         if match:
             depth = len(match.group(1))
             if level and depth <= level:
@@ -90,6 +84,6 @@ def drop_excluded_sections(text: str) -> tuple[str, list[str]]:
                     level = depth
                     dropped[(match.group(2).strip(), kind)] += 1
         if not level:
-            kept.append(line)
+            kept.append(text[start : end + 1])  # the line and its newline
     report = [f'{n} section{"s" if n > 1 else ""} "{heading}" ({kind})' for (heading, kind), n in dropped.items()]
     return "".join(kept), report
