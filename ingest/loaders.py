@@ -172,9 +172,7 @@ def load_markdown(path: Path, doc_id: str) -> Document:
     body = unlink_markdown(body)
     if not body.strip():
         raise LoaderError(path, "document has no text")
-    body, excluded = drop_excluded_sections(body)
-    if not body.strip():
-        raise LoaderError(path, "no text left after leaving out its references, contents and similar sections")
+    body, excluded = _without_excluded_sections(path, body)
     title = str(meta.pop("title", None) or _first_heading(body) or path.stem)
     issuing_body = meta.pop("issuing_body", None)
     year = _year(meta.pop("year", None), path)
@@ -195,6 +193,15 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         sources=sources,
         report=DocumentReport(excluded=excluded) if excluded else None,
     )
+
+
+def _without_excluded_sections(path: Path, text: str) -> tuple[str, list[str]]:
+    """Markdown text without its reference, contents (...) sections and what was left out; an error naming the
+    file when nothing else is left."""
+    kept, excluded = drop_excluded_sections(text)
+    if not kept.strip():
+        raise LoaderError(path, "no text left after leaving out its references, contents and similar sections")
+    return kept, excluded
 
 
 def _sources(value: Any, path: Path) -> dict[str, str]:
@@ -237,9 +244,7 @@ def load_html(path: Path, doc_id: str) -> Document:
     page = extract_html(_read_text(path))
     if not page.text.strip():
         raise LoaderError(path, "HTML page has no main text (only navigation, scripts or nothing at all)")
-    text, excluded = drop_excluded_sections(page.text)
-    if not text.strip():
-        raise LoaderError(path, "no text left after leaving out its references, contents and similar sections")
+    text, excluded = _without_excluded_sections(path, page.text)
     meta = page.metadata
     year = None
     if meta.get("year", "")[:4].isdigit():
