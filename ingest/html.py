@@ -553,12 +553,17 @@ class _Renderer:
             previous = kind
         return "".join(out)
 
-    def block(self, tag: Tag) -> None:
+    def block(self, tag: Tag, run_in_level: int | None = None) -> None:
+        """The children of `tag`; with `run_in_level`, a short all-bold paragraph is a heading of that level."""
         for child in tag.children:
             if type(child) is NavigableString:
                 self.inline.append(re.sub(r"\s+", " ", str(child)))
             elif isinstance(child, Tag):
-                self.element(child)
+                if run_in_level is not None and _is_run_in_heading(child):
+                    self.flush()
+                    self.add_heading(run_in_level, _escape(_flat_text(child)))
+                else:
+                    self.element(child)
 
     def element(self, tag: Tag) -> None:
         name = tag.name
@@ -665,17 +670,16 @@ class _Renderer:
             header = header[:1]  # one label across the whole table
         lines = [_row(header), _delimiter(len(header))] if header else []
         written = False
-        body = [tr for tr, _, _ in grid if id(tr) not in head_ids]
+        own_cells = {id(tr): _cells(tr) for tr, _, _ in grid if id(tr) not in head_ids}
+        prose_cells = {key: [c for c in row if _is_prose(c)] for key, row in own_cells.items()}
         # Rows of a label-value table are all sections once one of them is, so none is read under another's label.
-        label_value = max((len(_cells(tr)) for tr in body), default=0) <= 2 and any(
-            _is_prose(c) for tr in body for c in _cells(tr)
-        )
+        label_value = max(map(len, own_cells.values()), default=0) <= 2 and any(prose_cells.values())
         for tr, cells, nested in grid:
             if id(tr) in head_ids:
                 continue
-            prose = [c for c in _cells(tr) if _is_prose(c)]
-            if not prose and label_value and len(_cells(tr)) == 2:
-                prose = _cells(tr)[1:]  # a label-value table that holds paragraphs elsewhere: one section a row
+            prose = prose_cells[id(tr)]
+            if not prose and label_value and len(own_cells[id(tr)]) == 2:
+                prose = own_cells[id(tr)][1:]  # a label-value table that holds paragraphs elsewhere: one section a row
             if prose:
                 if len(lines) > (2 if header else 0):
                     self.segments.append(("table", "\n".join(lines)))
@@ -712,14 +716,7 @@ class _Renderer:
             title = " - ".join(t for t in (label, named) if t) or (header[column] if column < len(header) else "")
             if title:
                 self.add_heading(base, _escape(title))
-            for child in cell.children:
-                if isinstance(child, Tag) and _is_run_in_heading(child):
-                    self.flush()
-                    self.add_heading(min(base + 1, 6), _escape(_flat_text(child)))
-                elif isinstance(child, Tag):
-                    self.element(child)
-                elif type(child) is NavigableString:
-                    self.inline.append(re.sub(r"\s+", " ", str(child)))
+            self.block(cell, run_in_level=min(base + 1, 6))
             self.flush()
             self.level = outer  # the next row's label is the sibling of this one's
 
