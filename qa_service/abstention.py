@@ -353,11 +353,16 @@ _CLAUSE_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")
 MIN_CLAUSE_TERMS = 2
 
 
+def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
+    """The question's clauses that name at least two things (keywords other than `ignore`)."""
+    clauses = (c.strip() for c in _CLAUSE_BREAK.split(question))
+    return [c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS]
+
+
 def clause_coverage(question: str, passages_text: str, idf: dict[str, float], max_idf: float) -> float:
     """The best `coverage` of any clause of the question naming at least two things (the whole question's
     coverage when no clause does)."""
-    clauses = [c.strip() for c in _CLAUSE_BREAK.split(question)]
-    scores = [coverage(c, passages_text, idf, max_idf) for c in clauses if len(question_terms(c)) >= MIN_CLAUSE_TERMS]
+    scores = [coverage(c, passages_text, idf, max_idf) for c in naming_clauses(question)]
     return max(scores, default=coverage(question, passages_text, idf, max_idf))
 
 
@@ -526,8 +531,7 @@ class EvidenceGate:
         to start methadone. how often should I see him in the 1st week?" asks about methadone's
         follow-up, not about the rest of the story.
         """
-        clauses = [c.strip() for c in _CLAUSE_BREAK.split(question)]
-        asked = [question] + [c for c in clauses if len(question_terms(c, ignore=QUANTITY_WORDS)) >= MIN_CLAUSE_TERMS]
+        asked = [question, *naming_clauses(question, ignore=QUANTITY_WORDS)]
         best = 0.0
         for sentence in composed.sentences:
             if states_number(sentence.text):
