@@ -12,9 +12,9 @@ from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import candidates_for, chunk_for, query_vector
+    from tests.qa_service.mini_corpus import build_mini_index, candidates_for, chunk_for, query_vector
 except ModuleNotFoundError:
-    from mini_corpus import candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
+    from mini_corpus import build_mini_index, candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
 
@@ -157,7 +157,6 @@ Tapers of 10% per month are better tolerated.
 def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
     from ingest import open_index
     from qa_service.compose import AnswerSentence, Composed, lead_in, opens_list
-    from tests.qa_service.mini_corpus import build_mini_index
 
     index = open_index(build_mini_index(tmp_path, OPENER))
     (row,) = [r for r, c in enumerate(index.chunks) if "initiating changes when" in c.text]
@@ -188,7 +187,6 @@ def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_
 def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
     from ingest import open_index
     from qa_service.compose import is_list_item, lead_in
-    from tests.qa_service.mini_corpus import build_mini_index
 
     index = open_index(build_mini_index(tmp_path, LISTED))
     (row,) = [r for r, c in enumerate(index.chunks) if "painful destruction" in c.text]
@@ -497,7 +495,6 @@ def test_a_recommendation_s_strength_is_said_once_beside_its_attribution_or_in_i
 
 def test_a_line_that_only_repeats_the_title_or_a_heading_is_never_an_answer_sentence(tmp_path):
     from ingest import open_index
-    from tests.qa_service.mini_corpus import build_mini_index
 
     files = {
         "who.md": "# Guidelines on the management of chronic pain in children\n\n"
