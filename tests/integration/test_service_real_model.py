@@ -143,3 +143,14 @@ def test_a_filter_to_a_body_without_the_asked_dose_abstains(pipeline: QAPipeline
     )
 
     assert response.abstained or "60 mg" not in _first_sentence(response), response.answer
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: a story word the corpus never uses ('clonazepam') moves the adjuvant early-breast-cancer "
+    "passage first, and the answer leads with its 6-monthly zoledronic acid schedule for a bone-metastasis question",
+)
+def test_a_patient_detail_does_not_lead_a_bone_metastasis_dose_with_the_adjuvant_schedule(pipeline: QAPipeline) -> None:
+    response = pipeline.ask(AskRequest(question="pt on clonazepam, what zol dose for breast ca bone mets?"))
+
+    assert response.abstained or "every 6 months" not in _first_sentence(response), response.answer
