@@ -10,7 +10,8 @@ Features (each in [0, 1]):
   state numbers cover the question's other keywords, or those of its best clause (1 for other
   questions);
 - `unknown`: question words the corpus never uses and that are not everyday English (up to 3),
-  e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary);
+  e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary),
+  nor does shorthand that starts a corpus word ("physio", "bup");
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
   ("no cancer hx" to a corpus about cancer patients; "no fx" is fine: it says "no pathological
   fracture");
@@ -22,7 +23,9 @@ Features (each in [0, 1]):
 - `header_coverage`: the IDF-weighted share of the question's keywords in the best passage's own
   title and headings: whether the passage is about what the question names.
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
-no number is penalised: "we have no dose" must not read as an answer.
+no number is penalised: "we have no dose" must not read as an answer; nor may an answer to a dose
+question that states no dose, unless the question asks how long or how often ("how long after the
+last dose ...?" asks for a time).
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -34,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -152,6 +156,12 @@ def packaged_gate() -> GateModel:
 
 # A dose question needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a duration.
 _DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+
+
+# A question asking how long or how often: it wants a time or an interval, whatever else it names.
+_ASKS_TIME = re.compile(
+    r"\bhow (?:long|often|soon|frequently)\b|\bhow many (?:minutes|hours|days|weeks|months|years)\b", re.IGNORECASE
+)
 
 
 # Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
@@ -366,19 +376,45 @@ def clause_coverage(question: str, passages_text: str, idf: dict[str, float], ma
     return max(scores, default=coverage(question, passages_text, idf, max_idf))
 
 
-def unknown_terms(question: str, idf: dict[str, float], is_common: Callable[[str], bool] | None = None) -> int:
+def unknown_terms(
+    question: str,
+    idf: dict[str, float],
+    is_common: Callable[[str], bool] | None = None,
+    vocabulary: Sequence[str] = (),
+) -> int:
     """Question keywords the corpus never uses, under any of their alternatives.
 
     With `is_common` (a word of everyday English: one whole word piece of the encoder's
     vocabulary), everyday words are not counted: a small corpus never says "came", "stop" or
     "worry", and their absence says nothing about whether it covers the question; "teriparatide"
-    or "romosozumab" does.
+    or "romosozumab" does. With `vocabulary` (the index's keywords, sorted), a clipped word that
+    starts one of them is not counted either: "physio", "bup" and "tox" are a clinician's shorthand
+    for the corpus's "physiotherapy", "buprenorphine" and "toxicology", not a subject it lacks.
     """
     return sum(
         1
         for word, group in _term_groups(question, frozenset())
-        if not any(t in idf for t in group) and not (is_common is not None and is_common(word))
+        if not any(t in idf for t in group)
+        and not (is_common is not None and is_common(word))
+        and not starts_a_word(word, vocabulary)
     )
+
+
+MIN_CLIPPED_LENGTH = 3
+"""Letters a clipped word needs before it counts as the start of a longer word ("ox" starts too much)."""
+
+
+def starts_a_word(word: str, vocabulary: Sequence[str]) -> bool:
+    """Whether `word` is the start of a longer word (by two letters or more) of the sorted `vocabulary`."""
+    word = word.lower()
+    if len(word) < MIN_CLIPPED_LENGTH or not word.isalpha():
+        return False
+    i = bisect_left(vocabulary, word)
+    while i < len(vocabulary) and vocabulary[i].startswith(word):
+        if len(vocabulary[i]) >= len(word) + 2:
+            return True
+        i += 1
+    return False
 
 
 FEATURES = (
@@ -434,7 +470,8 @@ def judge(
         "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
         "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
-    asks_dose = bool(_DOSE_QUESTION.search(asked))
+    # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
+    asks_dose = bool(_DOSE_QUESTION.search(asked)) and not _ASKS_TIME.search(asked)
     penalised = (asks_quantity and not has_number) or (asks_dose and not states_dose(answer))
     return Evidence(
         features=features,
@@ -462,6 +499,7 @@ class EvidenceGate:
         self.model = model or packaged_gate()
         self._count_tokens = count_tokens
         self._idf, self._max_idf = idf_table(index)
+        self._vocabulary = sorted(self._idf)
         self._negated = negated_vocabulary(index)
         self._common_words: dict[str, bool] = {}
 
@@ -506,7 +544,7 @@ class EvidenceGate:
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates),
-            unknown_terms=unknown_terms(question, self._idf, self.is_common_word),
+            unknown_terms=unknown_terms(question, self._idf, self.is_common_word, self._vocabulary),
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
             rerank_margin=gap / (gap + 4.0),

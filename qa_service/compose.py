@@ -15,6 +15,7 @@ import numpy as np
 from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR
 from ingest.index import SearchIndex
+from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
@@ -207,6 +208,62 @@ def _norm(text: str) -> str:
 
 HEADING_BONUS = 0.1
 
+# What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time.
+# Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
+# drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass).
+ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (
+        re.compile(r"\bhow (?:often|frequently|regularly)\b|\bfrequency\b|\binterval\b", re.IGNORECASE),
+        frozenset({"interval", "cycle"}),
+    ),
+    (
+        re.compile(r"\bhow (?:long|soon)\b|\bduration\b|\bhow many (?:hours|days|weeks|months|years)\b", re.IGNORECASE),
+        frozenset({"time", "interval"}),
+    ),
+    (re.compile(r"\bpercent(?:age)?\b|%|\bcut-?offs?\b|\bhow likely\b", re.IGNORECASE), frozenset({"percentage"})),
+    (re.compile(r"\bwhat age\b|\bhow old\b|\bage (?:limit|range|cut)", re.IGNORECASE), frozenset({"age"})),
+)
+KIND_BONUS = 0.1
+"""Added to the score of a sentence stating a quantity of the kind the question asks for."""
+KIND_DEPTH = 30
+"""Best-scored sentences read for quantities (reading costs about 0.1 ms a sentence that has a number)."""
+_MAY_STATE_A_QUANTITY = re.compile(
+    r"\d|\b(?:once|twice|hourly|daily|weekly|monthly|annually|yearly|two|three|four|five|six|seven|eight|nine|ten|twelve)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_kinds(question: str) -> frozenset[str]:
+    """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often"."""
+    kinds: frozenset[str] = frozenset()
+    for pattern, found in ASKED_KINDS:
+        if pattern.search(question):
+            kinds |= found
+    return kinds
+
+
+def _favour_the_kind_asked(question: str, scored: list[AnswerSentence]) -> list[AnswerSentence]:
+    """Lift the sentences stating a quantity of the kind asked ("every 3 months" for "how often ...?").
+
+    A guideline's paragraph on a practice often says why before it says how often; the sentence with
+    the interval scores no closer to the question than its neighbours and was left out of the answer.
+    """
+    kinds = asked_kinds(question)
+    if not kinds:
+        return scored
+    top = scored[:KIND_DEPTH]
+    lifted = False
+    for sentence in top:
+        if _MAY_STATE_A_QUANTITY.search(sentence.text) and any(
+            q.kind in kinds for q in parse_quantities(sentence.text)
+        ):
+            sentence.score += KIND_BONUS
+            lifted = True
+    if not lifted:
+        return scored
+    top.sort(key=lambda s: (-s.score, s.source, s.position))
+    return top + scored[KIND_DEPTH:]
+
 
 def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[AnswerSentence]:
     """A lookup ("conversion factor for methadone") is answered by the rows it names, not the whole table.
@@ -337,6 +394,7 @@ class ExtractiveComposer:
         sentence_score = scored[0].score
         if self.reranker is not None and self.settings.sentence_rerank:
             scored = self.rescore(question, scored, candidates)
+        scored = _favour_the_kind_asked(question, scored)
         best = scored[0].score
         floor = max(self.settings.min_sentence_score, 0.6 * best)
         chosen: list[AnswerSentence] = []

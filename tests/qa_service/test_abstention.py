@@ -198,6 +198,31 @@ def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones
     assert unknown_terms(question, idf, is_common) == 1  # teriparatide
 
 
+def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpus_lacks_is():
+    from qa_service.abstention import starts_a_word, unknown_terms
+
+    idf = dict.fromkeys(keyword_tokens("physiotherapy buprenorphine toxicology testing pain"), 1.0)
+    vocabulary = sorted(idf)
+    question = "physio or bup for pain, tox testing, levorphanol?"
+
+    assert unknown_terms(question, idf) == 4  # physio, bup, tox, levorphanol
+    assert unknown_terms(question, idf, vocabulary=vocabulary) == 1  # levorphanol
+    assert not starts_a_word("pa", vocabulary)  # too short to stand for anything
+    assert not starts_a_word("pain", vocabulary)  # the word itself is not a clipping of it
+    assert not starts_a_word("5ht3", vocabulary)
+
+
+def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
+    question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
+    timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
+    untimed = judge(question=question, answer_text="Wait for mild withdrawal. [1]", **STRONG)
+    dose = judge(question="buprenorphine first dose?", answer_text="Wait at least 12 hours. [1]", **STRONG)
+
+    assert not timed.penalised
+    assert untimed.penalised  # still a quantity question: the answer must state a time
+    assert dose.penalised  # a dose question answered with a time
+
+
 @pytest.mark.parametrize(
     ("text", "states"),
     [("every six months", True), ("give 8 Gy", True), ("30% of patients", True), ("one of the options", False)],

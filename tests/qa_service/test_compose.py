@@ -510,3 +510,43 @@ def test_a_line_that_only_repeats_the_title_or_a_heading_is_never_an_answer_sent
     assert [s.text for s in scored] == [
         "Morphine may be used for chronic pain in children with life-limiting conditions."
     ]
+
+
+def test_asked_kinds_are_read_from_how_the_question_asks():
+    from qa_service.compose import asked_kinds
+
+    assert asked_kinds("how often should I check the PDMP?") == {"interval", "cycle"}
+    assert "time" in asked_kinds("how long after the last dose before buprenorphine?")
+    assert asked_kinds("5-year risk cut-off before offering tamoxifen?") == {"percentage"}
+    assert asked_kinds("zoledronic acid dose?") == frozenset()  # doses are never lifted (see ASKED_KINDS)
+
+
+def _pdmp(tmp_path):
+    index, embedder = _index_of(
+        tmp_path,
+        "pdmp.md",
+        "# Opioid prescribing\n\n## Prescription drug monitoring programs\n\n"
+        "Clinicians should check the PDMP for patients on long-term opioid therapy, as it finds dangerous "
+        "combinations of drugs. "
+        "Clinicians should review the PDMP for patients on long-term opioid therapy at least every 3 months.\n",
+    )
+    ((row, chunk),) = [(i, c) for i, c in enumerate(index.chunks) if "every 3 months" in c.text]
+    return index, embedder, [Candidate(chunk=chunk, row=row, rank=0)]
+
+
+@pytest.mark.parametrize(("bonus", "found"), [(None, True), (0.0, False)])
+def test_a_sentence_stating_the_kind_of_quantity_asked_for_is_lifted_into_the_answer(
+    tmp_path, monkeypatch, bonus, found
+):
+    import qa_service.compose as compose
+
+    if bonus is not None:
+        monkeypatch.setattr(compose, "KIND_BONUS", bonus)  # without the lift, to show it is what finds it
+    index, embedder, candidates = _pdmp(tmp_path)
+    question = "how often should I check the PDMP for patients on long-term opioid therapy?"
+
+    composed = ExtractiveComposer(index, AnswerSettings()).compose(
+        question, embedder.embed([question])[0], candidates, max_words=25
+    )
+
+    assert any("every 3 months" in s.text for s in composed.sentences) is found, [s.text for s in composed.sentences]
