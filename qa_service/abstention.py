@@ -25,7 +25,7 @@ Features (each in [0, 1]):
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer; nor may an answer to a dose
 question that states no dose, unless the question asks how long or how often ("how long after the
-last dose ...?" asks for a time).
+last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name.
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -51,8 +51,8 @@ from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.quantities import parse_quantities
-from qa_service.vocabulary import query_words, question_words
+from qa_service.quantities import drugs_in, parse_quantities, read
+from qa_service.vocabulary import expand_query, query_words, question_words
 
 if TYPE_CHECKING:
     from qa_service.compose import Candidate, Composed
@@ -72,6 +72,21 @@ def states_dose(text: str) -> bool:
     """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
     reader sees it: a concentration (14 mg/dL) or a duration is not a dose."""
     return any(q.kind == "dose" for q in parse_quantities(text))
+
+
+def doses_only_for_other_drugs(question: str, answer: str) -> bool:
+    """Whether every dose the answer states belongs to a drug the question does not name.
+
+    "zoledronic acid dose for myeloma?" answered with "... compared 30 mg of pamidronate to 90 mg of
+    pamidronate" states a dose, but not the one asked for. A dose bound to no drug ("the
+    recommended dose is 4 mg", the drug named in the sentence before) may be the one asked for, and
+    a question naming no drug asks about whatever the passages dose.
+    """
+    asked = drugs_in(expand_query(question))
+    if not asked:
+        return False
+    dosed = {regimen.drug for regimen in read(answer).regimens if regimen.dose is not None}
+    return bool(dosed) and None not in dosed and not (dosed & asked)
 
 
 def states_number(text: str) -> bool:
@@ -472,7 +487,11 @@ def judge(
     }
     # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
     asks_dose = bool(_DOSE_QUESTION.search(asked)) and not _ASKS_TIME.search(asked)
-    penalised = (asks_quantity and not has_number) or (asks_dose and not states_dose(answer))
+    penalised = (
+        (asks_quantity and not has_number)
+        or (asks_dose and not states_dose(answer))
+        or (asks_dose and doses_only_for_other_drugs(question, answer))
+    )
     return Evidence(
         features=features,
         score=model.score(features, penalised=penalised),

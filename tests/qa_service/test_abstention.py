@@ -212,6 +212,20 @@ def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpu
     assert not starts_a_word("5ht3", vocabulary)
 
 
+def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
+    question = "zoledronic acid dose in mg for myeloma bone disease?"
+    other = "A trial in myeloma compared 30 mg of pamidronate to 90 mg of pamidronate. [1]"
+    asked = "Zoledronic acid 4 mg every 3 to 4 weeks is recommended. [1]"
+    unbound = "The recommended dose is 4 mg every 3 to 4 weeks. [1]"  # the drug named before it
+
+    assert judge(question=question, answer_text=other, **STRONG).penalised
+    assert not judge(question=question, answer_text=asked, **STRONG).penalised
+    assert not judge(question=question, answer_text=other.replace("[1]", "") + asked, **STRONG).penalised
+    assert not judge(question=question, answer_text=unbound, **STRONG).penalised
+    assert not judge(question="dose for myeloma bone disease?", answer_text=other, **STRONG).penalised
+    assert judge(question="zol dose for myeloma?", answer_text=other, **STRONG).penalised  # "zol": zoledronic acid
+
+
 def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
     timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
