@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -242,21 +243,29 @@ def asked_kinds(question: str) -> frozenset[str]:
     return kinds
 
 
-def _favour_the_kind_asked(question: str, scored: list[AnswerSentence]) -> list[AnswerSentence]:
+@lru_cache(maxsize=20_000)
+def stated_kinds(text: str) -> frozenset[str]:
+    """The kinds of quantity a sentence states (cached: the same passages answer many questions)."""
+    if not _MAY_STATE_A_QUANTITY.search(text):
+        return frozenset()
+    return frozenset(q.kind for q in parse_quantities(text))
+
+
+def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_score: float) -> list[AnswerSentence]:
     """Lift the sentences stating a quantity of the kind asked ("every 3 months" for "how often ...?").
 
     A guideline's paragraph on a practice often says why before it says how often; the sentence with
     the interval scores no closer to the question than its neighbours and was left out of the answer.
+    Only sentences the lift can bring over the composer's floor are read.
     """
     kinds = asked_kinds(question)
-    if not kinds:
+    if not kinds or not scored:
         return scored
+    reachable = max(min_score, 0.6 * scored[0].score) - KIND_BONUS
     top = scored[:KIND_DEPTH]
     lifted = False
     for sentence in top:
-        if _MAY_STATE_A_QUANTITY.search(sentence.text) and any(
-            q.kind in kinds for q in parse_quantities(sentence.text)
-        ):
+        if sentence.score >= reachable and stated_kinds(sentence.text) & kinds:
             sentence.score += KIND_BONUS
             lifted = True
     if not lifted:
@@ -394,7 +403,7 @@ class ExtractiveComposer:
         sentence_score = scored[0].score
         if self.reranker is not None and self.settings.sentence_rerank:
             scored = self.rescore(question, scored, candidates)
-        scored = _favour_the_kind_asked(question, scored)
+        scored = _favour_the_kind_asked(question, scored, self.settings.min_sentence_score)
         best = scored[0].score
         floor = max(self.settings.min_sentence_score, 0.6 * best)
         chosen: list[AnswerSentence] = []
