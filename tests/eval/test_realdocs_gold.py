@@ -1,4 +1,4 @@
-"""Keep the real-document gold sets (eval/gold/realdocs_*.jsonl) well formed and grounded.
+"""Keep the real-document gold sets (every eval/gold/realdocs_*.jsonl) well formed and grounded.
 
 The questions were written by reading the documents in ../shared/realdocs/, never by running the
 service. These tests check the record schema and, where the documents are present, that every key
@@ -25,7 +25,11 @@ REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
 # file name -> (qid pattern, minimum questions, minimum unanswerable)
 GOLD_FILES = {
     "realdocs_dev.jsonl": (re.compile(r"^rd-\d{3}$"), 50, 12),
+    "realdocs_dev3.jsonl": (re.compile(r"^rd3-\d{3}$"), 40, 10),
+    "realdocs_dev4.jsonl": (re.compile(r"^rdv4-\d{3}$"), 60, 15),
     "realdocs_heldout.jsonl": (re.compile(r"^rdh-\d{3}$"), 30, 8),
+    "realdocs_heldout2.jsonl": (re.compile(r"^rh2-\d{3}$"), 40, 10),
+    "realdocs_heldout3.jsonl": (re.compile(r"^rd4-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
@@ -41,7 +45,7 @@ DOC_TOPICS = {
 TOPICS = {*DOC_TOPICS.values(), "out-of-scope"}
 SUFFIXES = {"pdf": ".pdf", "html": ".htm", "md": ".md"}
 MIN_PER_PDF = 20  # answerable questions per PDF, both files together
-MAX_FACT_WORDS = 5
+MAX_FACT_WORDS = 14  # a fact is a phrase or one short sentence to find verbatim
 ROMAN_RE = re.compile(r"^[ivxlc]+$")
 
 # A word broken across a line end: "immedi-\nate" or "long-\nterm". Both readings are tried.
@@ -178,6 +182,18 @@ def test_answerable_consistency(item: tuple[str, dict[str, Any]]) -> None:
 
 def test_qids_unique_across_files() -> None:
     counts = Counter(rec["qid"] for _, rec in RECORDS)
+    assert not [q for q, n in counts.items() if n > 1]
+
+
+def test_every_real_document_set_is_checked() -> None:
+    assert {p.name for p in GOLD_DIR.glob("realdocs_*.jsonl")} == set(GOLD_FILES)
+
+
+def test_qids_unique_across_every_gold_set() -> None:
+    """A qid names one question in any report, whichever set it comes from (a development set and a
+    held-out set once shared the prefix "rd4-")."""
+    lines = [line for p in GOLD_DIR.glob("*.jsonl") for line in p.read_text(encoding="utf-8").splitlines()]
+    counts = Counter(json.loads(line)["qid"] for line in lines if line.strip())
     assert not [q for q, n in counts.items() if n > 1]
 
 
