@@ -3,7 +3,9 @@
 Features (each in [0, 1]):
 - `dense`: cosine of the question with the best passage (rescaled from [0.2, 0.8]);
 - `coverage`: IDF-weighted share of the question's keywords found in the top passages; a word
-  the corpus never uses weighs as much as its rarest word;
+  the corpus never uses weighs as much as its rarest word, unless it is shorthand that starts a
+  corpus word ("max", "bup") or an ordinal ("1st"): those are skipped (`silent_terms`), here and
+  in the other coverage features;
 - `sentence`: score of the best answer sentence;
 - `agreement`: 1 if the dense and keyword paths share a passage in their top 3;
 - `quantity_coverage`: for a question asking for a quantity, how well the answer sentences that
@@ -384,11 +386,13 @@ def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> li
     return [c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS]
 
 
-def clause_coverage(question: str, passages_text: str, idf: dict[str, float], max_idf: float) -> float:
+def clause_coverage(
+    question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
+) -> float:
     """The best `coverage` of any clause of the question naming at least two things (the whole question's
     coverage when no clause does)."""
-    scores = [coverage(c, passages_text, idf, max_idf) for c in naming_clauses(question)]
-    return max(scores, default=coverage(question, passages_text, idf, max_idf))
+    scores = [coverage(c, passages_text, idf, max_idf, ignore=ignore) for c in naming_clauses(question, ignore=ignore)]
+    return max(scores, default=coverage(question, passages_text, idf, max_idf, ignore=ignore))
 
 
 def unknown_terms(
@@ -413,6 +417,24 @@ def unknown_terms(
         and not (is_common is not None and is_common(word))
         and not starts_a_word(word, vocabulary)
     )
+
+
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+
+
+def silent_terms(question: str, idf: dict[str, float], vocabulary: Sequence[str]) -> frozenset[str]:
+    """Keywords of the question that the coverage features skip: words the corpus never uses that stand
+    for one it does ("physio", "bup", "max": the start of a corpus word) or only count ("1st", "2nd").
+
+    Counted, such a word is a rare word the passages lack, and it weighs as much as the corpus's
+    rarest: "naltrexone for OUD: how many opioid-free days before 1st dose" read as half covered by
+    the passage saying "7-10 days free of opioids ... before the first naltrexone dose".
+    """
+    silent: set[str] = set()
+    for word, group in _term_groups(question, frozenset()):
+        if not any(t in idf for t in group) and (_ORDINAL.fullmatch(word) or starts_a_word(word, vocabulary)):
+            silent |= group
+    return frozenset(silent)
 
 
 MIN_CLIPPED_LENGTH = 3
@@ -549,6 +571,7 @@ class EvidenceGate:
         of scores far below it (a guideline passage at -9 against a wrong one at -15).
         """
         rows = [h.row for h in hits[:3]]
+        silent = silent_terms(question, self._idf, self._vocabulary)
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
         dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
@@ -558,25 +581,27 @@ class EvidenceGate:
         return judge(
             question=question,
             dense_top=dense_top,
-            coverage_score=coverage(question, passages_text, self._idf, self._max_idf),
+            coverage_score=coverage(question, passages_text, self._idf, self._max_idf, ignore=silent),
             sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
-            quantity_coverage=self._quantity_coverage(question, composed, candidates),
+            quantity_coverage=self._quantity_coverage(question, composed, candidates, silent),
             unknown_terms=unknown_terms(question, self._idf, self.is_common_word, self._vocabulary),
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
             rerank_margin=gap / (gap + 4.0),
             # Is the best passage *about* what the question names? Its title and headings against the
             # question's rarest words: "adult soft tissue sarcoma" under "Childhood soft tissue sarcoma".
-            clause_coverage=clause_coverage(question, passages_text, self._idf, self._max_idf),
+            clause_coverage=clause_coverage(question, passages_text, self._idf, self._max_idf, ignore=silent),
             header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)
             if rows
             else 0.0,
             model=self.model,
         )
 
-    def _quantity_coverage(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> float:
+    def _quantity_coverage(
+        self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()
+    ) -> float:
         """How well the answer sentences that state numbers, read in their context, cover the question's other keywords.
 
         The context is what a reader sees around the number: the passage's headings, a table row's
@@ -588,7 +613,8 @@ class EvidenceGate:
         to start methadone. how often should I see him in the 1st week?" asks about methadone's
         follow-up, not about the rest of the story.
         """
-        asked = [question, *naming_clauses(question, ignore=QUANTITY_WORDS)]
+        ignore = QUANTITY_WORDS | silent
+        asked = [question, *naming_clauses(question, ignore=ignore)]
         best = 0.0
         for sentence in composed.sentences:
             if states_number(sentence.text):
@@ -597,5 +623,5 @@ class EvidenceGate:
                 around = texts[max(sentence.position - 1, 0) : sentence.position + 2] if texts else [sentence.text]
                 context = " ".join([chunk.header(), sentence.table_header or "", sentence.text, *around])
                 for part in asked:
-                    best = max(best, coverage(part, context, self._idf, self._max_idf, ignore=QUANTITY_WORDS))
+                    best = max(best, coverage(part, context, self._idf, self._max_idf, ignore=ignore))
         return best

@@ -226,6 +226,22 @@ def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
     assert judge(question="zol dose for myeloma?", answer_text=other, **STRONG).penalised  # "zol": zoledronic acid
 
 
+def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_rare_words():
+    from qa_service.abstention import clause_coverage, coverage, silent_terms
+
+    passage = "A minimum of 7-10 days free of opioids is recommended before the first naltrexone dose."
+    idf = dict.fromkeys(keyword_tokens(passage + " extended release injection teriparatide"), 1.0)
+    vocabulary = sorted(idf)
+    question = "naltrexone: how many opioid-free days before 1st dose, and is the inj weekly?"
+
+    silent = silent_terms(question, idf, vocabulary)
+    assert silent == {*keyword_tokens("1st"), *keyword_tokens("inj")}  # "inj" starts "injection"
+    assert coverage(question, passage, idf, 1.0) < coverage(question, passage, idf, 1.0, ignore=silent)
+    assert clause_coverage(question, passage, idf, 1.0, ignore=silent) > clause_coverage(question, passage, idf, 1.0)
+    # A drug the corpus never names is not shorthand for anything: still a missing rare word.
+    assert not silent_terms("teriparatide dose, 2nd course?", idf, vocabulary) & set(keyword_tokens("teriparatide"))
+
+
 def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
     timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
