@@ -17,8 +17,8 @@ EXCLUDED_HEADINGS = [
     (
         "references",
         re.compile(
-            r"^(?:(?:selected |key |cited )?references?(?: and notes| cited| list)?|bibliography|literature cited|"
-            r"works cited|sources)$"
+            r"^(?:(?:selected |key |cited )?references?(?: and notes| cited| list)?(?: (?:for|on|to|in) .+)?|"
+            r"bibliography|literature cited|works cited|sources|further reading)$"
         ),
     ),
     ("contents", re.compile(r"^(?:table of contents|contents)$")),

@@ -478,6 +478,9 @@ def test_who_contents_acknowledgements_references_and_contributors_are_excluded(
         ("Annex 1. Guideline development group members", "contributors"),
         ("Committee members", "contributors"),
         ("Annex 2: References", "references"),
+        ("Key References for Plasma Cell Neoplasms (Including Multiple Myeloma)", "references"),  # NCI PDQ
+        ("References to the evidence tables", "references"),
+        ("Referencing the evidence", None),
         ("3.1 Benefits and harms", None),
         ("Contributors to pain", None),
     ],
