@@ -195,11 +195,15 @@ class Reranker:
         tokenizer.no_padding()
         return cls(session, tokenizer, config, folder)
 
-    def score(self, question: str, passages: Sequence[str]) -> FloatArray:
-        """One raw logit per passage (higher: more likely to answer the question), in one session run."""
+    def score(self, question: str, passages: Sequence[str], *, max_length: int | None = None) -> FloatArray:
+        """One raw logit per passage (higher: more likely to answer the question), in one session run.
+
+        `max_length` caps the word pieces of each pair below the model's own (its cost grows with them).
+        """
         if len(passages) == 0:
             return np.zeros(0, dtype=np.float32)
-        input_ids, mask, types = encode_pairs(self._tokenizer, question, passages, self.max_length)
+        length = self.max_length if max_length is None else min(max_length, self.max_length)
+        input_ids, mask, types = encode_pairs(self._tokenizer, question, passages, length)
         (logits,) = self._session.run(
             ["logits"], {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": types}
         )

@@ -280,7 +280,7 @@ class Retriever:
         assert self.reranker is not None
         chunks = [self.index.chunks[h.row] for h in hits]
         passages = [format_passage(c.title, c.local_headings(), c.prefix + c.text) for c in chunks]
-        logits = self.reranker.score(query, passages)
+        logits = self.reranker.score(query, passages, max_length=self.settings.rerank_max_length)
         probabilities = self.reranker.calibrate(logits)
         relevance = _min_max(logits.tolist())
         fused = _min_max([h.score for h in hits])

@@ -67,10 +67,18 @@ class RetrievalSettings(BaseModel):
     rerank: bool = Field(
         False,
         description="Rescore the best fused passages with the packaged cross-encoder (qa_service/models/reranker). "
-        "Off by default: measured on 2026-11-30 it moved ranking little (MedQuAD MRR@10 0.780 -> 0.789, COVID-QA "
-        "0.853 -> 0.851) for about 10-25 ms a question (docs/results).",
+        "Off by default: on 2026-11-30 (session 8) it raised key facts on a fresh real-document set a little "
+        "(0.544 -> 0.589) and MedQuAD MRR@10 (0.780 -> 0.808), not COVID-QA (0.853 -> 0.852), for about 9 ms a "
+        "question at 10 passages (docs/results).",
     )
     rerank_depth: int = Field(10, ge=1, le=100, description="Fused passages the reranker rescores.")
+    rerank_max_length: int = Field(
+        64,
+        ge=16,
+        le=512,
+        description="Word pieces of each question-passage pair the reranker reads (at most the model's own, 96): "
+        "its cost grows with them. 64 ranked as well as 96 on the development sets for two thirds of the cost.",
+    )
     rerank_weight: float = Field(
         0.3,
         ge=0.0,

@@ -141,3 +141,16 @@ def test_packaged_folder_serves_without_torch(reranker: Reranker) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_shorter_max_length_reads_fewer_word_pieces_and_never_more_than_the_model(reranker):
+    question = "denosumab dose for bone metastases?"
+    sentence = "Denosumab 120 mg subcutaneously every 4 weeks is recommended. "
+    passage = "Bone-modifying agents > Denosumab\n" + sentence * 10
+
+    full = reranker.score(question, [passage])
+    short = reranker.score(question, [passage], max_length=48)
+    capped = reranker.score(question, [passage], max_length=4096)  # never past the model's own length
+
+    assert short[0] != full[0]  # it read less of the passage
+    assert capped[0] == full[0]
