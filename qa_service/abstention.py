@@ -27,7 +27,8 @@ Features (each in [0, 1]):
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer; nor may an answer to a dose
 question that states no dose, unless the question asks how long or how often ("how long after the
-last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name.
+last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name,
+nor one to a question asking a dose per kilogram or per square metre that states no such dose.
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -89,6 +90,11 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
         return False
     dosed = {regimen.drug for regimen in read(answer).regimens if regimen.dose is not None}
     return bool(dosed) and None not in dosed and not (dosed & asked)
+
+
+def states_dose_per_body_size(text: str) -> bool:
+    """Whether the text states a dose per kilogram or per square metre ("0.15 mg/kg", "5 mg/m²")."""
+    return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
 
 
 def states_number(text: str) -> bool:
@@ -173,6 +179,14 @@ def packaged_gate() -> GateModel:
 
 # A dose question needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a duration.
 _DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+
+
+# A dose asked per kilogram or per square metre (a child's dose, a chemotherapy dose): an adult's fixed
+# dose ("morphine 30 mg orally") is not its answer.
+_PER_BODY_SIZE = re.compile(
+    r"(?:mg|mcg|µg|ug|g|units?|iu)\s*/\s*(?:kg|m2|m²)\b|\bper (?:kg|kilogram|m2|m²|square met(?:re|er))\b",
+    re.IGNORECASE,
+)
 
 
 # A question asking how long or how often: it wants a time or an interval, whatever else it names.
@@ -513,6 +527,7 @@ def judge(
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
+        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer))
     )
     return Evidence(
         features=features,

@@ -242,6 +242,18 @@ def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_r
     assert not silent_terms("teriparatide dose, 2nd course?", idf, vocabulary) & set(keyword_tokens("teriparatide"))
 
 
+def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
+    question = "WHO starting dose of oral morphine in mg/kg for a 6yo?"
+    adult = "Morphine: oral 30 mg, IV 10 mg. [1]"
+    child = "Oral morphine 0.2-0.4 mg/kg every 4 hours. [1]"
+
+    assert judge(question=question, answer_text=adult, **STRONG).penalised
+    assert not judge(question=question, answer_text=child, **STRONG).penalised
+    assert not judge(question="morphine starting dose?", answer_text=adult, **STRONG).penalised
+    fixed = "Docetaxel 75 mg every 3 weeks. [1]"
+    assert judge(question="docetaxel dose per m2?", answer_text=fixed, **STRONG).penalised
+
+
 def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
     timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
