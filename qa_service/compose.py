@@ -384,7 +384,7 @@ class ExtractiveComposer:
         if len(top) < 2:
             return scored
         passages = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in top]
-        logits = self.reranker.score(question, passages).tolist()
+        logits = self.reranker.score(question, passages, max_length=self.settings.sentence_rerank_max_length).tolist()
         low, high = min(logits), max(logits)
         weight = self.settings.sentence_rerank_weight
         for sentence, logit in zip(top, logits, strict=True):

@@ -107,6 +107,12 @@ class AnswerSettings(BaseModel):
         "(qa_service/models/reranker), read under their passage's headings.",
     )
     sentence_rerank_depth: int = Field(8, ge=2, le=40, description="Best-scored sentences the cross-encoder rescores.")
+    sentence_rerank_max_length: int = Field(
+        64,
+        ge=16,
+        le=512,
+        description="Word pieces of each question-sentence pair the cross-encoder reads (at most the model's own, 96).",
+    )
     sentence_rerank_weight: float = Field(
         0.3,
         ge=0,

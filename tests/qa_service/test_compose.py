@@ -409,10 +409,11 @@ class _WordReranker:
         self.word = word
         self.read: list[list[str]] = []
 
-    def score(self, question, passages):
+    def score(self, question, passages, *, max_length=None):
         import numpy as np
 
         self.read.append(list(passages))
+        self.max_length = max_length
         return np.array([p.lower().count(self.word) for p in passages], dtype=np.float32)
 
 
@@ -430,6 +431,7 @@ def test_rescoring_lifts_the_sentence_the_cross_encoder_prefers_among_the_best_o
 
     assert rescored[0].text == target.text  # one of the best four, lifted to the top
     assert len(reranker.read[0]) == 4  # only the best four were read
+    assert reranker.max_length == settings.sentence_rerank_max_length
     assert all(p.startswith(rt_and_bma[s.source].chunk.title) for p, s in zip(reranker.read[0], plain, strict=False))
     assert [s.text for s in rescored[4:]] == [s.text for s in plain[4:]]  # the rest keep their order
 
