@@ -48,6 +48,11 @@ def abbreviations() -> dict[str, list[str]]:
 
 
 _EDGE_PUNCTUATION = ".,;:?!()[]'\""
+SPELLED_NUMBERS = {
+    word: str(n)
+    for n, word in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
+    if n >= 2  # "one" is too often a pronoun ("which one")
+}
 
 
 @lru_cache(maxsize=4096)
@@ -62,7 +67,8 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """
     table = abbreviations()
     raw = normalise(text).replace("/", " ").replace("#", " # ").split()
-    words = [w for w in (w.strip(_EDGE_PUNCTUATION) for w in raw) if w]
+    # A hyphen left hanging ("ADT- or AI-related") joins the word to one further on: the word is "adt".
+    words = [w for w in (w.strip(_EDGE_PUNCTUATION).rstrip("-–") for w in raw) if w]
     out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
@@ -71,7 +77,10 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
             out.append((phrase, tuple(table[phrase])))
             i += 2
             continue
-        out.append((words[i], tuple(table.get(words[i], ()))))
+        expansions = tuple(table.get(words[i], ()))
+        if words[i] in SPELLED_NUMBERS:  # "six months" is the guideline's "6 months"
+            expansions = (*expansions, SPELLED_NUMBERS[words[i]])
+        out.append((words[i], expansions))
         i += 1
     return tuple(out)
 

@@ -86,3 +86,15 @@ def test_acronyms_and_words_far_from_every_index_word_are_left_alone(speller):
     # "nauseatingly" is more than three letters longer than "nausea".
     for question in ["61M w chronic LBP", "lasofoxifene dose", "nauseatingly long"]:
         assert speller.correct(question) == question
+
+
+def test_a_hanging_hyphen_is_dropped_and_a_spelled_number_also_reads_as_digits():
+    from qa_service.vocabulary import query_words
+
+    words = dict(query_words("dmab for ADT- or AI-related bone loss, six months ago, which one?"))
+
+    assert "adt" in words and "adt-" not in words
+    assert "ai-related" in words  # a hyphen inside a word stays
+    assert "6" in words["six"]
+    assert "1" not in words["one"]  # "which one" is not a number
+    assert dict(query_words("T-score -2.5"))["-2.5"] == ()  # a leading minus is a sign
