@@ -119,7 +119,7 @@ def project_sources(cache_dir: Path, shared: Path = SHARED) -> tuple[list[Source
     missing: list[str] = []
     realdocs = shared / "realdocs"
     if realdocs.is_dir():
-        names = ("realdocs_dev.jsonl", "realdocs_dev3.jsonl", "realdocs_dev4.jsonl")
+        names = ("realdocs_dev.jsonl", "realdocs_dev3.jsonl", "realdocs_dev4.jsonl", "realdocs_dev5.jsonl")
         development = [load_gold(gold_dir / name) for name in names]
         sources.append(Source("real-guidelines", _merged("real-guidelines", development), (realdocs,)))
     else:

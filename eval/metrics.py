@@ -399,7 +399,8 @@ def citations_with_page(
     return mean_score(per_q)
 
 
-_BROKEN_WORD = re.compile(r"\b[a-z]{2,}- [a-z]{2,}\b")
+# "pal- liative"; not a hyphen held for a word further on ("second- or third-line", "short- and long-acting").
+_BROKEN_WORD = re.compile(r"\b[a-z]{2,}- (?!(?:or|and|nor|to|versus|vs)\b)[a-z]{2,}\b")
 
 
 def broken_words(answers: Mapping[str, str]) -> Score:

@@ -239,8 +239,12 @@ def test_citations_with_page_looks_only_at_paginated_documents():
 
 
 def test_broken_words_finds_line_end_hyphens_left_in_answers():
-    answers = {"a": "Offer pal- liative radiotherapy [1].", "b": "Non-small-cell and CA-125 stay [1]."}
-    assert broken_words(answers).per_question == {"a": 1.0, "b": 0.0}
+    answers = {
+        "a": "Offer pal- liative radiotherapy [1].",
+        "b": "Non-small-cell and CA-125 stay [1].",
+        "c": "In the second- or third-line setting, short- and long-acting opioids [1].",  # suspended hyphens
+    }
+    assert broken_words(answers).per_question == {"a": 1.0, "b": 0.0, "c": 0.0}
 
 
 def test_the_service_s_attribution_is_not_a_fact_to_ground():

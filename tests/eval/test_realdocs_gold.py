@@ -27,6 +27,7 @@ GOLD_FILES = {
     "realdocs_dev.jsonl": (re.compile(r"^rd-\d{3}$"), 50, 12),
     "realdocs_dev3.jsonl": (re.compile(r"^rd3-\d{3}$"), 40, 10),
     "realdocs_dev4.jsonl": (re.compile(r"^rdv4-\d{3}$"), 60, 15),
+    "realdocs_dev5.jsonl": (re.compile(r"^rdv5-\d{3}$"), 60, 15),
     "realdocs_heldout.jsonl": (re.compile(r"^rdh-\d{3}$"), 30, 8),
     "realdocs_heldout2.jsonl": (re.compile(r"^rh2-\d{3}$"), 40, 10),
     "realdocs_heldout3.jsonl": (re.compile(r"^rd4-\d{3}$"), 60, 15),
