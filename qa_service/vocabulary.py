@@ -10,7 +10,8 @@ question rather than name its subject).
 index's own text only, so it never "corrects" towards another corpus's terms:
 - a misspelling, by edit distance (rapidfuzz): "denosumb" -> "denosumab";
 - a clipped word, by prefix: "palono" -> "palonosetron", "benzo" -> "benzodiazepine";
-- another form of a word: "nauseated" -> "nausea".
+- another form of a word: "nauseated" -> "nausea";
+- a code the index writes with a hyphen: "NK1" -> "nk-1", "5HT3" -> "5-ht3".
 Acronyms are not guessed from the initials of the corpus's phrases: in a cancer corpus "SARS" would
 read as "small amount (of) radioactive substance" and a question the corpus cannot answer would look
 covered.
@@ -99,6 +100,9 @@ def question_words() -> frozenset[str]:
 
 
 _ALPHA_WORD = re.compile(r"[a-z][a-z]+(?:-[a-z]+)*")
+# A code of letters and digits written with hyphens ("nk-1", "5-ht3", "il-6") and one written without.
+_HYPHENATED_CODE = re.compile(r"(?<![\w-])(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]+(?:-[a-z0-9]+)+(?![\w-])")
+_CODE_WORD = re.compile(r"(?<![\w-])(?=\w*[A-Za-z])(?=\w*\d)[A-Za-z0-9]{2,}(?![\w-])")
 MIN_CORRECTED_LENGTH = 5  # shorter words are shorthand more often than typos ("zol", "dmab", "ebrt")
 CORRECTIONS_KEPT = 20_000
 _LONG_WORD = re.compile(rf"[A-Za-z]{{{MIN_CORRECTED_LENGTH},}}")
@@ -123,8 +127,10 @@ class Speller:
     (`is_known`), so "worried" is never turned into "worsened".
     """
 
-    def __init__(self, words: Counter[str]) -> None:
+    def __init__(self, words: Counter[str], hyphenated: dict[str, str] | None = None) -> None:
         self.counts = words
+        self.hyphenated = hyphenated or {}
+        """Letters-and-digits words the index writes with hyphens, by their unhyphenated form: "nk1" -> "nk-1"."""
         self._by_length: dict[int, list[str]] = {}
         for word in words:
             self._by_length.setdefault(len(word), []).append(word)
@@ -135,9 +141,15 @@ class Speller:
     def from_texts(cls, texts: Iterable[str]) -> Speller:
         """A speller over every word of the given texts (an index's passages and headings)."""
         counts: Counter[str] = Counter()
+        forms: Counter[str] = Counter()
         for text in texts:
-            counts.update(_ALPHA_WORD.findall(normalise(text)))
-        return cls(counts)
+            lower = normalise(text)
+            counts.update(_ALPHA_WORD.findall(lower))
+            forms.update(_HYPHENATED_CODE.findall(lower))
+        hyphenated: dict[str, str] = {}
+        for form, _ in forms.most_common():  # the index's most frequent spelling of each
+            hyphenated.setdefault(form.replace("-", ""), form)
+        return cls(counts, {k: v for k, v in hyphenated.items() if k not in forms})
 
     def clipped(self, word: str) -> str | None:
         """The most frequent index word that `word` is the start of ("palono" -> "palonosetron"), or one
@@ -188,4 +200,8 @@ class Speller:
                 return word
             return self.correction(lower) or word
 
+        def join(match: re.Match[str]) -> str:
+            return self.hyphenated.get(match.group(0).lower(), match.group(0))
+
+        question = _CODE_WORD.sub(join, question) if self.hyphenated else question
         return _LONG_WORD.sub(fix, question)

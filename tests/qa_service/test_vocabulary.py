@@ -98,3 +98,16 @@ def test_a_hanging_hyphen_is_dropped_and_a_spelled_number_also_reads_as_digits()
     assert "6" in words["six"]
     assert "1" not in words["one"]  # "which one" is not a number
     assert dict(query_words("T-score -2.5"))["-2.5"] == ()  # a leading minus is a sign
+
+
+def test_a_code_the_index_writes_with_a_hyphen_is_read_in_the_index_s_spelling():
+    from qa_service.vocabulary import Speller
+
+    speller = Speller.from_texts(
+        ["Give an NK-1 receptor antagonist with a 5-HT3 antagonist.", "The NK-1 antagonist; CA-125; T5 level."]
+    )
+
+    assert speller.correct("IV NK1 option with a 5HT3 RA?") == "IV nk-1 option with a 5-ht3 RA?"
+    assert speller.correct("CA125 rising") == "ca-125 rising"
+    assert speller.correct("T5 met, NK-1 ok") == "T5 met, NK-1 ok"  # written as the index writes it: unchanged
+    assert speller.correct("IL6 level") == "IL6 level"  # the index never writes it: left alone
