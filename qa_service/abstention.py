@@ -455,8 +455,13 @@ MIN_CLIPPED_LENGTH = 3
 """Letters a clipped word needs before it counts as the start of a longer word ("ox" starts too much)."""
 
 
+MIN_CONTRACTED_LENGTH = 5
+"""Letters a contraction needs: "psma" has its letters in order in "plasma", "outpt" in "outpatient" only."""
+
+
 def starts_a_word(word: str, vocabulary: Sequence[str]) -> bool:
-    """Whether `word` is the start of a longer word (by two letters or more) of the sorted `vocabulary`."""
+    """Whether `word` stands for a longer word (by two letters or more) of the sorted `vocabulary`: it starts it
+    ("physio"), or, five letters or more, it has its first letter and the rest in order ("outpt")."""
     word = word.lower()
     if len(word) < MIN_CLIPPED_LENGTH or not word.isalpha():
         return False
@@ -465,7 +470,19 @@ def starts_a_word(word: str, vocabulary: Sequence[str]) -> bool:
         if len(vocabulary[i]) >= len(word) + 2:
             return True
         i += 1
+    if len(word) >= MIN_CONTRACTED_LENGTH:  # a contraction: "outpt" for "outpatient"
+        j = bisect_left(vocabulary, word[0])
+        while j < len(vocabulary) and vocabulary[j].startswith(word[0]):
+            longer = vocabulary[j]
+            if len(word) + 2 <= len(longer) <= 3 * len(word) and _letters_in_order(word, longer):
+                return True
+            j += 1
     return False
+
+
+def _letters_in_order(short: str, long: str) -> bool:
+    rest = iter(long)
+    return all(ch in rest for ch in short)
 
 
 FEATURES = (

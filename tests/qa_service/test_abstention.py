@@ -210,6 +210,9 @@ def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpu
     assert not starts_a_word("pa", vocabulary)  # too short to stand for anything
     assert not starts_a_word("pain", vocabulary)  # the word itself is not a clipping of it
     assert not starts_a_word("5ht3", vocabulary)
+    contracted = sorted(keyword_tokens("outpatient plasma"))
+    assert starts_a_word("outpt", contracted)  # its letters in order in "outpatient"
+    assert not starts_a_word("psma", contracted)  # in order in "plasma" too, but four letters are too few
 
 
 def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
