@@ -178,7 +178,9 @@ def packaged_gate() -> GateModel:
 
 
 # A dose question needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a duration.
-_DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|how much|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+_DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+# "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did it save?"
+_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 
 
 # A dose asked per kilogram or per square metre (a child's dose, a chemotherapy dose): an adult's fixed
@@ -539,7 +541,8 @@ def judge(
         "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
     # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
-    asks_dose = bool(_DOSE_QUESTION.search(asked)) and not _ASKS_TIME.search(asked)
+    names_a_dose = bool(_DOSE_QUESTION.search(asked)) or bool(_HOW_MUCH.search(asked) and drugs_in(expand_query(asked)))
+    asks_dose = names_a_dose and not _ASKS_TIME.search(asked)
     penalised = (
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))

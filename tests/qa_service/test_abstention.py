@@ -257,6 +257,16 @@ def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
     assert judge(question="docetaxel dose per m2?", answer_text=fixed, **STRONG).penalised
 
 
+def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
+    saved = judge(
+        question="internet CBT for kids - how much did it save?", answer_text="It saved US$ 974. [1]", **STRONG
+    )
+    morphine = judge(question="fentanyl patch 12 mcg/h = how much PO morphine?", answer_text="About 25%. [1]", **STRONG)
+
+    assert saved.asks_quantity and not saved.penalised  # a saving, not a dose
+    assert morphine.penalised  # a morphine dose asked, a percentage given
+
+
 def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
     timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
