@@ -11,7 +11,9 @@ Features (each in [0, 1]):
 - `quantity_coverage`: for a question asking for a quantity, how well the answer sentences that
   state numbers cover the question's other keywords, or those of its best clause (1 for other
   questions);
-- `unknown`: question words the corpus never uses and that are not everyday English (up to 3),
+- `unknown`: words of the question's asking clauses (its best-covered clause naming two things, as for
+  `clause_coverage`, and its last; the whole question when it has fewer than two) that the corpus never uses and
+  that are not everyday English (up to 3),
   e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary),
   nor does shorthand that starts a corpus word ("physio", "bup");
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
@@ -621,7 +623,7 @@ class EvidenceGate:
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates, silent),
-            unknown_terms=unknown_terms(question, self._idf, self.is_common_word, self._vocabulary),
+            unknown_terms=self._unknown(question, passages_text, silent),
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
             rerank_margin=gap / (gap + 4.0),
@@ -633,6 +635,23 @@ class EvidenceGate:
             else 0.0,
             model=self.model,
         )
+
+    def _unknown(self, question: str, passages_text: str, silent: frozenset[str]) -> int:
+        """Words the corpus never uses in the clauses that ask: the question's best-covered clause naming two
+        things or more, and its last such clause (the whole question when it has fewer than two).
+
+        A story's context names what the guidelines need not know ("84F w/ CKD, HF and AF starting
+        bone-targeted tx for mets - anything different re safety monitoring given her age?"): its
+        comorbidities are not a subject the corpus lacks. A drug the corpus never names where the
+        question asks ("painful bone mets: teriparatide dose?") still counts, even when the topic
+        before it is the best covered.
+        """
+        whole = unknown_terms(question, self._idf, self.is_common_word, self._vocabulary)
+        clauses = naming_clauses(question, ignore=silent) if whole else []
+        if len(clauses) < 2:
+            return whole
+        best = max(clauses, key=lambda c: coverage(c, passages_text, self._idf, self._max_idf, ignore=silent))
+        return max(unknown_terms(c, self._idf, self.is_common_word, self._vocabulary) for c in (best, clauses[-1]))
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()

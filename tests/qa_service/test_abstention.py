@@ -314,6 +314,26 @@ def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipe
     assert seen == [0.0, 2 / 3]  # everyday words are not unknown; two technical ones are
 
 
+def test_unknown_words_count_in_the_clause_that_asks_not_in_the_story_around_it(mini_pipeline):
+    from qa_service.pipeline import QAPipeline
+
+    class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake: every word two word pieces, none everyday
+        def count_tokens(self, texts):
+            return [2 * len(t.split()) for t in texts]
+
+    pipeline = QAPipeline(mini_pipeline.index, Vocabulary(dimension=64, max_tokens=128), mini_pipeline.settings)
+    seen = []
+    pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence.features["unknown"])
+
+    pipeline.ask(
+        AskRequest(question="84F with ckd and afib, painful bone metastases: single fraction radiotherapy dose?")
+    )
+    pipeline.ask(AskRequest(question="painful bone metastases: teriparatide and abaloparatide dose?"))
+    pipeline.ask(AskRequest(question="ckd afib radiotherapy"))  # one clause: the whole question asks
+
+    assert seen == [0.0, 2 / 3, 2 / 3]
+
+
 def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_index):
     from qa_service.abstention import idf_table, uncovered_negation
 
