@@ -113,7 +113,7 @@ class GateModel:
     """The gate's fitted logistic model, read from a data file that records how it was fitted.
 
     `guideline-qa eval answerability --write` refits it on several sources and writes the file; the
-    service reads the packaged `qa_service/data/gate.json` (or the file `answer.gate_file` names).
+    service reads the packaged `qa_service/data/gate.json`.
     """
 
     features: tuple[str, ...]
