@@ -144,7 +144,8 @@ def _read_text(path: Path) -> str:
 
 
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_MD_LINK = re.compile(r"\[([^\[\]\n]*)\]\([^)\s]+(?:\s+\"[^\"\n]*\")?\)")
+# Link text may hold one level of brackets: NCI PDQ writes "[[Level of evidence: I]](/Common/...)".
+_MD_LINK = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\([^)\s]+(?:\s+\"[^\"\n]*\")?\)")
 
 
 def unlink_markdown(text: str) -> str:

@@ -427,10 +427,12 @@ def test_markdown_links_read_as_their_text_and_images_are_dropped(tmp_path):
     path = tmp_path / "pdq.md"
     path.write_text(
         '# Pain\n\nPain is common.[[3](#cit/section_1.3)] See [the WHO guideline](https://who.int/x "WHO").\n'
+        "It helps.[[4](#cit/4)][[Level of evidence: I]](/Common/PopUps/popDefinition.aspx?id=1) Next.\n"
         "![figure](fig1.png)\n"
     )
     doc = load_markdown(path, "pdq")
     assert "Pain is common.[3] See the WHO guideline." in doc.text
+    assert "It helps.[4][Level of evidence: I] Next." in doc.text  # a link whose text holds brackets
     assert "](" not in doc.text and "fig1.png" not in doc.text
 
 
