@@ -417,30 +417,30 @@ def unknown_terms(
     question: str,
     idf: dict[str, float],
     is_common: Callable[[str], bool] | None = None,
-    vocabulary: Sequence[str] = (),
+    is_shorthand: Callable[[str], bool] | None = None,
 ) -> int:
     """Question keywords the corpus never uses, under any of their alternatives.
 
     With `is_common` (a word of everyday English: one whole word piece of the encoder's
     vocabulary), everyday words are not counted: a small corpus never says "came", "stop" or
     "worry", and their absence says nothing about whether it covers the question; "teriparatide"
-    or "romosozumab" does. With `vocabulary` (the index's keywords, sorted), a clipped word that
-    starts one of them is not counted either: "physio", "bup" and "tox" are a clinician's shorthand
-    for the corpus's "physiotherapy", "buprenorphine" and "toxicology", not a subject it lacks.
+    or "romosozumab" does. With `is_shorthand` (`starts_a_word` over the index's keywords), a word
+    standing for one of them is not counted either: "physio", "bup" and "tox" are a clinician's
+    shorthand for the corpus's "physiotherapy", "buprenorphine" and "toxicology", not a subject it lacks.
     """
     return sum(
         1
         for word, group in _term_groups(question, frozenset())
         if not any(t in idf for t in group)
         and not (is_common is not None and is_common(word))
-        and not starts_a_word(word, vocabulary)
+        and not (is_shorthand is not None and is_shorthand(word))
     )
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 
 
-def silent_terms(question: str, idf: dict[str, float], vocabulary: Sequence[str]) -> frozenset[str]:
+def silent_terms(question: str, idf: dict[str, float], is_shorthand: Callable[[str], bool]) -> frozenset[str]:
     """Keywords of the question that the coverage features skip: words the corpus never uses that stand
     for one it does ("physio", "bup", "max": the start of a corpus word) or only count ("1st", "2nd").
 
@@ -450,7 +450,7 @@ def silent_terms(question: str, idf: dict[str, float], vocabulary: Sequence[str]
     """
     silent: set[str] = set()
     for word, group in _term_groups(question, frozenset()):
-        if not any(t in idf for t in group) and (_ORDINAL.fullmatch(word) or starts_a_word(word, vocabulary)):
+        if not any(t in idf for t in group) and (_ORDINAL.fullmatch(word) or is_shorthand(word)):
             silent |= group
     return frozenset(silent)
 
@@ -580,6 +580,7 @@ class EvidenceGate:
         self._vocabulary = sorted(self._idf)
         self._negated = negated_vocabulary(index)
         self._common_words: dict[str, bool] = {}
+        self._shorthand: dict[str, bool] = {}
 
     def is_common_word(self, word: str) -> bool:
         """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
@@ -589,6 +590,15 @@ class EvidenceGate:
                 self._common_words.clear()
             common = self._common_words[word] = self._count_tokens([word]) == [1]
         return common
+
+    def is_shorthand(self, word: str) -> bool:
+        """Whether a word the index never uses stands for one it does (`starts_a_word`), remembered."""
+        known = self._shorthand.get(word)
+        if known is None:
+            if len(self._shorthand) >= COMMON_WORDS_KEPT:
+                self._shorthand.clear()
+            known = self._shorthand[word] = starts_a_word(word, self._vocabulary)
+        return known
 
     def assess(
         self,
@@ -608,7 +618,7 @@ class EvidenceGate:
         of scores far below it (a guideline passage at -9 against a wrong one at -15).
         """
         rows = [h.row for h in hits[:3]]
-        silent = silent_terms(question, self._idf, self._vocabulary)
+        silent = silent_terms(question, self._idf, self.is_shorthand)
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
         dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
@@ -646,12 +656,12 @@ class EvidenceGate:
         question asks ("painful bone mets: teriparatide dose?") still counts, even when the topic
         before it is the best covered.
         """
-        whole = unknown_terms(question, self._idf, self.is_common_word, self._vocabulary)
+        whole = unknown_terms(question, self._idf, self.is_common_word, self.is_shorthand)
         clauses = naming_clauses(question, ignore=silent) if whole else []
         if len(clauses) < 2:
             return whole
         best = max(clauses, key=lambda c: coverage(c, passages_text, self._idf, self._max_idf, ignore=silent))
-        return max(unknown_terms(c, self._idf, self.is_common_word, self._vocabulary) for c in (best, clauses[-1]))
+        return max(unknown_terms(c, self._idf, self.is_common_word, self.is_shorthand) for c in (best, clauses[-1]))
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()
