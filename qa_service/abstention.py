@@ -85,12 +85,17 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     "zoledronic acid dose for myeloma?" answered with "... compared 30 mg of pamidronate to 90 mg of
     pamidronate" states a dose, but not the one asked for. A dose bound to no drug ("the
     recommended dose is 4 mg", the drug named in the sentence before) may be the one asked for, and
-    a question naming no drug asks about whatever the passages dose.
+    a question naming no drug asks about whatever the passages dose; a radiotherapy dose (Gy) is no
+    drug's ("dex dose for cord compression?" answered with "give 8 Gy in a single fraction").
     """
     asked = drugs_in(expand_query(question))
     if not asked:
         return False
-    dosed = {regimen.drug for regimen in read(answer).regimens if regimen.dose is not None}
+    regimens = [r for r in read(answer).regimens if r.dose is not None]
+    # A radiotherapy dose (Gy) is no drug's: "dex dose for cord compression?" answered with "give 8 Gy".
+    dosed = {r.drug for r in regimens if r.dose is not None and r.dose.unit != "Gy"}
+    if regimens and not dosed:
+        return True
     return bool(dosed) and None not in dosed and not (dosed & asked)
 
 

@@ -227,6 +227,9 @@ def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
     assert not judge(question=question, answer_text=unbound, **STRONG).penalised
     assert not judge(question="dose for myeloma bone disease?", answer_text=other, **STRONG).penalised
     assert judge(question="zol dose for myeloma?", answer_text=other, **STRONG).penalised  # "zol": zoledronic acid
+    radiation = "Give corticosteroids (dexamethasone) at once. [1] For painful metastases, give 8 Gy once. [2]"
+    assert judge(question="dex dose for cord compression?", answer_text=radiation, **STRONG).penalised  # Gy: no drug's
+    assert not judge(question="RT dose for painful bone mets?", answer_text=radiation, **STRONG).penalised
 
 
 def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_rare_words():
