@@ -409,13 +409,22 @@ def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> li
     return [c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS]
 
 
+def covered_clauses(
+    question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
+) -> list[tuple[str, float]]:
+    """Each clause of the question naming at least two things, with its `coverage` by the passages."""
+    return [
+        (c, coverage(c, passages_text, idf, max_idf, ignore=ignore)) for c in naming_clauses(question, ignore=ignore)
+    ]
+
+
 def clause_coverage(
     question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
 ) -> float:
     """The best `coverage` of any clause of the question naming at least two things (the whole question's
     coverage when no clause does)."""
-    scores = [coverage(c, passages_text, idf, max_idf, ignore=ignore) for c in naming_clauses(question, ignore=ignore)]
-    return max(scores, default=coverage(question, passages_text, idf, max_idf, ignore=ignore))
+    clauses = covered_clauses(question, passages_text, idf, max_idf, ignore=ignore)
+    return max((score for _, score in clauses), default=coverage(question, passages_text, idf, max_idf, ignore=ignore))
 
 
 def unknown_terms(
@@ -630,30 +639,33 @@ class EvidenceGate:
         keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
         ordered = sorted(rerank, reverse=True)
         gap = ordered[0] - ordered[1] if len(ordered) > 1 else 0.0
+        whole = coverage(question, passages_text, self._idf, self._max_idf, ignore=silent)
+        clauses = covered_clauses(question, passages_text, self._idf, self._max_idf, ignore=silent)
         return judge(
             question=question,
             dense_top=dense_top,
-            coverage_score=coverage(question, passages_text, self._idf, self._max_idf, ignore=silent),
+            coverage_score=whole,
             sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
             quantity_coverage=self._quantity_coverage(question, composed, candidates, silent),
-            unknown_terms=self._unknown(question, passages_text, silent),
+            unknown_terms=self._unknown(question, clauses),
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
             rerank_margin=gap / (gap + 4.0),
+            clause_coverage=max((score for _, score in clauses), default=whole),  # as `clause_coverage` reads it
             # Is the best passage *about* what the question names? Its title and headings against the
             # question's rarest words: "adult soft tissue sarcoma" under "Childhood soft tissue sarcoma".
-            clause_coverage=clause_coverage(question, passages_text, self._idf, self._max_idf, ignore=silent),
             header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)
             if rows
             else 0.0,
             model=self.model,
         )
 
-    def _unknown(self, question: str, passages_text: str, silent: frozenset[str]) -> int:
+    def _unknown(self, question: str, clauses: list[tuple[str, float]]) -> int:
         """Words the corpus never uses in the clauses that ask: the question's best-covered clause naming two
-        things or more, and its last such clause (the whole question when it has fewer than two).
+        things or more, and its last such clause (`clauses`, from `covered_clauses`; the whole question when
+        it has fewer than two).
 
         A story's context names what the guidelines need not know ("84F w/ CKD, HF and AF starting
         bone-targeted tx for mets - anything different re safety monitoring given her age?"): its
@@ -662,11 +674,10 @@ class EvidenceGate:
         before it is the best covered.
         """
         whole = unknown_terms(question, self._idf, self.is_common_word, self.is_shorthand)
-        clauses = naming_clauses(question, ignore=silent) if whole else []
-        if len(clauses) < 2:
+        if not whole or len(clauses) < 2:
             return whole
-        best = max(clauses, key=lambda c: coverage(c, passages_text, self._idf, self._max_idf, ignore=silent))
-        return max(unknown_terms(c, self._idf, self.is_common_word, self.is_shorthand) for c in (best, clauses[-1]))
+        best = max(clauses, key=lambda clause: clause[1])[0]
+        return max(unknown_terms(c, self._idf, self.is_common_word, self.is_shorthand) for c in (best, clauses[-1][0]))
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()
