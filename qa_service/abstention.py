@@ -57,7 +57,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import drugs_in, parse_quantities, read
-from qa_service.vocabulary import expand_query, query_words, question_words
+from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words
 
 if TYPE_CHECKING:
     from qa_service.compose import Candidate, Composed
@@ -70,7 +70,7 @@ _QUANTITY = re.compile(
     re.IGNORECASE,
 )
 # A number spelled out states a quantity too ("every six months"); "one" is left out ("one of them").
-_SPELLED_NUMBER = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b", re.IGNORECASE)
+_SPELLED_NUMBER = re.compile(r"\b(" + "|".join(SPELLED_NUMBERS) + r")\b", re.IGNORECASE)
 
 
 def states_dose(text: str) -> bool:

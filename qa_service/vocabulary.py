@@ -30,6 +30,7 @@ from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
 
 from ingest.keywords import STOPWORDS, normalise
+from qa_service.quantities import NUMBER_WORDS
 
 
 @lru_cache(maxsize=1)
@@ -49,11 +50,8 @@ def abbreviations() -> dict[str, list[str]]:
 
 
 _EDGE_PUNCTUATION = ".,;:?!()[]'\""
-SPELLED_NUMBERS = {
-    word: str(n)
-    for n, word in enumerate("zero one two three four five six seven eight nine ten eleven twelve".split())
-    if n >= 2  # "one" is too often a pronoun ("which one")
-}
+SPELLED_NUMBERS = {word: str(n) for word, n in NUMBER_WORDS.items() if 2 <= n <= 12}
+"""Number words read as digits too: two to twelve ("one" is too often a pronoun: "which one")."""
 
 
 @lru_cache(maxsize=4096)
