@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from bisect import bisect_left
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,7 +56,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import drugs_in, parse_quantities, read
-from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words
+from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
     from qa_service.compose import Candidate, Composed
@@ -483,19 +482,12 @@ def starts_a_word(word: str, vocabulary: Sequence[str]) -> bool:
     word = word.lower()
     if len(word) < MIN_CLIPPED_LENGTH or not word.isalpha():
         return False
-    i = bisect_left(vocabulary, word)
-    while i < len(vocabulary) and vocabulary[i].startswith(word):
-        if len(vocabulary[i]) >= len(word) + 2:
-            return True
-        i += 1
-    if len(word) >= MIN_CONTRACTED_LENGTH:  # a contraction: "outpt" for "outpatient"
-        j = bisect_left(vocabulary, word[0])
-        while j < len(vocabulary) and vocabulary[j].startswith(word[0]):
-            longer = vocabulary[j]
-            if len(word) + 2 <= len(longer) <= 3 * len(word) and _letters_in_order(word, longer):
-                return True
-            j += 1
-    return False
+    if any(len(longer) >= len(word) + 2 for longer in words_starting_with(vocabulary, word)):
+        return True
+    return len(word) >= MIN_CONTRACTED_LENGTH and any(  # a contraction: "outpt" for "outpatient"
+        len(word) + 2 <= len(longer) <= 3 * len(word) and _letters_in_order(word, longer)
+        for longer in words_starting_with(vocabulary, word[0])
+    )
 
 
 def _letters_in_order(short: str, long: str) -> bool:

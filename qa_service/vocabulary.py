@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 
@@ -110,6 +110,14 @@ CLIP_MAJORITY = 2 / 3
 """Share of the uses of all the index words a clipped word starts that the chosen one must hold."""
 
 
+def words_starting_with(sorted_words: Sequence[str], prefix: str) -> Iterator[str]:
+    """The words of a sorted list that start with `prefix`, in order (found by bisection)."""
+    for i in range(bisect_left(sorted_words, prefix), len(sorted_words)):
+        if not sorted_words[i].startswith(prefix):
+            return
+        yield sorted_words[i]
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 
@@ -152,13 +160,7 @@ class Speller:
     def clipped(self, word: str) -> str | None:
         """The most frequent index word that `word` is the start of ("palono" -> "palonosetron"), or one
         whose other form it is ("nauseated" -> "nausea")."""
-        longer = []
-        for i in range(bisect_left(self._sorted, word), len(self._sorted)):
-            candidate = self._sorted[i]
-            if not candidate.startswith(word):
-                break
-            if len(candidate) >= len(word) + 2 and candidate.isalpha():
-                longer.append(candidate)
+        longer = [w for w in words_starting_with(self._sorted, word) if len(w) >= len(word) + 2 and w.isalpha()]
         if longer:
             best = min(longer, key=lambda w: (-self.counts[w], w))
             total = sum(self.counts[w] for w in longer)
