@@ -234,6 +234,15 @@ _MAY_STATE_A_QUANTITY = re.compile(
 )
 
 
+FLOOR_SHARE = 0.6
+"""Share of the best sentence's score another sentence needs to join the answer."""
+
+
+def answer_floor(min_score: float, best: float) -> float:
+    """The score a sentence needs to join an answer whose best sentence scores `best`."""
+    return max(min_score, FLOOR_SHARE * best)
+
+
 def asked_kinds(question: str) -> frozenset[str]:
     """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often"."""
     kinds: frozenset[str] = frozenset()
@@ -261,7 +270,7 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
     kinds = asked_kinds(question)
     if not kinds or not scored:
         return scored
-    reachable = max(min_score, 0.6 * scored[0].score) - KIND_BONUS
+    reachable = answer_floor(min_score, scored[0].score) - KIND_BONUS
     top = scored[:KIND_DEPTH]
     lifted = False
     for sentence in top:
@@ -405,7 +414,7 @@ class ExtractiveComposer:
             scored = self.rescore(question, scored, candidates)
         scored = _favour_the_kind_asked(question, scored, self.settings.min_sentence_score)
         best = scored[0].score
-        floor = max(self.settings.min_sentence_score, 0.6 * best)
+        floor = answer_floor(self.settings.min_sentence_score, best)
         chosen: list[AnswerSentence] = []
         seen: set[str] = set()
         words = 0
