@@ -302,39 +302,43 @@ def test_asking_for_a_limit_or_a_cut_off_asks_for_a_quantity(question):
     assert evidence.asks_quantity and evidence.penalised
 
 
-def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipeline):
+def _unknown_feature(mini_pipeline, word_pieces, questions: list[str]) -> list[float]:
+    """The gate's `unknown` feature for each question, with an encoder that counts a word's pieces by `word_pieces`
+    (one piece: everyday English)."""
     from qa_service.pipeline import QAPipeline
 
-    class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake, counting long words as two word pieces
+    class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake with the given word-piece count
         def count_tokens(self, texts):
-            return [sum(2 if len(w) > 8 else 1 for w in t.split()) for t in texts]
+            return [sum(word_pieces(w) for w in t.split()) for t in texts]
 
     pipeline = QAPipeline(mini_pipeline.index, Vocabulary(dimension=64, max_tokens=128), mini_pipeline.settings)
-    seen = []
+    seen: list[float] = []
     pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence.features["unknown"])
+    for question in questions:
+        pipeline.ask(AskRequest(question=question))
+    return seen
 
-    pipeline.ask(AskRequest(question="radiotherapy came back worry"))
-    pipeline.ask(AskRequest(question="radiotherapy teriparatide abaloparatide"))
+
+def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipeline):
+    seen = _unknown_feature(
+        mini_pipeline,
+        lambda w: 2 if len(w) > 8 else 1,  # long words are two word pieces
+        ["radiotherapy came back worry", "radiotherapy teriparatide abaloparatide"],
+    )
 
     assert seen == [0.0, 2 / 3]  # everyday words are not unknown; two technical ones are
 
 
 def test_unknown_words_count_in_the_clause_that_asks_not_in_the_story_around_it(mini_pipeline):
-    from qa_service.pipeline import QAPipeline
-
-    class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake: every word two word pieces, none everyday
-        def count_tokens(self, texts):
-            return [2 * len(t.split()) for t in texts]
-
-    pipeline = QAPipeline(mini_pipeline.index, Vocabulary(dimension=64, max_tokens=128), mini_pipeline.settings)
-    seen = []
-    pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence.features["unknown"])
-
-    pipeline.ask(
-        AskRequest(question="84F with ckd and afib, painful bone metastases: single fraction radiotherapy dose?")
+    seen = _unknown_feature(
+        mini_pipeline,
+        lambda w: 2,  # every word two word pieces: none everyday
+        [
+            "84F with ckd and afib, painful bone metastases: single fraction radiotherapy dose?",
+            "painful bone metastases: teriparatide and abaloparatide dose?",
+            "ckd afib radiotherapy",  # one clause: the whole question asks
+        ],
     )
-    pipeline.ask(AskRequest(question="painful bone metastases: teriparatide and abaloparatide dose?"))
-    pipeline.ask(AskRequest(question="ckd afib radiotherapy"))  # one clause: the whole question asks
 
     assert seen == [0.0, 2 / 3, 2 / 3]
 
