@@ -91,6 +91,14 @@ _REFERENCE = re.compile(
 _WORD = re.compile(r"[A-Za-z]{2,}")
 
 
+# A sentence that only points elsewhere ("For more information, see the Pain Assessment section.",
+# "See Table 4."): it answers nothing, and alone in an answer it passes a near miss off as covered.
+_POINTER = re.compile(
+    r"^\(?(?:for (?:more |further |additional )?"
+    r"(?:information|details?|discussion|a (?:discussion|description|summary))\b[^.]*?,\s*(?:see|refer to)\b"
+    r"|(?:see|refer to) (?:the |also |table|figure|box|section|appendix|annex|chapter)|see also\b)",
+    re.IGNORECASE,
+)
 _LIST_MARKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|[ivx]{1,4}[.)])[ \t]*$")
 # "ACCP, American College of Chest Physicians." and "CT, computed tomography.": a list of abbreviations.
 _ABBREVIATION_ENTRY = re.compile(r"^[A-Z][A-Za-z0-9/&-]*[A-Z0-9][A-Za-z0-9/&-]*,\s+[A-Za-z][\w ,'()/-]*\.?$")
@@ -100,13 +108,19 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
     """Whether a passage sentence can stand in an answer on its own (`after`: the passage text before it).
 
     Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), an
-    entry of a list of abbreviations, or a fragment that begins mid-sentence (lower case, not the
-    first word of a list item). Table rows pass.
+    entry of a list of abbreviations, a pointer to another section ("For more information, see ..."),
+    or a fragment that begins mid-sentence (lower case, not the first word of a list item). Table
+    rows pass.
     """
     stripped = text.strip()
     if stripped.startswith("|"):  # a row answers; a header row (with its |---| line) names columns only
         return not re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped)
-    if _REFERENCE.search(stripped) or len(_WORD.findall(stripped)) < 3 or _ABBREVIATION_ENTRY.match(stripped):
+    if (
+        _REFERENCE.search(stripped)
+        or len(_WORD.findall(stripped)) < 3
+        or _ABBREVIATION_ENTRY.match(stripped)
+        or _POINTER.match(stripped)
+    ):
         return False
     body = _LIST_LABEL.sub("", stripped, count=1)  # "b) Psychological therapy ...": a list label first
     if _closes_what_it_never_opened(body):

@@ -552,3 +552,24 @@ def test_a_sentence_stating_the_kind_of_quantity_asked_for_is_lifted_into_the_an
     )
 
     assert any("every 3 months" in s.text for s in composed.sentences) is found, [s.text for s in composed.sentences]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "For more information, see the Pain Assessment section.",
+        "For information about IgM monoclonal antibody-associated lymphoma, see the Lymphoplasmacytic Lymphoma "
+        "section in Indolent B-Cell Non-Hodgkin Lymphoma Treatment.",
+        "For more information about preventing acute or delayed CINV, see Table 5.",
+        "See the Limitations and Harms section in the original guideline document for more information.",
+        "See also the summary on Cannabis and Cannabinoids.",
+    ],
+)
+def test_a_sentence_that_only_points_elsewhere_is_not_answer_worthy(sentence):
+    assert not answer_worthy(sentence)
+
+
+def test_a_sentence_that_says_something_and_then_points_elsewhere_is_answer_worthy():
+    assert answer_worthy("Offer 8 Gy in a single fraction; see Table 2 for other schedules.")
+    assert answer_worthy("For most patients, a single 8 Gy fraction is enough (see Section 4).")
+    assert answer_worthy("Seeing a physiotherapist within 2 weeks is recommended.")
