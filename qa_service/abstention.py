@@ -15,7 +15,8 @@ Features (each in [0, 1]):
   `clause_coverage`, and its last; the whole question when it has fewer than two) that the corpus never uses and
   that are not everyday English (up to 3),
   e.g. "teriparatide"; "came" or "worry" do not count (the service asks the encoder's vocabulary),
-  nor does shorthand that starts a corpus word ("physio", "bup");
+  nor does shorthand that starts a corpus word ("physio", "bup"); a drug name (`names_a_drug`: the
+  drug list, or an INN ending such as "-mab", "-nib", "-oxetine") counts twice;
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
   ("no cancer hx" to a corpus about cancer patients; "no fx" is fine: it says "no pathological
   fracture");
@@ -55,7 +56,7 @@ from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.quantities import drugs_in, parse_quantities, read
+from qa_service.quantities import drug_mentions, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -426,6 +427,11 @@ def clause_coverage(
     return max((score for _, score in clauses), default=coverage(question, passages_text, idf, max_idf, ignore=ignore))
 
 
+def names_a_drug(word: str) -> bool:
+    """Whether a word names a drug: one of the drug list, or it ends as drug names do (`drug_mentions`)."""
+    return any(name == word for _, _, name in drug_mentions(word))
+
+
 def unknown_terms(
     question: str,
     idf: dict[str, float],
@@ -442,7 +448,7 @@ def unknown_terms(
     shorthand for the corpus's "physiotherapy", "buprenorphine" and "toxicology", not a subject it lacks.
     """
     return sum(
-        1
+        2 if names_a_drug(word) else 1
         for word, group in _term_groups(question, frozenset())
         if not any(t in idf for t in group)
         and not (is_common is not None and is_common(word))

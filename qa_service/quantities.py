@@ -182,6 +182,11 @@ DRUG_SUFFIXES: tuple[str, ...] = (
     "parin", "profen", "setron", "pitant", "azepam", "azolam", "peridol", "clopramide", "perazine", "promazine",
     "methazine", "zapine", "codone", "morphone", "entadol", "coxib", "fenac", "zomib", "lidomide", "phalan",
     "phosphamide", "grastim",
+    # further endings of international nonproprietary names (the WHO's INN stems)
+    "ciclib", "parib", "oxetine", "traline", "triptyline", "alopram", "idone", "orphanol", "caine", "tecan",
+    "rabine", "trexed", "limus", "statin", "sartan", "pril", "olol", "dipine", "xaban", "gatran", "cillin",
+    "mycin", "floxacin", "cycline", "conazole", "prazole", "tidine", "glutide", "paratide", "gliflozin",
+    "gliptin", "lukast", "clovir", "semide", "thiazide",
 )  # fmt: skip
 # Words after a bare number that do not make it a count ("4 or 12 weeks", "3 of every 4 weeks").
 FUNCTION_WORDS = frozenset({

@@ -11,7 +11,11 @@ index's own text only, so it never "corrects" towards another corpus's terms:
 - a misspelling, by edit distance (rapidfuzz): "denosumb" -> "denosumab";
 - a clipped word, by prefix: "palono" -> "palonosetron", "benzo" -> "benzodiazepine";
 - another form of a word: "nauseated" -> "nausea";
-- a code the index writes with a hyphen: "NK1" -> "nk-1", "5HT3" -> "5-ht3".
+- a code the index writes with a hyphen: "NK1" -> "nk-1", "5HT3" -> "5-ht3";
+- general clinical shorthand and brand names (`general_terms`, `qa_service/data/abbreviations_general.tsv`),
+  only where the index never uses the word and does use the term it stands for: "tylenol" ->
+  "acetaminophen", "shld" -> "should"; "PSMA" stays where the corpus never says "prostate-specific
+  membrane antigen", so a question about it still reads as one the corpus does not cover.
 Acronyms are not guessed from the initials of the corpus's phrases: in a cancer corpus "SARS" would
 read as "small amount (of) radioactive substance" and a question the corpus cannot answer would look
 covered.
@@ -25,6 +29,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
+from itertools import pairwise
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
@@ -47,6 +52,28 @@ def abbreviations() -> dict[str, list[str]]:
         key, _, expansions = line.partition("\t")
         table[key.strip().lower().replace("\\#", "#")] = [e.strip() for e in expansions.split(",") if e.strip()]
     return table
+
+
+@lru_cache(maxsize=1)
+def general_terms() -> dict[str, tuple[str, ...]]:
+    """General clinical shorthand, brand names and lay terms -> the terms a guideline uses, from the packaged
+    `abbreviations_general.tsv` (written from general clinical knowledge, not from any question set).
+
+    Unlike `abbreviations()`, these never expand a query: the speller reads a word as one of its terms only
+    where the index lacks the word and has the term (`Speller.general`).
+    """
+    table: dict[str, tuple[str, ...]] = {}
+    text = resources.files("qa_service").joinpath("data/abbreviations_general.tsv").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, expansions = line.partition("\t")
+        table[key.strip().lower()] = tuple(e.strip() for e in expansions.split(",") if e.strip())
+    return table
+
+
+def _term_words(term: str) -> list[str]:
+    return _ALPHA_WORD_OR_CODE.findall(normalise(term))
 
 
 _EDGE_PUNCTUATION = ".,;:?!()[]'\""
@@ -98,6 +125,9 @@ def question_words() -> frozenset[str]:
 
 
 _ALPHA_WORD = re.compile(r"[a-z][a-z]+(?:-[a-z]+)*")
+_ALPHA_WORD_OR_CODE = re.compile(r"[a-z0-9]+")
+# A word a general term may stand for: letters, perhaps with digits ("hba1c"), not inside a hyphenated word.
+_GENERAL_WORD = re.compile(r"(?<![\w-])[A-Za-z][A-Za-z0-9]+(?![\w-])")
 # A code of letters and digits written with hyphens ("nk-1", "5-ht3", "il-6") and one written without.
 _HYPHENATED_CODE = re.compile(r"(?<![\w-])(?=[a-z0-9-]*[a-z])(?=[a-z0-9-]*\d)[a-z0-9]+(?:-[a-z0-9]+)+(?![\w-])")
 _CODE_WORD = re.compile(r"(?<![\w-])(?=\w*[A-Za-z])(?=\w*\d)[A-Za-z0-9]{2,}(?![\w-])")
@@ -118,6 +148,10 @@ def words_starting_with(sorted_words: Sequence[str], prefix: str) -> Iterator[st
         yield sorted_words[i]
 
 
+def _pairs(words: Sequence[str]) -> list[tuple[str, str]]:
+    return list(pairwise(words))
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 
@@ -133,8 +167,15 @@ class Speller:
     (`is_known`), so "worried" is never turned into "worsened".
     """
 
-    def __init__(self, words: Counter[str], hyphenated: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        words: Counter[str],
+        hyphenated: dict[str, str] | None = None,
+        pairs: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.counts = words
+        self.pairs = pairs
+        """Adjacent word pairs of the general terms' expansions that the index's text holds."""
         self.hyphenated = hyphenated or {}
         """Letters-and-digits words the index writes with hyphens, by their unhyphenated form: "nk1" -> "nk-1"."""
         self._by_length: dict[int, list[str]] = {}
@@ -148,14 +189,28 @@ class Speller:
         """A speller over every word of the given texts (an index's passages and headings)."""
         counts: Counter[str] = Counter()
         forms: Counter[str] = Counter()
+        wanted = {pair for terms in general_terms().values() for term in terms for pair in _pairs(_term_words(term))}
+        pairs: set[tuple[str, str]] = set()
         for text in texts:
             lower = normalise(text)
             counts.update(_ALPHA_WORD.findall(lower))
             forms.update(_HYPHENATED_CODE.findall(lower))
+            pairs.update(p for p in _pairs(_ALPHA_WORD_OR_CODE.findall(lower)) if p in wanted)
         hyphenated: dict[str, str] = {}
         for form, _ in forms.most_common():  # the index's most frequent spelling of each
             hyphenated.setdefault(form.replace("-", ""), form)
-        return cls(counts, {k: v for k, v in hyphenated.items() if k not in forms})
+        return cls(counts, {k: v for k, v in hyphenated.items() if k not in forms}, frozenset(pairs))
+
+    def general(self, word: str) -> str | None:
+        """The first of a general term's expansions ("tylenol" -> "acetaminophen") that the index spells out
+        (every word in its text, every adjacent pair too), when the index never uses `word` itself."""
+        if word in self.counts:
+            return None
+        for term in general_terms().get(word, ()):
+            words = _term_words(term)
+            if all(w in self.counts or w in STOPWORDS for w in words) and all(p in self.pairs for p in _pairs(words)):
+                return term
+        return None
 
     def clipped(self, word: str) -> str | None:
         """The most frequent index word that `word` is the start of ("palono" -> "palonosetron"), or one
@@ -203,5 +258,12 @@ class Speller:
         def join(match: re.Match[str]) -> str:
             return self.hyphenated.get(match.group(0).lower(), match.group(0))
 
+        def general(match: re.Match[str]) -> str:
+            word = match.group(0).lower()
+            if word in table or word in phrasing:
+                return match.group(0)
+            return self.general(word) or match.group(0)
+
         question = _CODE_WORD.sub(join, question) if self.hyphenated else question
+        question = _GENERAL_WORD.sub(general, question)
         return _LONG_WORD.sub(fix, question)

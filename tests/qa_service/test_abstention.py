@@ -194,8 +194,37 @@ def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones
 
     question = "single fraction to spine came back, late worry, teriparatide?"
 
-    assert unknown_terms(question, idf) == 4  # came, late, worry, teriparatide
-    assert unknown_terms(question, idf, is_common) == 1  # teriparatide
+    assert unknown_terms(question, idf) == 5  # came, late, worry, and teriparatide twice (a drug name)
+    assert unknown_terms(question, idf, is_common) == 2  # teriparatide
+
+
+@pytest.mark.parametrize(
+    "word", ["paroxetine", "deruxtecan", "zanubrutinib", "tocilizumab", "apixaban", "pamidronate", "butorphanol"]
+)
+def test_drug_names_are_recognised_by_their_inn_ending_or_the_drug_list(word):
+    from qa_service.abstention import names_a_drug
+
+    assert names_a_drug(word)
+
+
+@pytest.mark.parametrize(
+    "word", ["pacemaker", "medulloblastoma", "unremarkable", "pancreas", "tibia", "mab", "peptide", "saline", "april"]
+)
+def test_words_that_are_not_drug_names_are_not_read_as_one(word):
+    from qa_service.abstention import names_a_drug
+
+    assert not names_a_drug(word)
+
+
+def test_a_drug_the_corpus_never_names_counts_twice_among_unknown_words():
+    from qa_service.abstention import unknown_terms
+
+    idf = dict.fromkeys(keyword_tokens("tamoxifen breast cancer prevention"), 1.0)
+
+    # One unknown drug weighs as much as two unknown words of another kind: naming a drug the
+    # guidelines never mention is the surest sign that they do not cover the question.
+    assert unknown_terms("tamoxifen for prevention with paroxetine?", idf) == 2
+    assert unknown_terms("tamoxifen for prevention with hot flushes?", idf) == 2  # hot, flushes
 
 
 def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpus_lacks_is():
@@ -205,8 +234,8 @@ def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpu
     vocabulary = sorted(idf)
     question = "physio or bup for pain, tox testing, levorphanol?"
 
-    assert unknown_terms(question, idf) == 4  # physio, bup, tox, levorphanol
-    assert unknown_terms(question, idf, is_shorthand=lambda w: starts_a_word(w, vocabulary)) == 1  # levorphanol
+    assert unknown_terms(question, idf) == 5  # physio, bup, tox, and levorphanol twice (a drug name)
+    assert unknown_terms(question, idf, is_shorthand=lambda w: starts_a_word(w, vocabulary)) == 2  # levorphanol
     assert not starts_a_word("pa", vocabulary)  # too short to stand for anything
     assert not starts_a_word("pain", vocabulary)  # the word itself is not a clipping of it
     assert not starts_a_word("5ht3", vocabulary)
@@ -323,7 +352,7 @@ def test_the_service_reads_everyday_words_from_the_encoders_vocabulary(mini_pipe
     seen = _unknown_feature(
         mini_pipeline,
         lambda w: 2 if len(w) > 8 else 1,  # long words are two word pieces
-        ["radiotherapy came back worry", "radiotherapy teriparatide abaloparatide"],
+        ["radiotherapy came back worry", "radiotherapy melorheostosis fibrodysplasia"],
     )
 
     assert seen == [0.0, 2 / 3]  # everyday words are not unknown; two technical ones are
@@ -335,7 +364,7 @@ def test_unknown_words_count_in_the_clause_that_asks_not_in_the_story_around_it(
         lambda w: 2,  # every word two word pieces: none everyday
         [
             "84F with ckd and afib, painful bone metastases: single fraction radiotherapy dose?",
-            "painful bone metastases: teriparatide and abaloparatide dose?",
+            "painful bone metastases: melorheostosis and fibrodysplasia dose?",
             "ckd afib radiotherapy",  # one clause: the whole question asks
         ],
     )

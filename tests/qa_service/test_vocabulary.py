@@ -57,7 +57,7 @@ def test_the_most_frequent_of_equally_close_words_wins():
     ("question", "read_as"),
     [
         ("still nauseous on palono", "still nauseous on palonosetron"),  # clipped
-        ("on a benzo, can I start opioids?", "on a benzodiazepines, can I start opioids?"),  # the most frequent
+        ("on a benzo, can I start opioids?", "on a benzodiazepine, can I start opioids?"),  # general table
         ("still nauseated", "still nausea"),  # another form of an index word
     ],
 )
@@ -82,9 +82,9 @@ def test_a_clipped_word_that_starts_several_index_words_without_a_clear_majority
 
 
 def test_acronyms_and_words_far_from_every_index_word_are_left_alone(speller):
-    # "LBP" is not guessed from "low back pain"; "lasofoxifene" starts and extends no index word;
-    # "nauseatingly" is more than three letters longer than "nausea".
-    for question in ["61M w chronic LBP", "lasofoxifene dose", "nauseatingly long"]:
+    # "CLBP" is not guessed from "chronic low back pain" (no table reads it); "lasofoxifene" starts and
+    # extends no index word; "nauseatingly" is more than three letters longer than "nausea".
+    for question in ["61M w CLBP", "lasofoxifene dose", "nauseatingly long"]:
         assert speller.correct(question) == question
 
 
@@ -111,3 +111,37 @@ def test_a_code_the_index_writes_with_a_hyphen_is_read_in_the_index_s_spelling()
     assert speller.correct("CA125 rising") == "ca-125 rising"
     assert speller.correct("T5 met, NK-1 ok") == "T5 met, NK-1 ok"  # written as the index writes it: unchanged
     assert speller.correct("IL6 level") == "IL6 level"  # the index never writes it: left alone
+
+
+def test_general_shorthand_and_brand_names_read_as_the_terms_the_index_uses():
+    speller = Speller.from_texts(
+        [
+            "Acetaminophen up to 3 g per day; venous thromboembolism risk with tamoxifen.",
+            "Zofran is not named here, but ondansetron 8 mg is. Prostate-specific antigen rises.",
+        ]
+    )
+    assert speller.correct("84yo, max tylenol per day?") == "84yo, max acetaminophen per day?"
+    assert speller.correct("vte risk on tamoxifen") == "venous thromboembolism risk on tamoxifen"
+    assert speller.correct("shld I stop") == "should I stop"
+    # The index uses the word itself: it stays ("zofran" is in the passages).
+    assert speller.correct("zofran dose") == "zofran dose"
+    # The index lacks the term the word stands for ("membrane"): it stays, and still reads as a subject the
+    # corpus does not cover.
+    assert speller.correct("psma pet for staging") == "psma pet for staging"
+    # Inside a hyphenated word, or a key of the project's own table, nothing is replaced.
+    assert speller.correct("non-vte EBRT") == "non-vte EBRT"
+
+
+def test_every_general_term_line_has_a_key_and_an_expansion():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "qa_service" / "data" / "abbreviations_general.tsv").read_text(
+        encoding="utf-8"
+    )
+    lines = [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    keys = [line.partition("\t")[0].strip() for line in lines]
+
+    assert len(lines) > 500
+    assert all("\t" in line and line.partition("\t")[2].strip() for line in lines)
+    assert all(key == key.lower() for key in keys)
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
