@@ -79,10 +79,12 @@ def drop_source_references(text: str) -> str:
     return _SOURCE_REFERENCE.sub("", text)
 
 
-# What a reference list entry has and a recommendation does not: a DOI or URL, "et al.", a journal's
+# What a reference list entry has and a recommendation does not: a DOI or URL, "et al." (not in prose:
+# "Lalouni et al. compared the intervention ... cost US$ 186" reports a study), a journal's
 # "2015;6:8-13" volume and pages, or "J Pain Symptom Manage" style abbreviated titles before a year.
 _REFERENCE = re.compile(
-    r"\bdoi\b|https?://|www\.|\bet al\b|\b(?:19|20)\d{2}\s*[;:]\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|"
+    r"\bdoi\b|https?://|www\.|\bet al\b(?!\.?,?\s+(?:\(\d{4}\)\s+)?[a-z])|"
+    r"\b(?:19|20)\d{2}\s*[;:]\s*\d+|\b\d+\s*\(\d+\)\s*:\s*\d+|"
     r"\bPMID\b|\bISBN\b|"
     # an author list: "Walker J, Mertens UK, Schmidt CO," (surname, initials, comma) two or more times
     r"(?:\b[A-Z][A-Za-z'-]+ [A-Z]{1,3}[,.]\s*){2,}",

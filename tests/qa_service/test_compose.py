@@ -318,12 +318,19 @@ def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path
         "Dowell D, Haegerich TM, Chou R. CDC guideline for prescribing opioids. JAMA 2016;315:1624-45.",
         "Available at https://www.who.int/publications/i/item/9789240017870.",
         "[1] 2015.",
-        "Smith et al. reported the trial in 2019.",
+        "Smith AB, Jones C, et al. Opioid tapering in primary care.",
         "Walker J, Mertens UK, Schmidt CO, Chenot J-F. Effect on healthcare.",
     ],
 )
 def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sentence):
     assert not answer_worthy(sentence)
+
+
+def test_a_sentence_reporting_a_study_by_its_authors_is_answer_worthy():
+    assert answer_worthy(
+        "Lalouni et al. compared the intervention to standard care and reported that it cost US$ 186."
+    )
+    assert answer_worthy("These dose reductions did not affect survival (cited Banerjee et al. as reference 94).")
 
 
 def test_a_fragment_starting_mid_sentence_is_not_answer_worthy_but_a_table_row_and_a_sentence_are():
