@@ -327,9 +327,7 @@ def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sen
 
 
 def test_a_sentence_reporting_a_study_by_its_authors_is_answer_worthy():
-    assert answer_worthy(
-        "Lalouni et al. compared the intervention to standard care and reported that it cost US$ 186."
-    )
+    assert answer_worthy("Lalouni et al. compared the intervention to standard care and reported that it cost US$ 186.")
     assert answer_worthy("These dose reductions did not affect survival (cited Banerjee et al. as reference 94).")
 
 
