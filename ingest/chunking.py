@@ -32,7 +32,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch8"
+CHUNKER_VERSION = "ch9"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -530,6 +530,13 @@ class Chunker:
             if cost <= limit:
                 out.append(unit)
                 continue
+            if len(unit.sentences) > 1:
+                # A long list item (a table's footnote: "* Multiply the dose ... 1) ... 2) ...") is cut between
+                # its sentences, which stay sentences; only a sentence longer than the budget is cut at words.
+                parts = [_Unit(a, b, unit.kind, ((a, b),), unit.table_header) for a, b in unit.sentences]
+                parts[0] = replace(parts[0], start=unit.start)  # the item's marker ("* ", "3.") stays with it
+                out.extend(self._pack_sentences(text, self._split_oversized(text, parts, hard), limit))
+                continue
             words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text[unit.start : unit.end])]
             word_costs = self.count_tokens([text[unit.start + a : unit.start + b] for a, b in words])
             piece_start = 0
@@ -543,6 +550,19 @@ class Chunker:
             s = (unit.start + words[piece_start][0], unit.start + words[-1][1])
             out.append(_Unit(s[0], s[1], unit.kind, (s,), unit.table_header))
         return out
+
+    def _pack_sentences(self, text: str, parts: list[_Unit], limit: int) -> list[_Unit]:
+        """Consecutive sentences of one unit joined into pieces of at most `limit` tokens, keeping their spans."""
+        pieces: list[_Unit] = []
+        for part in parts:
+            if pieces:
+                last = pieces[-1]
+                joined = replace(last, end=part.end, sentences=last.sentences + part.sentences)
+                if self.count_tokens([text[joined.start : joined.end]])[0] <= limit:
+                    pieces[-1] = joined
+                    continue
+            pieces.append(part)
+        return pieces
 
     def _make_chunk(
         self,

@@ -512,6 +512,22 @@ def test_an_oversized_sentence_is_cut_at_word_boundaries_within_the_limit() -> N
     assert " ".join(c.text for c in chunks).rstrip(".").split() == words
 
 
+def test_a_list_item_longer_than_the_limit_is_cut_between_its_sentences() -> None:
+    chunker, embedder = make_chunker(64)
+    sentences = [f"Caution {i}) do not use the calculated dose number {i} to convert opioids." for i in range(12)]
+    doc = structured("* " + " ".join(sentences) + "\n", title="T")
+
+    chunks = chunker.chunk(doc)
+
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert tokens_with_specials(embedder, chunk) <= 64
+        # Every chunk starts and ends on a sentence of the item, and keeps them as its sentences.
+        assert chunk.sentence_texts()[0].startswith("Caution")
+        assert all(t.endswith("opioids.") for t in chunk.sentence_texts())
+    assert [t for c in chunks for t in c.sentence_texts()] == sentences
+
+
 def test_max_tokens_is_clipped_to_the_model_limit() -> None:
     embedder = HashEmbedder(max_tokens=128)
 
