@@ -68,15 +68,18 @@ eval: index ## the gold set with the project's thresholds (the regression gate),
 	$(call realdocs_eval,realdocs_dev3)
 	$(call realdocs_eval,realdocs_dev4)
 	$(call realdocs_eval,realdocs_dev5)
+	$(call realdocs_eval,realdocs_dev6)
 	@if [ -f reports/.gate-failed ]; then rm -f reports/.gate-failed; \
 		echo "make eval: the regression gate failed on the gold set (reports/gold/summary.md)"; exit 1; fi
 
 eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout3.jsonl --index $(INDEX) --out reports/heldout3 --quiet
+	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout4.jsonl --index $(INDEX) --out reports/heldout4 --quiet
 	$(call realdocs_eval,realdocs_heldout)
 	$(call realdocs_eval,realdocs_heldout2)
 	$(call realdocs_eval,realdocs_heldout3)
+	$(call realdocs_eval,realdocs_heldout4)
 
 train-reranker: index ## retrain the reranker into qa_service/models/reranker (~25 min on 2 CPU cores; MODEL_CARD.md)
 	@if [ -d "$(REALDOCS)" ]; then $(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet; fi
