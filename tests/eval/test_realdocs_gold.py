@@ -32,7 +32,7 @@ GOLD_FILES = {
     "realdocs_heldout2.jsonl": (re.compile(r"^rh2-\d{3}$"), 40, 10),
     "realdocs_heldout3.jsonl": (re.compile(r"^rd4-\d{3}$"), 60, 15),
     "realdocs_heldout4.jsonl": (re.compile(r"^rh4-\d{3}$"), 60, 15),
-    "realdocs_dev6.jsonl": (re.compile(r"^rdv6-\d{3}$"), 60, 15),
+    "realdocs_dev6.jsonl": (re.compile(r"^rdv6-\d{3}$"), 60, 14),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
