@@ -239,6 +239,22 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     ),
     (re.compile(r"\bpercent(?:age)?\b|%|\bcut-?offs?\b|\bhow likely\b", re.IGNORECASE), frozenset({"percentage"})),
     (re.compile(r"\bwhat age\b|\bhow old\b|\bage (?:limit|range|cut)", re.IGNORECASE), frozenset({"age"})),
+    (
+        re.compile(
+            r"\bstrength\b|\bhow strong\b|\bgrade[sd]?\b|\bcategory\b|\bevidence (?:type|level|quality|grade)\b"
+            r"|\b(?:level|quality|certainty) of (?:the )?evidence\b|\bcertainty\b",
+            re.IGNORECASE,
+        ),
+        frozenset({"strength"}),
+    ),
+)
+# A sentence grading a recommendation or its evidence: "(Weak recommendation, low-quality evidence)",
+# "recommendation category: B; evidence type: 4", "Grade B", "very low certainty evidence".
+_STATES_STRENGTH = re.compile(
+    r"\b(?:strong|weak|conditional)\s+recommendation\b|\b(?:high|moderate|low|very low)[- ](?:quality|certainty)\b"
+    r"|\bcertainty of (?:the )?evidence\b|\bevidence type:?\s*\d|\bcategory:?\s*[AB]\b|\bgrade [A-D]\b"
+    r"|\b[A-D] recommendation\b|\blevel of evidence\b",
+    re.IGNORECASE,
 )
 KIND_BONUS = 0.1
 """Added to the score of a sentence stating a quantity of the kind the question asks for."""
@@ -270,10 +286,12 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 @lru_cache(maxsize=20_000)
 def stated_kinds(text: str) -> frozenset[str]:
-    """The kinds of quantity a sentence states (cached: the same passages answer many questions)."""
+    """The kinds of quantity a sentence states, and "strength" where it grades a recommendation or its evidence
+    (cached: the same passages answer many questions)."""
+    strength = frozenset({"strength"}) if _STATES_STRENGTH.search(text) else frozenset()
     if not _MAY_STATE_A_QUANTITY.search(text):
-        return frozenset()
-    return frozenset(q.kind for q in parse_quantities(text))
+        return strength
+    return strength | frozenset(q.kind for q in parse_quantities(text))
 
 
 def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_score: float) -> list[AnswerSentence]:

@@ -526,6 +526,25 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     assert "time" in asked_kinds("how long after the last dose before buprenorphine?")
     assert asked_kinds("5-year risk cut-off before offering tamoxifen?") == {"percentage"}
     assert asked_kinds("zoledronic acid dose?") == frozenset()  # doses are never lifted (see ASKED_KINDS)
+    assert asked_kinds("uds before long term opioids - cdc rec category and evidence type?") == {"strength"}
+    assert asked_kinds("how strong is the WHO rec on CBT for kids?") == {"strength"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "grades"),
+    [
+        ("(Weak recommendation, low-quality evidence)", True),
+        ("Clinicians should use urine drug testing (recommendation category: B; evidence type: 4).", True),
+        ("The USPSTF gives this a B recommendation.", True),
+        ("Strong recommendation; very low certainty evidence.", True),
+        ("Clinicians should use urine drug testing before starting opioids.", False),
+        ("The strongest predictor of overdose was the daily dosage.", False),
+    ],
+)
+def test_a_sentence_grading_a_recommendation_states_its_strength(sentence, grades):
+    from qa_service.compose import stated_kinds
+
+    assert ("strength" in stated_kinds(sentence)) is grades
 
 
 def _pdmp(tmp_path):
