@@ -148,9 +148,14 @@ _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
 _MD_LINK = re.compile(r"\[((?:[^\[\]\n]|\[[^\[\]\n]*\])*)\]\([^)\s]+(?:\s+\"[^\"\n]*\")?\)")
 
 
+# A line that is nothing but a link ("[Go to Patient Version](/types/...)") is a page's navigation, not its text.
+_MD_LINK_LINE = re.compile(rf"^[ \t]*(?:[-*+][ \t]+)?{_MD_LINK.pattern}[ \t]*$", re.MULTILINE)
+
+
 def unlink_markdown(text: str) -> str:
-    """Markdown links read as their text and images dropped: `[12](#cit/1.12)` -> `12`, a URL never in an answer."""
-    return _MD_LINK.sub(r"\1", _MD_IMAGE.sub("", text))
+    """Markdown links read as their text and images dropped: `[12](#cit/1.12)` -> `12`, a URL never in an answer.
+    A line holding only a link is navigation ("Go to Patient Version") and is emptied."""
+    return _MD_LINK.sub(r"\1", _MD_LINK_LINE.sub("", _MD_IMAGE.sub("", text)))
 
 
 def load_markdown(path: Path, doc_id: str) -> Document:

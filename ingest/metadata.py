@@ -32,7 +32,7 @@ SIDECAR_SUFFIXES = (".meta.yaml", ".meta.yml")
 FOLDER_MANIFEST = "guidelines.yaml"
 KNOWN_FIELDS = ("title", "issuing_body", "year", "url", "topic", "sources")
 # Bump when a loader would read the same bytes into other documents: unchanged files are then parsed again.
-LOADER_VERSION = "l13"
+LOADER_VERSION = "l14"
 
 
 def is_metadata_file(path: Path) -> bool:

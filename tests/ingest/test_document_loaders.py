@@ -436,6 +436,21 @@ def test_markdown_links_read_as_their_text_and_images_are_dropped(tmp_path):
     assert "](" not in doc.text and "fig1.png" not in doc.text
 
 
+def test_a_line_that_is_only_a_link_is_navigation_and_is_dropped(tmp_path):
+    from ingest.loaders import load_markdown
+
+    path = tmp_path / "pdq.md"
+    path.write_text(
+        "# Myeloma\n\n[Go to Patient Version](/types/myeloma/patient)\n\n"
+        "Treat with [bortezomib](/drugs/bortezomib) weekly.\n\n"
+        "## Latest changes\n\n- [Treatment of Multiple Myeloma](/types/myeloma/hp#_107)\n"
+    )
+    doc = load_markdown(path, "pdq")
+    assert "Go to Patient Version" not in doc.text
+    assert "Treatment of Multiple Myeloma" not in doc.text
+    assert "Treat with bortezomib weekly." in doc.text  # a link inside a sentence is its text
+
+
 def test_a_sentence_ends_after_the_source_s_own_citation_markers():
     from ingest.chunking import split_sentences
 
