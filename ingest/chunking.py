@@ -32,7 +32,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch9"
+CHUNKER_VERSION = "ch10"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -296,7 +296,13 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
                     i += 2
                     continue
             sa, sb = _strip_span(text, a, b)
-            units.append(_Unit(sa, sb, "row", ((sa, sb),), table_header))
+            last = units[-1] if units else None
+            if last is not None and last.kind == "row" and _continues(text[sa:sb], text[last.start : last.end]):
+                # A cell that spanned rows ("| >30 kg: 1 mg q8-12h |" under "| Nabilone | Age >4 y: | PO | ... |")
+                # stays in one unit with the row it continues, so no passage holds a dose without its drug.
+                units[-1] = replace(last, end=sb, sentences=(*last.sentences, (sa, sb)))
+            else:
+                units.append(_Unit(sa, sb, "row", ((sa, sb),), table_header))
             i += 1
             continue
         table_header = None
@@ -326,6 +332,16 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
         i += 1
     flush_para()
     return units, meta
+
+
+def _row_cells(row: str) -> int:
+    return len(row.strip().strip("|").split("|"))
+
+
+def _continues(row: str, previous: str) -> bool:
+    """Whether a one-cell row continues the row unit before it (a table of three columns or more)."""
+    first = previous.split("\n", 1)[0]
+    return _row_cells(row) == 1 and _row_cells(first) >= 3 and not TABLE_SEPARATOR.match(previous.split("\n")[-1])
 
 
 def _parse_meta(line: str) -> dict[str, str]:

@@ -198,6 +198,33 @@ def table_header(chunk: Chunk, start: int) -> str | None:
     return table[0].strip()
 
 
+def row_owner(chunk: Chunk, start: int) -> str | None:
+    """For a row that continues the one above it, what the rows are about; "" for a row that stands alone.
+
+    A table whose cells spanned several rows reaches Markdown as a full row followed by rows of one
+    cell ("| Nabilone | Age >4 y: | PO | ... |" then "| >30 kg: 1 mg q8-12h |"): the dose in the short
+    row belongs to the drug named at the start of the last full row ("Nabilone; Age >4 y:"). None where
+    that row is not in the passage: the short row alone states a dose for no drug, and is never quoted.
+    """
+    lines = (chunk.prefix + chunk.text[:start]).splitlines()
+    row = chunk.text[start:].split("\n", 1)[0]
+    above: list[str] = []
+    for line in reversed(lines):
+        if not line.strip().startswith("|"):
+            break
+        above.append(line)
+    widest = max((len(cells(line)) for line in above), default=0)
+    if len(cells(row)) > 1 or widest < 3:
+        return ""
+    for line in above:  # nearest first
+        if TABLE_SEPARATOR.match(line):
+            return None  # the header row is next: no row of data above this one in the passage
+        values = cells(line)
+        if len(values) >= 3:  # a row of its own (itself perhaps short of a spanned first cell)
+            return "; ".join(v for v in values[:2] if v) or None
+    return None
+
+
 def cells(row: str) -> list[str]:
     """The cells of a Markdown table row."""
     return [c.strip() for c in row.strip().strip("|").split("|")]
@@ -400,6 +427,10 @@ class ExtractiveComposer:
                     continue  # a cover page's or a heading's words repeated as a line say nothing
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
                 header = table_header(candidate.chunk, start) if text.startswith("|") else None
+                if text.startswith("|") and (owner := row_owner(candidate.chunk, start)) != "":
+                    if owner is None:
+                        continue  # a dose whose drug is in another passage
+                    text = f"| {owner} | {cells(text)[0]} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0

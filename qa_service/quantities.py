@@ -308,10 +308,26 @@ def values_of(quantities: Iterable[Quantity]) -> set[float]:
 
 @lru_cache(maxsize=1)
 def drug_lexicon() -> tuple[str, ...]:
-    """Known drug names, longest first, from the packaged list."""
+    """Known drug names, longest first: the packaged list, and the generic name each brand of the general
+    table (`abbreviations_general.tsv`, its brand-name section) stands for."""
     text = resources.files("qa_service").joinpath("data/drugs.txt").read_text(encoding="utf-8")
     names = {line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")}
-    return tuple(sorted(names, key=len, reverse=True))
+    return tuple(sorted(names | _generic_names(), key=len, reverse=True))
+
+
+def _generic_names() -> set[str]:
+    """The first expansion of every entry in the general table's brand-name section (the generic name)."""
+    text = resources.files("qa_service").joinpath("data/abbreviations_general.tsv").read_text(encoding="utf-8")
+    names: set[str] = set()
+    in_brands = False
+    for line in text.splitlines():
+        if line.startswith("# ==="):
+            in_brands = "brand names" in line
+        elif in_brands and line.strip() and not line.startswith("#"):
+            first = line.partition("\t")[2].split(",")[0].strip().lower()
+            if first:
+                names.add(first)
+    return names
 
 
 @lru_cache(maxsize=1)

@@ -644,3 +644,23 @@ def test_split_sentences_respects_the_given_range() -> None:
     spans = split_sentences(text, start, end)
 
     assert [text[a:b] for a, b in spans] == ["Keep one.", "Keep two."]
+
+
+def test_a_one_cell_row_continuing_a_spanned_row_stays_in_its_chunk() -> None:
+    chunker, _ = make_chunker(64)
+    rows = [
+        f"| Drug {i} | Age >4 y: | PO | comment {i} |\n| <18 kg: {i} mg q12h |\n| >30 kg: {i} mg q8h |"
+        for i in range(8)
+    ]
+    doc = structured(
+        "| Drug | Dose | Route | Comment |\n| --- | --- | --- | --- |\n" + "\n".join(rows) + "\n", title="T"
+    )
+
+    chunks = chunker.chunk(doc)
+
+    assert len(chunks) > 1
+    for i in range(8):
+        (holder,) = [c for c in chunks if f"| Drug {i} |" in c.text]
+        # The dose rows travel with the row naming their drug, each still a sentence of its own.
+        assert f"| <18 kg: {i} mg q12h |" in holder.text and f"| >30 kg: {i} mg q8h |" in holder.text
+        assert f"| >30 kg: {i} mg q8h |" in holder.sentence_texts()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -597,3 +598,23 @@ def test_a_sentence_that_says_something_and_then_points_elsewhere_is_answer_wort
     assert answer_worthy("Offer 8 Gy in a single fraction; see Table 2 for other schedules.")
     assert answer_worthy("For most patients, a single 8 Gy fraction is enough (see Section 4).")
     assert answer_worthy("Seeing a physiotherapist within 2 weeks is recommended.")
+
+
+def test_a_row_continuing_a_spanned_row_is_quoted_with_the_drug_it_belongs_to(tmp_path):
+    from qa_service.compose import row_owner
+
+    index, _ = _index_of(
+        tmp_path,
+        "antiemetics.md",
+        "# Antiemetics\n\n## Children\n\n| Drug | Dose | Route | Comment |\n| --- | --- | --- | --- |\n"
+        "| Nabilone | Age >4 y: | PO | May be continued up to 48 h |\n| <18 kg: 0.5 mg q12h |\n"
+        "| >30 kg: 1 mg q8-12h |\n",
+    )
+    (chunk,) = [c for c in index.chunks if "30 kg" in c.text]
+    starts = {chunk.text[a:b]: a for a, b in chunk.sentences}
+
+    assert row_owner(chunk, starts["| >30 kg: 1 mg q8-12h |"]) == "Nabilone; Age >4 y:"
+    assert row_owner(chunk, starts["| Nabilone | Age >4 y: | PO | May be continued up to 48 h |"]) == ""
+    # A one-cell row with no row of data above it in the passage belongs to nothing that can be named.
+    orphan = replace(chunk, text="| Drug | Dose | Route | Comment |\n| --- | --- | --- | --- |\n| >30 kg: 1 mg q8h |")
+    assert row_owner(orphan, orphan.text.index("| >30 kg")) is None

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from qa_service.grounding import check_sentence, drugs_in, quantities_supported
-from qa_service.quantities import parse_quantities, read
+from qa_service.quantities import drug_lexicon, parse_quantities, read
 
 TABLE = Path(__file__).parent / "data" / "quantity_pairs.jsonl"
 UNSUPPORTED_KINDS = {
@@ -364,6 +364,13 @@ def test_drug_names_the_lexicon_lacks_are_found_by_their_ending():
         "bortezomib",
         "oxymorphone",
     }
+
+
+def test_generic_names_of_the_general_tables_brands_are_drugs_too():
+    # naloxone and alprazolam end as no drug-name stem does: the brand-name table names them
+    # (Narcan, Xanax), so a dose question about them is checked against the drugs the answer doses.
+    assert drugs_in("coprescribe naloxone 4 mg with alprazolam") == {"naloxone", "alprazolam"}
+    assert "acetaminophen" in drug_lexicon()
 
 
 # ---------------------------------------------------------------------------------------------------------------
