@@ -96,12 +96,22 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     dosed = {r.drug for r in regimens if r.dose is not None and r.dose.unit != "Gy"}
     if regimens and not dosed:
         return True
+    # Doses of other drugs beside doses bound to none: the unbound ones may be the asked drug's only where the
+    # answer names that drug somewhere.
+    if dosed - {None} and not (asked & drugs_in(expand_query(answer))):
+        return True
     return bool(dosed) and None not in dosed and not (dosed & asked)
 
 
-def states_dose_per_body_size(text: str) -> bool:
-    """Whether the text states a dose per kilogram or per square metre ("0.15 mg/kg", "5 mg/m²")."""
-    return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
+def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether the text states a dose per kilogram or per square metre ("0.15 mg/kg", "5 mg/m²"), and, where
+    `drugs` are given (those the question names), one bound to one of them or to no drug."""
+    if not drugs:
+        return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
+    return any(
+        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or r.drug in drugs)
+        for r in read(text).regimens
+    )
 
 
 def states_number(text: str) -> bool:
@@ -561,7 +571,10 @@ def judge(
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
-        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer))
+        or (
+            bool(_PER_BODY_SIZE.search(asked))
+            and not states_dose_per_body_size(answer, drugs_in(expand_query(asked)))
+        )
     )
     return Evidence(
         features=features,

@@ -291,6 +291,24 @@ def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
     assert judge(question="docetaxel dose per m2?", answer_text=fixed, **STRONG).penalised
 
 
+def test_a_dose_asked_per_kilogram_of_one_drug_is_not_answered_by_another_drug_s():
+    question = "gabapentin starting dose in mg/kg for a 12 yo?"
+    other = "Gabapentin up to 3,600 mg per day in adults. Ondansetron 0.15 mg/kg IV. [1]"
+    own = "Gabapentin 5 mg/kg at bedtime. [1]"
+
+    assert judge(question=question, answer_text=other, **STRONG).penalised
+    assert not judge(question=question, answer_text=own, **STRONG).penalised
+
+
+def test_an_answer_that_never_names_the_drug_asked_about_doses_only_other_drugs():
+    question = "13yo w functional abd pain - amitriptyline dose?"
+    unrelated = "Dexamethasone 8 mg on days 0 to 4. The arms differed little (52 versus 40 mg/day). [1]"
+    bound_elsewhere = "Amitriptyline is an option. The usual starting dose is 10 mg at night. [1]"
+
+    assert judge(question=question, answer_text=unrelated, **STRONG).penalised
+    assert not judge(question=question, answer_text=bound_elsewhere, **STRONG).penalised
+
+
 def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
     saved = judge(
         question="internet CBT for kids - how much did it save?", answer_text="It saved US$ 974. [1]", **STRONG
