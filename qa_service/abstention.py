@@ -571,10 +571,7 @@ def judge(
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
-        or (
-            bool(_PER_BODY_SIZE.search(asked))
-            and not states_dose_per_body_size(answer, drugs_in(expand_query(asked)))
-        )
+        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, drugs_in(expand_query(asked))))
     )
     return Evidence(
         features=features,
