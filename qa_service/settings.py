@@ -98,7 +98,14 @@ class AnswerSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     composer: Literal["extractive", "llm"] = Field("extractive", description="Default answer composer.")
-    max_words: int = Field(120, ge=20, le=1000, description="Target answer length for short answers.")
+    max_words: int = Field(
+        150,
+        ge=20,
+        le=1000,
+        description="Target answer length for short answers. 150 against 120 on the development sets (five "
+        "real-document, three bone; session 9): key facts +0.02 to +0.13 on every real-document set, three fewer "
+        "answerable questions refused, the same near misses abstained.",
+    )
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
     sentence_rerank: bool = Field(
