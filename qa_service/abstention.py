@@ -30,8 +30,9 @@ Features (each in [0, 1]):
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer; nor may an answer to a dose
 question that states no dose, unless the question asks how long or how often ("how long after the
-last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name,
-nor one to a question asking a dose per kilogram or per square metre that states no such dose.
+last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name
+(or that doses other drugs and never names the one asked), nor one to a question asking a dose per
+kilogram or per square metre that states no such dose for the drug asked.
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
