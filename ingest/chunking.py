@@ -334,14 +334,15 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
     return units, meta
 
 
-def _row_cells(row: str) -> int:
-    return len(row.strip().strip("|").split("|"))
+def cells(row: str) -> list[str]:
+    """The cells of a Markdown table row."""
+    return [c.strip() for c in row.strip().strip("|").split("|")]
 
 
 def _continues(row: str, previous: str) -> bool:
     """Whether a one-cell row continues the row unit before it (a table of three columns or more)."""
     first = previous.split("\n", 1)[0]
-    return _row_cells(row) == 1 and _row_cells(first) >= 3 and not TABLE_SEPARATOR.match(previous.split("\n")[-1])
+    return len(cells(row)) == 1 and len(cells(first)) >= 3 and not TABLE_SEPARATOR.match(previous.split("\n")[-1])
 
 
 def _parse_meta(line: str) -> dict[str, str]:

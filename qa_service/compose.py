@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ingest import Chunk, keyword_tokens
-from ingest.chunking import TABLE_SEPARATOR
+from ingest.chunking import TABLE_SEPARATOR, cells
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
@@ -184,50 +184,49 @@ def lead_in(chunk: Chunk, position: int) -> int | None:
     return None
 
 
-def table_header(chunk: Chunk, start: int) -> str | None:
-    """The header row of the table holding the row that starts at `start` in the chunk's text."""
+def rows_above(chunk: Chunk, start: int) -> list[str]:
+    """The lines of the table holding the row that starts at `start` in the chunk's text, above that row, in
+    order (the header repeated in the chunk's prefix included)."""
     lines = (chunk.prefix + chunk.text[:start]).splitlines()
     table: list[str] = []
     for line in reversed(lines):
         if not line.strip().startswith("|"):
             break
-        table.insert(0, line)
+        table.append(line)
+    table.reverse()
+    return table
+
+
+def table_header(chunk: Chunk, start: int, above: list[str] | None = None) -> str | None:
+    """The header row of the table holding the row that starts at `start` in the chunk's text (`above`: its
+    `rows_above`, when already read)."""
+    table = rows_above(chunk, start) if above is None else above
     # A header is the first row with the delimiter row under it; a table without one has no header.
     if len(table) < 2 or not TABLE_SEPARATOR.match(table[1]) or re.fullmatch(r"[\s|:-]*", table[0]):
         return None
     return table[0].strip()
 
 
-def row_owner(chunk: Chunk, start: int) -> str | None:
+def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str | None:
     """For a row that continues the one above it, what the rows are about; "" for a row that stands alone.
 
     A table whose cells spanned several rows reaches Markdown as a full row followed by rows of one
     cell ("| Nabilone | Age >4 y: | PO | ... |" then "| >30 kg: 1 mg q8-12h |"): the dose in the short
     row belongs to the drug named at the start of the last full row ("Nabilone; Age >4 y:"). None where
     that row is not in the passage: the short row alone states a dose for no drug, and is never quoted.
+    `above`: the row's `rows_above`, when already read.
     """
-    lines = (chunk.prefix + chunk.text[:start]).splitlines()
+    table = rows_above(chunk, start) if above is None else above
     row = chunk.text[start:].split("\n", 1)[0]
-    above: list[str] = []
-    for line in reversed(lines):
-        if not line.strip().startswith("|"):
-            break
-        above.append(line)
-    widest = max((len(cells(line)) for line in above), default=0)
-    if len(cells(row)) > 1 or widest < 3:
+    if len(cells(row)) > 1 or max((len(cells(line)) for line in table), default=0) < 3:
         return ""
-    for line in above:  # nearest first
+    for line in reversed(table):  # nearest first
         if TABLE_SEPARATOR.match(line):
             return None  # the header row is next: no row of data above this one in the passage
         values = cells(line)
         if len(values) >= 3:  # a row of its own (itself perhaps short of a spanned first cell)
             return "; ".join(v for v in values[:2] if v) or None
     return None
-
-
-def cells(row: str) -> list[str]:
-    """The cells of a Markdown table row."""
-    return [c.strip() for c in row.strip().strip("|").split("|")]
 
 
 def row_as_sentence(row: str, header: str | None) -> str:
@@ -426,11 +425,14 @@ class ExtractiveComposer:
                 if not answer_worthy(text, after=chunk_text[:start]) or _norm(text) in titles:
                     continue  # a cover page's or a heading's words repeated as a line say nothing
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
-                header = table_header(candidate.chunk, start) if text.startswith("|") else None
-                if text.startswith("|") and (owner := row_owner(candidate.chunk, start)) != "":
-                    if owner is None:
+                header = None
+                if text.startswith("|"):
+                    above = rows_above(candidate.chunk, start)
+                    header = table_header(candidate.chunk, start, above)
+                    if (owner := row_owner(candidate.chunk, start, above)) is None:
                         continue  # a dose whose drug is in another passage
-                    text = f"| {owner} | {cells(text)[0]} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
+                    if owner:
+                        text = f"| {owner} | {cells(text)[0]} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
