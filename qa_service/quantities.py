@@ -31,6 +31,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
+from qa_service.term_tables import GENERAL_TERMS, term_table
+
 # ---------------------------------------------------------------------------------------------------------------
 # Vocabulary
 
@@ -317,17 +319,7 @@ def drug_lexicon() -> tuple[str, ...]:
 
 def _generic_names() -> set[str]:
     """The first expansion of every entry in the general table's brand-name section (the generic name)."""
-    text = resources.files("qa_service").joinpath("data/abbreviations_general.tsv").read_text(encoding="utf-8")
-    names: set[str] = set()
-    in_brands = False
-    for line in text.splitlines():
-        if line.startswith("# ==="):
-            in_brands = "brand names" in line
-        elif in_brands and line.strip() and not line.startswith("#"):
-            first = line.partition("\t")[2].split(",")[0].strip().lower()
-            if first:
-                names.add(first)
-    return names
+    return {found[0].lower() for section, _, found in term_table(GENERAL_TERMS) if "brand names" in section and found}
 
 
 @lru_cache(maxsize=1)

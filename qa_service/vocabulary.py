@@ -36,22 +36,13 @@ from rapidfuzz.process import extract
 
 from ingest.keywords import STOPWORDS, normalise
 from qa_service.quantities import NUMBER_WORDS
+from qa_service.term_tables import GENERAL_TERMS, term_table
 
 
 @lru_cache(maxsize=1)
 def abbreviations() -> dict[str, list[str]]:
-    """Abbreviation or lay term -> expansions, from the packaged TSV.
-
-    Lines starting with "#" are comments; a key that is itself "#" is written escaped, as "\\#".
-    """
-    table: dict[str, list[str]] = {}
-    text = resources.files("qa_service").joinpath("data/abbreviations.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, expansions = line.partition("\t")
-        table[key.strip().lower().replace("\\#", "#")] = [e.strip() for e in expansions.split(",") if e.strip()]
-    return table
+    """Abbreviation or lay term -> expansions, from the packaged `abbreviations.tsv` (`term_table`)."""
+    return {key: list(expansions) for _, key, expansions in term_table("data/abbreviations.tsv")}
 
 
 @lru_cache(maxsize=1)
@@ -62,14 +53,7 @@ def general_terms() -> dict[str, tuple[str, ...]]:
     Unlike `abbreviations()`, these never expand a query: the speller reads a word as one of its terms only
     where the index lacks the word and has the term (`Speller.general`).
     """
-    table: dict[str, tuple[str, ...]] = {}
-    text = resources.files("qa_service").joinpath("data/abbreviations_general.tsv").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        key, _, expansions = line.partition("\t")
-        table[key.strip().lower()] = tuple(e.strip() for e in expansions.split(",") if e.strip())
-    return table
+    return {key: expansions for _, key, expansions in term_table(GENERAL_TERMS)}
 
 
 def _term_words(term: str) -> list[str]:
