@@ -566,13 +566,14 @@ def judge(
         "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
     # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
-    names_a_dose = bool(_DOSE_QUESTION.search(asked)) or bool(_HOW_MUCH.search(asked) and drugs_in(expand_query(asked)))
+    named = drugs_in(expand_query(asked))
+    names_a_dose = bool(_DOSE_QUESTION.search(asked)) or bool(_HOW_MUCH.search(asked) and named)
     asks_dose = names_a_dose and not _ASKS_TIME.search(asked)
     penalised = (
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
-        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, drugs_in(expand_query(asked))))
+        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, named))
     )
     return Evidence(
         features=features,
