@@ -7,6 +7,7 @@ into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
@@ -30,6 +31,9 @@ class Candidate:
     chunk: Chunk
     row: int
     rank: int
+    attached: bool = False
+    """A recommendation brought in by a passage under it (`governing_recommendations`): read beside the top
+    passages, not in place of one."""
 
 
 @dataclass
@@ -411,7 +415,14 @@ class ExtractiveComposer:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
         scored: list[AnswerSentence] = []
-        for source, candidate in enumerate(candidates[: max_passages or self.max_passages]):
+        limit = max_passages or self.max_passages
+        window = len(candidates)
+        for i, c in enumerate(candidates):
+            limit -= not c.attached
+            if limit < 0:
+                window = i
+                break
+        for source, candidate in enumerate(candidates[:window]):
             texts = candidate.chunk.sentence_texts()
             vectors = self._sentence_vectors(candidate)
             # A sentence is read under its headings: "4 mg every 6 months" in a section on treatment-
@@ -436,7 +447,8 @@ class ExtractiveComposer:
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
-                bonus = (0.08 if source == 0 else 0.04 if source == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
+                rank = candidate.rank
+                bonus = (0.08 if rank == 0 else 0.04 if rank == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
                 if header and _names_the_row(q_tokens, text):  # "conversion factor for methadone": its row
                     bonus += HEADING_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
@@ -569,6 +581,34 @@ def strength_text(chunk: Chunk) -> str | None:
         return None
     text = str(strength).strip().rstrip(".")
     return text if "recommend" in text.lower() else f"{text} recommendation"
+
+
+def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
+    """Each passage under a recommendation's heading that is not the recommendation itself -> the row of that
+    recommendation's first passage (which states its strength).
+
+    A guideline follows a recommendation with its rationale, remarks and implementation notes, each under
+    the recommendation's heading ("Recommendation 5 > Implementation Considerations", "Recommendation 4b >
+    6.4.3 CONSIDERATIONS"). Where a document repeats a recommendation (an executive summary and the body),
+    the one sharing more of the passage's headings governs it.
+    """
+    recommendations: dict[tuple[str, str], list[int]] = {}
+    for row, chunk in enumerate(chunks):
+        if chunk.rec_id and chunk.section:
+            recommendations.setdefault((chunk.doc_id, chunk.section[-1]), []).append(row)
+    governed: dict[int, int] = {}
+    if not recommendations:
+        return governed
+    for row, chunk in enumerate(chunks):
+        if chunk.rec_id:
+            continue
+        for heading in chunk.section:
+            rows = recommendations.get((chunk.doc_id, heading))
+            if rows:
+                headings = set(chunk.section)
+                governed[row] = max(rows, key=lambda r: (len(headings & set(chunks[r].section)), -r))
+                break
+    return governed
 
 
 def _lower_first(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,15 @@ from ingest.chunking import pages_of
 from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
-from qa_service.compose import AnswerComposer, Candidate, Composed, ExtractiveComposer, attribution, render
+from qa_service.compose import (
+    AnswerComposer,
+    Candidate,
+    Composed,
+    ExtractiveComposer,
+    attribution,
+    governing_recommendations,
+    render,
+)
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.llm import LLMComposer
 from qa_service.llm_client import build_chat_model
@@ -204,6 +212,29 @@ class QAPipeline:
             return LLMComposer(self.chat_model, self.extractive, self.settings.llm)
         return self.extractive
 
+    def _with_recommendations(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates, each followed by the recommendation it sits under when that is not among them.
+
+        A guideline's rationale, remarks and implementation notes answer many questions in the words of the
+        question, while the recommendation they explain (with its strength) sits one heading up: "how often
+        do I see him during the taper?" finds "Recommendation 5 > Implementation Considerations". The
+        recommendation is read beside its passage (`Candidate.attached`), never in place of another.
+        """
+        governing = self._governing
+        present = {c.row for c in candidates}
+        out: list[Candidate] = []
+        for candidate in candidates:
+            out.append(candidate)
+            rec = governing.get(candidate.row)
+            if rec is not None and rec not in present:
+                present.add(rec)
+                out.append(Candidate(chunk=self.index.chunks[rec], row=rec, rank=candidate.rank, attached=True))
+        return out
+
+    @cached_property
+    def _governing(self) -> dict[int, int]:
+        return governing_recommendations(self.index.chunks)
+
     def ask(self, request: AskRequest) -> AskResponse:
         """Retrieve, compose, check the evidence; answer with citations or abstain."""
         started = time.perf_counter()
@@ -214,6 +245,8 @@ class QAPipeline:
         timings = dict(result.timings_ms)
         passages = [self._passage(h) for h in result.hits]
         candidates = [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)]
+        if answer_settings.attach_recommendations:
+            candidates = self._with_recommendations(candidates)
         composer_name = request.composer or answer_settings.composer
         max_words = answer_settings.long_max_words if request.long else answer_settings.max_words
 

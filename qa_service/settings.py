@@ -106,6 +106,13 @@ class AnswerSettings(BaseModel):
         "real-document, three bone; session 9): key facts +0.02 to +0.13 on every real-document set, three fewer "
         "answerable questions refused, the same near misses abstained.",
     )
+    attach_recommendations: bool = Field(
+        True,
+        description="Read, beside a passage under a recommendation's heading (its rationale, remarks or "
+        "implementation notes), the recommendation itself with its strength. On the development sets (session 10): "
+        "key facts +0.05 on realdocs_dev6 and +0.01 on realdocs_dev4 (questions asking a recommendation's "
+        "strength), no answer lost on any set; the project's own corpus has no such passages.",
+    )
     long_max_words: int = Field(300, ge=20, le=3000, description="Target length when a long answer is asked for.")
     min_sentence_score: float = Field(0.30, ge=-1, le=1, description="Cosine a sentence needs to be used.")
     sentence_rerank: bool = Field(

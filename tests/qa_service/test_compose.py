@@ -8,14 +8,14 @@ from dataclasses import replace
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.compose import Candidate, ExtractiveComposer, answer_worthy, render
+from qa_service.compose import Candidate, ExtractiveComposer, answer_worthy, governing_recommendations, render
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import build_mini_index, candidates_for, chunk_for, query_vector
+    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, candidates_for, chunk_for, query_vector
 except ModuleNotFoundError:
-    from mini_corpus import build_mini_index, candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
+    from mini_corpus import MINI_CORPUS, build_mini_index, candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
 
@@ -618,3 +618,91 @@ def test_a_row_continuing_a_spanned_row_is_quoted_with_the_drug_it_belongs_to(tm
     # A one-cell row with no row of data above it in the passage belongs to nothing that can be named.
     orphan = replace(chunk, text="| Drug | Dose | Route | Comment |\n| --- | --- | --- | --- |\n| >30 kg: 1 mg q8h |")
     assert row_owner(orphan, orphan.text.index("| >30 kg")) is None
+
+
+# -- a recommendation read beside the passages under it ---------------------------------------------
+
+RATIONALE_GUIDELINE = """---
+title: "Opioids for pain"
+issuing_body: "CDC"
+year: 2022
+---
+
+# Opioids for pain
+
+## Tapering
+
+### Recommendation 5
+Strength: recommendation category: B; evidence type: 4
+
+Clinicians should taper opioids gradually when the risks of continuing outweigh the benefits.
+
+#### Implementation considerations
+
+Clinicians should follow up at least monthly with patients engaging in opioid tapering.
+A decrease of 10% per month is a reasonable starting point.
+
+## Toxicology testing
+
+### Recommendation 10
+Strength: recommendation category: B; evidence type: 4
+
+Clinicians should consider toxicology testing when prescribing opioids for chronic pain.
+
+## Summary of the recommendations
+
+### Recommendation 5
+Strength: recommendation category: B; evidence type: 4
+
+Taper opioids gradually.
+"""
+
+
+@pytest.fixture(scope="module")
+def rationale_index(tmp_path_factory: pytest.TempPathFactory):
+    from ingest import open_index
+
+    files = {**MINI_CORPUS, "opioids/cdc.md": RATIONALE_GUIDELINE}
+    return open_index(build_mini_index(tmp_path_factory.mktemp("rationale"), files))
+
+
+def _row(index, predicate) -> int:
+    rows = [row for row, chunk in enumerate(index.chunks) if predicate(chunk)]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def test_a_passage_under_a_recommendation_heading_is_governed_by_that_recommendation(rationale_index):
+    governed = governing_recommendations(rationale_index.chunks)
+    notes = _row(rationale_index, lambda c: c.section[-1:] == ("Implementation considerations",))
+    rec = governed[notes]
+
+    chunk = rationale_index.chunks[rec]
+    assert chunk.rec_id == "opioids/cdc#rec-5" and chunk.metadata["strength"].startswith("recommendation category: B")
+    # The body's recommendation, which shares the notes' headings, not the summary's repeat of it.
+    assert "Tapering" in chunk.section and "when the risks of continuing" in chunk.text
+    # Recommendations govern nothing themselves, and a corpus of recommendations only has nothing governed.
+    assert not any(rationale_index.chunks[row].rec_id for row in governed)
+    assert governing_recommendations(rationale_index.chunks[:0]) == {}
+
+
+def test_an_attached_recommendation_is_read_beside_the_top_passages_not_instead_of_one(rationale_index):
+    composer = ExtractiveComposer(rationale_index, AnswerSettings())
+    notes = _row(rationale_index, lambda c: c.section[-1:] == ("Implementation considerations",))
+    rec = governing_recommendations(rationale_index.chunks)[notes]
+    others = candidates_for(rationale_index, "BM-RT-01", "BM-MM-01", "BM-DX-01", "HCM-01")
+    question = "how often to follow up during opioid tapering, and what is the recommendation category?"
+    candidates = [
+        Candidate(chunk=rationale_index.chunks[notes], row=notes, rank=0),
+        Candidate(chunk=rationale_index.chunks[rec], row=rec, rank=0, attached=True),
+        *(replace(c, rank=i + 1) for i, c in enumerate(others)),
+    ]
+
+    scored = composer.score_sentences(question, query_vector(question), candidates)
+
+    # Six candidates, five passages: the attached recommendation takes no top passage's place.
+    assert {s.source for s in scored} == set(range(6))
+    composed = composer.compose(question, query_vector(question), candidates, max_words=150)
+    answer, order = render(composed, candidates)
+    assert "at least monthly" in answer and "recommendation category: B; evidence type: 4" in answer
+    assert 1 in order  # the recommendation is cited as the passage it is

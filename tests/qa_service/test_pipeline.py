@@ -273,3 +273,38 @@ def test_the_spin_setting_reaches_the_onnx_encoder(monkeypatch):
     ingest.embedders.load_embedder(EmbeddingSettings(precision="fp32", query_backend="onnx"), for_queries=True)
 
     assert [c["spin"] for c in calls] == [True, False]
+
+
+def test_a_rationale_passage_brings_its_recommendation_and_strength_into_the_answer(tmp_path):
+    from ingest import open_index
+
+    try:
+        from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index
+        from tests.qa_service.test_compose import RATIONALE_GUIDELINE
+    except ModuleNotFoundError:
+        from mini_corpus import MINI_CORPUS, build_mini_index  # type: ignore[no-redef]
+        from test_compose import RATIONALE_GUIDELINE  # type: ignore[no-redef]
+
+    index_dir = build_mini_index(tmp_path, {**MINI_CORPUS, "opioids/cdc.md": RATIONALE_GUIDELINE})
+    index = open_index(index_dir)
+    # One passage retrieved: the implementation notes, not the recommendation above them.
+    question = AskRequest(
+        question="how often should I follow up during an opioid taper? recommendation category?", top_k=1
+    )
+
+    def ask(attach: bool):
+        # Hash embeddings make a weak gate: the threshold is off so that the composition is what is tested.
+        answer = AnswerSettings(attach_recommendations=attach, abstain_threshold=0.0)
+        settings = Settings(index_dir=index_dir, answer=answer)
+        return QAPipeline(index, make_embedder(), settings).ask(question)
+
+    with_rec, without = ask(True), ask(False)
+
+    assert [p.section.split(" > ")[-1] for p in with_rec.passages] == ["Implementation considerations"]
+    assert not with_rec.abstained and "at least monthly" in with_rec.answer
+    rec = [c for c in with_rec.citations if c.rec_id == "opioids/cdc#rec-5"]
+    assert rec and rec[0].section.endswith("Tapering > Recommendation 5")  # the body's, not the summary's
+    assert "(recommendation category: B; evidence type: 4), clinicians should taper" in with_rec.answer
+    assert not any(c.rec_id == "opioids/cdc#rec-5" for c in without.citations)
+    # The evidence is judged on the retrieved passages either way.
+    assert with_rec.evidence_score == without.evidence_score
