@@ -108,15 +108,17 @@ _POINTER = re.compile(
 _LIST_MARKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.)]|[ivx]{1,4}[.)])[ \t]*$")
 # "ACCP, American College of Chest Physicians." and "CT, computed tomography.": a list of abbreviations.
 _ABBREVIATION_ENTRY = re.compile(r"^[A-Z][A-Za-z0-9/&-]*[A-Z0-9][A-Za-z0-9/&-]*,\s+[A-Za-z][\w ,'()/-]*\.?$")
+# A table's glossary: "Abbreviations: mcg/hr = microgram per hour; mg = milligram; MME = ...".
+_GLOSSARY = re.compile(r"^(?:abbreviations?|acronyms?)\s*:|(?:[^;=]{1,40}\s=\s[^;=]+;\s*){2,}", re.IGNORECASE)
 
 
 def answer_worthy(text: str, *, after: str = "") -> bool:
     """Whether a passage sentence can stand in an answer on its own (`after`: the passage text before it).
 
     Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), an
-    entry of a list of abbreviations, a pointer to another section ("For more information, see ..."),
-    or a fragment that begins mid-sentence (lower case, not the first word of a list item). Table
-    rows pass.
+    entry of a list of abbreviations or a table's glossary, a pointer to another section ("For more
+    information, see ..."), or a fragment that begins mid-sentence (lower case, not the first word of
+    a list item). Table rows pass.
     """
     stripped = text.strip()
     if stripped.startswith("|"):  # a row answers; a header row (with its |---| line) names columns only
@@ -125,6 +127,7 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
         _REFERENCE.search(stripped)
         or len(_WORD.findall(stripped)) < 3
         or _ABBREVIATION_ENTRY.match(stripped)
+        or _GLOSSARY.search(stripped)
         or _POINTER.match(stripped)
     ):
         return False
@@ -135,6 +138,17 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
 
 
 _LIST_LABEL = re.compile(r"^\(?(?:[a-zA-Z]|\d{1,3}|[ivxIVX]{1,4})\)\s+")  # "b) Psychological ...", "(ii) ..."
+_NUMBERED = re.compile(r"^\d{1,3}\.\s+(?=[A-Z])")  # "3. Do not use the calculated dose ..."
+
+
+def without_list_label(text: str) -> str:
+    """A list item's sentence without its label ("3) Do not use ..." -> "Do not use ..."): in an answer the
+    label numbers nothing, and reads as a quantity it is not."""
+    if text.startswith("|"):
+        return text
+    return _NUMBERED.sub("", _LIST_LABEL.sub("", text, count=1), count=1)
+
+
 _PAIRS = {")": "(", "]": "["}
 
 
@@ -452,7 +466,7 @@ class ExtractiveComposer:
                 if header and _names_the_row(q_tokens, text):  # "conversion factor for methadone": its row
                     bonus += HEADING_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
-                clean = drop_source_references(text)
+                clean = without_list_label(drop_source_references(text))
                 scored.append(
                     AnswerSentence(text=clean, source=source, score=score, position=position, table_header=header)
                 )

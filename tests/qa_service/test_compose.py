@@ -321,10 +321,64 @@ def test_a_question_names_a_heading_only_when_it_holds_all_of_its_words(tmp_path
         "[1] 2015.",
         "Smith AB, Jones C, et al. Opioid tapering in primary care.",
         "Walker J, Mertens UK, Schmidt CO, Chenot J-F. Effect on healthcare.",
+        "Abbreviations: mcg/hr = microgram per hour; mg = milligram; MME = morphine milligram equivalent.",
+        "ER/LA = extended-release and long-acting; IR = immediate-release; MME = morphine milligram equivalent.",
     ],
 )
 def test_reference_entries_and_citation_only_sentences_are_not_answer_worthy(sentence):
     assert not answer_worthy(sentence)
+
+
+def test_a_dose_stated_with_an_equals_sign_is_still_answer_worthy():
+    assert answer_worthy("For hydrocodone, 20 mg x 1 = 20 MME/day; keep the total below 50 MME/day.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "read"),
+    [
+        ("3) Do not use the calculated dose in MMEs to convert opioids.", "Do not use the calculated dose in MMEs"),
+        ("b) Psychological therapy may be delivered remotely.", "Psychological therapy may be delivered remotely."),
+        ("(ii) Offer a taper.", "Offer a taper."),
+        ("12. Clinicians should offer treatment.", "Clinicians should offer treatment."),
+        ("2.5 mg is the starting dose.", "2.5 mg is the starting dose."),  # a number, not a label
+        ("| 1) | Oxycodone | 1.5 |", "| 1) | Oxycodone | 1.5 |"),  # table rows stay as they are
+    ],
+)
+def test_a_list_items_label_is_not_part_of_its_answer_sentence(sentence, read):
+    from qa_service.compose import without_list_label
+
+    assert without_list_label(sentence).startswith(read)
+
+
+def test_a_numbered_footnote_answers_without_its_number(tmp_path):
+    files = {
+        "opioids/table.md": """---
+title: "Opioid conversion"
+issuing_body: "CDC"
+year: 2022
+---
+
+# Opioid conversion
+
+## Notes on the conversion table
+
+3) Do not use the calculated dose in MMEs to determine the doses to use when converting one opioid to another.
+
+7) These conversion factors should not be applied to dosage decisions related to opioid use disorder.
+"""
+    }
+    from ingest import open_index
+
+    index = open_index(build_mini_index(tmp_path, files))
+    candidates = [Candidate(chunk=c, row=i, rank=i) for i, c in enumerate(index.chunks)]
+    question = "can I use the MME dose to convert one opioid to another?"
+    composed = ExtractiveComposer(index, AnswerSettings()).compose(
+        question, query_vector(question), candidates, max_words=150
+    )
+    answer, _ = render(composed, candidates)
+
+    assert "Per CDC 2022, do not use the calculated dose in MMEs" in answer
+    assert not re.search(r"(?:^|, |\] )\d\) ", answer), answer
 
 
 def test_a_sentence_reporting_a_study_by_its_authors_is_answer_worthy():
