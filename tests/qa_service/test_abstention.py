@@ -142,6 +142,19 @@ def test_contractions_with_or_without_their_apostrophe_are_phrasing_not_subject(
     assert unknown_terms("whats the dose, hasnt helped", {"dose": 1.0, "help": 1.0}) == 0
 
 
+def test_indefinite_pronouns_and_done_are_phrasing_not_subject():
+    from qa_service.abstention import coverage, question_terms
+
+    question = "how often should I check the PDMP for someone on opioids - can it be done online?"
+    flat = set().union(*question_terms(question))
+    assert not flat & {*keyword_tokens("someone done")}
+    assert {*keyword_tokens("check pdmp opioids online")} <= flat
+    # A word the corpus never uses weighs as its rarest: "someone" used to cost the passage that answers.
+    passage = "Check the PDMP often (every 3 months) for patients on opioids, online or in person."
+    idf = dict.fromkeys(keyword_tokens(passage), 1.0)
+    assert coverage(question, passage, idf, 8.0) == pytest.approx(1.0)
+
+
 def test_a_question_of_only_phrasing_words_has_no_terms():
     from qa_service.abstention import question_terms
 
