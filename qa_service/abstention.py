@@ -301,8 +301,12 @@ def _term_groups(question: str, ignore: frozenset[str]) -> tuple[tuple[str, froz
     """Each keyword of the question with its alternatives, beside the word as written."""
     phrasing = question_words()
     groups: list[tuple[str, frozenset[str]]] = []
+    previous = ""
     for word, expansions in query_words(question):
-        if word in phrasing or _AGE_SEX.match(word):
+        after_how, previous = previous == "how", word
+        # "how often", "how soon", "how much", "how strong": the word after "how" names the kind of answer
+        # asked for (a time, an amount, a grade), not the subject the passages must cover.
+        if word in phrasing or _AGE_SEX.match(word) or (after_how and word.isalpha()):
             continue
         # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
         tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}

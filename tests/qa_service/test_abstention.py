@@ -155,6 +155,16 @@ def test_indefinite_pronouns_and_done_are_phrasing_not_subject():
     assert coverage(question, passage, idf, 8.0) == pytest.approx(1.0)
 
 
+def test_the_word_after_how_names_the_kind_of_answer_not_the_subject():
+    from qa_service.abstention import question_terms
+
+    flat = set().union(*question_terms("OUD by DSM-5: how many criteria make it severe, how soon to reassess?"))
+    assert not flat & {*keyword_tokens("many soon")}
+    assert {*keyword_tokens("criteria severe reassess dsm 5")} <= flat
+    # Elsewhere the same words are the subject: "long-term opioids", "severe pain".
+    assert {*keyword_tokens("long term")} <= set().union(*question_terms("how to taper long-term opioids?"))
+
+
 def test_a_question_of_only_phrasing_words_has_no_terms():
     from qa_service.abstention import question_terms
 
