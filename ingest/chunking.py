@@ -32,7 +32,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch10"
+CHUNKER_VERSION = "ch11"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -339,10 +339,20 @@ def cells(row: str) -> list[str]:
     return [c.strip() for c in row.strip().strip("|").split("|")]
 
 
+def continues_row(row_cells: int, table_cells: int) -> bool:
+    """Whether a row of `row_cells` cells continues the row above it, in a table `table_cells` wide.
+
+    A cell that spanned several rows reaches Markdown as a full row followed by short rows holding the
+    rest ("| >30 kg: 1 mg q8-12h |" under "| Nabilone | Age >4 y: | PO | ... |"): a row of at most half
+    the cells of a table of three columns or more.
+    """
+    return table_cells >= 3 and 2 * row_cells <= table_cells
+
+
 def _continues(row: str, previous: str) -> bool:
-    """Whether a one-cell row continues the row unit before it (a table of three columns or more)."""
+    """Whether a short row continues the row unit before it (`continues_row`)."""
     first = previous.split("\n", 1)[0]
-    return len(cells(row)) == 1 and len(cells(first)) >= 3 and not TABLE_SEPARATOR.match(previous.split("\n")[-1])
+    return continues_row(len(cells(row)), len(cells(first))) and not TABLE_SEPARATOR.match(previous.split("\n")[-1])
 
 
 def _parse_meta(line: str) -> dict[str, str]:

@@ -80,6 +80,10 @@ def states_dose(text: str) -> bool:
     return any(q.kind == "dose" for q in parse_quantities(text))
 
 
+# Where one answer sentence ends: after its citation markers ("... 4 mg. [1] Give ..."), or a full stop.
+_ANSWER_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z])|(?<=[.!?])\s+(?=[A-Z])")
+
+
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     """Whether every dose the answer states belongs to a drug the question does not name.
 
@@ -97,11 +101,19 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     dosed = {r.drug for r in regimens if r.dose is not None and r.dose.unit != "Gy"}
     if regimens and not dosed:
         return True
-    # Doses of other drugs beside doses bound to none: the unbound ones may be the asked drug's only where the
-    # answer names that drug somewhere.
-    if dosed - {None} and not (asked & drugs_in(expand_query(answer))):
-        return True
-    return bool(dosed) and None not in dosed and not (dosed & asked)
+    if dosed & asked or dosed == {None}:
+        return False  # the asked drug's dose; or doses bound to none, the drug perhaps named before them
+    if None not in dosed:
+        return bool(dosed)
+    # Beside doses of other drugs, a dose bound to none is the asked drug's only where its sentence or the one
+    # before names that drug: "dexamethasone 8 mg ... (52 versus 40 mg MMD/day)" is no answer to "amitriptyline
+    # dose?" because a later sentence of the answer mentions amitriptyline.
+    sentences = _ANSWER_SENTENCE.split(answer)
+    for i, sentence in enumerate(sentences):
+        unbound = any(r.drug is None and r.dose is not None and r.dose.unit != "Gy" for r in read(sentence).regimens)
+        if unbound and asked & drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))):
+            return False
+    return True
 
 
 def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = frozenset()) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ingest import Chunk, keyword_tokens
-from ingest.chunking import TABLE_SEPARATOR, cells
+from ingest.chunking import TABLE_SEPARATOR, cells, continues_row
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
@@ -236,13 +236,14 @@ def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str |
     """
     table = rows_above(chunk, start) if above is None else above
     row = chunk.text[start:].split("\n", 1)[0]
-    if len(cells(row)) > 1 or max((len(cells(line)) for line in table), default=0) < 3:
+    width = max((len(cells(line)) for line in table), default=0)
+    if not continues_row(len(cells(row)), width):
         return ""
     for line in reversed(table):  # nearest first
         if TABLE_SEPARATOR.match(line):
             return None  # the header row is next: no row of data above this one in the passage
         values = cells(line)
-        if len(values) >= 3:  # a row of its own (itself perhaps short of a spanned first cell)
+        if not continues_row(len(values), width):  # a row of its own (itself perhaps short of a spanned first cell)
             return "; ".join(v for v in values[:2] if v) or None
     return None
 
@@ -457,7 +458,7 @@ class ExtractiveComposer:
                     if (owner := row_owner(candidate.chunk, start, above)) is None:
                         continue  # a dose whose drug is in another passage
                     if owner:
-                        text = f"| {owner} | {cells(text)[0]} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
+                        text = f"| {owner} | {' | '.join(cells(text))} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0

@@ -664,3 +664,23 @@ def test_a_one_cell_row_continuing_a_spanned_row_stays_in_its_chunk() -> None:
         # The dose rows travel with the row naming their drug, each still a sentence of its own.
         assert f"| <18 kg: {i} mg q12h |" in holder.text and f"| >30 kg: {i} mg q8h |" in holder.text
         assert f"| >30 kg: {i} mg q8h |" in holder.sentence_texts()
+
+
+def test_a_short_row_of_a_wide_table_continues_its_row_and_a_full_row_does_not() -> None:
+    from ingest.chunking import continues_row
+
+    chunker, _ = make_chunker(64)
+    rows = [
+        f"| Class {i} | Drug {i} | Capsule: {i} mg day 1 | PO | comment | ref |\n"
+        f"| Suspension: {i} mg/kg day 1 | Maximum dose: {i}0 mg |"
+        for i in range(8)
+    ]
+    header = "| Category | Drug | Dose | Route | Comment | Reference |\n| --- | --- | --- | --- | --- | --- |\n"
+    chunks = chunker.chunk(structured(header + "\n".join(rows) + "\n", title="T"))
+
+    assert len(chunks) > 1
+    for i in range(8):
+        (holder,) = [c for c in chunks if f"| Drug {i} |" in c.text]
+        assert f"| Suspension: {i} mg/kg day 1 | Maximum dose: {i}0 mg |" in holder.text
+    # Half a table's cells or fewer continue the row above; more stand alone; narrow tables have no spans.
+    assert continues_row(3, 6) and continues_row(1, 3) and not continues_row(4, 6) and not continues_row(1, 2)

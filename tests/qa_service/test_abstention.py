@@ -277,6 +277,13 @@ def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
     assert not judge(question=question, answer_text=asked, **STRONG).penalised
     assert not judge(question=question, answer_text=other.replace("[1]", "") + asked, **STRONG).penalised
     assert not judge(question=question, answer_text=unbound, **STRONG).penalised
+    # Beside another drug's doses, a dose bound to none counts only next to the asked drug's name.
+    mixed = (
+        "Give dexamethasone 8 mg on days 0 to 4. [1] Dosages were 52 versus 40 mg/day. [2] Zoledronic acid is used. [3]"
+    )
+    assert judge(question=question, answer_text=mixed, **STRONG).penalised
+    near = "Give dexamethasone 8 mg on days 0 to 4. [1] Zoledronic acid is used. [2] The dose is 4 mg. [2]"
+    assert not judge(question=question, answer_text=near, **STRONG).penalised
     assert not judge(question="dose for myeloma bone disease?", answer_text=other, **STRONG).penalised
     assert judge(question="zol dose for myeloma?", answer_text=other, **STRONG).penalised  # "zol": zoledronic acid
     radiation = "Give corticosteroids (dexamethasone) at once. [1] For painful metastases, give 8 Gy once. [2]"

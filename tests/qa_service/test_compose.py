@@ -674,6 +674,29 @@ def test_a_row_continuing_a_spanned_row_is_quoted_with_the_drug_it_belongs_to(tm
     assert row_owner(orphan, orphan.text.index("| >30 kg")) is None
 
 
+def test_a_two_cell_row_of_a_six_column_table_is_quoted_with_its_drug(tmp_path):
+    from qa_service.compose import row_owner
+
+    index, _ = _index_of(
+        tmp_path,
+        "antiemetics.md",
+        "# Antiemetics\n\n## Children\n\n| Class | Drug | Dose | Route | Comment | Ref |\n"
+        "| --- | --- | --- | --- | --- | --- |\n"
+        "| NK-1 antagonists | Aprepitant | Capsule: Age >12 y: 125 mg day 1 | PO | CYP3A4 inhibitor | [12] |\n"
+        "| Suspension: Age 6 mo-12 y: 3 mg/kg day 1 | Maximum dose day 1: 125 mg |\n",
+    )
+    (chunk,) = [c for c in index.chunks if "3 mg/kg" in c.text]
+    starts = {chunk.text[a:b]: a for a, b in chunk.sentences}
+
+    short = "| Suspension: Age 6 mo-12 y: 3 mg/kg day 1 | Maximum dose day 1: 125 mg |"
+    assert row_owner(chunk, starts[short]) == "NK-1 antagonists; Aprepitant"
+    candidates = [Candidate(chunk=chunk, row=0, rank=0)]
+    question = "aprepitant dose in mg/kg for a child?"
+    scored = ExtractiveComposer(index, AnswerSettings()).score_sentences(question, query_vector(question), candidates)
+    quoted = [s.text for s in scored if "3 mg/kg" in s.text]
+    assert quoted == [f"| NK-1 antagonists; Aprepitant | {short.strip('| ')} |"]
+
+
 # -- a recommendation read beside the passages under it ---------------------------------------------
 
 RATIONALE_GUIDELINE = """---
