@@ -56,6 +56,7 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
+from qa_service.compose import asked_kinds, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import drug_mentions, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
@@ -234,6 +235,20 @@ _NOT_ASKED = re.compile(
     r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b",
     re.IGNORECASE,
 )
+
+
+_TIME_KINDS = frozenset({"time", "interval", "cycle"})
+
+
+def time_unanswered(question: str, answer: str) -> bool:
+    """Whether the question asks how long or how often and the answer states no time or interval.
+
+    "Lung-RADS 3 nodule - f/u interval?" answered with "the risk of death ... is 4.1 and 4.5 per 10,000"
+    states a number, but not the interval asked for. Kinds as the composer reads them (`asked_kinds`,
+    `stated_kinds`): "every 3 months", "annually", "within 1-4 weeks", "for 5 years", "twice a day".
+    """
+    kinds = asked_kinds(question) & _TIME_KINDS
+    return bool(kinds) and not (stated_kinds(answer) & kinds)
 
 
 @dataclass
@@ -590,6 +605,7 @@ def judge(
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
         or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, named))
+        or time_unanswered(asked, answer)
     )
     return Evidence(
         features=features,

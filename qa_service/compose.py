@@ -275,7 +275,10 @@ HEADING_BONUS = 0.1
 # drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass).
 ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (
-        re.compile(r"\bhow (?:often|frequently|regularly)\b|\bfrequency\b|\binterval\b", re.IGNORECASE),
+        re.compile(
+            r"\bhow (?:often|frequently|regularly)\b|\bfrequency\b|(?<!confidence )(?<!credible )\binterval\b",
+            re.IGNORECASE,
+        ),
         frozenset({"interval", "cycle"}),
     ),
     (

@@ -573,3 +573,17 @@ def test_a_number_is_read_with_the_sentence_before_it_and_its_table_header(mini_
     q = "conversion factor for methadone?"
     with_header = gate._quantity_coverage(q, Composed([row], "extractive"), [Candidate(table, 0, 0)])
     assert with_header > gate._quantity_coverage(q, Composed([plain], "extractive"), [Candidate(table, 0, 0)])
+
+
+def test_a_how_often_question_answered_without_an_interval_is_penalised():
+    question = "Lung-RADS 3 nodule on screening CT - f/u interval?"
+    numbers = "The risk of death or major complications is 4.1 and 4.5 per 10,000. [1]"
+    interval = "Repeat low-dose CT every 6 months. [1]"
+
+    assert judge(question=question, answer_text=numbers, **STRONG).penalised
+    assert not judge(question=question, answer_text=interval, **STRONG).penalised
+    how_long = "how long should adjuvant zol continue?"
+    assert judge(question=how_long, answer_text="Zoledronic acid 4 mg was given. [1]", **STRONG).penalised
+    assert not judge(question=how_long, answer_text="Continue zoledronic acid for 3 years. [1]", **STRONG).penalised
+    # A question that asks no time is not held to one.
+    assert not judge(question="zol dose for bone mets?", answer_text="Zoledronic acid 4 mg. [1]", **STRONG).penalised

@@ -583,6 +583,10 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     assert asked_kinds("zoledronic acid dose?") == frozenset()  # doses are never lifted (see ASKED_KINDS)
     assert asked_kinds("uds before long term opioids - cdc rec category and evidence type?") == {"strength"}
     assert asked_kinds("how strong is the WHO rec on CBT for kids?") == {"strength"}
+    assert asked_kinds("Lung-RADS 3 nodule - f/u interval?") == {"interval", "cycle"}
+    # A statistical interval is no interval of time.
+    assert asked_kinds("Spain's mean percentage [95% credible interval] infected?") == {"percentage"}
+    assert "interval" not in asked_kinds("NNT with its 95% confidence interval?")
 
 
 @pytest.mark.parametrize(
