@@ -109,7 +109,14 @@ _LIST_MARKER_BEFORE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+•]|\d{1,3}[.)]|[a-z][.
 # "ACCP, American College of Chest Physicians." and "CT, computed tomography.": a list of abbreviations.
 _ABBREVIATION_ENTRY = re.compile(r"^[A-Z][A-Za-z0-9/&-]*[A-Z0-9][A-Za-z0-9/&-]*,\s+[A-Za-z][\w ,'()/-]*\.?$")
 # A table's glossary: "Abbreviations: mcg/hr = microgram per hour; mg = milligram; MME = ...".
-_GLOSSARY = re.compile(r"^(?:abbreviations?|acronyms?)\s*:|(?:[^;=]{1,40}\s=\s[^;=]+;\s*){2,}", re.IGNORECASE)
+_GLOSSARY_LABEL = re.compile(r"^(?:abbreviations?|acronyms?)\s*:", re.IGNORECASE)
+
+
+def _glossary(text: str) -> bool:
+    """A list of definitions: a glossary label, or two "term = meaning" entries separated by semicolons."""
+    if _GLOSSARY_LABEL.match(text):
+        return True
+    return text.count(" = ") >= 2 and sum(" = " in part for part in text.split(";")) >= 2
 
 
 def answer_worthy(text: str, *, after: str = "") -> bool:
@@ -127,7 +134,7 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
         _REFERENCE.search(stripped)
         or len(_WORD.findall(stripped)) < 3
         or _ABBREVIATION_ENTRY.match(stripped)
-        or _GLOSSARY.search(stripped)
+        or _glossary(stripped)
         or _POINTER.match(stripped)
     ):
         return False
