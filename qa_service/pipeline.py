@@ -262,7 +262,10 @@ class QAPipeline:
         t = time.perf_counter()
         hits = result.hits
         if composed.composer == "llm":  # a generated answer is judged on the passages it cites, not the top three
-            hits = [result.hits[i] for i in sorted({i for s in composed.sentences for i in (s.source, *s.also)})]
+            retrieved = {h.row: h for h in result.hits}
+            cited = sorted({i for s in composed.sentences for i in (s.source, *s.also)})
+            # A recommendation read beside its notes was not retrieved: it has no ranks of its own.
+            hits = [retrieved.get(candidates[i].row) or Hit(row=candidates[i].row, score=0.0) for i in cited]
         rerank = [h.rerank_logit for h in hits if h.rerank_logit is not None]
         evidence = self.gate.assess(
             question, hits, composed, answer_text, result.query_vector, candidates, rerank=rerank

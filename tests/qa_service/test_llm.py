@@ -643,3 +643,25 @@ def test_the_chat_reply_says_when_and_why_the_llm_fell_back():
     reply = http.post("/v1/chat/completions", json=_chat_body()).json()
 
     assert reply["guideline_qa"]["fallback"] == "timeout"
+
+
+def test_a_generated_answer_may_cite_a_recommendation_read_beside_its_notes(tmp_path):
+    from ingest import open_index
+    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index
+    from tests.qa_service.test_compose import RATIONALE_GUIDELINE
+
+    index_dir = build_mini_index(tmp_path, {**MINI_CORPUS, "opioids/cdc.md": RATIONALE_GUIDELINE})
+    reply = "Follow up at least monthly during a taper [1]. Taper opioids gradually when risks outweigh benefits [2]."
+    settings = Settings(index_dir=index_dir, answer=AnswerSettings(abstain_threshold=0.0))
+    pipeline = QAPipeline(
+        open_index(index_dir), make_embedder(), settings, chat_model=FakeListChatModel(responses=[reply])
+    )
+
+    # One passage retrieved (the notes); the recommendation above them is the second candidate.
+    response = pipeline.ask(
+        AskRequest(question="how often to follow up during an opioid taper?", top_k=1, composer="llm")
+    )
+
+    assert response.composer == "llm" and response.fallback is None
+    assert [c.rec_id for c in response.citations] == [None, "opioids/cdc#rec-5"]
+    assert response.answer.endswith("outweigh benefits. [2]")
