@@ -19,7 +19,6 @@ from ingest.chunking import TABLE_SEPARATOR, cells, continues_row
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
-from qa_service.retrieval import named_in, source_names
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
@@ -385,16 +384,6 @@ def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[A
     return [s for s in scored if not (s.table_header and s.source in named and not _names_the_row(q_tokens, s.text))]
 
 
-def _named_sources(question: str, chunks: list[Chunk]) -> set[str]:
-    """The sources the question names ("per WHO", "cdc rec") among those of these passages, unless it names
-    every passage's source."""
-    names = [source_names(chunk) for chunk in chunks]
-    named = named_in(question, set().union(*names)) if names else set()
-    if not named or all(n & named for n in names):
-        return set()
-    return named
-
-
 def _names_the_row(q_tokens: set[str], row: str) -> bool:
     """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |")."""
     label = set(keyword_tokens(cells(row)[0])) if row.strip() else set()
@@ -580,18 +569,10 @@ class ExtractiveComposer:
             if words + _words(text) <= max_words + max_words // 4:
                 chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
                 words += _words(text)
-        # Reading order: the passages of a source the question names first ("per CDC ..."), then the passage
-        # holding the best sentence, then the others by rank; sentences as written within each passage.
+        # Reading order: the passage holding the best sentence first, then the others by rank;
+        # sentences as written within each passage.
         lead_source = scored[0].source
-        named = _named_sources(question, [candidates[s.source].chunk for s in chosen])
-        chosen.sort(
-            key=lambda s: (
-                not (named and source_names(candidates[s.source].chunk) & named),
-                s.source != lead_source,
-                s.source,
-                s.position,
-            )
-        )
+        chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         chosen = _without_dangling_introductions(chosen, candidates)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score)
 

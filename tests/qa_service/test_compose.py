@@ -787,18 +787,3 @@ def test_an_attached_recommendation_is_read_beside_the_top_passages_not_instead_
     answer, order = render(composed, candidates)
     assert "at least monthly" in answer and "recommendation category: B; evidence type: 4" in answer
     assert 1 in order  # the recommendation is cited as the passage it is
-
-
-def test_an_answer_leads_with_the_source_the_question_names(extractive, rt_and_bma):
-    question = "single fraction dose for painful bone metastases and bone-modifying agents in breast cancer"
-
-    def answer(text: str) -> str:
-        composed = extractive.compose(text, query_vector(text), rt_and_bma, max_words=150)
-        rendered, _ = render(composed, rt_and_bma)
-        return rendered
-
-    plain, named = answer(question), answer("per ESMO: " + question)
-    assert plain.startswith("Per CCO/ASCO 2017, ") and "Per ESMO 2020, " in plain  # the best sentence first
-    assert named.startswith("Per ESMO 2020, ") and "Per CCO/ASCO 2017, " in named
-    # A question naming every passage's source orders them as before.
-    assert answer("per ESMO or ASCO: " + question).startswith("Per CCO/ASCO 2017, ")
