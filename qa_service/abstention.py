@@ -260,6 +260,7 @@ class Evidence:
     asks_quantity: bool
     answer_has_number: bool
     penalised: bool = False  # the score was cut by the quantity penalty (no number, or no dose, in the answer)
+    time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
 
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
@@ -605,14 +606,15 @@ def judge(
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
         or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, named))
-        or time_unanswered(asked, answer)
     )
+    time_unstated = time_unanswered(asked, answer)
     return Evidence(
         features=features,
-        score=model.score(features, penalised=penalised),
+        score=model.score(features, penalised=penalised or time_unstated),
         asks_quantity=asks_quantity,
         answer_has_number=has_number,
-        penalised=penalised,
+        penalised=penalised or time_unstated,
+        time_unstated=time_unstated,
     )
 
 

@@ -282,6 +282,8 @@ class QAPipeline:
                 reason = "no passage matched the question" + (" and filters" if request.filters else "")
             elif evidence.asks_quantity and not evidence.answer_has_number:
                 reason = "the question asks for a quantity the closest passages do not state"
+            elif evidence.time_unstated:
+                reason = "the question asks how long or how often, and the closest passages state no time or interval"
             else:
                 reason = (
                     f"evidence score {evidence.score:.2f} is below the threshold "

@@ -308,3 +308,17 @@ def test_a_rationale_passage_brings_its_recommendation_and_strength_into_the_ans
     assert not any(c.rec_id == "opioids/cdc#rec-5" for c in without.citations)
     # The evidence is judged on the retrieved passages either way.
     assert with_rec.evidence_score == without.evidence_score
+
+
+def test_a_how_often_question_refused_for_want_of_an_interval_says_so(mini_pipeline):
+    # Forced to abstain, the service says why: the passages state numbers (8 Gy, 20 Gy in 5 fractions), no interval.
+    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+
+    response = strict.ask(AskRequest(question="how often is radiotherapy retreatment needed after a single fraction?"))
+
+    assert response.abstained
+    assert (
+        response.reason == "the question asks how long or how often, and the closest passages state no time or interval"
+    )
+    dose = strict.ask(AskRequest(question="single fraction dose for painful bone metastases"))
+    assert dose.reason.startswith("evidence score")  # a question asking no time is not refused for want of one
