@@ -58,7 +58,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.compose import asked_kinds, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
-from qa_service.quantities import drug_mentions, drugs_in, parse_quantities, read
+from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -85,6 +85,11 @@ def states_dose(text: str) -> bool:
 _ANSWER_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z])|(?<=[.!?])\s+(?=[A-Z])")
 
 
+def _drug_dose(regimen: Regimen) -> bool:
+    """Whether a regimen states a drug's dose: a radiotherapy dose (Gy) is no drug's."""
+    return regimen.dose is not None and regimen.dose.unit != "Gy"
+
+
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     """Whether every dose the answer states belongs to a drug the question does not name.
 
@@ -99,7 +104,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
         return False
     regimens = [r for r in read(answer).regimens if r.dose is not None]
     # A radiotherapy dose (Gy) is no drug's: "dex dose for cord compression?" answered with "give 8 Gy".
-    dosed = {r.drug for r in regimens if r.dose is not None and r.dose.unit != "Gy"}
+    dosed = {r.drug for r in regimens if _drug_dose(r)}
     if regimens and not dosed:
         return True
     if dosed & asked or dosed == {None}:
@@ -111,7 +116,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     # dose?" because a later sentence of the answer mentions amitriptyline.
     sentences = _ANSWER_SENTENCE.split(answer)
     for i, sentence in enumerate(sentences):
-        unbound = any(r.drug is None and r.dose is not None and r.dose.unit != "Gy" for r in read(sentence).regimens)
+        unbound = any(r.drug is None and _drug_dose(r) for r in read(sentence).regimens)
         if unbound and asked & drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))):
             return False
     return True
@@ -601,19 +606,20 @@ def judge(
     named = drugs_in(expand_query(asked))
     names_a_dose = bool(_DOSE_QUESTION.search(asked)) or bool(_HOW_MUCH.search(asked) and named)
     asks_dose = names_a_dose and not _ASKS_TIME.search(asked)
+    time_unstated = time_unanswered(asked, answer)
     penalised = (
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(answer))
         or (asks_dose and doses_only_for_other_drugs(question, answer))
         or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, named))
+        or time_unstated
     )
-    time_unstated = time_unanswered(asked, answer)
     return Evidence(
         features=features,
-        score=model.score(features, penalised=penalised or time_unstated),
+        score=model.score(features, penalised=penalised),
         asks_quantity=asks_quantity,
         answer_has_number=has_number,
-        penalised=penalised or time_unstated,
+        penalised=penalised,
         time_unstated=time_unstated,
     )
 

@@ -321,22 +321,26 @@ def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
     assert judge(question="docetaxel dose per m2?", answer_text=fixed, **STRONG).penalised
 
 
-def test_a_dose_asked_per_kilogram_of_one_drug_is_not_answered_by_another_drug_s():
-    question = "gabapentin starting dose in mg/kg for a 12 yo?"
-    other = "Gabapentin up to 3,600 mg per day in adults. Ondansetron 0.15 mg/kg IV. [1]"
-    own = "Gabapentin 5 mg/kg at bedtime. [1]"
-
-    assert judge(question=question, answer_text=other, **STRONG).penalised
-    assert not judge(question=question, answer_text=own, **STRONG).penalised
-
-
-def test_an_answer_that_never_names_the_drug_asked_about_doses_only_other_drugs():
-    question = "13yo w functional abd pain - amitriptyline dose?"
-    unrelated = "Dexamethasone 8 mg on days 0 to 4. The arms differed little (52 versus 40 mg/day). [1]"
-    bound_elsewhere = "Amitriptyline is an option. The usual starting dose is 10 mg at night. [1]"
-
-    assert judge(question=question, answer_text=unrelated, **STRONG).penalised
-    assert not judge(question=question, answer_text=bound_elsewhere, **STRONG).penalised
+@pytest.mark.parametrize(
+    ("question", "refused", "accepted"),
+    [
+        pytest.param(  # a dose per kilogram of one drug is not answered by another drug's
+            "gabapentin starting dose in mg/kg for a 12 yo?",
+            "Gabapentin up to 3,600 mg per day in adults. Ondansetron 0.15 mg/kg IV. [1]",
+            "Gabapentin 5 mg/kg at bedtime. [1]",
+            id="per-kg-of-another-drug",
+        ),
+        pytest.param(  # an answer that never names the drug asked about doses only other drugs
+            "13yo w functional abd pain - amitriptyline dose?",
+            "Dexamethasone 8 mg on days 0 to 4. The arms differed little (52 versus 40 mg/day). [1]",
+            "Amitriptyline is an option. The usual starting dose is 10 mg at night. [1]",
+            id="drug-asked-never-named",
+        ),
+    ],
+)
+def test_a_dose_question_is_refused_an_answer_dosing_only_other_drugs(question, refused, accepted):
+    assert judge(question=question, answer_text=refused, **STRONG).penalised
+    assert not judge(question=question, answer_text=accepted, **STRONG).penalised
 
 
 def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
