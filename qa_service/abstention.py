@@ -56,7 +56,7 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import asked_kinds, stated_kinds
+from qa_service.compose import QUESTION_BREAK, asked_kinds, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
@@ -447,13 +447,12 @@ def coverage(
 
 # Where a clinician's question turns from one thing to the next: sentence ends, question marks,
 # semicolons, colons, commas and spaced dashes ("58M, on oxycodone - how to taper?").
-_CLAUSE_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")
 MIN_CLAUSE_TERMS = 2
 
 
 def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
     """The question's clauses that name at least two things (keywords other than `ignore`)."""
-    clauses = (c.strip() for c in _CLAUSE_BREAK.split(question))
+    clauses = (c.strip() for c in QUESTION_BREAK.split(question))
     return [c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS]
 
 

@@ -399,6 +399,78 @@ def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
     return False
 
 
+QUESTION_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")
+"""Where a question's parts meet: "xr naltrexone: dose, dosing interval, and how many opioid-free days first?"."""
+PART_FLOOR = 0.5
+"""Share of the best sentence's score a sentence needs to answer a part of the question the answer left out."""
+PART_KIND_BONUS = 0.5
+"""Added to a sentence's share of a part's keywords when it states the kind of quantity the part asks for."""
+
+
+@dataclass(frozen=True)
+class QuestionPart:
+    """One part of a question: its keywords and the kinds of quantity it asks for ("how often" -> interval)."""
+
+    keywords: frozenset[str]
+    kinds: frozenset[str]
+
+
+def question_parts(question: str) -> list[QuestionPart]:
+    """The question's parts that name something, split where its clauses meet (`QUESTION_BREAK`)."""
+    parts = []
+    for piece in QUESTION_BREAK.split(question):
+        keywords = frozenset(keyword_tokens(expand_query(piece)))
+        if keywords:
+            parts.append(QuestionPart(keywords, asked_kinds(piece)))
+    return parts
+
+
+def sentences_for_left_out_parts(
+    question: str, scored: list[AnswerSentence], chosen: list[AnswerSentence], candidates: list[Candidate]
+) -> list[AnswerSentence]:
+    """For each part of a question in several parts that no chosen sentence answers as well as another
+    close sentence does, that sentence.
+
+    "how often should pts on long-term opioid therapy be reassessed, and how often for acute pain pts still on
+    opioids?": the best-scored sentences all answer the first part, and the "every 2 weeks" sentence for the
+    second scored under the composer's floor. A part is answered by the sentence holding most of its
+    keywords (read under its headings), and stating the kind of quantity it asks for; among the sentences
+    within `PART_FLOOR` of the best. A sentence that needs the one before it ("These studies ...") or the
+    line introducing its list is not taken alone.
+    """
+    parts = question_parts(question)
+    if len(parts) < 2 or not scored:
+        return []
+    floor = PART_FLOOR * scored[0].score
+    pool = [
+        s
+        for s in scored[:KIND_DEPTH]
+        if s.score >= floor
+        and not _ANAPHORIC_START.match(s.text)
+        and lead_in(candidates[s.source].chunk, s.position) is None
+    ]
+    keywords: dict[int, frozenset[str]] = {}
+
+    def answers(sentence: AnswerSentence, part: QuestionPart) -> float:
+        if id(sentence) not in keywords:
+            headings = " ".join(candidates[sentence.source].chunk.local_headings())
+            keywords[id(sentence)] = frozenset(
+                keyword_tokens(f"{sentence.text} {headings} {sentence.table_header or ''}")
+            )
+        share = len(part.keywords & keywords[id(sentence)]) / len(part.keywords)
+        return share + (PART_KIND_BONUS if part.kinds and stated_kinds(sentence.text) & part.kinds else 0.0)
+
+    extra: list[AnswerSentence] = []
+    for part in parts:
+        if not pool:
+            break
+        best = max(pool, key=lambda s: (answers(s, part), s.score))
+        value = answers(best, part)
+        if value > 0 and all(answers(s, part) < value for s in (*chosen, *extra)):
+            extra.append(best)
+    return extra
+
+
 class ExtractiveComposer:
     """Picks the passages' sentences that answer the question, verbatim.
 
@@ -523,13 +595,13 @@ class ExtractiveComposer:
         seen: set[str] = set()
         words = 0
 
-        def take(sentence: AnswerSentence) -> None:
+        def take(sentence: AnswerSentence, limit: int = max_words) -> None:
             nonlocal words
             key = _norm(sentence.text)
             if key in seen or any(key in s or s in key for s in seen):
                 return
             length = _words(sentence.text)
-            if chosen and words + length > max_words:
+            if chosen and words + length > limit:
                 return
             chosen.append(sentence)
             seen.add(key)
@@ -569,6 +641,10 @@ class ExtractiveComposer:
             if words + _words(text) <= max_words + max_words // 4:
                 chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
                 words += _words(text)
+        # A question in several parts gets an answer to each part the chosen sentences leave out.
+        if self.settings.answer_every_part:
+            for sentence in sentences_for_left_out_parts(question, scored, chosen, candidates):
+                take(sentence, max_words + max_words // 4)  # a little over the target
         # Reading order: the passage holding the best sentence first, then the others by rank;
         # sentences as written within each passage.
         lead_source = scored[0].source

@@ -787,3 +787,87 @@ def test_an_attached_recommendation_is_read_beside_the_top_passages_not_instead_
     answer, order = render(composed, candidates)
     assert "at least monthly" in answer and "recommendation category: B; evidence type: 4" in answer
     assert 1 in order  # the recommendation is cited as the passage it is
+
+
+def _follow_up(tmp_path):
+    index, embedder = _index_of(
+        tmp_path,
+        "follow-up.md",
+        "# Opioid prescribing\n\n## Follow-up of patients on opioids\n\n"
+        "Clinicians should reassess patients on long-term opioid therapy every 3 months or more frequently. "
+        "Long-term opioid therapy should be reassessed every month when the dosage of opioid therapy is increased. "
+        "Patients with acute pain who still take opioids should be seen at least every 2 weeks.\n",
+    )
+    ((row, chunk),) = [(i, c) for i, c in enumerate(index.chunks) if "every 2 weeks" in c.text]
+    return index, embedder, [Candidate(chunk=chunk, row=row, rank=0)]
+
+
+QUESTION_IN_TWO_PARTS = (
+    "how often should pts on long-term opioid therapy be reassessed, and how often for acute pain pts still on opioids?"
+)
+
+
+def test_a_part_of_the_question_the_chosen_sentences_leave_out_gets_its_best_sentence(tmp_path):
+    from qa_service.compose import AnswerSentence, sentences_for_left_out_parts
+
+    _, _, candidates = _follow_up(tmp_path)
+    texts = candidates[0].chunk.sentence_texts()
+    # As the embedding model scored them for this question: both sentences on long-term therapy first.
+    scores = {0: 0.62, 1: 0.60, 2: 0.40}
+    scored = sorted(
+        (AnswerSentence(text=t, source=0, score=scores[i], position=i) for i, t in enumerate(texts)),
+        key=lambda s: -s.score,
+    )
+    chosen = scored[:2]
+
+    extra = sentences_for_left_out_parts(QUESTION_IN_TWO_PARTS, scored, chosen, candidates)
+    assert [s.text for s in extra] == [texts[2]]  # "... acute pain ... every 2 weeks"
+    # A part answered already, or a question in one part, adds nothing.
+    assert sentences_for_left_out_parts(QUESTION_IN_TWO_PARTS, scored, scored, candidates) == []
+    assert (
+        sentences_for_left_out_parts("how often to reassess long-term opioid therapy?", scored, chosen, candidates)
+        == []
+    )
+    # Nor does a sentence scored under half the best one's.
+    scored[2].score = 0.25
+    assert sentences_for_left_out_parts(QUESTION_IN_TWO_PARTS, scored, chosen, candidates) == []
+
+
+@pytest.mark.parametrize("every_part", [True, False])
+def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, monkeypatch, every_part):
+    import qa_service.compose as compose
+
+    index, embedder, candidates = _follow_up(tmp_path)
+    texts = candidates[0].chunk.sentence_texts()
+    original = compose.ExtractiveComposer.score_sentences
+
+    def scored_as_the_model_did(self, question, query_vector, candidates, **kwargs):
+        scored = original(self, question, query_vector, candidates, **kwargs)
+        for s in scored:
+            s.score = {0: 0.62, 1: 0.60, 2: 0.40}[s.position]
+        return sorted(scored, key=lambda s: -s.score)
+
+    monkeypatch.setattr(compose.ExtractiveComposer, "score_sentences", scored_as_the_model_did)
+    composed = ExtractiveComposer(index, AnswerSettings(answer_every_part=every_part)).compose(
+        QUESTION_IN_TWO_PARTS, embedder.embed([QUESTION_IN_TWO_PARTS])[0], candidates, max_words=40
+    )
+    quoted = [s.text for s in composed.sentences]
+
+    assert texts[0] in quoted
+    assert (texts[2] in quoted) is every_part, quoted
+    # The first two fill the 40 words; the third may go up to a quarter over, never further.
+    assert sum(len(t.split()) for t in quoted) == (46 if every_part else 30)
+
+
+def test_a_question_is_split_into_parts_where_its_clauses_meet():
+    from qa_service.compose import question_parts
+
+    parts = question_parts(
+        "starting xr naltrexone for OUD: dose, dosing interval, and how many opioid-free days first?"
+    )
+
+    assert len(parts) == 4  # "starting xr naltrexone for OUD", "dose", "dosing interval", "how many ... first"
+    assert "naltrexon" in parts[0].keywords
+    assert parts[2].kinds == {"interval", "cycle"}  # "dosing interval" asks for an interval
+    assert question_parts("zoledronic acid dose in myeloma?") == question_parts("zoledronic acid dose in myeloma")
+    assert len(question_parts("zoledronic acid dose in myeloma?")) == 1
