@@ -75,6 +75,26 @@ _QUANTITY = re.compile(
 _SPELLED_NUMBER = re.compile(r"\b(" + "|".join(SPELLED_NUMBERS) + r")\b", re.IGNORECASE)
 
 
+# A table cell read under its header, the header naming the unit: "Starting Dose (µg): 100, 200, or 400".
+_UNIT_IN_HEADER = re.compile(
+    r"\s*\(([^()]{1,12})\)\s*:\s*(\d+(?:[.,]\d+)*(?:(?:\s*,\s*(?:or\s+|and\s+)?|\s*[–-]\s*|\s+(?:or|and|to)\s+)\d+(?:[.,]\d+)*)*)"
+)
+
+
+def with_units_from_headers(text: str) -> str:
+    """The text with a table cell's unit, named in its header, written after the cell's numbers: "Starting Dose (µg):
+    100, 200, or 400" reads "Starting Dose: 100, 200, or 400 µg", so the dose checks see the dose the row states.
+    A bracket that is no unit of dose ("Tmax (median, minutes): 35–45") is left as it is."""
+
+    def unit_after(match: re.Match[str]) -> str:
+        unit, numbers = match.group(1).strip(), match.group(2).rstrip()
+        if not any(q.kind == "dose" for q in parse_quantities(f"1 {unit}")):
+            return match.group(0)
+        return f": {numbers} {unit}"
+
+    return _UNIT_IN_HEADER.sub(unit_after, text) if "(" in text else text
+
+
 def states_dose(text: str) -> bool:
     """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
     reader sees it: a concentration (14 mg/dL) or a duration is not a dose."""
@@ -587,6 +607,7 @@ def judge(
     asks_quantity = bool(_QUANTITY.search(asked))
     answer = strip_citations(answer_text)
     has_number = states_number(answer)
+    dosed = with_units_from_headers(answer)  # "Starting Dose (µg): 100" states a dose
     features = {
         "dense": float(np.clip((dense_top - 0.2) / 0.6, 0.0, 1.0)),
         "coverage": float(np.clip(coverage_score, 0.0, 1.0)),
@@ -608,9 +629,9 @@ def judge(
     time_unstated = time_unanswered(asked, answer)
     penalised = (
         (asks_quantity and not has_number)
-        or (asks_dose and not states_dose(answer))
-        or (asks_dose and doses_only_for_other_drugs(question, answer))
-        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(answer, named))
+        or (asks_dose and not states_dose(dosed))
+        or (asks_dose and doses_only_for_other_drugs(question, dosed))
+        or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(dosed, named))
         or time_unstated
     )
     return Evidence(

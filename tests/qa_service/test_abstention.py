@@ -291,6 +291,22 @@ def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
     assert not judge(question="RT dose for painful bone mets?", answer_text=radiation, **STRONG).penalised
 
 
+def test_a_table_row_whose_header_names_the_unit_states_its_dose():
+    from qa_service.abstention import with_units_from_headers
+
+    question = "fentanyl nasal spray (Lazanda) starting dose in mcg?"
+    row = "Drug: Fentanyl nasal spray (Lazanda); Starting Dose (µg): 100; Tmax (median, minutes): 15–21. [1]"
+    other = "Drug: Fentanyl buccal tablet (Fentora); Starting Dose (µg): 100, 200, or 400. [1]"
+
+    assert with_units_from_headers(row).startswith("Drug: Fentanyl nasal spray (Lazanda); Starting Dose: 100 µg;")
+    assert "Tmax (median, minutes): 15–21" in with_units_from_headers(row)  # no unit of dose: left as it is
+    assert with_units_from_headers("Starting Dose (µg): 100, 200, or 400") == "Starting Dose: 100, 200, or 400 µg"
+    assert with_units_from_headers("Age (years): 12") == "Age (years): 12"
+    assert not judge(question=question, answer_text=row, **STRONG).penalised
+    # The dose is read as the row's drug's: a row of another drug is still no answer.
+    assert judge(question="buprenorphine starting dose in mcg?", answer_text=other, **STRONG).penalised
+
+
 def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_rare_words():
     from qa_service.abstention import clause_coverage, coverage, silent_terms, starts_a_word
 
