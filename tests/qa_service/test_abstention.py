@@ -291,6 +291,16 @@ def test_a_dose_question_answered_only_with_another_drug_s_doses_is_penalised():
     assert not judge(question="RT dose for painful bone mets?", answer_text=radiation, **STRONG).penalised
 
 
+def test_a_conversion_factor_is_a_quantity_to_state_but_a_risk_factor_is_not():
+    without_number = "Meperidine: decreased efficacy, potential neurotoxicity. [1]"
+
+    assert judge(question="MME conversion factor for meperidine?", answer_text=without_number, **STRONG).penalised
+    assert not judge(
+        question="MME conversion factor for methadone?", answer_text="Methadone: 4.7. [1]", **STRONG
+    ).penalised
+    assert not judge(question="risk factors for progression?", answer_text="Age and FLC. [1]", **STRONG).penalised
+
+
 def test_a_table_row_whose_header_names_the_unit_states_its_dose():
     from qa_service.abstention import with_units_from_headers
 
