@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 
 _QUANTITY = re.compile(
     r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
-    r"schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|conversion (?:factors?|ratios?)|"
+    r"schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
+    r"conversion (?:factors?|ratios?)|"
     r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b",
     re.IGNORECASE,
 )
