@@ -56,7 +56,7 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import QUESTION_BREAK, asked_kinds, stated_kinds
+from qa_service.compose import QUESTION_BREAK, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
@@ -234,9 +234,8 @@ def packaged_gate() -> GateModel:
     return GateModel.from_json(json.loads(text))
 
 
-# A dose question needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a duration.
-_DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
-# "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did it save?"
+# A dose question (`asks_a_dose`) needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a
+# duration. "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did it save?"
 _HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 
 
@@ -625,7 +624,7 @@ def judge(
     }
     # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
     named = drugs_in(expand_query(asked))
-    names_a_dose = bool(_DOSE_QUESTION.search(asked)) or bool(_HOW_MUCH.search(asked) and named)
+    names_a_dose = asks_a_dose(asked) or bool(_HOW_MUCH.search(asked) and named)
     asks_dose = names_a_dose and not _ASKS_TIME.search(asked)
     time_unstated = time_unanswered(asked, answer)
     penalised = (

@@ -325,6 +325,15 @@ FLOOR_SHARE = 0.6
 """Share of the best sentence's score another sentence needs to join the answer."""
 
 
+DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
+"""A question naming a dose or its unit ("zol dose?", "how many mg?", "8 Gy or 20 Gy?")."""
+
+
+def asks_a_dose(question: str) -> bool:
+    """Whether the question names a dose or a unit of dose (`DOSE_QUESTION`)."""
+    return bool(DOSE_QUESTION.search(question))
+
+
 def answer_floor(min_score: float, best: float) -> float:
     """The score a sentence needs to join an answer whose best sentence scores `best`."""
     return max(min_score, FLOOR_SHARE * best)
@@ -488,13 +497,13 @@ class ExtractiveComposer:
         index: SearchIndex,
         settings: AnswerSettings,
         *,
-        max_passages: int = 5,
+        max_passages: int | None = None,
         embed: Any | None = None,
         reranker: Reranker | None = None,
     ) -> None:
         self.index = index
         self.settings = settings
-        self.max_passages = max_passages
+        self.max_passages = max_passages or settings.max_passages
         self._embed = embed  # fallback when the index stores no sentence vectors
         self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
 
@@ -512,7 +521,9 @@ class ExtractiveComposer:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
         scored: list[AnswerSentence] = []
-        limit = max_passages or self.max_passages
+        limit = max_passages or (
+            min(self.max_passages, self.settings.dose_max_passages) if asks_a_dose(question) else self.max_passages
+        )
         window = len(candidates)
         for i, c in enumerate(candidates):
             limit -= not c.attached

@@ -144,7 +144,9 @@ def build_mcp_server(get_pipeline: PipelineGetter, settings: Settings) -> MCPSer
     @server.tool(title="Search guideline passages", description=SEARCH_DESCRIPTION, annotations=read_only)
     def search_guidelines(
         query: Annotated[str, Field(description="What to look for.")],
-        top_k: Annotated[int | None, Field(ge=1, description="How many passages (default 5).")] = None,
+        top_k: Annotated[
+            int | None, Field(ge=1, description="How many passages (default 7: GQA_RETRIEVAL__DEFAULT_TOP_K).")
+        ] = None,
         filters: Annotated[
             Filters | None, Field(description="Keep only some guidelines (issuing_body, topic, doc_id, years).")
         ] = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from ingest import keyword_tokens
@@ -871,3 +872,24 @@ def test_a_question_is_split_into_parts_where_its_clauses_meet():
     assert parts[2].kinds == {"interval", "cycle"}  # "dosing interval" asks for an interval
     assert question_parts("zoledronic acid dose in myeloma?") == question_parts("zoledronic acid dose in myeloma")
     assert len(question_parts("zoledronic acid dose in myeloma?")) == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "read"),
+    [
+        ("which imaging for suspected bone metastases?", 7),
+        ("zoledronic acid dose for bone metastases?", 5),  # names a dose: a dose further down is often another use's
+        ("how many mg of denosumab?", 5),
+    ],
+)
+def test_the_composer_reads_seven_passages_and_five_for_a_dose_question(mini_index, question, read):
+    candidates = [Candidate(chunk=c, row=i, rank=i) for i, c in enumerate(mini_index.chunks[:9])]
+    composer = ExtractiveComposer(mini_index, AnswerSettings())
+    vector = np.zeros(mini_index.vectors.shape[1], dtype=np.float32)
+
+    scored = composer.score_sentences(question, vector, candidates)
+
+    assert max(s.source for s in scored) == read - 1
+    narrow = ExtractiveComposer(mini_index, AnswerSettings(max_passages=3, dose_max_passages=2))
+    narrow_read = 2 if read == 5 else 3
+    assert max(s.source for s in narrow.score_sentences(question, vector, candidates)) == narrow_read - 1

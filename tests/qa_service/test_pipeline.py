@@ -102,7 +102,8 @@ def test_out_of_scope_question_abstains_with_reason_and_closest_passages(mini_pi
     assert response.abstained and response.citations == []
     assert response.answer == ABSTAIN_TEXT + " The closest passages are listed for reference."
     assert response.reason and "threshold" in response.reason
-    assert len(response.passages) == 5 and all(p.text for p in response.passages)
+    assert len(response.passages) == mini_pipeline.settings.retrieval.default_top_k == 7
+    assert all(p.text for p in response.passages)
 
 
 def test_filters_restrict_the_cited_passages(mini_pipeline):
