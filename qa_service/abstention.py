@@ -235,7 +235,8 @@ def packaged_gate() -> GateModel:
 
 
 # A dose question (`asks_a_dose`) needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a
-# duration. "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did it save?"
+# duration. "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did
+# it save?"
 _HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
 
 
