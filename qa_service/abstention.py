@@ -66,7 +66,7 @@ if TYPE_CHECKING:
     from qa_service.retrieval import Hit
 
 _QUANTITY = re.compile(
-    r"\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
+    r"(?<!\w)%|\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
     r"schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
     r"conversion (?:factors?|ratios?)|"
     r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b",
@@ -500,6 +500,13 @@ def names_a_drug(word: str) -> bool:
     return any(name == word for _, _, name in drug_mentions(word))
 
 
+def _known(group: frozenset[str], idf: dict[str, float]) -> bool:
+    """Whether the corpus uses the word under one of its alternatives; a code's number says nothing on its own
+    ("ICD-10" is not known because the corpus writes "10")."""
+    words = [t for t in group if not t.isdigit()]
+    return any(t in idf for t in (words or group))
+
+
 def unknown_terms(
     question: str,
     idf: dict[str, float],
@@ -518,7 +525,7 @@ def unknown_terms(
     return sum(
         2 if names_a_drug(word) else 1
         for word, group in _term_groups(question, frozenset())
-        if not any(t in idf for t in group)
+        if not _known(group, idf)
         and not (is_common is not None and is_common(word))
         and not (is_shorthand is not None and is_shorthand(word))
     )

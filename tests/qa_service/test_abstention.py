@@ -142,6 +142,22 @@ def test_contractions_with_or_without_their_apostrophe_are_phrasing_not_subject(
     assert unknown_terms("whats the dose, hasnt helped", {"dose": 1.0, "help": 1.0}) == 0
 
 
+def test_a_code_the_corpus_never_uses_is_unknown_though_the_corpus_writes_its_number():
+    from qa_service.abstention import unknown_terms
+
+    idf = dict.fromkeys([*keyword_tokens("code for a fracture of the femur in weeks"), "10"], 1.0)
+
+    assert unknown_terms("ICD-10 code for a femur fracture?", idf) == 1  # "icd" is not in the corpus; "10" is
+    assert unknown_terms("femur fracture at 10 weeks?", idf) == 0  # a number on its own is known when written
+
+
+def test_a_question_asking_what_percentage_asks_for_a_quantity():
+    answer = "Lytic lesions are common in myeloma and are found on CT. [1]"
+
+    assert judge(question="what % of myeloma pts have lytic lesions?", answer_text=answer, **STRONG).penalised
+    assert not judge(question="myeloma pt with Ca 2.1% - lytic lesions?", answer_text=answer, **STRONG).penalised
+
+
 def test_indefinite_pronouns_and_done_are_phrasing_not_subject():
     from qa_service.abstention import coverage, question_terms
 
