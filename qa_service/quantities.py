@@ -178,6 +178,9 @@ GUIDELINE_BODIES = frozenset({
     "pdq", "eau", "aua", "ahrq", "uspstf", "acs", "accp", "sign", "ecog", "ebmt", "imwg", "endocrine society",
 })  # fmt: skip
 
+# A combination named by its drugs' initials: "Pd", "Rd", "VRd", "KRd", "DRd", "CyBorD", "R-CHOP", "FOLFOX".
+_REGIMEN_INITIALS = re.compile(r"^(?:[A-Z][a-z]?d|(?=[A-Za-z-]*[A-Z][A-Za-z-]*[A-Z])[A-Za-z][A-Za-z-]{1,7})$")
+
 # Drug-name endings, for drugs the packaged lexicon does not list (antiemetics, opioids, myeloma agents, ...).
 DRUG_SUFFIXES: tuple[str, ...] = (
     "mab", "nib", "ronate", "ronic acid", "asone", "olone", "taxel", "platin", "rubicin", "lutamide", "relin",
@@ -265,7 +268,7 @@ def read(text: str) -> Reading:
     atoms = _Scanner(normalised).scan()
     for combine in (_radiotherapy, _repeats, _citations, _lists, _part_of_period, _equivalents, _counts):
         combine(atoms, normalised)
-    return _bind(atoms)
+    return _bind(atoms, normalised)
 
 
 def parse_quantities(text: str) -> list[Quantity]:
@@ -973,8 +976,9 @@ class _Binder:
     """Walks the atoms once. A regimen starts at each drug name and at each dose after a dose; the routes and
     frequencies that follow join the current regimen until the clause ends."""
 
-    def __init__(self, atoms: list[_Atom]) -> None:
+    def __init__(self, atoms: list[_Atom], text: str = "") -> None:
         self.atoms = atoms
+        self.text = text  # the text the atoms were read from: a regimen's initials keep their capitals there
         self.reading = Reading()
         self.current: Regimen | None = None
         self.sentence_drug: str | None = None  # the last drug named in the sentence: a later dose inherits it
@@ -1085,6 +1089,8 @@ class _Binder:
             for modifier in self.pending:
                 _attach(current, modifier, self.bound)
             self.pending = []
+        elif (regimen_name := self._regimen_named_before(index)) is not None:
+            self._start(Regimen(drug=regimen_name, dose=q, start=q.start), index)
         else:
             drug = current.drug if current is not None else self.sentence_drug
             regimen = self._start(Regimen(drug=drug, dose=q, start=q.start), index)
@@ -1092,9 +1098,20 @@ class _Binder:
                 regimen.routes |= current.drug_routes
                 regimen.drug_routes |= current.drug_routes
 
+    def _regimen_named_before(self, index: int) -> str | None:
+        """The regimen a bracketed dose belongs to when a combination's initials name it: "Pd (40 mg weekly)" is the
+        dose of a regimen (here its dexamethasone's), not of the drug the sentence before named."""
+        if index < 2 or not _word(self.atoms[index - 1], "("):
+            return None
+        before = self.atoms[index - 2]
+        if before.kind != "word":
+            return None
+        written = self.text[before.start : before.end]
+        return before.name if _REGIMEN_INITIALS.match(written) else None
 
-def _bind(atoms: list[_Atom]) -> Reading:
-    return _Binder(atoms).bind()
+
+def _bind(atoms: list[_Atom], text: str = "") -> Reading:
+    return _Binder(atoms, text).bind()
 
 
 def _attach(regimen: Regimen, atom: _Atom, bound: set[int]) -> None:

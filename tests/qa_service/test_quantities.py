@@ -290,6 +290,23 @@ def test_each_dose_binds_its_drug_route_and_interval():
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        # "Pd" names pomalidomide with dexamethasone: its bracketed 40 mg is the regimen's, not the drug named before
+        (
+            "The pomalidomide group did better. Pd (40 mg weekly) was compared with dexamethasone (40 mg daily).",
+            [("pd", "40 mg"), ("dexamethasone", "40 mg")],
+        ),
+        ("VRd (bortezomib 1.3 mg/m2) is given.", [("bortezomib", "1.3 mg/m²")]),
+        # a lower-case word is no regimen's initials: the dose stays bound to no drug
+        ("Zoledronic acid 4 mg IV. The dose (4 mg) is repeated.", [("zoledronic acid", "4 mg"), (None, "4 mg")]),
+    ],
+)
+def test_a_dose_in_brackets_after_a_regimen_s_initials_is_the_regimen_s(text, bound):
+    assert [(r.drug, r.dose.text) for r in read(text).regimens if r.dose is not None] == bound
+
+
 def test_a_restated_interval_binds_both_ways_of_saying_it():
     (regimen,) = [r for r in read(EXAMPLE).regimens if r.dose and r.dose.unit == "mg"]
 
