@@ -32,7 +32,9 @@ no number is penalised: "we have no dose" must not read as an answer; nor may an
 question that states no dose, unless the question asks how long or how often ("how long after the
 last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name
 (or that doses other drugs and never names the one asked), nor one to a question asking a dose per
-kilogram or per square metre that states no such dose for the drug asked.
+kilogram or per square metre that states no such dose for the drug asked. A question naming a source the index
+holds ("per WHO", "CDC 2022") whose answer quotes no passage of that source is penalised too: the source named does
+not say.
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -56,9 +58,10 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import QUESTION_BREAK, asked_kinds, asks_a_dose, stated_kinds
+from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
+from qa_service.retrieval import named_in, source_names
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -249,9 +252,7 @@ _PER_BODY_SIZE = re.compile(
 
 
 # A question asking how long or how often: it wants a time or an interval, whatever else it names.
-_ASKS_TIME = re.compile(
-    r"\bhow (?:long|often|soon|frequently)\b|\bhow many (?:minutes|hours|days|weeks|months|years)\b", re.IGNORECASE
-)
+_ASKS_TIME = re.compile(rf"\bhow (?:long|often|soon|frequently)\b|\bhow many {TIME_UNITS}\b", re.IGNORECASE)
 
 
 # Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
@@ -287,6 +288,8 @@ class Evidence:
     answer_has_number: bool
     penalised: bool = False  # the score was cut by the quantity penalty (no number, or no dose, in the answer)
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
+    sources_unanswered: frozenset[str] = frozenset()
+    """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
 
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
@@ -607,6 +610,7 @@ def judge(
     rerank_margin: float = 0.0,
     header_coverage: float = 0.0,
     clause_coverage: float | None = None,
+    sources_unanswered: frozenset[str] = frozenset(),
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -641,6 +645,8 @@ def judge(
         or (asks_dose and doses_only_for_other_drugs(question, dosed))
         or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(dosed, named))
         or time_unstated
+        # "per WHO, duloxetine dose for a 14yo?" answered from another guideline: the one named does not say.
+        or bool(sources_unanswered)
     )
     return Evidence(
         features=features,
@@ -649,6 +655,7 @@ def judge(
         answer_has_number=has_number,
         penalised=penalised,
         time_unstated=time_unstated,
+        sources_unanswered=sources_unanswered,
     )
 
 
@@ -673,6 +680,8 @@ class EvidenceGate:
         self._negated = negated_vocabulary(index)
         self._common_words: dict[str, bool] = {}
         self._shorthand: dict[str, bool] = {}
+        self._source_names = [source_names(c) for c in index.chunks]
+        self._all_source_names = frozenset().union(*self._source_names)
 
     def is_common_word(self, word: str) -> bool:
         """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
@@ -737,8 +746,23 @@ class EvidenceGate:
             header_coverage=coverage(question, self.index.chunks[rows[0]].header(), self._idf, self._max_idf)
             if rows
             else 0.0,
+            sources_unanswered=self._sources_unanswered(question, composed, candidates),
             model=self.model,
         )
+
+    def _sources_unanswered(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[str]:
+        """The sources the question names (an issuing body or its initials, as the index knows them: "per WHO",
+        "CDC 2022"), when no sentence of the answer comes from one of them; empty otherwise.
+
+        On the development sets every answerable question naming a source was answered from it, while near
+        misses naming one ("14yo, duloxetine starting dose per WHO?") were answered from another guideline.
+        """
+        named = named_in(question, self._all_source_names)
+        if not named or not composed.sentences:
+            return frozenset()
+        rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
+        answered = frozenset().union(*(self._source_names[r] for r in rows))
+        return frozenset() if answered & named else frozenset(named)
 
     def _unknown(self, question: str, clauses: list[tuple[str, float]]) -> int:
         """Words the corpus never uses in the clauses that ask: the question's best-covered clause naming two

@@ -277,6 +277,9 @@ def _norm(text: str) -> str:
 
 HEADING_BONUS = 0.1
 
+TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?)"
+"""Units of time as clinicians write them ("how many wks", "how many yrs")."""
+
 # What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time.
 # Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
 # drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass).
@@ -289,7 +292,7 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
         frozenset({"interval", "cycle"}),
     ),
     (
-        re.compile(r"\bhow (?:long|soon)\b|\bduration\b|\bhow many (?:hours|days|weeks|months|years)\b", re.IGNORECASE),
+        re.compile(rf"\bhow (?:long|soon)\b|\bduration\b|\bhow many {TIME_UNITS}\b", re.IGNORECASE),
         frozenset({"time", "interval"}),
     ),
     (re.compile(r"\bpercent(?:age)?\b|%|\bcut-?offs?\b|\bhow likely\b", re.IGNORECASE), frozenset({"percentage"})),

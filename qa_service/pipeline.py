@@ -282,6 +282,9 @@ class QAPipeline:
                 reason = "no passage matched the question" + (" and filters" if request.filters else "")
             elif evidence.asks_quantity and not evidence.answer_has_number:
                 reason = "the question asks for a quantity the closest passages do not state"
+            elif evidence.sources_unanswered:
+                named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
+                reason = f"the question names {named}, and no passage of it answers the question"
             elif evidence.time_unstated:
                 reason = "the question asks how long or how often, and the closest passages state no time or interval"
             else:

@@ -63,6 +63,19 @@ def test_in_scope_question_clears_the_gate(mini_pipeline):
     assert response.evidence_score >= mini_pipeline.abstain_threshold
 
 
+def test_a_question_naming_a_source_that_does_not_answer_it_abstains_and_says_so(mini_pipeline):
+    unnamed = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
+    other_source = mini_pipeline.ask(AskRequest(question="per ESMO, how to treat hypercalcaemia of malignancy"))
+    its_source = mini_pipeline.ask(AskRequest(question="per ASCO, bone-modifying agents in breast cancer?"))
+
+    assert not unnamed.abstained  # the Endocrine Society passages answer it
+    assert other_source.abstained and other_source.citations == []
+    assert other_source.reason == "the question names ESMO, and no passage of it answers the question"
+    assert not its_source.abstained and {c.doc_id for c in its_source.citations} == {
+        "bone-metastasis/medical-management"
+    }
+
+
 def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
     request = AskRequest(question="single fraction for painful bone metastases", filters=Filters(doc_id=["nope"]))
 

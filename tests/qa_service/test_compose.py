@@ -579,6 +579,8 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     from qa_service.compose import asked_kinds
 
     assert asked_kinds("how often should I check the PDMP?") == {"interval", "cycle"}
+    assert asked_kinds("8 Gy x1 - how many wks before the pain improves?") == {"time", "interval"}  # "wks": weeks
+    assert asked_kinds("how many mg?") == frozenset()
     assert "time" in asked_kinds("how long after the last dose before buprenorphine?")
     assert asked_kinds("5-year risk cut-off before offering tamoxifen?") == {"percentage"}
     assert asked_kinds("zoledronic acid dose?") == frozenset()  # doses are never lifted (see ASKED_KINDS)
