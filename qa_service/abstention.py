@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -114,6 +114,35 @@ def _drug_dose(regimen: Regimen) -> bool:
     return regimen.dose is not None and regimen.dose.unit != "Gy"
 
 
+def _any_same_drug(found: Iterable[str | None], asked: Iterable[str]) -> bool:
+    """Whether a drug found is one asked: the same name, or one name holding the other's words ("oral morphine" is
+    morphine)."""
+    wanted = [frozenset(a.split()) for a in asked]
+    return any(f is not None and any(w <= set(f.split()) or set(f.split()) <= w for w in wanted) for f in found)
+
+
+_DOSE_WORD = re.compile(r"^(?:dose|doses|dosing|dosage|mg|mcg|iu)$")
+_DOSE_REACH = 3
+"""Words between a dose word and the drug whose dose it asks ("aprepitant suspension dose", "dose of IV dex")."""
+
+
+def drugs_dosed_in_question(question: str) -> frozenset[str]:
+    """The drugs whose dose the question asks: those named within a few words of "dose" or a unit of dose.
+
+    "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?" asks methylphenidate's
+    dose; morphine is the patient's story. Empty when no drug sits next to a dose word.
+    """
+    words = query_words(question)
+    found: set[str] = set()
+    for i, (word, _) in enumerate(words):
+        if not _DOSE_WORD.match(word):
+            continue
+        near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
+        written = " ".join(w for w, _ in near)  # "oral morphine", "zoledronic acid": names of two words
+        found |= drugs_in(written + " " + " ".join(e for _, expansions in near for e in expansions))
+    return frozenset(found)
+
+
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     """Whether every dose the answer states belongs to a drug the question does not name.
 
@@ -123,7 +152,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     a question naming no drug asks about whatever the passages dose; a radiotherapy dose (Gy) is no
     drug's ("dex dose for cord compression?" answered with "give 8 Gy in a single fraction").
     """
-    asked = drugs_in(expand_query(question))
+    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question))
     if not asked:
         return False
     regimens = [r for r in read(answer).regimens if r.dose is not None]
@@ -131,7 +160,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     dosed = {r.drug for r in regimens if _drug_dose(r)}
     if regimens and not dosed:
         return True
-    if dosed & asked or dosed == {None}:
+    if _any_same_drug(dosed, asked) or dosed == {None}:
         return False  # the asked drug's dose; or doses bound to none, the drug perhaps named before them
     if None not in dosed:
         return bool(dosed)
@@ -141,7 +170,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     sentences = _ANSWER_SENTENCE.split(answer)
     for i, sentence in enumerate(sentences):
         unbound = any(r.drug is None and _drug_dose(r) for r in read(sentence).regimens)
-        if unbound and asked & drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))):
+        if unbound and _any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
             return False
     return True
 
@@ -152,7 +181,7 @@ def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = froz
     if not drugs:
         return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
     return any(
-        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or r.drug in drugs)
+        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or _any_same_drug({r.drug}, drugs))
         for r in read(text).regimens
     )
 

@@ -330,6 +330,20 @@ def test_a_conversion_factor_is_a_quantity_to_state_but_a_risk_factor_is_not():
     assert not judge(question="risk factors for progression?", answer_text="Age and FLC. [1]", **STRONG).penalised
 
 
+def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_patient_s_other_drugs():
+    from qa_service.abstention import drugs_dosed_in_question
+
+    question = "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?"
+    answer = "Methylphenidate has been proposed for opioid-induced sedation. [1] Oral morphine 30 mg every 4 hours. [2]"
+
+    assert drugs_dosed_in_question(question) == {"methylphenidate"}
+    assert drugs_dosed_in_question("zol dose for myeloma?") == {"zoledronic acid"}  # read through its expansion
+    assert drugs_dosed_in_question("what dose of IV dex for MSCC?") == {"dexamethasone"}
+    assert drugs_dosed_in_question("on morphine, stopping - how to taper?") == frozenset()  # no dose word
+    assert judge(question=question, answer_text=answer, **STRONG).penalised  # morphine's dose is not the one asked
+    assert not judge(question="morphine dose?", answer_text=answer, **STRONG).penalised
+
+
 def test_a_table_row_whose_header_names_the_unit_states_its_dose():
     from qa_service.abstention import with_units_from_headers
 
