@@ -34,7 +34,7 @@ GOLD_FILES = {
     "realdocs_heldout4.jsonl": (re.compile(r"^rh4-\d{3}$"), 60, 15),
     "realdocs_dev6.jsonl": (re.compile(r"^rdv6-\d{3}$"), 60, 14),
     "realdocs_heldout5.jsonl": (re.compile(r"^rh5-\d{3}$"), 60, 15),
-    "realdocs_dev7.jsonl": (re.compile(r"^rdv7-\d{3}$"), 60, 15),
+    "realdocs_dev7.jsonl": (re.compile(r"^rdv7-\d{3}$"), 60, 14),  # rdv7-015 relabelled answerable (session 11)
     "realdocs_heldout6.jsonl": (re.compile(r"^rh6-\d{3}$"), 60, 15),
     "realdocs_dev8.jsonl": (re.compile(r"^rdv8-\d{3}$"), 60, 30),
 }
