@@ -64,12 +64,24 @@ def mend_split_words(text: str, vocab: Vocabulary) -> str:
     return _SPLIT.sub(mend, text)
 
 
+# A reference number printed as plain text right after a sentence's full stop: "pain-related disability.10 Among
+# adolescents", "measured.6 In addition" (no superscript to tell it by). A decimal ("2.10") has a digit before its
+# point, and a number after a space is the text's own.
+_GLUED_REFERENCE = re.compile(r"(?<=[^\W\d_]{3})\.\d{1,3}(?:[,–-]\d{1,3})*(?=\s+[A-Z]|$)")
+
+
+def drop_glued_references(text: str) -> str:
+    """The line without reference numbers glued to a sentence's full stop ("disability.10 Among" becomes
+    "disability. Among")."""
+    return _GLUED_REFERENCE.sub(".", text)
+
+
 def join_lines(texts: list[str], vocab: Vocabulary) -> tuple[str, list[int]]:
     """Lines joined into one paragraph, and where each line starts in it."""
     out = ""
     starts: list[int] = []
     for text in texts:
-        text = mend_split_words(" ".join(text.split()), vocab)
+        text = drop_glued_references(mend_split_words(" ".join(text.split()), vocab))
         if not out:
             starts.append(0)
             out = text

@@ -521,3 +521,26 @@ def test_the_copyright_line_names_the_issuing_body(text: str, holder: str | None
 def test_who_issuing_body_comes_from_its_imprint_page(who: PdfExtraction) -> None:
     assert who.author == "World Health Organization"  # the PDF's information has no author
     assert who.year == 2020
+
+
+def test_who_reference_numbers_glued_to_a_full_stop_are_left_out(who: PdfExtraction) -> None:
+    # The WHO PDF prints "disability.10 Among adolescents" as plain text: no superscript to tell the 10 by.
+    assert "pain-related disability. Among adolescents" in who.text
+    assert not re.search(r"[a-z]{3}\.\d{1,3}\s+[A-Z]", who.text)
+
+
+@pytest.mark.parametrize(
+    ("line", "read"),
+    [
+        ("pain-related disability.10 Among adolescents", "pain-related disability. Among adolescents"),
+        ("how pain is measured.6 In addition", "how pain is measured. In addition"),
+        ("as reported.3,4 The review", "as reported. The review"),
+        ("grade 2.10 Among", "grade 2.10 Among"),  # a decimal: a digit before its point
+        ("dose was 2.5 mg.", "dose was 2.5 mg."),
+        ("e.g.5 items", "e.g.5 items"),  # no capital after it: not a sentence's end
+    ],
+)
+def test_a_reference_number_glued_to_a_full_stop_is_dropped(line: str, read: str) -> None:
+    from ingest.pdf.words import drop_glued_references
+
+    assert drop_glued_references(line) == read
