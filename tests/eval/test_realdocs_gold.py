@@ -37,6 +37,7 @@ GOLD_FILES = {
     "realdocs_dev7.jsonl": (re.compile(r"^rdv7-\d{3}$"), 60, 14),  # rdv7-015 relabelled answerable (session 11)
     "realdocs_heldout6.jsonl": (re.compile(r"^rh6-\d{3}$"), 60, 15),
     "realdocs_dev8.jsonl": (re.compile(r"^rdv8-\d{3}$"), 60, 30),
+    "realdocs_heldout7.jsonl": (re.compile(r"^rh7-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
@@ -111,7 +112,8 @@ def _html_text(doc_id: str) -> str:
     soup = BeautifulSoup(_doc_path(doc_id).read_text(encoding="utf-8"), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    return soup.get_text(" ")
+    # The space put between tags must not open a bracket: "(<strong>Grade 2B</strong>)" reads "(Grade 2B)".
+    return re.sub(r"\(\s+", "(", re.sub(r"\s+\)", ")", soup.get_text(" ")))
 
 
 @cache
