@@ -48,7 +48,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,7 +61,7 @@ from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
-from qa_service.retrieval import named_in, source_names
+from qa_service.retrieval import named_in, source_name_table
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -709,8 +709,6 @@ class EvidenceGate:
         self._negated = negated_vocabulary(index)
         self._common_words: dict[str, bool] = {}
         self._shorthand: dict[str, bool] = {}
-        self._source_names = [source_names(c) for c in index.chunks]
-        self._all_source_names = frozenset().union(*self._source_names)
 
     def is_common_word(self, word: str) -> bool:
         """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
@@ -779,6 +777,11 @@ class EvidenceGate:
             model=self.model,
         )
 
+    @cached_property
+    def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
+        """Each row's source names and all of them, read from the index at the first question, not at start-up."""
+        return source_name_table(self.index.chunks)
+
     def _sources_unanswered(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[str]:
         """The sources the question names (an issuing body or its initials, as the index knows them: "per WHO",
         "CDC 2022"), when no sentence of the answer comes from one of them; empty otherwise.
@@ -786,11 +789,12 @@ class EvidenceGate:
         On the development sets every answerable question naming a source was answered from it, while near
         misses naming one ("14yo, duloxetine starting dose per WHO?") were answered from another guideline.
         """
-        named = named_in(question, self._all_source_names)
+        names, all_names = self._source_names
+        named = named_in(question, all_names)
         if not named or not composed.sentences:
             return frozenset()
         rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
-        answered = frozenset().union(*(self._source_names[r] for r in rows))
+        answered = frozenset().union(*(names[r] for r in rows))
         return frozenset() if answered & named else frozenset(named)
 
     def _unknown(self, question: str, clauses: list[tuple[str, float]]) -> int:

@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -47,6 +48,12 @@ def source_names(chunk: Chunk) -> frozenset[str]:
             if len(content) >= MIN_NAME_LENGTH:
                 names.add("".join(w[0] for w in content).lower())
     return frozenset(n for n in names if len(n) >= MIN_NAME_LENGTH)
+
+
+def source_name_table(chunks: Sequence[Chunk]) -> tuple[list[frozenset[str]], frozenset[str]]:
+    """Each chunk's source names (`source_names`), and all of them."""
+    names = [source_names(c) for c in chunks]
+    return names, frozenset().union(*names)
 
 
 def named_in(question: str, names: frozenset[str] | set[str]) -> set[str]:
@@ -252,8 +259,7 @@ class Retriever:
     def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
         """Each row's source names and all of them, read from the index when first needed: off by default,
         named sources cost nothing at start-up."""
-        names = [source_names(c) for c in self.index.chunks]
-        return names, frozenset().union(*names)
+        return source_name_table(self.index.chunks)
 
     def _lift_named_sources(self, query: str, hits: list[Hit]) -> None:
         """Lift the passages of the sources the question names, unless it names every passage's source."""

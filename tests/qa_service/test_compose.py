@@ -609,17 +609,23 @@ def test_a_sentence_grading_a_recommendation_states_its_strength(sentence, grade
     assert ("strength" in stated_kinds(sentence)) is grades
 
 
+def _one_passage(tmp_path, name, markdown, holding):
+    """An index of one Markdown document, its embedder, and the passage holding `holding` as the only candidate."""
+    index, embedder = _index_of(tmp_path, name, markdown)
+    ((row, chunk),) = [(i, c) for i, c in enumerate(index.chunks) if holding in c.text]
+    return index, embedder, [Candidate(chunk=chunk, row=row, rank=0)]
+
+
 def _pdmp(tmp_path):
-    index, embedder = _index_of(
+    return _one_passage(
         tmp_path,
         "pdmp.md",
         "# Opioid prescribing\n\n## Prescription drug monitoring programs\n\n"
         "Clinicians should check the PDMP for patients on long-term opioid therapy, as it finds dangerous "
         "combinations of drugs. "
         "Clinicians should review the PDMP for patients on long-term opioid therapy at least every 3 months.\n",
+        "every 3 months",
     )
-    ((row, chunk),) = [(i, c) for i, c in enumerate(index.chunks) if "every 3 months" in c.text]
-    return index, embedder, [Candidate(chunk=chunk, row=row, rank=0)]
 
 
 @pytest.mark.parametrize(("bonus", "found"), [(None, True), (0.0, False)])
@@ -793,16 +799,15 @@ def test_an_attached_recommendation_is_read_beside_the_top_passages_not_instead_
 
 
 def _follow_up(tmp_path):
-    index, embedder = _index_of(
+    return _one_passage(
         tmp_path,
         "follow-up.md",
         "# Opioid prescribing\n\n## Follow-up of patients on opioids\n\n"
         "Clinicians should reassess patients on long-term opioid therapy every 3 months or more frequently. "
         "Long-term opioid therapy should be reassessed every month when the dosage of opioid therapy is increased. "
         "Patients with acute pain who still take opioids should be seen at least every 2 weeks.\n",
+        "every 2 weeks",
     )
-    ((row, chunk),) = [(i, c) for i, c in enumerate(index.chunks) if "every 2 weeks" in c.text]
-    return index, embedder, [Candidate(chunk=chunk, row=row, rank=0)]
 
 
 QUESTION_IN_TWO_PARTS = (
