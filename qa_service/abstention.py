@@ -61,7 +61,7 @@ from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
-from qa_service.retrieval import named_in, source_name_table
+from qa_service.retrieval import NAME_WORD, guideline_bodies, named_in, source_name_table
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -319,6 +319,9 @@ class Evidence:
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
     sources_unanswered: frozenset[str] = frozenset()
     """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
+    sources_absent: frozenset[str] = frozenset()
+    """Guideline bodies the question names ("per NCCN") that no document of the index comes from and no cited
+    passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
 
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
@@ -755,7 +758,7 @@ class EvidenceGate:
         gap = ordered[0] - ordered[1] if len(ordered) > 1 else 0.0
         whole = coverage(question, passages_text, self._idf, self._max_idf, ignore=silent)
         clauses = covered_clauses(question, passages_text, self._idf, self._max_idf, ignore=silent)
-        return judge(
+        evidence = judge(
             question=question,
             dense_top=dense_top,
             coverage_score=whole,
@@ -776,6 +779,8 @@ class EvidenceGate:
             sources_unanswered=self._sources_unanswered(question, composed, candidates),
             model=self.model,
         )
+        evidence.sources_absent = self.absent_sources(question, composed, candidates)
+        return evidence
 
     @cached_property
     def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
@@ -796,6 +801,24 @@ class EvidenceGate:
         rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
         answered = frozenset().union(*(names[r] for r in rows))
         return frozenset() if answered & named else frozenset(named)
+
+    def absent_sources(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[str]:
+        """Guideline bodies the question names (`guideline_bodies`) that no document of the index comes from
+        and no passage the answer quotes mentions; empty when nothing was composed.
+
+        "per NCCN, zol dose?" over an index without NCCN is answered from ESMO or ASCO: the answer may stand,
+        but the clinician must be told it is not NCCN's. A passage that reports what NCCN says (a synthesis
+        page comparing guidelines) answers in NCCN's name.
+        """
+        if not composed.sentences:
+            return frozenset()
+        _, held = self._source_names
+        named = named_in(question, guideline_bodies()[0] - held)
+        if not named:
+            return frozenset()
+        rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
+        mentioned = {t for r in rows for t in NAME_WORD.findall(self.index.chunks[r].embedding_text().lower())}
+        return frozenset(named - mentioned)
 
     def _unknown(self, question: str, clauses: list[tuple[str, float]]) -> int:
         """Words the corpus never uses in the clauses that ask: the question's best-covered clause naming two

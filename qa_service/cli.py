@@ -46,6 +46,8 @@ def _print_answer(payload: dict[str, Any]) -> None:
         for passage in payload.get("passages", [])[:3]:
             print(f"  - {source_label(Passage.model_validate(passage))}")
     else:
+        if payload.get("caution"):
+            print(f"\n(caution: {payload.get('reason') or 'partial evidence, check the cited passages'})")
         print("\nSources:")
         for c in payload.get("citations", []):
             url = f" <{c['url']}>" if c.get("url") else ""

@@ -49,7 +49,8 @@ passage), `abstained` with its `reason`, `caution`, and the `passages` it consid
 The answer is a quotation, not advice written for you: pass it on with its [n] citations and the
 disclaimer, and do not rewrite it into claims the citations do not make. If `abstained` is true, the
 guidelines here do not cover the question: say so and do not answer it from memory instead. If `caution`
-is true, the evidence is partial: say the sources may answer only part of the question."""
+is true, the evidence is partial or comes from other guidelines than the one asked about (`reason` says
+which): say so."""
 
 SEARCH_DESCRIPTION = """Search the indexed guidelines and return the best-matching passages, without an answer.
 

@@ -41,6 +41,8 @@ from qa_service.vocabulary import Speller
 
 log = logging.getLogger("guideline_qa.pipeline")
 
+OTHER_GUIDELINES = "the answer is from other guidelines"
+"""The end of the reason given with an answer to a question naming a guideline body the index lacks."""
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
 
 
@@ -309,8 +311,15 @@ class QAPipeline:
                     Citation(id=n, **fields, guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
                 )
         timings["total"] = (time.perf_counter() - started) * 1000
-        # A middle state between answering and abstaining: the answer stands, flagged as partial evidence.
-        caution = not abstained and evidence.score < threshold + self.gate.model.caution_band
+        # A middle state between answering and abstaining: the answer stands, flagged as partial evidence,
+        # or as coming from other guidelines than the one the question names.
+        caution = not abstained and (
+            evidence.score < threshold + self.gate.model.caution_band or bool(evidence.sources_absent)
+        )
+        if caution and evidence.sources_absent:
+            named = ", ".join(sorted(n.upper() for n in evidence.sources_absent))
+            absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"
+            reason = f"{reason}; {absent}" if reason else absent
         return AskResponse(
             answer=answer_text,
             citations=citations,

@@ -15,7 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from qa_service.schemas import Filters
 from qa_service.settings import RetrievalSettings
 from qa_service.vocabulary import expand_query
 
-_NAME_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+NAME_WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 MIN_NAME_LENGTH = 3  # "WHO", "CDC", "NCI"; two letters name too much ("ES", "IV")
 
 
@@ -39,7 +40,7 @@ def source_names(chunk: Chunk) -> frozenset[str]:
     "cdc"). A title's acronyms are not names: in a COVID-19 corpus "SARS" is the subject."""
     names: set[str] = set()
     for body in re.split(r"[/;,]", chunk.issuing_body or ""):
-        words = _NAME_WORD.findall(body)
+        words = NAME_WORD.findall(body)
         if len(words) == 1:
             names.add(words[0].lower())
         head = words[: [w.lower() for w in words].index("and")] if "and" in (w.lower() for w in words) else words
@@ -56,13 +57,29 @@ def source_name_table(chunks: Sequence[Chunk]) -> tuple[list[frozenset[str]], fr
     return names, frozenset().union(*names)
 
 
+@lru_cache(maxsize=1)
+def guideline_bodies() -> tuple[frozenset[str], frozenset[str]]:
+    """Initials of bodies that issue clinical guidelines (packaged list, lower case), and those of them that are
+    also English words ("nice", "gold"): a question names those only in capitals."""
+    names, capitals = set(), set()
+    for line in resources.files("qa_service").joinpath("data/guideline_bodies.txt").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, flag = line.partition("\t")
+            names.add(name.strip().lower())
+            if flag.strip() == "capitals":
+                capitals.add(name.strip().lower())
+    return frozenset(names), frozenset(capitals)
+
+
 def named_in(question: str, names: frozenset[str] | set[str]) -> set[str]:
     """The source names the question uses: as written in capitals ("WHO"), or in any case when the name
-    is not an English stopword ("cdc", "esmo"; "who" must be "WHO")."""
+    is neither an English stopword nor a body's name that is an English word ("cdc", "esmo"; "who" must be
+    "WHO", "nice" must be "NICE")."""
     found = set()
-    for word in _NAME_WORD.findall(question):
+    capitals = guideline_bodies()[1]
+    for word in NAME_WORD.findall(question):
         lower = word.lower()
-        if lower in names and (word.isupper() or lower not in STOPWORDS):
+        if lower in names and (word.isupper() or (lower not in STOPWORDS and lower not in capitals)):
             found.add(lower)
     return found
 

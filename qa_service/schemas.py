@@ -153,12 +153,17 @@ class AskResponse(BaseModel):
     citations: list[Citation]
     passages: list[Passage]
     abstained: bool
-    reason: str | None = Field(None, description="Why the service abstained (or fell back).")
+    reason: str | None = Field(
+        None,
+        description="Why the service abstained, fell back, or answered with caution (the question names a guideline "
+        "body, such as NCCN, that no document of the index comes from).",
+    )
     evidence_score: float = Field(description="Evidence sufficiency in [0, 1]; below the threshold it abstains.")
     caution: bool = Field(
         False,
-        description="Answered, but on partial evidence (a score just above the threshold): the cited passages may "
-        "answer only part of the question; check them before acting.",
+        description="Answered, but on partial evidence (a score just above the threshold), or from other guidelines "
+        "than the one the question names (see reason): the cited passages may answer only part of the question; "
+        "check them before acting.",
     )
     composer: str
     fallback: FallbackReason | None = Field(

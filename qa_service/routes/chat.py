@@ -213,7 +213,7 @@ def render_tail(response: AskResponse) -> str:
     """What follows the answer text: footnotes (or the closest passages) and the disclaimer."""
     blocks = []
     if response.caution:
-        blocks.append(f"_{CAUTION_NOTE}_")
+        blocks.append(f"_{CAUTION_NOTE}_" + (f" _Why: {response.reason}._" if response.reason else ""))
     if response.citations:
         lines = []
         for citation in response.citations:

@@ -117,6 +117,11 @@ def _bodies(issuing_body: str | None) -> set[str]:
     return {p.strip().lower() for p in (issuing_body or "").replace(";", "/").split("/") if p.strip()}
 
 
+ABSENT_BODY_REASON = (
+    "the question names NCCN; no document in this index comes from it: the answer is from other guidelines"
+)
+
+
 class FakePipeline:
     """Answers from five fixed passages; records every request it was given."""
 
@@ -180,11 +185,14 @@ class FakePipeline:
             Citation(id=n, quote=p.text, **p.model_dump(include=set(SourceRecord.model_fields)))
             for n, p in enumerate(cited, start=1)
         ]
+        absent = "NCCN" in request.question  # as the service does for a body no ingested guideline comes from
         return AskResponse(
             answer=" ".join(sentences),
             citations=citations,
             passages=passages,
             abstained=False,
+            reason=ABSENT_BODY_REASON if absent else None,
+            caution=absent,
             evidence_score=0.9,
             composer="fake",
             timings_ms={"total": 1.0},

@@ -99,6 +99,14 @@ def test_cited_answer_and_opened_citation(page, tmp_path):
     assert shot.stat().st_size > 10_000
 
 
+def test_an_answer_with_caution_shows_the_note_and_why(page):
+    ask(page, "per NCCN, single fraction for painful bone metastases?")
+    assert page.inner_text("#result-heading") == "Answer"
+    assert "Partial evidence" in page.inner_text("#abstention-note")
+    assert page.inner_text("#abstention-reason") == f"Why: {fakes.ABSENT_BODY_REASON}"
+    assert page.locator("#answer button.cite").count() >= 1
+
+
 def test_out_of_scope_question_shows_an_abstention(page, tmp_path):
     ask(page, "Paediatric dose of radiotherapy for bone metastases?")
     assert page.inner_text("#result-heading") == "Not answered"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from ingest import keyword_tokens
+from ingest import keyword_tokens, open_index
 from qa_service.abstention import judge
-from qa_service.pipeline import ABSTAIN_TEXT
+from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.schemas import AskRequest, Filters
+from qa_service.settings import Settings
 
 STRONG = {"dense_top": 0.8, "coverage_score": 1.0, "sentence_score": 0.8, "agreement": True}
 WEAK = {"dense_top": 0.2, "coverage_score": 0.1, "sentence_score": 0.1, "agreement": False}
@@ -74,6 +75,37 @@ def test_a_question_naming_a_source_that_does_not_answer_it_abstains_and_says_so
     assert not its_source.abstained and {c.doc_id for c in its_source.citations} == {
         "bone-metastasis/medical-management"
     }
+
+
+def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_says_why(mini_pipeline):
+    unnamed = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
+    absent = mini_pipeline.ask(AskRequest(question="per NCCN, how to treat hypercalcaemia of malignancy"))
+    lower = mini_pipeline.ask(AskRequest(question="nccn: how to treat hypercalcaemia of malignancy"))
+
+    assert not unnamed.caution and unnamed.reason is None
+    assert not absent.abstained and absent.answer == unnamed.answer  # the answer stands ...
+    assert absent.caution  # ... flagged, with the reason
+    assert absent.reason == (
+        "the question names NCCN; no document in this index comes from it: the answer is from other guidelines"
+    )
+    assert lower.caution and "NCCN" in (lower.reason or "")
+
+
+def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
+    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, make_embedder
+
+    files = dict(MINI_CORPUS)
+    files["related-topics/hypercalcaemia.md"] = files["related-topics/hypercalcaemia.md"].replace(
+        "Treat hypercalcaemia of malignancy with", "As NCCN advises, treat hypercalcaemia of malignancy with"
+    )
+    index_dir = build_mini_index(tmp_path, files)
+    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+
+    reported = pipeline.ask(AskRequest(question="per NCCN, how to treat hypercalcaemia of malignancy"))
+    other = pipeline.ask(AskRequest(question="per IDSA, how to treat hypercalcaemia of malignancy"))
+
+    assert not reported.abstained and not reported.caution
+    assert other.caution and "IDSA" in (other.reason or "")
 
 
 def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):

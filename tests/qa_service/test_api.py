@@ -422,6 +422,17 @@ def test_cli_ask_prints_an_abstention_with_the_closest_passages(cli_index, capsy
     assert "(abstained: " in out and "Closest passages:" in out and "Sources:" not in out
 
 
+def test_cli_ask_says_why_an_answer_comes_with_caution(cli_index, capsys):
+    from guideline_qa import cli
+
+    assert cli.main(["ask", f"per NCCN, {RT_QUESTION}", "--index", str(cli_index)]) == 0
+
+    out = capsys.readouterr().out
+    answer, _, _ = out.partition("\nSources:\n")
+    assert "8 Gy" in answer
+    assert "(caution: the question names NCCN; no document in this index comes from it" in answer
+
+
 def test_cli_ask_json_prints_the_whole_response(cli_index, capsys):
     from guideline_qa import cli
 

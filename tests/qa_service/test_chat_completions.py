@@ -332,4 +332,6 @@ def test_an_answer_on_partial_evidence_says_so_in_the_chat_reply():
 
     base = {"answer": "Give 8 Gy [1].", "citations": [], "passages": [], "abstained": False, "evidence_score": 0.5}
     assert CAUTION_NOTE in render_tail(AskResponse(**base, composer="extractive", caution=True))
+    why = "the question names NCCN; no document in this index comes from it: the answer is from other guidelines"
+    assert f"_Why: {why}._" in render_tail(AskResponse(**base, composer="extractive", caution=True, reason=why))
     assert CAUTION_NOTE not in render_tail(AskResponse(**base, composer="extractive"))

@@ -393,6 +393,9 @@ def test_a_source_is_named_in_capitals_or_in_any_case_when_its_name_is_no_englis
     assert named_in("per WHO, is CBT ok?", names) == {"who"}
     assert named_in("who should get CBT?", names) == set()
     assert named_in("does the cdc 2022 guideline apply? and esmo?", names) == {"cdc", "esmo"}
+    # a body's name that is an English word names it only in capitals
+    assert named_in("would be nice to know: zol dose?", frozenset({"nice"})) == set()
+    assert named_in("per NICE, zol dose?", frozenset({"nice"})) == {"nice"}
 
 
 def test_a_question_naming_a_source_lifts_that_sources_passages(mini_index):
