@@ -369,7 +369,7 @@ def _fit_gate(args: argparse.Namespace) -> int:
 def _answerability(args: argparse.Namespace) -> int:
     import shlex
 
-    from eval.answerability import collect_source, leave_one_source_out, project_sources
+    from eval.answerability import collect_source, leave_one_source_out, project_sources, restated_answers
     from qa_service.abstention import FEATURES, packaged_gate
 
     settings = _settings()
@@ -395,6 +395,12 @@ def _answerability(args: argparse.Namespace) -> int:
         )
     threshold = current.threshold if args.threshold is None else args.threshold
     report = leave_one_source_out(samples, features, l2=args.l2, threshold=threshold, current=current)
+    for source in sources:  # how far the benchmarks' unanswerable labels hold
+        corpus = source.corpus[0]
+        if corpus.suffix == ".jsonl" and (corpus.parent / "questions.jsonl").is_file():
+            unanswerable, restated = restated_answers(corpus.parent / "questions.jsonl", corpus)
+            if unanswerable:
+                report.audits[source.name] = (unanswerable, restated)
     text = report.to_markdown()
     print(text)
     if args.out:

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from eval.answerability import auroc, fit_sources, leave_one_source_out, near_miss_benchmark
+from eval.answerability import auroc, fit_sources, leave_one_source_out, near_miss_benchmark, restated_answers
 from eval.errors import EvalDataError
 from eval.fit_gate import GateSamples
 from qa_service.abstention import FEATURES, packaged_gate
@@ -54,6 +54,71 @@ def test_the_near_miss_set_removes_a_share_of_answering_pages_and_their_duplicat
     assert (tmp_path / "again" / "questions.jsonl").read_text() == q_out.read_text()
 
 
+def _write(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def test_a_page_goes_with_all_its_sections_and_a_doubtful_label_is_left_out(tmp_path):
+    pages = [f"P{i}" for i in range(10)]
+    corpus = _write(
+        tmp_path / "corpus.jsonl",
+        [{"doc_id": f"{p}_Sec{s}", "title": p, "text": f"{p} section {s}"} for p in pages for s in (1, 2, 3)],
+    )
+    rows = [
+        {"qid": f"{p}-{s}", "question": f"{p} {s}?", "gold_doc_ids": [f"{p}_Sec{s}"], "meta": {}}
+        for p in pages
+        for s in (1, 2)
+    ]
+    # Already unanswerable in the input (its section removed before): kept only if its page goes now.
+    rows += [
+        {
+            "qid": f"{p}-gone",
+            "question": f"{p} 4?",
+            "gold_doc_ids": [],
+            "answerable": False,
+            "meta": {"removed_gold_doc_ids": [f"{p}_Sec4"]},
+        }
+        for p in pages
+    ]
+    questions = _write(tmp_path / "questions.jsonl", rows)
+
+    q_out, c_out = near_miss_benchmark(questions, corpus, tmp_path / "out", fraction=0.2, seed=3)
+
+    kept = [json.loads(line)["doc_id"] for line in c_out.read_text().splitlines()]
+    removed_pages = set(pages) - {d.split("_Sec")[0] for d in kept}
+    assert len(removed_pages) == 2 and len(kept) == 24  # two whole pages, every section of them
+    derived = {q["qid"]: q for q in map(json.loads, q_out.read_text().splitlines())}
+    for p in pages:
+        gone = p in removed_pages
+        assert derived[f"{p}-1"]["answerable"] is not gone and derived[f"{p}-2"]["answerable"] is not gone
+        assert (f"{p}-gone" in derived) is gone  # its page kept, its label in doubt: left out
+
+
+def test_an_unanswerable_question_whose_answer_another_document_restates_is_counted(tmp_path):
+    said = "Bisphosphonates reduce skeletal events in patients with bone metastases from breast cancer"
+    corpus = _write(
+        tmp_path / "corpus.jsonl",
+        [{"doc_id": "A", "text": f"Overview. {said}. More text here."}, {"doc_id": "B", "text": "Other topic."}],
+    )
+    questions = _write(
+        tmp_path / "questions.jsonl",
+        [
+            {"qid": "1", "question": "x?", "gold_doc_ids": [], "answerable": False, "answers": [f"{said}."]},
+            {
+                "qid": "2",
+                "question": "y?",
+                "gold_doc_ids": [],
+                "answerable": False,
+                "answers": ["Radiotherapy relieves pain from a single painful bone lesion in most patients."],
+            },
+            {"qid": "3", "question": "z?", "gold_doc_ids": ["A"], "answers": [f"{said}."]},
+        ],
+    )
+
+    assert restated_answers(questions, corpus) == (2, 1)
+
+
 def test_each_source_weighs_the_same_whatever_its_size():
     big, small = samples(300, 300, seed=1), samples(10, 10, shift=0.2, seed=2)
     features = ["dense", "coverage"]
@@ -84,7 +149,10 @@ def test_leave_one_source_out_measures_each_source_with_a_gate_that_never_saw_it
     assert by_source["a"].wrongly_abstained is not None and by_source["a"].wrongly_abstained <= 0.2
     assert by_source["c"].abstained is None and by_source["c"].auroc is None  # no unanswerable questions
     assert report.model.threshold == 0.5 and report.model.features == ("dense", "coverage")
-    assert "Leave-one-source-out" in report.to_markdown()
+    assert "Leave-one-source-out" in report.to_markdown() and "Label audit" not in report.to_markdown()
+    report.audits["a"] = (10, 3)
+    assert "Label audit: unanswerable questions with most of their reference answer restated" in report.to_markdown()
+    assert "a 3 of 10." in report.to_markdown()
 
 
 def test_leave_one_source_out_needs_two_sources():
