@@ -726,12 +726,19 @@ def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
     return governed
 
 
-def _lower_first(text: str) -> str:
+_AUTHORS = re.compile(r"^[A-Z][\w'-]*(?:\s+(?:and|&)\s+[A-Z][\w'-]*)?\s+et\s+al\b")
+
+
+def _lower_first(text: str, context: str = "") -> str:
+    """The sentence with its first word lower-cased, to follow "Per ESMO 2020, ": only an ordinary capitalised
+    word, never an acronym, a number, an author ("Lalouni et al. compared ...") or a name the passage (`context`)
+    also capitalises inside a sentence ("... in Canada")."""
     first = text.split(" ", 1)[0]
-    # Lower-case only an ordinary capitalised word: never an acronym, a number or a drug name.
-    if len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha():
-        return text[0].lower() + text[1:]
-    return text
+    if not (len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha()):
+        return text
+    if _AUTHORS.match(text) or re.search(rf"[a-z,;] +{re.escape(first)}\b", context):
+        return text
+    return text[0].lower() + text[1:]
 
 
 def _without_dangling_introductions(
@@ -787,7 +794,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
             if label and strength and _norm(strength) not in _norm(body):  # said once, where the guideline says it
                 label = f"{label} ({strength})"
             if label:
-                body = f"Per {label}, {_lower_first(body)}"
+                body = f"Per {label}, {_lower_first(body, chunk.text)}"
         parts.append(f"{body} {markers}")
         previous_source = sentence.source
     return " ".join(parts), order

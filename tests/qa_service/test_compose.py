@@ -900,3 +900,20 @@ def test_the_composer_reads_seven_passages_and_five_for_a_dose_question(mini_ind
     narrow = ExtractiveComposer(mini_index, AnswerSettings(max_passages=3, dose_max_passages=2))
     narrow_read = 2 if read == 5 else 3
     assert max(s.source for s in narrow.score_sentences(question, vector, candidates)) == narrow_read - 1
+
+
+@pytest.mark.parametrize(
+    ("sentence", "context", "expected"),
+    [
+        ("External beam radiotherapy relieves pain.", "", "external beam radiotherapy relieves pain."),
+        ("Lalouni et al. compared the intervention.", "", "Lalouni et al. compared the intervention."),
+        ("Smith and Jones et al. found no effect.", "", "Smith and Jones et al. found no effect."),
+        ("Canada screens annually.", "Programmes in Canada differ.", "Canada screens annually."),
+        ("Screening is annual.", "Screening in Canada differs.", "screening is annual."),
+        ("NICE recommends it.", "", "NICE recommends it."),
+    ],
+)
+def test_only_an_ordinary_first_word_is_lower_cased_after_an_attribution(sentence, context, expected):
+    from qa_service.compose import _lower_first
+
+    assert _lower_first(sentence, context) == expected
