@@ -119,6 +119,20 @@ def _glossary(text: str) -> bool:
     return text.count(" = ") >= 2 and sum(" = " in part for part in text.split(";")) >= 2
 
 
+_CONTENT_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+
+
+def heading_like(text: str) -> bool:
+    """A line that names a section rather than says something: no closing punctuation, at most twelve words,
+    every word of four letters or more capitalised ("Treatments for Acute Episodic Migraine", a heading the
+    layout left in the text)."""
+    stripped = text.strip()
+    if not stripped or stripped[-1] in ".!?:;,)" or len(stripped.split()) > 12:
+        return False
+    words = _CONTENT_WORD.findall(stripped)
+    return len(words) >= 2 and all(w[0].isupper() for w in words)
+
+
 def answer_worthy(text: str, *, after: str = "") -> bool:
     """Whether a passage sentence can stand in an answer on its own (`after`: the passage text before it).
 
@@ -136,6 +150,9 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
         or _ABBREVIATION_ENTRY.match(stripped)
         or _glossary(stripped)
         or _POINTER.match(stripped)
+        or heading_like(stripped)
+        # a run-in heading opening its paragraph: "Treatments for Acute Episodic Migraine. The contextual ..."
+        or (stripped.endswith(".") and heading_like(stripped[:-1]) and (not after.strip() or after.endswith("\n")))
     ):
         return False
     body = _LIST_LABEL.sub("", stripped, count=1)  # "b) Psychological therapy ...": a list label first
@@ -191,8 +208,8 @@ def opens_list(chunk: Chunk, position: int) -> bool:
     text = drop_source_references(chunk.text[a:b]).rstrip()
     if text.endswith(":"):
         return True
-    if not text or not text[-1].isalnum() or is_list_item(chunk, position):
-        return False  # "- the patient requests dosage reduction," continues its own list
+    if not text or not text[-1].isalnum() or is_list_item(chunk, position) or heading_like(text):
+        return False  # "- the patient requests dosage reduction," continues its own list; a heading names it
     return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
 
 

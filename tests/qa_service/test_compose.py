@@ -917,3 +917,36 @@ def test_only_an_ordinary_first_word_is_lower_cased_after_an_attribution(sentenc
     from qa_service.compose import _lower_first
 
     assert _lower_first(sentence, context) == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "after", "worthy"),
+    [
+        ("Routes of Fentanyl Administration", "", False),  # a heading left in the text
+        ("The International Staging System (ISS) for Multiple Myeloma", "Table 2.\n", False),  # a caption
+        ("Treatments for Acute Episodic Migraine.", "the referral rates.\n\n", False),  # a run-in heading
+        ("Treatments for Acute Episodic Migraine.", "As the review put it, ", True),  # inside a paragraph
+        ("Give Zoledronic Acid 4 mg every 12 Weeks.", "", True),  # a number: says something
+        ("Opioids are not first-line therapy for Episodic Migraine.", "", True),
+    ],
+)
+def test_a_heading_is_no_answer_sentence(sentence, after, worthy):
+    assert answer_worthy(sentence, after=after) is worthy
+
+
+def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
+    from ingest import open_index
+    from qa_service.compose import lead_in, opens_list
+
+    files = {
+        "migraine.md": LISTED["mscc.md"].replace(
+            "Patients generally require radiation if any of the following are true:", "Routes of Radiation Delivery"
+        )
+    }
+    index = open_index(build_mini_index(tmp_path, files))
+    (row,) = [r for r, c in enumerate(index.chunks) if "painful destruction" in c.text]
+    chunk = index.chunks[row]
+    texts = chunk.sentence_texts()
+    heading = next(i for i, t in enumerate(texts) if t.startswith("Routes of Radiation"))
+    item = next(i for i, t in enumerate(texts) if "painful destruction" in t)
+    assert not opens_list(chunk, heading) and lead_in(chunk, item) is None
