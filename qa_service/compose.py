@@ -780,6 +780,7 @@ def _without_dangling_introductions(
     return kept
 
 
+_TRAILING_CONJUNCTION = re.compile(r"\s*[;,]?\s+(?:and|or)$")
 _LEADING_BULLET = re.compile(r"^(?:[-*+•▪●]\s+)")
 
 
@@ -800,6 +801,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         text = _LEADING_BULLET.sub("", " ".join(text.split()))  # line breaks of the source, a list's bullet
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
+            body = _TRAILING_CONJUNCTION.sub("", body)  # a list item's "...; and" ends where the answer takes it
             opener = composed.composer == "extractive" and opens_list(
                 candidates[sentence.source].chunk, sentence.position
             )

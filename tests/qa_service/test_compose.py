@@ -950,3 +950,15 @@ def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
     heading = next(i for i, t in enumerate(texts) if t.startswith("Routes of Radiation"))
     item = next(i for i, t in enumerate(texts) if "painful destruction" in t)
     assert not opens_list(chunk, heading) and lead_in(chunk, item) is None
+
+
+def test_a_list_item_taken_alone_ends_without_its_trailing_conjunction(rt_and_bma):
+    from qa_service.compose import AnswerSentence, Composed
+
+    first = AnswerSentence(text="children with chronic cancer-related pain; and", source=0, position=5)
+    second = AnswerSentence(text="Give 8 Gy, or", source=1, position=0)
+    third = AnswerSentence(text="pain at rest, in bed and", source=1, position=1)
+
+    answer, _ = render(Composed(sentences=[first, second, third], composer="extractive"), rt_and_bma, attribute=False)
+
+    assert answer == "children with chronic cancer-related pain. [1] Give 8 Gy. [2] pain at rest, in bed. [2]"
