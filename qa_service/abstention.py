@@ -691,6 +691,34 @@ def judge(
     )
 
 
+# Words that make a body's initials a request for its guidance: "per NCCN", "does IDSA recommend", "ACOG's
+# position", "NICE guidelines". Without one, initials may be something else ("ACR 300 mg/g" is a ratio).
+_CUE_BEFORE = frozenset({"per", "according", "by", "from", "does", "do", "did", "say", "says", "said"})
+_CUE_AFTER = re.compile(
+    r"^(?:guidelines?|guidance|recommend\w*|says?|said|position\w*|statements?|criteria|advi[cs]e\w*"
+    r"|endorse\w*|consensus|updates?|suggest\w*|protocols?|pathways?)$"
+)
+CUE_REACH = 3
+"""Words on either side of a body's initials where a cue is looked for."""
+
+
+def asks_for_its_word(question: str, name: str) -> bool:
+    """Whether the question asks for what the body `name` says: a cue word next to its initials (`_CUE_BEFORE`,
+    `_CUE_AFTER`), or a possessive ("ACOG's")."""
+    words = re.findall(r"[A-Za-z0-9]+(?:['’]s)?", question)
+    for i, word in enumerate(words):
+        bare = re.sub(r"['’]s$", "", word)
+        if bare.lower() != name:
+            continue
+        if bare != word:
+            return True  # "ACOG's position"
+        before = {w.lower() for w in words[max(i - CUE_REACH, 0) : i]}
+        after = [w.lower() for w in words[i + 1 : i + 1 + CUE_REACH]]
+        if before & _CUE_BEFORE or any(_CUE_AFTER.match(w) for w in after):
+            return True
+    return False
+
+
 COMMON_WORDS_KEPT = 50_000  # words whose everyday-English verdict is remembered
 
 
@@ -813,7 +841,7 @@ class EvidenceGate:
         if not composed.sentences:
             return frozenset()
         _, held = self._source_names
-        named = named_in(question, guideline_bodies()[0] - held)
+        named = {n for n in named_in(question, guideline_bodies()[0] - held) if asks_for_its_word(question, n)}
         if not named:
             return frozenset()
         rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}

@@ -80,7 +80,9 @@ def test_a_question_naming_a_source_that_does_not_answer_it_abstains_and_says_so
 def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_says_why(mini_pipeline):
     unnamed = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
     absent = mini_pipeline.ask(AskRequest(question="per NCCN, how to treat hypercalcaemia of malignancy"))
-    lower = mini_pipeline.ask(AskRequest(question="nccn: how to treat hypercalcaemia of malignancy"))
+    lower = mini_pipeline.ask(AskRequest(question="nccn guidance: how to treat hypercalcaemia of malignancy"))
+    # initials with no word asking for the body's guidance may be something else ("ACR 300 mg/g" is a ratio)
+    bare = mini_pipeline.ask(AskRequest(question="IDSA: how to treat hypercalcaemia of malignancy"))
 
     assert not unnamed.caution and unnamed.reason is None
     assert not absent.abstained and absent.answer == unnamed.answer  # the answer stands ...
@@ -89,6 +91,7 @@ def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_s
         "the question names NCCN; no document in this index comes from it: the answer is from other guidelines"
     )
     assert lower.caution and "NCCN" in (lower.reason or "")
+    assert not bare.caution and bare.reason is None
 
 
 def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
@@ -692,3 +695,21 @@ def test_a_how_often_question_answered_without_an_interval_is_penalised():
     assert not judge(question=how_long, answer_text="Continue zoledronic acid for 3 years. [1]", **STRONG).penalised
     # A question that asks no time is not held to one.
     assert not judge(question="zol dose for bone mets?", answer_text="Zoledronic acid 4 mg. [1]", **STRONG).penalised
+
+
+@pytest.mark.parametrize(
+    ("question", "name", "asks"),
+    [
+        ("per NCCN, zol dose?", "nccn", True),
+        ("what 4-drug regimen does ASCO recommend?", "asco", True),
+        ("AAFP position on LDCT screening", "aafp", True),
+        ("what is ACOG's position on tamoxifen?", "acog", True),
+        ("IDSA guidelines for cellulitis", "idsa", True),
+        ("uACR 300, ACR 300 mg/g - start an SGLT2 inhibitor?", "acr", False),
+        ("ACC of the parotid - RT dose?", "acc", False),
+    ],
+)
+def test_a_body_is_asked_for_only_with_a_word_asking_for_its_guidance(question, name, asks):
+    from qa_service.abstention import asks_for_its_word
+
+    assert asks_for_its_word(question, name) is asks
