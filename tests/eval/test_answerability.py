@@ -176,3 +176,19 @@ def test_the_threshold_sweep_trades_abstention_for_wrong_refusals_and_averages_s
     assert low.balanced_accuracy == pytest.approx(expected)
     report = leave_one_source_out(data, ["dense", "coverage"], l2=1.0, threshold=0.5, current=model)
     assert "at other thresholds" in report.to_markdown() and len(report.sweep) == 7
+
+
+def test_on_the_shared_niddk_set_removing_whole_pages_leaves_far_fewer_answers_in_the_corpus(tmp_path):
+    from eval.answerability import SHARED
+
+    niddk = SHARED / "benchmarks" / "medquad_niddk_nearmiss"
+    if not (niddk / "questions.jsonl").is_file():
+        pytest.skip(f"{niddk} is absent (the shared benchmarks are not part of the project)")
+    questions, corpus = niddk / "questions.jsonl", niddk / "corpus.jsonl"
+    sections_removed = restated_answers(questions, corpus)
+
+    pages_removed = restated_answers(*near_miss_benchmark(questions, corpus, tmp_path / "pages"))
+
+    # Removing one section leaves its page's summaries: a good share of the answers is still there.
+    assert sections_removed[0] == 121 and sections_removed[1] / sections_removed[0] > 0.15
+    assert pages_removed[0] > 200 and pages_removed[1] / pages_removed[0] < 0.10
