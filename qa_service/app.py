@@ -199,7 +199,12 @@ def create_app(
                     watcher.served = str(app.state.pipeline.manifest().get("generation") or "") or None
                     log.info(
                         orjson.dumps(
-                            {"event": "ready", "seconds": round(time.perf_counter() - app.state.started_at, 2)}
+                            {
+                                "event": "ready",
+                                "seconds": round(time.perf_counter() - app.state.started_at, 2),
+                                # where to point a browser or curl: the server says so once it can answer
+                                "url": f"http://{settings.server.host}:{settings.server.port}/",
+                            }
                         ).decode()
                     )
                 except (IngestError, ServiceError, OSError) as exc:

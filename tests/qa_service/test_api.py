@@ -180,6 +180,17 @@ def test_readyz_is_503_while_the_pipeline_loads_then_200(mini_pipeline, mini_ind
         release.set()
 
 
+def test_the_ready_log_line_says_where_the_service_answers(mini_pipeline, mini_index_dir, caplog):
+    settings = settings_for(mini_index_dir)
+    app = create_app(settings, pipeline_factory=lambda _settings: mini_pipeline)
+    with caplog.at_level(logging.INFO, logger="guideline_qa.http"), TestClient(app) as client:
+        wait_for(lambda: client.get("/readyz").status_code == 200)
+        wait_for(lambda: any('"event":"ready"' in r.getMessage() for r in caplog.records))
+
+    (ready,) = [json.loads(r.getMessage()) for r in caplog.records if '"event":"ready"' in r.getMessage()]
+    assert ready["url"] == f"http://{settings.server.host}:{settings.server.port}/" and ready["seconds"] >= 0
+
+
 def test_readyz_is_503_with_the_reason_when_loading_fails(mini_index_dir):
     def failing_factory(_settings):
         raise IndexNotFoundError(f"no index at {mini_index_dir}/missing")
