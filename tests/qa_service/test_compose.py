@@ -156,13 +156,19 @@ Tapers of 10% per month are better tolerated.
 }
 
 
-def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
+def chunk_holding(tmp_path, files: dict[str, str], text: str):
+    """The index of `files`, and the row and chunk of the one passage holding `text`."""
     from ingest import open_index
+
+    index = open_index(build_mini_index(tmp_path, files))
+    (row,) = [r for r, c in enumerate(index.chunks) if text in c.text]
+    return index, row, index.chunks[row]
+
+
+def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
     from qa_service.compose import AnswerSentence, Composed, lead_in, opens_list
 
-    index = open_index(build_mini_index(tmp_path, OPENER))
-    (row,) = [r for r, c in enumerate(index.chunks) if "initiating changes when" in c.text]
-    chunk = index.chunks[row]
+    index, row, chunk = chunk_holding(tmp_path, OPENER, "initiating changes when")
     texts = chunk.sentence_texts()
     opener = next(i for i, t in enumerate(texts) if t.endswith("changes when"))
     item = next(i for i, t in enumerate(texts) if "requests dosage reduction" in t)
@@ -187,12 +193,9 @@ def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_
 
 
 def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
-    from ingest import open_index
     from qa_service.compose import is_list_item, lead_in
 
-    index = open_index(build_mini_index(tmp_path, LISTED))
-    (row,) = [r for r, c in enumerate(index.chunks) if "painful destruction" in c.text]
-    chunk = index.chunks[row]
+    index, row, chunk = chunk_holding(tmp_path, LISTED, "painful destruction")
     texts = chunk.sentence_texts()
     item = next(i for i, t in enumerate(texts) if "painful destruction" in t)
     opener = next(i for i, t in enumerate(texts) if t.endswith("are true:"))
@@ -935,7 +938,6 @@ def test_a_heading_is_no_answer_sentence(sentence, after, worthy):
 
 
 def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
-    from ingest import open_index
     from qa_service.compose import lead_in, opens_list
 
     files = {
@@ -943,9 +945,7 @@ def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
             "Patients generally require radiation if any of the following are true:", "Routes of Radiation Delivery"
         )
     }
-    index = open_index(build_mini_index(tmp_path, files))
-    (row,) = [r for r, c in enumerate(index.chunks) if "painful destruction" in c.text]
-    chunk = index.chunks[row]
+    _, _, chunk = chunk_holding(tmp_path, files, "painful destruction")
     texts = chunk.sentence_texts()
     heading = next(i for i, t in enumerate(texts) if t.startswith("Routes of Radiation"))
     item = next(i for i, t in enumerate(texts) if "painful destruction" in t)
