@@ -719,6 +719,11 @@ def asks_for_its_word(question: str, name: str) -> bool:
     return False
 
 
+def quoted_rows(composed: Composed, candidates: Sequence[Candidate]) -> set[int]:
+    """The index rows of the passages the answer's sentences quote or cite."""
+    return {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
+
+
 COMMON_WORDS_KEPT = 50_000  # words whose everyday-English verdict is remembered
 
 
@@ -826,7 +831,7 @@ class EvidenceGate:
         named = named_in(question, all_names)
         if not named or not composed.sentences:
             return frozenset()
-        rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
+        rows = quoted_rows(composed, candidates)
         answered = frozenset().union(*(names[r] for r in rows))
         return frozenset() if answered & named else frozenset(named)
 
@@ -844,7 +849,7 @@ class EvidenceGate:
         named = {n for n in named_in(question, guideline_bodies()[0] - held) if asks_for_its_word(question, n)}
         if not named:
             return frozenset()
-        rows = {candidates[i].row for s in composed.sentences for i in (s.source, *s.also) if i < len(candidates)}
+        rows = quoted_rows(composed, candidates)
         mentioned = {t for r in rows for t in NAME_WORD.findall(self.index.chunks[r].embedding_text().lower())}
         return frozenset(named - mentioned)
 
