@@ -258,8 +258,9 @@
         ? "Partial evidence: the cited passages may answer only part of this question. Check them before acting."
         : "";
     const reason = $("abstention-reason");
-    reason.hidden = !((data.abstained || data.caution) && data.reason);
-    reason.textContent = (data.abstained || data.caution) && data.reason ? "Why: " + data.reason : "";
+    const why = (data.abstained || data.caution) && data.reason;
+    reason.hidden = !why;
+    reason.textContent = why ? "Why: " + data.reason : "";
 
     const citations = data.citations || [];
     const byId = new Map(citations.map((c) => [String(c.id), c]));
