@@ -32,7 +32,7 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch12"  # ch12: reference numbers glued to a full stop left out of PDF text
+CHUNKER_VERSION = "ch13"  # ch13: a second header row under a table's delimiter row belongs to its header
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -290,10 +290,17 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
                 # A header row is one with the delimiter row under it (GitHub's tables); without one,
                 # the first row is data like the rest ("| USPSTF (2013) | The USPSTF found ... |").
                 if i + 1 < len(lines) and TABLE_SEPARATOR.match(text[lines[i + 1][0] : lines[i + 1][1]]):
-                    table_header = (a, lines[i + 1][1])
-                    sa, sb = _strip_span(text, a, lines[i + 1][1])
+                    # A second header row naming the columns a header cell spans belongs to the header.
+                    end = (
+                        i + 2
+                        if i + 2 < len(lines)
+                        and second_header_row(cells(line), cells(text[lines[i + 2][0] : lines[i + 2][1]]))
+                        else i + 1
+                    )
+                    table_header = (a, lines[end][1])
+                    sa, sb = _strip_span(text, a, lines[end][1])
                     units.append(_Unit(sa, sb, "row", ((sa, sb),), None))
-                    i += 2
+                    i = end + 1
                     continue
             sa, sb = _strip_span(text, a, b)
             last = units[-1] if units else None
@@ -337,6 +344,22 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
 def cells(row: str) -> list[str]:
     """The cells of a Markdown table row."""
     return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+SUBHEADER_WORDS = 5
+"""Words a cell of a second header row may have: it names a column, it holds no data."""
+
+
+def second_header_row(names: list[str], row: list[str]) -> bool:
+    """Whether `row`, the first under a header's delimiter row, names the columns that a header cell spans.
+
+    A web page's name over two columns ("| Effect | Prevalence | | Comments |") leaves the second cell
+    empty, and the row under it names both ("| | Acute use | Chronic use | |"): short cells without
+    numbers, the first one empty, one of them under an empty header cell.
+    """
+    if len(row) != len(names) or row[0] or not any(not names[i] and row[i] for i in range(1, len(names))):
+        return False
+    return all(len(v.split()) <= SUBHEADER_WORDS and not re.search(r"\d", v) for v in row if v)
 
 
 def continues_row(row_cells: int, table_cells: int) -> bool:

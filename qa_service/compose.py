@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ingest import Chunk, keyword_tokens
-from ingest.chunking import TABLE_SEPARATOR, cells, continues_row
+from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header_row
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
@@ -46,6 +46,9 @@ class AnswerSentence:
     position: int = 0
     table_header: str | None = None
     """For a table row: its table's header row, so the answer can say what each cell is."""
+    carried: bool = False
+    """For a table row continuing the row above it: its first cell is carried down from that row, so its cells
+    are said without column names (which column each holds is unknown)."""
     also: tuple[int, ...] = ()
     """Further candidates the sentence cites (a generated sentence may rest on [1][2]); rendered as markers too."""
 
@@ -241,12 +244,51 @@ def rows_above(chunk: Chunk, start: int) -> list[str]:
 
 def table_header(chunk: Chunk, start: int, above: list[str] | None = None) -> str | None:
     """The header row of the table holding the row that starts at `start` in the chunk's text (`above`: its
-    `rows_above`, when already read)."""
+    `rows_above`, when already read), its column names as `column_names` reads them."""
     table = rows_above(chunk, start) if above is None else above
     # A header is the first row with the delimiter row under it; a table without one has no header.
     if len(table) < 2 or not TABLE_SEPARATOR.match(table[1]) or re.fullmatch(r"[\s|:-]*", table[0]):
         return None
-    return table[0].strip()
+    names = column_names(table)
+    if names == cells(table[0]):
+        return table[0].strip()
+    return "| " + " | ".join(names) + " |"
+
+
+# A table's note row: a footnote letter against the note's first word ("bRelative prevalence: ...").
+_FOOTNOTE_ROW = re.compile(r"^([a-z])[A-Z(]")
+
+
+def column_names(table: list[str]) -> list[str]:
+    """The names of a table's columns: its header row (`table[0]`, the delimiter row under it) as a reader takes it.
+
+    Tables from web pages reach Markdown flattened:
+    - a name over two columns leaves the second one empty, and a second header row under the delimiter
+      names each ("| Effect | Prevalence | | Comments |" over "| | Acute use | Chronic use | |"): the columns
+      are "Prevalence (Acute use)" and "Prevalence (Chronic use)";
+    - footnote letters stick to the names ("Prevalenceb") where the table's note rows begin with them
+      ("bRelative prevalence: ..."): the letters go.
+    """
+    names = cells(table[0])
+    rows = [cells(line) for line in table[2:] if not TABLE_SEPARATOR.match(line)]
+    notes = {m.group(1) for row in rows if row and (m := _FOOTNOTE_ROW.match(row[0])) and not any(row[1:])}
+    if notes and "a" in notes and len(notes) == ord(max(notes)) - ord("a") + 1:  # lettered a, b, c ... in turn
+        names = [_without_footnote(name, notes) for name in names]
+    if rows and second_header_row(names, rows[0]):
+        sub = [_without_footnote(v, notes) for v in rows[0]]
+        group = ""
+        for i, name in enumerate(names):
+            group = name or group
+            if sub[i]:
+                names[i] = f"{group} ({sub[i]})" if group else sub[i]
+    return names
+
+
+def _without_footnote(name: str, notes: set[str]) -> str:
+    """A column name without the footnote letter at its end ("Prevalenceb" -> "Prevalence", with note b)."""
+    if len(name) > 3 and name[-1] in notes and name[-2].isalpha() and name[-2].islower():
+        return name[:-1]
+    return name
 
 
 def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str | None:
@@ -272,16 +314,24 @@ def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str |
     return None
 
 
-def row_as_sentence(row: str, header: str | None) -> str:
-    """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header)."""
+def row_as_sentence(row: str, header: str | None, *, carried: bool = False) -> str:
+    """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header,
+    or `carried`: its first cell carried down from the row above, so which column each cell holds is unknown)."""
     values = cells(row)
     names = cells(header) if header else []
     filled = [v for v in values if v]
+    if carried:
+        return "; ".join(filled)
     if not header and len(filled) == 2 and _words(filled[0]) <= 6 and _words(filled[1]) >= 10:
         return f"{filled[0]}: {filled[1]}"  # a label and its text: "USPSTF (2013): The USPSTF found ..."
-    if len(names) != len(values) or row.strip() == (header or "").strip():
+    if len(values) > len(names) or row.strip() == (header or "").strip() or 2 * len(values) <= len(names):
         return "; ".join(filled)
-    return "; ".join(f"{n.rstrip('*').strip()}: {v}" for n, v in zip(names, values, strict=True) if v)
+    # A row short of cells lost the first ones to a cell spanning the rows above it: the rest are the last
+    # columns ("| Ondansetron | 8 mg PO | ... |" under "| Drug category | Antiemetic | Dose | ... |").
+    names = names[len(names) - len(values) :]
+    return "; ".join(
+        f"{n.rstrip('*').strip()}: {v}" if n.strip("* ") else v for n, v in zip(names, values, strict=True) if v
+    )
 
 
 def _words(text: str) -> int:
@@ -564,13 +614,13 @@ class ExtractiveComposer:
                 if not answer_worthy(text, after=chunk_text[:start]) or _norm(text) in titles:
                     continue  # a cover page's or a heading's words repeated as a line say nothing
                 cosine = float(vectors[position] @ query_vector) if vectors is not None else 0.0
-                header = None
+                header, carried = None, False
                 if text.startswith("|"):
                     above = rows_above(candidate.chunk, start)
                     header = table_header(candidate.chunk, start, above)
                     if (owner := row_owner(candidate.chunk, start, above)) is None:
                         continue  # a dose whose drug is in another passage
-                    if owner:
+                    if carried := bool(owner):
                         text = f"| {owner} | {' | '.join(cells(text))} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
@@ -582,7 +632,14 @@ class ExtractiveComposer:
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
                 scored.append(
-                    AnswerSentence(text=clean, source=source, score=score, position=position, table_header=header)
+                    AnswerSentence(
+                        text=clean,
+                        source=source,
+                        score=score,
+                        position=position,
+                        table_header=header,
+                        carried=carried,
+                    )
                 )
         scored.sort(key=lambda s: (-s.score, s.source, s.position))
         return scored
@@ -797,7 +854,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         markers = "".join(f"[{order.index(source) + 1}]" for source in sources)
         text = sentence.text.strip()
         if text.startswith("|"):
-            text = row_as_sentence(text, sentence.table_header)
+            text = row_as_sentence(text, sentence.table_header, carried=sentence.carried)
         text = _LEADING_BULLET.sub("", " ".join(text.split()))  # line breaks of the source, a list's bullet
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it

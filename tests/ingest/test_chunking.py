@@ -443,6 +443,24 @@ def test_chunk_starting_mid_table_repeats_the_header_row_in_prefix() -> None:
         assert sum(row in c.text.splitlines() for c in chunks) == 1, row
 
 
+def test_a_second_header_row_naming_spanned_columns_is_repeated_with_the_header() -> None:
+    # A web page's "Prevalence" over two columns reaches Markdown as an empty header cell and a row under
+    # the delimiter naming both; a passage starting mid-table needs that row to say which column is which.
+    chunker, _ = make_chunker(128)
+    header = "| Effect | Prevalence | | Comments |\n| --- | --- | --- | --- |\n| | Acute use | Chronic use | |"
+    rows = [f"| Effect number {i} | +{'+' * (i % 3)} | + | seen in trial {i} |" for i in range(1, 60)]
+    doc = structured("# Effects\n\n" + header + "\n" + "\n".join(rows) + "\n", title="Effects")
+
+    chunks = chunker.chunk(doc)
+
+    assert len(chunks) > 2
+    assert all(c.prefix == header + "\n" for c in chunks[1:])
+    # A row with numbers under the delimiter is data, not a second header row.
+    data = "| Effect | Prevalence | | Comments |\n| --- | --- | --- | --- |\n| | 12% | 3% | |"
+    doc = structured("# Effects\n\n" + data + "\n" + "\n".join(rows) + "\n", title="Effects")
+    assert all(c.prefix == data.rsplit("\n", 1)[0] + "\n" for c in chunker.chunk(doc)[1:])
+
+
 def test_only_a_row_with_the_delimiter_row_under_it_is_a_header() -> None:
     chunker, _ = make_chunker(48)
     rows = "\n".join(f"| Row {i} | value {i} |" for i in range(1, 25))

@@ -425,6 +425,57 @@ def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
     assert row_as_sentence(f"| USPSTF (2013) | {text} |", None) == f"USPSTF (2013): {text}"
 
 
+def test_a_flattened_web_table_names_its_columns_as_a_reader_does():
+    from ingest.chunking import Chunk
+    from qa_service.compose import column_names, row_as_sentence, table_header
+
+    # NCI's Table 5 as its Markdown export has it: a name over two columns, the row under the delimiter naming
+    # each, footnote letters stuck to the names and the notes as rows.
+    table = [
+        "| Adverse Effect | Relative Prevalenceb | | Comments |",
+        "| --- | --- | --- | --- |",
+        "|  | Acute Usec | Chronic Used |  |",
+        "| aThe reported prevalence may differ on the basis of opioid choice. | | | |",
+        "| bRelative prevalence: (–) absent; (+) rare; (++) less common; (+++) common. | | | |",
+        "| cAcute use defined as use for ≤2 weeks. | | | |",
+        "| dChronic use defined as consistent use for >2–3 months. | | | |",
+    ]
+    assert column_names(table) == [
+        "Adverse Effect",
+        "Relative Prevalence (Acute Use)",
+        "Relative Prevalence (Chronic Use)",
+        "Comments",
+    ]
+    text = "\n".join([*table, "| Sedation | +++ | + | More common upon opioid initiation. |"])
+    chunk = Chunk("c", "d", 0, text, 0, len(text), "T", (), ((0, 10),))
+    header = table_header(chunk, text.index("| Sedation"))
+    assert row_as_sentence("| Sedation | +++ | + | More common upon opioid initiation. |", header) == (
+        "Adverse Effect: Sedation; Relative Prevalence (Acute Use): +++; Relative Prevalence (Chronic Use): +; "
+        "Comments: More common upon opioid initiation."
+    )
+    # Without its notes a name keeps its letters ("Used" may be a word), and a plain header is read as it is.
+    assert column_names(table[:3])[2] == "Relative Prevalenceb (Chronic Used)"
+    assert column_names(["| Opioid | Conversion factor |", "|---|---|", "| Codeine | 0.15 |"]) == [
+        "Opioid",
+        "Conversion factor",
+    ]
+
+
+def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
+    from qa_service.compose import row_as_sentence
+
+    header = "| Drug Category | Antiemetic | Dose | Comment |"
+    # "Ondansetron" sits under a category cell spanning the rows: its cells are the last three columns.
+    assert row_as_sentence("| Ondansetron | 8 mg PO or 0.15 mg/kg IV daily | bid–tid with TBI |", header) == (
+        "Antiemetic: Ondansetron; Dose: 8 mg PO or 0.15 mg/kg IV daily; Comment: bid–tid with TBI"
+    )
+    # A row continuing the one above (its first cell carried down): which column each cell is, is unknown.
+    carried = "| Nabilone; Age >4 y: | >30 kg: 1 mg q8-12h |"
+    assert row_as_sentence(carried, header, carried=True) == "Nabilone; Age >4 y:; >30 kg: 1 mg q8-12h"
+    # Half the cells or fewer: not a row short of one spanned cell; said bare.
+    assert row_as_sentence("| 1 mg | bid |", header) == "1 mg; bid"
+
+
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
     from qa_service.compose import AnswerSentence, _named_rows_only
 
