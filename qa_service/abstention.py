@@ -61,7 +61,7 @@ from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
-from qa_service.retrieval import NAME_WORD, guideline_bodies, named_in, source_name_table
+from qa_service.retrieval import NAME_WORD, bodies_named_in_full, guideline_bodies, named_in, source_name_table
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -847,10 +847,13 @@ class EvidenceGate:
             return frozenset()
         _, held = self._source_names
         named = {n for n in named_in(question, guideline_bodies()[0] - held) if asks_for_its_word(question, n)}
+        named |= bodies_named_in_full(question) - held  # a name in full asks for that body whatever words surround it
         if not named:
             return frozenset()
         rows = quoted_rows(composed, candidates)
-        mentioned = {t for r in rows for t in NAME_WORD.findall(self.index.chunks[r].embedding_text().lower())}
+        texts = [self.index.chunks[r].embedding_text() for r in rows]
+        mentioned = {t for text in texts for t in NAME_WORD.findall(text.lower())}
+        mentioned |= {n for text in texts for n in bodies_named_in_full(text)}
         return frozenset(named - mentioned)
 
     def _unknown(self, question: str, clauses: list[tuple[str, float]]) -> int:

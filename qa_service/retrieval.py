@@ -58,17 +58,37 @@ def source_name_table(chunks: Sequence[Chunk]) -> tuple[list[frozenset[str]], fr
 
 
 @lru_cache(maxsize=1)
+def _body_table() -> tuple[tuple[str, bool, tuple[str, ...]], ...]:
+    """The packaged list of guideline bodies: (initials, also an English word, full names), lower case."""
+    rows = []
+    for line in resources.files("qa_service").joinpath("data/guideline_bodies.txt").read_text("utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, *fields = (f.strip() for f in line.split("\t"))
+            full = tuple(n.strip().lower() for f in fields if f.startswith("=") for n in f[1:].split(";") if n.strip())
+            rows.append((name.lower(), "capitals" in fields, full))
+    return tuple(rows)
+
+
+@lru_cache(maxsize=1)
 def guideline_bodies() -> tuple[frozenset[str], frozenset[str]]:
     """Initials of bodies that issue clinical guidelines (packaged list, lower case), and those of them that are
     also English words ("nice", "gold"): a question names those only in capitals."""
-    names, capitals = set(), set()
-    for line in resources.files("qa_service").joinpath("data/guideline_bodies.txt").read_text("utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, flag = line.partition("\t")
-            names.add(name.strip().lower())
-            if flag.strip() == "capitals":
-                capitals.add(name.strip().lower())
-    return frozenset(names), frozenset(capitals)
+    table = _body_table()
+    return frozenset(n for n, _, _ in table), frozenset(n for n, capitals, _ in table if capitals)
+
+
+@lru_cache(maxsize=1)
+def _full_names() -> tuple[re.Pattern[str], dict[str, str]]:
+    by_name = {" ".join(full.split()): name for name, _, fulls in _body_table() for full in fulls}
+    words = sorted(by_name, key=len, reverse=True)  # "U.S. Preventive Services Task Force" before a shorter one
+    pattern = "|".join(r"\s+".join(re.escape(w) for w in full.split()) for full in words)
+    return re.compile(rf"(?<![\w.])(?:{pattern})(?!\w)", re.IGNORECASE), by_name
+
+
+def bodies_named_in_full(text: str) -> set[str]:
+    """Initials of the guideline bodies the text names in full ("American College of Radiology" -> "acr")."""
+    pattern, by_name = _full_names()
+    return {by_name[" ".join(m.group(0).lower().split())] for m in pattern.finditer(text)}
 
 
 def named_in(question: str, names: frozenset[str] | set[str]) -> set[str]:

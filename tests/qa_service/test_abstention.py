@@ -106,9 +106,35 @@ def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
 
     reported = pipeline.ask(AskRequest(question="per NCCN, how to treat hypercalcaemia of malignancy"))
     other = pipeline.ask(AskRequest(question="per IDSA, how to treat hypercalcaemia of malignancy"))
+    in_full = pipeline.ask(
+        AskRequest(question="does the national comprehensive cancer network treat hypercalcaemia of malignancy so?")
+    )
 
     assert not reported.abstained and not reported.caution
     assert other.caution and "IDSA" in (other.reason or "")
+    assert "NCCN" not in (in_full.reason or "")  # the passage's "NCCN" is the body the question names in full
+
+
+def test_a_body_named_in_full_is_asked_for_whatever_words_surround_it(mini_pipeline):
+    from qa_service.retrieval import bodies_named_in_full
+
+    assert bodies_named_in_full("does the American College of  Radiology agree with the U.S. Preventive Services") == {
+        "acr"
+    }
+    assert bodies_named_in_full("per the U.S. Preventive Services Task Force and world health organization") == {
+        "uspstf",
+        "who",
+    }
+    assert bodies_named_in_full("the American College of Radiologyst") == set()  # whole words only
+    absent = mini_pipeline.ask(
+        AskRequest(question="does the Infectious Diseases Society of America treat hypercalcaemia of malignancy so?")
+    )
+    assert absent.caution and absent.reason == (
+        "the question names IDSA; no document in this index comes from it: the answer is from other guidelines"
+    )
+    # A body the index holds, named in full, is no cause for caution (the mini corpus has ESMO's guidelines).
+    held = mini_pipeline.ask(AskRequest(question="European Society for Medical Oncology: single fraction dose?"))
+    assert not held.caution
 
 
 def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
