@@ -32,7 +32,9 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # Recorded in the manifest. Bump it when the same document and settings would give other chunks
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
-CHUNKER_VERSION = "ch13"  # ch13: a second header row under a table's delimiter row belongs to its header
+# ch13: a second header row under a table's delimiter row belongs to its header; ch14: Markdown front matter
+# written for other tools gives the issuing body and year (unchanged files are read again)
+CHUNKER_VERSION = "ch14"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:

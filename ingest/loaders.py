@@ -129,6 +129,44 @@ def _year(value: Any, path: Path) -> int | None:
         raise LoaderError(path, f"front matter 'year' is not a year: {value!r}") from None
 
 
+# Front matter written for other tools names the issuing body and the year in their words ("publisher:
+# NCI", "date: 2023-05-01", "citation: NCI, 2025"); the project's own keys win over these.
+BODY_KEYS = ("publisher", "organization", "organisation", "source", "author")
+YEAR_KEYS = ("date", "published", "date_published", "datePublished")
+_NAME_LIKE = re.compile(r"^[A-Za-z][\w&.,'()/ -]{0,79}$")
+_CITED_YEAR = re.compile(r"\b((?:19|20)\d{2})\s*\.?\s*$")
+
+
+def front_matter_body(meta: dict[str, Any]) -> str | None:
+    """The issuing body a front matter written for another tool gives: its first of `BODY_KEYS` that reads as a
+    name (at most eight words, not a URL or a path: "source: https://..." is where the text came from)."""
+    for key in BODY_KEYS:
+        value = meta.get(key)
+        if isinstance(value, list) and len(value) == 1:
+            value = value[0]
+        name = value.strip() if isinstance(value, str) else ""
+        # A slash only between initials ("CCO/ASCO"): "www.x.org/guidance" is a path.
+        slash_ok = "/" not in name or re.fullmatch(r"[A-Z]+(?:/[A-Z]+)+", name)
+        if name and _NAME_LIKE.match(name) and len(name.split()) <= 8 and slash_ok:
+            return name
+    return None
+
+
+def front_matter_year(meta: dict[str, Any]) -> int | None:
+    """The year a front matter written for another tool gives: its first of `YEAR_KEYS` ("2023-05-01"), else
+    the year a `citation` ends with ("NCI, 2025"). A value that is no date is ignored, not an error: these keys
+    are not the project's."""
+    for key in YEAR_KEYS:
+        value = meta.get(key)
+        text = str(value).strip() if value is not None else ""
+        if re.match(r"(?:19|20)\d{2}\b", text):
+            return int(text[:4])
+    citation = meta.get("citation")
+    if isinstance(citation, str) and (match := _CITED_YEAR.search(citation)):
+        return int(match.group(1))
+    return None
+
+
 def _first_heading(text: str) -> str | None:
     match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
     return match.group(1) if match else None
@@ -180,8 +218,8 @@ def load_markdown(path: Path, doc_id: str) -> Document:
         raise LoaderError(path, "document has no text")
     body, excluded = _without_excluded_sections(path, body)
     title = str(meta.pop("title", None) or _first_heading(body) or path.stem)
-    issuing_body = meta.pop("issuing_body", None)
-    year = _year(meta.pop("year", None), path)
+    issuing_body = meta.pop("issuing_body", None) or front_matter_body(meta)
+    year = _year(meta.pop("year", None), path) or front_matter_year(meta)
     topic = meta.pop("topic", None)
     url = meta.pop("url", None)
     sources = _sources(meta.pop("sources", None), path)
