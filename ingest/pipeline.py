@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.chunking import CHUNKER_VERSION, Chunk, Chunker, ChunkingSettings
+from ingest.chunking import CHUNKER_VERSION, TABLE_SEPARATOR, Chunk, Chunker, ChunkingSettings
 from ingest.embedders import load_embedder
 from ingest.embedding import DEFAULT_MODEL_NAME, INT8_SUFFIX, Embedder, EmbeddingSettings
 from ingest.errors import IndexStoreError, LoaderError
@@ -109,10 +109,29 @@ def _documents_entry(doc: Document, chunks: list[Chunk], file: tuple[str, str] |
         pages=report.pages if report else (len({p.number for p in doc.pages}) or None),
         headings=_headings(doc),
         recommendations=len({c.rec_id for c in chunks if c.rec_id}),
-        tables=report.tables if report else 0,
+        tables=_tables(doc),
         excluded=list(report.excluded) if report else [],
         warnings=list(report.warnings) if report else [],
     )
+
+
+def _tables(doc: Document) -> int:
+    """Tables its loader counted, else the Markdown tables of a structured document's text: runs of table rows
+    holding a delimiter row (a web page's table exported with its notes under a second delimiter is one)."""
+    if doc.report and doc.report.tables:
+        return doc.report.tables
+    if not doc.structured:
+        return 0
+    count, in_table, counted = 0, False, False
+    for line in doc.text.splitlines():
+        if line.lstrip().startswith("|"):
+            if not in_table:
+                in_table, counted = True, False
+            if not counted and TABLE_SEPARATOR.match(line):
+                count, counted = count + 1, True
+        else:
+            in_table = False
+    return count
 
 
 def _headings(doc: Document) -> int:

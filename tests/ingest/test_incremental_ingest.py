@@ -346,3 +346,21 @@ def test_the_manifest_lists_a_markdown_document_s_left_out_sections_and_counts_i
     assert entry.headings == 3  # the headings kept: Cancer pain, Opioids, Radiotherapy
     index = open_index(index_dir)
     assert not any("Smith J" in chunk.text for chunk in index.chunks)
+
+
+def test_the_manifest_counts_a_markdown_document_s_tables(tmp_path: Path, index_dir: Path) -> None:
+    corpus = tmp_path / "md"
+    corpus.mkdir()
+    (corpus / "pdq.md").write_text(
+        "# Antiemetics\n\n| Drug | Dose |\n| --- | --- |\n| Ondansetron | 8 mg |\n\n"
+        # A web table exported with its notes under a second delimiter row is one table.
+        "## Effects\n\n| Effect | Rate |\n| --- | --- |\n| | |\n| --- | --- |\n| aNote. | |\n| Nausea | +++ |\n\n"
+        # Rows without a delimiter row are not a table with a header, and prose is not a table.
+        "## Other\n\n| a | b |\n| c | d |\n\nGive it with food.\n",
+        encoding="utf-8",
+    )
+
+    ingest(corpus, index_dir)
+
+    (entry,) = read_manifest(index_dir).documents
+    assert entry.tables == 2
