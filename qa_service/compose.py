@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,6 +84,25 @@ _SOURCE_REFERENCE = re.compile(r"\s?\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]")
 def drop_source_references(text: str) -> str:
     """Remove a source's own bibliography markers ("... in children [12, 14].") so they cannot pass for our [n]."""
     return _SOURCE_REFERENCE.sub("", text)
+
+
+# A reference number in parentheses before punctuation: "... for acute low back pain (137,138)." Numbers in
+# parentheses are data elsewhere ("MRD-negative (10-5)," "(42–60)"), so only a document that cites this way
+# throughout loses them: at least CITING_MARKERS of them, at least one in CITING_PASSAGES passages.
+_PARENTHESISED_REFERENCE = re.compile(r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)(?=[.,;:]|$)")
+CITING_MARKERS = 10
+CITING_PASSAGES = 4
+
+
+def parenthesised_citers(chunks: Sequence[Chunk]) -> frozenset[str]:
+    """The documents that cite their references by numbers in parentheses (CDC's MMWR style: "... (4)."),
+    judged by how often their passages hold such a number before punctuation; one (10-5) in a summary is data."""
+    markers: dict[str, int] = {}
+    passages: dict[str, int] = {}
+    for chunk in chunks:
+        passages[chunk.doc_id] = passages.get(chunk.doc_id, 0) + 1
+        markers[chunk.doc_id] = markers.get(chunk.doc_id, 0) + len(_PARENTHESISED_REFERENCE.findall(chunk.text))
+    return frozenset(doc for doc, n in markers.items() if n >= CITING_MARKERS and n * CITING_PASSAGES >= passages[doc])
 
 
 # What a reference list entry has and a recommendation does not: a DOI or URL, "et al." (not in prose:
@@ -577,6 +596,11 @@ class ExtractiveComposer:
         self._embed = embed  # fallback when the index stores no sentence vectors
         self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
 
+    @cached_property
+    def _citers(self) -> frozenset[str]:
+        """Documents whose reference numbers in parentheses leave their quoted sentences (`parenthesised_citers`)."""
+        return parenthesised_citers(self.index.chunks)
+
     def _sentence_vectors(self, candidate: Candidate) -> np.ndarray | None:
         vectors = self.index.chunk_sentence_vectors(candidate.row)
         if vectors is not None and len(vectors) == len(candidate.chunk.sentences):
@@ -631,6 +655,8 @@ class ExtractiveComposer:
                     bonus += HEADING_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
+                if candidate.chunk.doc_id in self._citers:
+                    clean = _PARENTHESISED_REFERENCE.sub("", clean)
                 scored.append(
                     AnswerSentence(
                         text=clean,
@@ -808,11 +834,18 @@ def _lower_first(text: str, context: str = "") -> str:
     word, never an acronym, a number, an author ("Lalouni et al. compared ...") or a name the passage (`context`)
     also capitalises inside a sentence ("... in Canada")."""
     first = text.split(" ", 1)[0]
+    if first == "A" and re.match(r"A [a-z0-9]", text):  # the article: "A clinical practice guideline ..."
+        return "a" + text[1:]
     if not (len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha()):
         return text
-    if _AUTHORS.match(text) or re.search(rf"[a-z,;] +{re.escape(first)}\b", context):
+    if _AUTHORS.match(text) or re.search(rf"[a-z,;] +{re.escape(first)}\b", context) or _LABEL.match(text):
         return text
     return text[0].lower() + text[1:]
+
+
+# A label and its value, as a table row is said ("Adverse Effect: Sedation; ...", "Drug: Methadone"): the label
+# keeps its capital after "Per NCI 2025, ".
+_LABEL = re.compile(r"[A-Z][\w()/-]*(?: [\w()/-]+){0,3}: \S")
 
 
 def _without_dangling_introductions(

@@ -476,6 +476,26 @@ def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
     assert row_as_sentence("| 1 mg | bid |", header) == "1 mg; bid"
 
 
+def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sentences():
+    from ingest.chunking import Chunk
+    from qa_service.compose import _PARENTHESISED_REFERENCE, parenthesised_citers
+
+    def chunk(doc: str, text: str) -> Chunk:
+        return Chunk(f"{doc}-{hash(text)}", doc, 0, text, 0, len(text), "T", (), ((0, len(text)),))
+
+    citing = [chunk("cdc", f"Chronic pain lasts >3 months ({i}). It is common ({i},{i + 1}).") for i in range(8)]
+    # A summary where numbers in parentheses are data ("MRD-negative (10-5),"), once in many passages.
+    summary = [chunk("nci", "MRD-negative (10-5), 2-year OS was 80%.")] + [chunk("nci", "Text.")] * 20
+
+    assert parenthesised_citers([*citing, *summary]) == frozenset({"cdc"})
+    assert parenthesised_citers(citing[:4]) == frozenset()  # too few to be a document's style
+    said = _PARENTHESISED_REFERENCE.sub("", "It did not reduce sick leave for low back pain) (137,138).")
+    assert said == "It did not reduce sick leave for low back pain)."
+    # An enumeration's "(1) a" and a range inside a sentence's words are left alone.
+    kept = "either (1) standard therapy or (2) the (42–60) group"
+    assert _PARENTHESISED_REFERENCE.sub("", kept) == kept
+
+
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
     from qa_service.compose import AnswerSentence, _named_rows_only
 
@@ -965,6 +985,12 @@ def test_the_composer_reads_seven_passages_and_five_for_a_dose_question(mini_ind
         ("Canada screens annually.", "Programmes in Canada differ.", "Canada screens annually."),
         ("Screening is annual.", "Screening in Canada differs.", "screening is annual."),
         ("NICE recommends it.", "", "NICE recommends it."),
+        ("A clinical guideline has been published.", "", "a clinical guideline has been published."),
+        ("A 2022 update to a Cochrane review.", "", "a 2022 update to a Cochrane review."),
+        ("A: the first option.", "", "A: the first option."),
+        # a table row said with its column names keeps its first label's capital
+        ("Adverse Effect: Sedation; Comments: More common.", "", "Adverse Effect: Sedation; Comments: More common."),
+        ("Drug: Methadone; Conversion factor: 4.7", "", "Drug: Methadone; Conversion factor: 4.7"),
     ],
 )
 def test_only_an_ordinary_first_word_is_lower_cased_after_an_attribution(sentence, context, expected):
