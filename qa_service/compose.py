@@ -843,9 +843,9 @@ def _lower_first(text: str, context: str = "") -> str:
     return text[0].lower() + text[1:]
 
 
-# A label and its value, as a table row is said ("Adverse Effect: Sedation; ...", "Drug: Methadone"): the label
-# keeps its capital after "Per NCI 2025, ".
-_LABEL = re.compile(r"[A-Z][\w()/-]*(?: [\w()/-]+){0,3}: \S")
+# A label and its value, as a table row is said ("Adverse Effect: Sedation; ...", "Drug: Methadone"), or a label
+# introducing the next sentence ("Evidence (cilta-cel):"): the label keeps its capital after "Per NCI 2025, ".
+_LABEL = re.compile(r"[A-Z][\w()/-]*(?: [\w()/-]+){0,3}: \S|[A-Z][\w-]*(?: \([^)]*\))?:$")
 
 
 def _without_dangling_introductions(

@@ -991,6 +991,8 @@ def test_the_composer_reads_seven_passages_and_five_for_a_dose_question(mini_ind
         # a table row said with its column names keeps its first label's capital
         ("Adverse Effect: Sedation; Comments: More common.", "", "Adverse Effect: Sedation; Comments: More common."),
         ("Drug: Methadone; Conversion factor: 4.7", "", "Drug: Methadone; Conversion factor: 4.7"),
+        ("Evidence (cilta-cel):", "", "Evidence (cilta-cel):"),
+        ("The options are:", "", "the options are:"),
     ],
 )
 def test_only_an_ordinary_first_word_is_lower_cased_after_an_attribution(sentence, context, expected):
