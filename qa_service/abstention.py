@@ -61,7 +61,14 @@ from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
-from qa_service.retrieval import NAME_WORD, bodies_named_in_full, guideline_bodies, named_in, source_name_table
+from qa_service.retrieval import (
+    NAME_WORD,
+    bodies_named_in_full,
+    guideline_bodies,
+    named_in,
+    source_name_table,
+    without_body_names,
+)
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
@@ -782,15 +789,20 @@ class EvidenceGate:
         of scores far below it (a guideline passage at -9 against a wrong one at -15).
         """
         rows = [h.row for h in hits[:3]]
-        silent = silent_terms(question, self._idf, self.is_shorthand)
         passages_text = " ".join(self.index.chunks[r].embedding_text() for r in rows)
+        # A body no document of the index comes from and no passage names is not a word the passages can hold:
+        # "per NCCN, ..." is covered as "..." (the answer's caution says whose guidance it is not:
+        # `absent_sources`). A body a passage names stays a word found: a synthesis page's "USPSTF found ...".
+        named = set(NAME_WORD.findall(passages_text.lower()))
+        terms = without_body_names(question, self._absent_bodies - named)
+        silent = silent_terms(terms, self._idf, self.is_shorthand)
         dense_top = max((float(self.index.vectors[r] @ query_vector) for r in rows), default=0.0)
         dense_top3 = {h.row for h in hits if h.dense_rank is not None and h.dense_rank <= 3}
         keyword_top3 = {h.row for h in hits if h.keyword_rank is not None and h.keyword_rank <= 3}
         ordered = sorted(rerank, reverse=True)
         gap = ordered[0] - ordered[1] if len(ordered) > 1 else 0.0
-        whole = coverage(question, passages_text, self._idf, self._max_idf, ignore=silent)
-        clauses = covered_clauses(question, passages_text, self._idf, self._max_idf, ignore=silent)
+        whole = coverage(terms, passages_text, self._idf, self._max_idf, ignore=silent)
+        clauses = covered_clauses(terms, passages_text, self._idf, self._max_idf, ignore=silent)
         evidence = judge(
             question=question,
             dense_top=dense_top,
@@ -798,8 +810,8 @@ class EvidenceGate:
             sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
             agreement=bool(dense_top3 & keyword_top3),
             answer_text=answer_text,
-            quantity_coverage=self._quantity_coverage(question, composed, candidates, silent),
-            unknown_terms=self._unknown(question, clauses),
+            quantity_coverage=self._quantity_coverage(terms, composed, candidates, silent),
+            unknown_terms=self._unknown(terms, clauses),
             negation=uncovered_negation(question, self._idf, self._negated),
             rerank=1.0 / (1.0 + math.exp(-ordered[0] / 4.0)) if ordered else 0.0,
             rerank_margin=gap / (gap + 4.0),
@@ -819,6 +831,12 @@ class EvidenceGate:
     def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
         """Each row's source names and all of them, read from the index at the first question, not at start-up."""
         return source_name_table(self.index.chunks)
+
+    @cached_property
+    def _absent_bodies(self) -> frozenset[str]:
+        """The packaged list's guideline bodies that no document of the index comes from (`absent_sources`)."""
+        _, held = self._source_names
+        return guideline_bodies()[0] - held
 
     def _sources_unanswered(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[str]:
         """The sources the question names (an issuing body or its initials, as the index knows them: "per WHO",
@@ -847,7 +865,6 @@ class EvidenceGate:
             return frozenset()
         _, held = self._source_names
         named = {n for n in named_in(question, guideline_bodies()[0] - held) if asks_for_its_word(question, n)}
-        named |= bodies_named_in_full(question) - held  # a name in full asks for that body whatever words surround it
         if not named:
             return frozenset()
         rows = quoted_rows(composed, candidates)

@@ -27,7 +27,7 @@ from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.llm import LLMComposer
 from qa_service.llm_client import build_chat_model
 from qa_service.rerank import Reranker, RerankerError
-from qa_service.retrieval import Hit, Retriever
+from qa_service.retrieval import Hit, Retriever, abbreviate_bodies
 from qa_service.schemas import (
     AskRequest,
     AskResponse,
@@ -189,7 +189,9 @@ class QAPipeline:
         return self.gate.model.threshold if configured is None else configured
 
     def read_question(self, text: str) -> str:
-        """The question as the service reads it: misspelt words corrected to the index's own words."""
+        """The question as the service reads it: guideline bodies named in full as their initials
+        (`abbreviate_bodies`), misspelt words corrected to the index's own words."""
+        text = abbreviate_bodies(text)
         if not self.settings.retrieval.correct_spelling:
             return text
         return self.speller.correct(text, self.gate.is_common_word)

@@ -85,6 +85,25 @@ def _full_names() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(rf"(?<![\w.])(?:{pattern})(?!\w)", re.IGNORECASE), by_name
 
 
+def without_body_names(text: str, names: frozenset[str] | set[str]) -> str:
+    """The text without the guideline bodies of `names` that it names as `named_in` finds them ("per NCCN",
+    "IDSA's", "nccn"; "NICE" only in capitals), their full names already read as initials (`abbreviate_bodies`)."""
+    capitals = guideline_bodies()[1]
+    for name in named_in(text, names):
+        flags = 0 if name in capitals else re.IGNORECASE  # "WHO", never "who"
+        word = name.upper() if name in capitals else name
+        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?:['’]s)?(?![\w-])", " ", text, flags=flags)
+    return text
+
+
+def abbreviate_bodies(text: str) -> str:
+    """The text with each guideline body it names in full written as its initials, as clinicians write them:
+    "what does the European Society for Medical Oncology say" -> "what does the ESMO say". Every part of the
+    service then reads the body as it reads "per ESMO": a source to lift or to miss, not words to find."""
+    pattern, by_name = _full_names()
+    return pattern.sub(lambda m: by_name[" ".join(m.group(0).lower().split())].upper(), text)
+
+
 def bodies_named_in_full(text: str) -> set[str]:
     """Initials of the guideline bodies the text names in full ("American College of Radiology" -> "acr")."""
     pattern, by_name = _full_names()

@@ -115,7 +115,30 @@ def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
     assert "NCCN" not in (in_full.reason or "")  # the passage's "NCCN" is the body the question names in full
 
 
-def test_a_body_named_in_full_is_asked_for_whatever_words_surround_it(mini_pipeline):
+def test_a_body_the_index_lacks_is_no_word_the_passages_must_cover(mini_pipeline):
+    from qa_service.retrieval import abbreviate_bodies
+
+    seen = []
+    mini_pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence.features)
+    try:
+        for question in (
+            "how to treat hypercalcaemia of malignancy",
+            "per NCCN, how to treat hypercalcaemia of malignancy",
+            "what does the National Comprehensive Cancer Network say about how to treat hypercalcaemia of malignancy",
+        ):
+            mini_pipeline.ask(AskRequest(question=question))
+    finally:
+        mini_pipeline.on_evidence = None
+
+    # NCCN's name (initials or in full, read as initials) and "say" take no share of the question to cover:
+    # the caution says whose guidance the answer is not, the score says only whether the topic is answered.
+    assert seen[0]["coverage"] == seen[1]["coverage"] == seen[2]["coverage"] == 1.0
+    assert seen[1]["unknown"] == seen[2]["unknown"] == 0.0
+    assert abbreviate_bodies("what does the european society for  Medical Oncology say?") == "what does the ESMO say?"
+    assert mini_pipeline.read_question("per the World Health Organization, ...") == "per the WHO, ..."
+
+
+def test_a_body_named_in_full_is_asked_for_as_its_initials_are(mini_pipeline):
     from qa_service.retrieval import bodies_named_in_full
 
     assert bodies_named_in_full("does the American College of  Radiology agree with the U.S. Preventive Services") == {
