@@ -423,6 +423,11 @@ class _Span:
 _Frequency = tuple[tuple[float, float], _Span, str, int]  # (times, every, unit, index after it)
 
 
+# A class of drugs a dose may belong to, read as a drug when doses are bound (never as a drug a question names):
+# "patients taking higher dosages of opioids (>=50 MME/day)" doses opioids, not the naloxone named before them.
+_DOSED_CLASS = re.compile(r"(?<![\w-])opioids?(?![\w-])", re.IGNORECASE)
+
+
 class _Scanner:
     """Reads the tokens of one normalised text into atoms, left to right; each reader returns the next index."""
 
@@ -431,7 +436,8 @@ class _Scanner:
         self.toks = _tokens(text)
         starts = [t.start for t in self.toks]
         self.drug_at: dict[int, tuple[int, str]] = {}  # first token -> (token after it, drug)
-        for start, end, name in drug_mentions(text):
+        classes = [(m.start(), m.end(), "opioid") for m in _DOSED_CLASS.finditer(text)]
+        for start, end, name in sorted(drug_mentions(text) + classes):
             first, after = bisect.bisect_left(starts, start), bisect.bisect_left(starts, end)
             if first < after:
                 self.drug_at[first] = (after, name)

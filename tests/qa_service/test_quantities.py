@@ -347,6 +347,25 @@ def test_a_dose_belongs_to_the_drug_named_right_after_it():
     ]
 
 
+def test_a_dose_of_opioids_belongs_to_the_class_not_to_the_drug_named_before_it():
+    # CDC: "offer naloxone when prescribing opioids, particularly to patients taking higher dosages of opioids
+    # (>=50 MME/day)": 50 MME/day is an opioid dosage, never a dose of naloxone.
+    reading = read("Offer naloxone to patients taking higher dosages of opioids (≥50 MME/day).")
+    assert [(r.drug, r.dose.text) for r in reading.regimens if r.dose] == [("opioid", ">=50 MME")]
+    # "opioid-naive" names no drug, and a named opioid keeps its own dose.
+    reading = read("In opioid-naive patients, start oxycodone 5 mg.")
+    assert [(r.drug, r.dose.text) for r in reading.regimens if r.dose] == [("oxycodone", "5 mg")]
+
+
+def test_a_question_on_a_drug_answered_with_opioid_dosages_has_no_dose_of_that_drug():
+    from qa_service.abstention import doses_only_for_other_drugs
+
+    answer = "Clinicians should offer naloxone to patients taking higher dosages of opioids (≥50 MME/day). [1]"
+    assert doses_only_for_other_drugs("What is the dose of naloxone to co-prescribe?", answer)
+    # A question naming no drug (the class is no drug a question names) is not held to one.
+    assert not doses_only_for_other_drugs("opioid naive adult: lowest starting dose in MME?", answer)
+
+
 def test_a_radiation_dose_binds_to_no_drug():
     reading = read("Patients receiving a single 8-Gy dose were given dexamethasone 8 mg on days 0 to 4.")
 
