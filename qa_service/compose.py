@@ -833,7 +833,7 @@ def _lower_first(text: str, context: str = "") -> str:
     """The sentence with its first word lower-cased, to follow "Per ESMO 2020, ": only an ordinary capitalised
     word, never an acronym, a number, an author ("Lalouni et al. compared ...") or a name the passage (`context`)
     also capitalises inside a sentence ("... in Canada")."""
-    first = text.split(" ", 1)[0]
+    first = text.split(" ", 1)[0].rstrip(",;")  # "Specifically, the guideline ..." opens with an ordinary word
     if first == "A" and re.match(r"A [a-z0-9]", text):  # the article: "A clinical practice guideline ..."
         return "a" + text[1:]
     if not (len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha()):

@@ -986,6 +986,7 @@ def test_the_composer_reads_seven_passages_and_five_for_a_dose_question(mini_ind
         ("Screening is annual.", "Screening in Canada differs.", "screening is annual."),
         ("NICE recommends it.", "", "NICE recommends it."),
         ("A clinical guideline has been published.", "", "a clinical guideline has been published."),
+        ("Specifically, the guideline outlines how.", "", "specifically, the guideline outlines how."),
         ("A 2022 update to a Cochrane review.", "", "a 2022 update to a Cochrane review."),
         ("A: the first option.", "", "A: the first option."),
         # a table row said with its column names keeps its first label's capital
