@@ -19,6 +19,7 @@ from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
+from qa_service.retrieval import guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
@@ -363,6 +364,11 @@ def _norm(text: str) -> str:
 
 HEADING_BONUS = 0.1
 
+BODY_BONUS = 0.05
+"""Added to a sentence naming the guideline body the question asks about ("when does USPSTF say to stop ...?"
+is answered by "USPSTF recommends ... discontinued once a person has not smoked for 15 years"): a synthesis
+page reports several bodies side by side, and the one asked for is the answer."""
+
 TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?)"
 """Units of time as clinicians write them ("how many wks", "how many yrs")."""
 
@@ -614,6 +620,7 @@ class ExtractiveComposer:
     ) -> list[AnswerSentence]:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
+        bodies = named_in(question, guideline_bodies()[0])  # "when does USPSTF say ...": sentences naming it answer
         scored: list[AnswerSentence] = []
         limit = max_passages or (
             min(self.max_passages, self.settings.dose_max_passages) if asks_a_dose(question) else self.max_passages
@@ -653,6 +660,8 @@ class ExtractiveComposer:
                 bonus = (0.08 if rank == 0 else 0.04 if rank == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
                 if header and _names_the_row(q_tokens, text):  # "conversion factor for methadone": its row
                     bonus += HEADING_BONUS
+                if any(mentions_body(f"{header or ''} {text}", body) for body in bodies):
+                    bonus += BODY_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
                 if candidate.chunk.doc_id in self._citers:

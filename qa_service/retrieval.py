@@ -85,6 +85,14 @@ def _full_names() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(rf"(?<![\w.])(?:{pattern})(?!\w)", re.IGNORECASE), by_name
 
 
+def mentions_body(text: str, name: str) -> bool:
+    """Whether the text names the guideline body `name` (lower case): "WHO" only in capitals, where the name
+    is also an English word, "uspstf" in any case."""
+    if name in guideline_bodies()[1]:
+        return re.search(rf"(?<![\w-]){re.escape(name.upper())}(?![\w-])", text) is not None
+    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
+
+
 def without_body_names(text: str, names: frozenset[str] | set[str]) -> str:
     """The text without the guideline bodies of `names` that it names as `named_in` finds them ("per NCCN",
     "IDSA's", "nccn"; "NICE" only in capitals), their full names already read as initials (`abbreviate_bodies`)."""

@@ -165,6 +165,36 @@ def chunk_holding(tmp_path, files: dict[str, str], text: str):
     return index, row, index.chunks[row]
 
 
+SYNTHESIS = {
+    "lung/screening.md": "# Lung cancer screening\n\n## Stopping screening\n\n"
+    "The ACS advises that screening end when a person's health no longer allows curative lung surgery. "
+    "The USPSTF advises that screening end once a person has not smoked for 15 years.\n"
+}
+
+
+@pytest.mark.parametrize(("body", "expected"), [("USPSTF", "15 years"), ("ACS", "curative lung surgery")])
+def test_a_sentence_naming_the_body_asked_about_comes_first(tmp_path, body, expected):
+    from tests.qa_service.mini_corpus import make_embedder
+
+    index, row, chunk = chunk_holding(tmp_path, SYNTHESIS, "has not smoked")
+    question = f"when does {body} say lung cancer screening should stop?"
+    vector = np.asarray(make_embedder().embed([question])[0])
+    composer = ExtractiveComposer(index, AnswerSettings())
+
+    scored = composer.score_sentences(question, vector, [Candidate(chunk=chunk, row=row, rank=0)])
+
+    assert expected in scored[0].text
+
+
+def test_a_body_is_mentioned_as_the_question_names_it():
+    from qa_service.retrieval import mentions_body
+
+    assert mentions_body("The USPSTF recommends annual screening.", "uspstf")
+    assert mentions_body("per uspstf", "uspstf")
+    assert mentions_body("WHO recommends ...", "who")
+    assert not mentions_body("patients who smoke", "who")  # an English word names the body only in capitals
+
+
 def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
     from qa_service.compose import AnswerSentence, Composed, lead_in, opens_list
 
