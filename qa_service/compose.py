@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -601,11 +601,16 @@ class ExtractiveComposer:
         self.max_passages = max_passages or settings.max_passages
         self._embed = embed  # fallback when the index stores no sentence vectors
         self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
+        self._citing: dict[str, bool] = {}
 
-    @cached_property
-    def _citers(self) -> frozenset[str]:
-        """Documents whose reference numbers in parentheses leave their quoted sentences (`parenthesised_citers`)."""
-        return parenthesised_citers(self.index.chunks)
+    def _cites_in_parentheses(self, doc_id: str) -> bool:
+        """Whether a document's reference numbers in parentheses leave its quoted sentences (`parenthesised_citers`),
+        judged on all its passages when it is first quoted, and remembered: a large index is not read at start-up."""
+        known = self._citing.get(doc_id)
+        if known is None:
+            chunks = [c for c in self.index.chunks if c.doc_id == doc_id]
+            known = self._citing[doc_id] = doc_id in parenthesised_citers(chunks)
+        return known
 
     def _sentence_vectors(self, candidate: Candidate) -> np.ndarray | None:
         vectors = self.index.chunk_sentence_vectors(candidate.row)
@@ -664,7 +669,7 @@ class ExtractiveComposer:
                     bonus += BODY_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
-                if candidate.chunk.doc_id in self._citers:
+                if self._cites_in_parentheses(candidate.chunk.doc_id):
                     clean = _PARENTHESISED_REFERENCE.sub("", clean)
                 scored.append(
                     AnswerSentence(

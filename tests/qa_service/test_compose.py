@@ -165,6 +165,24 @@ def chunk_holding(tmp_path, files: dict[str, str], text: str):
     return index, row, index.chunks[row]
 
 
+def test_a_quoted_sentence_of_a_document_citing_in_parentheses_loses_its_reference_numbers(tmp_path):
+    from tests.qa_service.mini_corpus import make_embedder
+
+    sentences = " ".join(
+        f"Chronic pain finding number {i} was reported in adults ({i + 10},{i + 11})." for i in range(12)
+    )
+    index, row, chunk = chunk_holding(tmp_path, {"cdc/pain.md": f"# Chronic pain\n\n{sentences}\n"}, "number 3 was")
+    question = "chronic pain finding in adults?"
+    vector = np.asarray(make_embedder().embed([question])[0])
+
+    scored = ExtractiveComposer(index, AnswerSettings()).score_sentences(
+        question, vector, [Candidate(chunk=chunk, row=row, rank=0)]
+    )
+
+    assert scored and all(re.search(r"\(\d", s.text) is None for s in scored)
+    assert any(s.text.endswith("reported in adults.") for s in scored)
+
+
 SYNTHESIS = {
     "lung/screening.md": "# Lung cancer screening\n\n## Stopping screening\n\n"
     "The ACS advises that screening end when a person's health no longer allows curative lung surgery. "
