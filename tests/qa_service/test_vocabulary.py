@@ -145,3 +145,16 @@ def test_every_general_term_line_has_a_key_and_an_expansion():
     assert all("\t" in line and line.partition("\t")[2].strip() for line in lines)
     assert all(key == key.lower() for key in keys)
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+
+
+def test_back_reads_as_the_spine_only_in_back_pain():
+    from qa_service.vocabulary import expand_query
+
+    assert "spine" in expand_query("65M prostate ca, new back pain - which imaging first?")
+    # "back" as a verb or an adverb names no body part: "spine" would send these to spine passages.
+    for question in (
+        "does WHO back CBT for a 12yo?",
+        "pain came back at the same spot after 8 Gy",
+        "xr came back normal",
+    ):
+        assert "spine" not in expand_query(question), question
