@@ -863,8 +863,7 @@ class EvidenceGate:
         """
         if not composed.sentences:
             return frozenset()
-        _, held = self._source_names
-        named = {n for n in named_in(question, guideline_bodies()[0] - held) if asks_for_its_word(question, n)}
+        named = {n for n in named_in(question, self._absent_bodies) if asks_for_its_word(question, n)}
         if not named:
             return frozenset()
         rows = quoted_rows(composed, candidates)

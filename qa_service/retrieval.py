@@ -85,22 +85,25 @@ def _full_names() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile(rf"(?<![\w.])(?:{pattern})(?!\w)", re.IGNORECASE), by_name
 
 
-def mentions_body(text: str, name: str) -> bool:
-    """Whether the text names the guideline body `name` (lower case): "WHO" only in capitals, where the name
-    is also an English word, "uspstf" in any case."""
+@lru_cache(maxsize=512)
+def _body_word(name: str) -> re.Pattern[str]:
+    """The guideline body `name` (lower case) as a whole word, "'s" included: "WHO" only in capitals, where the
+    name is also an English word, "uspstf" in any case."""
     if name in guideline_bodies()[1]:
-        return re.search(rf"(?<![\w-]){re.escape(name.upper())}(?![\w-])", text) is not None
-    return re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text, re.IGNORECASE) is not None
+        return re.compile(rf"(?<![\w-]){re.escape(name.upper())}(?:['’]s)?(?![\w-])")
+    return re.compile(rf"(?<![\w-]){re.escape(name)}(?:['’]s)?(?![\w-])", re.IGNORECASE)
+
+
+def mentions_body(text: str, name: str) -> bool:
+    """Whether the text names the guideline body `name` (lower case; `_body_word`)."""
+    return _body_word(name).search(text) is not None
 
 
 def without_body_names(text: str, names: frozenset[str] | set[str]) -> str:
     """The text without the guideline bodies of `names` that it names as `named_in` finds them ("per NCCN",
     "IDSA's", "nccn"; "NICE" only in capitals), their full names already read as initials (`abbreviate_bodies`)."""
-    capitals = guideline_bodies()[1]
     for name in named_in(text, names):
-        flags = 0 if name in capitals else re.IGNORECASE  # "WHO", never "who"
-        word = name.upper() if name in capitals else name
-        text = re.sub(rf"(?<![\w-]){re.escape(word)}(?:['’]s)?(?![\w-])", " ", text, flags=flags)
+        text = _body_word(name).sub(" ", text)  # "WHO", never "who"
     return text
 
 
