@@ -421,11 +421,16 @@ def test_a_sentence_is_never_split_across_chunks() -> None:
             assert not any(a < x < b for x in boundaries), (seed, flag, doc.text[a:b])
 
 
+def table_document(title: str, header: str, rows: list[str]) -> Document:
+    """A structured document of one section holding one table: its header lines, then its rows."""
+    return structured(f"# {title}\n\n{header}\n" + "\n".join(rows) + "\n", title=title)
+
+
 def test_chunk_starting_mid_table_repeats_the_header_row_in_prefix() -> None:
     chunker, embedder = make_chunker(64)
     header = "| Agent | Dose | Interval |\n| --- | --- | --- |"
     rows = [f"| Agent number {i} | {i * 10} mg | every {i} weeks |" for i in range(1, 30)]
-    doc = structured("# Dosing\n\n" + header + "\n" + "\n".join(rows) + "\n", title="Dosing")
+    doc = table_document("Dosing", header, rows)
 
     chunks = chunker.chunk(doc)
 
@@ -449,16 +454,15 @@ def test_a_second_header_row_naming_spanned_columns_is_repeated_with_the_header(
     chunker, _ = make_chunker(128)
     header = "| Effect | Prevalence | | Comments |\n| --- | --- | --- | --- |\n| | Acute use | Chronic use | |"
     rows = [f"| Effect number {i} | +{'+' * (i % 3)} | + | seen in trial {i} |" for i in range(1, 60)]
-    doc = structured("# Effects\n\n" + header + "\n" + "\n".join(rows) + "\n", title="Effects")
 
-    chunks = chunker.chunk(doc)
+    chunks = chunker.chunk(table_document("Effects", header, rows))
 
     assert len(chunks) > 2
     assert all(c.prefix == header + "\n" for c in chunks[1:])
     # A row with numbers under the delimiter is data, not a second header row.
     data = "| Effect | Prevalence | | Comments |\n| --- | --- | --- | --- |\n| | 12% | 3% | |"
-    doc = structured("# Effects\n\n" + data + "\n" + "\n".join(rows) + "\n", title="Effects")
-    assert all(c.prefix == data.rsplit("\n", 1)[0] + "\n" for c in chunker.chunk(doc)[1:])
+    chunks = chunker.chunk(table_document("Effects", data, rows))
+    assert all(c.prefix == data.rsplit("\n", 1)[0] + "\n" for c in chunks[1:])
 
 
 def test_only_a_row_with_the_delimiter_row_under_it_is_a_header() -> None:

@@ -57,35 +57,22 @@ def test_markdown_without_front_matter_takes_title_from_first_heading(tmp_path: 
 
 
 def test_markdown_front_matter_written_for_another_tool_gives_the_body_and_year(tmp_path: Path) -> None:
-    # A scraper's front matter (the NCI summaries in ../shared/realdocs carry one like it).
-    scraped = tmp_path / "scraped.md"
-    scraped.write_text(
-        "---\ncitation: NCI, 2025\nlastReviewed: '2025-12-30'\nsource: NCI\ntitle: Cancer Pain (PDQ®) - NCI\n"
-        "url: https://www.cancer.gov/pain-hp-pdq\n---\n\n# Cancer Pain\n\nAssess pain at every visit.\n",
-        encoding="utf-8",
-    )
-    doc = load_markdown(scraped, "scraped")
-    assert (doc.issuing_body, doc.year) == ("NCI", 2025)  # the year the citation gives, not the review date
+    def body_and_year(name: str, front_matter: str) -> tuple[str | None, int | None]:
+        path = tmp_path / f"{name}.md"
+        path.write_text(f"---\n{front_matter}---\n\n# T\n\nText.\n", encoding="utf-8")
+        doc = load_markdown(path, name)
+        return doc.issuing_body, doc.year
 
-    dated = tmp_path / "dated.md"
-    dated.write_text(
-        "---\npublisher: Cancer Care Ontario\nauthor: Jane Doe\ndate: 2017-03-01\nsource: https://example.org/x\n"
-        "---\n\n# Bone health\n\nText.\n",
-        encoding="utf-8",
-    )
-    doc = load_markdown(dated, "dated")
-    assert (doc.issuing_body, doc.year) == ("Cancer Care Ontario", 2017)  # publisher before author
-
+    # A scraper's front matter (the NCI summaries in ../shared/realdocs carry one like it): the year the
+    # citation gives, not the review date.
+    scraped = "citation: NCI, 2025\nlastReviewed: '2025-12-30'\nsource: NCI\ntitle: Cancer Pain (PDQ®) - NCI\n"
+    assert body_and_year("scraped", scraped + "url: https://www.cancer.gov/pain-hp-pdq\n") == ("NCI", 2025)
+    dated = "publisher: Cancer Care Ontario\nauthor: Jane Doe\ndate: 2017-03-01\nsource: https://example.org/x\n"
+    assert body_and_year("dated", dated) == ("Cancer Care Ontario", 2017)  # publisher before author
     # The project's own keys win; a URL is where the text came from, not who issued it; a non-date is no year.
-    own = tmp_path / "own.md"
-    own.write_text(
-        "---\nissuing_body: ESMO\nyear: 2020\npublisher: Someone Else\ndate: 2001\n---\n\n# T\n\nText.\n",
-        encoding="utf-8",
-    )
-    assert (load_markdown(own, "own").issuing_body, load_markdown(own, "own").year) == ("ESMO", 2020)
-    url_only = tmp_path / "url.md"
-    url_only.write_text("---\nsource: https://example.org/page\ndate: soon\n---\n\n# T\n\nText.\n", encoding="utf-8")
-    assert (load_markdown(url_only, "url").issuing_body, load_markdown(url_only, "url").year) == (None, None)
+    own = "issuing_body: ESMO\nyear: 2020\npublisher: Someone Else\ndate: 2001\n"
+    assert body_and_year("own", own) == ("ESMO", 2020)
+    assert body_and_year("url", "source: https://example.org/page\ndate: soon\n") == (None, None)
 
 
 def test_markdown_without_heading_or_front_matter_is_titled_by_file_name(tmp_path: Path) -> None:

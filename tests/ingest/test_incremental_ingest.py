@@ -21,6 +21,7 @@ from ingest import (
     open_index,
     read_manifest,
 )
+from ingest.index import DocumentEntry
 
 
 class RecordingEmbedder(HashEmbedder):
@@ -327,21 +328,27 @@ def test_new_chunker_rules_re_chunk_documents_that_did_not_change(
     assert ingest(tiny_corpus, index_dir, RecordingEmbedder()).up_to_date
 
 
+def _ingest_one_markdown(tmp_path: Path, index_dir: Path, text: str) -> DocumentEntry:
+    """Ingest one Markdown document into `index_dir` and return its manifest entry."""
+    corpus = tmp_path / "md"
+    corpus.mkdir()
+    (corpus / "pdq.md").write_text(text, encoding="utf-8")
+    ingest(corpus, index_dir)
+    (entry,) = read_manifest(index_dir).documents
+    return entry
+
+
 def test_the_manifest_lists_a_markdown_document_s_left_out_sections_and_counts_its_headings(
     tmp_path: Path, index_dir: Path
 ) -> None:
-    corpus = tmp_path / "md"
-    corpus.mkdir()
-    (corpus / "pdq.md").write_text(
+    entry = _ingest_one_markdown(
+        tmp_path,
+        index_dir,
         "# Cancer pain\n\n## Opioids\n\nStart a stimulant laxative with the opioid.\n\n"
         "### References\n\n1. Smith J: Laxatives. J Pain 3 (2): 1-9, 2012.\n\n"
         "## Radiotherapy\n\nA single 8 Gy fraction relieves pain.\n",
-        encoding="utf-8",
     )
 
-    ingest(corpus, index_dir)
-
-    (entry,) = read_manifest(index_dir).documents
     assert entry.excluded == ['1 section "References" (references)']
     assert entry.headings == 3  # the headings kept: Cancer pain, Opioids, Radiotherapy
     index = open_index(index_dir)
@@ -349,18 +356,14 @@ def test_the_manifest_lists_a_markdown_document_s_left_out_sections_and_counts_i
 
 
 def test_the_manifest_counts_a_markdown_document_s_tables(tmp_path: Path, index_dir: Path) -> None:
-    corpus = tmp_path / "md"
-    corpus.mkdir()
-    (corpus / "pdq.md").write_text(
+    entry = _ingest_one_markdown(
+        tmp_path,
+        index_dir,
         "# Antiemetics\n\n| Drug | Dose |\n| --- | --- |\n| Ondansetron | 8 mg |\n\n"
         # A web table exported with its notes under a second delimiter row is one table.
         "## Effects\n\n| Effect | Rate |\n| --- | --- |\n| | |\n| --- | --- |\n| aNote. | |\n| Nausea | +++ |\n\n"
         # Rows without a delimiter row are not a table with a header, and prose is not a table.
         "## Other\n\n| a | b |\n| c | d |\n\nGive it with food.\n",
-        encoding="utf-8",
     )
 
-    ingest(corpus, index_dir)
-
-    (entry,) = read_manifest(index_dir).documents
     assert entry.tables == 2
