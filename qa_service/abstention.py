@@ -32,9 +32,10 @@ no number is penalised: "we have no dose" must not read as an answer; nor may an
 question that states no dose, unless the question asks how long or how often ("how long after the
 last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name
 (or that doses other drugs and never names the one asked), nor one to a question asking a dose per
-kilogram or per square metre that states no such dose for the drug asked. A question naming a source the index
-holds ("per WHO", "CDC 2022") whose answer quotes no passage of that source is penalised too: the source named does
-not say.
+kilogram or per square metre that states no such dose for the drug asked, nor one asking a dose for a use
+("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do.
+A question naming a source the index holds ("per WHO", "CDC 2022") whose answer quotes no passage of that
+source is penalised too: the source named does not say.
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -193,6 +194,10 @@ def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = froz
     )
 
 
+# The use a dose is asked for: "dose for hypercalcaemia", "dosing in renal impairment" (to the clause's end).
+_USE_AFTER = re.compile(r"\b(?:for|in)\s+(\S.*)", re.IGNORECASE)
+
+
 def states_number(text: str) -> bool:
     """Whether the text states a number, in digits (8 Gy, 30%) or spelled out ("every six months")."""
     return bool(numbers_in(text)) or bool(_SPELLED_NUMBER.search(text))
@@ -326,6 +331,9 @@ class Evidence:
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
     sources_unanswered: frozenset[str] = frozenset()
     """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
+    use_unstated: str = ""
+    """The use a dose question names ("for hypercalcaemia of malignancy") when every passage giving the answer's
+    doses is about other uses, while other passages retrieved speak of it (`dose_use_unstated`)."""
     sources_absent: frozenset[str] = frozenset()
     """Guideline bodies the question names ("per NCCN") that no document of the index comes from and no cited
     passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
@@ -650,6 +658,7 @@ def judge(
     header_coverage: float = 0.0,
     clause_coverage: float | None = None,
     sources_unanswered: frozenset[str] = frozenset(),
+    use_unstated: str = "",
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -686,6 +695,8 @@ def judge(
         or time_unstated
         # "per WHO, duloxetine dose for a 14yo?" answered from another guideline: the one named does not say.
         or bool(sources_unanswered)
+        # "zoledronic acid dose for hypercalcaemia?" answered with the bone-metastasis schedule: another use's dose.
+        or (asks_dose and bool(use_unstated))
     )
     return Evidence(
         features=features,
@@ -695,6 +706,7 @@ def judge(
         penalised=penalised,
         time_unstated=time_unstated,
         sources_unanswered=sources_unanswered,
+        use_unstated=use_unstated if asks_dose else "",
     )
 
 
@@ -822,6 +834,7 @@ class EvidenceGate:
             if rows
             else 0.0,
             sources_unanswered=self._sources_unanswered(question, composed, candidates),
+            use_unstated=self._use_unstated(question, composed, candidates, silent),
             model=self.model,
         )
         evidence.sources_absent = self.absent_sources(question, composed, candidates)
@@ -888,6 +901,40 @@ class EvidenceGate:
             return whole
         best = max(clauses, key=lambda clause: clause[1])[0]
         return max(unknown_terms(c, self._idf, self.is_common_word, self.is_shorthand) for c in (best, clauses[-1][0]))
+
+    def _use_unstated(
+        self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str]
+    ) -> str:
+        """The use a dose question names whose dose the answer does not give: empty, or the use as written.
+
+        The use is what follows "for" or "in" in a clause that names a dose ("zoledronic acid dose for
+        hypercalcaemia of malignancy"). It is unstated when no word of it is found in any passage whose
+        sentences give the answer's doses, while a passage retrieved beside them does speak of it: the
+        guidelines know the use, and the dose quoted comes from a passage about another ("4 mg every 12 weeks"
+        for bone metastases). A use no passage retrieved speaks of is left to the coverage features.
+        """
+        asked = _NOT_ASKED.sub(" ", question)
+        uses = [
+            m.group(1).strip()
+            for clause in QUESTION_BREAK.split(asked)
+            if asks_a_dose(clause)
+            for m in _USE_AFTER.finditer(clause)
+        ]
+        if not uses or not composed.sentences:
+            return ""
+        dosing = {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+        if not dosing:
+            return ""
+        ignore = QUANTITY_WORDS | silent
+        dosing_words = set(keyword_tokens(" ".join(candidates[i].chunk.embedding_text() for i in dosing)))
+        other_words = set(
+            keyword_tokens(" ".join(c.chunk.embedding_text() for i, c in enumerate(candidates) if i not in dosing))
+        )
+        for use in uses:
+            groups = question_terms(use, ignore=ignore)
+            if groups and not any(g & dosing_words for g in groups) and any(g & other_words for g in groups):
+                return use
+        return ""
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()

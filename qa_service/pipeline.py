@@ -289,6 +289,11 @@ class QAPipeline:
             elif evidence.sources_unanswered:
                 named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
                 reason = f"the question names {named}, and no passage of it answers the question"
+            elif evidence.use_unstated:
+                reason = (
+                    f"the question asks a dose for {evidence.use_unstated}, and the passages that give a dose are "
+                    "about other uses"
+                )
             elif evidence.time_unstated:
                 reason = "the question asks how long or how often, and the closest passages state no time or interval"
             else:

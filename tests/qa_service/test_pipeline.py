@@ -323,3 +323,21 @@ def test_a_how_often_question_refused_for_want_of_an_interval_says_so(mini_pipel
     )
     dose = strict.ask(AskRequest(question="single fraction dose for painful bone metastases"))
     assert dose.reason.startswith("evidence score")  # a question asking no time is not refused for want of one
+
+
+def test_a_dose_asked_for_one_use_is_not_answered_with_another_uses_dose(mini_pipeline):
+    # The corpus doses zoledronic acid for bone metastases only; its hypercalcaemia passage gives no dose.
+    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+    question = AskRequest(question="zoledronic acid dose for hypercalcaemia of malignancy?")
+    answered = lenient.ask(question)
+    refused = strict.ask(question)
+
+    assert "4 mg every 12 weeks" in answered.answer  # what the service would have quoted
+    assert refused.reason == (
+        "the question asks a dose for hypercalcaemia of malignancy, and the passages that give a dose are about "
+        "other uses"
+    )
+    same_use = strict.ask(AskRequest(question="zoledronic acid dose for breast cancer with bone metastases?"))
+    assert same_use.reason.startswith("evidence score")  # the dose quoted is for the use asked
