@@ -83,6 +83,7 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout7.jsonl --index $(INDEX) --out reports/heldout7 --quiet
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout8.jsonl --index $(INDEX) --out reports/heldout8 --quiet
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout9.jsonl --index $(INDEX) --out reports/heldout9 --quiet
+	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout10.jsonl --index $(INDEX) --out reports/heldout10 --quiet
 	$(call realdocs_eval,realdocs_heldout)
 	$(call realdocs_eval,realdocs_heldout2)
 	$(call realdocs_eval,realdocs_heldout3)
@@ -92,6 +93,7 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(call realdocs_eval,realdocs_heldout7)
 	$(call realdocs_eval,realdocs_heldout8)
 	$(call realdocs_eval,realdocs_heldout9)
+	$(call realdocs_eval,realdocs_heldout10)
 
 train-reranker: index ## retrain the reranker into qa_service/models/reranker (~25 min on 2 CPU cores; MODEL_CARD.md)
 	@if [ -d "$(REALDOCS)" ]; then $(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet; fi
