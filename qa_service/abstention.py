@@ -33,7 +33,9 @@ question that states no dose, unless the question asks how long or how often ("h
 last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name
 (or that doses other drugs and never names the one asked), nor one to a question asking a dose per
 kilogram or per square metre that states no such dose for the drug asked, nor one asking a dose for a use
-("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do.
+("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do,
+nor one about a patient the passages do not speak of (`population_conflict`; a child's dose from passages
+never speaking of children).
 A question naming a source the index holds ("per WHO", "CDC 2022") whose answer quotes no passage of that
 source is penalised too: the source named does not say.
 
@@ -308,6 +310,13 @@ _NOT_ASKED = re.compile(
 _TIME_KINDS = frozenset({"time", "interval", "cycle"})
 
 
+def asks_for_a_dose(asked: str) -> bool:
+    """Whether the question (without its `_NOT_ASKED` phrases) asks for a dose: it names a dose or its unit, or asks
+    "how much" of a drug it names; "how long after the last dose ...?" asks for a time, counted from the dose."""
+    names_a_dose = asks_a_dose(asked) or bool(_HOW_MUCH.search(asked) and drugs_in(expand_query(asked)))
+    return names_a_dose and not _ASKS_TIME.search(asked)
+
+
 def time_unanswered(question: str, answer: str) -> bool:
     """Whether the question asks how long or how often and the answer states no time or interval.
 
@@ -331,6 +340,8 @@ class Evidence:
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
     sources_unanswered: frozenset[str] = frozenset()
     """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
+    population_unmatched: str = ""
+    """Who every passage the answer quotes speaks of instead of the question's patient ("women" for "58M ...")."""
     use_unstated: str = ""
     """The use a dose question names ("for hypercalcaemia of malignancy") when every passage giving the answer's
     doses is about other uses, while other passages retrieved speak of it (`dose_use_unstated`)."""
@@ -356,6 +367,65 @@ def negated_vocabulary(index: SearchIndex) -> frozenset[str]:
         for first, second in _NEGATED.findall(normalise(chunk.text)):
             found |= set(keyword_tokens(f"{first} {second}"))
     return frozenset(found)
+
+
+# Who a question is about, and who a passage speaks of: children against adults, men against women. A patient's age
+# and sex in a vignette ("7yo", "16 y/o", "58M") count, and so do the pronouns of a question about a patient.
+_CHILD_WORDS = re.compile(
+    r"\b(?:child|children|childhood|paediatric|pediatric|adolescents?|infants?|kids?|neonat\w*|teen\w*|toddlers?"
+    r"|boys?|girls?)\b",
+    re.IGNORECASE,
+)
+_ADULT_WORDS = re.compile(r"\b(?:adults?|men|women|man|woman|elderly)\b", re.IGNORECASE)
+_FEMALE_WORDS = re.compile(
+    r"\b(?:women|woman|females?|postmenopausal|premenopausal|pregnan\w*|mothers?)\b", re.IGNORECASE
+)
+_MALE_WORDS = re.compile(r"\b(?:men|man|males?)\b", re.IGNORECASE)
+_QUESTION_MALE = re.compile(r"\b(?:men|man|males?|boys?|he|his|him)\b", re.IGNORECASE)
+_QUESTION_FEMALE = re.compile(
+    r"\b(?:women|woman|females?|girls?|she|her|pregnan\w*|postmenopausal|premenopausal)\b", re.IGNORECASE
+)
+_PATIENT_AGE = re.compile(
+    r"\b(\d{1,3})(?:\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?[- ]old|years?[- ]old)\b|(m|f|y)\b)", re.IGNORECASE
+)
+ADULT_AGE = 18
+
+
+def question_population(question: str) -> frozenset[str]:
+    """Who the question is about: "child" (an age under 18, or a word such as "kids"), "male", "female"."""
+    found: set[str] = set()
+    for match in _PATIENT_AGE.finditer(question):
+        if int(match.group(1)) < ADULT_AGE:
+            found.add("child")
+        sex = (match.group(2) or "").lower()
+        found |= {"male"} if sex == "m" else {"female"} if sex == "f" else set()
+    if _CHILD_WORDS.search(question):
+        found.add("child")
+    if _QUESTION_MALE.search(question):
+        found.add("male")
+    if _QUESTION_FEMALE.search(question):
+        found.add("female")
+    if {"male", "female"} <= found:  # "58M, his mother had breast ca": no one sex
+        found -= {"male", "female"}
+    return frozenset(found)
+
+
+_OTHERS = {"child": "adults", "male": "women", "female": "men"}
+
+
+def population_conflict(population: frozenset[str], text: str) -> str:
+    """The population the text speaks of instead of the question's: "adults" for a question about a child when the
+    text names adults and no child, "women" for a man's question when it names women and no man; else empty.
+
+    A passage silent about who it is for does not conflict: most recommendations never say "adults".
+    """
+    if "child" in population and _ADULT_WORDS.search(text) and not _CHILD_WORDS.search(text):
+        return _OTHERS["child"]
+    if "male" in population and _FEMALE_WORDS.search(text) and not _MALE_WORDS.search(text):
+        return _OTHERS["male"]
+    if "female" in population and _MALE_WORDS.search(text) and not _FEMALE_WORDS.search(text):
+        return _OTHERS["female"]
+    return ""
 
 
 def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[str]) -> bool:
@@ -659,6 +729,7 @@ def judge(
     clause_coverage: float | None = None,
     sources_unanswered: frozenset[str] = frozenset(),
     use_unstated: str = "",
+    population_unmatched: str = "",
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -682,10 +753,8 @@ def judge(
         "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
         "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
-    # "how long after the last dose ...?" asks for a time: the dose is what the time is counted from.
     named = drugs_in(expand_query(asked))
-    names_a_dose = asks_a_dose(asked) or bool(_HOW_MUCH.search(asked) and named)
-    asks_dose = names_a_dose and not _ASKS_TIME.search(asked)
+    asks_dose = asks_for_a_dose(asked)
     time_unstated = time_unanswered(asked, answer)
     penalised = (
         (asks_quantity and not has_number)
@@ -697,6 +766,8 @@ def judge(
         or bool(sources_unanswered)
         # "zoledronic acid dose for hypercalcaemia?" answered with the bone-metastasis schedule: another use's dose.
         or (asks_dose and bool(use_unstated))
+        # "58M, BRCA2 carrier: tamoxifen for risk reduction?" answered with the recommendation for women.
+        or bool(population_unmatched)
     )
     return Evidence(
         features=features,
@@ -707,6 +778,7 @@ def judge(
         time_unstated=time_unstated,
         sources_unanswered=sources_unanswered,
         use_unstated=use_unstated if asks_dose else "",
+        population_unmatched=population_unmatched,
     )
 
 
@@ -835,6 +907,7 @@ class EvidenceGate:
             else 0.0,
             sources_unanswered=self._sources_unanswered(question, composed, candidates),
             use_unstated=self._use_unstated(question, composed, candidates, silent),
+            population_unmatched=self._population_unmatched(question, composed, candidates),
             model=self.model,
         )
         evidence.sources_absent = self.absent_sources(question, composed, candidates)
@@ -901,6 +974,29 @@ class EvidenceGate:
             return whole
         best = max(clauses, key=lambda clause: clause[1])[0]
         return max(unknown_terms(c, self._idf, self.is_common_word, self.is_shorthand) for c in (best, clauses[-1][0]))
+
+    def _population_unmatched(self, question: str, composed: Composed, candidates: Sequence[Candidate]) -> str:
+        """Why the answer's passages are not about the question's patient, or empty.
+
+        Every passage quoted names another population (`population_conflict`): "women" for "58M, BRCA2
+        carrier: tamoxifen for risk reduction?". Or the question asks a child's dose and no passage giving
+        the answer's doses speaks of children: an adult's dose is what a guideline gives without saying so
+        ("7yo with cancer pain - oxycodone starting dose?" answered from an adult equianalgesic table).
+        """
+        population = question_population(question)
+        if not population or not composed.sentences:
+            return ""
+        others = {
+            population_conflict(population, candidates[i].chunk.embedding_text())
+            for i in {s.source for s in composed.sentences}
+        }
+        if "" not in others:
+            return "the passages quoted are about " + " and ".join(sorted(others))
+        if "child" in population and asks_for_a_dose(_NOT_ASKED.sub(" ", question)):
+            dosing = {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+            if dosing and not any(_CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
+                return "the passages giving a dose do not speak of children"
+        return ""
 
     def _use_unstated(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str]

@@ -289,6 +289,8 @@ class QAPipeline:
             elif evidence.sources_unanswered:
                 named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
                 reason = f"the question names {named}, and no passage of it answers the question"
+            elif evidence.population_unmatched:
+                reason = f"the question's patient is not whom the passages speak of: {evidence.population_unmatched}"
             elif evidence.use_unstated:
                 reason = (
                     f"the question asks a dose for {evidence.use_unstated}, and the passages that give a dose are "

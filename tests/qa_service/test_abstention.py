@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens, open_index
-from qa_service.abstention import judge
+from qa_service.abstention import judge, population_conflict, question_population
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.schemas import AskRequest, Filters
 from qa_service.settings import Settings
@@ -763,3 +763,31 @@ def test_a_body_is_asked_for_only_with_a_word_asking_for_its_guidance(question, 
     from qa_service.abstention import asks_for_its_word
 
     assert asks_for_its_word(question, name) is asks
+
+
+@pytest.mark.parametrize(
+    ("question", "population"),
+    [
+        ("58M, BRCA2 carrier: tamoxifen for risk reduction?", {"male"}),
+        ("7yo with cancer pain - oxycodone starting dose?", {"child"}),
+        ("16 y/o after wisdom tooth extraction, max days of hydrocodone?", {"child"}),
+        ("a 12-year-old boy with chronic pain", {"child", "male"}),
+        ("31F, 22 wks pregnant: which imaging is safe?", {"female"}),
+        ("58M, his mother had breast ca: screening?", {"male"}),
+        ("34F and her partner, 36M: fertility after chemo?", set()),  # both sexes: neither counts
+        ("single fraction dose for painful bone mets?", set()),
+        ("8 Gy in 1 fraction or 20 Gy in 5?", set()),  # doses are not ages
+    ],
+)
+def test_question_population_reads_age_sex_and_words(question, population):
+    assert question_population(question) == population
+
+
+def test_a_passage_conflicts_only_when_it_names_another_population_and_not_the_questions():
+    man, child = frozenset({"male"}), frozenset({"child"})
+
+    assert population_conflict(man, "Offer tamoxifen to women at increased risk of breast cancer.") == "women"
+    assert population_conflict(man, "Offer ADT-treated men and women on AIs a bone agent.") == ""
+    assert population_conflict(man, "Offer a bone-modifying agent to patients with bone metastases.") == ""
+    assert population_conflict(child, "In adults, start oxycodone at 5 mg.") == "adults"
+    assert population_conflict(child, "In children and adults, CBT is recommended.") == ""

@@ -341,3 +341,17 @@ def test_a_dose_asked_for_one_use_is_not_answered_with_another_uses_dose(mini_pi
     )
     same_use = strict.ask(AskRequest(question="zoledronic acid dose for breast cancer with bone metastases?"))
     assert same_use.reason.startswith("evidence score")  # the dose quoted is for the use asked
+
+
+def test_a_childs_dose_is_not_answered_from_passages_that_never_speak_of_children(mini_pipeline):
+    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+    question = AskRequest(question="9yo with breast cancer bone metastases: zoledronic acid dose?")
+
+    assert "4 mg every 12 weeks" in lenient.ask(question).answer  # the adult dose it would have quoted
+    assert strict.ask(question).reason == (
+        "the question's patient is not whom the passages speak of: the passages giving a dose do not speak of children"
+    )
+    adult = strict.ask(AskRequest(question="59F with breast cancer bone metastases: zoledronic acid dose?"))
+    assert adult.reason.startswith("evidence score")
