@@ -35,7 +35,8 @@ last dose ...?" asks for a time), nor one whose doses all belong to drugs the qu
 kilogram or per square metre that states no such dose for the drug asked, nor one asking a dose for a use
 ("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do,
 nor one about a patient the passages do not speak of (`population_conflict`; a child's dose from passages
-never speaking of children).
+never speaking of children), nor one asking a drug's quantity whose numbers are all in table rows naming
+other drugs.
 A question naming a source the index holds ("per WHO", "CDC 2022") whose answer quotes no passage of that
 source is penalised too: the source named does not say.
 
@@ -183,6 +184,25 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
         if unbound and _any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
             return False
     return True
+
+
+def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[str]:
+    """The drugs the question names, when every answer sentence stating a number is a table row and each row
+    names a drug, none of them one asked; else empty.
+
+    A table row's numbers are its row's: "MME conversion factor for butorphanol?" answered with "| Fentanyl
+    nasal spray (Lazanda) | 100 | ..." quotes another drug's value, as a dose question answered with another
+    drug's dose does (`doses_only_for_other_drugs`).
+    """
+    asked = drugs_in(expand_query(question))
+    numbered = [s for s in composed.sentences if states_number(s.text)]
+    if not asked or not numbered or not all(s.table_header for s in numbered):
+        return frozenset()
+    for sentence in numbered:
+        named = drugs_in(expand_query(sentence.text))
+        if not named or _any_same_drug(named, asked):
+            return frozenset()
+    return frozenset(asked)
 
 
 def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = frozenset()) -> bool:
@@ -340,6 +360,9 @@ class Evidence:
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
     sources_unanswered: frozenset[str] = frozenset()
     """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
+    rows_for_other_drugs: frozenset[str] = frozenset()
+    """The drugs a quantity question names when every number the answer states is in a table row naming other
+    drugs (`table_rows_for_other_drugs`)."""
     population_unmatched: str = ""
     """Who every passage the answer quotes speaks of instead of the question's patient ("women" for "58M ...")."""
     use_unstated: str = ""
@@ -730,6 +753,7 @@ def judge(
     sources_unanswered: frozenset[str] = frozenset(),
     use_unstated: str = "",
     population_unmatched: str = "",
+    rows_for_other_drugs: frozenset[str] = frozenset(),
     model: GateModel | None = None,
 ) -> Evidence:
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
@@ -768,6 +792,8 @@ def judge(
         or (asks_dose and bool(use_unstated))
         # "58M, BRCA2 carrier: tamoxifen for risk reduction?" answered with the recommendation for women.
         or bool(population_unmatched)
+        # "butorphanol nasal spray: MME conversion factor?" answered with the fentanyl nasal spray's row.
+        or (asks_quantity and bool(rows_for_other_drugs))
     )
     return Evidence(
         features=features,
@@ -779,6 +805,7 @@ def judge(
         sources_unanswered=sources_unanswered,
         use_unstated=use_unstated if asks_dose else "",
         population_unmatched=population_unmatched,
+        rows_for_other_drugs=rows_for_other_drugs if asks_quantity else frozenset(),
     )
 
 
@@ -908,6 +935,7 @@ class EvidenceGate:
             sources_unanswered=self._sources_unanswered(question, composed, candidates),
             use_unstated=self._use_unstated(question, composed, candidates, silent),
             population_unmatched=self._population_unmatched(question, composed, candidates),
+            rows_for_other_drugs=table_rows_for_other_drugs(question, composed),
             model=self.model,
         )
         evidence.sources_absent = self.absent_sources(question, composed, candidates)

@@ -289,6 +289,9 @@ class QAPipeline:
             elif evidence.sources_unanswered:
                 named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
                 reason = f"the question names {named}, and no passage of it answers the question"
+            elif evidence.rows_for_other_drugs:
+                named = ", ".join(sorted(evidence.rows_for_other_drugs))
+                reason = f"the question names {named}, and the table rows that give its numbers are other drugs'"
             elif evidence.population_unmatched:
                 reason = f"the question's patient is not whom the passages speak of: {evidence.population_unmatched}"
             elif evidence.use_unstated:

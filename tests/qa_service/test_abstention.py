@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens, open_index
-from qa_service.abstention import judge, population_conflict, question_population
+from qa_service.abstention import judge, population_conflict, question_population, table_rows_for_other_drugs
+from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.schemas import AskRequest, Filters
 from qa_service.settings import Settings
@@ -791,3 +792,22 @@ def test_a_passage_conflicts_only_when_it_names_another_population_and_not_the_q
     assert population_conflict(man, "Offer a bone-modifying agent to patients with bone metastases.") == ""
     assert population_conflict(child, "In adults, start oxycodone at 5 mg.") == "adults"
     assert population_conflict(child, "In children and adults, CBT is recommended.") == ""
+
+
+def _rows(*texts: str, header: str | None = "| Opioid | Conversion factor |") -> Composed:
+    return Composed(
+        sentences=[AnswerSentence(text=t, source=i, table_header=header) for i, t in enumerate(texts)],
+        composer="extractive",
+    )
+
+
+def test_table_rows_naming_only_other_drugs_do_not_answer_a_drugs_quantity():
+    question = "butorphanol nasal spray - whats the MME conversion factor in the cdc table?"
+    other = _rows("| Fentanyl nasal spray (Lazanda) | 100 | 15–21 |", "| Codeine | 0.15 |")
+
+    assert table_rows_for_other_drugs(question, other) == {"butorphanol"}
+    assert table_rows_for_other_drugs(question, _rows("| Butorphanol | 7 |", "| Codeine | 0.15 |")) == frozenset()
+    # A row naming no drug, or a number in prose, may be the drug's: the passage may have named it before.
+    assert table_rows_for_other_drugs(question, _rows("| Nasal spray | 100 |")) == frozenset()
+    assert table_rows_for_other_drugs(question, _rows("Fentanyl 100 mcg.", header=None)) == frozenset()
+    assert table_rows_for_other_drugs("MME conversion factors in the table?", other) == frozenset()  # no drug asked
