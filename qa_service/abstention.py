@@ -319,10 +319,14 @@ _ASKS_TIME = re.compile(rf"\bhow (?:long|often|soon|frequently)\b|\bhow many {TI
 
 
 # Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
-# name a kind of treatment, and "Ca 15 mg/dL" is the patient's laboratory value.
+# name a kind of treatment, "Ca 15 mg/dL" is the patient's laboratory value, and a dose the question states
+# ("got 8 Gy x1 six months ago", "on methadone 20 mg/day") is its story, unless it offers a choice between
+# doses ("8 Gy x1 or 20 Gy/5?", "4 mg or 8 mg?"), which asks for one.
 _NOT_ASKED = re.compile(
     r"\b(?:higher|lower|high|hi|low|escalated)[- ]dos(?:e|es|ing)\b"
-    r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b",
+    r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b"
+    r"|(?<![\w.,])(?<!or )(?<!vs )(?<!vs\. )(?<!versus )\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|gy|iu)\b"
+    r"(?![^?;,]{0,15}?\b(?:or|vs\.?|versus|and)\s+\d)",
     re.IGNORECASE,
 )
 

@@ -811,3 +811,18 @@ def test_table_rows_naming_only_other_drugs_do_not_answer_a_drugs_quantity():
     assert table_rows_for_other_drugs(question, _rows("| Nasal spray | 100 |")) == frozenset()
     assert table_rows_for_other_drugs(question, _rows("Fentanyl 100 mcg.", header=None)) == frozenset()
     assert table_rows_for_other_drugs("MME conversion factors in the table?", other) == frozenset()  # no drug asked
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("single 8 Gy to spine safe long term?", False),  # the dose is the story, not the question
+        ("64F, T-spine met got 8Gy x1 six months ago, pain back. re-irradiate?", False),
+        ("pt on methadone 20 mg/day - what conversion factor do i use?", True),  # asks a factor
+        ("8 Gy x1 or 20 Gy/5 for a painful rib met?", True),  # a choice between doses asks one
+        ("naloxone nasal spray: 4 mg or 8 mg?", True),
+        ("zoledronic acid 4 mg: how often?", True),
+    ],
+)
+def test_a_dose_stated_in_the_question_is_not_a_quantity_asked(question, asks):
+    assert judge(question=question, answer_text="Give radiotherapy [1].", **STRONG).asks_quantity is asks
