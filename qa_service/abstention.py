@@ -216,6 +216,9 @@ def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = froz
     )
 
 
+USE_UNMATCHED_SHARE = 0.75
+"""Share of a use's IDF weight the dose passages must miss for the dose to be another use's ("prolia dose for AI
+induced bone loss", answered from a passage on treatment-induced bone loss that never says "AI", misses 0.58)."""
 # The use a dose is asked for: "dose for hypercalcaemia", "dosing in renal impairment" (to the clause's end).
 _USE_AFTER = re.compile(r"\b(?:for|in)\s+(\S.*)", re.IGNORECASE)
 
@@ -1036,10 +1039,12 @@ class EvidenceGate:
         """The use a dose question names whose dose the answer does not give: empty, or the use as written.
 
         The use is what follows "for" or "in" in a clause that names a dose ("zoledronic acid dose for
-        hypercalcaemia of malignancy"). It is unstated when no word of it is found in any passage whose
-        sentences give the answer's doses, while a passage retrieved beside them does speak of it: the
-        guidelines know the use, and the dose quoted comes from a passage about another ("4 mg every 12 weeks"
-        for bone metastases). A use no passage retrieved speaks of is left to the coverage features.
+        hypercalcaemia of malignancy"). It is unstated when most of it (`USE_UNMATCHED_SHARE` of its words'
+        IDF weight) is found in no passage whose sentences give the answer's doses, while a passage retrieved
+        beside them speaks of what is missing: the guidelines know the use, and the dose quoted comes from a
+        passage about another ("4 mg every 12 weeks" for bone metastases; "dmab dose for myeloma bone
+        disease?" answered with the breast cancer schedule). A use no passage retrieved speaks of is left to
+        the coverage features.
         """
         asked = _NOT_ASKED.sub(" ", question)
         uses = [
@@ -1059,8 +1064,13 @@ class EvidenceGate:
             keyword_tokens(" ".join(c.chunk.embedding_text() for i, c in enumerate(candidates) if i not in dosing))
         )
         for use in uses:
-            groups = question_terms(use, ignore=ignore)
-            if groups and not any(g & dosing_words for g in groups) and any(g & other_words for g in groups):
+            # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;
+            # "bone" and "disease" are found in any bone-metastasis passage.
+            groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
+            weights = [_weight(g, self._idf, self._max_idf) for g in groups]
+            unmatched = [g for g in groups if not g & dosing_words]
+            share = sum(w for g, w in zip(groups, weights, strict=True) if not g & dosing_words)
+            if groups and share > USE_UNMATCHED_SHARE * sum(weights) and any(g & other_words for g in unmatched):
                 return use
         return ""
 

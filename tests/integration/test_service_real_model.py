@@ -154,3 +154,22 @@ def test_a_patient_detail_does_not_lead_a_bone_metastasis_dose_with_the_adjuvant
     response = pipeline.ask(AskRequest(question="pt on clonazepam, what zol dose for breast ca bone mets?"))
 
     assert response.abstained or "every 6 months" not in _first_sentence(response), response.answer
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        # The corpus doses zoledronic acid and denosumab for bone metastases, not for these uses or a child.
+        ("zoledronic acid dose for hypercalcaemia of malignancy?", "the question asks a dose for hypercalcaemia"),
+        ("denosumab dose for myeloma bone disease?", "the question asks a dose for myeloma bone disease"),
+        ("16yo with osteosarcoma - zoledronic acid dose?", "the question's patient is not whom the passages speak"),
+    ],
+)
+def test_a_dose_for_another_use_or_patient_is_refused_with_its_reason(
+    pipeline: QAPipeline, question: str, reason: str
+) -> None:
+    response = pipeline.ask(AskRequest(question=question))
+
+    assert response.abstained and (response.reason or "").startswith(reason), (response.reason, response.answer)
+    same_use = pipeline.ask(AskRequest(question="zoledronic acid dose for bone metastases?"))
+    assert not same_use.abstained and "4 mg" in same_use.answer, same_use.answer
