@@ -344,6 +344,30 @@ def asks_for_a_dose(asked: str) -> bool:
     return names_a_dose and not _ASKS_TIME.search(asked)
 
 
+# A clause that asks something: "any IV warning", "will an immunoassay pick up fentanyl", "how fast should it go".
+_ASKING_CLAUSE = re.compile(
+    r"^(?:what|which|how|when|who|whom|why|where|does|do|did|is|are|was|were|can|could|should|would|will|may|must"
+    r"|any|anything|ok|okay|safe|need)\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s+and\s+|\s*&\s*", re.IGNORECASE)
+
+
+def untimed_part(question: str, answer: str) -> str:
+    """The clause asking how long or how often, when the answer states no time or interval but the question asks
+    something else too ("rolapitant - how soon can it be redosed and any IV warning?"); else empty.
+
+    Such an answer may answer the other part: it stands, flagged as partial, rather than being refused as a
+    question asking only a time is (`time_unanswered`).
+    """
+    if not time_unanswered(question, answer):
+        return ""
+    clauses = [c.strip() for part in QUESTION_BREAK.split(question) for c in _AND.split(part) if c.strip()]
+    timed = [c for c in clauses if asked_kinds(c) & _TIME_KINDS]
+    others = [c for c in clauses if c not in timed and _ASKING_CLAUSE.match(c)]
+    return timed[0] if timed and others else ""
+
+
 def time_unanswered(question: str, answer: str) -> bool:
     """Whether the question asks how long or how often and the answer states no time or interval.
 
@@ -365,6 +389,9 @@ class Evidence:
     answer_has_number: bool
     penalised: bool = False  # the score was cut by the quantity penalty (no number, or no dose, in the answer)
     time_unstated: bool = False  # the question asks how long or how often; the answer states no time or interval
+    untimed_part: str = ""
+    """The clause asking how long or how often that the answer states no time for, when the question asks more
+    (`untimed_part`): the answer is flagged, not refused."""
     sources_unanswered: frozenset[str] = frozenset()
     """The sources the question names ("per WHO") when no sentence of the answer comes from one of them."""
     rows_for_other_drugs: frozenset[str] = frozenset()
@@ -786,7 +813,8 @@ def judge(
     }
     named = drugs_in(expand_query(asked))
     asks_dose = asks_for_a_dose(asked)
-    time_unstated = time_unanswered(asked, answer)
+    untimed = untimed_part(asked, answer)  # another part of the question may be answered: a caution, not a refusal
+    time_unstated = time_unanswered(asked, answer) and not untimed
     penalised = (
         (asks_quantity and not has_number)
         or (asks_dose and not states_dose(dosed))
@@ -811,6 +839,7 @@ def judge(
         time_unstated=time_unstated,
         sources_unanswered=sources_unanswered,
         use_unstated=use_unstated if asks_dose else "",
+        untimed_part=untimed,
         population_unmatched=population_unmatched,
         rows_for_other_drugs=rows_for_other_drugs if asks_quantity else frozenset(),
     )

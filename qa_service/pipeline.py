@@ -326,8 +326,13 @@ class QAPipeline:
         # A middle state between answering and abstaining: the answer stands, flagged as partial evidence,
         # or as coming from other guidelines than the one the question names.
         caution = not abstained and (
-            evidence.score < threshold + self.gate.model.caution_band or bool(evidence.sources_absent)
+            evidence.score < threshold + self.gate.model.caution_band
+            or bool(evidence.sources_absent)
+            or bool(evidence.untimed_part)
         )
+        if caution and evidence.untimed_part:
+            untimed = f'the passages quoted state no time or interval for "{evidence.untimed_part}"'
+            reason = f"{reason}; {untimed}" if reason else untimed
         if caution and evidence.sources_absent:
             named = ", ".join(sorted(n.upper() for n in evidence.sources_absent))
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"

@@ -826,3 +826,19 @@ def test_table_rows_naming_only_other_drugs_do_not_answer_a_drugs_quantity():
 )
 def test_a_dose_stated_in_the_question_is_not_a_quantity_asked(question, asks):
     assert judge(question=question, answer_text="Give radiotherapy [1].", **STRONG).asks_quantity is asks
+
+
+def test_a_time_unstated_for_one_part_of_a_question_flags_the_answer_instead_of_refusing_it():
+    two_parts = "urine tox on chronic opioids: how often, and will a standard immunoassay pick up fentanyl?"
+    answer = "Standard opiate immunoassays miss fentanyl at 1 ng/mL [1]."
+
+    flagged = judge(question=two_parts, answer_text=answer, **STRONG)
+    time_only = judge(question="urine tox on chronic opioids: how often?", answer_text=answer, **STRONG)
+
+    assert flagged.untimed_part == "how often" and not flagged.time_unstated and not flagged.penalised
+    assert time_only.time_unstated and time_only.penalised and time_only.untimed_part == ""
+    # A clause that only names the subject asks nothing more: "Lung-RADS 4A nodule - follow-up interval?".
+    subject = judge(question="Lung-RADS 4A nodule on LDCT - follow-up interval?", answer_text=answer, **STRONG)
+    assert subject.time_unstated and subject.untimed_part == ""
+    timed = judge(question=two_parts, answer_text="Test at least annually [1]. Fentanyl is missed [1].", **STRONG)
+    assert timed.untimed_part == "" and not timed.time_unstated
