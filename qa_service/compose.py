@@ -804,12 +804,26 @@ def attribution(chunk: Chunk) -> str | None:
 
 
 def strength_text(chunk: Chunk) -> str | None:
-    """A recommendation's strength as the answer shows it: "strong recommendation", or the guideline's own words."""
-    strength = chunk.metadata.get("strength") if chunk.rec_id else None
-    if not strength:
+    """A recommendation's strength and evidence as the answer shows them: "strong recommendation, high-quality
+    evidence", "evidence I, A" (ESMO's level of evidence and grade of recommendation), or the guideline's words."""
+    if not chunk.rec_id:
         return None
-    text = str(strength).strip().rstrip(".")
-    return text if "recommend" in text.lower() else f"{text} recommendation"
+    strength = str(chunk.metadata.get("strength") or "").strip().rstrip(".")
+    evidence = str(chunk.metadata.get("evidence") or "").strip().rstrip(".")
+    parts = []
+    if strength:
+        parts.append(strength if "recommend" in strength.lower() else f"{strength} recommendation")
+    if evidence:
+        graded = re.fullmatch(r"(?:very )?(?:high|moderate|low)(?:[- ]quality)?", evidence, re.IGNORECASE)
+        quality = re.sub(r"[- ]quality$", "", evidence, flags=re.IGNORECASE)
+        parts.append(
+            evidence
+            if "evidence" in evidence.lower()
+            else f"{quality}-quality evidence"
+            if graded
+            else f"evidence {evidence}"
+        )
+    return ", ".join(parts) or None
 
 
 def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:

@@ -78,9 +78,10 @@ def test_render_attributes_each_run_of_sentences_to_its_guideline(extractive, rt
 
     answer, _ = render(composed, rt_and_bma)
 
-    assert answer.startswith("Per ESMO 2020, ")
-    assert answer.count("Per ESMO 2020,") == 1  # consecutive sentences of one passage are attributed once
-    assert "Per ESMO 2020, external beam radiotherapy" in answer  # an ordinary first word is lower-cased
+    # The guideline, with its level of evidence and grade as it states them ("Evidence: I, A").
+    assert answer.startswith("Per ESMO 2020 (evidence I, A), ")
+    assert answer.count("Per ESMO 2020") == 1  # consecutive sentences of one passage are attributed once
+    assert "Per ESMO 2020 (evidence I, A), external beam radiotherapy" in answer  # an ordinary first word, lowered
 
 
 def test_render_without_attribution_leaves_sentences_bare(extractive, rt_and_bma):
@@ -100,7 +101,7 @@ def test_render_keeps_acronyms_capitalised_after_attribution(mini_index):
 
     answer, _ = render(composed, candidates)
 
-    assert "Per ESMO 2020, when a bone scan shows a hot spot" in answer
+    assert "Per ESMO 2020 (evidence III, B), when a bone scan shows a hot spot" in answer
     assert "MRI is the most sensitive test" in answer or "CT or MRI" in answer
 
 
@@ -1090,3 +1091,24 @@ def test_a_list_item_taken_alone_ends_without_its_trailing_conjunction(rt_and_bm
     answer, _ = render(Composed(sentences=[first, second, third], composer="extractive"), rt_and_bma, attribute=False)
 
     assert answer == "children with chronic cancer-related pain. [1] Give 8 Gy. [2] pain at rest, in bed. [2]"
+
+
+@pytest.mark.parametrize(
+    ("metadata", "shown"),
+    [
+        ({"evidence": "III, B"}, "evidence III, B"),  # ESMO: level of evidence, grade of recommendation
+        ({"strength": "strong", "evidence": "high"}, "strong recommendation, high-quality evidence"),
+        ({"strength": "strong", "evidence": "high quality"}, "strong recommendation, high-quality evidence"),
+        ({"strength": "weak", "evidence": "very low"}, "weak recommendation, very low-quality evidence"),
+        ({"strength": "conditional recommendation, low certainty evidence"}, None),  # the guideline's own words
+        ({}, None),
+    ],
+)
+def test_a_recommendation_shows_its_strength_and_evidence_as_stated(metadata, shown):
+    from ingest import Chunk
+    from qa_service.compose import strength_text
+
+    chunk = Chunk("c", "d", 0, "Give 8 Gy.", 0, 10, "T", (), ((0, 10),), rec_id="BM-RT-01", metadata=metadata)
+
+    assert strength_text(chunk) == (shown or metadata.get("strength"))
+    assert strength_text(replace(chunk, rec_id=None)) is None  # a passage that is no recommendation grades nothing

@@ -24,7 +24,7 @@ IN_SCOPE = [
     "dose of denosumab for breast cancer bone metastases",
     "how to treat hypercalcaemia of malignancy",
 ]
-_ATTRIBUTION = re.compile(r"^Per [^,]+, ")
+_ATTRIBUTION = re.compile(r"^Per [^,(]+(?:\([^)]*\))?, ")  # "Per ESMO 2020 (evidence I, A), "
 
 
 def rendered_sentences(answer: str) -> list[tuple[str, list[int]]]:
