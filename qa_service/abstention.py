@@ -186,6 +186,11 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     return True
 
 
+def dosing_sources(composed: Composed) -> set[int]:
+    """The candidates whose quoted sentences state a dose (a table cell under a header naming its unit counts)."""
+    return {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+
+
 def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[str]:
     """The drugs the question names, when every answer sentence stating a number is a table row and each row
     names a drug, none of them one asked; else empty.
@@ -1057,7 +1062,7 @@ class EvidenceGate:
         if "" not in others:
             return "the passages quoted are about " + " and ".join(sorted(others))
         if "child" in population and asks_for_a_dose(_NOT_ASKED.sub(" ", question)):
-            dosing = {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+            dosing = dosing_sources(composed)
             if dosing and not any(_CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"
         return ""
@@ -1084,7 +1089,7 @@ class EvidenceGate:
         ]
         if not uses or not composed.sentences:
             return ""
-        dosing = {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+        dosing = dosing_sources(composed)
         if not dosing:
             return ""
         ignore = QUANTITY_WORDS | silent
