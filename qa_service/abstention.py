@@ -447,6 +447,8 @@ _QUESTION_MALE = re.compile(r"\b(?:men|man|males?|boys?|he|his|him)\b", re.IGNOR
 _QUESTION_FEMALE = re.compile(
     r"\b(?:women|woman|females?|girls?|she|her|pregnan\w*|postmenopausal|premenopausal)\b", re.IGNORECASE
 )
+# "7yo", "16 y/o", "12-year-old": an age. "58M", "72F": an adult's age and sex. A number and a bare "m", "f" or "y"
+# under 18 is read as nothing: "every 6m" and "for 5y" are durations, not a child.
 _PATIENT_AGE = re.compile(
     r"\b(\d{1,3})(?:\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?[- ]old|years?[- ]old)\b|(m|f|y)\b)", re.IGNORECASE
 )
@@ -457,10 +459,11 @@ def question_population(question: str) -> frozenset[str]:
     """Who the question is about: "child" (an age under 18, or a word such as "kids"), "male", "female"."""
     found: set[str] = set()
     for match in _PATIENT_AGE.finditer(question):
-        if int(match.group(1)) < ADULT_AGE:
-            found.add("child")
-        sex = (match.group(2) or "").lower()
-        found |= {"male"} if sex == "m" else {"female"} if sex == "f" else set()
+        age, suffix = int(match.group(1)), (match.group(2) or "").lower()
+        if not suffix:
+            found |= {"child"} if age < ADULT_AGE else set()
+        elif age >= ADULT_AGE:
+            found |= {"male"} if suffix == "m" else {"female"} if suffix == "f" else set()
     if _CHILD_WORDS.search(question):
         found.add("child")
     if _QUESTION_MALE.search(question):

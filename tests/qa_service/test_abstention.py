@@ -778,6 +778,8 @@ def test_a_body_is_asked_for_only_with_a_word_asking_for_its_guidance(question, 
         ("34F and her partner, 36M: fertility after chemo?", set()),  # both sexes: neither counts
         ("single fraction dose for painful bone mets?", set()),
         ("8 Gy in 1 fraction or 20 Gy in 5?", set()),  # doses are not ages
+        ("zol 4 mg every 6m for early BC, then for 5y?", set()),  # durations are not a child
+        ("tamoxifen 20 mg daily for 5y: dose?", set()),
     ],
 )
 def test_question_population_reads_age_sex_and_words(question, population):
