@@ -64,6 +64,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
+from qa_service.population import CHILD_WORDS, population_conflict, question_population
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.retrieval import (
     NAME_WORD,
@@ -429,68 +430,6 @@ def negated_vocabulary(index: SearchIndex) -> frozenset[str]:
         for first, second in _NEGATED.findall(normalise(chunk.text)):
             found |= set(keyword_tokens(f"{first} {second}"))
     return frozenset(found)
-
-
-# Who a question is about, and who a passage speaks of: children against adults, men against women. A patient's age
-# and sex in a vignette ("7yo", "16 y/o", "58M") count, and so do the pronouns of a question about a patient.
-_CHILD_WORDS = re.compile(
-    r"\b(?:child|children|childhood|paediatric|pediatric|adolescents?|infants?|kids?|neonat\w*|teen\w*|toddlers?"
-    r"|boys?|girls?)\b",
-    re.IGNORECASE,
-)
-_ADULT_WORDS = re.compile(r"\b(?:adults?|men|women|man|woman|elderly)\b", re.IGNORECASE)
-_FEMALE_WORDS = re.compile(
-    r"\b(?:women|woman|females?|postmenopausal|premenopausal|pregnan\w*|mothers?)\b", re.IGNORECASE
-)
-_MALE_WORDS = re.compile(r"\b(?:men|man|males?)\b", re.IGNORECASE)
-_QUESTION_MALE = re.compile(r"\b(?:men|man|males?|boys?|he|his|him)\b", re.IGNORECASE)
-_QUESTION_FEMALE = re.compile(
-    r"\b(?:women|woman|females?|girls?|she|her|pregnan\w*|postmenopausal|premenopausal)\b", re.IGNORECASE
-)
-# "7yo", "16 y/o", "12-year-old": an age. "58M", "72F": an adult's age and sex. A number and a bare "m", "f" or "y"
-# under 18 is read as nothing: "every 6m" and "for 5y" are durations, not a child.
-_PATIENT_AGE = re.compile(
-    r"\b(\d{1,3})(?:\s*-?\s*(?:yo|y/o|y\.o\.?|yrs?[- ]old|years?[- ]old)\b|(m|f|y)\b)", re.IGNORECASE
-)
-ADULT_AGE = 18
-
-
-def question_population(question: str) -> frozenset[str]:
-    """Who the question is about: "child" (an age under 18, or a word such as "kids"), "male", "female"."""
-    found: set[str] = set()
-    for match in _PATIENT_AGE.finditer(question):
-        age, suffix = int(match.group(1)), (match.group(2) or "").lower()
-        if not suffix:
-            found |= {"child"} if age < ADULT_AGE else set()
-        elif age >= ADULT_AGE:
-            found |= {"male"} if suffix == "m" else {"female"} if suffix == "f" else set()
-    if _CHILD_WORDS.search(question):
-        found.add("child")
-    if _QUESTION_MALE.search(question):
-        found.add("male")
-    if _QUESTION_FEMALE.search(question):
-        found.add("female")
-    if {"male", "female"} <= found:  # "58M, his mother had breast ca": no one sex
-        found -= {"male", "female"}
-    return frozenset(found)
-
-
-_OTHERS = {"child": "adults", "male": "women", "female": "men"}
-
-
-def population_conflict(population: frozenset[str], text: str) -> str:
-    """The population the text speaks of instead of the question's: "adults" for a question about a child when the
-    text names adults and no child, "women" for a man's question when it names women and no man; else empty.
-
-    A passage silent about who it is for does not conflict: most recommendations never say "adults".
-    """
-    if "child" in population and _ADULT_WORDS.search(text) and not _CHILD_WORDS.search(text):
-        return _OTHERS["child"]
-    if "male" in population and _FEMALE_WORDS.search(text) and not _MALE_WORDS.search(text):
-        return _OTHERS["male"]
-    if "female" in population and _MALE_WORDS.search(text) and not _FEMALE_WORDS.search(text):
-        return _OTHERS["female"]
-    return ""
 
 
 def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[str]) -> bool:
@@ -1066,7 +1005,7 @@ class EvidenceGate:
             return "the passages quoted are about " + " and ".join(sorted(others))
         if "child" in population and asks_for_a_dose(_NOT_ASKED.sub(" ", question)):
             dosing = dosing_sources(composed)
-            if dosing and not any(_CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
+            if dosing and not any(CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"
         return ""
 

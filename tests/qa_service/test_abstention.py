@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens, open_index
-from qa_service.abstention import judge, population_conflict, question_population, table_rows_for_other_drugs
+from qa_service.abstention import judge, table_rows_for_other_drugs
 from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
+from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
 from qa_service.settings import Settings
 
