@@ -1043,10 +1043,11 @@ class EvidenceGate:
             # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;
             # "bone" and "disease" are found in any bone-metastasis passage.
             groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
-            weights = [_weight(g, self._idf, self._max_idf) for g in groups]
-            unmatched = [g for g in groups if not g & dosing_words]
-            share = sum(w for g, w in zip(groups, weights, strict=True) if not g & dosing_words)
-            if groups and share > USE_UNMATCHED_SHARE * sum(weights) and any(g & other_words for g in unmatched):
+            weighed = [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
+            unmatched = [(g, w) for g, w in weighed if not g & dosing_words]
+            share = sum(w for _, w in unmatched)
+            missing_elsewhere = any(g & other_words for g, _ in unmatched)
+            if groups and share > USE_UNMATCHED_SHARE * sum(w for _, w in weighed) and missing_elsewhere:
                 return use
         return ""
 

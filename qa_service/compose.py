@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 import numpy as np
@@ -603,12 +603,20 @@ class ExtractiveComposer:
         self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
         self._citing: dict[str, bool] = {}
 
+    @cached_property
+    def _chunks_by_doc(self) -> dict[str, list[Chunk]]:
+        """Each document's passages, grouped once at the first question (no text is read)."""
+        grouped: dict[str, list[Chunk]] = {}
+        for chunk in self.index.chunks:
+            grouped.setdefault(chunk.doc_id, []).append(chunk)
+        return grouped
+
     def _cites_in_parentheses(self, doc_id: str) -> bool:
         """Whether a document's reference numbers in parentheses leave its quoted sentences (`parenthesised_citers`),
         judged on all its passages when it is first quoted, and remembered: a large index is not read at start-up."""
         known = self._citing.get(doc_id)
         if known is None:
-            chunks = [c for c in self.index.chunks if c.doc_id == doc_id]
+            chunks = self._chunks_by_doc.get(doc_id, [])
             known = self._citing[doc_id] = doc_id in parenthesised_citers(chunks)
         return known
 
