@@ -52,8 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_naive_app(Path(args.index))
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
         return 0
+    from qa_service.wire import CoalescingProtocol
+
     os.environ["GQA_INDEX_DIR"] = str(args.index)
-    options = {"factory": True, "host": args.host, "port": args.port, "log_level": "warning", "access_log": False}
+    options = {
+        "http": CoalescingProtocol,
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "log_level": "warning",
+        "access_log": False,
+    }
     if args.workers == 1:
         uvicorn.run("bench.serving:service_app", **options)
         return 0

@@ -2,8 +2,9 @@
 
 haproxy health-checks each replica's `/readyz`, balances requests round robin, and retries a request
 on another replica when the connection fails or the reply never comes (`retry-on conn-failure
-empty-response`, `option redispatch`): killing a replica loses no request. Every replica reads the
-same index folder and follows its `CURRENT`, so an ingest reaches all of them within seconds.
+empty-response`, `option redispatch`), and each replica sends a reply in one write
+(qa_service/wire.py), so none is cut after its head: killing a replica loses no request. Every
+replica reads the same index folder and follows its `CURRENT`, so an ingest reaches all of them within seconds.
 Runs in the foreground; Ctrl-C (or SIGTERM) stops haproxy and the replicas.
 
     python -m guideline_qa.cluster --replicas 2 --port 8000 --index .index

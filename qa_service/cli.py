@@ -18,6 +18,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from qa_service.app import create_app
     from qa_service.settings import Settings
+    from qa_service.wire import CoalescingProtocol
 
     settings = Settings()
     if args.index:
@@ -31,7 +32,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("faiss").setLevel(logging.WARNING)  # its loader narrates which CPU build it picked
     app = create_app(settings)
     uvicorn.run(
-        app, host=settings.server.host, port=settings.server.port, log_level="warning", workers=1, access_log=False
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_level="warning",
+        workers=1,
+        access_log=False,
+        http=CoalescingProtocol,  # a reply leaves in one write: a replica killed mid-reply loses no request
     )
     return 0
 

@@ -129,3 +129,85 @@ def test_an_ingest_reaches_every_replica_with_no_failed_request(
             time.sleep(0.2)
         assert everyone_serves_it() and live not in before.values()
     assert failures == []
+
+
+MID_REPLY_APP = """
+import os, sys, time
+import uvicorn
+
+MARK = os.environ["MID_REPLY_MARK"]
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    first = scope["path"] == "/ask" and not os.path.exists(MARK)
+    if first:
+        with open(MARK, "w") as f:
+            f.write(str(os.getpid()))
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"2")]})
+    if first:
+        time.sleep(2)  # busy between the head and the body, as a replica is while it works: killed here
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+if __name__ == "__main__":
+    options = {}
+    if sys.argv[2] == "coalesce":
+        from qa_service.wire import CoalescingProtocol
+
+        options["http"] = CoalescingProtocol
+    uvicorn.run(app, port=int(sys.argv[1]), log_level="warning", **options)
+"""
+
+
+@pytest.mark.parametrize("protocol", ["coalesce", "plain"])
+def test_a_replica_killed_between_a_replys_head_and_body(tmp_path: Path, protocol: str) -> None:
+    """With the service's protocol the question is answered by the other replica; uvicorn's own loses it.
+
+    The plain case shows the test reaches the window it is about: there, haproxy has passed the head on
+    and cannot retry.
+    """
+    import subprocess
+    import sys
+    import threading
+
+    from guideline_qa.cluster import haproxy_config
+
+    script = tmp_path / "mid_reply_app.py"
+    script.write_text(MID_REPLY_APP)
+    mark = tmp_path / "mark"
+    env = {**os.environ, "MID_REPLY_MARK": str(mark), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    ports, port = [free_port(), free_port()], free_port()
+    (tmp_path / "haproxy.cfg").write_text(haproxy_config(port, ports))
+    replicas = [subprocess.Popen([sys.executable, str(script), str(p), protocol], env=env) for p in ports]
+    balancer = subprocess.Popen(["haproxy", "-f", str(tmp_path / "haproxy.cfg"), "-db"])
+    try:
+        _wait_ready(f"http://127.0.0.1:{port}")
+        outcome: list[object] = []
+
+        def ask() -> None:
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}/ask", content=b"q", timeout=20)
+                outcome.append((reply.status_code, reply.text))
+            except httpx.HTTPError as exc:
+                outcome.append(type(exc).__name__)
+
+        asker = threading.Thread(target=ask)
+        asker.start()
+        deadline = time.monotonic() + 10
+        while not (mark.exists() and mark.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the head is written (plain) or waiting for the body (coalesce)
+        os.kill(int(mark.read_text()), signal.SIGKILL)
+        asker.join(timeout=30)
+    finally:
+        balancer.terminate()
+        for process in replicas:
+            process.kill()
+            process.wait(timeout=10)
+        balancer.wait(timeout=10)
+    if protocol == "coalesce":
+        assert outcome == [(200, "ok")]
+    else:
+        assert outcome == ["RemoteProtocolError"]
