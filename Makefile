@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability train-reranker bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -104,6 +104,19 @@ train-reranker: index ## retrain the reranker into qa_service/models/reranker (~
 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
+
+BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6
+REALDOCS_DEV_SETS = realdocs_dev realdocs_dev3 realdocs_dev4 realdocs_dev5 realdocs_dev6 realdocs_dev7 realdocs_dev8
+
+answer-removed: index ## near misses made by hiding each development question's answer: how many abstain
+	@mkdir -p reports
+	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_DEV_SETS),--gold eval/gold/$(s).jsonl) \
+		--out reports/answer-removed-bone.md --quiet
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		$(BIN)/guideline-qa eval answer-removed --index $(REALDOCS_INDEX) \
+			$(foreach s,$(REALDOCS_DEV_SETS),--gold eval/gold/$(s).jsonl) --out reports/answer-removed-realdocs.md --quiet; \
+	else echo "skipping the real-document sets: $(REALDOCS) is absent (see docs/evaluation.md)"; fi
 
 bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_args
 
@@ -48,10 +49,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `eval` with its subcommands `gold`, `benchmark`, `compare` and `fit-gate`."""
+    """Add `eval` with its subcommands `gold`, `benchmark`, `compare`, `fit-gate`, `answerability`, `answer-removed`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
     sub = parser.add_subparsers(
-        dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate,answerability}"
+        dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate,answerability,answer-removed}"
     )
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
@@ -124,6 +125,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     loso.add_argument("--out", type=Path, help="write the report (Markdown) to this file")
     loso.add_argument("--quiet", action="store_true", help="no progress output")
     loso.set_defaults(handler=cmd_answerability)
+
+    removed = sub.add_parser(
+        "answer-removed",
+        help="ask each answerable gold question with its answer hidden: how many of these near misses abstain",
+    )
+    removed.add_argument(
+        "--gold", type=Path, action="append", required=True, help="gold set whose answers the index holds (repeatable)"
+    )
+    removed.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    removed.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    removed.add_argument("--json", type=Path, help="write every question's outcome (JSON lines) to this file")
+    removed.add_argument("--quiet", action="store_true", help="no progress output")
+    removed.set_defaults(handler=cmd_answer_removed)
 
 
 def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -417,6 +431,42 @@ def _answerability(args: argparse.Namespace) -> int:
         args.write.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the gate fitted on {len(samples)} sources to {args.write}")
     return 0
+
+
+def _answer_removed(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from eval.answer_removed import ask_with_answer_removed, to_markdown
+    from eval.gold import load_gold
+    from qa_service.pipeline import QAPipeline
+
+    sets = [load_gold(path) for path in args.gold]  # every file checked before the index loads
+    settings = _settings(args.index)
+    _say(args, f"loading the pipeline over {settings.index_dir}")
+    pipeline = QAPipeline.from_settings(settings)
+    summaries = []
+    report = _progress(args)
+    for dataset in sets:
+        summary = ask_with_answer_removed(pipeline, dataset, on_progress=partial(report, dataset.name))
+        if not summary.results:
+            _say(args, f"  {dataset.name}: no gold answer of this set is in {settings.index_dir}")
+        summaries.append(summary)
+    text = to_markdown(summaries)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        rows = [{"set": s.name, **asdict(r)} for s in summaries for r in s.results]
+        args.json.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return 0
+
+
+def cmd_answer_removed(args: argparse.Namespace) -> int:
+    """`guideline-qa eval answer-removed`."""
+    return _guard(_answer_removed, args)
 
 
 def cmd_answerability(args: argparse.Namespace) -> int:

@@ -343,6 +343,11 @@ _NOT_ASKED = re.compile(
 _TIME_KINDS = frozenset({"time", "interval", "cycle"})
 
 
+def asks_a_quantity(question: str) -> bool:
+    """Whether the question asks for a number (a dose, an amount, a time), a dose it states aside (`_NOT_ASKED`)."""
+    return bool(_QUANTITY.search(_NOT_ASKED.sub(" ", question)))
+
+
 def asks_for_a_dose(asked: str) -> bool:
     """Whether the question (without its `_NOT_ASKED` phrases) asks for a dose: it names a dose or its unit, or asks
     "how much" of a drug it names; "how long after the last dose ...?" asks for a time, counted from the dose."""
@@ -740,7 +745,7 @@ def judge(
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
     model = model or packaged_gate()
     asked = _NOT_ASKED.sub(" ", question)
-    asks_quantity = bool(_QUANTITY.search(asked))
+    asks_quantity = asks_a_quantity(question)
     answer = strip_citations(answer_text)
     has_number = states_number(answer)
     dosed = with_units_from_headers(answer)  # "Starting Dose (µg): 100" states a dose

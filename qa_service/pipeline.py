@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ingest import Chunk, Embedder, IngestError, load_embedder, open_index
 from ingest.chunking import pages_of
@@ -117,6 +120,7 @@ class QAPipeline:
         self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
+        self._hidden: frozenset[int] = frozenset()  # see `hiding`
 
     @classmethod
     def from_settings(cls, settings: Settings, *, embedder: Embedder | None = None) -> QAPipeline:
@@ -225,7 +229,7 @@ class QAPipeline:
         recommendation is read beside its passage (`Candidate.attached`), never in place of another.
         """
         governing = self._governing
-        present = {c.row for c in candidates}
+        present = {c.row for c in candidates} | self._hidden
         out: list[Candidate] = []
         for candidate in candidates:
             out.append(candidate)
@@ -234,6 +238,21 @@ class QAPipeline:
                 present.add(rec)
                 out.append(Candidate(chunk=self.index.chunks[rec], row=rec, rank=candidate.rank, attached=True))
         return out
+
+    @contextmanager
+    def hiding(self, rows: Collection[int]) -> Iterator[None]:
+        """Answer as if these passages were not in the index (evaluation: `eval/answer_removed.py`).
+
+        Retrieval never returns them and no recommendation among them is attached; the index's statistics
+        (IDF, vocabulary) stay those of the whole index. Not for a serving pipeline: it is not thread-safe.
+        """
+        self._hidden = frozenset(int(r) for r in rows)
+        self.retriever.hidden = np.array(sorted(self._hidden), dtype=np.int64)
+        try:
+            yield
+        finally:
+            self._hidden = frozenset()
+            self.retriever.hidden = None
 
     @cached_property
     def _governing(self) -> dict[int, int]:

@@ -221,6 +221,8 @@ class Retriever:
         self._years = np.array([c.year if c.year is not None else -1 for c in chunks], dtype=np.int64)
         self._topics = [(c.topic or "").lower() for c in chunks]
         self._doc_ids = np.array([c.doc_id for c in chunks], dtype=object)
+        self.hidden: np.ndarray | None = None
+        """Rows answered around as if the index lacked them (evaluation only: `QAPipeline.hiding`)."""
 
     def with_settings(self, settings: RetrievalSettings) -> Retriever:
         """The same index and model with other retrieval settings (for side-by-side evaluation)."""
@@ -230,7 +232,13 @@ class Retriever:
         return clone
 
     def allowed_rows(self, filters: Filters | None) -> np.ndarray | None:
-        """Rows passing the filters, or None when nothing is filtered."""
+        """Rows passing the filters (and not hidden), or None when nothing is filtered."""
+        if self.hidden is not None:
+            rows = self._filtered_rows(filters)
+            return np.setdiff1d(np.arange(len(self.index.chunks)) if rows is None else rows, self.hidden)
+        return self._filtered_rows(filters)
+
+    def _filtered_rows(self, filters: Filters | None) -> np.ndarray | None:
         if filters is None or filters.is_empty():
             return None
         keep = np.ones(len(self.index.chunks), dtype=bool)

@@ -69,8 +69,14 @@ def _gold_args(gold_file, corpus_dir, out, *extra):
     return ["eval", "gold", "--gold", str(gold_file), "--corpus", str(corpus_dir), "--out", str(out), "--quiet", *extra]
 
 
+def test_answer_removed_names_a_missing_gold_file(tmp_path, capsys):
+    assert cli.main(["eval", "answer-removed", "--gold", str(tmp_path / "nowhere.jsonl"), "--quiet"]) == 2
+    assert "nowhere.jsonl" in capsys.readouterr().err
+
+
 def test_eval_is_registered_with_its_subcommands():
     parser = cli.build_parser()
+    assert parser.parse_args(["eval", "answer-removed", "--gold", "g.jsonl"]).handler.__name__ == "cmd_answer_removed"
     args = parser.parse_args(["eval", "compare", "a.json", "b.json"])
     assert args.handler.__name__ == "cmd_compare"
     assert parser.parse_args(["eval", "gold"]).handler.__name__ == "cmd_gold"

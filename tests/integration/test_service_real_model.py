@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from ingest import LoadedIndex, SentenceTransformerEmbedder, build_index, open_index
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
-from qa_service.schemas import AskRequest
+from qa_service.schemas import AskRequest, SearchRequest
 from qa_service.settings import Settings
 
 pytestmark = pytest.mark.slow
@@ -173,3 +174,36 @@ def test_a_dose_for_another_use_or_patient_is_refused_with_its_reason(
     assert response.abstained and (response.reason or "").startswith(reason), (response.reason, response.answer)
     same_use = pipeline.ask(AskRequest(question="zoledronic acid dose for bone metastases?"))
     assert not same_use.abstained and "4 mg" in same_use.answer, same_use.answer
+
+
+def test_hidden_passages_are_answered_around_and_come_back_after(pipeline: QAPipeline) -> None:
+    question = AskRequest(question="single fraction dose for painful bone metastases")
+    before = pipeline.ask(question)
+    cited = {c.chunk_id for c in before.citations}
+    rows = [i for i, c in enumerate(pipeline.index.chunks) if c.chunk_id in cited]
+    assert rows and not before.abstained
+    with pipeline.hiding(rows):
+        during = pipeline.ask(question)
+        found = pipeline.search(SearchRequest(query=question.question, top_k=20))
+    assert not cited & {c.chunk_id for c in during.citations}
+    assert not cited & ({p.chunk_id for p in during.passages} | {p.chunk_id for p in found.passages})
+    assert pipeline.ask(question).answer == before.answer  # nothing stays hidden
+
+
+def test_answer_removed_near_misses_from_the_gold_set(pipeline: QAPipeline) -> None:
+    """Three gold questions with their recommendations hidden: each is located, and each ends in an outcome."""
+    from eval.answer_removed import ask_with_answer_removed, to_markdown
+    from eval.gold import load_gold
+
+    gold = load_gold(Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis.jsonl")
+    wanted = {"bm-109", "bm-031", "bm-001"}
+    subset = replace(gold, questions=tuple(q for q in gold.questions if q.qid in wanted))
+    summary = ask_with_answer_removed(pipeline, subset)
+    assert {r.qid for r in summary.results} == wanted and all(r.hidden >= 1 for r in summary.results)
+    outcomes = {r.qid: r for r in summary.results}
+    # The adjuvant schedule hidden, no answer may state "4 mg IV every 6 months" from a hidden passage.
+    assert outcomes["bm-109"].outcome in ("abstained", "answered")
+    assert outcomes["bm-109"].asks_number and not outcomes["bm-031"].asks_number
+    assert summary.near_misses == len(summary.results) - summary.count("restated")
+    table = to_markdown([summary])
+    assert "| bone_metastasis | 3 of " in table

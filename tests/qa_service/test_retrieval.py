@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest import keyword_tokens
@@ -109,6 +110,21 @@ def test_empty_filters_filter_nothing(mini_index):
     assert r.allowed_rows(None) is None
     assert r.allowed_rows(Filters()) is None
     assert len(r.allowed_rows(Filters(doc_id=["unknown/doc"]))) == 0
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "keyword"])
+def test_hidden_rows_are_never_retrieved_and_filters_still_apply(mini_index, mode):
+    r = retriever(mini_index, mode=mode)
+    first = r.retrieve(RT_QUERY, 3).hits
+    r.hidden = np.array([first[0].row])
+    try:
+        again = r.retrieve(RT_QUERY, 3).hits
+        filtered = r.allowed_rows(Filters(doc_id=[mini_index.chunks[first[0].row].doc_id]))
+    finally:
+        r.hidden = None
+    assert first[0].row not in {h.row for h in again} and len(again) == 3
+    assert filtered is not None and first[0].row not in filtered.tolist()
+    assert r.retrieve(RT_QUERY, 3).hits[0].row == first[0].row
 
 
 # -- modes --------------------------------------------------------------------------------------------

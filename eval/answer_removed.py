@@ -1,0 +1,166 @@
+"""Answer-removed near misses: every answerable gold question asked again with its answer hidden.
+
+A near miss is a question the guidelines almost answer: the index holds passages on the same drug,
+disease or procedure, but not the one that answers it. Question sets have few of them (fifteen a
+set), written by hand. Here they are made from any gold set, on any index, without reading a
+question: the passages the gold names as the answer (its `rec_ids`, or its documents' `pdf_pages`,
+or whole documents when it gives no page) are hidden, and the question is asked again
+(`QAPipeline.hiding`). The service should now abstain: what it answers comes from a neighbouring
+passage, and for a dose question that is the brief's worst failure, another use's dose with a
+confident citation.
+
+Each question ends as one of:
+
+- `abstained`: the wanted outcome;
+- `restated`: the answer still states every key fact (another passage says it too; not a near miss,
+  left out of the shares);
+- `answered`: a near miss answered; `numbers` counts those whose question asks for a number (a dose, an
+  interval, a count) and whose answer states one.
+
+The index's statistics (IDF, vocabulary) stay the whole index's, so a hidden passage's words still
+count as known; an index built without them would differ slightly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from eval.metrics import fact_stated
+
+if TYPE_CHECKING:
+    from eval.gold import EvalQuestion, EvalSet
+    from ingest import Chunk
+    from qa_service.pipeline import QAPipeline
+
+Outcome = Literal["abstained", "restated", "answered"]
+
+
+@dataclass(frozen=True)
+class RemovedAnswer:
+    """One question asked with its answering passages hidden."""
+
+    qid: str
+    question: str
+    hidden: int  # passages hidden
+    outcome: Outcome
+    asks_number: bool
+    states_number: bool
+    score: float
+
+
+@dataclass
+class RemovedSummary:
+    """One gold set's figures."""
+
+    name: str
+    answerable: int  # answerable questions in the set
+    results: list[RemovedAnswer] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(r.outcome == outcome for r in self.results)
+
+    @property
+    def near_misses(self) -> int:
+        return len(self.results) - self.count("restated")
+
+    @property
+    def abstained_share(self) -> float | None:
+        return self.count("abstained") / self.near_misses if self.near_misses else None
+
+    @property
+    def numbers_answered(self) -> tuple[int, int]:
+        """(near misses asking for a number that were answered with one, near misses asking for a number)."""
+        asking = [r for r in self.results if r.asks_number and r.outcome != "restated"]
+        return sum(r.outcome == "answered" and r.states_number for r in asking), len(asking)
+
+    def row(self) -> list[str]:
+        answered, asking = self.numbers_answered
+        share = self.abstained_share
+        return [
+            self.name,
+            f"{len(self.results)} of {self.answerable}",
+            str(self.count("restated")),
+            str(self.near_misses),
+            "-" if share is None else f"{share:.3f}",
+            f"{answered} of {asking}",
+        ]
+
+
+def answer_rows(question: EvalQuestion, chunks: Sequence[Chunk]) -> list[int]:
+    """The index rows holding the question's gold answer: its recommendations, else its documents' pages.
+
+    A document question without pages (a web page, a summary) hides the whole document.
+    """
+    if question.rec_ids:
+        wanted = set(question.rec_ids)
+        return [i for i, c in enumerate(chunks) if c.rec_id in wanted]
+    if question.doc_ids:
+        docs = set(question.doc_ids)
+        pages = set(question.pdf_pages)
+
+        def on_page(chunk: Chunk) -> bool:
+            if not pages or chunk.page_start is None:
+                return True
+            return any(chunk.page_start <= p <= (chunk.page_end or chunk.page_start) for p in pages)
+
+        return [i for i, c in enumerate(chunks) if c.doc_id in docs and on_page(c)]
+    return []
+
+
+def ask_with_answer_removed(
+    pipeline: QAPipeline, dataset: EvalSet, *, on_progress: Callable[[int, int], None] | None = None
+) -> RemovedSummary:
+    """Ask every answerable question of `dataset` with its gold answer hidden; questions not located are skipped."""
+    from qa_service.abstention import asks_a_quantity, states_number
+    from qa_service.schemas import AskRequest
+
+    answerable = [q for q in dataset.questions if q.answerable]
+    summary = RemovedSummary(dataset.name, len(answerable))
+    for done, question in enumerate(answerable, 1):
+        rows = answer_rows(question, pipeline.index.chunks)
+        if rows:
+            with pipeline.hiding(rows):
+                reply = pipeline.ask(AskRequest(question=question.question))
+            facts = question.key_facts
+            if reply.abstained:
+                outcome: Outcome = "abstained"
+            elif facts and all(fact_stated(reply.answer, alternatives) for alternatives in facts):
+                outcome = "restated"
+            else:
+                outcome = "answered"
+            summary.results.append(
+                RemovedAnswer(
+                    qid=question.qid,
+                    question=question.question,
+                    hidden=len(rows),
+                    outcome=outcome,
+                    asks_number=asks_a_quantity(question.question),
+                    states_number=not reply.abstained and states_number(reply.answer),
+                    score=reply.evidence_score,
+                )
+            )
+        if on_progress is not None:
+            on_progress(done, len(answerable))
+    return summary
+
+
+def to_markdown(summaries: Sequence[RemovedSummary]) -> str:
+    """The report: one row a set, then the pooled figures."""
+    lines = [
+        "| set | located | restated | near misses | abstained | answered with a number |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    lines += ["| " + " | ".join(s.row()) + " |" for s in summaries]
+    if len(summaries) > 1:
+        pooled = RemovedSummary("pooled", sum(s.answerable for s in summaries))
+        pooled.results = [r for s in summaries for r in s.results]
+        lines.append("| " + " | ".join(f"**{cell}**" for cell in pooled.row()) + " |")
+    lines += [
+        "",
+        "located: answerable questions whose gold answer the index holds (those hidden); restated: the answer",
+        "still states every key fact; abstained: share of the near misses; answered with a number: near misses",
+        "asking for a dose, an amount or a time that were answered with a number.",
+    ]
+    return "\n".join(lines)
