@@ -94,6 +94,12 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(call realdocs_eval,realdocs_heldout8)
 	$(call realdocs_eval,realdocs_heldout9)
 	$(call realdocs_eval,realdocs_heldout10)
+	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
+		--out reports/answer-removed-heldout-bone.md --quiet
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa eval answer-removed --index $(REALDOCS_INDEX) \
+			$(foreach s,$(REALDOCS_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) --out reports/answer-removed-heldout-realdocs.md --quiet; \
+	fi
 
 train-reranker: index ## retrain the reranker into qa_service/models/reranker (~25 min on 2 CPU cores; MODEL_CARD.md)
 	@if [ -d "$(REALDOCS)" ]; then $(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet; fi
@@ -105,6 +111,8 @@ train-reranker: index ## retrain the reranker into qa_service/models/reranker (~
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
 
+BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10,bone_metastasis_heldout$(n))
+REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10,realdocs_heldout$(n))
 BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6
 REALDOCS_DEV_SETS = realdocs_dev realdocs_dev3 realdocs_dev4 realdocs_dev5 realdocs_dev6 realdocs_dev7 realdocs_dev8
 
