@@ -21,6 +21,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REALDOCS = REPO_ROOT.parent / "shared" / "realdocs"
@@ -34,6 +35,16 @@ DEVELOPMENT_SETS: tuple[tuple[str, str], ...] = (
     ("realdocs_dev", "realdocs"),
     ("realdocs_dev3", "realdocs"),
 )
+# Every development set, for `--all-sets` (the shipped reranker was trained on the four above).
+ALL_DEVELOPMENT_SETS: tuple[tuple[str, str], ...] = (
+    *DEVELOPMENT_SETS,
+    ("bone_metastasis_dev4", "corpus"),
+    ("bone_metastasis_dev6", "corpus"),
+    *((f"realdocs_dev{n}", "realdocs") for n in range(4, 9)),
+)
+REMOVED_NEGATIVES = 3
+"""With `--answer-removed`: the sentences the service quotes when the question's gold passages are hidden
+(`eval.answer_removed`) come first among a group's negatives, at most this many."""
 
 _SPACE = re.compile(r"\s+")
 
@@ -49,9 +60,19 @@ def holds_fact(text: str, key_facts: Sequence[Sequence[str]]) -> bool:
 
 
 def set_groups(
-    name: str, gold: Path, index_dir: Path, full: list[dict[str, object]] | None = None
+    name: str,
+    gold: Path,
+    index_dir: Path,
+    full: list[dict[str, object]] | None = None,
+    *,
+    answer_removed: bool = False,
 ) -> list[dict[str, object]]:
-    """The groups of one gold set, asked of the index in `index_dir` (and each question's whole list into `full`)."""
+    """The groups of one gold set, asked of the index in `index_dir` (and each question's whole list into `full`).
+
+    With `answer_removed`, each group's negatives start with the sentences the service quotes when the
+    question's gold passages are hidden: the near misses it falls back on.
+    """
+    from eval.answer_removed import answer_rows
     from eval.gold import load_gold
     from qa_service.compose import Candidate, sentence_passage
     from qa_service.pipeline import QAPipeline
@@ -77,6 +98,11 @@ def set_groups(
         negatives = [i for i, label in enumerate(labels) if not label][:NEGATIVES]
         if not any(labels) or len(negatives) < NEGATIVES:
             continue
+        removed = (
+            _quoted_with_answer_hidden(pipeline, q, question, answer_rows(q, pipeline.index.chunks))[:REMOVED_NEGATIVES]
+            if answer_removed
+            else []
+        )
         if full is not None:  # every candidate sentence, for ranking measured over the whole list
             full.append(
                 {
@@ -88,19 +114,41 @@ def set_groups(
                     "qid": q.qid,
                 }
             )
+        others = [i for i, label in enumerate(labels) if not label and texts[i] not in removed]
+        kept = others[: NEGATIVES - len(removed)]
         for positive in [i for i, label in enumerate(labels) if label][:3]:
-            chosen = [positive, *negatives]
+            chosen = [positive, *kept]
             groups.append(
                 {
                     "question": q.question,
-                    "passages": [texts[i] for i in chosen],
+                    "passages": [texts[i] for i in chosen] + removed,
                     "labels": [1.0] + [0.0] * NEGATIVES,
-                    "composer_scores": [scores[i] for i in chosen],  # the baseline to beat
+                    # the baseline to beat (a hidden-answer sentence was not scored with the others: 0)
+                    "composer_scores": [scores[i] for i in chosen] + [0.0] * len(removed),
                     "set": name,
                     "qid": q.qid,
                 }
             )
     return groups
+
+
+def _quoted_with_answer_hidden(pipeline: Any, q: Any, question: str, rows: list[int]) -> list[str]:
+    """The sentences the service's answer quotes with `rows` hidden, minus any holding a key fact (`[]` when
+    nothing is hidden)."""
+    from qa_service.compose import Candidate, sentence_passage
+
+    if not rows:
+        return []
+    with pipeline.hiding(rows):
+        result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
+        candidates = [
+            Candidate(chunk=pipeline.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)
+        ]
+        composed = pipeline.extractive.compose(
+            question, result.query_vector, candidates, max_words=pipeline.settings.answer.max_words
+        )
+    quoted = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in composed.sentences]
+    return [t for t in dict.fromkeys(quoted) if not holds_fact(t, q.key_facts)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,18 +157,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--full", type=Path, help="also write each question's whole candidate list here")
     parser.add_argument("--corpus-index", type=Path, default=REPO_ROOT / ".index")
     parser.add_argument("--realdocs-index", type=Path, default=REPO_ROOT / ".cache" / "realdocs-index")
+    parser.add_argument("--all-sets", action="store_true", help="every development set, not only the first four")
+    parser.add_argument(
+        "--answer-removed",
+        action="store_true",
+        help="negatives start with the sentences quoted when the question's answer is hidden (eval answer-removed)",
+    )
     args = parser.parse_args(argv)
     indexes = {"corpus": args.corpus_index, "realdocs": args.realdocs_index}
     groups: list[dict[str, object]] = []
     full: list[dict[str, object]] = []
-    for name, which in DEVELOPMENT_SETS:
+    for name, which in ALL_DEVELOPMENT_SETS if args.all_sets else DEVELOPMENT_SETS:
         index_dir = indexes[which]
         if not (index_dir / "CURRENT").is_file():
             print(
                 f"skipping {name}: no index at {index_dir} (make index; for real documents, make eval)", file=sys.stderr
             )
             continue
-        found = set_groups(name, REPO_ROOT / "eval" / "gold" / f"{name}.jsonl", index_dir, full)
+        gold = REPO_ROOT / "eval" / "gold" / f"{name}.jsonl"
+        found = set_groups(name, gold, index_dir, full, answer_removed=args.answer_removed)
         print(f"{name}: {len(found)} groups from {len({g['qid'] for g in found})} questions", file=sys.stderr)
         groups.extend(found)
     args.out.parent.mkdir(parents=True, exist_ok=True)

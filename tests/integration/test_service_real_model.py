@@ -207,3 +207,34 @@ def test_answer_removed_near_misses_from_the_gold_set(pipeline: QAPipeline) -> N
     assert summary.near_misses == len(summary.results) - summary.count("restated")
     table = to_markdown([summary])
     assert "| bone_metastasis | 3 of " in table
+
+
+def test_reranker_groups_can_start_their_negatives_with_the_answer_removed_fallbacks(
+    corpus_index_dir: Path, tmp_path: Path
+) -> None:
+    """`python -m train.gold_groups --answer-removed`: what the service quotes with the answer hidden leads the
+    negatives, never a sentence holding a key fact, and each group keeps one positive and five negatives."""
+    import json
+
+    from train.gold_groups import NEGATIVES, REMOVED_NEGATIVES, holds_fact, set_groups
+
+    source = Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis.jsonl"
+    wanted = {"bm-109", "bm-053", "bm-022"}
+    rows = [r for r in map(json.loads, source.read_text().splitlines()) if r["qid"] in wanted]
+    gold = tmp_path / "three.jsonl"
+    gold.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    plain = set_groups("three", gold, corpus_index_dir)
+    removed = set_groups("three", gold, corpus_index_dir, answer_removed=True)
+
+    assert plain and len(removed) == len(plain)
+    facts = {r["qid"]: r["key_facts"] for r in rows}
+    changed = 0
+    for before, after in zip(plain, removed, strict=True):
+        assert after["labels"] == [1.0] + [0.0] * NEGATIVES and len(after["passages"]) == NEGATIVES + 1
+        assert after["passages"][0] == before["passages"][0]  # the same positive
+        assert not any(holds_fact(t, facts[after["qid"]]) for t in after["passages"][1:])
+        new = [t for t in after["passages"][1:] if t not in before["passages"]]
+        assert len(new) <= REMOVED_NEGATIVES
+        changed += bool(new)
+    assert changed  # the hidden-answer fallbacks are sentences the usual negatives did not hold
