@@ -17,6 +17,10 @@ Each question ends as one of:
 - `answered`: a near miss answered; `numbers` counts those whose question asks for a number (a dose, an
   interval, a count) and whose answer states one.
 
+Each question is also asked with nothing hidden, for the other side of the trade: how many of these
+answerable questions are refused, and how well the evidence score tells the question with its answer
+from the near miss made of it (AUROC).
+
 The index's statistics (IDF, vocabulary) stay the whole index's, so a hidden passage's words still
 count as known; an index built without them would differ slightly.
 """
@@ -26,6 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+
+import numpy as np
 
 from eval.metrics import fact_stated
 
@@ -48,6 +54,9 @@ class RemovedAnswer:
     asks_number: bool
     states_number: bool
     score: float
+    present_abstained: bool
+    """Whether the service abstained on the same question with nothing hidden (wrongly: it is answerable)."""
+    present_score: float
 
 
 @dataclass
@@ -75,17 +84,37 @@ class RemovedSummary:
         asking = [r for r in self.results if r.asks_number and r.outcome != "restated"]
         return sum(r.outcome == "answered" and r.states_number for r in asking), len(asking)
 
+    @property
+    def wrongly_abstained(self) -> float | None:
+        """Share of the located questions refused with their answer present."""
+        return sum(r.present_abstained for r in self.results) / len(self.results) if self.results else None
+
+    @property
+    def auroc(self) -> float | None:
+        """How well the evidence score tells each question with its answer from the near misses made of it."""
+        from eval.answerability import auroc
+
+        misses = [r for r in self.results if r.outcome != "restated"]
+        values = np.array([r.present_score for r in self.results] + [r.score for r in misses])
+        positive = np.array([True] * len(self.results) + [False] * len(misses))
+        return auroc(values, positive)
+
     def row(self) -> list[str]:
         answered, asking = self.numbers_answered
-        share = self.abstained_share
         return [
             self.name,
             f"{len(self.results)} of {self.answerable}",
             str(self.count("restated")),
             str(self.near_misses),
-            "-" if share is None else f"{share:.3f}",
+            _share(self.abstained_share),
             f"{answered} of {asking}",
+            _share(self.wrongly_abstained),
+            _share(self.auroc),
         ]
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
 
 
 def answer_rows(question: EvalQuestion, chunks: Sequence[Chunk]) -> list[int]:
@@ -121,6 +150,7 @@ def ask_with_answer_removed(
     for done, question in enumerate(answerable, 1):
         rows = answer_rows(question, pipeline.index.chunks)
         if rows:
+            present = pipeline.ask(AskRequest(question=question.question))
             with pipeline.hiding(rows):
                 reply = pipeline.ask(AskRequest(question=question.question))
             facts = question.key_facts
@@ -139,6 +169,8 @@ def ask_with_answer_removed(
                     asks_number=asks_a_quantity(question.question),
                     states_number=not reply.abstained and states_number(reply.answer),
                     score=reply.evidence_score,
+                    present_abstained=present.abstained,
+                    present_score=present.evidence_score,
                 )
             )
         if on_progress is not None:
@@ -149,8 +181,9 @@ def ask_with_answer_removed(
 def to_markdown(summaries: Sequence[RemovedSummary]) -> str:
     """The report: one row a set, then the pooled figures."""
     lines = [
-        "| set | located | restated | near misses | abstained | answered with a number |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| set | located | restated | near misses | abstained | answered with a number "
+        "| answer present: wrongly abstained | AUROC |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += ["| " + " | ".join(s.row()) + " |" for s in summaries]
     if len(summaries) > 1:
@@ -161,6 +194,8 @@ def to_markdown(summaries: Sequence[RemovedSummary]) -> str:
         "",
         "located: answerable questions whose gold answer the index holds (those hidden); restated: the answer",
         "still states every key fact; abstained: share of the near misses; answered with a number: near misses",
-        "asking for a dose, an amount or a time that were answered with a number.",
+        "asking for a dose, an amount or a time that were answered with a number. Answer present: the same",
+        "questions with nothing hidden, refused (they are answerable); AUROC: the evidence score of each",
+        "question with its answer against its near miss (1.0: the score always tells them apart).",
     ]
     return "\n".join(lines)

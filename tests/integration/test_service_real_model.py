@@ -205,6 +205,9 @@ def test_answer_removed_near_misses_from_the_gold_set(pipeline: QAPipeline) -> N
     assert outcomes["bm-109"].outcome in ("abstained", "answered")
     assert outcomes["bm-109"].asks_number and not outcomes["bm-031"].asks_number
     assert summary.near_misses == len(summary.results) - summary.count("restated")
+    # The same questions with nothing hidden are answered (they are answerable), and score higher than without.
+    assert summary.wrongly_abstained == 0.0 and all(r.present_score > r.score for r in summary.results)
+    assert summary.auroc == 1.0
     table = to_markdown([summary])
     assert "| bone_metastasis | 3 of " in table
 
