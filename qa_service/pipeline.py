@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -220,6 +220,10 @@ class QAPipeline:
             return LLMComposer(self.chat_model, self.extractive, self.settings.llm)
         return self.extractive
 
+    def candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
+        """The retrieved passages as the composer reads them, in rank order."""
+        return [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(hits)]
+
     def _with_recommendations(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates, each followed by the recommendation it sits under when that is not among them.
 
@@ -267,7 +271,7 @@ class QAPipeline:
         result = self.retriever.retrieve(question, top_k, request.filters)
         timings = dict(result.timings_ms)
         passages = [self._passage(h) for h in result.hits]
-        candidates = [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)]
+        candidates = self.candidates(result.hits)
         if answer_settings.attach_recommendations:
             candidates = self._with_recommendations(candidates)
         composer_name = request.composer or answer_settings.composer

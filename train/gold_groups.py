@@ -74,7 +74,7 @@ def set_groups(
     """
     from eval.answer_removed import answer_rows
     from eval.gold import load_gold
-    from qa_service.compose import Candidate, sentence_passage
+    from qa_service.compose import sentence_passage
     from qa_service.pipeline import QAPipeline
     from qa_service.settings import Settings
 
@@ -88,9 +88,7 @@ def set_groups(
             continue
         question = pipeline.read_question(q.question)
         result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
-        candidates = [
-            Candidate(chunk=pipeline.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)
-        ]
+        candidates = pipeline.candidates(result.hits)
         scored = composer.score_sentences(question, result.query_vector, candidates, max_passages=CANDIDATE_PASSAGES)
         texts = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in scored]
         labels = [1.0 if holds_fact(t, q.key_facts) else 0.0 for t in texts]
@@ -135,15 +133,13 @@ def set_groups(
 def _quoted_with_answer_hidden(pipeline: Any, q: Any, question: str, rows: list[int]) -> list[str]:
     """The sentences the service's answer quotes with `rows` hidden, minus any holding a key fact (`[]` when
     nothing is hidden)."""
-    from qa_service.compose import Candidate, sentence_passage
+    from qa_service.compose import sentence_passage
 
     if not rows:
         return []
     with pipeline.hiding(rows):
         result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
-        candidates = [
-            Candidate(chunk=pipeline.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(result.hits)
-        ]
+        candidates = pipeline.candidates(result.hits)
         composed = pipeline.extractive.compose(
             question, result.query_vector, candidates, max_words=pipeline.settings.answer.max_words
         )
