@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from eval.metrics import fact_stated
+from eval.metrics import fact_stated, on_a_page
 
 if TYPE_CHECKING:
     from eval.gold import EvalQuestion, EvalSet
@@ -130,9 +130,7 @@ def answer_rows(question: EvalQuestion, chunks: Sequence[Chunk]) -> list[int]:
         pages = set(question.pdf_pages)
 
         def on_page(chunk: Chunk) -> bool:
-            if not pages or chunk.page_start is None:
-                return True
-            return any(chunk.page_start <= p <= (chunk.page_end or chunk.page_start) for p in pages)
+            return not pages or chunk.page_start is None or on_a_page(chunk.page_start, chunk.page_end, pages)
 
         return [i for i, c in enumerate(chunks) if c.doc_id in docs and on_page(c)]
     return []

@@ -370,6 +370,11 @@ def doc_in_first_citations(
     )
 
 
+def on_a_page(first: int | None, last: int | None, pages: Collection[int]) -> bool:
+    """Whether a page span (`last` None: one page) holds one of `pages`; a span without pages holds none."""
+    return first is not None and any(first <= p <= (last or first) for p in pages)
+
+
 def page_hit(
     cited_pages: Mapping[str, Sequence[tuple[str, int | None, int | None]]],
     gold: Mapping[str, tuple[Collection[str], Collection[int]]],
@@ -380,10 +385,7 @@ def page_hit(
         if not pages:
             continue
         per_q[qid] = float(
-            any(
-                doc in docs and first is not None and any(first <= p <= (last or first) for p in pages)
-                for doc, first, last in cited_pages.get(qid, ())
-            )
+            any(doc in docs and on_a_page(first, last, pages) for doc, first, last in cited_pages.get(qid, ()))
         )
     return mean_score(per_q)
 

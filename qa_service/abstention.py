@@ -745,7 +745,7 @@ def judge(
     """Combine the features into an evidence score in [0, 1] with the gate model (the packaged one by default)."""
     model = model or packaged_gate()
     asked = _NOT_ASKED.sub(" ", question)
-    asks_quantity = asks_a_quantity(question)
+    asks_quantity = bool(_QUANTITY.search(asked))  # asks_a_quantity(question), the question read once
     answer = strip_citations(answer_text)
     has_number = states_number(answer)
     dosed = with_units_from_headers(answer)  # "Starting Dose (µg): 100" states a dose
