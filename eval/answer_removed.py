@@ -57,6 +57,10 @@ class RemovedAnswer:
     present_abstained: bool
     """Whether the service abstained on the same question with nothing hidden (wrongly: it is answerable)."""
     present_score: float
+    caution: bool = False
+    """Answered, flagged as resting on partial evidence (`caution`)."""
+    present_caution: bool = False
+    """Answered with nothing hidden, flagged with caution."""
 
 
 @dataclass
@@ -77,6 +81,17 @@ class RemovedSummary:
     @property
     def abstained_share(self) -> float | None:
         return self.count("abstained") / self.near_misses if self.near_misses else None
+
+    @property
+    def confident_share(self) -> float | None:
+        """Share of the near misses answered without a caution flag: a neighbour's answer given as the answer."""
+        confident = sum(r.outcome == "answered" and not r.caution for r in self.results)
+        return confident / self.near_misses if self.near_misses else None
+
+    @property
+    def present_cautioned(self) -> float | None:
+        """Share of the located questions answered with their answer present but flagged with caution."""
+        return sum(r.present_caution for r in self.results) / len(self.results) if self.results else None
 
     @property
     def numbers_answered(self) -> tuple[int, int]:
@@ -107,8 +122,10 @@ class RemovedSummary:
             str(self.count("restated")),
             str(self.near_misses),
             _share(self.abstained_share),
+            _share(self.confident_share),
             f"{answered} of {asking}",
             _share(self.wrongly_abstained),
+            _share(self.present_cautioned),
             _share(self.auroc),
         ]
 
@@ -169,6 +186,8 @@ def ask_with_answer_removed(
                     score=reply.evidence_score,
                     present_abstained=present.abstained,
                     present_score=present.evidence_score,
+                    caution=not reply.abstained and reply.caution,
+                    present_caution=not present.abstained and present.caution,
                 )
             )
         if on_progress is not None:
@@ -179,9 +198,9 @@ def ask_with_answer_removed(
 def to_markdown(summaries: Sequence[RemovedSummary]) -> str:
     """The report: one row a set, then the pooled figures."""
     lines = [
-        "| set | located | restated | near misses | abstained | answered with a number "
-        "| answer present: wrongly abstained | AUROC |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| set | located | restated | near misses | abstained | answered without caution | answered with a number "
+        "| answer present: wrongly abstained | answer present: cautioned | AUROC |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     lines += ["| " + " | ".join(s.row()) + " |" for s in summaries]
     if len(summaries) > 1:
@@ -191,9 +210,11 @@ def to_markdown(summaries: Sequence[RemovedSummary]) -> str:
     lines += [
         "",
         "located: answerable questions whose gold answer the index holds (those hidden); restated: the answer",
-        "still states every key fact; abstained: share of the near misses; answered with a number: near misses",
-        "asking for a dose, an amount or a time that were answered with a number. Answer present: the same",
-        "questions with nothing hidden, refused (they are answerable); AUROC: the evidence score of each",
+        "still states every key fact; abstained: share of the near misses; answered without caution: share of",
+        "the near misses answered with no caution flag, as if the neighbour's answer were the answer; answered",
+        "with a number: near misses asking for a dose, an amount or a time that were answered with a number.",
+        "Answer present: the same questions with nothing hidden, refused (they are answerable) or answered",
+        "with a caution flag; AUROC: the evidence score of each",
         "question with its answer against its near miss (1.0: the score always tells them apart).",
     ]
     return "\n".join(lines)

@@ -372,11 +372,21 @@ def _fit_gate(args: argparse.Namespace) -> int:
         }
         in_use = pipeline.gate.model
         model = replace(
-            report.model, threshold=in_use.threshold, caution_band=in_use.caution_band, provenance=provenance
+            report.model,
+            threshold=in_use.threshold,
+            caution_band=in_use.caution_band,
+            judge=in_use.judge,
+            provenance=provenance,
         )
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the refitted gate to {args.write}")
+        if model.judge is not None:
+            _say(
+                args,
+                "the judge's weights in it were fitted on the previous gate's scores: "
+                "refit them with python -m train.judge_gate",
+            )
     return 0
 
 
@@ -426,10 +436,16 @@ def _answerability(args: argparse.Namespace) -> int:
         command = "guideline-qa eval answerability " + shlex.join(
             [f"--features={','.join(features)}", f"--threshold={threshold}", f"--l2={args.l2}"]
         )
-        model = report.model
+        model = replace(report.model, judge=current.judge)
         data = model.to_json() | {"provenance": report.provenance(command)}
         args.write.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the gate fitted on {len(samples)} sources to {args.write}")
+        if model.judge is not None:
+            _say(
+                args,
+                "the judge's weights in it were fitted on the previous gate's scores: "
+                "refit them with python -m train.judge_gate",
+            )
     return 0
 
 

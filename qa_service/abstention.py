@@ -64,6 +64,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
+from qa_service.judge import JudgeModel
 from qa_service.population import CHILD_WORDS, population_conflict, question_population
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.retrieval import (
@@ -254,6 +255,8 @@ class GateModel:
     provenance: dict[str, Any]
     caution_band: float = 0.15
     """Answers scoring within this much above the threshold are flagged as resting on partial evidence."""
+    judge: JudgeModel | None = None
+    """How the learned judge's logit combines with the score (`qa_service/judge.py`); None: no judge."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str = GATE_FILE) -> GateModel:
@@ -273,6 +276,7 @@ class GateModel:
             threshold=float(data["threshold"]),
             provenance=dict(data.get("provenance", {})),
             caution_band=float(data.get("caution_band", 0.15)),
+            judge=JudgeModel.from_json(data["judge"], where) if data.get("judge") else None,
         )
 
     @classmethod
@@ -293,7 +297,7 @@ class GateModel:
             "threshold": self.threshold,
             "caution_band": self.caution_band,
             "provenance": self.provenance,
-        }
+        } | ({"judge": self.judge.to_json()} if self.judge else {})
 
     def score(self, features: dict[str, float], *, penalised: bool) -> float:
         """sigmoid(bias + sum of weight x feature), cut by the quantity penalty when penalised."""

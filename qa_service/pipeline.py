@@ -25,8 +25,10 @@ from qa_service.compose import (
     attribution,
     governing_recommendations,
     render,
+    sentence_passage,
 )
 from qa_service.errors import BadRequestError, NotFoundError
+from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
 from qa_service.llm import LLMComposer
 from qa_service.llm_client import build_chat_model
 from qa_service.rerank import Reranker, RerankerError
@@ -72,6 +74,25 @@ def load_reranker(model_dir: Path | None, threads: int) -> Reranker:
         raise IngestError(f"{exc} (or set GQA_RETRIEVAL__RERANK=false to serve without the reranker)") from exc
 
 
+def load_judge(settings: AnswerSettings, model: JudgeModel | None) -> AnswerJudge | None:
+    """The learned judge when it is on and the gate file has weights for it, else None.
+
+    A missing or damaged judge model is an error, as for the reranker: the gate file says one was fitted.
+    """
+    if not settings.judge or model is None:
+        return None
+    folder = settings.judge_model or default_judge_dir()
+    try:
+        return AnswerJudge.checked(model, _judge_encoder(folder), folder)
+    except RerankerError as exc:
+        raise IngestError(f"{exc} (or set GQA_ANSWER__JUDGE=false to serve without the judge)") from exc
+
+
+@lru_cache(maxsize=4)
+def _judge_encoder(folder: Path) -> Reranker:
+    return Reranker.load(folder, threads=1)
+
+
 def source_media_type(file: str) -> str | None:
     """The media type a source file is served with; None for files that are not one document (JSONL)."""
     return SOURCE_MEDIA_TYPES.get(Path(file).suffix.lower())
@@ -107,6 +128,7 @@ class QAPipeline:
         *,
         chat_model: Any = None,
         reranker: Reranker | None = None,
+        judge: AnswerJudge | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -117,6 +139,7 @@ class QAPipeline:
         self.extractive = ExtractiveComposer(index, settings.answer, embed=embedder.embed, reranker=reranker)
         self.chat_model = chat_model
         self.gate = EvidenceGate(index, embedder.count_tokens)
+        self.judge = judge if judge is not None else load_judge(settings.answer, self.gate.model.judge)
         self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
@@ -302,6 +325,14 @@ class QAPipeline:
             self.on_evidence(question, evidence, bool(composed.sentences))
         threshold = self.abstain_threshold
         abstained = not composed.sentences or evidence.score < threshold
+        caution_band = self.gate.model.caution_band
+        judgement = None
+        if not abstained and self.judge is not None and self.judge.reads(evidence.score):
+            t = time.perf_counter()
+            read = [sentence_passage(candidates[x.source].chunk, x.text, x.table_header) for x in composed.sentences]
+            judgement = self.judge.judge(request.question, read, evidence.score, threshold, caution_band)
+            timings["judge"] = (time.perf_counter() - t) * 1000
+        score = evidence.score if judgement is None else judgement.score
         reason = composed.note
         citations: list[Citation] = []
         if abstained:
@@ -349,10 +380,14 @@ class QAPipeline:
         # A middle state between answering and abstaining: the answer stands, flagged as partial evidence,
         # or as coming from other guidelines than the one the question names.
         caution = not abstained and (
-            evidence.score < threshold + self.gate.model.caution_band
-            or bool(evidence.sources_absent)
-            or bool(evidence.untimed_part)
+            score < threshold + caution_band or bool(evidence.sources_absent) or bool(evidence.untimed_part)
         )
+        if judgement is not None and judgement.doubted:
+            doubt = (
+                f"a learned judge reads the quoted sentences as a doubtful answer to this question "
+                f"({judgement.combined:.2f}): they may come from a neighbouring topic or use"
+            )
+            reason = f"{reason}; {doubt}" if reason else doubt
         if caution and evidence.untimed_part:
             untimed = f'the passages quoted state no time or interval for "{evidence.untimed_part}"'
             reason = f"{reason}; {untimed}" if reason else untimed
@@ -366,7 +401,7 @@ class QAPipeline:
             passages=passages,
             abstained=abstained,
             reason=reason,
-            evidence_score=round(evidence.score, 4),
+            evidence_score=round(score, 4),
             caution=caution,
             composer=composed.composer,
             fallback=composed.fallback,

@@ -164,6 +164,13 @@ class AnswerSettings(BaseModel):
         description="Added to a rescored sentence's score, times its cross-encoder logit min-max scaled over the "
         "rescored sentences.",
     )
+    judge: bool = Field(
+        True,
+        description="Let the learned judge (qa_service/models/judge) read answers the gate scored below its band, "
+        "and flag those it doubts with caution, their score lowered into the caution band (qa_service/judge.py). "
+        "Off, or where the gate file has no judge entry: the gate's score stands.",
+    )
+    judge_model: Path | None = Field(None, description="Judge model folder (default: the packaged one).")
     abstain_threshold: float | None = Field(
         None,
         ge=0,

@@ -80,6 +80,7 @@ def set_groups(
 
     settings = Settings()
     settings.index_dir = index_dir
+    settings.answer.judge = False  # the judge is trained on these groups; they do not depend on it
     pipeline = QAPipeline.from_settings(settings)
     composer = pipeline.extractive
     groups: list[dict[str, object]] = []

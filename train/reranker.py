@@ -891,6 +891,22 @@ def _fmt(v: Any) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
+ROLES = {
+    "reranker": """A small cross-encoder that scores (question, passage) pairs for guideline-qa: it reranks the fused
+candidates of a question and tells whether the best passage answers it, near misses included (the
+same aspect of a neighbouring disease, or the right disease but another aspect). Served by
+`qa_service/rerank.py` with onnxruntime and `tokenizers` only.""",
+    "judge": """A cross-encoder that reads the sentences an answer quotes, each under its passage's headings, and
+scores whether they answer the question: guideline-qa's answer judge (`qa_service/judge.py`). Its
+guideline training groups put first among the negatives the sentences the service quotes when the
+question's gold passages are hidden (`python -m train.gold_groups --answer-removed`): a neighbouring
+passage's answer in the corpus's own words. How its logit combines with the evidence gate, and the
+figures that combination gives on development and held-out sets, are in the gate file's `judge`
+entry (`python -m train.judge_gate`) and in `docs/results/`. Served by `qa_service/rerank.py` with
+onnxruntime and `tokenizers` only.""",
+}
+
+
 def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, Any]]) -> None:
     s = config["data"]
     v = config["validation"]
@@ -938,12 +954,11 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
         if gold
         else ""
     )
-    card = f"""# guideline-qa reranker (cross-encoder, int8 ONNX)
+    role = config.get("role", "reranker")
+    purpose = ROLES[role]
+    card = f"""# guideline-qa {role} (cross-encoder, int8 ONNX)
 
-A small cross-encoder that scores (question, passage) pairs for guideline-qa: it reranks the fused
-candidates of a question and tells whether the best passage answers it, near misses included (the
-same aspect of a neighbouring disease, or the right disease but another aspect). Served by
-`qa_service/rerank.py` with onnxruntime and `tokenizers` only.
+{purpose}
 
 - Base: {config["base_model"]} (Apache-2.0), first **{config["layers"]}** of its 6 transformer layers,
   plus a new head: mean of the question's tokens, mean of the passage's and max of all -> MLP -> logit.
@@ -1076,6 +1091,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--gold-share", type=float, default=0.25, help="share of each batch's groups from --gold-groups"
     )
+    parser.add_argument("--role", choices=sorted(ROLES), default="reranker", help="what the model card says it is for")
     args = parser.parse_args(argv)
 
     import torch
@@ -1143,6 +1159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "batch_groups": args.batch_groups,
         "lr": args.lr,
         "command": command,
+        "role": args.role,
         "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
         "training": training,
         "data": data.stats,
