@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -107,6 +107,19 @@ train-reranker: index ## retrain the reranker into qa_service/models/reranker (~
 	GQA_RETRIEVAL__NAMED_SOURCE_BOOST=0.3 $(PY) -m train.gold_groups --out .cache/train/gold_groups.jsonl \
 		--corpus-index $(INDEX) --realdocs-index $(REALDOCS_INDEX)
 	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 20 --seed 13 --gold-groups .cache/train/gold_groups.jsonl
+
+comma := ,
+JUDGE_SETS = $(subst $(eval) ,$(comma),$(strip $(BONE_DEV_SETS) $(REALDOCS_DEV_SETS)))
+
+train-judge: index ## retrain the answer judge into qa_service/models/judge and refit its gate entry (~65 min on 2 CPU cores; needs ../shared)
+	@if [ ! -d "$(REALDOCS)" ]; then echo "train-judge needs $(REALDOCS) (the real-document development sets' index) and ../shared/benchmarks"; exit 2; fi
+	$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet
+	$(PY) -m train.gold_groups --all-sets --answer-removed --out .cache/train/judge_groups.jsonl \
+		--corpus-index $(INDEX) --realdocs-index $(REALDOCS_INDEX)
+	$(PY) -m train.reranker --role judge --out qa_service/models/judge --minutes 50 --seed 13 --layers 4 \
+		--gold-groups .cache/train/judge_groups.jsonl --gold-sets $(JUDGE_SETS) --gold-share 0.5 --calibration-groups 60
+	$(PY) -m train.judge_gate --model qa_service/models/judge --write qa_service/data/gate.json \
+		--corpus-index $(INDEX) --realdocs-index $(REALDOCS_INDEX)
 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md

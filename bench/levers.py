@@ -10,6 +10,8 @@ uvicorn worker.
 - reranker on: the cross-encoder rescores the 10 best fused passages (`GQA_RETRIEVAL__RERANK`).
 - sentence rescoring on: the cross-encoder rescores the composer's best sentences
   (`GQA_ANSWER__SENTENCE_RERANK`). Both are off by default; these rows are what they cost a question.
+- judge off: the answer judge (`GQA_ANSWER__JUDGE`, on by default) does not read the answers the gate
+  scored below its band; the gain over the baseline is what the judge costs.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def http_lever_configs(options: BenchOptions) -> list[ServerConfig]:
         ours_config("ours, 2 workers, encoder threads 1", index, env={**NO_CACHE, **ONE_THREAD}, workers=2),
         ours_config("ours, reranker on", index, env={**NO_CACHE, "GQA_RETRIEVAL__RERANK": "true"}),
         ours_config("ours, sentence rescoring on", index, env={**NO_CACHE, "GQA_ANSWER__SENTENCE_RERANK": "true"}),
+        ours_config("ours, judge off", index, env={**NO_CACHE, "GQA_ANSWER__JUDGE": "false"}),
     ]
 
 
@@ -181,6 +184,7 @@ def lever_section(
         "(baseline 1 worker, all cores)",
         "ours, reranker on": "lever: reranker on, 10 passages (baseline off; a gain under 1x is its cost)",
         "ours, sentence rescoring on": "lever: sentence rescoring on, 8 sentences (baseline off; its cost)",
+        "ours, judge off": "lever: answer judge off (baseline on; a gain over 1x is what the judge costs)",
     }
     by_section: dict[str, list[Row]] = {}
     for row in rows:

@@ -420,6 +420,22 @@ def false_abstention_rate(abstained: Mapping[str, bool], answerable: Mapping[str
     return mean_score({qid: float(abstained[qid]) for qid, ok in answerable.items() if ok and qid in abstained})
 
 
+def abstained_or_cautioned(
+    abstained: Mapping[str, bool], caution: Mapping[str, bool], answerable: Mapping[str, bool]
+) -> Score:
+    """Share of unanswerable questions not answered with confidence: refused, or answered with `caution`."""
+    return mean_score(
+        {qid: float(abstained[qid] or caution[qid]) for qid, ok in answerable.items() if not ok and qid in abstained}
+    )
+
+
+def cautioned_rate(abstained: Mapping[str, bool], caution: Mapping[str, bool], answerable: Mapping[str, bool]) -> Score:
+    """Share of answerable questions answered, but flagged with `caution` (partial evidence, or the judge's doubt)."""
+    return mean_score(
+        {qid: float(not abstained[qid] and caution[qid]) for qid, ok in answerable.items() if ok and qid in abstained}
+    )
+
+
 def latency_summary(timings: Iterable[Mapping[str, float]]) -> dict[str, dict[str, float]]:
     """Per stage (sorted by name): median, 95th percentile and count of the milliseconds reported."""
     stages: dict[str, list[float]] = {}

@@ -14,8 +14,10 @@ from eval.gold import EvalSet
 from eval.metrics import (
     CitedAnswer,
     Score,
+    abstained_or_cautioned,
     abstention_recall,
     broken_words,
+    cautioned_rate,
     citation_precision,
     citation_validity,
     citations_with_page,
@@ -261,6 +263,7 @@ def score_run(
                 "abstained": reply.abstained,
                 "reason": reply.reason,
                 "evidence_score": round(reply.evidence_score, 4),
+                "caution": reply.caution,
                 "citations": [
                     {"id": c.id, "doc_id": c.doc_id, "rec_id": c.rec_id, "page": c.page, "page_label": c.page_label}
                     for c in reply.citations
@@ -318,6 +321,9 @@ def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: C
     flags = {q.qid: q.answerable for q in questions}
     record("abstention_recall", abstention_recall(abstained, flags))
     record("false_abstention_rate", false_abstention_rate(abstained, flags))
+    caution = {q.qid: asked[q.qid].caution for q in questions}
+    record("abstained_or_cautioned", abstained_or_cautioned(abstained, caution, flags))
+    record("cautioned_rate", cautioned_rate(abstained, caution, flags))
 
 
 def evaluate(

@@ -8,10 +8,12 @@ import pytest
 
 from eval.metrics import (
     CitedAnswer,
+    abstained_or_cautioned,
     abstention_recall,
     answer_sentences,
     best_span,
     broken_words,
+    cautioned_rate,
     citation_precision,
     citation_precision_one,
     citation_valid,
@@ -206,6 +208,14 @@ def test_abstention_recall_and_false_abstention_rate():
     assert abstention_recall(abstained, answerable).per_question == {"q3": 1.0, "q4": 0.0}
     assert false_abstention_rate(abstained, answerable).value == 0.5
     assert abstention_recall({"q1": True}, {"q1": True}).value is None
+
+
+def test_a_cautioned_answer_counts_as_not_confident_on_unanswerable_and_as_cautioned_on_answerable():
+    answerable = {"q1": True, "q2": True, "q3": False, "q4": False, "q5": False}
+    abstained = {"q1": False, "q2": True, "q3": False, "q4": False, "q5": True}
+    caution = {"q1": True, "q2": True, "q3": True, "q4": False, "q5": False}  # q2's flag is moot: it abstained
+    assert abstained_or_cautioned(abstained, caution, answerable).per_question == {"q3": 1.0, "q4": 0.0, "q5": 1.0}
+    assert cautioned_rate(abstained, caution, answerable).per_question == {"q1": 1.0, "q2": 0.0}
 
 
 def test_latency_summary_gives_each_stage_its_median_and_95th_percentile():

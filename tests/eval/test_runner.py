@@ -32,10 +32,11 @@ def test_gold_run_scores_retrieval_answers_citations_and_abstention(gold):
     # g4 (dexamethasone) abstains; g5 shares "urgent MRI spine compression" with c5 and answers
     assert m["abstention_recall"] == 0.5
     assert m["false_abstention_rate"] == 0.0
+    assert m["abstained_or_cautioned"] == 0.5 and m["cautioned_rate"] == 0.0  # g5 is answered without caution
     assert "span_f1" not in m  # the gold set has key facts, not reference answers
     assert run.latency["ask.total"] == {"p50_ms": 10.0, "p95_ms": 10.0, "n": 5.0}
     g4 = next(q for q in run.per_question if q["qid"] == "g4")
-    assert g4["answer"]["abstained"] and g4["scores"] == {"abstention_recall": 1.0}
+    assert g4["answer"]["abstained"] and g4["scores"] == {"abstention_recall": 1.0, "abstained_or_cautioned": 1.0}
     g1 = run.per_question[0]
     assert g1["first_hit"] == {"passage": 1, "doc": 1}
     assert g1["retrieved"][0] == {"doc_id": "bm/rt", "rec_id": "BM-RT-02", "chunk_id": "c1", "score": 3.0}
