@@ -80,3 +80,69 @@ def test_a_malformed_judge_entry_names_the_file() -> None:
     data = packaged_gate().to_json() | {"judge": {"weights": {"evidence": 1.0}, "bias": 0, "cut": 0.2, "band": 0.8}}
     with pytest.raises(ValueError, match=r"my-gate\.json: the `judge` entry is malformed"):
         GateModel.from_json(data, "my-gate.json")
+
+
+class ConstantEncoder(FakeEncoder):
+    """Gives every sentence the same logit."""
+
+    def __init__(self, logit: float) -> None:
+        super().__init__()
+        self.logit = logit
+
+    def score(self, question: str, passages: Sequence[str], *, max_length: int | None = None) -> np.ndarray:
+        self.calls.append((question, list(passages), max_length))
+        return np.full(len(passages), self.logit, dtype=np.float32)
+
+
+def pipeline_with(mini_index: Any, mini_index_dir: Path, encoder: FakeEncoder) -> Any:
+    from qa_service.pipeline import QAPipeline
+    from qa_service.settings import Settings
+
+    try:
+        from tests.qa_service.mini_corpus import make_embedder
+    except ModuleNotFoundError:
+        from mini_corpus import make_embedder  # type: ignore[no-redef]
+    every_answer = JudgeModel(**{**MODEL.__dict__, "band": 1.01, "sentences": 6})
+    return QAPipeline(
+        mini_index, make_embedder(), Settings(index_dir=mini_index_dir), judge=judge_with(encoder, every_answer)
+    )
+
+
+QUESTION = "single fraction dose for painful bone metastases"
+
+
+def test_a_doubted_answer_is_served_with_caution_a_reason_and_a_score_inside_the_band(
+    mini_index, mini_index_dir
+) -> None:
+    from qa_service.schemas import AskRequest
+
+    encoder = ConstantEncoder(-30.0)
+    pipeline = pipeline_with(mini_index, mini_index_dir, encoder)
+    reply = pipeline.ask(AskRequest(question=QUESTION))
+    threshold, band = pipeline.abstain_threshold, pipeline.gate.model.caution_band
+    assert not reply.abstained and reply.caution and "learned judge" in (reply.reason or "")
+    assert threshold <= reply.evidence_score < threshold + band and "judge" in reply.timings_ms
+    # It read the answer's sentences, each under its passage's title and headings, with the question as asked.
+    ((question, read, _),) = encoder.calls
+    assert question == QUESTION and read and all("\n" in r for r in read)
+
+
+def test_a_believed_answer_keeps_the_gates_score_and_no_judge_reason(mini_index, mini_index_dir) -> None:
+    from qa_service.schemas import AskRequest
+
+    believed = pipeline_with(mini_index, mini_index_dir, ConstantEncoder(30.0)).ask(AskRequest(question=QUESTION))
+    unjudged = pipeline_with(mini_index, mini_index_dir, ConstantEncoder(30.0))
+    unjudged.judge = None
+    plain = unjudged.ask(AskRequest(question=QUESTION))
+    assert believed.evidence_score == plain.evidence_score and believed.answer == plain.answer
+    assert "learned judge" not in (believed.reason or "") and "judge" in believed.timings_ms
+
+
+def test_an_abstention_is_never_judged(mini_index, mini_index_dir) -> None:
+    from qa_service.schemas import AskRequest
+
+    encoder = ConstantEncoder(30.0)
+    reply = pipeline_with(mini_index, mini_index_dir, encoder).ask(
+        AskRequest(question="chemo regimen for paediatric ALL")
+    )
+    assert reply.abstained and encoder.calls == [] and "judge" not in reply.timings_ms
