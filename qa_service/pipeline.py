@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -82,15 +83,16 @@ def load_judge(settings: AnswerSettings, model: JudgeModel | None) -> AnswerJudg
     if not settings.judge or model is None:
         return None
     folder = settings.judge_model or default_judge_dir()
+    threads = settings.judge_threads or min(os.cpu_count() or 1, 4)
     try:
-        return AnswerJudge.checked(model, _judge_encoder(folder), folder)
+        return AnswerJudge.checked(model, _judge_encoder(folder, threads), folder)
     except RerankerError as exc:
         raise IngestError(f"{exc} (or set GQA_ANSWER__JUDGE=false to serve without the judge)") from exc
 
 
 @lru_cache(maxsize=4)
-def _judge_encoder(folder: Path) -> Reranker:
-    return Reranker.load(folder, threads=1)
+def _judge_encoder(folder: Path, threads: int) -> Reranker:
+    return Reranker.load(folder, threads=threads)
 
 
 def source_media_type(file: str) -> str | None:

@@ -882,7 +882,7 @@ def latency(model_dir: Path, groups: Sequence[Group], threads: int, runs: int = 
 
 
 _QUANT_NOTE = {
-    "static": "fixed from 300 training batches (QDQ, per-channel weights, 99.99th percentile)",
+    "static": "fixed from {groups} training batches (QDQ, per-channel weights, 99.99th percentile)",
     "dynamic": "taken per tensor at run time (quantize_dynamic)",
 }
 
@@ -904,6 +904,19 @@ passage's answer in the corpus's own words. How its logit combines with the evid
 figures that combination gives on development and held-out sets, are in the gate file's `judge`
 entry (`python -m train.judge_gate`) and in `docs/results/`. Served by `qa_service/rerank.py` with
 onnxruntime and `tokenizers` only.""",
+}
+
+
+LIMITATIONS = {
+    "reranker": """- Trained mostly on consumer-health MedQuAD pages and template questions; clinicians' questions
+  (about 470 sentence groups from four development sets over two corpora) are a minority of its
+  data. Its best-sentence score does not separate answerable from unanswerable questions on sets it
+  did not train on (AUROC 0.44-0.64): treat its scores as a ranking signal, not the gate.""",
+    "judge": """- Trained on every development set's answerable questions: its figures on those sets are in-sample
+  and flatter it. Judge it on the held-out sets (`make eval-heldout`, totals only), where it flags
+  fewer near misses and more answerable questions than on the development sets (`docs/results/`).
+- Four layers over six sentences cost about 40 ms on one core, which is why it reads only answers
+  the gate scored below its band.""",
 }
 
 
@@ -945,17 +958,25 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
     gold_excluded = (
         "; from `eval/gold` only the development sets below (never a `*_heldout*` set)" if gold else ", nor `eval/gold`"
     )
+    role = config.get("role", "reranker")
+    removed = (
+        "; the negatives start with the sentences the\n  service quotes when the question's gold passages are hidden "
+        "(`--answer-removed`)"
+        if role == "judge"
+        else ""
+    )
     gold_line = (
         "- Clinicians' questions against guideline sentences (`python -m train.gold_groups`): the\n"
         "  development question sets' answerable questions asked of their own index; a sentence of the\n"
         "  top passages holding a key fact is the positive, the best-scored others its five negatives,\n"
-        "  each read as `qa_service.compose.sentence_passage` reads a sentence.\n"
+        f"  each read as `qa_service.compose.sentence_passage` reads a sentence{removed}.\n"
         f"  Groups: {gold_sets}; {round(100 * s.get('gold_share', 0))}% of each batch's groups.\n"
         if gold
         else ""
     )
-    role = config.get("role", "reranker")
     purpose = ROLES[role]
+    quant_note = _QUANT_NOTE[config.get("quantisation", "dynamic")].format(groups=config.get("calibration_groups", 300))
+    limitation = LIMITATIONS[role]
     card = f"""# guideline-qa {role} (cross-encoder, int8 ONNX)
 
 {purpose}
@@ -968,7 +989,7 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
   b = {cal.get("b", 0.0)}), fitted on the held-out pairs, where 1 candidate in 10 is relevant: the
   probability reflects that prior, so tune any answer/abstain threshold on the service's own data.
 - File: `{MODEL_FILE}`, {config["onnx_bytes"] / 1e6:.1f} MB (int8 {config.get("quantisation", "dynamic")}
-  quantisation: QInt8 weights, activation ranges {_QUANT_NOTE[config.get("quantisation", "dynamic")]};
+  quantisation: QInt8 weights, activation ranges {quant_note};
   opset 17, dynamic batch and sequence axes), sha256 `{config["sha256"]}`.
 - Trained {config["trained_at"]}, seed {config["seed"]}, {config["training"]["train_seconds"] / 60:.1f} minutes
   ({config["training"]["steps"]} steps of {config["batch_groups"]} groups x {GROUP_SIZE} pairs,
@@ -1026,10 +1047,7 @@ Measured on {config["hardware"]}, shared with other jobs (medians move with thei
 {trade}
 ## Limitations
 
-- Trained mostly on consumer-health MedQuAD pages and template questions; clinicians' questions
-  (about 470 sentence groups from four development sets over two corpora) are a minority of its
-  data. Its best-sentence score does not separate answerable from unanswerable questions on sets it
-  did not train on (AUROC 0.44-0.64): treat its scores as a ranking signal, not the gate.
+{limitation}
 - Very shallow and short (latency budget): it reads only the first ~{config["max_length"]} word pieces
   of a pair, so evidence deep in a long chunk is invisible to it, and it leans on the disease name and
   the section wording more than on reasoning over the text.
@@ -1152,6 +1170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "sha256": sha256_file(target),
         "onnx_bytes": target.stat().st_size,
         "quantisation": args.quant,
+        "calibration_groups": args.calibration_groups,
         "base_model": BASE_MODEL,
         "seed": args.seed,
         "trained_at": trained_at,

@@ -212,6 +212,27 @@ def test_answer_removed_near_misses_from_the_gold_set(pipeline: QAPipeline) -> N
     assert "| bone_metastasis | 3 of " in table
 
 
+@pytest.mark.parametrize("qid", ["bm-052", "bm-113"])
+def test_the_judge_believes_the_answer_and_doubts_a_neighbours_once_it_is_hidden(
+    pipeline: QAPipeline, qid: str
+) -> None:
+    """The packaged judge and its gate entry: the same question, read with its recommendation and without it."""
+    from eval.answer_removed import answer_rows
+    from eval.gold import load_gold
+
+    gold = load_gold(Path(__file__).resolve().parents[2] / "eval" / "gold" / "bone_metastasis.jsonl")
+    question = next(q for q in gold.questions if q.qid == qid)
+    assert pipeline.judge is not None and pipeline.gate.model.judge is not None
+    present = pipeline.ask(AskRequest(question=question.question))
+    assert not present.abstained and "judge" in present.timings_ms  # scored below the band: read, and believed
+    assert "learned judge" not in (present.reason or "")
+    with pipeline.hiding(answer_rows(question, pipeline.index.chunks)):
+        hidden = pipeline.ask(AskRequest(question=question.question))
+    threshold, band = pipeline.abstain_threshold, pipeline.gate.model.caution_band
+    assert not hidden.abstained and hidden.caution and "learned judge" in (hidden.reason or ""), hidden.reason
+    assert threshold <= hidden.evidence_score < threshold + band
+
+
 def test_reranker_groups_can_start_their_negatives_with_the_answer_removed_fallbacks(
     corpus_index_dir: Path, tmp_path: Path
 ) -> None:
