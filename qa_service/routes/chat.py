@@ -206,7 +206,10 @@ def build_question(messages: list[ChatMessage], settings: Settings) -> str:
     return question
 
 
-CAUTION_NOTE = "Partial evidence: the cited passages may answer only part of this question. Check them before acting."
+CAUTION_NOTE = (
+    "Partial evidence: the cited passages may answer only part of this question, or a neighbouring one. "
+    "Check them before acting."
+)
 
 
 def render_tail(response: AskResponse) -> str:

@@ -255,7 +255,7 @@
     note.textContent = data.abstained
       ? "The guidelines here do not support an answer to this question."
       : data.caution
-        ? "Partial evidence: the cited passages may answer only part of this question. Check them before acting."
+        ? "Partial evidence: the cited passages may answer only part of this question, or a neighbouring one. Check them before acting."
         : "";
     const reason = $("abstention-reason");
     const why = (data.abstained || data.caution) && data.reason;
