@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from eval.gold import EvalSet
     from eval.runner import RunResult
     from eval.targets import EvalTarget
+    from qa_service.abstention import GateModel
     from qa_service.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -381,13 +382,18 @@ def _fit_gate(args: argparse.Namespace) -> int:
         args.write.parent.mkdir(parents=True, exist_ok=True)
         args.write.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the refitted gate to {args.write}")
-        if model.judge is not None:
-            _say(
-                args,
-                "the judge's weights in it were fitted on the previous gate's scores: "
-                "refit them with python -m train.judge_gate",
-            )
+        _note_stale_judge(args, model)
     return 0
+
+
+def _note_stale_judge(args: argparse.Namespace, model: GateModel) -> None:
+    """A refitted gate keeps the judge's entry, whose weights were fitted on the previous gate's scores."""
+    if model.judge is not None:
+        _say(
+            args,
+            "the judge's weights in it were fitted on the previous gate's scores: "
+            "refit them with python -m train.judge_gate",
+        )
 
 
 def _answerability(args: argparse.Namespace) -> int:
@@ -440,12 +446,7 @@ def _answerability(args: argparse.Namespace) -> int:
         data = model.to_json() | {"provenance": report.provenance(command)}
         args.write.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         _say(args, f"wrote the gate fitted on {len(samples)} sources to {args.write}")
-        if model.judge is not None:
-            _say(
-                args,
-                "the judge's weights in it were fitted on the previous gate's scores: "
-                "refit them with python -m train.judge_gate",
-            )
+        _note_stale_judge(args, model)
     return 0
 
 

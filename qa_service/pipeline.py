@@ -63,6 +63,11 @@ SOURCE_MEDIA_TYPES = {
 
 
 @lru_cache(maxsize=4)
+def _cross_encoder(model_dir: Path | None, threads: int) -> Reranker:
+    """A cross-encoder folder (the reranker's or the judge's), loaded once per folder and thread count."""
+    return Reranker.load(model_dir, threads=threads)
+
+
 def load_reranker(model_dir: Path | None, threads: int) -> Reranker:
     """The reranker (the packaged model by default), loaded once per folder and thread count.
 
@@ -70,7 +75,7 @@ def load_reranker(model_dir: Path | None, threads: int) -> Reranker:
     with its scores (set GQA_RETRIEVAL__RERANK=false to run without it, knowingly).
     """
     try:
-        return Reranker.load(model_dir, threads=threads)
+        return _cross_encoder(model_dir, threads)
     except RerankerError as exc:
         raise IngestError(f"{exc} (or set GQA_RETRIEVAL__RERANK=false to serve without the reranker)") from exc
 
@@ -85,14 +90,9 @@ def load_judge(settings: AnswerSettings, model: JudgeModel | None) -> AnswerJudg
     folder = settings.judge_model or default_judge_dir()
     threads = settings.judge_threads or min(os.cpu_count() or 1, 4)
     try:
-        return AnswerJudge.checked(model, _judge_encoder(folder, threads), folder)
+        return AnswerJudge.checked(model, _cross_encoder(folder, threads), folder)
     except RerankerError as exc:
         raise IngestError(f"{exc} (or set GQA_ANSWER__JUDGE=false to serve without the judge)") from exc
-
-
-@lru_cache(maxsize=4)
-def _judge_encoder(folder: Path, threads: int) -> Reranker:
-    return Reranker.load(folder, threads=threads)
 
 
 def source_media_type(file: str) -> str | None:
