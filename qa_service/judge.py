@@ -19,8 +19,8 @@ while an answerable question the judge misreads is still answered. Clients that 
 refusal raise `abstain_threshold` by the caution band.
 
 The judge runs only on answers the gate scored below `band` (the rest score high enough that the
-judge rarely doubts them, and their answers keep their speed); it costs one ONNX run over at most
-`sentences` pairs.
+judge rarely doubts them, and their answers keep their speed). It reads the first `FIRST_READ`
+sentences, and the rest of at most `sentences` only when those leave the answer doubted.
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from qa_service.rerank import Reranker, RerankerError
+
+FIRST_READ = 2
+"""Answer sentences read first; the rest only when these leave the answer doubted (the verdict is the same as
+reading all at once, since the combination grows with the best logit)."""
 
 
 def default_judge_dir() -> Path:
@@ -106,7 +110,7 @@ class Judgement:
     """What the judge made of one answer."""
 
     logit: float
-    """Its best logit over the sentences read."""
+    """Its best logit over the sentences read (a believed answer's first sentences may be all it read)."""
     combined: float
     """The combined probability that the answer answers the question."""
     doubted: bool
@@ -143,8 +147,15 @@ class AnswerJudge:
         read = list(sentences[: self.model.sentences])
         if not read:
             return Judgement(logit=0.0, combined=1.0, doubted=False, score=evidence_score)
-        logit = float(self.encoder.score(question, read, max_length=self.model.max_length).max())
+        # The combination grows with the best logit, so once the first sentences are believed the rest cannot
+        # change the verdict: they are read only when the first leave the answer doubted (most are believed).
+        first = read if self.model.judge_weight <= 0 else read[:FIRST_READ]
+        logit = float(self.encoder.score(question, first, max_length=self.model.max_length).max())
         combined = self.model.combined(evidence_score, logit)
+        if combined < self.model.cut and len(first) < len(read):
+            rest = self.encoder.score(question, read[len(first) :], max_length=self.model.max_length)
+            logit = max(logit, float(rest.max()))
+            combined = self.model.combined(evidence_score, logit)
         if combined >= self.model.cut:
             return Judgement(logit=logit, combined=combined, doubted=False, score=evidence_score)
         # Doubted: inside the caution band, from its top (combined at the cut) down to the threshold (combined 0).

@@ -55,10 +55,30 @@ def test_an_answer_the_judge_believes_keeps_its_score() -> None:
 def test_the_judge_reads_only_the_first_sentences_at_its_length_and_only_below_its_band() -> None:
     encoder = FakeEncoder()
     judge = judge_with(encoder)
-    judge.judge("q?", [f"s{i} [logit 1]" for i in range(5)], 0.6, 0.4, 0.15)
-    assert encoder.calls == [("q?", ["s0 [logit 1]", "s1 [logit 1]", "s2 [logit 1]"], 64)]
+    judge.judge("q?", [f"s{i} [logit -30]" for i in range(5)], 0.6, 0.4, 0.15)  # doubted: reads all it may
+    assert encoder.calls == [("q?", ["s0 [logit -30]", "s1 [logit -30]"], 64), ("q?", ["s2 [logit -30]"], 64)]
     assert judge.reads(0.79) and not judge.reads(0.8)
-    assert judge.judge("q?", [], 0.6, 0.4, 0.15).score == 0.6 and len(encoder.calls) == 1
+    assert judge.judge("q?", [], 0.6, 0.4, 0.15).score == 0.6 and len(encoder.calls) == 2
+
+
+def test_an_answer_believed_on_its_first_sentences_is_not_read_further() -> None:
+    encoder = FakeEncoder()
+    judgement = judge_with(encoder).judge("q?", ["s0 [logit 5]", "s1 [logit -9]", "s2 [logit -9]"], 0.6, 0.4, 0.15)
+    assert not judgement.doubted and encoder.calls == [("q?", ["s0 [logit 5]", "s1 [logit -9]"], 64)]
+
+
+@pytest.mark.parametrize("score", [0.42, 0.5, 0.6, 0.75])
+def test_reading_the_first_sentences_first_gives_the_verdict_of_reading_them_all(score: float) -> None:
+    rng = np.random.default_rng(7)
+    everything = JudgeModel(**{**MODEL.__dict__, "sentences": 6})
+    for _ in range(200):
+        sentences = [f"s{i} [logit {v:.2f}]" for i, v in enumerate(rng.normal(-2.0, 4.0, size=rng.integers(1, 7)))]
+        staged = AnswerJudge(everything, FakeEncoder()).judge("q?", sentences, score, 0.4, 0.15)  # type: ignore[arg-type]
+        best = max(float(s.rsplit("[logit ", 1)[1].rstrip("]")) for s in sentences)
+        at_once = everything.combined(score, best)
+        assert staged.doubted == (at_once < everything.cut)
+        if staged.doubted:  # a doubted answer's score and reason come from every sentence it may read
+            assert staged.logit == pytest.approx(best, abs=1e-5) and staged.combined == pytest.approx(at_once)
 
 
 def test_a_judge_model_other_than_the_one_the_weights_were_fitted_on_is_refused() -> None:
@@ -123,8 +143,9 @@ def test_a_doubted_answer_is_served_with_caution_a_reason_and_a_score_inside_the
     assert not reply.abstained and reply.caution and "learned judge" in (reply.reason or "")
     assert threshold <= reply.evidence_score < threshold + band and "judge" in reply.timings_ms
     # It read the answer's sentences, each under its passage's title and headings, with the question as asked.
-    ((question, read, _),) = encoder.calls
-    assert question == QUESTION and read and all("\n" in r for r in read)
+    read = [r for question, passages, _ in encoder.calls for r in passages]
+    assert {question for question, _, _ in encoder.calls} == {QUESTION}
+    assert read and all("\n" in r for r in read)
 
 
 def test_a_believed_answer_keeps_the_gates_score_and_no_judge_reason(mini_index, mini_index_dir) -> None:
