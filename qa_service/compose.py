@@ -19,7 +19,7 @@ from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header
 from ingest.index import SearchIndex
 from qa_service.quantities import parse_quantities
 from qa_service.rerank import Reranker, format_passage
-from qa_service.retrieval import guideline_bodies, mentions_body, named_in
+from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import expand_query
@@ -803,11 +803,12 @@ def sentence_passage(chunk: Chunk, text: str, table_header: str | None = None) -
 
 
 def attribution(chunk: Chunk) -> str | None:
-    """'ESMO 2020' for a recommendation, else the issuing body and year when known."""
+    """'ESMO 2020' for a recommendation, else the issuing body and year when known: a body named in full by its
+    initials ("CDC 2022" for a PDF whose cover names the Centers for Disease Control and Prevention)."""
     if chunk.guideline:
         return chunk.guideline
     if chunk.issuing_body and chunk.year:
-        return f"{chunk.issuing_body} {chunk.year}"
+        return f"{body_initials(chunk.issuing_body)} {chunk.year}"
     return None
 
 

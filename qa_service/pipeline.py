@@ -197,7 +197,7 @@ class QAPipeline:
         return Passage(
             **provenance(chunk),
             text=chunk.prefix + chunk.text,
-            guideline=chunk.guideline,
+            guideline=attribution(chunk),
             topic=chunk.topic,
             score=round(hit.score, 6),
             dense_rank=hit.dense_rank,

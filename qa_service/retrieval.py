@@ -115,6 +115,14 @@ def abbreviate_bodies(text: str) -> str:
     return pattern.sub(lambda m: by_name[" ".join(m.group(0).lower().split())].upper(), text)
 
 
+def body_initials(name: str) -> str:
+    """The initials clinicians call a guideline body named in full ("Centers for Disease Control and Prevention"
+    -> "CDC", as in "Per CDC 2022"); any other name as it is."""
+    _, by_name = _full_names()
+    initials = by_name.get(" ".join(name.lower().split()))
+    return initials.upper() if initials else name
+
+
 def bodies_named_in_full(text: str) -> set[str]:
     """Initials of the guideline bodies the text names in full ("American College of Radiology" -> "acr")."""
     pattern, by_name = _full_names()

@@ -1112,3 +1112,46 @@ def test_a_recommendation_shows_its_strength_and_evidence_as_stated(metadata, sh
 
     assert strength_text(chunk) == (shown or metadata.get("strength"))
     assert strength_text(replace(chunk, rec_id=None)) is None  # a passage that is no recommendation grades nothing
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("Centers for Disease Control and Prevention", "CDC 2022"),
+        ("world  health\norganization", "WHO 2022"),  # any case and spacing, as a PDF's cover writes it
+        ("Ministry of Health of Atlantis", "Ministry of Health of Atlantis 2022"),  # no known initials: as named
+    ],
+)
+def test_a_body_named_in_full_is_attributed_by_its_initials(body: str, expected: str) -> None:
+    from ingest import Chunk
+    from qa_service.compose import attribution
+
+    chunk = Chunk("c", "d", 0, "Offer naloxone.", 0, 15, "T", (), ((0, 15),), issuing_body=body, year=2022)
+    assert attribution(chunk) == expected
+    assert attribution(replace(chunk, guideline="ESMO 2020")) == "ESMO 2020"  # a recommendation's own label wins
+    assert attribution(replace(chunk, year=None)) is None
+
+
+def test_answers_citations_and_passages_name_a_body_stated_in_full_by_its_initials(tmp_path) -> None:
+    from ingest import build_index, open_index
+    from qa_service.pipeline import QAPipeline
+    from qa_service.schemas import AskRequest, SearchRequest, source_label
+    from qa_service.settings import Settings
+    from tests.qa_service.mini_corpus import make_embedder
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "ng.txt").write_text(
+        "Offer naloxone to patients taking opioids at 50 MME per day or more.\n", encoding="utf-8"
+    )
+    (corpus / "ng.txt.meta.yaml").write_text(
+        "title: Opioid prescribing\nissuing_body: National Institute for Health and Care Excellence\nyear: 2019\n",
+        encoding="utf-8",
+    )
+    assert not build_index([corpus], tmp_path / "index", embedder=make_embedder()).errors
+    pipeline = QAPipeline(open_index(tmp_path / "index"), make_embedder(), Settings(index_dir=tmp_path / "index"))
+    reply = pipeline.ask(AskRequest(question="when to offer naloxone with opioids?"))
+    assert not reply.abstained and reply.answer.startswith("Per NICE 2019, offer naloxone")
+    assert reply.citations[0].guideline == "NICE 2019" and reply.citations[0].issuing_body.startswith("National")
+    (passage,) = pipeline.search(SearchRequest(query="naloxone opioids")).passages
+    assert passage.guideline == "NICE 2019" and source_label(passage).startswith("NICE 2019 — Opioid prescribing")
