@@ -62,7 +62,7 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
+from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, row_as_sentence, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.judge import JudgeModel
 from qa_service.population import CHILD_WORDS, population_conflict, question_population
@@ -78,7 +78,7 @@ from qa_service.retrieval import (
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words, question_words, words_starting_with
 
 if TYPE_CHECKING:
-    from qa_service.compose import Candidate, Composed
+    from qa_service.compose import AnswerSentence, Candidate, Composed
     from qa_service.retrieval import Hit
 
 _QUANTITY = re.compile(
@@ -186,6 +186,50 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
         if unbound and _any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
             return False
     return True
+
+
+def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
+    """The answer's sentences with the dose of the drug asked about before any other drug's dose.
+
+    "10yo retching before chemo: lorazepam dose?" answered from NCI's paediatric dosing table led with
+    methylprednisolone's row, and a clinician reads the first dose first. For a question asking a drug's dose
+    (`drugs_dosed_in_question`), a passage whose quoted sentences dose only other drugs moves behind the first
+    passage dosing a drug asked about, and within a table that drug's rows come first. Nothing else moves: the
+    passage holding the best sentence still leads unless it doses only other drugs, so another use's dose of
+    the same drug is not pulled ahead of it (the composer's reading order, `ExtractiveComposer.compose`).
+    """
+    asked = drugs_dosed_in_question(question)
+    if not asked:
+        return list(sentences)
+    doses_asked: dict[int, bool] = {}  # by sentence
+    kind: dict[int, str] = {}  # by passage: "asked" (doses a drug asked about), "other" (only other drugs'), ""
+    for i, sentence in enumerate(sentences):
+        text = (
+            row_as_sentence(sentence.text, sentence.table_header, carried=sentence.carried)
+            if sentence.table_header
+            else sentence.text
+        )
+        drugs = [r.drug for r in read(text).regimens if _drug_dose(r) and r.drug is not None]
+        doses_asked[i] = any(_any_same_drug({d}, asked) for d in drugs)
+        before = kind.get(sentence.source, "")
+        if doses_asked[i] or before == "asked":
+            kind[sentence.source] = "asked"
+        else:
+            kind[sentence.source] = "other" if drugs or before == "other" else ""
+    order = list(dict.fromkeys(s.source for s in sentences))
+    first = next((n for n, source in enumerate(order) if kind[source] == "asked"), None)
+    if first is None:
+        return list(sentences)
+    ahead = order[:first]
+    order = [s for s in ahead if kind[s] != "other"] + [order[first]] + [s for s in ahead if kind[s] == "other"]
+    order += [s for s in dict.fromkeys(x.source for x in sentences) if s not in order]
+    rank = {source: n for n, source in enumerate(order)}
+    # Within a passage, other table rows after the asked drug's rows and the passage's own sentences.
+    placed = sorted(
+        range(len(sentences)),
+        key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
+    )
+    return [sentences[i] for i in placed]
 
 
 def dosing_sources(composed: Composed) -> set[int]:

@@ -17,7 +17,7 @@ from ingest import Chunk, Embedder, IngestError, load_embedder, open_index
 from ingest.chunking import pages_of
 from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import Evidence, EvidenceGate
+from qa_service.abstention import Evidence, EvidenceGate, asked_doses_first
 from qa_service.compose import (
     AnswerComposer,
     Candidate,
@@ -308,6 +308,8 @@ class QAPipeline:
             if candidates
             else Composed(sentences=[], composer=composer_name)
         )
+        if composed.composer == "extractive":
+            composed.sentences = asked_doses_first(question, composed.sentences)
         answer_text, order = render(composed, candidates)
         timings["compose"] = (time.perf_counter() - t) * 1000
 

@@ -845,3 +845,71 @@ def test_a_time_unstated_for_one_part_of_a_question_flags_the_answer_instead_of_
     assert subject.time_unstated and subject.untimed_part == ""
     timed = judge(question=two_parts, answer_text="Test at least annually [1]. Fentanyl is missed [1].", **STRONG)
     assert timed.untimed_part == "" and not timed.time_unstated
+
+
+HEADER = "| Drug category | Medication | Dose |"
+
+
+def _texts(sentences: list[AnswerSentence]) -> list[str]:
+    return [s.text for s in sentences]
+
+
+def test_a_dose_question_reads_the_asked_drugs_table_row_before_another_drugs() -> None:
+    from qa_service.abstention import asked_doses_first
+
+    rows = [
+        AnswerSentence("| Corticosteroids | Methylprednisolone | 4–10 mg/kg |", 0, position=1, table_header=HEADER),
+        AnswerSentence("| Benzodiazepines | Lorazepam | 0.02–0.05 mg/kg/dose |", 0, position=2, table_header=HEADER),
+        AnswerSentence("Lorazepam is the most commonly used benzodiazepine.", 1),
+    ]
+    ordered = asked_doses_first("10yo, anticipatory nausea before chemo: lorazepam dose?", rows)
+    assert _texts(ordered) == _texts([rows[1], rows[0], rows[2]])
+    # A question asking no dose, or another drug's, leaves the order as composed.
+    assert asked_doses_first("is lorazepam used for anticipatory nausea?", rows) == rows
+    assert asked_doses_first("methylprednisolone dose in children?", rows) == rows
+
+
+def test_a_passage_dosing_only_other_drugs_moves_behind_the_first_dosing_the_asked_drug() -> None:
+    from qa_service.abstention import asked_doses_first
+
+    answer = [
+        AnswerSentence("Give ondansetron 8 mg twice daily.", 0),
+        AnswerSentence("Consider an NK1 receptor antagonist for highly emetogenic regimens.", 1),
+        AnswerSentence("Aprepitant 125 mg on day 1, then 80 mg on days 2 and 3.", 2),
+        AnswerSentence("Granisetron 2 mg orally once daily.", 3),
+    ]
+    ordered = asked_doses_first("aprepitant dosing for CINV prophylaxis?", answer)
+    assert _texts(ordered) == _texts([answer[1], answer[2], answer[0], answer[3]])
+
+
+def test_the_leading_passage_stays_first_unless_it_doses_only_other_drugs() -> None:
+    from qa_service.abstention import asked_doses_first
+
+    context_first = [
+        AnswerSentence("Patients with bone metastases should receive a bone-modifying agent.", 0),
+        AnswerSentence("Denosumab 120 mg subcutaneously every 4 weeks.", 1),
+    ]
+    assert asked_doses_first("denosumab dose for bone mets?", context_first) == context_first
+    # Another use's dose of the same drug is the composer's to place: it is not pulled ahead of the lead.
+    other_use = [
+        AnswerSentence("For treatment-induced bone loss, denosumab 60 mg every 6 months.", 0),
+        AnswerSentence("Zoledronic acid 4 mg every 12 weeks.", 1),
+        AnswerSentence("Denosumab 120 mg subcutaneously every 4 weeks.", 2),
+    ]
+    assert asked_doses_first("prolia dose for AI induced bone loss?", other_use) == other_use
+
+
+def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> None:
+    from tests.qa_service.mini_corpus import build_mini_index, make_embedder
+
+    table = (
+        "# Antiemetics in children\n\n## Doses\n\n"
+        f"{HEADER}\n| --- | --- | --- |\n"
+        "| Corticosteroids | Methylprednisolone | 4–10 mg/kg/dose for anticipatory nausea |\n"
+        "| Benzodiazepines | Lorazepam | 0.02–0.05 mg/kg/dose for anticipatory nausea |\n"
+    )
+    index_dir = build_mini_index(tmp_path, {"antiemetics.md": table})
+    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+    reply = pipeline.ask(AskRequest(question="lorazepam dose for anticipatory nausea in a child?"))
+    assert not reply.abstained and "Methylprednisolone" in reply.answer
+    assert reply.answer.index("Lorazepam") < reply.answer.index("Methylprednisolone")
