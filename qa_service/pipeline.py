@@ -460,7 +460,7 @@ class QAPipeline:
             raise NotFoundError(f"no recommendation {rec_id!r} in this index")
         chunks.sort(key=lambda c: (c.doc_id, c.position))
         return [
-            Passage(**provenance(c), text=c.prefix + c.text, guideline=c.guideline, topic=c.topic, score=1.0)
+            Passage(**provenance(c), text=c.prefix + c.text, guideline=attribution(c), topic=c.topic, score=1.0)
             for c in chunks
         ]
 
