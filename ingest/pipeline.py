@@ -273,7 +273,14 @@ def build_index(
     }
     summary.documents = len(documents) + len(reused_ids)
     if not summary.documents:
-        raise LoaderError(Path(", ".join(str(p) for p in paths)), "no loadable documents found")
+        # Say why each file failed: "no loadable documents" alone leaves a user guessing at every file.
+        why = "".join(f"\n  {error}" for error in summary.errors)
+        n = len(summary.skipped)
+        types = "its type" if n == 1 else "their types"
+        skipped = (
+            f"\n  {n} file{' was' if n == 1 else 's were'} skipped: guideline-qa does not read {types}" if n else ""
+        )
+        raise LoaderError(Path(", ".join(str(p) for p in paths)), f"no loadable documents found{why}{skipped}")
     if previous is not None and not documents and reused_ids == set(previous.document_hashes()):
         summary.unchanged = len(reused_ids)
         summary.chunks = sum(d.chunks for d in previous.documents)

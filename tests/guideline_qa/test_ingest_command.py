@@ -143,6 +143,29 @@ def test_folder_without_documents_gives_exit_code_2(tmp_path: Path, capsys: pyte
     assert "no loadable documents found" in capsys.readouterr().err
 
 
+def test_a_folder_where_every_file_fails_says_why_each_one_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "cut.pdf").write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n")
+    (docs / "menu.html").write_text("<html><body><nav>Home | About</nav><script>x()</script></body></html>")
+    (docs / "notes.txt").write_text("Offer naloxone to patients on high-dose opioids.\n")
+    (docs / "notes.txt.meta.yaml").write_text("year: twenty\n")
+    (docs / "slides.pptx").write_bytes(b"PK")
+
+    code = run(str(docs), "--index", str(tmp_path / "index"))
+
+    err = capsys.readouterr().err
+    assert code == 2 and "no loadable documents found" in err
+    lines = err.splitlines()
+    assert any(line.strip().startswith(str(docs / "cut.pdf")) and "PDF" in line for line in lines)
+    assert any(line.strip().startswith(str(docs / "menu.html")) and "no main text" in line for line in lines)
+    assert any(line.strip().startswith(str(docs / "notes.txt.meta.yaml")) and "twenty" in line for line in lines)
+    assert "1 file was skipped: guideline-qa does not read its type" in err
+    assert not (tmp_path / "index" / "CURRENT").exists()
+
+
 def test_ctrl_c_mid_write_exits_130_and_keeps_the_previous_index(
     tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
