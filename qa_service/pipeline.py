@@ -333,7 +333,10 @@ class QAPipeline:
         judgement = None
         if not abstained and self.judge is not None and self.judge.reads(evidence.score):
             t = time.perf_counter()
-            read = [sentence_passage(candidates[x.source].chunk, x.text, x.table_header) for x in composed.sentences]
+            read = [
+                sentence_passage(candidates[x.source].chunk, x.text, x.table_header)
+                for x in composed.sentences[: self.judge.model.sentences]
+            ]
             judgement = self.judge.judge(request.question, read, evidence.score, threshold, caution_band)
             timings["judge"] = (time.perf_counter() - t) * 1000
         score = evidence.score if judgement is None else judgement.score
