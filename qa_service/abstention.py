@@ -188,6 +188,12 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=20_000)
+def _dosed_drugs(text: str) -> tuple[str, ...]:
+    """The drugs a sentence states a dose of (cached: the same passages answer many questions)."""
+    return tuple(r.drug for r in read(text).regimens if _drug_dose(r) and r.drug is not None)
+
+
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
     """The answer's sentences with the dose of the drug asked about before any other drug's dose.
 
@@ -209,7 +215,7 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
             if sentence.table_header
             else sentence.text
         )
-        drugs = [r.drug for r in read(text).regimens if _drug_dose(r) and r.drug is not None]
+        drugs = _dosed_drugs(text)
         doses_asked[i] = any(_any_same_drug({d}, asked) for d in drugs)
         before = kind.get(sentence.source, "")
         if doses_asked[i] or before == "asked":
