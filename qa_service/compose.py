@@ -939,8 +939,8 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
             strength = strength_text(chunk)
             if label and strength and _norm(strength) not in _norm(body):  # said once, where the guideline says it
                 label = f"{label} ({strength})"
-            if label:
-                body = f"Per {label}, {_lower_first(body, chunk.text)}"
+            if label:  # a table row's first cell is a name, not the start of a sentence: it keeps its capital
+                body = f"Per {label}, {body if sentence.table_header else _lower_first(body, chunk.text)}"
         parts.append(f"{body} {markers}")
         previous_source = sentence.source
     return " ".join(parts), order

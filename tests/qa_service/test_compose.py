@@ -105,6 +105,23 @@ def test_render_keeps_acronyms_capitalised_after_attribution(mini_index):
     assert "MRI is the most sensitive test" in answer or "CT or MRI" in answer
 
 
+def test_a_table_row_keeps_its_first_cells_capital_after_the_attribution() -> None:
+    from ingest import Chunk
+    from qa_service.compose import AnswerSentence, Composed
+
+    header = "| Drug category | Medication | Dose |"
+    row = "| Atypical antipsychotics | Olanzapine | 10 mg PO daily x3 d |"
+    text = f"{header}\n| --- | --- | --- |\n{row}\n"
+    chunk = Chunk("c", "d", 0, text, 0, len(text), "T", (), ((0, len(text)),), issuing_body="NCI", year=2025)
+    candidates = [Candidate(chunk=chunk, row=0, rank=0)]
+    for carried in (True, False):
+        sentence = AnswerSentence(row, 0, table_header=header, carried=carried)
+        answer, _ = render(Composed(sentences=[sentence], composer="extractive"), candidates)
+        assert answer.startswith("Per NCI 2025, Atypical antipsychotics; Olanzapine; 10 mg") or answer.startswith(
+            "Per NCI 2025, Drug category: Atypical antipsychotics"
+        )
+
+
 def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_them(rt_and_bma):
     from qa_service.compose import AnswerSentence, Composed, _without_dangling_introductions
 
