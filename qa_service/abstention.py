@@ -433,15 +433,25 @@ def untimed_part(question: str, answer: str) -> str:
     return timed[0] if timed and others else ""
 
 
+# A time said without a number: "(muscle soreness) generally resolved within several days", "for a few weeks".
+_VAGUE_TIME = re.compile(rf"\b(?:several|a few|a couple of)\s+{TIME_UNITS}\b", re.IGNORECASE)
+
+
+def states_time_in_words(question: str, answer: str) -> bool:
+    """Whether a question asking how long (a time) is answered with a time in words ("within several days")."""
+    return "time" in asked_kinds(question) and bool(_VAGUE_TIME.search(answer))
+
+
 def time_unanswered(question: str, answer: str) -> bool:
     """Whether the question asks how long or how often and the answer states no time or interval.
 
     "Lung-RADS 3 nodule - f/u interval?" answered with "the risk of death ... is 4.1 and 4.5 per 10,000"
     states a number, but not the interval asked for. Kinds as the composer reads them (`asked_kinds`,
-    `stated_kinds`): "every 3 months", "annually", "within 1-4 weeks", "for 5 years", "twice a day".
+    `stated_kinds`): "every 3 months", "annually", "within 1-4 weeks", "for 5 years", "twice a day"; and a
+    time in words for how long ("within several days").
     """
     kinds = asked_kinds(question) & _TIME_KINDS
-    return bool(kinds) and not (stated_kinds(answer) & kinds)
+    return bool(kinds) and not (stated_kinds(answer) & kinds) and not states_time_in_words(question, answer)
 
 
 @dataclass
@@ -801,7 +811,7 @@ def judge(
     asked = _NOT_ASKED.sub(" ", question)
     asks_quantity = bool(_QUANTITY.search(asked))  # asks_a_quantity(question), the question read once
     answer = strip_citations(answer_text)
-    has_number = states_number(answer)
+    has_number = states_number(answer) or states_time_in_words(asked, answer)
     dosed = with_units_from_headers(answer)  # "Starting Dose (µg): 100" states a dose
     features = {
         "dense": float(np.clip((dense_top - 0.2) / 0.6, 0.0, 1.0)),
@@ -1128,7 +1138,7 @@ class EvidenceGate:
         asked = [question, *naming_clauses(question, ignore=ignore)]
         best = 0.0
         for sentence in composed.sentences:
-            if states_number(sentence.text):
+            if states_number(sentence.text) or states_time_in_words(question, sentence.text):
                 chunk = candidates[sentence.source].chunk
                 texts = chunk.sentence_texts()
                 around = texts[max(sentence.position - 1, 0) : sentence.position + 2] if texts else [sentence.text]

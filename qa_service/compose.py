@@ -91,6 +91,9 @@ def drop_source_references(text: str) -> str:
 # parentheses are data elsewhere ("MRD-negative (10-5)," "(42–60)"), so only a document that cites this way
 # throughout loses them: at least CITING_MARKERS of them, at least one in CITING_PASSAGES passages.
 _PARENTHESISED_REFERENCE = re.compile(r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)(?=[.,;:]|$)")
+# The same number inside a sentence, before its next word or bracket: "... and acetaminophen (300 mg) (207) states
+# that ...". Read only in a document that cites in parentheses throughout (`parenthesised_citers`).
+_PARENTHESISED_REFERENCE_INSIDE = re.compile(r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)(?=\s+[a-z(])")
 CITING_MARKERS = 10
 CITING_PASSAGES = 4
 
@@ -678,7 +681,7 @@ class ExtractiveComposer:
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
                 if self._cites_in_parentheses(candidate.chunk.doc_id):
-                    clean = _PARENTHESISED_REFERENCE.sub("", clean)
+                    clean = _PARENTHESISED_REFERENCE_INSIDE.sub("", _PARENTHESISED_REFERENCE.sub("", clean))
                 scored.append(
                     AnswerSentence(
                         text=clean,

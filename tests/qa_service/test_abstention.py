@@ -913,3 +913,37 @@ def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> N
     reply = pipeline.ask(AskRequest(question="lorazepam dose for anticipatory nausea in a child?"))
     assert not reply.abstained and "Methylprednisolone" in reply.answer
     assert reply.answer.index("Lorazepam") < reply.answer.index("Methylprednisolone")
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "unanswered"),
+    [
+        ("sore muscles after exercise - how long does it last?", "It generally resolved within several days.", False),
+        ("sore muscles after exercise - how long does it last?", "Muscle soreness was reported.", True),
+        ("how long to continue?", "Continue for a few weeks.", False),
+        # A time in words says how long, not how often.
+        ("how often should soreness be reviewed?", "It generally resolved within several days.", True),
+    ],
+)
+def test_a_time_in_words_answers_how_long(question: str, answer: str, unanswered: bool) -> None:
+    from qa_service.abstention import time_unanswered
+
+    assert time_unanswered(question, answer) is unanswered
+
+
+def test_a_reference_number_no_longer_passes_for_the_quantity_asked(tmp_path) -> None:
+    """A document citing by numbers in parentheses: its "(166)" is neither data in the answer nor the number a
+    question asks for; a time in words ("within several days") answers "how long"."""
+    from tests.qa_service.mini_corpus import build_mini_index, make_embedder
+
+    cited = " ".join(f"Exercise helps knee pain in adults ({n}) and in older adults ({n + 1})." for n in range(12))
+    files = {
+        "cdc/exercise.md": "# Exercise for pain\n\n## Exercise therapy\n\n"
+        f"{cited} Muscle soreness after new exercises generally resolved within several days.\n"
+    }
+    index_dir = build_mini_index(tmp_path, files)
+    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+    many = pipeline.ask(AskRequest(question="exercise for knee pain in adults: how many sessions?"))
+    assert many.abstained and "quantity" in (many.reason or "")
+    long = pipeline.ask(AskRequest(question="muscle soreness after new exercises: how long does it last?"))
+    assert not long.abstained and "within several days" in long.answer and "(1" not in long.answer

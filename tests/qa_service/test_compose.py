@@ -187,9 +187,10 @@ def test_a_quoted_sentence_of_a_document_citing_in_parentheses_loses_its_referen
     from tests.qa_service.mini_corpus import make_embedder
 
     sentences = " ".join(
-        f"Chronic pain finding number {i} was reported in adults ({i + 10},{i + 11})." for i in range(12)
+        f"Chronic pain finding number {i} (label ({i + 20}) says so) was reported in adults ({i + 10},{i + 11})."
+        for i in range(12)
     )
-    index, row, chunk = chunk_holding(tmp_path, {"cdc/pain.md": f"# Chronic pain\n\n{sentences}\n"}, "number 3 was")
+    index, row, chunk = chunk_holding(tmp_path, {"cdc/pain.md": f"# Chronic pain\n\n{sentences}\n"}, "number 3 (")
     question = "chronic pain finding in adults?"
     vector = np.asarray(make_embedder().embed([question])[0])
 
@@ -198,7 +199,7 @@ def test_a_quoted_sentence_of_a_document_citing_in_parentheses_loses_its_referen
     )
 
     assert scored and all(re.search(r"\(\d", s.text) is None for s in scored)
-    assert any(s.text.endswith("reported in adults.") for s in scored)
+    assert any(s.text.endswith("(label says so) was reported in adults.") for s in scored)
 
 
 SYNTHESIS = {
@@ -544,7 +545,7 @@ def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
 
 def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sentences():
     from ingest.chunking import Chunk
-    from qa_service.compose import _PARENTHESISED_REFERENCE, parenthesised_citers
+    from qa_service.compose import _PARENTHESISED_REFERENCE, _PARENTHESISED_REFERENCE_INSIDE, parenthesised_citers
 
     def chunk(doc: str, text: str) -> Chunk:
         return Chunk(f"{doc}-{hash(text)}", doc, 0, text, 0, len(text), "T", (), ((0, len(text)),))
@@ -560,6 +561,14 @@ def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sent
     # An enumeration's "(1) a" and a range inside a sentence's words are left alone.
     kept = "either (1) standard therapy or (2) the (42–60) group"
     assert _PARENTHESISED_REFERENCE.sub("", kept) == kept
+    # Inside a sentence (read only in such a document): before a word or a bracket, never a dose or a percentage.
+    inside = "a label for acetaminophen (300 mg) (207) states (see Box 2) that deaths rose (20) (evidence type 4)"
+    assert _PARENTHESISED_REFERENCE_INSIDE.sub("", inside) == (
+        "a label for acetaminophen (300 mg) states (see Box 2) that deaths rose (evidence type 4)"
+    )
+    assert _PARENTHESISED_REFERENCE_INSIDE.sub("", "a dose (50 mg) or (≥50) and (30%) of them") == (
+        "a dose (50 mg) or (≥50) and (30%) of them"
+    )
 
 
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
