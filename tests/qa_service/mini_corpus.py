@@ -5,11 +5,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest import Chunk, HashEmbedder, LoadedIndex, build_index
 from qa_service.compose import Candidate
+
+if TYPE_CHECKING:
+    from qa_service.pipeline import QAPipeline
 
 MINI_CORPUS: dict[str, str] = {
     "bone-metastasis/radiotherapy.md": """---
@@ -124,6 +128,16 @@ def build_mini_index(folder: Path, files: dict[str, str] = MINI_CORPUS, *, name:
     summary = build_index([corpus], index_dir, embedder=make_embedder(name))
     assert not summary.errors and summary.documents == len(files)
     return index_dir
+
+
+def pipeline_over(folder: Path, files: dict[str, str]) -> QAPipeline:
+    """A real QAPipeline, default settings, over these documents indexed under `folder` (`build_mini_index`)."""
+    from ingest import open_index
+    from qa_service.pipeline import QAPipeline
+    from qa_service.settings import Settings
+
+    index_dir = build_mini_index(folder, files)
+    return QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
 
 
 def chunk_for(index: LoadedIndex, rec_id: str) -> tuple[int, Chunk]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ingest import keyword_tokens, open_index
+from ingest import keyword_tokens
 from qa_service.abstention import judge, table_rows_for_other_drugs
 from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
-from qa_service.settings import Settings
 
 STRONG = {"dense_top": 0.8, "coverage_score": 1.0, "sentence_score": 0.8, "agreement": True}
 WEAK = {"dense_top": 0.2, "coverage_score": 0.1, "sentence_score": 0.1, "agreement": False}
@@ -97,14 +96,13 @@ def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_s
 
 
 def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
-    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, make_embedder
+    from tests.qa_service.mini_corpus import MINI_CORPUS, pipeline_over
 
     files = dict(MINI_CORPUS)
     files["related-topics/hypercalcaemia.md"] = files["related-topics/hypercalcaemia.md"].replace(
         "Treat hypercalcaemia of malignancy with", "As NCCN advises, treat hypercalcaemia of malignancy with"
     )
-    index_dir = build_mini_index(tmp_path, files)
-    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+    pipeline = pipeline_over(tmp_path, files)
 
     reported = pipeline.ask(AskRequest(question="per NCCN, how to treat hypercalcaemia of malignancy"))
     other = pipeline.ask(AskRequest(question="per IDSA, how to treat hypercalcaemia of malignancy"))
@@ -542,7 +540,6 @@ def test_asking_for_a_limit_or_a_cut_off_asks_for_a_quantity(question):
 def _unknown_feature(mini_pipeline, word_pieces, questions: list[str]) -> list[float]:
     """The gate's `unknown` feature for each question, with an encoder that counts a word's pieces by `word_pieces`
     (one piece: everyday English)."""
-    from qa_service.pipeline import QAPipeline
 
     class Vocabulary(type(mini_pipeline.embedder)):  # the hash fake with the given word-piece count
         def count_tokens(self, texts):
@@ -900,7 +897,7 @@ def test_the_leading_passage_stays_first_unless_it_doses_only_other_drugs() -> N
 
 
 def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> None:
-    from tests.qa_service.mini_corpus import build_mini_index, make_embedder
+    from tests.qa_service.mini_corpus import pipeline_over
 
     table = (
         "# Antiemetics in children\n\n## Doses\n\n"
@@ -908,8 +905,7 @@ def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> N
         "| Corticosteroids | Methylprednisolone | 4–10 mg/kg/dose for anticipatory nausea |\n"
         "| Benzodiazepines | Lorazepam | 0.02–0.05 mg/kg/dose for anticipatory nausea |\n"
     )
-    index_dir = build_mini_index(tmp_path, {"antiemetics.md": table})
-    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+    pipeline = pipeline_over(tmp_path, {"antiemetics.md": table})
     reply = pipeline.ask(AskRequest(question="lorazepam dose for anticipatory nausea in a child?"))
     assert not reply.abstained and "Methylprednisolone" in reply.answer
     assert reply.answer.index("Lorazepam") < reply.answer.index("Methylprednisolone")
@@ -934,15 +930,14 @@ def test_a_time_in_words_answers_how_long(question: str, answer: str, unanswered
 def test_a_reference_number_no_longer_passes_for_the_quantity_asked(tmp_path) -> None:
     """A document citing by numbers in parentheses: its "(166)" is neither data in the answer nor the number a
     question asks for; a time in words ("within several days") answers "how long"."""
-    from tests.qa_service.mini_corpus import build_mini_index, make_embedder
+    from tests.qa_service.mini_corpus import pipeline_over
 
     cited = " ".join(f"Exercise helps knee pain in adults ({n}) and in older adults ({n + 1})." for n in range(12))
     files = {
         "cdc/exercise.md": "# Exercise for pain\n\n## Exercise therapy\n\n"
         f"{cited} Muscle soreness after new exercises generally resolved within several days.\n"
     }
-    index_dir = build_mini_index(tmp_path, files)
-    pipeline = QAPipeline(open_index(index_dir), make_embedder(), Settings(index_dir=index_dir))
+    pipeline = pipeline_over(tmp_path, files)
     many = pipeline.ask(AskRequest(question="exercise for knee pain in adults: how many sessions?"))
     assert many.abstained and "quantity" in (many.reason or "")
     long = pipeline.ask(AskRequest(question="muscle soreness after new exercises: how long does it last?"))
