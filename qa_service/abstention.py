@@ -207,28 +207,20 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     asked = drugs_dosed_in_question(question)
     if not asked:
         return list(sentences)
-    doses_asked: dict[int, bool] = {}  # by sentence
-    kind: dict[int, str] = {}  # by passage: "asked" (doses a drug asked about), "other" (only other drugs'), ""
-    for i, sentence in enumerate(sentences):
-        text = (
-            row_as_sentence(sentence.text, sentence.table_header, carried=sentence.carried)
-            if sentence.table_header
-            else sentence.text
-        )
-        drugs = _dosed_drugs(text)
-        doses_asked[i] = any(_any_same_drug({d}, asked) for d in drugs)
-        before = kind.get(sentence.source, "")
-        if doses_asked[i] or before == "asked":
-            kind[sentence.source] = "asked"
-        else:
-            kind[sentence.source] = "other" if drugs or before == "other" else ""
-    order = list(dict.fromkeys(s.source for s in sentences))
-    first = next((n for n, source in enumerate(order) if kind[source] == "asked"), None)
+    dosed = [
+        _dosed_drugs(row_as_sentence(s.text, s.table_header, carried=s.carried) if s.table_header else s.text)
+        for s in sentences
+    ]
+    doses_asked = [any(_any_same_drug({d}, asked) for d in drugs) for drugs in dosed]
+    asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
+    other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
+    sources = list(dict.fromkeys(s.source for s in sentences))
+    first = next((n for n, source in enumerate(sources) if source in asked_sources), None)
     if first is None:
         return list(sentences)
-    ahead = order[:first]
-    order = [s for s in ahead if kind[s] != "other"] + [order[first]] + [s for s in ahead if kind[s] == "other"]
-    order += [s for s in dict.fromkeys(x.source for x in sentences) if s not in order]
+    ahead = sources[:first]
+    order = [s for s in ahead if s not in other_sources] + [sources[first]]
+    order += [s for s in ahead if s in other_sources] + sources[first + 1 :]
     rank = {source: n for n, source in enumerate(order)}
     # Within a passage, other table rows after the asked drug's rows and the passage's own sentences.
     placed = sorted(
