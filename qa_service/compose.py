@@ -90,10 +90,11 @@ def drop_source_references(text: str) -> str:
 # A reference number in parentheses before punctuation: "... for acute low back pain (137,138)." Numbers in
 # parentheses are data elsewhere ("MRD-negative (10-5)," "(42–60)"), so only a document that cites this way
 # throughout loses them: at least CITING_MARKERS of them, at least one in CITING_PASSAGES passages.
-_PARENTHESISED_REFERENCE = re.compile(r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)(?=[.,;:]|$)")
+_REFERENCE_NUMBER = r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)"
+_PARENTHESISED_REFERENCE = re.compile(_REFERENCE_NUMBER + r"(?=[.,;:]|$)")
 # The same number inside a sentence, before its next word or bracket: "... and acetaminophen (300 mg) (207) states
 # that ...". Read only in a document that cites in parentheses throughout (`parenthesised_citers`).
-_PARENTHESISED_REFERENCE_INSIDE = re.compile(r"(?<=[\w).%])\s\(\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\)(?=\s+[a-z(])")
+_PARENTHESISED_REFERENCE_INSIDE = re.compile(_REFERENCE_NUMBER + r"(?=\s+[a-z(])")
 CITING_MARKERS = 10
 CITING_PASSAGES = 4
 
