@@ -429,9 +429,14 @@ def untimed_part(question: str, answer: str) -> str:
 _VAGUE_TIME = re.compile(rf"\b(?:several|a few|a couple of)\s+{TIME_UNITS}\b", re.IGNORECASE)
 
 
+def says_a_time_in_words(text: str) -> bool:
+    """Whether the text says a time without a number ("within several days")."""
+    return bool(_VAGUE_TIME.search(text))
+
+
 def states_time_in_words(question: str, answer: str) -> bool:
     """Whether a question asking how long (a time) is answered with a time in words ("within several days")."""
-    return "time" in asked_kinds(question) and bool(_VAGUE_TIME.search(answer))
+    return "time" in asked_kinds(question) and says_a_time_in_words(answer)
 
 
 def time_unanswered(question: str, answer: str) -> bool:
@@ -1128,9 +1133,10 @@ class EvidenceGate:
         """
         ignore = QUANTITY_WORDS | silent
         asked = [question, *naming_clauses(question, ignore=ignore)]
+        in_words = "time" in asked_kinds(question)  # a time in words states the quantity asked ("several days")
         best = 0.0
         for sentence in composed.sentences:
-            if states_number(sentence.text) or states_time_in_words(question, sentence.text):
+            if states_number(sentence.text) or (in_words and says_a_time_in_words(sentence.text)):
                 chunk = candidates[sentence.source].chunk
                 texts = chunk.sentence_texts()
                 around = texts[max(sentence.position - 1, 0) : sentence.position + 2] if texts else [sentence.text]
