@@ -97,6 +97,29 @@ _PARENTHESISED_REFERENCE = re.compile(_REFERENCE_NUMBER + r"(?=[.,;:]|$)")
 _PARENTHESISED_REFERENCE_INSIDE = re.compile(_REFERENCE_NUMBER + r"(?=\s+[a-z(])")
 CITING_MARKERS = 10
 CITING_PASSAGES = 4
+# An enumeration's labels: "... including (1) age, (2) renal function and (3) ..." counts 1, 2, 3 in order.
+_ENUMERATION_LABEL = re.compile(r"\((\d)\)")
+
+
+def _enumeration(text: str) -> frozenset[str]:
+    """The labels "(1)", "(2)", ... of an enumeration counting up from 1 in the sentence (empty without one)."""
+    labels, expected = [], 1
+    for match in _ENUMERATION_LABEL.finditer(text):
+        if int(match.group(1)) == expected:
+            labels.append(match.group())
+            expected += 1
+    return frozenset(labels) if len(labels) >= 2 else frozenset()
+
+
+def without_reference_numbers(text: str) -> str:
+    """A sentence of a document citing by numbers in parentheses (`parenthesised_citers`) without those numbers,
+    wherever they stand; an enumeration's "(1) ... (2) ..." is kept, as it is part of the sentence."""
+    kept = _enumeration(text)
+
+    def drop(match: re.Match[str]) -> str:
+        return match.group() if match.group().strip() in kept else ""
+
+    return _PARENTHESISED_REFERENCE_INSIDE.sub(drop, _PARENTHESISED_REFERENCE.sub(drop, text))
 
 
 def parenthesised_citers(chunks: Sequence[Chunk]) -> frozenset[str]:
@@ -682,7 +705,7 @@ class ExtractiveComposer:
                 score = 0.65 * cosine + 0.35 * overlap + bonus
                 clean = without_list_label(drop_source_references(text))
                 if self._cites_in_parentheses(candidate.chunk.doc_id):
-                    clean = _PARENTHESISED_REFERENCE_INSIDE.sub("", _PARENTHESISED_REFERENCE.sub("", clean))
+                    clean = without_reference_numbers(clean)
                 scored.append(
                     AnswerSentence(
                         text=clean,

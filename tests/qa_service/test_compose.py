@@ -545,7 +545,12 @@ def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
 
 def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sentences():
     from ingest.chunking import Chunk
-    from qa_service.compose import _PARENTHESISED_REFERENCE, _PARENTHESISED_REFERENCE_INSIDE, parenthesised_citers
+    from qa_service.compose import (
+        _PARENTHESISED_REFERENCE,
+        _PARENTHESISED_REFERENCE_INSIDE,
+        parenthesised_citers,
+        without_reference_numbers,
+    )
 
     def chunk(doc: str, text: str) -> Chunk:
         return Chunk(f"{doc}-{hash(text)}", doc, 0, text, 0, len(text), "T", (), ((0, len(text)),))
@@ -568,6 +573,13 @@ def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sent
     )
     assert _PARENTHESISED_REFERENCE_INSIDE.sub("", "a dose (50 mg) or (≥50) and (30%) of them") == (
         "a dose (50 mg) or (≥50) and (30%) of them"
+    )
+    # Both patterns at once; an enumeration counting up from (1) keeps its labels, wherever they stand.
+    assert without_reference_numbers("The review (1) updated the report (7) and an update (8).") == (
+        "The review updated the report and an update."
+    )
+    assert without_reference_numbers("Weigh risks including (1) age (12), (2) renal function and (3) sedatives (14).") == (
+        "Weigh risks including (1) age, (2) renal function and (3) sedatives."
     )
 
 
