@@ -578,9 +578,9 @@ def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sent
     assert without_reference_numbers("The review (1) updated the report (7) and an update (8).") == (
         "The review updated the report and an update."
     )
-    assert without_reference_numbers("Weigh risks including (1) age (12), (2) renal function and (3) sedatives (14).") == (
-        "Weigh risks including (1) age, (2) renal function and (3) sedatives."
-    )
+    enumerating = "Weigh risks including (1) age (12), (2) renal function and (3) sedatives (14)."
+    enumerated = "Weigh risks including (1) age, (2) renal function and (3) sedatives."
+    assert without_reference_numbers(enumerating) == enumerated
 
 
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
