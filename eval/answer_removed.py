@@ -27,7 +27,7 @@ count as known; an index built without them would differ slightly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from eval.gold import EvalQuestion, EvalSet
     from ingest import Chunk
     from qa_service.pipeline import QAPipeline
+    from qa_service.schemas import AskResponse
 
 Outcome = Literal["abstained", "restated", "answered"]
 
@@ -153,6 +154,24 @@ def answer_rows(question: EvalQuestion, chunks: Sequence[Chunk]) -> list[int]:
     return []
 
 
+def ask_hiding(pipeline: QAPipeline, question: EvalQuestion, rows: Collection[int]) -> AskResponse:
+    """The service's reply to `question` with the index rows `rows` (its gold answer) hidden."""
+    from qa_service.schemas import AskRequest
+
+    with pipeline.hiding(rows):
+        return pipeline.ask(AskRequest(question=question.question))
+
+
+def removed_outcome(question: EvalQuestion, reply: AskResponse) -> Outcome:
+    """What the reply did with the answer hidden: abstained, restated every key fact from elsewhere (the answer
+    stands in another passage: not a near miss), or answered without it."""
+    if reply.abstained:
+        return "abstained"
+    if question.key_facts and all(fact_stated(reply.answer, alternatives) for alternatives in question.key_facts):
+        return "restated"
+    return "answered"
+
+
 def ask_with_answer_removed(
     pipeline: QAPipeline, dataset: EvalSet, *, on_progress: Callable[[int, int], None] | None = None
 ) -> RemovedSummary:
@@ -166,21 +185,13 @@ def ask_with_answer_removed(
         rows = answer_rows(question, pipeline.index.chunks)
         if rows:
             present = pipeline.ask(AskRequest(question=question.question))
-            with pipeline.hiding(rows):
-                reply = pipeline.ask(AskRequest(question=question.question))
-            facts = question.key_facts
-            if reply.abstained:
-                outcome: Outcome = "abstained"
-            elif facts and all(fact_stated(reply.answer, alternatives) for alternatives in facts):
-                outcome = "restated"
-            else:
-                outcome = "answered"
+            reply = ask_hiding(pipeline, question, rows)
             summary.results.append(
                 RemovedAnswer(
                     qid=question.qid,
                     question=question.question,
                     hidden=len(rows),
-                    outcome=outcome,
+                    outcome=removed_outcome(question, reply),
                     asks_number=asks_a_quantity(question.question),
                     states_number=not reply.abstained and states_number(reply.answer),
                     score=reply.evidence_score,

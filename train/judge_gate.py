@@ -44,9 +44,8 @@ DEFAULT_BUDGET = 0.10
 
 def judged_rows(index_dir: Path, sets: Sequence[str], model_dir: Path, sentences: int, max_length: int) -> list[Row]:
     """(set, kind, score, judge logit) for every answered question of the sets, asked of `index_dir`."""
-    from eval.answer_removed import answer_rows
+    from eval.answer_removed import answer_rows, ask_hiding, removed_outcome
     from eval.gold import load_gold
-    from eval.metrics import fact_stated
     from qa_service.compose import sentence_passage
     from qa_service.pipeline import QAPipeline
     from qa_service.rerank import Reranker
@@ -76,9 +75,8 @@ def judged_rows(index_dir: Path, sets: Sequence[str], model_dir: Path, sentences
                 if kind == "answer-removed":
                     if not hidden:
                         continue
-                    with pipeline.hiding(hidden):
-                        reply = pipeline.ask(AskRequest(question=q.question))
-                    if q.key_facts and all(fact_stated(reply.answer, a) for a in q.key_facts):
+                    reply = ask_hiding(pipeline, q, hidden)
+                    if removed_outcome(q, reply) == "restated":
                         continue  # the answer still stands elsewhere: not a near miss
                 else:
                     reply = pipeline.ask(AskRequest(question=q.question))
