@@ -122,11 +122,14 @@ def make_embedder(name: str = "hash-embedder") -> HashEmbedder:
 
 
 def build_mini_index(folder: Path, files: dict[str, str] = MINI_CORPUS, *, name: str = "hash-embedder") -> Path:
-    """Write the corpus into `folder/corpus` and index it into `folder/index`."""
+    """Write the corpus into `folder/corpus` and index it into `folder/index`; `files` may hold metadata files
+    (a sidecar "ng.txt.meta.yaml", a folder's manifest) beside its documents."""
+    from ingest.metadata import is_metadata_file
+
     corpus = write_corpus(folder / "corpus", files)
     index_dir = folder / "index"
     summary = build_index([corpus], index_dir, embedder=make_embedder(name))
-    assert not summary.errors and summary.documents == len(files)
+    assert not summary.errors and summary.documents == sum(not is_metadata_file(Path(f)) for f in files)
     return index_dir
 
 

@@ -1171,23 +1171,17 @@ def test_a_body_named_in_full_is_attributed_by_its_initials(body: str, expected:
 
 
 def test_answers_citations_and_passages_name_a_body_stated_in_full_by_its_initials(tmp_path) -> None:
-    from ingest import build_index, open_index
-    from qa_service.pipeline import QAPipeline
     from qa_service.schemas import AskRequest, SearchRequest, source_label
-    from qa_service.settings import Settings
-    from tests.qa_service.mini_corpus import make_embedder
+    from tests.qa_service.mini_corpus import pipeline_over
 
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "ng.txt").write_text(
-        "Offer naloxone to patients taking opioids at 50 MME per day or more.\n", encoding="utf-8"
+    pipeline = pipeline_over(
+        tmp_path,
+        {
+            "ng.txt": "Offer naloxone to patients taking opioids at 50 MME per day or more.\n",
+            "ng.txt.meta.yaml": "title: Opioid prescribing\n"
+            "issuing_body: National Institute for Health and Care Excellence\nyear: 2019\n",
+        },
     )
-    (corpus / "ng.txt.meta.yaml").write_text(
-        "title: Opioid prescribing\nissuing_body: National Institute for Health and Care Excellence\nyear: 2019\n",
-        encoding="utf-8",
-    )
-    assert not build_index([corpus], tmp_path / "index", embedder=make_embedder()).errors
-    pipeline = QAPipeline(open_index(tmp_path / "index"), make_embedder(), Settings(index_dir=tmp_path / "index"))
     reply = pipeline.ask(AskRequest(question="when to offer naloxone with opioids?"))
     assert not reply.abstained and reply.answer.startswith("Per NICE 2019, offer naloxone")
     assert reply.citations[0].guideline == "NICE 2019" and reply.citations[0].issuing_body.startswith("National")
