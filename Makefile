@@ -85,6 +85,7 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout9.jsonl --index $(INDEX) --out reports/heldout9 --quiet
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout10.jsonl --index $(INDEX) --out reports/heldout10 --quiet
 	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout11.jsonl --index $(INDEX) --out reports/heldout11 --quiet
+	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout12.jsonl --index $(INDEX) --out reports/heldout12 --quiet
 	$(call realdocs_eval,realdocs_heldout)
 	$(call realdocs_eval,realdocs_heldout2)
 	$(call realdocs_eval,realdocs_heldout3)
@@ -96,6 +97,7 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	$(call realdocs_eval,realdocs_heldout9)
 	$(call realdocs_eval,realdocs_heldout10)
 	$(call realdocs_eval,realdocs_heldout11)
+	$(call realdocs_eval,realdocs_heldout12)
 	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
 		--out reports/answer-removed-heldout-bone.md --quiet
 	@if [ -d "$(REALDOCS)" ]; then \
@@ -126,8 +128,8 @@ train-judge: index ## retrain the answer judge into qa_service/models/judge and 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
 
-BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10 11,bone_metastasis_heldout$(n))
-REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10 11,realdocs_heldout$(n))
+BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10 11 12,bone_metastasis_heldout$(n))
+REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10 11 12,realdocs_heldout$(n))
 BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6
 REALDOCS_DEV_SETS = realdocs_dev realdocs_dev3 realdocs_dev4 realdocs_dev5 realdocs_dev6 realdocs_dev7 realdocs_dev8
 
