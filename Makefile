@@ -75,29 +75,21 @@ eval: index ## the gold set with the project's thresholds (the regression gate),
 		echo "make eval: the regression gate failed on the gold set (reports/gold/summary.md)"; exit 1; fi
 
 eval-heldout: index ## the held-out sets (totals only: do not tune on them)
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout2.jsonl --index $(INDEX) --out reports/heldout2 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout3.jsonl --index $(INDEX) --out reports/heldout3 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout4.jsonl --index $(INDEX) --out reports/heldout4 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout5.jsonl --index $(INDEX) --out reports/heldout5 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout6.jsonl --index $(INDEX) --out reports/heldout6 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout7.jsonl --index $(INDEX) --out reports/heldout7 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout8.jsonl --index $(INDEX) --out reports/heldout8 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout9.jsonl --index $(INDEX) --out reports/heldout9 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout10.jsonl --index $(INDEX) --out reports/heldout10 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout11.jsonl --index $(INDEX) --out reports/heldout11 --quiet
-	$(BIN)/guideline-qa eval gold --gold eval/gold/bone_metastasis_heldout12.jsonl --index $(INDEX) --out reports/heldout12 --quiet
-	$(call realdocs_eval,realdocs_heldout)
-	$(call realdocs_eval,realdocs_heldout2)
-	$(call realdocs_eval,realdocs_heldout3)
-	$(call realdocs_eval,realdocs_heldout4)
-	$(call realdocs_eval,realdocs_heldout5)
-	$(call realdocs_eval,realdocs_heldout6)
-	$(call realdocs_eval,realdocs_heldout7)
-	$(call realdocs_eval,realdocs_heldout8)
-	$(call realdocs_eval,realdocs_heldout9)
-	$(call realdocs_eval,realdocs_heldout10)
-	$(call realdocs_eval,realdocs_heldout11)
-	$(call realdocs_eval,realdocs_heldout12)
+	@for s in $(BONE_HELDOUT_SETS); do \
+		$(BIN)/guideline-qa eval gold --gold eval/gold/$$s.jsonl --index $(INDEX) --out reports/$$s --quiet || exit 1; \
+	done
+	$(BIN)/guideline-qa eval pooled $(foreach s,$(BONE_HELDOUT_SETS),reports/$(s)) --title "Bone metastasis, held-out sets" \
+		--out reports/heldout-pooled-bone.md
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		for s in $(REALDOCS_HELDOUT_SETS); do \
+			$(BIN)/guideline-qa eval gold --gold eval/gold/$$s.jsonl --index $(REALDOCS_INDEX) --out reports/$$s --quiet || exit 1; \
+		done && \
+		$(BIN)/guideline-qa eval pooled $(foreach s,$(REALDOCS_HELDOUT_SETS),reports/$(s)) \
+			--title "Real guideline documents, held-out sets" --out reports/heldout-pooled-realdocs.md; \
+	else \
+		echo "skipping the real-document held-out sets: $(REALDOCS) is absent (see docs/evaluation.md)"; \
+	fi
 	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
 		--out reports/answer-removed-heldout-bone.md --quiet
 	@if [ -d "$(REALDOCS)" ]; then \

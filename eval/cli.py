@@ -50,10 +50,13 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Add `eval` with its subcommands `gold`, `benchmark`, `compare`, `fit-gate`, `answerability`, `answer-removed`."""
+    """Add `eval` with its subcommands `gold`, `benchmark`, `compare`, `fit-gate`, `answerability`, `pooled`,
+    `answer-removed`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
     sub = parser.add_subparsers(
-        dest="eval_command", required=True, metavar="{gold,benchmark,compare,fit-gate,answerability,answer-removed}"
+        dest="eval_command",
+        required=True,
+        metavar="{gold,benchmark,compare,fit-gate,answerability,pooled,answer-removed}",
     )
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
@@ -126,6 +129,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     loso.add_argument("--out", type=Path, help="write the report (Markdown) to this file")
     loso.add_argument("--quiet", action="store_true", help="no progress output")
     loso.set_defaults(handler=cmd_answerability)
+
+    pooled = sub.add_parser(
+        "pooled", help="pool several reports question by question: each figure with its 95%% bootstrap interval"
+    )
+    pooled.add_argument("reports", type=Path, nargs="+", help="report directories (or their run files)")
+    pooled.add_argument("--mode", default="hybrid", help="the configuration read from each directory (default hybrid)")
+    pooled.add_argument("--title", default="Pooled", help="the report's title")
+    pooled.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    pooled.set_defaults(handler=cmd_pooled)
 
     removed = sub.add_parser(
         "answer-removed",
@@ -479,6 +491,22 @@ def _answer_removed(args: argparse.Namespace) -> int:
         rows = [{"set": s.name, **asdict(r)} for s in summaries for r in s.results]
         args.json.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return 0
+
+
+def _pooled(args: argparse.Namespace) -> int:
+    from eval.pooled import pool, to_markdown
+
+    report = to_markdown(pool(args.reports, args.mode), args.title)
+    print(report)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(report, encoding="utf-8")
+    return 0
+
+
+def cmd_pooled(args: argparse.Namespace) -> int:
+    """`guideline-qa eval pooled`."""
+    return _guard(_pooled, args)
 
 
 def cmd_answer_removed(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.evaluation import CORPUS_FILES, GOLD, PASSAGES, write_tiny_benchmark
+from tests.fakes.evaluation import CORPUS_FILES, GOLD, PASSAGES, OverlapPipeline, write_tiny_benchmark
 
 
 @pytest.fixture
@@ -34,3 +34,15 @@ def gold_file(tmp_path: Path) -> Path:
 def benchmark_files(tmp_path: Path) -> tuple[Path, Path]:
     """A tiny benchmark in the shared schema: (corpus.jsonl, questions.jsonl)."""
     return write_tiny_benchmark(tmp_path / "tinybench")
+
+
+@pytest.fixture
+def fake_targets(monkeypatch):
+    """`pipeline_targets` returning fake pipelines, one per mode."""
+    import eval.targets
+
+    monkeypatch.setattr(
+        eval.targets,
+        "pipeline_targets",
+        lambda settings, modes: [eval.targets.PipelineTarget(OverlapPipeline(m), m) for m in modes],
+    )

@@ -8,7 +8,6 @@ import pytest
 
 from eval.errors import EvalDataError
 from eval.gate import PROJECT_MAXIMUMS, PROJECT_MINIMUMS, check_gate, gate_values, parse_threshold, run_gate, thresholds
-from eval.targets import PipelineTarget
 from guideline_qa import cli
 from qa_service.settings import Settings
 from tests.fakes.evaluation import OverlapPipeline as FakePipeline
@@ -53,16 +52,6 @@ def test_run_gate_evaluates_a_spread_subset_in_process(gold_file, corpus_dir):
     full = run_gate(pipeline=FakePipeline(), settings=settings, gold=gold_file)  # g5 is answered: fails
     assert not full.passed and full.failures == ["abstention_recall = 0.5000 < 0.9"]
     assert run_gate(pipeline=FakePipeline(), settings=settings, gold=gold_file, minimums={}, maximums={}).passed
-
-
-@pytest.fixture
-def fake_targets(monkeypatch):
-    """`pipeline_targets` returning fake pipelines, one per mode."""
-    import eval.targets
-
-    monkeypatch.setattr(
-        eval.targets, "pipeline_targets", lambda settings, modes: [PipelineTarget(FakePipeline(m), m) for m in modes]
-    )
 
 
 def _gold_args(gold_file, corpus_dir, out, *extra):
