@@ -915,10 +915,14 @@ _LABEL = re.compile(r"[A-Z][\w()/-]*(?: [\w()/-]+){0,3}: \S|[A-Z][\w-]*(?: \([^)
 def _without_dangling_introductions(
     sentences: list[AnswerSentence], candidates: list[Candidate]
 ) -> list[AnswerSentence]:
-    """Drop a sentence ending in ":" ("The options are:") unless the next one is an item it introduces."""
-    kept = []
-    for i, sentence in enumerate(sentences):
-        following = sentences[i + 1] if i + 1 < len(sentences) else None
+    """Drop a sentence ending in ":" ("The options are:") unless the next sentence kept is an item it introduces.
+
+    Read from the end, so an opener whose only item is itself a dropped opener ("The criteria are:" before
+    "Absence of myeloma-defining events as follows:", whose items were not chosen) goes too.
+    """
+    kept: list[AnswerSentence] = []
+    for sentence in reversed(sentences):
+        following = kept[-1] if kept else None
         introduces = following is not None and (
             (following.source, following.position) == (sentence.source, sentence.position + 1)
             or (
@@ -931,7 +935,7 @@ def _without_dangling_introductions(
         )
         if not opener or introduces:
             kept.append(sentence)
-    return kept
+    return kept[::-1]
 
 
 _TRAILING_CONJUNCTION = re.compile(r"\s*[;,]?\s+(?:and|or)$")

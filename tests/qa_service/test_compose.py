@@ -137,6 +137,38 @@ def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_t
     assert _without_dangling_introductions([elsewhere, intro], rt_and_bma) == [elsewhere]
 
 
+
+def test_an_introduction_whose_only_item_was_a_dropped_introduction_goes_too():
+    from ingest import Chunk
+    from qa_service.compose import AnswerSentence, Candidate, _without_dangling_introductions
+
+    lines = [
+        "The following criteria define smoldering myeloma:",
+        "- Clonal plasma cells 10% to 60%.",
+        "- Absence of myeloma-defining events as follows:",
+        "- Hypercalcemia.",
+    ]
+    text = "\n".join(lines)
+    spans, start = [], 0
+    for line in lines:
+        spans.append((start, start + len(line)))
+        start += len(line) + 1
+    chunk = Chunk("m-0", "m", 0, text, 0, len(text), "Myeloma", (), tuple(spans))
+    other = Chunk("o-0", "o", 0, "Give 8 Gy.", 0, 10, "RT", (), ((0, 10),))
+    candidates = [Candidate(chunk, 0, 0), Candidate(other, 1, 1)]
+    criteria, events = (AnswerSentence(text=lines[i], source=0, position=i) for i in (0, 2))
+    item = AnswerSentence(text=lines[1], source=0, position=1)
+    elsewhere = AnswerSentence(text="Give 8 Gy.", source=1, position=0)
+
+    # "as follows:" has no item after it, so it goes; then "criteria ...:" introduces nothing kept.
+    assert _without_dangling_introductions([criteria, events, elsewhere], candidates) == [elsewhere]
+    # With an item of its own kept, the first introduction stays.
+    assert _without_dangling_introductions([criteria, item, events, elsewhere], candidates) == [
+        criteria,
+        item,
+        elsewhere,
+    ]
+
 LISTED = {
     "mscc.md": """---
 title: "Spinal metastases"
