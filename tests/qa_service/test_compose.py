@@ -137,7 +137,6 @@ def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_t
     assert _without_dangling_introductions([elsewhere, intro], rt_and_bma) == [elsewhere]
 
 
-
 def test_an_introduction_whose_only_item_was_a_dropped_introduction_goes_too():
     from ingest import Chunk
     from qa_service.compose import AnswerSentence, Candidate, _without_dangling_introductions
@@ -168,6 +167,7 @@ def test_an_introduction_whose_only_item_was_a_dropped_introduction_goes_too():
         item,
         elsewhere,
     ]
+
 
 LISTED = {
     "mscc.md": """---
