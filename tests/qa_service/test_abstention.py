@@ -218,6 +218,10 @@ def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
     flat = set().union(*terms)
     assert {"breast", "cancer", "bone", "scan", "normal"} <= flat
     assert not flat & {"72f", "next", "step", "pls", "f", "u"}
+    # "get" phrases who receives the subject: rare in guideline prose, it weighed more than "naloxone".
+    assert set().union(*question_terms("naloxone - who should get it? got it last time")) == set(
+        keyword_tokens("naloxone last time")
+    )
 
 
 def test_contractions_leave_no_single_letter_terms_but_numbers_stay():
