@@ -185,6 +185,15 @@ def test_clinical_shorthand_is_expanded():
     assert "intramedullary" in expand_query("post op RT after IM nail for path fracture?")
     assert "pathological" in expand_query("path fx")
     assert "oligometastatic" in expand_query("oligomets in spine")
+    assert "prescription" in expand_query("duration of opioid rx for acute pain")
+
+
+def test_rx_is_known_to_a_corpus_that_writes_prescription():
+    from qa_service.abstention import unknown_terms
+
+    # "rx" alone was a word the corpus never uses: "duration of opioid rx ..." was refused at 0.10.
+    idf = dict.fromkeys(keyword_tokens("duration of opioid prescription for acute pain after surgery"), 1.0)
+    assert unknown_terms("duration of opioid rx for acute pain after surgery", idf) == 0
 
 
 def test_lay_terms_for_red_flag_symptoms_meet_the_guideline_wording():
