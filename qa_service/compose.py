@@ -162,6 +162,11 @@ _ABBREVIATION_ENTRY = re.compile(r"^[A-Z][A-Za-z0-9/&-]*[A-Z0-9][A-Za-z0-9/&-]*,
 _GLOSSARY_LABEL = re.compile(r"^(?:abbreviations?|acronyms?)\s*:", re.IGNORECASE)
 
 
+# A table's glossary of one entry, in a row of its own: "| IV = intravenous. | | | |". The meaning is
+# words only: "| Tapentadol = 0.4 when converting |" states a value.
+_ONE_DEFINITION = re.compile(r"^[A-Za-z0-9][\w/&+-]{0,11} = [^=;\d]+\.?$")
+
+
 def _glossary(text: str) -> bool:
     """A list of definitions: a glossary label, or two "term = meaning" entries separated by semicolons."""
     if _GLOSSARY_LABEL.match(text):
@@ -189,11 +194,16 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
     Not: a reference-list entry, a sentence with almost no words (a citation, a stray label), an
     entry of a list of abbreviations or a table's glossary, a pointer to another section ("For more
     information, see ..."), or a fragment that begins mid-sentence (lower case, not the first word of
-    a list item). Table rows pass.
+    a list item). Table rows pass, but for a header row (it names columns only) and a row whose one
+    filled cell is the table's glossary ("| 5-HT3 = 5-hydroxytryptamine-3; bid = twice a day; ... | | |",
+    "| IV = intravenous. | | | |").
     """
     stripped = text.strip()
-    if stripped.startswith("|"):  # a row answers; a header row (with its |---| line) names columns only
-        return not re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped)
+    if stripped.startswith("|"):
+        if re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped):
+            return False
+        filled = [cell.strip() for cell in cells(stripped) if cell.strip()]
+        return not (len(filled) == 1 and (_glossary(filled[0]) or _ONE_DEFINITION.match(filled[0])))
     if (
         _REFERENCE.search(stripped)
         or len(_WORD.findall(stripped)) < 3

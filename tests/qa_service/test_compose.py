@@ -436,6 +436,17 @@ def test_a_dose_stated_with_an_equals_sign_is_still_answer_worthy():
     assert answer_worthy("For hydrocodone, 20 mg x 1 = 20 MME/day; keep the total below 50 MME/day.")
 
 
+def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
+    # NCI's tables end with a row of abbreviations spanning the table; it reached answers as "Drug Category: ...".
+    legend = "| 5-HT3 = 5-hydroxytryptamine-3; bid = twice a day; IV = intravenously; PO = by mouth. | | | |"
+    assert not answer_worthy(legend)
+    assert not answer_worthy("| IV = intravenous. | | | |")
+    # Rows that say something stay, an equals sign in one of several cells included.
+    assert answer_worthy("| Ondansetron | 8 mg PO bid | IV = 0.15 mg/kg |")
+    assert answer_worthy("| Hydrocodone | 1.0 |")
+    assert answer_worthy("| Tapentadol = 0.4 when converting to MME |")
+
+
 @pytest.mark.parametrize(
     ("sentence", "read"),
     [
