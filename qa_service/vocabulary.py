@@ -14,8 +14,9 @@ index's own text only, so it never "corrects" towards another corpus's terms:
 - a code the index writes with a hyphen: "NK1" -> "nk-1", "5HT3" -> "5-ht3";
 - general clinical shorthand and brand names (`general_terms`, `qa_service/data/abbreviations_general.tsv`),
   only where the index never uses the word and does use the term it stands for: "tylenol" ->
-  "acetaminophen", "shld" -> "should"; "PSMA" stays where the corpus never says "prostate-specific
-  membrane antigen", so a question about it still reads as one the corpus does not cover.
+  "acetaminophen", "shld" -> "should", and keys of several words or with punctuation too ("blood
+  thinner" -> "anticoagulant", "post-op" -> "postoperative"); "PSMA" stays where the corpus never says
+  "prostate-specific membrane antigen", so a question about it still reads as one the corpus does not cover.
 Acronyms are not guessed from the initials of the corpus's phrases: in a cancer corpus "SARS" would
 read as "small amount (of) radioactive substance" and a question the corpus cannot answer would look
 covered.
@@ -136,6 +137,16 @@ def _pairs(words: Sequence[str]) -> list[tuple[str, str]]:
     return list(pairwise(words))
 
 
+@lru_cache(maxsize=1)
+def _general_phrases() -> re.Pattern[str] | None:
+    """The general terms' keys that are not one plain word ("blood thinner", "post-op", "w/o", "her2+"), as one
+    pattern, longest first, never inside a longer word; None when every key is a plain word."""
+    keys = sorted((k for k in general_terms() if not _GENERAL_WORD.fullmatch(k)), key=len, reverse=True)
+    if not keys:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w+-])", re.IGNORECASE)
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 
@@ -156,12 +167,15 @@ class Speller:
         words: Counter[str],
         hyphenated: dict[str, str] | None = None,
         pairs: frozenset[tuple[str, str]] = frozenset(),
+        phrases: frozenset[str] = frozenset(),
     ) -> None:
         self.counts = words
         self.pairs = pairs
         """Adjacent word pairs of the general terms' expansions that the index's text holds."""
         self.hyphenated = hyphenated or {}
         """Letters-and-digits words the index writes with hyphens, by their unhyphenated form: "nk1" -> "nk-1"."""
+        self.phrases = phrases
+        """The general terms' keys of more than one plain word that the index's text holds ("blood clot")."""
         self._by_length: dict[int, list[str]] = {}
         for word in words:
             self._by_length.setdefault(len(word), []).append(word)
@@ -175,20 +189,27 @@ class Speller:
         forms: Counter[str] = Counter()
         wanted = {pair for terms in general_terms().values() for term in terms for pair in _pairs(_term_words(term))}
         pairs: set[tuple[str, str]] = set()
+        phrases: set[str] = set()
+        phrase_keys = _general_phrases()
         for text in texts:
             lower = normalise(text)
             counts.update(_ALPHA_WORD.findall(lower))
             forms.update(_HYPHENATED_CODE.findall(lower))
             pairs.update(p for p in _pairs(_ALPHA_WORD_OR_CODE.findall(lower)) if p in wanted)
+            if phrase_keys is not None:
+                phrases.update(m.group(0) for m in phrase_keys.finditer(lower))
         hyphenated: dict[str, str] = {}
         for form, _ in forms.most_common():  # the index's most frequent spelling of each
             hyphenated.setdefault(form.replace("-", ""), form)
-        return cls(counts, {k: v for k, v in hyphenated.items() if k not in forms}, frozenset(pairs))
+        return cls(
+            counts, {k: v for k, v in hyphenated.items() if k not in forms}, frozenset(pairs), frozenset(phrases)
+        )
 
     def general(self, word: str) -> str | None:
-        """The first of a general term's expansions ("tylenol" -> "acetaminophen") that the index spells out
-        (every word in its text, every adjacent pair too), when the index never uses `word` itself."""
-        if word in self.counts:
+        """The first of a general term's expansions ("tylenol" -> "acetaminophen", "blood thinner" ->
+        "anticoagulant") that the index spells out (every word in its text, every adjacent pair too), when the
+        index never uses `word` itself (a key of several words or with punctuation: never holds it)."""
+        if word in self.counts or word in self.phrases:
             return None
         for term in general_terms().get(word, ()):
             words = _term_words(term)
@@ -248,6 +269,15 @@ class Speller:
                 return match.group(0)
             return self.general(word) or match.group(0)
 
+        def phrase(match: re.Match[str]) -> str:
+            key = normalise(match.group(0))
+            if key in table or key in phrasing:
+                return match.group(0)
+            return self.general(key) or match.group(0)
+
+        phrases = _general_phrases()
+        if phrases is not None:  # before single words: "blood thinner", not "blood" then "thinner"
+            question = phrases.sub(phrase, question)
         question = _CODE_WORD.sub(join, question) if self.hyphenated else question
         question = _GENERAL_WORD.sub(general, question)
         return _LONG_WORD.sub(fix, question)

@@ -132,6 +132,25 @@ def test_general_shorthand_and_brand_names_read_as_the_terms_the_index_uses():
     assert speller.correct("non-vte EBRT") == "non-vte EBRT"
 
 
+def test_general_terms_of_several_words_or_with_punctuation_are_read_too():
+    # Keys such as "blood thinner", "post-op" and "w/o" were never matched: only plain single words were.
+    speller = Speller.from_texts(
+        [
+            "Anticoagulant therapy raises the risk. Treat hypercalcaemia of malignancy with hydration.",
+            "Postoperative radiotherapy follows fixation. Without delay. A blood clot is a thrombosis.",
+        ]
+    )
+    assert speller.correct("on a Blood Thinner, ok?") == "on a anticoagulant, ok?"
+    assert speller.correct("high calcium - what first?") == "hypercalcaemia - what first?"
+    assert speller.correct("post-op RT after nailing w/o surgery?") == "postoperative RT after nailing without surgery?"
+    # The index holds the phrase itself: it stays ("blood clot" is in the passages).
+    assert speller.correct("blood clot risk") == "blood clot risk"
+    # The index lacks every term it stands for: it stays, a subject the corpus does not cover.
+    assert speller.correct("HER2+ breast ca, heart attack last year") == "HER2+ breast ca, heart attack last year"
+    # Never inside a longer word or phrase.
+    assert speller.correct("high calciumlike") == "high calciumlike"
+
+
 def test_every_general_term_line_has_a_key_and_an_expansion():
     from pathlib import Path
 
