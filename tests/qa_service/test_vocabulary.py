@@ -151,6 +151,14 @@ def test_general_terms_of_several_words_or_with_punctuation_are_read_too():
     assert speller.correct("high calciumlike") == "high calciumlike"
 
 
+def test_shorthand_added_in_session_18_reads_as_the_guideline_words():
+    speller = Speller.from_texts(["Shortness of breath and quality of life. Radiation oncology review."])
+    assert (
+        speller.correct("new sob, qol poor - rad onc?")
+        == "new shortness of breath, quality of life poor - radiation oncology?"
+    )
+
+
 def test_every_general_term_line_has_a_key_and_an_expansion():
     from pathlib import Path
 
