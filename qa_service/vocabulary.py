@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
@@ -147,6 +147,27 @@ def _general_phrases() -> re.Pattern[str] | None:
     return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w+-])", re.IGNORECASE)
 
 
+def _phrases_in(text: str, words: Collection[str]) -> frozenset[str]:
+    """The general terms' phrase keys (`_general_phrases`) that lower-cased `text` holds as whole words ("blood
+    clot", not "blood clotting"). Only keys whose words (two letters or more) are all among `words`, the text's
+    own, are looked for, with `str.find`: one pattern of every key run over a large index's text took most of
+    the speller's start-up."""
+    found = set()
+    for key in (k for k in general_terms() if not _GENERAL_WORD.fullmatch(k)):
+        if any(word not in words for word in _ALPHA_WORD.findall(key)):
+            continue
+        start = text.find(key)
+        while start != -1:
+            before = text[start - 1] if start else " "
+            end = start + len(key)
+            after = text[end] if end < len(text) else " "
+            if not (before.isalnum() or before in "_-") and not (after.isalnum() or after in "_+-"):
+                found.add(key)
+                break
+            start = text.find(key, start + 1)
+    return frozenset(found)
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 
@@ -189,21 +210,18 @@ class Speller:
         forms: Counter[str] = Counter()
         wanted = {pair for terms in general_terms().values() for term in terms for pair in _pairs(_term_words(term))}
         pairs: set[tuple[str, str]] = set()
-        phrases: set[str] = set()
-        phrase_keys = _general_phrases()
+        lowered: list[str] = []
         for text in texts:
             lower = normalise(text)
+            lowered.append(lower)
             counts.update(_ALPHA_WORD.findall(lower))
             forms.update(_HYPHENATED_CODE.findall(lower))
             pairs.update(p for p in _pairs(_ALPHA_WORD_OR_CODE.findall(lower)) if p in wanted)
-            if phrase_keys is not None:
-                phrases.update(m.group(0) for m in phrase_keys.finditer(lower))
+        phrases = _phrases_in("\n".join(lowered), counts)
         hyphenated: dict[str, str] = {}
         for form, _ in forms.most_common():  # the index's most frequent spelling of each
             hyphenated.setdefault(form.replace("-", ""), form)
-        return cls(
-            counts, {k: v for k, v in hyphenated.items() if k not in forms}, frozenset(pairs), frozenset(phrases)
-        )
+        return cls(counts, {k: v for k, v in hyphenated.items() if k not in forms}, frozenset(pairs), phrases)
 
     def general(self, word: str) -> str | None:
         """The first of a general term's expansions ("tylenol" -> "acetaminophen", "blood thinner" ->
