@@ -137,34 +137,42 @@ def _pairs(words: Sequence[str]) -> list[tuple[str, str]]:
     return list(pairwise(words))
 
 
+# Where a phrase key stands as a whole: not inside a longer word ("blood clotting", "non-post-op", "her2+ve").
+_PHRASE_BEFORE = r"(?<![\w-])"
+_PHRASE_AFTER = r"(?![\w+-])"
+
+
+@lru_cache(maxsize=1)
+def _phrase_keys() -> tuple[str, ...]:
+    """The general terms' keys that are not one plain word ("blood thinner", "post-op", "w/o", "her2+"), longest
+    first."""
+    return tuple(sorted((k for k in general_terms() if not _GENERAL_WORD.fullmatch(k)), key=len, reverse=True))
+
+
 @lru_cache(maxsize=1)
 def _general_phrases() -> re.Pattern[str] | None:
-    """The general terms' keys that are not one plain word ("blood thinner", "post-op", "w/o", "her2+"), as one
-    pattern, longest first, never inside a longer word; None when every key is a plain word."""
-    keys = sorted((k for k in general_terms() if not _GENERAL_WORD.fullmatch(k)), key=len, reverse=True)
+    """The phrase keys (`_phrase_keys`) as one pattern, longest first, each standing as a whole; None when every
+    key is a plain word."""
+    keys = _phrase_keys()
     if not keys:
         return None
-    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(k) for k in keys) + r")(?![\w+-])", re.IGNORECASE)
+    return re.compile(_PHRASE_BEFORE + "(?:" + "|".join(map(re.escape, keys)) + ")" + _PHRASE_AFTER, re.IGNORECASE)
 
 
 def _phrases_in(text: str, words: Collection[str]) -> frozenset[str]:
-    """The general terms' phrase keys (`_general_phrases`) that lower-cased `text` holds as whole words ("blood
-    clot", not "blood clotting"). Only keys whose words (two letters or more) are all among `words`, the text's
-    own, are looked for, with `str.find`: one pattern of every key run over a large index's text took most of
-    the speller's start-up."""
+    """The phrase keys (`_phrase_keys`) that lower-cased `text` holds as a whole ("blood clot", not "blood
+    clotting"). Only keys whose words (two letters or more) are all among `words`, the text's own, are looked for,
+    with `str.find`: one pattern of every key run over a large index's text took most of the speller's start-up."""
     found = set()
-    for key in (k for k in general_terms() if not _GENERAL_WORD.fullmatch(k)):
+    for key in _phrase_keys():
         if any(word not in words for word in _ALPHA_WORD.findall(key)):
             continue
+        whole = re.compile(_PHRASE_BEFORE + re.escape(key) + _PHRASE_AFTER)
         start = text.find(key)
-        while start != -1:
-            before = text[start - 1] if start else " "
-            end = start + len(key)
-            after = text[end] if end < len(text) else " "
-            if not (before.isalnum() or before in "_-") and not (after.isalnum() or after in "_+-"):
-                found.add(key)
-                break
+        while start != -1 and not whole.match(text, start):
             start = text.find(key, start + 1)
+        if start != -1:
+            found.add(key)
     return frozenset(found)
 
 
