@@ -50,27 +50,23 @@ format: $(STAMP) ## apply ruff's formatting and safe fixes
 REALDOCS ?= ../shared/realdocs
 REALDOCS_INDEX ?= .cache/realdocs-index
 
-# $(call realdocs_eval,SET): ingest ../shared/realdocs (incremental) and score eval/gold/SET.jsonl on it,
-# or say why not where the folder is absent.
+# $(call realdocs_eval,SETS): ingest ../shared/realdocs (incremental) once and score each eval/gold/SET.jsonl on it
+# into reports/SET, or say why not where the folder is absent.
 define realdocs_eval
 	@if [ -d "$(REALDOCS)" ]; then \
 		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
-		$(BIN)/guideline-qa eval gold --gold eval/gold/$(1).jsonl --index $(REALDOCS_INDEX) --out reports/$(1) --quiet; \
+		for s in $(1); do \
+			$(BIN)/guideline-qa eval gold --gold eval/gold/$$s.jsonl --index $(REALDOCS_INDEX) --out reports/$$s --quiet || exit 1; \
+		done; \
 	else \
-		echo "skipping eval/gold/$(1).jsonl: $(REALDOCS) is absent (see docs/evaluation.md)"; \
+		echo "skipping $(1): $(REALDOCS) is absent (see docs/evaluation.md)"; \
 	fi
 endef
 
 eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document sets
 	@mkdir -p reports && rm -f reports/.gate-failed
 	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate || touch reports/.gate-failed
-	$(call realdocs_eval,realdocs_dev)
-	$(call realdocs_eval,realdocs_dev3)
-	$(call realdocs_eval,realdocs_dev4)
-	$(call realdocs_eval,realdocs_dev5)
-	$(call realdocs_eval,realdocs_dev6)
-	$(call realdocs_eval,realdocs_dev7)
-	$(call realdocs_eval,realdocs_dev8)
+	$(call realdocs_eval,$(REALDOCS_DEV_SETS))
 	@if [ -f reports/.gate-failed ]; then rm -f reports/.gate-failed; \
 		echo "make eval: the regression gate failed on the gold set (reports/gold/summary.md)"; exit 1; fi
 
@@ -80,15 +76,10 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	done
 	$(BIN)/guideline-qa eval pooled $(foreach s,$(BONE_HELDOUT_SETS),reports/$(s)) --title "Bone metastasis, held-out sets" \
 		--out reports/heldout-pooled-bone.md
+	$(call realdocs_eval,$(REALDOCS_HELDOUT_SETS))
 	@if [ -d "$(REALDOCS)" ]; then \
-		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
-		for s in $(REALDOCS_HELDOUT_SETS); do \
-			$(BIN)/guideline-qa eval gold --gold eval/gold/$$s.jsonl --index $(REALDOCS_INDEX) --out reports/$$s --quiet || exit 1; \
-		done && \
 		$(BIN)/guideline-qa eval pooled $(foreach s,$(REALDOCS_HELDOUT_SETS),reports/$(s)) \
 			--title "Real guideline documents, held-out sets" --out reports/heldout-pooled-realdocs.md; \
-	else \
-		echo "skipping the real-document held-out sets: $(REALDOCS) is absent (see docs/evaluation.md)"; \
 	fi
 	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
 		--out reports/answer-removed-heldout-bone.md --quiet
