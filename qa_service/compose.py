@@ -202,7 +202,7 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
     if stripped.startswith("|"):
         if re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped):
             return False
-        filled = [cell.strip() for cell in cells(stripped) if cell.strip()]
+        filled = [cell for cell in cells(stripped) if cell]  # `cells` strips each
         return not (len(filled) == 1 and (_glossary(filled[0]) or _ONE_DEFINITION.match(filled[0])))
     if (
         _REFERENCE.search(stripped)
