@@ -11,6 +11,7 @@ from eval.gate import PROJECT_MAXIMUMS, PROJECT_MINIMUMS, check_gate, gate_value
 from guideline_qa import cli
 from qa_service.settings import Settings
 from tests.fakes.evaluation import OverlapPipeline as FakePipeline
+from tests.fakes.evaluation import gold_args
 
 
 def test_check_gate_names_each_failing_metric():
@@ -54,10 +55,6 @@ def test_run_gate_evaluates_a_spread_subset_in_process(gold_file, corpus_dir):
     assert run_gate(pipeline=FakePipeline(), settings=settings, gold=gold_file, minimums={}, maximums={}).passed
 
 
-def _gold_args(gold_file, corpus_dir, out, *extra):
-    return ["eval", "gold", "--gold", str(gold_file), "--corpus", str(corpus_dir), "--out", str(out), "--quiet", *extra]
-
-
 def test_answer_removed_names_a_missing_gold_file(tmp_path, capsys):
     assert cli.main(["eval", "answer-removed", "--gold", str(tmp_path / "nowhere.jsonl"), "--quiet"]) == 2
     assert "nowhere.jsonl" in capsys.readouterr().err
@@ -75,7 +72,7 @@ def test_eval_is_registered_with_its_subcommands():
 
 def test_eval_gold_writes_reports_for_each_mode(fake_targets, gold_file, corpus_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    assert cli.main(_gold_args(gold_file, corpus_dir, out, "--modes", "hybrid,dense")) == 0
+    assert cli.main(gold_args(gold_file, corpus_dir, out, "--modes", "hybrid,dense")) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "combined.json",
         "dense.json",
@@ -89,24 +86,22 @@ def test_eval_gold_writes_reports_for_each_mode(fake_targets, gold_file, corpus_
 
 def test_gate_exit_codes(fake_targets, gold_file, corpus_dir, tmp_path, capsys):
     out = tmp_path / "out"
-    assert cli.main(_gold_args(gold_file, corpus_dir, out, "--gate")) == 1
+    assert cli.main(gold_args(gold_file, corpus_dir, out, "--gate")) == 1
     err = capsys.readouterr().err
     assert "gate FAILED for hybrid" in err and "abstention_recall = 0.5000 < 0.9" in err
     assert "key_fact_recall" not in err  # the fake states every key fact
-    assert (
-        cli.main(_gold_args(gold_file, corpus_dir, out, "--min", "recall@5=0.9", "--max", "ask.total.p95_ms=50")) == 0
-    )
+    assert cli.main(gold_args(gold_file, corpus_dir, out, "--min", "recall@5=0.9", "--max", "ask.total.p95_ms=50")) == 0
     assert "gate passed for hybrid (2 thresholds)" in capsys.readouterr().out
-    assert cli.main(_gold_args(gold_file, corpus_dir, out, "--min", "mrr@10=1.01")) == 1
-    assert cli.main(_gold_args(gold_file, corpus_dir, out, "--min", "mrr@10")) == 2
+    assert cli.main(gold_args(gold_file, corpus_dir, out, "--min", "mrr@10=1.01")) == 1
+    assert cli.main(gold_args(gold_file, corpus_dir, out, "--min", "mrr@10")) == 2
     assert "METRIC=VALUE" in capsys.readouterr().err
 
 
 def test_bad_modes_and_modes_with_url_are_refused(fake_targets, gold_file, corpus_dir, tmp_path, capsys):
-    assert cli.main(_gold_args(gold_file, corpus_dir, tmp_path, "--modes", "hybrid,bm42")) == 2
+    assert cli.main(gold_args(gold_file, corpus_dir, tmp_path, "--modes", "hybrid,bm42")) == 2
     assert "unknown retrieval mode bm42" in capsys.readouterr().err
-    assert cli.main(_gold_args(gold_file, corpus_dir, tmp_path, "--modes", "dense", "--url", "http://x")) == 2
-    assert cli.main(_gold_args(gold_file, tmp_path / "nowhere", tmp_path)) == 2
+    assert cli.main(gold_args(gold_file, corpus_dir, tmp_path, "--modes", "dense", "--url", "http://x")) == 2
+    assert cli.main(gold_args(gold_file, tmp_path / "nowhere", tmp_path)) == 2
     assert "nowhere: no such file or folder" in capsys.readouterr().err
 
 
@@ -133,7 +128,7 @@ def test_eval_benchmark_builds_a_retrieval_only_index_unless_answers_are_asked(
 
 
 def test_eval_compare_prints_changes_and_can_fail_on_regression(fake_targets, gold_file, corpus_dir, tmp_path, capsys):
-    cli.main(_gold_args(gold_file, corpus_dir, tmp_path / "a", "--modes", "hybrid,dense"))
+    cli.main(gold_args(gold_file, corpus_dir, tmp_path / "a", "--modes", "hybrid,dense"))
     a = json.loads((tmp_path / "a" / "hybrid.json").read_text())
     a["metrics"]["passage_mrr@10"] = 0.5
     (tmp_path / "a" / "worse.json").write_text(json.dumps(a))

@@ -9,12 +9,12 @@ import pytest
 from eval.errors import EvalDataError
 from eval.pooled import interval, pool, to_markdown
 from guideline_qa import cli
+from tests.fakes.evaluation import gold_args
 
 
 def _report(tmp_path, gold_file, corpus_dir, name):
     out = tmp_path / name
-    args = ["eval", "gold", "--gold", str(gold_file), "--corpus", str(corpus_dir), "--out", str(out), "--quiet"]
-    assert cli.main(args) == 0
+    assert cli.main(gold_args(gold_file, corpus_dir, out)) == 0
     return out
 
 

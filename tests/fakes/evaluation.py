@@ -19,6 +19,12 @@ PASSAGES = [
     ("c5", "mscc", None, "Spinal cord compression needs urgent MRI of the whole spine."),
 ]
 
+
+def gold_args(gold_file: Path, corpus_dir: Path, out: Path, *extra: str) -> list[str]:
+    """`guideline-qa eval gold` over the tiny gold set and corpus, quietly, into `out`."""
+    return ["eval", "gold", "--gold", str(gold_file), "--corpus", str(corpus_dir), "--out", str(out), "--quiet", *extra]
+
+
 CORPUS_FILES = {
     "bm/rt.md": "---\ntitle: Radiotherapy\n---\n\n# Radiotherapy\n\n### BM-RT-02 Dose\n\n{c1}\n\n"
     "### BM-RT-03 Re\n\n{c2}\n",
