@@ -35,6 +35,9 @@ class Candidate:
     attached: bool = False
     """A recommendation brought in by a passage under it (`governing_recommendations`): read beside the top
     passages, not in place of one."""
+    only_before: bool = False
+    """The passage before one that opens by pointing back ("In contrast, ..."): brought in only for the sentence
+    pointed to (`_antecedent`), its own sentences are not scored."""
 
 
 @dataclass
@@ -586,9 +589,7 @@ def sentences_for_left_out_parts(
     pool = [
         s
         for s in scored[:KIND_DEPTH]
-        if s.score >= floor
-        and not _ANAPHORIC_START.match(s.text)
-        and lead_in(candidates[s.source].chunk, s.position) is None
+        if s.score >= floor and not points_back(s.text) and lead_in(candidates[s.source].chunk, s.position) is None
     ]
     keywords: dict[int, frozenset[str]] = {}
 
@@ -677,11 +678,13 @@ class ExtractiveComposer:
         )
         window = len(candidates)
         for i, c in enumerate(candidates):
-            limit -= not c.attached
+            limit -= not (c.attached or c.only_before)
             if limit < 0:
                 window = i
                 break
         for source, candidate in enumerate(candidates[:window]):
+            if candidate.only_before:
+                continue
             texts = candidate.chunk.sentence_texts()
             vectors = self._sentence_vectors(candidate)
             # A sentence is read under its headings: "4 mg every 6 months" in a section on treatment-
@@ -790,13 +793,19 @@ class ExtractiveComposer:
             if sentence.score < floor and chosen:
                 break
             take(sentence)
-        # A sentence that points back ("This regimen is preferred ...") brings the sentence it points to.
+        # A sentence that points back ("This regimen is preferred ...") brings the sentence it points to. For one
+        # that opens its passage, that is the last sentence of the passage before it in the document.
         by_place = {(s.source, s.position): s for s in scored}
+        pointed_to: list[tuple[AnswerSentence, AnswerSentence]] = []  # (the sentence before, the one pointing back)
         for sentence in list(chosen):
             before = by_place.get((sentence.source, sentence.position - 1))
+            if before is None and sentence.position == 0 and points_back(sentence.text):
+                before = _antecedent(sentence, candidates, by_place)
+                if before is not None:
+                    pointed_to.append((before, sentence))
             if (
                 before is not None
-                and _ANAPHORIC_START.match(sentence.text)
+                and points_back(sentence.text)
                 and before not in chosen
                 and words + _words(before.text) <= max_words + max_words // 4  # a little over the target
             ):
@@ -823,14 +832,56 @@ class ExtractiveComposer:
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         chosen = _without_dangling_introductions(chosen, candidates)
+        for before, sentence in pointed_to:  # from the passage before: read just before the sentence pointing back
+            if before in chosen and sentence in chosen:
+                chosen.remove(before)
+                chosen.insert(chosen.index(sentence), before)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score)
 
 
-# A sentence that starts by pointing back at the one before it: without that one, "this" names nothing.
+# A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and
+# "In contrast, enzyme inhibitors may increase methadone's activity" contrasts with nothing. A connective counts
+# only with its comma: "In addition to breast cancer risk reduction, ..." and "However severe ..." do not point back.
 _ANAPHORIC_START = re.compile(
-    r"^(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
+    r"^(?:(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
     r"(?!\s+(?:guideline|document|review|section|chapter)s?\b)"  # "This guideline ..." names its subject
+    r"|In (?:this|these|that|those|such|both)\b"  # "In these patients, ..."
+    r"|(?:However|In contrast|By contrast|Conversely|On the other hand|Similarly|Likewise|Therefore|Thus|Hence"
+    r"|Consequently|Accordingly|As a result|Nevertheless|Nonetheless|Moreover|Furthermore|Additionally"
+    r"|In addition|Also|Instead|Otherwise|Again),)"
 )
+
+
+def points_back(text: str) -> bool:
+    """Whether a sentence starts by pointing back at the one before it (`_ANAPHORIC_START`)."""
+    return _ANAPHORIC_START.match(text) is not None
+
+
+def _antecedent(
+    sentence: AnswerSentence,
+    candidates: Sequence[Candidate],
+    by_place: dict[tuple[int, int], AnswerSentence],
+) -> AnswerSentence | None:
+    """The sentence a passage's opening sentence points back to: the last sentence of the passage before it in the
+    document that ends before it starts, when that passage is a candidate (the pipeline attaches it)."""
+    chunk = candidates[sentence.source].chunk
+    begins = chunk.start + chunk.sentences[sentence.position][0]
+    for source, candidate in enumerate(candidates):
+        earlier = candidate.chunk
+        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
+            continue
+        ends = [p for p, (_, end) in enumerate(earlier.sentences) if earlier.start + end <= begins]
+        if not ends:
+            return None
+        position = ends[-1]
+        found = by_place.get((source, position))
+        if found is not None:
+            return found
+        text = earlier.sentence_texts()[position]
+        if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
+            return None
+        return AnswerSentence(text=drop_source_references(text), source=source, position=position)
+    return None
 
 
 def sentence_passage(chunk: Chunk, text: str, table_header: str | None = None) -> str:
@@ -957,6 +1008,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
     order: list[int] = []
     parts: list[str] = []
     previous_source: int | None = None
+    said: str | None = None  # the last "Per ..." label: a next passage of the same guideline is not attributed again
     for sentence in composed.sentences:
         sources = [sentence.source, *(s for s in sentence.also if s != sentence.source)]
         for source in sources:
@@ -980,8 +1032,11 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
             strength = strength_text(chunk)
             if label and strength and _norm(strength) not in _norm(body):  # said once, where the guideline says it
                 label = f"{label} ({strength})"
-            if label:  # a table row's first cell is a name, not the start of a sentence: it keeps its capital
+            # Said once for consecutive passages of one guideline. A table row's first cell is a name, not the start
+            # of a sentence: it keeps its capital.
+            if label and label != said:
                 body = f"Per {label}, {body if sentence.table_header else _lower_first(body, chunk.text)}"
+                said = label
         parts.append(f"{body} {markers}")
         previous_source = sentence.source
     return " ".join(parts), order

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from qa_service.compose import (
     ExtractiveComposer,
     attribution,
     governing_recommendations,
+    points_back,
     render,
     sentence_passage,
 )
@@ -268,6 +270,41 @@ class QAPipeline:
                 out.append(Candidate(chunk=self.index.chunks[rec], row=rec, rank=candidate.rank, attached=True))
         return out
 
+    def _with_passages_pointed_back_to(self, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates, each passage that opens by pointing back followed by the passage before it in its document.
+
+        A passage can open on "In contrast, enzyme inhibitors may increase methadone's activity" or "This
+        recommendation was reached by consensus": packed by sentences with one of overlap, the passage before
+        holds the sentence pointed to, just before it. Brought in for that sentence only (`Candidate.only_before`),
+        it lets the composer quote the pair (`ExtractiveComposer.compose`) without competing with the others.
+        """
+        preceding = self._preceding
+        present = {c.row for c in candidates} | self._hidden
+        out: list[Candidate] = []
+        for candidate in candidates:
+            out.append(candidate)
+            before = preceding.get(candidate.row)
+            if before is None or before in present or not candidate.chunk.sentences:
+                continue
+            if points_back(candidate.chunk.sentence_texts()[0]):
+                present.add(before)
+                out.append(
+                    Candidate(chunk=self.index.chunks[before], row=before, rank=candidate.rank, only_before=True)
+                )
+        return out
+
+    @cached_property
+    def _preceding(self) -> dict[int, int]:
+        """Each passage's row -> the row of the passage before it in its document."""
+        by_doc: dict[str, list[tuple[int, int]]] = {}
+        for row, chunk in enumerate(self.index.chunks):
+            by_doc.setdefault(chunk.doc_id, []).append((chunk.position, row))
+        out: dict[int, int] = {}
+        for rows in by_doc.values():
+            rows.sort()
+            out.update((later, earlier) for (_, earlier), (_, later) in pairwise(rows))
+        return out
+
     @contextmanager
     def hiding(self, rows: Collection[int]) -> Iterator[None]:
         """Answer as if these passages were not in the index (evaluation: `eval/answer_removed.py`).
@@ -299,6 +336,7 @@ class QAPipeline:
         candidates = self.candidates(result.hits)
         if answer_settings.attach_recommendations:
             candidates = self._with_recommendations(candidates)
+        candidates = self._with_passages_pointed_back_to(candidates)
         composer_name = request.composer or answer_settings.composer
         max_words = answer_settings.long_max_words if request.long else answer_settings.max_words
 

@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.compose import Candidate, ExtractiveComposer, answer_worthy, governing_recommendations, render
+from qa_service.compose import (
+    Candidate,
+    ExtractiveComposer,
+    answer_worthy,
+    governing_recommendations,
+    points_back,
+    render,
+)
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
@@ -662,6 +669,100 @@ def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
         "CyBorD combines cyclophosphamide, bortezomib and dexamethasone.",
         "This regimen is preferred in significant renal dysfunction with creatinine clearance below 45.",
     ]
+
+
+METHADONE = (
+    "# Methadone\n\n## Interactions\n\n"
+    "Methadone is metabolised by several liver enzymes. "
+    "Enzyme inducers such as certain anticonvulsants can reduce its analgesic effect within days. "
+    "Rifampicin is a strong inducer that often halves methadone levels. "
+    "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation. "
+    "Drug interactions may mean that some medications need to be replaced and that patients need extra monitoring.\n"
+)
+METHADONE_QUESTION = "do enzyme inhibitors increase methadone activity and side effects"
+
+
+def _methadone_index(tmp_path):
+    """The methadone section cut in two passages, the second opening on "In contrast, ..."."""
+    from ingest import HashEmbedder, build_index, open_index
+    from ingest.chunking import ChunkingSettings
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "methadone.md").write_text(METHADONE)
+    embedder = HashEmbedder()
+    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=48))
+    index = open_index(tmp_path / "index")
+    assert [c.sentence_texts()[0][:11] for c in index.chunks] == ["Methadone i", "In contrast"]
+    return index, embedder
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("This regimen is preferred in renal dysfunction.", True),
+        ("In contrast, enzyme inhibitors may increase methadone's activity.", True),
+        ("However, patients who received single-fraction radiation therapy had a higher rate of retreatment.", True),
+        ("In these patients, a baseline ECG is advised.", True),
+        ("Therefore, before increasing the dosage, clinicians should pause.", True),
+        ("In addition to breast cancer risk reduction, the USPSTF found fewer fractures.", False),
+        ("However severe the pain, start low.", False),
+        ("This guideline covers adults with cancer.", False),
+        ("For example, fentanyl is not detected by opiate immunoassays.", False),  # an example stands on its own
+        ("Methadone is associated with QT prolongation.", False),
+    ],
+)
+def test_which_sentences_point_back_at_the_one_before(text, expected):
+    assert points_back(text) is expected
+
+
+def test_a_passage_opening_on_a_contrast_brings_the_last_sentence_of_the_passage_before(tmp_path):
+    index, embedder = _methadone_index(tmp_path)
+    candidates = [
+        Candidate(chunk=index.chunks[1], row=1, rank=0),
+        Candidate(chunk=index.chunks[0], row=0, rank=0, only_before=True),
+    ]
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+
+    composed = composer.compose(METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=60)
+    answer, order = render(composed, candidates)
+
+    texts = [s.text for s in composed.sentences]
+    contrast = texts.index(
+        "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation."
+    )
+    assert texts[contrast - 1] == "Rifampicin is a strong inducer that often halves methadone levels."
+    assert composed.sentences[contrast - 1].source == 1  # cited to the passage that holds it
+    # The passage before is read for that sentence only: its other sentences never compete.
+    assert not any(t.startswith(("Methadone is metabolised", "Enzyme inducers")) for t in texts)
+    assert "halves methadone levels. [1] In contrast, enzyme inhibitors" in answer and order[0] == 1
+
+
+def test_without_the_passage_before_a_contrast_is_quoted_as_it_stands(tmp_path):
+    index, embedder = _methadone_index(tmp_path)
+    candidates = [Candidate(chunk=index.chunks[1], row=1, rank=0)]
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+
+    composed = composer.compose(METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=60)
+
+    assert composed.sentences[0].text.startswith("In contrast,")
+    assert {s.source for s in composed.sentences} == {0}
+
+
+def test_render_names_a_guideline_once_for_its_consecutive_passages(extractive, rt_and_bma):
+    from qa_service.compose import AnswerSentence, Composed
+
+    first, second = rt_and_bma[0], rt_and_bma[1]
+    same = [first, replace(second, chunk=replace(second.chunk, guideline=first.chunk.guideline))]
+    composed = Composed(
+        sentences=[AnswerSentence("One.", source=0, position=0), AnswerSentence("Two.", source=1, position=0)],
+        composer="extractive",
+    )
+
+    answer, order = render(composed, same)
+
+    label = first.chunk.guideline
+    assert answer.count(f"Per {label}") == 1 and order == [0, 1]
+    assert answer.endswith("Two. [2]")
 
 
 # -- sentences rescored by the cross-encoder ------------------------------------------------------------
