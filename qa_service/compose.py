@@ -456,6 +456,11 @@ _MAY_STATE_A_QUANTITY = re.compile(
 )
 
 
+POINTED_TO_ALLOWANCE = 0.5
+"""Share of the word target an answer may go over to bring the sentence one of its sentences points back to
+("In contrast, ..."): on the development sets, a quarter left 39 of 791 answers' sentences without it, a half 24,
+for 0.6 more words an answer on average."""
+
 FLOOR_SHARE = 0.6
 """Share of the best sentence's score another sentence needs to join the answer."""
 
@@ -807,7 +812,7 @@ class ExtractiveComposer:
                 before is not None
                 and points_back(sentence.text)
                 and before not in chosen
-                and words + _words(before.text) <= max_words + max_words // 4  # a little over the target
+                and words + _words(before.text) <= max_words * (1 + POINTED_TO_ALLOWANCE)
             ):
                 chosen.append(before)
                 seen.add(_norm(before.text))

@@ -737,6 +737,32 @@ def test_a_passage_opening_on_a_contrast_brings_the_last_sentence_of_the_passage
     assert "halves methadone levels. [1] In contrast, enzyme inhibitors" in answer and order[0] == 1
 
 
+def test_the_sentence_pointed_to_may_take_the_answer_over_its_word_target(tmp_path):
+    import math
+
+    from qa_service.compose import POINTED_TO_ALLOWANCE
+
+    index, embedder = _methadone_index(tmp_path)
+    candidates = [
+        Candidate(chunk=index.chunks[1], row=1, rank=0),
+        Candidate(chunk=index.chunks[0], row=0, rank=0, only_before=True),
+    ]
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+    contrast = (
+        "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation."
+    )
+    before = "Rifampicin is a strong inducer that often halves methadone levels."
+    both = len(contrast.split()) + len(before.split())
+    target = math.ceil(both / (1 + POINTED_TO_ALLOWANCE))  # the pair is over the target, within the allowance
+
+    composed = composer.compose(
+        METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=target
+    )
+
+    assert both > target
+    assert [s.text for s in composed.sentences] == [before, contrast]
+
+
 def test_without_the_passage_before_a_contrast_is_quoted_as_it_stands(tmp_path):
     index, embedder = _methadone_index(tmp_path)
     candidates = [Candidate(chunk=index.chunks[1], row=1, rank=0)]
