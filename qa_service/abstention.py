@@ -1103,7 +1103,13 @@ class EvidenceGate:
         ignore = QUANTITY_WORDS | silent
         dosing_words = set(keyword_tokens(" ".join(candidates[i].chunk.embedding_text() for i in dosing)))
         other_words = set(
-            keyword_tokens(" ".join(c.chunk.embedding_text() for i, c in enumerate(candidates) if i not in dosing))
+            keyword_tokens(
+                " ".join(
+                    c.chunk.embedding_text()
+                    for i, c in enumerate(candidates)
+                    if i not in dosing and not c.only_before  # read for one sentence, not retrieved
+                )
+            )
         )
         for use in uses:
             # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;

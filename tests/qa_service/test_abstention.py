@@ -946,3 +946,26 @@ def test_a_reference_number_no_longer_passes_for_the_quantity_asked(tmp_path) ->
     assert many.abstained and "quantity" in (many.reason or "")
     long = pipeline.ask(AskRequest(question="muscle soreness after new exercises: how long does it last?"))
     assert not long.abstained and "within several days" in long.answer and "(1" not in long.answer
+
+
+def test_a_passage_read_only_for_a_sentence_pointed_to_is_not_a_retrieved_passage_speaking_of_the_use(mini_pipeline):
+    from dataclasses import replace
+
+    from tests.qa_service.mini_corpus import candidates_for
+
+    question = "zoledronic acid dose for hypercalcaemia of malignancy?"
+    candidates = candidates_for(mini_pipeline.index, "BM-MM-01", "HCM-01")
+    dose = next(i for i, t in enumerate(candidates[0].chunk.sentence_texts()) if "4 mg every 12 weeks" in t)
+    composed = Composed(
+        sentences=[AnswerSentence(candidates[0].chunk.sentence_texts()[dose], source=0, position=dose)],
+        composer="extractive",
+    )
+    gate = mini_pipeline.gate
+
+    retrieved = gate._use_unstated(question, composed, candidates, frozenset())
+    read_for_one_sentence = gate._use_unstated(
+        question, composed, [candidates[0], replace(candidates[1], only_before=True)], frozenset()
+    )
+
+    assert retrieved == "hypercalcaemia of malignancy"  # another retrieved passage speaks of the use
+    assert read_for_one_sentence == ""  # the passage before another is not evidence that the index speaks of it
