@@ -260,36 +260,52 @@ class QAPipeline:
         recommendation is read beside its passage (`Candidate.attached`), never in place of another.
         """
         governing = self._governing
-        present = {c.row for c in candidates} | self._hidden
-        out: list[Candidate] = []
-        for candidate in candidates:
-            out.append(candidate)
-            rec = governing.get(candidate.row)
-            if rec is not None and rec not in present:
-                present.add(rec)
-                out.append(Candidate(chunk=self.index.chunks[rec], row=rec, rank=candidate.rank, attached=True))
-        return out
+        return self._followed_by(candidates, lambda c: governing.get(c.row), attached=True)
 
     def _with_passages_pointed_back_to(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates, each passage that opens by pointing back followed by the passage before it in its document.
 
         A passage can open on "In contrast, enzyme inhibitors may increase methadone's activity" or "This
-        recommendation was reached by consensus": packed by sentences with one of overlap, the passage before
-        holds the sentence pointed to, just before it. Brought in for that sentence only (`Candidate.only_before`),
-        it lets the composer quote the pair (`ExtractiveComposer.compose`) without competing with the others.
+        recommendation was reached by consensus": the passage before it in the document ends on the sentence
+        pointed to. Brought in for that sentence only (`Candidate.only_before`), it lets the composer quote the
+        pair (`ExtractiveComposer.compose`) without competing with the others.
         """
         preceding = self._preceding
+
+        def pointed_back_to(candidate: Candidate) -> int | None:
+            before = preceding.get(candidate.row)
+            if before is None or not candidate.chunk.sentences:
+                return None
+            start, end = candidate.chunk.sentences[0]
+            return before if points_back(candidate.chunk.text[start:end]) else None
+
+        return self._followed_by(candidates, pointed_back_to, only_before=True)
+
+    def _followed_by(
+        self,
+        candidates: list[Candidate],
+        companion: Callable[[Candidate], int | None],
+        *,
+        attached: bool = False,
+        only_before: bool = False,
+    ) -> list[Candidate]:
+        """The candidates, each followed by the passage `companion` names for it (a row) when that passage is neither
+        among them nor hidden (`hiding`), read beside it as `attached` or `only_before` says."""
         present = {c.row for c in candidates} | self._hidden
         out: list[Candidate] = []
         for candidate in candidates:
             out.append(candidate)
-            before = preceding.get(candidate.row)
-            if before is None or before in present or not candidate.chunk.sentences:
-                continue
-            if points_back(candidate.chunk.sentence_texts()[0]):
-                present.add(before)
+            row = companion(candidate)
+            if row is not None and row not in present:
+                present.add(row)
                 out.append(
-                    Candidate(chunk=self.index.chunks[before], row=before, rank=candidate.rank, only_before=True)
+                    Candidate(
+                        chunk=self.index.chunks[row],
+                        row=row,
+                        rank=candidate.rank,
+                        attached=attached,
+                        only_before=only_before,
+                    )
                 )
         return out
 
