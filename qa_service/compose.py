@@ -803,14 +803,15 @@ class ExtractiveComposer:
         by_place = {(s.source, s.position): s for s in scored}
         pointed_to: list[tuple[AnswerSentence, AnswerSentence]] = []  # (the sentence before, the one pointing back)
         for sentence in list(chosen):
+            if not points_back(sentence.text):
+                continue
             before = by_place.get((sentence.source, sentence.position - 1))
-            if before is None and sentence.position == 0 and points_back(sentence.text):
+            if before is None and sentence.position == 0:
                 before = _antecedent(sentence, candidates, by_place)
                 if before is not None:
                     pointed_to.append((before, sentence))
             if (
                 before is not None
-                and points_back(sentence.text)
                 and before not in chosen
                 and words + _words(before.text) <= max_words * (1 + POINTED_TO_ALLOWANCE)
             ):
