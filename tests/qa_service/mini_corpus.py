@@ -162,3 +162,36 @@ def candidates_for(index: LoadedIndex, *rec_ids: str) -> list[Candidate]:
 def query_vector(question: str) -> np.ndarray:
     """The question's vector from the hash embedder the mini index was built with."""
     return make_embedder().embed([question])[0]
+
+
+METHADONE = (
+    "# Methadone\n\n## Interactions\n\n"
+    "Methadone is metabolised by several liver enzymes. "
+    "Enzyme inducers such as certain anticonvulsants can reduce its analgesic effect within days. "
+    "Rifampicin is a strong inducer that often halves methadone levels. "
+    "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation. "
+    "Drug interactions may mean that some medications need to be replaced and that patients need extra monitoring.\n"
+)
+METHADONE_QUESTION = "do enzyme inhibitors increase methadone activity and side effects"
+METHADONE_BEFORE = "Rifampicin is a strong inducer that often halves methadone levels."
+METHADONE_CONTRAST = (
+    "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation."
+)
+
+
+def methadone_index(folder: Path) -> tuple[LoadedIndex, HashEmbedder]:
+    """`METHADONE` indexed in two passages, the second opening on `METHADONE_CONTRAST`: the sentence it points back
+    to, `METHADONE_BEFORE`, ends the first."""
+    from ingest import open_index
+    from ingest.chunking import ChunkingSettings
+
+    write_corpus(folder / "docs", {"methadone.md": METHADONE})
+    embedder = make_embedder()
+    build_index([folder / "docs"], folder / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=48))
+    index = open_index(folder / "index")
+    assert [c.sentence_texts()[0] for c in index.chunks] == [
+        "Methadone is metabolised by several liver enzymes.",
+        METHADONE_CONTRAST,
+    ]
+    assert index.chunks[0].sentence_texts()[-1] == METHADONE_BEFORE
+    return index, embedder

@@ -21,9 +21,29 @@ from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import MINI_CORPUS, build_mini_index, candidates_for, chunk_for, query_vector
+    from tests.qa_service.mini_corpus import (
+        METHADONE_BEFORE,
+        METHADONE_CONTRAST,
+        METHADONE_QUESTION,
+        MINI_CORPUS,
+        build_mini_index,
+        candidates_for,
+        chunk_for,
+        methadone_index,
+        query_vector,
+    )
 except ModuleNotFoundError:
-    from mini_corpus import MINI_CORPUS, build_mini_index, candidates_for, chunk_for, query_vector  # type: ignore[no-redef]
+    from mini_corpus import (  # type: ignore[no-redef]
+        METHADONE_BEFORE,
+        METHADONE_CONTRAST,
+        METHADONE_QUESTION,
+        MINI_CORPUS,
+        build_mini_index,
+        candidates_for,
+        chunk_for,
+        methadone_index,
+        query_vector,
+    )
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
 
@@ -671,29 +691,15 @@ def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
     ]
 
 
-METHADONE = (
-    "# Methadone\n\n## Interactions\n\n"
-    "Methadone is metabolised by several liver enzymes. "
-    "Enzyme inducers such as certain anticonvulsants can reduce its analgesic effect within days. "
-    "Rifampicin is a strong inducer that often halves methadone levels. "
-    "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation. "
-    "Drug interactions may mean that some medications need to be replaced and that patients need extra monitoring.\n"
-)
-METHADONE_QUESTION = "do enzyme inhibitors increase methadone activity and side effects"
-
-
-def _methadone_index(tmp_path):
-    """The methadone section cut in two passages, the second opening on "In contrast, ..."."""
-    from ingest import HashEmbedder, build_index, open_index
-    from ingest.chunking import ChunkingSettings
-
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "methadone.md").write_text(METHADONE)
-    embedder = HashEmbedder()
-    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=48))
-    index = open_index(tmp_path / "index")
-    assert [c.sentence_texts()[0][:11] for c in index.chunks] == ["Methadone i", "In contrast"]
-    return index, embedder
+def _methadone_composer(tmp_path, *, with_the_passage_before: bool = True):
+    """A composer over `methadone_index`, its question's vector, and the passage opening on "In contrast, ..." as
+    the candidate, followed by the passage before it (`only_before`) unless told otherwise."""
+    index, embedder = methadone_index(tmp_path)
+    candidates = [Candidate(chunk=index.chunks[1], row=1, rank=0)]
+    if with_the_passage_before:
+        candidates.append(Candidate(chunk=index.chunks[0], row=0, rank=0, only_before=True))
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+    return composer, embedder.embed([METHADONE_QUESTION])[0], candidates
 
 
 @pytest.mark.parametrize(
@@ -716,21 +722,14 @@ def test_which_sentences_point_back_at_the_one_before(text, expected):
 
 
 def test_a_passage_opening_on_a_contrast_brings_the_last_sentence_of_the_passage_before(tmp_path):
-    index, embedder = _methadone_index(tmp_path)
-    candidates = [
-        Candidate(chunk=index.chunks[1], row=1, rank=0),
-        Candidate(chunk=index.chunks[0], row=0, rank=0, only_before=True),
-    ]
-    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+    composer, vector, candidates = _methadone_composer(tmp_path)
 
-    composed = composer.compose(METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=60)
+    composed = composer.compose(METHADONE_QUESTION, vector, candidates, max_words=60)
     answer, order = render(composed, candidates)
 
     texts = [s.text for s in composed.sentences]
-    contrast = texts.index(
-        "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation."
-    )
-    assert texts[contrast - 1] == "Rifampicin is a strong inducer that often halves methadone levels."
+    contrast = texts.index(METHADONE_CONTRAST)
+    assert texts[contrast - 1] == METHADONE_BEFORE
     assert composed.sentences[contrast - 1].source == 1  # cited to the passage that holds it
     # The passage before is read for that sentence only: its other sentences never compete.
     assert not any(t.startswith(("Methadone is metabolised", "Enzyme inducers")) for t in texts)
@@ -742,35 +741,22 @@ def test_the_sentence_pointed_to_may_take_the_answer_over_its_word_target(tmp_pa
 
     from qa_service.compose import POINTED_TO_ALLOWANCE
 
-    index, embedder = _methadone_index(tmp_path)
-    candidates = [
-        Candidate(chunk=index.chunks[1], row=1, rank=0),
-        Candidate(chunk=index.chunks[0], row=0, rank=0, only_before=True),
-    ]
-    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
-    contrast = (
-        "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation."
-    )
-    before = "Rifampicin is a strong inducer that often halves methadone levels."
-    both = len(contrast.split()) + len(before.split())
+    composer, vector, candidates = _methadone_composer(tmp_path)
+    both = len(METHADONE_CONTRAST.split()) + len(METHADONE_BEFORE.split())
     target = math.ceil(both / (1 + POINTED_TO_ALLOWANCE))  # the pair is over the target, within the allowance
 
-    composed = composer.compose(
-        METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=target
-    )
+    composed = composer.compose(METHADONE_QUESTION, vector, candidates, max_words=target)
 
     assert both > target
-    assert [s.text for s in composed.sentences] == [before, contrast]
+    assert [s.text for s in composed.sentences] == [METHADONE_BEFORE, METHADONE_CONTRAST]
 
 
 def test_without_the_passage_before_a_contrast_is_quoted_as_it_stands(tmp_path):
-    index, embedder = _methadone_index(tmp_path)
-    candidates = [Candidate(chunk=index.chunks[1], row=1, rank=0)]
-    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.3))
+    composer, vector, candidates = _methadone_composer(tmp_path, with_the_passage_before=False)
 
-    composed = composer.compose(METHADONE_QUESTION, embedder.embed([METHADONE_QUESTION])[0], candidates, max_words=60)
+    composed = composer.compose(METHADONE_QUESTION, vector, candidates, max_words=60)
 
-    assert composed.sentences[0].text.startswith("In contrast,")
+    assert composed.sentences[0].text == METHADONE_CONTRAST
     assert {s.source for s in composed.sentences} == {0}
 
 

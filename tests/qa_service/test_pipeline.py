@@ -14,9 +14,9 @@ from qa_service.schemas import DISCLAIMER, AskRequest, Filters, SearchRequest
 from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import make_embedder
+    from tests.qa_service.mini_corpus import METHADONE_QUESTION, make_embedder, methadone_index
 except ModuleNotFoundError:
-    from mini_corpus import make_embedder  # type: ignore[no-redef]
+    from mini_corpus import METHADONE_QUESTION, make_embedder, methadone_index  # type: ignore[no-redef]
 
 IN_SCOPE = [
     "single fraction dose for painful bone metastases",
@@ -358,33 +358,18 @@ def test_a_childs_dose_is_not_answered_from_passages_that_never_speak_of_childre
 
 
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
-    from ingest import HashEmbedder, build_index, open_index
-    from ingest.chunking import ChunkingSettings
     from qa_service.compose import Candidate
 
-    (tmp_path / "docs").mkdir()
-    (tmp_path / "docs" / "methadone.md").write_text(
-        "# Methadone\n\n## Interactions\n\n"
-        "Methadone is metabolised by several liver enzymes. "
-        "Enzyme inducers such as certain anticonvulsants can reduce its analgesic effect within days. "
-        "Rifampicin is a strong inducer that often halves methadone levels. "
-        "In contrast, enzyme inhibitors may increase methadone's activity, including side effects such as sedation. "
-        "Drug interactions may mean that some medications need to be replaced and that patients need extra "
-        "monitoring.\n"
-    )
-    embedder = HashEmbedder()
-    build_index([tmp_path / "docs"], tmp_path / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=48))
-    index = open_index(tmp_path / "index")
+    index, embedder = methadone_index(tmp_path)
     pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
-    rows = {c.sentence_texts()[0][:11]: row for row, c in enumerate(index.chunks)}
-    opening = Candidate(chunk=index.chunks[rows["In contrast"]], row=rows["In contrast"], rank=0)
+    opening = Candidate(chunk=index.chunks[1], row=1, rank=0)  # "In contrast, ..."
 
     attached = pipeline._with_passages_pointed_back_to([opening])
 
-    assert [(c.row, c.only_before) for c in attached] == [(rows["In contrast"], False), (rows["Methadone i"], True)]
+    assert [(c.row, c.only_before) for c in attached] == [(1, False), (0, True)]
     assert pipeline._with_passages_pointed_back_to(attached) == attached  # already there: not brought twice
-    with pipeline.hiding([rows["Methadone i"]]):
+    with pipeline.hiding([0]):
         assert pipeline._with_passages_pointed_back_to([opening]) == [opening]  # a hidden passage stays hidden
-    response = pipeline.ask(AskRequest(question="do enzyme inhibitors increase methadone activity and side effects"))
+    response = pipeline.ask(AskRequest(question=METHADONE_QUESTION))
     assert not response.abstained
     assert "halves methadone levels. [1] In contrast, enzyme inhibitors" in response.answer
