@@ -289,6 +289,16 @@ def lead_in(chunk: Chunk, position: int) -> int | None:
     return None
 
 
+def list_items(chunk: Chunk, opener: int) -> list[int]:
+    """The positions of the items of the list the sentence at `opener` introduces, in order (nested items too)."""
+    items = []
+    for position in range(opener + 1, len(chunk.sentences)):
+        if not is_list_item(chunk, position):
+            break
+        items.append(position)
+    return items
+
+
 def rows_above(chunk: Chunk, start: int) -> list[str]:
     """The lines of the table holding the row that starts at `start` in the chunk's text, above that row, in
     order (the header repeated in the chunk's prefix included)."""
@@ -537,6 +547,18 @@ def _names_the_row(q_tokens: set[str], row: str) -> bool:
     """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |")."""
     label = set(keyword_tokens(cells(row)[0])) if row.strip() else set()
     return bool(label) and label <= q_tokens
+
+
+def names_a_row(q_tokens: set[str], chunk: Chunk) -> bool:
+    """Whether the question names one of the passage's table rows by its first cell (a header row does not count)."""
+    lines = chunk.text.splitlines()
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith("|"):
+            continue
+        header = i + 1 < len(lines) and re.match(r"\s*\|?\s*:?-{2,}", lines[i + 1]) is not None
+        if not header and _names_the_row(q_tokens, line):
+            return True
+    return False
 
 
 def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
@@ -829,6 +851,21 @@ class ExtractiveComposer:
             if words + _words(text) <= max_words + max_words // 4:
                 chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
                 words += _words(text)
+        # A sentence introducing a list ("The presence of three or four of the following adverse factors predicts
+        # ...:") brings its items, as an item brings its opener: the list is what it announces.
+        for sentence in list(chosen):
+            chunk = candidates[sentence.source].chunk
+            if not opens_list(chunk, sentence.position):
+                continue
+            for position in list_items(chunk, sentence.position):
+                item = by_place.get((sentence.source, position))
+                if item is None or item in chosen:
+                    continue
+                if words + _words(item.text) > max_words * (1 + POINTED_TO_ALLOWANCE):
+                    break
+                chosen.append(item)
+                seen.add(_norm(item.text))
+                words += _words(item.text)
         # A question in several parts gets an answer to each part the chosen sentences leave out.
         if self.settings.answer_every_part:
             for sentence in sentences_for_left_out_parts(question, scored, chosen, candidates):

@@ -311,10 +311,12 @@ def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_
     assert answer.startswith("Clinicians should discuss tapering with patients before initiating changes when: [1] ")
 
     question = "discuss tapering before initiating changes"
-    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-        question, query_vector(question), candidates, max_words=12
-    )
-    # Alone (the item does not fit in 12 words), the opener is left out rather than cut short.
+    composer = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0))
+    # The opener (11 words) brings its first item within half a target over (12 words): the list it announces.
+    composed = composer.compose(question, query_vector(question), candidates, max_words=12)
+    assert [s.position for s in composed.sentences[:2]] == [opener, opener + 1]
+    # Alone (no item fits in 6 words), the opener is left out rather than cut short.
+    composed = composer.compose(question, query_vector(question), candidates, max_words=6)
     assert all(not s.text.endswith("changes when") for s in composed.sentences)
 
 
@@ -336,6 +338,30 @@ def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_pa
 
     assert "require radiation if any of the following are true: [1]" in answer
     assert answer.index("are true:") < answer.index("A painful destruction of a vertebral body occurred.")
+
+
+def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
+    from qa_service.compose import list_items
+
+    index, row, chunk = chunk_holding(tmp_path, LISTED, "are true:")
+    texts = chunk.sentence_texts()
+    opener = next(i for i, t in enumerate(texts) if t.endswith("are true:"))
+    assert list_items(chunk, opener) == [opener + 1, opener + 2, opener + 3]  # not the paragraph after the list
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+
+    def answer(question: str, max_words: int) -> str:
+        composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+            question, query_vector(question), candidates, max_words=max_words
+        )
+        return render(composed, candidates, attribute=False)[0]
+
+    question = "when do patients generally require radiation after surgery?"
+    whole = answer(question, 40)
+    assert "the following are true: [1] A tumour remains in the spinal canal after surgery. [1] A painful" in whole
+    assert whole.index("vertebral body occurred.") < whole.index("CT or MRI scans present evidence")
+    # Items come while the answer stays within half its word target over; the last does not fit in 24 * 1.5 words.
+    short = answer(question, 24)
+    assert "A tumour remains" in short and "cord compression" not in short
 
 
 @pytest.mark.parametrize("max_words", [20, 30, 45])
