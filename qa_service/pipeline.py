@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property, lru_cache
 from itertools import pairwise
@@ -14,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ingest import Chunk, Embedder, IngestError, load_embedder, open_index
+from ingest import Chunk, Embedder, IngestError, keyword_tokens, load_embedder, open_index
 from ingest.chunking import pages_of
 from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
@@ -26,6 +27,7 @@ from qa_service.compose import (
     ExtractiveComposer,
     attribution,
     governing_recommendations,
+    names_a_row,
     points_back,
     render,
     sentence_passage,
@@ -45,13 +47,18 @@ from qa_service.schemas import (
     SearchResponse,
 )
 from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
-from qa_service.vocabulary import Speller
+from qa_service.vocabulary import Speller, expand_query
 
 log = logging.getLogger("guideline_qa.pipeline")
 
 OTHER_GUIDELINES = "the answer is from other guidelines"
 """The end of the reason given with an answer to a question naming a guideline body the index lacks."""
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
+
+_TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)
+MAX_TABLE_PARTS = 4
+TABLE_PARTS_RANK = 3
+"""Passages of one table read together when one of them is retrieved (`QAPipeline._with_rest_of_tables`)."""
 
 
 SOURCE_MEDIA_TYPES = {
@@ -260,7 +267,26 @@ class QAPipeline:
         recommendation is read beside its passage (`Candidate.attached`), never in place of another.
         """
         governing = self._governing
-        return self._followed_by(candidates, lambda c: governing.get(c.row), attached=True)
+        return self._followed_by(candidates, lambda c: [governing[c.row]] if c.row in governing else [], attached=True)
+
+    def _with_rest_of_tables(self, question: str, candidates: list[Candidate]) -> list[Candidate]:
+        """The candidates, each passage under a table's heading followed by the passages holding that table's rows.
+
+        A table's rows, its notes and its continuation can be separate passages under one heading, and the rows a
+        question names may sit in one that retrieval ranks low: "pt on methadone ... what conversion factor?" finds
+        the table's notes, not the rows with "| Methadone | 4.7 |". The rows are read beside it
+        (`Candidate.attached`) where the question names one of them by its first cell, for a passage among the
+        first `TABLE_PARTS_RANK`: rows nobody asked for are noise in an answer.
+        """
+        parts = self._table_parts
+        q_tokens = set(keyword_tokens(expand_query(question)))
+
+        def named_parts(candidate: Candidate) -> list[int]:
+            if candidate.rank >= TABLE_PARTS_RANK:
+                return []
+            return [row for row in parts.get(candidate.row, ()) if names_a_row(q_tokens, self.index.chunks[row])]
+
+        return self._followed_by(candidates, named_parts, attached=True)
 
     def _with_passages_pointed_back_to(self, candidates: list[Candidate]) -> list[Candidate]:
         """The candidates, each passage that opens by pointing back followed by the passage before it in its document.
@@ -272,31 +298,32 @@ class QAPipeline:
         """
         preceding = self._preceding
 
-        def pointed_back_to(candidate: Candidate) -> int | None:
+        def pointed_back_to(candidate: Candidate) -> list[int]:
             before = preceding.get(candidate.row)
             if before is None or not candidate.chunk.sentences:
-                return None
+                return []
             start, end = candidate.chunk.sentences[0]
-            return before if points_back(candidate.chunk.text[start:end]) else None
+            return [before] if points_back(candidate.chunk.text[start:end]) else []
 
         return self._followed_by(candidates, pointed_back_to, only_before=True)
 
     def _followed_by(
         self,
         candidates: list[Candidate],
-        companion: Callable[[Candidate], int | None],
+        companions: Callable[[Candidate], Iterable[int]],
         *,
         attached: bool = False,
         only_before: bool = False,
     ) -> list[Candidate]:
-        """The candidates, each followed by the passage `companion` names for it (a row) when that passage is neither
-        among them nor hidden (`hiding`), read beside it as `attached` or `only_before` says."""
+        """The candidates, each followed by the passages `companions` names for it (rows) that are neither among
+        them nor hidden (`hiding`), read beside it as `attached` or `only_before` says."""
         present = {c.row for c in candidates} | self._hidden
         out: list[Candidate] = []
         for candidate in candidates:
             out.append(candidate)
-            row = companion(candidate)
-            if row is not None and row not in present:
+            for row in companions(candidate):
+                if row in present:
+                    continue
                 present.add(row)
                 out.append(
                     Candidate(
@@ -319,6 +346,23 @@ class QAPipeline:
         for rows in by_doc.values():
             rows.sort()
             out.update((later, earlier) for (_, earlier), (_, later) in pairwise(rows))
+        return out
+
+    @cached_property
+    def _table_parts(self) -> dict[int, tuple[int, ...]]:
+        """Each row of a passage under a heading that holds a table -> the other passages under that heading holding
+        its rows, in document order (none where they are more than `MAX_TABLE_PARTS`: a long table is not read
+        whole)."""
+        sections: dict[tuple[str, tuple[str, ...]], list[tuple[int, int, bool]]] = {}
+        for row, chunk in enumerate(self.index.chunks):
+            sections.setdefault((chunk.doc_id, chunk.section), []).append(
+                (chunk.position, row, bool(_TABLE_ROW.search(chunk.text)))
+            )
+        out: dict[int, tuple[int, ...]] = {}
+        for members in sections.values():
+            tables = [row for _, row, holds_rows in sorted(members) if holds_rows]
+            if tables and len(tables) <= MAX_TABLE_PARTS and len(members) > 1:
+                out.update((row, tuple(r for r in tables if r != row)) for _, row, _ in members)
         return out
 
     @contextmanager
@@ -352,6 +396,7 @@ class QAPipeline:
         candidates = self.candidates(result.hits)
         if answer_settings.attach_recommendations:
             candidates = self._with_recommendations(candidates)
+        candidates = self._with_rest_of_tables(question, candidates)
         candidates = self._with_passages_pointed_back_to(candidates)
         composer_name = request.composer or answer_settings.composer
         max_words = answer_settings.long_max_words if request.long else answer_settings.max_words

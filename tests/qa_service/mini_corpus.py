@@ -195,3 +195,31 @@ def methadone_index(folder: Path) -> tuple[LoadedIndex, HashEmbedder]:
     ]
     assert index.chunks[0].sentence_texts()[-1] == METHADONE_BEFORE
     return index, embedder
+
+
+CONVERSION_TABLE = (
+    "# Opioid dosages\n\n## Recommendation 4\n\n"
+    "Calculate the total daily dosage in morphine milligram equivalents before increasing it.\n\n"
+    "### TABLE. Morphine milligram equivalents\n\n"
+    "| Opioid | Conversion factor |\n|---|---|\n| Codeine | 0.15 |\n| Hydromorphone | 5.0 |\n"
+    "| Methadone | 4.7 |\n| Oxycodone | 1.5 |\n| Tramadol | 0.2 |\n\n"
+    "Multiply the dose for each opioid by the conversion factor to determine the dose in MMEs. "
+    "Do not use the calculated dose in MMEs to choose the dose when converting one opioid to another. "
+    "Use particular caution with methadone dose conversions because methadone has a long and variable half-life.\n"
+)
+
+
+def conversion_table_index(folder: Path) -> tuple[LoadedIndex, HashEmbedder]:
+    """`CONVERSION_TABLE` indexed in small passages: the table's rows in two (rows 1 and 2), its notes in three more
+    (rows 3 to 5), all under the table's heading."""
+    from ingest import open_index
+    from ingest.chunking import ChunkingSettings
+
+    write_corpus(folder / "docs", {"mme.md": CONVERSION_TABLE})
+    embedder = make_embedder()
+    build_index([folder / "docs"], folder / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=48))
+    index = open_index(folder / "index")
+    assert [c.text.count("\n|") for c in index.chunks] == [0, 3, 2, 0, 0, 0]  # rows after the first line
+    assert "| Methadone | 4.7 |" in index.chunks[2].text and index.chunks[3].text.startswith("Multiply the dose")
+    assert len({c.section for c in index.chunks[1:]}) == 1
+    return index, embedder

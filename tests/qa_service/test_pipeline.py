@@ -14,9 +14,19 @@ from qa_service.schemas import DISCLAIMER, AskRequest, Filters, SearchRequest
 from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
 
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import METHADONE_QUESTION, make_embedder, methadone_index
+    from tests.qa_service.mini_corpus import (
+        METHADONE_QUESTION,
+        conversion_table_index,
+        make_embedder,
+        methadone_index,
+    )
 except ModuleNotFoundError:
-    from mini_corpus import METHADONE_QUESTION, make_embedder, methadone_index  # type: ignore[no-redef]
+    from mini_corpus import (  # type: ignore[no-redef]
+        METHADONE_QUESTION,
+        conversion_table_index,
+        make_embedder,
+        methadone_index,
+    )
 
 IN_SCOPE = [
     "single fraction dose for painful bone metastases",
@@ -373,3 +383,29 @@ def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(t
     response = pipeline.ask(AskRequest(question=METHADONE_QUESTION))
     assert not response.abstained
     assert "halves methadone levels. [1] In contrast, enzyme inhibitors" in response.answer
+
+
+def test_a_passage_under_a_tables_heading_brings_the_table_rows_the_question_names(tmp_path):
+    from qa_service.compose import Candidate
+
+    index, embedder = conversion_table_index(tmp_path)
+    pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
+    notes = Candidate(chunk=index.chunks[3], row=3, rank=0)  # "Multiply the dose ... by the conversion factor"
+
+    def brought(question: str, candidate: Candidate = notes) -> list[int]:
+        return [c.row for c in pipeline._with_rest_of_tables(question, [candidate]) if c.attached]
+
+    assert brought("pt on methadone: what conversion factor do I use?") == [2]
+    assert brought("conversion factors for hydromorphone and methadone?") == [1, 2]
+    assert brought("how do I convert one opioid to another?") == []  # no row named: rows nobody asked for stay out
+    assert brought("methadone conversion factor?", Candidate(chunk=index.chunks[3], row=3, rank=3)) == []
+    with pipeline.hiding([2]):
+        assert brought("pt on methadone: what conversion factor do I use?") == []
+    # The rows a question names are part of the table that answers it: the answer states them, cited to their passage.
+    settings = Settings(index_dir=tmp_path / "index", answer=AnswerSettings(abstain_threshold=0.0))
+    response = QAPipeline(index, embedder, settings).ask(
+        AskRequest(question="multiply the dose by which conversion factor for methadone?", top_k=1)
+    )
+    assert [p.chunk_id for p in response.passages] != [index.chunks[2].chunk_id]  # the rows were not retrieved
+    assert re.search(r"Methadone;[^.\[]*4\.7\. \[\d\]", response.answer)
+    assert any(c.chunk_id == index.chunks[2].chunk_id for c in response.citations)
