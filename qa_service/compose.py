@@ -22,7 +22,7 @@ from qa_service.rerank import Reranker, format_passage
 from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
-from qa_service.vocabulary import expand_query
+from qa_service.vocabulary import drug_classes, expand_query, query_words
 
 
 @dataclass
@@ -55,6 +55,8 @@ class AnswerSentence:
     are said without column names (which column each holds is unknown)."""
     also: tuple[int, ...] = ()
     """Further candidates the sentence cites (a generated sentence may rest on [1][2]); rendered as markers too."""
+    class_share: float = 0.0
+    """The part of `score` owed to naming the class of a drug the question names (`class_credit`)."""
 
 
 @dataclass
@@ -531,6 +533,46 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
     return top + scored[KIND_DEPTH:]
 
 
+@lru_cache(maxsize=4096)
+def class_credit(question: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """(a class's keywords, the drug's keywords) for each drug the question names (`drug_classes`)."""
+    table = drug_classes()
+    out = []
+    for word, expansions in query_words(question):
+        for name in (word, *expansions):
+            drug = frozenset(keyword_tokens(name))
+            for cls in table.get(name, ()):
+                out.append((frozenset(keyword_tokens(cls)), drug))
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _drugs_by_first_word() -> dict[str, tuple[frozenset[str], ...]]:
+    """The keywords of every drug of `drug_classes`, by their first keyword (for `names_another_drug`)."""
+    out: dict[str, list[frozenset[str]]] = {}
+    for name in drug_classes():
+        tokens = keyword_tokens(name)
+        if tokens:
+            out.setdefault(tokens[0], []).append(frozenset(tokens))
+    return {word: tuple(drugs) for word, drugs in out.items()}
+
+
+def names_another_drug(tokens: set[str], asked: frozenset[str]) -> bool:
+    """Whether a sentence's keywords name a drug of `drug_classes` other than those whose keywords are `asked`."""
+    drugs = _drugs_by_first_word()
+    return any(drug <= tokens and not drug <= asked for word in tokens for drug in drugs.get(word, ()))
+
+
+def class_share_of(classes: tuple[tuple[frozenset[str], frozenset[str]], ...], own: set[str]) -> frozenset[str]:
+    """The keywords of the asked drugs whose class a sentence (its keywords `own`) names, speaking of no other drug:
+    "Check serum creatinine before every intravenous bisphosphonate dose" names zoledronic acid's class, "A
+    stimulant laxative such as senna" names senna's, not docusate's."""
+    named = frozenset(t for class_tokens, drug in classes if class_tokens <= own for t in drug)
+    if not named or names_another_drug(own, frozenset(t for _, drug in classes for t in drug)):
+        return frozenset()
+    return named
+
+
 def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[AnswerSentence]:
     """A lookup ("conversion factor for methadone") is answered by the rows it names, not the whole table.
 
@@ -698,6 +740,7 @@ class ExtractiveComposer:
     ) -> list[AnswerSentence]:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
+        classes = class_credit(question)
         bodies = named_in(question, guideline_bodies()[0])  # "when does USPSTF say ...": sentences naming it answer
         scored: list[AnswerSentence] = []
         limit = max_passages or (
@@ -734,15 +777,20 @@ class ExtractiveComposer:
                     if carried := bool(owner):
                         text = f"| {owner} | {' | '.join(cells(text))} |"  # "Nabilone; >30 kg: 1 mg q8-12h"
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
-                s_tokens = set(keyword_tokens(text)) | context | set(keyword_tokens(header or ""))
+                own = set(keyword_tokens(text)) | set(keyword_tokens(header or ""))
+                s_tokens = own | context
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
+                # A sentence naming the class of a drug the question names is about that drug too: "Check serum
+                # creatinine before every intravenous bisphosphonate dose" for "need creatinine before each zometa?".
+                named_class = class_share_of(classes, own) if classes else frozenset()
+                class_share = 0.35 * len(q_tokens & (named_class - s_tokens)) / len(q_tokens) if q_tokens else 0.0
                 rank = candidate.rank
                 bonus = (0.08 if rank == 0 else 0.04 if rank == 1 else 0.0) + (HEADING_BONUS if named else 0.0)
                 if header and _names_the_row(q_tokens, text):  # "conversion factor for methadone": its row
                     bonus += HEADING_BONUS
                 if any(mentions_body(f"{header or ''} {text}", body) for body in bodies):
                     bonus += BODY_BONUS
-                score = 0.65 * cosine + 0.35 * overlap + bonus
+                score = 0.65 * cosine + 0.35 * overlap + bonus + class_share
                 clean = without_list_label(drop_source_references(text))
                 if self._cites_in_parentheses(candidate.chunk.doc_id):
                     clean = without_reference_numbers(clean)
@@ -754,6 +802,7 @@ class ExtractiveComposer:
                         position=position,
                         table_header=header,
                         carried=carried,
+                        class_share=class_share,
                     )
                 )
         scored.sort(key=lambda s: (-s.score, s.source, s.position))
@@ -787,13 +836,16 @@ class ExtractiveComposer:
         if not scored:
             return Composed(sentences=[], composer=self.name)
         scored = _named_rows_only(scored, set(keyword_tokens(expand_query(question))))
-        # The evidence gate weighs the best sentence's own score, fitted without the cross-encoder's share.
-        sentence_score = scored[0].score
+        # The evidence gate weighs the best sentence's own score, fitted without the cross-encoder's share or the
+        # credit for naming a drug's class.
+        sentence_score = max(s.score - s.class_share for s in scored)
         if self.reranker is not None and self.settings.sentence_rerank:
             scored = self.rescore(question, scored, candidates)
         scored = _favour_the_kind_asked(question, scored, self.settings.min_sentence_score)
         best = scored[0].score
-        floor = answer_floor(self.settings.min_sentence_score, best)
+        # The floor is set by the best score without class credit: the credit lifts a sentence to its peers, it does
+        # not raise the bar for the others.
+        floor = answer_floor(self.settings.min_sentence_score, best - scored[0].class_share)
         chosen: list[AnswerSentence] = []
         seen: set[str] = set()
         words = 0

@@ -57,6 +57,12 @@ def general_terms() -> dict[str, tuple[str, ...]]:
     return {key: expansions for _, key, expansions in term_table(GENERAL_TERMS)}
 
 
+@lru_cache(maxsize=1)
+def drug_classes() -> dict[str, tuple[str, ...]]:
+    """Drug -> its classes ("zoledronic acid" -> "bisphosphonate"), from the packaged `drug_classes.tsv`."""
+    return {key: expansions for _, key, expansions in term_table("data/drug_classes.tsv")}
+
+
 def _term_words(term: str) -> list[str]:
     return _ALPHA_WORD_OR_CODE.findall(normalise(term))
 

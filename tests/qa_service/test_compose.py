@@ -1369,3 +1369,34 @@ def test_answers_citations_and_passages_name_a_body_stated_in_full_by_its_initia
     assert reply.citations[0].guideline == "NICE 2019" and reply.citations[0].issuing_body.startswith("National")
     (passage,) = pipeline.search(SearchRequest(query="naloxone opioids")).passages
     assert passage.guideline == "NICE 2019" and source_label(passage).startswith("NICE 2019 — Opioid prescribing")
+
+
+RENAL_CHECKS = {
+    "bma/renal.md": "# Bone-modifying agents\n\n## Renal safety\n\n"
+    "Zoledronic acid 4 mg every 12 weeks is an accepted alternative to the schedule of every 3 to 4 weeks. "
+    "Check serum creatinine before every intravenous bisphosphonate dose. "
+    "Reduce the bisphosphonate dose of pamidronate when creatinine clearance falls. "
+    "Opioids need no renal check of this kind.\n"
+}
+
+
+def test_a_sentence_naming_the_class_of_the_drug_asked_about_is_about_that_drug(tmp_path):
+    from qa_service.compose import class_credit
+
+    index, row, chunk = chunk_holding(tmp_path, RENAL_CHECKS, "serum creatinine")
+    question = "need creatinine before each zometa?"  # the brand name reads as zoledronic acid, a bisphosphonate
+    assert (frozenset(keyword_tokens("bisphosphonate")), frozenset(keyword_tokens("zoledronic acid"))) in class_credit(
+        question
+    )
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    composer = ExtractiveComposer(index, AnswerSettings())
+
+    scored = {s.text.split()[0]: s for s in composer.score_sentences(question, query_vector(question), candidates)}
+
+    assert scored["Check"].class_share > 0  # names the class: credited as naming zoledronic acid
+    assert scored["Zoledronic"].class_share == 0  # names the drug itself: nothing more to credit
+    assert scored["Opioids"].class_share == 0  # another class
+    assert scored["Reduce"].class_share == 0  # the class, but said of another drug of it
+    # The evidence gate reads the best score without the credit, as it was fitted.
+    composed = composer.compose(question, query_vector(question), candidates, max_words=60)
+    assert composed.best_sentence_score == pytest.approx(max(s.score - s.class_share for s in scored.values()))

@@ -174,6 +174,17 @@ def test_every_general_term_line_has_a_key_and_an_expansion():
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
 
 
+def test_every_drug_has_one_to_three_classes_none_of_them_itself():
+    from qa_service.vocabulary import drug_classes
+
+    table = drug_classes()
+
+    assert len(table) > 300
+    assert all(1 <= len(classes) <= 3 for classes in table.values())
+    assert all(drug not in classes and drug == drug.lower() for drug, classes in table.items())
+    assert "bisphosphonate" in table["zoledronic acid"] and "stool softener" in table["docusate"]
+
+
 def test_back_reads_as_the_spine_only_in_back_pain():
     from qa_service.vocabulary import expand_query
 
