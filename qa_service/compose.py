@@ -491,9 +491,30 @@ def answer_floor(min_score: float, best: float) -> float:
     return max(min_score, FLOOR_SHARE * best)
 
 
+# How often an event happens is a rate, not an interval between visits: "how often does screening LDCT give a false
+# positive?", "how often was grade 3+ CRS seen?", "how often do patients develop ONJ?"; but "how often do I check the
+# PDMP?", "how often should I see him?", "how often do patients need a DXA?" ask for an interval.
+_ASKS_A_RATE = re.compile(
+    r"\bhow (?:often|frequently)\s+(?:(?:was|were|did|does|do|is|are|will)\s+(?!i\b|we\b|you\b)"
+    r"|(?:[\w-]+\s+){0,3}?(?:gives|occurs|happens|develops|causes|leads|results|recurs|produces|occurred|happened"
+    r"|developed|caused|led|resulted|recurred)\b)",
+    re.IGNORECASE,
+)
+_ASKS_WHAT_IS_NEEDED = re.compile(r"\b(?:needs?|should|must|ha(?:ve|s) to|requires?|recommended)\b", re.IGNORECASE)
+
+
+def asks_a_rate(question: str) -> bool:
+    """Whether the question asks how often an event happens (`_ASKS_A_RATE`), not how often to do something."""
+    return bool(_ASKS_A_RATE.search(question)) and not _ASKS_WHAT_IS_NEEDED.search(question)
+
+
 def asked_kinds(question: str) -> frozenset[str]:
-    """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often"."""
+    """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
+    {"percentage"} for how often something happens (`asks_a_rate`)."""
     kinds: frozenset[str] = frozenset()
+    if asks_a_rate(question):
+        kinds = frozenset({"percentage"})
+        question = _ASKS_A_RATE.sub(" how common ", question)
     for pattern, found in ASKED_KINDS:
         if pattern.search(question):
             kinds |= found

@@ -936,6 +936,33 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
 
 
 @pytest.mark.parametrize(
+    ("question", "kinds"),
+    [
+        # How often an event happens: a rate.
+        ("68M current smoker asks how often screening LDCT gives a false positive", {"percentage"}),
+        ("cilta-cel: how often was grade 3+ CRS in the randomized trial?", {"percentage", "strength"}),
+        ("how often do patients develop ONJ on dmab?", {"percentage"}),
+        ("how often does the pain come back after 8 Gy?", {"percentage"}),
+        # How often to do something: an interval.
+        ("how often do I need to check the PDMP for someone on long term opioids?", {"interval", "cycle"}),
+        ("how often do patients need a DXA on an AI?", {"interval", "cycle"}),
+        ("how often should I see him in the 1st week?", {"interval", "cycle"}),
+        ("how often to give IV bisphosphonates in myeloma and for how long", {"interval", "cycle", "time"}),
+        ("teclistamab pt keeps getting infections - what prophylaxis and how often?", {"interval", "cycle"}),
+    ],
+)
+def test_how_often_an_event_happens_asks_a_rate_not_an_interval(question, kinds):
+    from qa_service.abstention import time_unanswered
+    from qa_service.compose import asked_kinds
+
+    assert asked_kinds(question) == kinds
+    # A rate answers it; a question wanting an interval is still not answered by one.
+    assert time_unanswered(question, "351 of 1000 screened would have a false-positive result (35%).") == (
+        "interval" in kinds
+    )
+
+
+@pytest.mark.parametrize(
     ("sentence", "grades"),
     [
         ("(Weak recommendation, low-quality evidence)", True),
