@@ -493,14 +493,17 @@ def answer_floor(min_score: float, best: float) -> float:
 
 # How often an event happens is a rate, not an interval between visits: "how often does screening LDCT give a false
 # positive?", "how often was grade 3+ CRS seen?", "how often do patients develop ONJ?"; but "how often do I check the
-# PDMP?", "how often should I see him?", "how often do patients need a DXA?" ask for an interval.
+# PDMP?", "how often should I see him?", "how often do patients need a DXA?" ask for an interval, and so, read
+# either way, does "how often is retreatment needed?".
 _ASKS_A_RATE = re.compile(
     r"\bhow (?:often|frequently)\s+(?:(?:was|were|did|does|do|is|are|will)\s+(?!i\b|we\b|you\b)"
     r"|(?:[\w-]+\s+){0,3}?(?:gives|occurs|happens|develops|causes|leads|results|recurs|produces|occurred|happened"
     r"|developed|caused|led|resulted|recurred)\b)",
     re.IGNORECASE,
 )
-_ASKS_WHAT_IS_NEEDED = re.compile(r"\b(?:needs?|should|must|ha(?:ve|s) to|requires?|recommended)\b", re.IGNORECASE)
+_ASKS_WHAT_IS_NEEDED = re.compile(
+    r"\b(?:needs?|needed|should|must|ha(?:ve|s) to|requires?|recommended)\b", re.IGNORECASE
+)
 
 
 def asks_a_rate(question: str) -> bool:
