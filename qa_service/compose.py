@@ -610,9 +610,12 @@ def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[A
 
 
 def _names_the_row(q_tokens: set[str], row: str) -> bool:
-    """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |")."""
-    label = set(keyword_tokens(cells(row)[0])) if row.strip() else set()
-    return bool(label) and label <= q_tokens
+    """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |"), or by the
+    drug that cell starts with ("fentanyl patch" for "| Fentanyl transdermal (in mcg/hr) | 2.4 |")."""
+    label = keyword_tokens(cells(row)[0]) if row.strip() else []
+    if not label:
+        return False
+    return set(label) <= q_tokens or (label[0] in q_tokens and label[0] in _drugs_by_first_word())
 
 
 def names_a_row(q_tokens: set[str], chunk: Chunk) -> bool:

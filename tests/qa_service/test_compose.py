@@ -693,6 +693,17 @@ def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_tab
     assert _named_rows_only(rows, {"convers", "factor"}) == rows  # no row named: the table stays whole
 
 
+def test_a_row_is_named_by_the_drug_its_first_cell_starts_with():
+    from qa_service.compose import _names_the_row
+
+    fentanyl = "| Fentanyl transdermal (in mcg/hr) | 2.4 |"
+    assert _names_the_row(set(keyword_tokens("fentanyl patch 25 mcg/hr - MME conversion factor?")), fentanyl)
+    assert not _names_the_row(set(keyword_tokens("transdermal buprenorphine conversion factor?")), fentanyl)
+    # A first word that names no drug must be named with the rest of its cell.
+    assert not _names_the_row(set(keyword_tokens("severe pain: which step?")), "| Severe pain flare | step 3 |")
+    assert _names_the_row(set(keyword_tokens("severe pain flare: which step?")), "| Severe pain flare | step 3 |")
+
+
 def test_a_sentence_that_points_back_brings_the_sentence_it_points_to(tmp_path):
     index, embedder = _index_of(
         tmp_path,
