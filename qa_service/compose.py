@@ -22,7 +22,7 @@ from qa_service.rerank import Reranker, format_passage
 from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
-from qa_service.vocabulary import drug_classes, expand_query, query_words
+from qa_service.vocabulary import drug_classes, expand_query
 
 
 @dataclass
@@ -559,32 +559,34 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
 
 @lru_cache(maxsize=4096)
 def class_credit(question: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
-    """(a class's keywords, the drug's keywords) for each drug the question names (`drug_classes`)."""
+    """(a class's keywords, the drug's keywords) for each drug the question names (`drug_classes`), in its own words
+    ("zoledronic acid") or through an abbreviation ("zometa", "zol")."""
+    q_tokens = set(keyword_tokens(expand_query(question)))
     table = drug_classes()
-    out = []
-    for word, expansions in query_words(question):
-        for name in (word, *expansions):
-            drug = frozenset(keyword_tokens(name))
-            for cls in table.get(name, ()):
-                out.append((frozenset(keyword_tokens(cls)), drug))
-    return tuple(out)
+    return tuple(
+        (frozenset(keyword_tokens(cls)), drug)
+        for word in q_tokens
+        for drug, name in _drugs_by_first_word().get(word, ())
+        if drug <= q_tokens
+        for cls in table[name]
+    )
 
 
 @lru_cache(maxsize=1)
-def _drugs_by_first_word() -> dict[str, tuple[frozenset[str], ...]]:
-    """The keywords of every drug of `drug_classes`, by their first keyword (for `names_another_drug`)."""
-    out: dict[str, list[frozenset[str]]] = {}
+def _drugs_by_first_word() -> dict[str, tuple[tuple[frozenset[str], str], ...]]:
+    """The keywords and name of every drug of `drug_classes`, by their first keyword."""
+    out: dict[str, list[tuple[frozenset[str], str]]] = {}
     for name in drug_classes():
         tokens = keyword_tokens(name)
         if tokens:
-            out.setdefault(tokens[0], []).append(frozenset(tokens))
+            out.setdefault(tokens[0], []).append((frozenset(tokens), name))
     return {word: tuple(drugs) for word, drugs in out.items()}
 
 
 def names_another_drug(tokens: set[str], asked: frozenset[str]) -> bool:
     """Whether a sentence's keywords name a drug of `drug_classes` other than those whose keywords are `asked`."""
     drugs = _drugs_by_first_word()
-    return any(drug <= tokens and not drug <= asked for word in tokens for drug in drugs.get(word, ()))
+    return any(drug <= tokens and not drug <= asked for word in tokens for drug, _ in drugs.get(word, ()))
 
 
 def class_share_of(classes: tuple[tuple[frozenset[str], frozenset[str]], ...], own: set[str]) -> frozenset[str]:
