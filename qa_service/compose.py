@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
@@ -57,6 +57,9 @@ class AnswerSentence:
     """Further candidates the sentence cites (a generated sentence may rest on [1][2]); rendered as markers too."""
     class_share: float = 0.0
     """The part of `score` owed to naming the class of a drug the question names (`class_credit`)."""
+    unweighed: bool = False
+    """Shown in the answer but not weighed by the evidence gate: a sentence for a part of the question that fits
+    only past the answer's usual length (`ExtractiveComposer.compose`)."""
 
 
 @dataclass
@@ -950,7 +953,11 @@ class ExtractiveComposer:
         # A question in several parts gets an answer to each part the chosen sentences leave out.
         if self.settings.answer_every_part:
             for sentence in sentences_for_left_out_parts(question, scored, chosen, candidates):
-                take(sentence, max_words + max_words // 4)  # a little over the target
+                if words + _words(sentence.text) <= max_words + max_words // 4:  # a little over the target
+                    take(sentence, max_words + max_words // 4)
+                else:  # further over: shown, but the gate judges the answer without it (a longer answer would
+                    # look better supported: its numbers raise the quantity coverage)
+                    take(replace(sentence, unweighed=True), int(max_words * (1 + POINTED_TO_ALLOWANCE)))
         # Reading order: the passage holding the best sentence first, then the others by rank;
         # sentences as written within each passage.
         lead_source = scored[0].source

@@ -8,6 +8,7 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from itertools import pairwise
 from pathlib import Path
@@ -420,8 +421,12 @@ class QAPipeline:
             # A recommendation read beside its notes was not retrieved: it has no ranks of its own.
             hits = [retrieved.get(candidates[i].row) or Hit(row=candidates[i].row, score=0.0) for i in cited]
         rerank = [h.rerank_logit for h in hits if h.rerank_logit is not None]
+        # The gate judges the answer without the sentences shown past its usual length (`AnswerSentence.unweighed`).
+        weighed = replace(composed, sentences=[s for s in composed.sentences if not s.unweighed])
+        unchanged = len(weighed.sentences) == len(composed.sentences)
+        weighed_text = answer_text if unchanged else render(weighed, candidates)[0]
         evidence = self.gate.assess(
-            question, hits, composed, answer_text, result.query_vector, candidates, rerank=rerank
+            question, hits, weighed, weighed_text, result.query_vector, candidates, rerank=rerank
         )
         timings["evidence"] = (time.perf_counter() - t) * 1000
         if self.on_evidence is not None:

@@ -1222,12 +1222,12 @@ def test_a_part_of_the_question_the_chosen_sentences_leave_out_gets_its_best_sen
     assert sentences_for_left_out_parts(QUESTION_IN_TWO_PARTS, scored, chosen, candidates) == []
 
 
-@pytest.mark.parametrize("every_part", [True, False])
-def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, monkeypatch, every_part):
+def _compose_follow_up(tmp_path, monkeypatch, settings: AnswerSettings, max_words: int):
+    """The follow-up passage's sentences as composed for `QUESTION_IN_TWO_PARTS`, scored as the embedding model
+    scored them (both sentences on long-term therapy first), and the passage's sentence texts."""
     import qa_service.compose as compose
 
     index, embedder, candidates = _follow_up(tmp_path)
-    texts = candidates[0].chunk.sentence_texts()
     original = compose.ExtractiveComposer.score_sentences
 
     def scored_as_the_model_did(self, question, query_vector, candidates, **kwargs):
@@ -1237,15 +1237,32 @@ def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, 
         return sorted(scored, key=lambda s: -s.score)
 
     monkeypatch.setattr(compose.ExtractiveComposer, "score_sentences", scored_as_the_model_did)
-    composed = ExtractiveComposer(index, AnswerSettings(answer_every_part=every_part)).compose(
-        QUESTION_IN_TWO_PARTS, embedder.embed([QUESTION_IN_TWO_PARTS])[0], candidates, max_words=40
+    composed = ExtractiveComposer(index, settings).compose(
+        QUESTION_IN_TWO_PARTS, embedder.embed([QUESTION_IN_TWO_PARTS])[0], candidates, max_words=max_words
     )
+    return composed, candidates[0].chunk.sentence_texts()
+
+
+@pytest.mark.parametrize("every_part", [True, False])
+def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, monkeypatch, every_part):
+    composed, texts = _compose_follow_up(tmp_path, monkeypatch, AnswerSettings(answer_every_part=every_part), 40)
     quoted = [s.text for s in composed.sentences]
 
     assert texts[0] in quoted
     assert (texts[2] in quoted) is every_part, quoted
-    # The first two fill the 40 words; the third may go up to a quarter over, never further.
+    # The first two fill the 40 words; the third may go up to a quarter over, and the gate weighs it.
     assert sum(len(t.split()) for t in quoted) == (46 if every_part else 30)
+    assert not any(s.unweighed for s in composed.sentences)
+
+
+@pytest.mark.parametrize(("max_words", "shown"), [(32, True), (30, False)])
+def test_a_left_out_parts_sentence_past_a_quarter_over_is_shown_not_weighed(tmp_path, monkeypatch, max_words, shown):
+    composed, texts = _compose_follow_up(tmp_path, monkeypatch, AnswerSettings(), max_words)
+
+    # 30 words chosen, the part's 16 more: 46 is past a quarter over 32 words (40), within half over (48); past
+    # half over 30 (45), it is left out.
+    assert [s.unweighed for s in composed.sentences if s.text == texts[2]] == ([True] if shown else [])
+    assert [s.unweighed for s in composed.sentences if s.text != texts[2]] == [False, False]
 
 
 def test_a_question_is_split_into_parts_where_its_clauses_meet():

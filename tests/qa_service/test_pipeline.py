@@ -409,3 +409,31 @@ def test_a_passage_under_a_tables_heading_brings_the_table_rows_the_question_nam
     assert [p.chunk_id for p in response.passages] != [index.chunks[2].chunk_id]  # the rows were not retrieved
     assert re.search(r"Methadone;[^.\[]*4\.7\. \[\d\]", response.answer)
     assert any(c.chunk_id == index.chunks[2].chunk_id for c in response.citations)
+
+
+def test_the_gate_judges_an_answer_without_the_sentences_shown_past_its_length(mini_pipeline, monkeypatch):
+    from dataclasses import replace
+
+    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    compose = lenient.extractive.compose
+    assess = lenient.gate.assess
+    judged = {}
+
+    def with_its_last_sentence_unweighed(question, query_vector, candidates, *, max_words):
+        composed = compose(question, query_vector, candidates, max_words=max_words)
+        composed.sentences = [*composed.sentences[:-1], replace(composed.sentences[-1], unweighed=True)]
+        return composed
+
+    def spy(question, hits, composed, answer_text, *args, **kwargs):
+        judged["sentences"], judged["text"] = composed.sentences, answer_text
+        return assess(question, hits, composed, answer_text, *args, **kwargs)
+
+    monkeypatch.setattr(lenient.extractive, "compose", with_its_last_sentence_unweighed)
+    monkeypatch.setattr(lenient.gate, "assess", spy)
+    response = lenient.ask(AskRequest(question="single fraction dose for painful bone metastases"))
+
+    shown = rendered_sentences(response.answer)
+    assert len(shown) >= 2 and len(judged["sentences"]) == len(shown) - 1
+    assert not any(s.unweighed for s in judged["sentences"])
+    last = strip_citations(shown[-1][0]).strip()
+    assert last not in judged["text"] and strip_citations(shown[0][0]).strip()[-30:] in judged["text"]
