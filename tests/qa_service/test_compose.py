@@ -19,31 +19,17 @@ from qa_service.compose import (
 )
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
-
-try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
-    from tests.qa_service.mini_corpus import (
-        METHADONE_BEFORE,
-        METHADONE_CONTRAST,
-        METHADONE_QUESTION,
-        MINI_CORPUS,
-        build_mini_index,
-        candidates_for,
-        chunk_for,
-        methadone_index,
-        query_vector,
-    )
-except ModuleNotFoundError:
-    from mini_corpus import (  # type: ignore[no-redef]
-        METHADONE_BEFORE,
-        METHADONE_CONTRAST,
-        METHADONE_QUESTION,
-        MINI_CORPUS,
-        build_mini_index,
-        candidates_for,
-        chunk_for,
-        methadone_index,
-        query_vector,
-    )
+from tests.qa_service.mini_corpus import (
+    METHADONE_BEFORE,
+    METHADONE_CONTRAST,
+    METHADONE_QUESTION,
+    MINI_CORPUS,
+    build_mini_index,
+    candidates_for,
+    chunk_for,
+    methadone_index,
+    query_vector,
+)
 
 RT_QUESTION = "single fraction dose for painful bone metastases"
 
