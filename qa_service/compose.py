@@ -629,7 +629,7 @@ def names_a_row(q_tokens: set[str], chunk: Chunk) -> bool:
     for i, line in enumerate(lines):
         if not line.lstrip().startswith("|"):
             continue
-        header = i + 1 < len(lines) and re.match(r"\s*\|?\s*:?-{2,}", lines[i + 1]) is not None
+        header = i + 1 < len(lines) and TABLE_SEPARATOR.match(lines[i + 1]) is not None
         if not header and _names_the_row(q_tokens, line):
             return True
     return False

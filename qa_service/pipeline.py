@@ -58,8 +58,10 @@ ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
 
 _TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)
 MAX_TABLE_PARTS = 4
+"""Passages holding one table's rows that may be read together (`QAPipeline._with_rest_of_tables`): a longer
+table is not read whole."""
 TABLE_PARTS_RANK = 3
-"""Passages of one table read together when one of them is retrieved (`QAPipeline._with_rest_of_tables`)."""
+"""Only a passage ranked among the first this many brings the rest of its table."""
 
 
 SOURCE_MEDIA_TYPES = {
