@@ -22,7 +22,7 @@ from qa_service.rerank import Reranker, format_passage
 from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
-from qa_service.vocabulary import drug_classes, expand_query
+from qa_service.vocabulary import defined_abbreviations, drug_classes, expand_query
 
 
 @dataclass
@@ -767,11 +767,24 @@ class ExtractiveComposer:
             return np.asarray(self._embed(candidate.chunk.sentence_texts()))
         return None
 
+    @cached_property
+    def _long_forms(self) -> dict[str, frozenset[str]]:
+        """The keyword of each abbreviation the index defines in parentheses, with its long form's keywords
+        (`defined_abbreviations`): "fda" -> {"food", "drug", "administr"}."""
+        out: dict[str, frozenset[str]] = {}
+        for short, longer in defined_abbreviations(c.text for c in self.index.chunks).items():
+            key, words = keyword_tokens(short), frozenset(keyword_tokens(longer))
+            if len(key) == 1 and len(words) >= 2 and key[0] not in words:
+                out[key[0]] = words
+        return out
+
     def score_sentences(
         self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_passages: int | None = None
     ) -> list[AnswerSentence]:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
         q_tokens = set(keyword_tokens(expand_query(question)))
+        # "FDA-approved" is said by a sentence writing "Food and Drug Administration": the index's own definitions.
+        spelled = {t: self._long_forms[t] for t in q_tokens if t in self._long_forms}
         classes = class_credit(question)
         bodies = named_in(question, guideline_bodies()[0])  # "when does USPSTF say ...": sentences naming it answer
         scored: list[AnswerSentence] = []
@@ -811,6 +824,7 @@ class ExtractiveComposer:
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 own = set(keyword_tokens(text)) | set(keyword_tokens(header or ""))
                 s_tokens = own | context
+                s_tokens |= {short for short, longer in spelled.items() if longer <= s_tokens}
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
                 # A sentence naming the class of a drug the question names is about that drug too: "Check serum
                 # creatinine before every intravenous bisphosphonate dose" for "need creatinine before each zometa?".

@@ -182,6 +182,51 @@ def _phrases_in(text: str, words: Collection[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+_DEFINITION = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+"""An abbreviation defined in parentheses after its long form: "cognitive behavioural therapy (CBT)"."""
+_LONG_FORM_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
+MIN_DEFINED_CAPITALS = 2  # "(CBT)", "(NSAIDs)"; "(Table 2)", "(see above)" and "(sCr)" are not definitions
+
+
+def long_form(short: str, before: str) -> str | None:
+    """The words just before "(short)" that `short` abbreviates, or None (after Schwartz and Hearst, 2003).
+
+    The short form's letters and digits are found right to left in the words before it, its first letter
+    starting a word; the long form runs from that word on, at most min(len + 5, 2 * len) words back and two
+    words at least: "through cognitive behavioural therapy (CBT)" -> "cognitive behavioural therapy".
+    """
+    words = _LONG_FORM_WORD.findall(before)[-min(len(short) + 5, 2 * len(short)) :]
+    text = " ".join(words).lower()
+    letters = [ch for ch in short.lower() if ch.isalnum()]
+    at = len(text) - 1
+    for i in range(len(letters) - 1, -1, -1):
+        while at >= 0 and (text[at] != letters[i] or (i == 0 and at > 0 and text[at - 1].isalnum())):
+            at -= 1
+        if at < 0:
+            return None
+        at -= 1
+    found = text[text.rfind(" ", 0, at + 1) + 1 :]
+    return found if len(found.split()) >= 2 and len(found) > len(short) else None
+
+
+def defined_abbreviations(texts: Iterable[str]) -> dict[str, str]:
+    """Abbreviations the texts define in parentheses, lower case, with their most frequent long form:
+    "cognitive behavioural therapy (CBT)" -> {"cbt": "cognitive behavioural therapy"}. A plural short form
+    ("NSAIDs") is read as the singular."""
+    found: dict[str, Counter[str]] = {}
+    for text in texts:
+        for match in _DEFINITION.finditer(text):
+            short = match.group(1)
+            if sum(ch.isupper() for ch in short) < MIN_DEFINED_CAPITALS:
+                continue
+            longer = long_form(short, text[max(0, match.start() - 160) : match.start()])
+            if longer is None:
+                continue
+            key = short[:-1] if short.endswith("s") and short[:-1].isupper() else short
+            found.setdefault(key.lower(), Counter())[longer] += 1
+    return {short: forms.most_common(1)[0][0] for short, forms in found.items()}
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 

@@ -1442,3 +1442,28 @@ def test_a_sentence_naming_the_class_of_the_drug_asked_about_is_about_that_drug(
     # The evidence gate reads the best score without the credit, as it was fitted.
     composed = composer.compose(question, query_vector(question), candidates, max_words=60)
     assert composed.best_sentence_score == pytest.approx(max(s.score - s.class_share for s in scored.values()))
+
+
+CESSATION = {
+    "lung/cessation.md": "# Lung cancer screening\n\n## Smoking cessation\n\n"
+    "Refer smokers to the national quit line for telephone counselling. "
+    "The U.S. Food and Drug Administration has approved bupropion and varenicline for smoking cessation. "
+    "Counselling and medication together work better than either alone.\n\n"
+    "## Screening devices\n\nThe devices the Food and Drug Administration (FDA) cleared are listed elsewhere.\n"
+}
+
+
+def test_a_sentence_spelling_out_an_abbreviation_the_index_defines_is_credited_with_it(tmp_path):
+    index, row, chunk = chunk_holding(tmp_path, CESSATION, "bupropion")
+    question = "which FDA-approved cessation meds?"
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    composer = ExtractiveComposer(index, AnswerSettings())
+    assert composer._long_forms["fda"] == frozenset(keyword_tokens("food and drug administration"))
+
+    vector = query_vector(question)
+    with_definitions = {s.text.split()[0]: s.score for s in composer.score_sentences(question, vector, candidates)}
+    composer._long_forms = {}  # the same composer without the index's definitions
+    without = {s.text.split()[0]: s.score for s in composer.score_sentences(question, vector, candidates)}
+
+    assert with_definitions["The"] > without["The"]  # "Food and Drug Administration" says "FDA"
+    assert with_definitions["Refer"] == without["Refer"]  # no long form, no credit

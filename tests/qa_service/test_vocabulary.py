@@ -196,3 +196,22 @@ def test_back_reads_as_the_spine_only_in_back_pain():
         "xr came back normal",
     ):
         assert "spine" not in expand_query(question), question
+
+
+def test_the_abbreviations_a_text_defines_are_read_with_their_long_forms():
+    from qa_service.vocabulary import defined_abbreviations, long_form
+
+    texts = [
+        "In children with chronic pain, psychological management through cognitive behavioural therapy (CBT) helps.",
+        "Avoid nonsteroidal anti-inflammatory drugs (NSAIDs) in renal failure. Opioid use disorder (OUD) is common.",
+        "See the dose table (Table 2) and the note (see above); serum creatinine (sCr) is checked.",
+        "Patients with opioid use disorder (OUD) should be offered treatment.",
+    ]
+    found = defined_abbreviations(texts)
+
+    assert found["cbt"] == "cognitive behavioural therapy"
+    assert found["nsaid"] == "nonsteroidal anti-inflammatory drugs"  # a plural short form is read as the singular
+    assert found["oud"] == "opioid use disorder"
+    assert "table" not in found and "see" not in found and "scr" not in found  # not definitions
+    assert long_form("CBT", "a walk in the park") is None  # the letters are not there
+    assert long_form("WHO", "the world health organization") == "world health organization"
