@@ -215,3 +215,13 @@ def test_the_abbreviations_a_text_defines_are_read_with_their_long_forms():
     assert "table" not in found and "see" not in found and "scr" not in found  # not definitions
     assert long_form("CBT", "a walk in the park") is None  # the letters are not there
     assert long_form("WHO", "the world health organization") == "world health organization"
+
+
+def test_the_general_table_reads_shorthand_and_brands_as_the_index_words_and_only_brands_as_drugs():
+    from qa_service.quantities import drug_lexicon
+
+    speller = Speller(Counter({"reaction": 3, "rolapitant": 2, "infusion": 4, "pack": 2, "year": 5}))
+    assert speller.correct("infusion rxn after varubi") == "infusion reaction after rolapitant"
+    # A section of brand names gives the lexicon its generic names; shorthand and lay terms give none.
+    assert "rolapitant" in drug_lexicon()
+    assert "reaction" not in drug_lexicon() and "pack year" not in drug_lexicon()
