@@ -17,7 +17,7 @@ import numpy as np
 from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header_row
 from ingest.index import SearchIndex
-from qa_service.quantities import parse_quantities
+from qa_service.quantities import drug_mentions, parse_quantities
 from qa_service.rerank import Reranker, format_passage
 from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
@@ -427,9 +427,11 @@ page reports several bodies side by side, and the one asked for is the answer.""
 TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?)"
 """Units of time as clinicians write them ("how many wks", "how many yrs")."""
 
-# What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time.
+# What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time, "which
+# meds" a drug (a sentence naming one: "bupropion and varenicline" for "which FDA-approved cessation meds?").
 # Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
-# drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass).
+# drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass); for the
+# same reason a dose question asks no drug kind (`asked_kinds`).
 ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (
         re.compile(
@@ -451,6 +453,15 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
             re.IGNORECASE,
         ),
         frozenset({"strength"}),
+    ),
+    (
+        re.compile(
+            r"\b(?:which|what|any)\s+(?:[\w-]+\s+){0,3}?(?:drugs?|meds?|medications?|medicines?|agents?|antiemetics?"
+            r"|analgesics?|adjuvants?|laxatives?|opioids?|antidepressants?|anticonvulsants?|antibiotics?|regimens?"
+            r"|options?|alternatives?)\b",
+            re.IGNORECASE,
+        ),
+        frozenset({"drug"}),
     ),
 )
 # A sentence grading a recommendation or its evidence: "(Weak recommendation, low-quality evidence)",
@@ -516,7 +527,8 @@ def asks_a_rate(question: str) -> bool:
 
 def asked_kinds(question: str) -> frozenset[str]:
     """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
-    {"percentage"} for how often something happens (`asks_a_rate`)."""
+    {"percentage"} for how often something happens (`asks_a_rate`); and "strength" for how strong a recommendation
+    is, "drug" for which drug (not in a dose question)."""
     kinds: frozenset[str] = frozenset()
     if asks_a_rate(question):
         kinds = frozenset({"percentage"})
@@ -524,14 +536,17 @@ def asked_kinds(question: str) -> frozenset[str]:
     for pattern, found in ASKED_KINDS:
         if pattern.search(question):
             kinds |= found
-    return kinds
+    # A dose question's drugs are lifted by name only: a sentence naming any drug may dose another one.
+    return kinds - {"drug"} if asks_a_dose(question) else kinds
 
 
 @lru_cache(maxsize=20_000)
 def stated_kinds(text: str) -> frozenset[str]:
-    """The kinds of quantity a sentence states, and "strength" where it grades a recommendation or its evidence
-    (cached: the same passages answer many questions)."""
+    """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence, and
+    "drug" where it names a drug (cached: the same passages answer many questions)."""
     strength = frozenset({"strength"}) if _STATES_STRENGTH.search(text) else frozenset()
+    if drug_mentions(text):
+        strength |= {"drug"}
     if not _MAY_STATE_A_QUANTITY.search(text):
         return strength
     return strength | frozenset(q.kind for q in parse_quantities(text))

@@ -930,6 +930,11 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     # A statistical interval is no interval of time.
     assert asked_kinds("Spain's mean percentage [95% credible interval] infected?") == {"percentage"}
     assert "interval" not in asked_kinds("NNT with its 95% confidence interval?")
+    # Which drug: a sentence naming one states the kind asked; never in a dose question (see `asked_kinds`).
+    assert asked_kinds("which FDA-approved cessation meds do the guidelines list?") == {"drug"}
+    assert asked_kinds("started morphine, what bowel regimen?") == {"drug"}
+    assert asked_kinds("what antiemetic regimen and dose for cisplatin?") == frozenset()
+    assert asked_kinds("which patients should be offered naloxone?") == frozenset()
 
 
 @pytest.mark.parametrize(
@@ -974,6 +979,36 @@ def test_a_sentence_grading_a_recommendation_states_its_strength(sentence, grade
     from qa_service.compose import stated_kinds
 
     assert ("strength" in stated_kinds(sentence)) is grades
+
+
+def test_a_sentence_naming_a_drug_states_the_drug_kind():
+    from qa_service.compose import stated_kinds
+
+    assert "drug" in stated_kinds("The FDA has approved bupropion and varenicline for smoking cessation.")
+    assert "drug" not in stated_kinds("Quit lines provide telephone-based counselling to tobacco users.")
+
+
+def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_which_drug(tmp_path):
+    from qa_service.compose import _favour_the_kind_asked
+
+    index, embedder, candidates = _one_passage(
+        tmp_path,
+        "cessation.md",
+        "# Lung cancer screening\n\n## Smoking cessation\n\n"
+        "Smokers at their screening visit should be helped to quit smoking. "
+        "Quit lines give smokers telephone counselling to help them quit smoking. "
+        "Medication for smokers who want to quit includes bupropion and varenicline.\n",
+        "varenicline",
+    )
+    composer = ExtractiveComposer(index, AnswerSettings())
+
+    def order(question: str) -> list[str]:
+        scored = composer.score_sentences(question, embedder.embed([question])[0], candidates)
+        assert [s.text.split()[0] for s in scored] == ["Smokers", "Quit", "Medication"]  # by their words alone
+        return [s.text.split()[0] for s in _favour_the_kind_asked(question, scored, 0.3)]
+
+    assert order("smoker at her screening visit wants help to quit smoking - which medication?")[1] == "Medication"
+    assert order("smoker at her screening visit wants help to quit smoking - how?")[1] == "Quit"  # no kind asked
 
 
 def _one_passage(tmp_path, name, markdown, holding):
