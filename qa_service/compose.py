@@ -428,7 +428,8 @@ TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths
 """Units of time as clinicians write them ("how many wks", "how many yrs")."""
 
 # What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time, "which
-# meds" a drug (a sentence naming one: "bupropion and varenicline" for "which FDA-approved cessation meds?").
+# meds" a drug (a sentence naming one: "bupropion and varenicline" for "which FDA-approved cessation meds?"),
+# "which imaging" a test, "who should" a clinician or service.
 # Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
 # drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass); for the
 # same reason a dose question asks no drug kind (`asked_kinds`).
@@ -463,6 +464,33 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
         ),
         frozenset({"drug"}),
     ),
+    (
+        re.compile(
+            r"\b(?:which|what|any)\s+(?:[\w-]+\s+){0,3}?(?:imaging|scans?|tests?|investigations?|modality|modalities"
+            r"|work-?up)\b",
+            re.IGNORECASE,
+        ),
+        frozenset({"test"}),
+    ),
+    (
+        # "who should assess ...?", not the WHO: the organisation is written in capitals.
+        re.compile(r"\b[Ww]ho\s+(?:should|decides|assesses|needs to|must|is responsible|can|manages|leads)\b"),
+        frozenset({"role"}),
+    ),
+)
+# A sentence naming a test or an imaging modality, and one naming who takes care of the patient: what "which
+# imaging first?" and "who should assess her?" ask for.
+_NAMES_A_TEST = re.compile(
+    r"\b(?:MRI|CT|PET(?:-CT)?|SPECT|bone scans?|scintigraphy|x-?rays?|radiographs?|radiography|ultrasound"
+    r"|biops(?:y|ies)|DXA|DEXA|mammograph\w*|blood tests?|serum \w+|urine \w+ (?:tests?|testing|screens?)|ECG"
+    r"|electrocardiogra\w+)\b",
+    re.IGNORECASE,
+)
+_NAMES_A_ROLE = re.compile(
+    r"\b(?:\w*surgeons?|\w*oncologists?|physicians?|clinicians?|specialists?|multidisciplinary|team|teams"
+    r"|nurses?|radiologists?|pharmacists?|physiotherapists?|psychologists?|GPs?|primary care|service|services|MDT"
+    r"|tumou?r board)\b",
+    re.IGNORECASE,
 )
 # A sentence grading a recommendation or its evidence: "(Weak recommendation, low-quality evidence)",
 # "recommendation category: B; evidence type: 4", "Grade B", "very low certainty evidence".
@@ -528,7 +556,7 @@ def asks_a_rate(question: str) -> bool:
 def asked_kinds(question: str) -> frozenset[str]:
     """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
     {"percentage"} for how often something happens (`asks_a_rate`); and "strength" for how strong a recommendation
-    is, "drug" for which drug (not in a dose question)."""
+    is, "drug" for which drug (not in a dose question), "test" for which test or imaging, "role" for who should."""
     kinds: frozenset[str] = frozenset()
     if asks_a_rate(question):
         kinds = frozenset({"percentage"})
@@ -542,11 +570,16 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 @lru_cache(maxsize=20_000)
 def stated_kinds(text: str) -> frozenset[str]:
-    """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence, and
-    "drug" where it names a drug (cached: the same passages answer many questions)."""
+    """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence,
+    "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service (cached: the same
+    passages answer many questions)."""
     strength = frozenset({"strength"}) if _STATES_STRENGTH.search(text) else frozenset()
     if drug_mentions(text):
         strength |= {"drug"}
+    if _NAMES_A_TEST.search(text):
+        strength |= {"test"}
+    if _NAMES_A_ROLE.search(text):
+        strength |= {"role"}
     if not _MAY_STATE_A_QUANTITY.search(text):
         return strength
     return strength | frozenset(q.kind for q in parse_quantities(text))

@@ -935,6 +935,10 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     assert asked_kinds("started morphine, what bowel regimen?") == {"drug"}
     assert asked_kinds("what antiemetic regimen and dose for cisplatin?") == frozenset()
     assert asked_kinds("which patients should be offered naloxone?") == frozenset()
+    assert asked_kinds("65M prostate ca rising PSA new back pain - which imaging first") == {"test"}
+    assert asked_kinds("big lytic lesion humeral shaft - who should assess") == {"role"}
+    assert asked_kinds("Who decides whether it is operable?") == {"role"}
+    assert asked_kinds("what does WHO recommend for kids?") == frozenset()  # the organisation, in capitals
 
 
 @pytest.mark.parametrize(
@@ -986,6 +990,10 @@ def test_a_sentence_naming_a_drug_states_the_drug_kind():
 
     assert "drug" in stated_kinds("The FDA has approved bupropion and varenicline for smoking cessation.")
     assert "drug" not in stated_kinds("Quit lines provide telephone-based counselling to tobacco users.")
+    assert "test" in stated_kinds("Begin with a radionuclide bone scan; MRI if it is negative.")
+    assert "test" not in stated_kinds("Begin with a single fraction of 8 Gy.")
+    assert "role" in stated_kinds("An orthopaedic surgeon should assess the lesion.")
+    assert "role" not in stated_kinds("The lesion should be assessed before weight bearing.")
 
 
 def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_which_drug(tmp_path):
