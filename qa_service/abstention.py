@@ -661,10 +661,18 @@ def coverage(
 MIN_CLAUSE_TERMS = 2
 
 
+_NEGATED_CLAUSE = re.compile(r"(?:no|not|without|never|non)\b", re.IGNORECASE)
+"""A clause saying what the patient lacks ("no bone disease", "never had a BMA"): the story, not what is asked."""
+
+
 def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
-    """The question's clauses that name at least two things (keywords other than `ignore`)."""
+    """The question's clauses that name at least two things (keywords other than `ignore`), but for those saying
+    what the patient lacks (`_NEGATED_CLAUSE`): "RCC w 3 lung oligomets, no bone disease - SBRT to the lung
+    lesions?" is no question about bone disease, which a bone-metastasis corpus covers whole."""
     clauses = (c.strip() for c in QUESTION_BREAK.split(question))
-    return [c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS]
+    return [
+        c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS and not _NEGATED_CLAUSE.match(c)
+    ]
 
 
 def covered_clauses(

@@ -323,6 +323,20 @@ def test_clause_coverage_is_the_best_covered_clause_of_a_story_like_question():
     )
 
 
+def test_a_clause_saying_what_the_patient_lacks_is_not_the_clause_asked():
+    from qa_service.abstention import clause_coverage, naming_clauses
+
+    passage = "Bone metastases: stereotactic body radiotherapy for painful spinal disease; bone disease needs imaging."
+    idf = dict.fromkeys(keyword_tokens(passage + " renal lung oligometastases lesions"), 1.0)
+    question = "renal ca w 3 lung oligometastases, no bone disease - stereotactic radiotherapy to the lung lesions?"
+
+    asked = "stereotactic radiotherapy to the lung lesions"
+    assert naming_clauses(question) == ["renal ca w 3 lung oligometastases", asked]
+    assert naming_clauses("zol 4 mg, never had jaw radiotherapy - MRONJ yet?") == ["zol 4 mg"]
+    # "no bone disease" is all in a bone-metastasis passage; the question asked is about the lung.
+    assert clause_coverage(question, passage, idf, 1.0) < 0.6
+
+
 def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones_are():
     from qa_service.abstention import unknown_terms
 
