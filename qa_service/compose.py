@@ -429,7 +429,7 @@ TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths
 
 # What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time, "which
 # meds" a drug (a sentence naming one: "bupropion and varenicline" for "which FDA-approved cessation meds?"),
-# "which imaging" a test, "who should" a clinician or service.
+# "which imaging" a test, "who should" a clinician or service, "side effects" a harm, "why" a reason.
 # Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
 # drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass); for the
 # same reason a dose question asks no drug kind (`asked_kinds`).
@@ -473,6 +473,15 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
         frozenset({"test"}),
     ),
     (
+        re.compile(
+            r"\b(?:side[- ]?effects?|adverse (?:effects?|events?|reactions?)|toxicit(?:y|ies)|harms?|complications?"
+            r"|downsides?)\b",
+            re.IGNORECASE,
+        ),
+        frozenset({"harm"}),
+    ),
+    (re.compile(r"\bwhy\b", re.IGNORECASE), frozenset({"reason"})),
+    (
         # "who should assess ...?", not the WHO: the organisation is written in capitals.
         re.compile(r"\b[Ww]ho\s+(?:should|decides|assesses|needs to|must|is responsible|can|manages|leads)\b"),
         frozenset({"role"}),
@@ -484,6 +493,14 @@ _NAMES_A_TEST = re.compile(
     r"\b(?:MRI|CT|PET(?:-CT)?|SPECT|bone scans?|scintigraphy|x-?rays?|radiographs?|radiography|ultrasound"
     r"|biops(?:y|ies)|DXA|DEXA|mammograph\w*|blood tests?|serum \w+|urine \w+ (?:tests?|testing|screens?)|ECG"
     r"|electrocardiogra\w+)\b",
+    re.IGNORECASE,
+)
+_NAMES_A_HARM = re.compile(
+    r"\b(?:side[- ]effects?|adverse|toxicit(?:y|ies)|harms?|complications?|risks? of|increased risk|associated with)\b",
+    re.IGNORECASE,
+)
+_GIVES_A_REASON = re.compile(
+    r"\b(?:because|due to|owing to|as a result|since|given that|in order to|so that|caused by|the reason)\b",
     re.IGNORECASE,
 )
 _NAMES_A_ROLE = re.compile(
@@ -556,7 +573,8 @@ def asks_a_rate(question: str) -> bool:
 def asked_kinds(question: str) -> frozenset[str]:
     """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
     {"percentage"} for how often something happens (`asks_a_rate`); and "strength" for how strong a recommendation
-    is, "drug" for which drug (not in a dose question), "test" for which test or imaging, "role" for who should."""
+    is, "drug" for which drug (not in a dose question), "test" for which test or imaging, "role" for who should,
+    "harm" for side effects or harms, "reason" for why."""
     kinds: frozenset[str] = frozenset()
     if asks_a_rate(question):
         kinds = frozenset({"percentage"})
@@ -571,7 +589,8 @@ def asked_kinds(question: str) -> frozenset[str]:
 @lru_cache(maxsize=20_000)
 def stated_kinds(text: str) -> frozenset[str]:
     """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence,
-    "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service (cached: the same
+    "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service, "harm" where it
+    speaks of adverse effects or risks, "reason" where it gives one ("because", "due to") (cached: the same
     passages answer many questions)."""
     strength = frozenset({"strength"}) if _STATES_STRENGTH.search(text) else frozenset()
     if drug_mentions(text):
@@ -580,6 +599,10 @@ def stated_kinds(text: str) -> frozenset[str]:
         strength |= {"test"}
     if _NAMES_A_ROLE.search(text):
         strength |= {"role"}
+    if _NAMES_A_HARM.search(text):
+        strength |= {"harm"}
+    if _GIVES_A_REASON.search(text):
+        strength |= {"reason"}
     if not _MAY_STATE_A_QUANTITY.search(text):
         return strength
     return strength | frozenset(q.kind for q in parse_quantities(text))

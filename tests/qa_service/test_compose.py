@@ -939,6 +939,9 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     assert asked_kinds("big lytic lesion humeral shaft - who should assess") == {"role"}
     assert asked_kinds("Who decides whether it is operable?") == {"role"}
     assert asked_kinds("what does WHO recommend for kids?") == frozenset()  # the organisation, in capitals
+    assert asked_kinds("olanzapine for HEC - main side effect?") == {"harm"}
+    assert asked_kinds("per CDC whats the downside of giving her oxycodone?") == {"harm"}
+    assert asked_kinds("why isn't buprenorphine in the CDC MME conversion table?") == {"reason"}
 
 
 @pytest.mark.parametrize(
@@ -994,6 +997,10 @@ def test_a_sentence_naming_a_drug_states_the_drug_kind():
     assert "test" not in stated_kinds("Begin with a single fraction of 8 Gy.")
     assert "role" in stated_kinds("An orthopaedic surgeon should assess the lesion.")
     assert "role" not in stated_kinds("The lesion should be assessed before weight bearing.")
+    assert "harm" in stated_kinds("Sedation was the most common adverse effect of olanzapine.")
+    assert "harm" not in stated_kinds("Olanzapine 10 mg is given on days 1 through 4.")
+    assert "reason" in stated_kinds("Buprenorphine is not counted because of its partial agonist properties.")
+    assert "reason" not in stated_kinds("Buprenorphine is not counted in the total MME.")
 
 
 def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_which_drug(tmp_path):
