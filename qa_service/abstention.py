@@ -112,14 +112,20 @@ def with_units_from_headers(text: str) -> str:
     return _UNIT_IN_HEADER.sub(unit_after, text) if "(" in text else text
 
 
-def states_dose(text: str) -> bool:
-    """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
-    reader sees it: a concentration (14 mg/dL) or a duration is not a dose."""
-    return any(q.kind == "dose" for q in parse_quantities(text))
-
-
 # Where one answer sentence ends: after its citation markers ("... 4 mg. [1] Give ..."), or a full stop.
 _ANSWER_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z])|(?<=[.!?])\s+(?=[A-Z])")
+
+
+def states_dose(text: str) -> bool:
+    """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
+    reader sees it: a concentration (14 mg/dL) or a duration is not a dose. Read sentence by sentence, each
+    remembered: answers quote the same corpus sentences again and again."""
+    return any(_sentence_states_dose(sentence) for sentence in _ANSWER_SENTENCE.split(text))
+
+
+@lru_cache(maxsize=20_000)
+def _sentence_states_dose(sentence: str) -> bool:
+    return any(q.kind == "dose" for q in parse_quantities(sentence))
 
 
 def _drug_dose(regimen: Regimen) -> bool:

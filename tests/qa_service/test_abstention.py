@@ -695,6 +695,10 @@ def test_an_abstention_is_never_flagged_as_partial_evidence(mini_pipeline, monke
         ("Give 8 Gy in a single fraction. [1]", True),
         ("Treat when calcium is above 14 mg/dL. [1]", False),
         ("Observe the infant for at least 72 hours. [1]", False),
+        # Read sentence by sentence: a dose in any sentence of the answer, whichever comes first.
+        ("Treat when calcium is above 14 mg/dL. [1] Give zoledronic acid 4 mg over 15 minutes. [2]", True),
+        ("Give zoledronic acid 4 mg over 15 minutes. [1] Treat when calcium is above 14 mg/dL. [2]", True),
+        ("Observe the infant for 72 hours. [1] Treat when calcium is above 14 mg/dL. [2]", False),
     ],
 )
 def test_a_dose_is_recognised_by_the_grounding_check_s_quantity_reader(answer, is_dose):
