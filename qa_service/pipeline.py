@@ -489,6 +489,14 @@ class QAPipeline:
                 citations.append(
                     Citation(id=n, **fields, guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
                 )
+            # A cited passage the composer brought beside those retrieved (a recommendation beside its rationale,
+            # the sentence a quoted one points back to, a table's other rows) is listed too, after them, with no
+            # fused score: every citation's passage is among the response's passages.
+            listed = {p.chunk_id for p in passages}
+            for source in order:
+                if candidates[source].chunk.chunk_id not in listed:
+                    listed.add(candidates[source].chunk.chunk_id)
+                    passages.append(self._passage(Hit(row=candidates[source].row, score=0.0)))
         timings["total"] = (time.perf_counter() - started) * 1000
         # A middle state between answering and abstaining: the answer stands, flagged as partial evidence,
         # or as coming from other guidelines than the one the question names.

@@ -151,7 +151,10 @@ class AskResponse(BaseModel):
 
     answer: str
     citations: list[Citation]
-    passages: list[Passage]
+    passages: list[Passage] = Field(
+        description="The passages retrieved, best first, then any cited passage the composer brought beside them "
+        "(score 0, no ranks): every citation's passage is listed."
+    )
     abstained: bool
     reason: str | None = Field(
         None,

@@ -311,10 +311,16 @@ def test_a_rationale_passage_brings_its_recommendation_and_strength_into_the_ans
 
     with_rec, without = ask(True), ask(False)
 
-    assert [p.section.split(" > ")[-1] for p in with_rec.passages] == ["Implementation considerations"]
+    assert [p.section.split(" > ")[-1] for p in without.passages] == ["Implementation considerations"]
     assert not with_rec.abstained and "at least monthly" in with_rec.answer
     rec = [c for c in with_rec.citations if c.rec_id == "opioids/cdc#rec-5"]
     assert rec and rec[0].section.endswith("Tapering > Recommendation 5")  # the body's, not the summary's
+    # The recommendation it brought is listed after the passage retrieved, with no fused score: every citation's
+    # passage is among the response's passages.
+    listed = [p.section.split(" > ")[-1] for p in with_rec.passages]
+    assert listed == ["Implementation considerations", "Recommendation 5"]
+    assert with_rec.passages[1].score == 0.0 and with_rec.passages[1].dense_rank is None
+    assert {c.chunk_id for c in with_rec.citations} <= {p.chunk_id for p in with_rec.passages}
     assert "(recommendation category: B; evidence type: 4), clinicians should taper" in with_rec.answer
     assert not any(c.rec_id == "opioids/cdc#rec-5" for c in without.citations)
     # The evidence is judged on the retrieved passages either way.
