@@ -7,7 +7,7 @@ into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Any, Protocol
@@ -517,8 +517,17 @@ _STATES_STRENGTH = re.compile(
     r"|\b[A-D] recommendation\b|\blevel of evidence\b",
     re.IGNORECASE,
 )
+_NAMED_KINDS: tuple[tuple[str, Callable[[str], object]], ...] = (
+    ("strength", _STATES_STRENGTH.search),
+    ("test", _NAMES_A_TEST.search),
+    ("role", _NAMES_A_ROLE.search),
+    ("harm", _NAMES_A_HARM.search),
+    ("reason", _GIVES_A_REASON.search),
+)
+"""The kinds a sentence states by naming something, each with its test (a drug is read by `drug_mentions`)."""
 KIND_BONUS = 0.1
-"""Added to the score of a sentence stating a quantity of the kind the question asks for."""
+"""Added to the score of a sentence stating the kind the question asks for: a quantity of its kind, or the drug,
+test, clinician, harm, reason or strength it asks (`asked_kinds`, `stated_kinds`)."""
 KIND_DEPTH = 30
 """Best-scored sentences read for quantities (reading costs about 0.1 ms a sentence that has a number)."""
 _MAY_STATE_A_QUANTITY = re.compile(
@@ -592,24 +601,16 @@ def stated_kinds(text: str) -> frozenset[str]:
     "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service, "harm" where it
     speaks of adverse effects or risks, "reason" where it gives one ("because", "due to") (cached: the same
     passages answer many questions)."""
-    strength = frozenset({"strength"}) if _STATES_STRENGTH.search(text) else frozenset()
+    named = {kind for kind, says in _NAMED_KINDS if says(text)}
     if drug_mentions(text):
-        strength |= {"drug"}
-    if _NAMES_A_TEST.search(text):
-        strength |= {"test"}
-    if _NAMES_A_ROLE.search(text):
-        strength |= {"role"}
-    if _NAMES_A_HARM.search(text):
-        strength |= {"harm"}
-    if _GIVES_A_REASON.search(text):
-        strength |= {"reason"}
+        named.add("drug")
     if not _MAY_STATE_A_QUANTITY.search(text):
-        return strength
-    return strength | frozenset(q.kind for q in parse_quantities(text))
+        return frozenset(named)
+    return frozenset(named) | frozenset(q.kind for q in parse_quantities(text))
 
 
 def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_score: float) -> list[AnswerSentence]:
-    """Lift the sentences stating a quantity of the kind asked ("every 3 months" for "how often ...?").
+    """Lift the sentences stating the kind asked ("every 3 months" for "how often ...?", a drug for "which meds?").
 
     A guideline's paragraph on a practice often says why before it says how often; the sentence with
     the interval scores no closer to the question than its neighbours and was left out of the answer.
