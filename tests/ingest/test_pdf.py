@@ -405,6 +405,17 @@ def who() -> PdfExtraction:
     return extract_pdf(WHO_PDF)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (session 21): a line inside a sentence on the CDC guideline's page 59 is read as a list "
+    "item, and the next as a paragraph, so the answer quotes 'and titrated upward under supervision at "
+    "approximately.' without its interval",
+)
+def test_cdc_a_sentence_broken_across_lines_is_read_whole(cdc: PdfExtraction) -> None:
+    flat = re.sub(r"\s+", " ", cdc.text)
+    assert "buprenorphine should be initiated and titrated upward under supervision at approximately 2-hour" in flat
+
+
 def test_cdc_running_header_never_lands_inside_paragraphs(cdc: PdfExtraction) -> None:
     body = cdc.text[cdc.pages[2].start :]
     assert "Morbidity and Mortality Weekly Report" not in body
