@@ -34,7 +34,9 @@ KNOWN_FIELDS = ("title", "issuing_body", "year", "url", "topic", "sources")
 # Bump when a loader would read the same bytes into other documents, or the ingest summary would report them
 # otherwise (an unchanged file's summary is carried from the last build): unchanged files are then parsed again.
 # l15: Markdown tables are counted in the summary (3e17deb); indexes built before it showed 0 for them.
-LOADER_VERSION = "l15"
+# l16: a reference number in parentheses opening a PDF line inside a sentence ("(96) and titrated ...") is no
+# list marker: the sentence is read whole.
+LOADER_VERSION = "l16"
 
 
 def is_metadata_file(path: Path) -> bool:

@@ -111,6 +111,12 @@ def _inline_enumeration(lines: list[Line], i: int, marker: str) -> bool:
     if not re.match(r"^\(?\w{1,3}[.)]$", marker) or i == 0:
         return False
     prev, line = lines[i - 1], lines[i]
+    # "... buprenorphine should be initiated / (96) and titrated upward ...": a reference number in parentheses
+    # that opens a line inside a sentence (the line before ends none, the text after it runs on in lower case).
+    if re.fullmatch(r"\(\d{1,3}\)", marker) and not _SENTENCE_END.search(prev.text):
+        rest = line.text[line.text.find(marker) + len(marker) :].lstrip()
+        if rest[:1].islower():
+            return True
     if prev.page != line.page or prev.band != line.band:
         return False
     em = line.size
