@@ -98,25 +98,24 @@ def _markers(lines: list[Line]) -> list[str | None]:
     out: list[str | None] = []
     for i, line in enumerate(lines):
         marked = marker_of(line)
-        out.append(marked[0] if marked and not _inline_enumeration(lines, i, marked[0]) else None)
+        out.append(marked[0] if marked and not _inline_enumeration(lines, i, *marked) else None)
     return out
 
 
-def _inline_enumeration(lines: list[Line], i: int, marker: str) -> bool:
+def _inline_enumeration(lines: list[Line], i: int, marker: str, rest: str) -> bool:
     """ "... the following four areas: / 1) determining ... / 2) selecting": numbers in running text.
 
     The line before is full, the marked line starts where it starts, and so does the next one: no
-    hanging indent, which a real list item has.
+    hanging indent, which a real list item has. A reference number in parentheses opening a line inside a
+    sentence is running text too, wherever the line sits. `rest` is the line's text after the marker.
     """
     if not re.match(r"^\(?\w{1,3}[.)]$", marker) or i == 0:
         return False
     prev, line = lines[i - 1], lines[i]
     # "... buprenorphine should be initiated / (96) and titrated upward ...": a reference number in parentheses
     # that opens a line inside a sentence (the line before ends none, the text after it runs on in lower case).
-    if re.fullmatch(r"\(\d{1,3}\)", marker) and not _SENTENCE_END.search(prev.text):
-        rest = line.text[line.text.find(marker) + len(marker) :].lstrip()
-        if rest[:1].islower():
-            return True
+    if re.fullmatch(r"\(\d{1,3}\)", marker) and not _SENTENCE_END.search(prev.text) and rest.lstrip()[:1].islower():
+        return True
     if prev.page != line.page or prev.band != line.band:
         return False
     em = line.size
