@@ -363,8 +363,29 @@ def packaged_gate() -> GateModel:
 
 # A dose question (`asks_a_dose`) needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a
 # duration. "how much" asks for a dose only of a drug the question names: "how much PO morphine?", not "how much did
-# it save?"
-_HOW_MUCH = re.compile(r"\bhow much\b", re.IGNORECASE)
+# it save?", and not when a verb or a comparison follows: "how much does the benzo combo raise the risk?", "how much
+# better is ...?" ask for an effect.
+_HOW_MUCH = re.compile(
+    r"\bhow much\b(?!\s+(?:does|do|did|is|are|was|were|will|would|can|could|has|have|had|better|more|less|lower|higher"
+    r"|greater|worse|further)\b)",
+    re.IGNORECASE,
+)
+
+# A question about changing a dose ("how fast should I taper?", "reduce the dose by how much?") is answered by the
+# change, often a share of the dose ("by 10% of the original dosage per week"), which is no dose of its own.
+_CHANGES_A_DOSE = re.compile(
+    r"\b(?:taper\w*|wean\w*|reduc(?:e|es|ed|ing|tion)|decreas\w*|lower(?:s|ed|ing)?|cut(?:s|ting)? (?:back|down)"
+    r"|titrat\w*|escalat\w*|increas\w*)\b",
+    re.IGNORECASE,
+)
+_SHARE = re.compile(
+    r"\d(?:[.,]\d+)?\s*%|\b\d+\s*percent\b|\b(?:half|a third|a quarter|one[- ]third|one[- ]quarter)\b", re.IGNORECASE
+)
+
+
+def states_dose_change(asked: str, answer: str) -> bool:
+    """Whether the question asks to change a dose and the answer states the change as a share of it."""
+    return bool(_CHANGES_A_DOSE.search(asked) and _SHARE.search(answer))
 
 
 # A dose asked per kilogram or per square metre (a child's dose, a chemotherapy dose): an adult's fixed
@@ -382,9 +403,12 @@ _ASKS_TIME = re.compile(rf"\bhow (?:long|often|soon|frequently)\b|\bhow many {TI
 # Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
 # name a kind of treatment, "Ca 15 mg/dL" is the patient's laboratory value, and a dose the question states
 # ("got 8 Gy x1 six months ago", "on methadone 20 mg/day") is its story, unless it offers a choice between
-# doses ("8 Gy x1 or 20 Gy/5?", "4 mg or 8 mg?"), which asks for one.
+# doses ("8 Gy x1 or 20 Gy/5?", "4 mg or 8 mg?"), which asks for one. "With the first IV dose", "before each zometa
+# dose" name a time a dose is given, not its amount ("buprenorphine first dose?" still asks one).
 _NOT_ASKED = re.compile(
     r"\b(?:higher|lower|high|hi|low|escalated)[- ]dos(?:e|es|ing)\b"
+    r"|\b(?:with|w|after|before|at|during|from|since)\s+(?:(?:the|each|every|his|her|their|a)\s+)?"
+    r"(?:first|last|next|missed|previous|prior|each|every)\s+(?:[\w-]+\s+)?dos(?:e|es|ing)\b"
     r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b"
     r"|(?<![\w.,])(?<!or )(?<!vs )(?<!vs\. )(?<!versus )\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|gy|iu)\b"
     r"(?![^?;,]{0,15}?\b(?:or|vs\.?|versus|and)\s+\d)",
@@ -844,7 +868,7 @@ def judge(
     time_unstated = time_unanswered(asked, answer) and not untimed
     penalised = (
         (asks_quantity and not has_number)
-        or (asks_dose and not states_dose(dosed))
+        or (asks_dose and not states_dose(dosed) and not states_dose_change(asked, answer))
         or (asks_dose and doses_only_for_other_drugs(question, dosed))
         or (bool(_PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(dosed, named))
         or time_unstated

@@ -525,6 +525,43 @@ def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
     assert morphine.penalised  # a morphine dose asked, a percentage given
 
 
+def test_how_much_before_a_verb_or_a_comparison_asks_for_an_effect_not_a_dose():
+    question = "62F on xanax 0.5mg bid now needs oxycodone. how much does the benzo combo raise OD death risk?"
+    risk = judge(
+        question=question, answer_text="Concurrent use nearly quadrupled the risk (hazard ratio 3.86). [1]", **STRONG
+    )
+    better = judge(question="olanzapine added for HEC - how much better?", answer_text="74% versus 45%. [1]", **STRONG)
+    dose = judge(question="how much oxycodone for a 70 kg adult?", answer_text="Start low and go slow. [1]", **STRONG)
+
+    assert risk.asks_quantity and not risk.penalised  # a risk asked and a ratio given
+    assert not better.penalised
+    assert dose.penalised  # "how much" + a drug, no verb between: a dose
+
+
+def test_a_dose_named_as_a_moment_is_not_asked():
+    question = "81F starting dara, worried about infusion rxn w the first IV dose. any way to soften it?"
+    story = judge(question=question, answer_text="Split the first infusion over 2 days. [1]", **STRONG)
+    each = judge(
+        question="need creatinine before each zometa dose?", answer_text="Yes, check it every time. [1]", **STRONG
+    )
+    first = judge(question="buprenorphine first dose?", answer_text="Wait for mild withdrawal. [1]", **STRONG)
+
+    assert not story.asks_quantity and not story.penalised
+    assert not each.penalised
+    assert first.penalised  # "first dose?" asked on its own is the dose's amount
+
+
+def test_a_dose_change_is_answered_by_a_share_of_the_dose():
+    question = "58M on oxycodone 90 MME for 3 yrs, how fast should i taper his dose?"
+    share = judge(question=question, answer_text="A decrease of 10% of the original dosage per week. [1]", **STRONG)
+    vague = judge(question=question, answer_text="Go slowly and follow up often. [1]", **STRONG)
+    unchanged = judge(question="oxycodone starting dose?", answer_text="Reduce the risk by 10%. [1]", **STRONG)
+
+    assert not share.penalised
+    assert vague.penalised
+    assert unchanged.penalised  # a starting dose is no change: a share does not answer it
+
+
 def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     question = "switching from oxycodone to buprenorphine - how long after the last dose before the first dose?"
     timed = judge(question=question, answer_text="Wait at least 12 hours after the last dose. [1]", **STRONG)
