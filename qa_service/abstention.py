@@ -162,6 +162,16 @@ def drugs_dosed_in_question(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# A drug the patient is on ("pt on FOLFOX wants ginger caps for nausea - what dose?", "already receiving
+# denosumab") is the question's story, not the drug whose dose it asks.
+_TAKEN = re.compile(r"\b(?:on|taking|receiving)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
+
+
+def drugs_taken(question: str) -> frozenset[str]:
+    """The drugs the question says the patient is on, taking or receiving."""
+    return frozenset().union(*(drugs_in(expand_query(m.group(1))) for m in _TAKEN.finditer(question)))
+
+
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     """Whether every dose the answer states belongs to a drug the question does not name.
 
@@ -171,7 +181,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     a question naming no drug asks about whatever the passages dose; a radiotherapy dose (Gy) is no
     drug's ("dex dose for cord compression?" answered with "give 8 Gy in a single fraction").
     """
-    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question))
+    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question)) - drugs_taken(question)
     if not asked:
         return False
     regimens = [r for r in read(answer).regimens if r.dose is not None]

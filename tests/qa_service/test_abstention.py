@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.abstention import judge, table_rows_for_other_drugs
+from qa_service.abstention import doses_only_for_other_drugs, drugs_taken, judge, table_rows_for_other_drugs
 from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
@@ -513,6 +513,16 @@ def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
 def test_a_dose_question_is_refused_an_answer_dosing_only_other_drugs(question, refused, accepted):
     assert judge(question=question, answer_text=refused, **STRONG).penalised
     assert not judge(question=question, answer_text=accepted, **STRONG).penalised
+
+
+def test_a_drug_the_patient_is_on_is_not_the_drug_whose_dose_is_asked():
+    question = "pt on oxycodone wants to try ginger caps for nausea - what dose?"
+    ginger = "A trial evaluated 0.5 g, 1 g, and 1.5 g of ginger. Another gave it with cisplatin (>50 mg/m2). [1]"
+    morphine = "Morphine 30 mg orally every 4 hours. [1]"
+
+    assert drugs_taken(question) == {"oxycodone"}
+    assert not doses_only_for_other_drugs(question, ginger)  # ginger is no drug the lexicon knows: its dose stands
+    assert doses_only_for_other_drugs("oxycodone dose for cancer pain?", morphine)  # the drug asked, not the story
 
 
 def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
