@@ -389,6 +389,7 @@ def _fit_gate(args: argparse.Namespace) -> int:
             threshold=in_use.threshold,
             caution_band=in_use.caution_band,
             judge=in_use.judge,
+            dense_reference=in_use.dense_reference,  # the samples' dense feature was read under it
             provenance=provenance,
         )
         args.write.parent.mkdir(parents=True, exist_ok=True)

@@ -102,10 +102,13 @@ def fit_logistic(
 
 
 def model_with(weights: np.ndarray, bias: float, features: Sequence[str], base: GateModel | None = None) -> GateModel:
-    """A gate model over `features` with these weights (penalty and threshold from `base`, the packaged gate)."""
+    """A gate model over `features` with these weights (penalty, threshold and the dense feature's reference from
+    `base`, the packaged gate: the samples were read under that reference)."""
     base = base or packaged_gate()
     named = dict(zip(features, map(float, weights), strict=True))
-    return GateModel(tuple(features), named, bias, base.quantity_penalty, base.threshold, {})
+    return GateModel(
+        tuple(features), named, bias, base.quantity_penalty, base.threshold, {}, dense_reference=base.dense_reference
+    )
 
 
 def scores(samples: GateSamples, model: GateModel) -> np.ndarray:

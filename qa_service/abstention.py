@@ -315,6 +315,9 @@ class GateModel:
     """Answers scoring within this much above the threshold are flagged as resting on partial evidence."""
     judge: JudgeModel | None = None
     """How the learned judge's logit combines with the score (`qa_service/judge.py`); None: no judge."""
+    dense_reference: float | None = None
+    """The `neighbour_similarity` of the index the gate was fitted on. Over another index, the question's best
+    cosine is read shifted by that index's own neighbour similarity less this one; None: read as it is."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str = GATE_FILE) -> GateModel:
@@ -335,6 +338,7 @@ class GateModel:
             provenance=dict(data.get("provenance", {})),
             caution_band=float(data.get("caution_band", 0.15)),
             judge=JudgeModel.from_json(data["judge"], where) if data.get("judge") else None,
+            dense_reference=float(data["dense_reference"]) if data.get("dense_reference") is not None else None,
         )
 
     @classmethod
@@ -346,16 +350,20 @@ class GateModel:
 
     def to_json(self) -> dict[str, Any]:
         """The file's JSON."""
-        return {
-            "format_version": GATE_FORMAT,
-            "features": list(self.features),
-            "weights": self.weights,
-            "bias": self.bias,
-            "quantity_penalty": self.quantity_penalty,
-            "threshold": self.threshold,
-            "caution_band": self.caution_band,
-            "provenance": self.provenance,
-        } | ({"judge": self.judge.to_json()} if self.judge else {})
+        return (
+            {
+                "format_version": GATE_FORMAT,
+                "features": list(self.features),
+                "weights": self.weights,
+                "bias": self.bias,
+                "quantity_penalty": self.quantity_penalty,
+                "threshold": self.threshold,
+                "caution_band": self.caution_band,
+                "provenance": self.provenance,
+            }
+            | ({"judge": self.judge.to_json()} if self.judge else {})
+            | ({"dense_reference": self.dense_reference} if self.dense_reference is not None else {})
+        )
 
     def score(self, features: dict[str, float], *, penalised: bool) -> float:
         """sigmoid(bias + sum of weight x feature), cut by the quantity penalty when penalised."""
@@ -567,6 +575,31 @@ def idf_table(index: SearchIndex) -> tuple[dict[str, float], float]:
     n = max(len(index.chunks), 1)
     table = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in counts.items()}
     return table, math.log(1 + (n + 0.5) / 0.5)
+
+
+NEIGHBOUR_SAMPLE = 400
+"""Passages whose nearest neighbour in another document `neighbour_similarity` averages over (a seeded sample)."""
+
+
+def neighbour_similarity(index: SearchIndex, sample: int = NEIGHBOUR_SAMPLE, seed: int = 0) -> float | None:
+    """How close the index's passages sit to their nearest passage in another document: the mean, over a seeded
+    sample of passages, of the best cosine to a passage of another document; None with fewer than two documents.
+
+    In a corpus of pages written to one template (MedQuAD's "What are the symptoms of ...") every page has a near
+    twin, and a question finds a close passage whether or not its own page is there; guideline chapters sit further
+    apart. The gate reads the question's best cosine relative to this (`GateModel.dense_reference`).
+    """
+    vectors = np.asarray(index.vectors, dtype=np.float32)
+    documents = np.array([c.doc_id for c in index.chunks])
+    if len(vectors) < 2 or len(set(documents.tolist())) < 2:
+        return None
+    rows = np.sort(np.random.default_rng(seed).choice(len(vectors), size=min(sample, len(vectors)), replace=False))
+    best = np.full(len(rows), -1.0, dtype=np.float32)
+    for start in range(0, len(vectors), 8192):  # in blocks: a large index's full similarity matrix is not needed
+        block = vectors[rows] @ vectors[start : start + 8192].T
+        block[documents[rows][:, None] == documents[None, start : start + 8192]] = -1.0
+        best = np.maximum(best, block.max(axis=1))
+    return float(best.mean())
 
 
 QUANTITY_WORDS = frozenset(
@@ -834,6 +867,7 @@ def judge(
     *,
     question: str,
     dense_top: float,
+    dense_offset: float = 0.0,
     coverage_score: float,
     sentence_score: float,
     agreement: bool,
@@ -859,7 +893,8 @@ def judge(
     has_number = states_number(answer) or states_time_in_words(asked, answer)
     dosed = with_units_from_headers(answer)  # "Starting Dose (µg): 100" states a dose
     features = {
-        "dense": float(np.clip((dense_top - 0.2) / 0.6, 0.0, 1.0)),
+        # Read against the index's own neighbour similarity (`neighbour_similarity`, `EvidenceGate.dense_offset`).
+        "dense": float(np.clip((dense_top - dense_offset - 0.2) / 0.6, 0.0, 1.0)),
         "coverage": float(np.clip(coverage_score, 0.0, 1.0)),
         "sentence": float(np.clip(sentence_score, 0.0, 1.0)),
         "agreement": 1.0 if agreement else 0.0,
@@ -961,6 +996,15 @@ class EvidenceGate:
         self._common_words: dict[str, bool] = {}
         self._shorthand: dict[str, bool] = {}
 
+    @cached_property
+    def dense_offset(self) -> float:
+        """How much closer this index's passages sit to another document's than those of the index the gate was
+        fitted on (`neighbour_similarity`): subtracted from a question's best cosine. Read at the first question
+        (a few milliseconds per thousand passages); 0 without a reference or with a single document."""
+        reference = self.model.dense_reference
+        own = neighbour_similarity(self.index) if reference is not None else None
+        return 0.0 if own is None or reference is None else own - reference
+
     def is_common_word(self, word: str) -> bool:
         """One whole word piece of the encoder's vocabulary: everyday English, not a technical term."""
         common = self._common_words.get(word)
@@ -1014,6 +1058,7 @@ class EvidenceGate:
         evidence = judge(
             question=question,
             dense_top=dense_top,
+            dense_offset=self.dense_offset,
             coverage_score=whole,
             sentence_score=composed.best_sentence_score or (composed.sentences[0].score if composed.sentences else 0.0),
             agreement=bool(dense_top3 & keyword_top3),

@@ -31,6 +31,15 @@ def test_fit_separates_the_classes_and_balances_them():
     assert r["abstention_recall"] >= 0.9 and r["false_abstention_rate"] <= 0.1, r
 
 
+def test_a_fitted_model_keeps_the_dense_reference_its_samples_were_read_under():
+    from dataclasses import replace
+
+    base = replace(packaged_gate(), dense_reference=0.66)
+    model = model_with(np.ones(len(FEATURES)), -1.0, FEATURES, base)
+    assert model.dense_reference == 0.66
+    assert model_with(np.ones(len(FEATURES)), -1.0, FEATURES).dense_reference == packaged_gate().dense_reference
+
+
 def test_a_stronger_penalty_shrinks_the_weights():
     samples = synthetic()
     y = samples.answerable.astype(float)
@@ -138,5 +147,6 @@ def test_cli_writes_the_refitted_gate_with_the_in_use_threshold_and_its_provenan
     written = GateModel.load(out)
     assert written.features == features and written.weights["clause_coverage"] == 3.0
     assert written.threshold == current.threshold and written.caution_band == current.caution_band  # not the fit's
+    assert written.dense_reference == current.dense_reference is not None  # the reference the samples were read under
     assert "--features=dense,coverage,clause_coverage" in written.provenance["command"]
     assert "cross-validated 0.900 / 0.050" in written.provenance["figures"]

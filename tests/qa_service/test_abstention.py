@@ -700,6 +700,62 @@ def test_the_packaged_gate_file_loads_with_its_provenance():
     assert 0 < gate.threshold < 1 and 0 < gate.quantity_penalty < 1
 
 
+def _vector_index(vectors, documents):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    unit = np.asarray(vectors, dtype=np.float32)
+    unit /= np.linalg.norm(unit, axis=1, keepdims=True)
+    return SimpleNamespace(vectors=unit, chunks=[SimpleNamespace(doc_id=d) for d in documents])
+
+
+def test_neighbour_similarity_is_how_close_passages_sit_to_another_documents():
+    from qa_service.abstention import neighbour_similarity
+
+    # Two documents written to one template: each passage has a near twin in the other document.
+    twins = _vector_index([[1, 0.1, 0], [1, 0, 0.1], [0, 1, 0.1], [0.1, 1, 0]], ["a", "b", "a", "b"])
+    # Two documents about different things: a passage's nearest neighbour elsewhere is far.
+    apart = _vector_index([[1, 0, 0], [0.9, 0.1, 0], [0, 0, 1], [0, 0.1, 0.9]], ["a", "a", "b", "b"])
+
+    assert neighbour_similarity(twins) > 0.95
+    assert neighbour_similarity(apart) < 0.2
+    assert neighbour_similarity(twins, sample=2) == neighbour_similarity(twins, sample=2)  # seeded
+    assert neighbour_similarity(_vector_index([[1, 0, 0], [0, 1, 0]], ["a", "a"])) is None  # no other document
+
+
+def test_the_best_cosine_is_read_against_the_index_s_neighbour_similarity():
+    from dataclasses import replace
+
+    from qa_service.abstention import EvidenceGate, neighbour_similarity, packaged_gate
+
+    strong = {**STRONG, "answer_text": "Give 8 Gy in a single fraction. [1]", "question": "RT dose?"}
+    as_is = judge(**strong)
+    shifted = judge(**strong, dense_offset=0.12)
+    assert shifted.features["dense"] == pytest.approx(as_is.features["dense"] - 0.2)
+    assert shifted.score < as_is.score
+
+    index = _vector_index([[1, 0.1, 0], [1, 0, 0.1], [0, 1, 0.1], [0.1, 1, 0]], ["a", "b", "a", "b"])
+    gate = EvidenceGate.__new__(EvidenceGate)  # only the index and the model: no IDF table needed here
+    gate.index, gate.model = index, replace(packaged_gate(), dense_reference=0.7)
+    assert gate.dense_offset == pytest.approx(neighbour_similarity(index) - 0.7)
+    gate = EvidenceGate.__new__(EvidenceGate)
+    gate.index, gate.model = index, replace(packaged_gate(), dense_reference=None)
+    assert gate.dense_offset == 0.0
+
+
+def test_the_gate_file_keeps_its_dense_reference_through_a_round_trip():
+    from dataclasses import replace
+
+    from qa_service.abstention import GateModel, packaged_gate
+
+    assert packaged_gate().dense_reference is not None
+    model = replace(packaged_gate(), dense_reference=0.65)
+    assert GateModel.from_json(model.to_json()).dense_reference == 0.65
+    data = {k: v for k, v in model.to_json().items() if k != "dense_reference"}
+    assert GateModel.from_json(data).dense_reference is None  # an older file: the cosine read as it is
+
+
 def test_a_gate_file_with_an_unknown_feature_is_refused_naming_the_file(tmp_path):
     import json
 
