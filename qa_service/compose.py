@@ -610,7 +610,8 @@ def stated_kinds(text: str) -> frozenset[str]:
 
 
 def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_score: float) -> list[AnswerSentence]:
-    """Lift the sentences stating the kind asked ("every 3 months" for "how often ...?", a drug for "which meds?").
+    """Lift the sentences stating the kind asked ("every 3 months" for "how often ...?", a drug for "which meds?"),
+    by `KIND_BONUS` for each of the question's asks they state ("monthly for 2 years" for "how often and how long?").
 
     A guideline's paragraph on a practice often says why before it says how often; the sentence with
     the interval scores no closer to the question than its neighbours and was left out of the answer.
@@ -622,9 +623,12 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
     reachable = answer_floor(min_score, scored[0].score) - KIND_BONUS
     top = scored[:KIND_DEPTH]
     lifted = False
+    # "how often and for how long?" asks two things: a sentence stating an interval and a time answers both.
+    groups = [found for pattern, found in ASKED_KINDS if pattern.search(question) and found & kinds]
     for sentence in top:
-        if sentence.score >= reachable and stated_kinds(sentence.text) & kinds:
-            sentence.score += KIND_BONUS
+        stated = stated_kinds(sentence.text) & kinds
+        if sentence.score >= reachable and stated:
+            sentence.score += KIND_BONUS * max(1, sum(1 for group in groups if stated & group))
             lifted = True
     if not lifted:
         return scored

@@ -1026,6 +1026,21 @@ def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_w
     assert order("smoker at her screening visit wants help to quit smoking - how?")[1] == "Quit"  # no kind asked
 
 
+def test_a_sentence_stating_each_kind_a_question_asks_is_lifted_above_one_stating_one():
+    from qa_service.compose import AnswerSentence, _favour_the_kind_asked, stated_kinds
+
+    trial = AnswerSentence(text="With a median follow-up of 3.7 years, survival improved.", source=0, score=0.80)
+    practice = AnswerSentence(text="It is usually given monthly for 2 years.", source=1, score=0.74)
+    assert stated_kinds(trial.text) & {"time"} and stated_kinds(practice.text) >= {"interval", "time"}
+
+    lifted = _favour_the_kind_asked("zoledronic acid in myeloma: how often and for how long?", [trial, practice], 0.3)
+    assert [s.source for s in lifted] == [1, 0]  # both asks answered beat one
+    once = _favour_the_kind_asked(
+        "zoledronic acid in myeloma: for how long?", [replace(trial, score=0.80), replace(practice, score=0.74)], 0.3
+    )
+    assert [s.source for s in once] == [0, 1]  # one ask: the same lift for both
+
+
 def _one_passage(tmp_path, name, markdown, holding):
     """An index of one Markdown document, its embedder, and the passage holding `holding` as the only candidate."""
     index, embedder = _index_of(tmp_path, name, markdown)
