@@ -267,6 +267,18 @@ def is_list_item(chunk: Chunk, position: int) -> bool:
     return _ITEM_START.match(chunk.text, line_start) is not None and line_start <= start <= line_start + 8
 
 
+def continues_item(chunk: Chunk, position: int) -> bool:
+    """Whether the chunk's sentence at `position` goes on with the list item above it: it starts an indented line
+    right after an item or its continuation ("- Canadian Task Force ... Recommendations on screening for lung
+    cancer. / 2016 Apr 05", the item's date)."""
+    if position <= 0:
+        return False
+    start = chunk.sentences[position][0]
+    line_start = chunk.text.rfind("\n", 0, start) + 1
+    indented = line_start < start and not chunk.text[line_start:start].strip() and chunk.text[line_start] in " \t"
+    return indented and (is_list_item(chunk, position - 1) or continues_item(chunk, position - 1))
+
+
 def opens_list(chunk: Chunk, position: int) -> bool:
     """Whether the chunk's sentence at `position` introduces a list: it ends in ":", or it stops mid-sentence
     right before a list item ("... discuss these approaches with patients before initiating changes when")."""
@@ -278,6 +290,8 @@ def opens_list(chunk: Chunk, position: int) -> bool:
         return True
     if not text or not text[-1].isalnum() or is_list_item(chunk, position) or heading_like(text):
         return False  # "- the patient requests dosage reduction," continues its own list; a heading names it
+    if continues_item(chunk, position):
+        return False  # the last line of the item above ("2016 Apr 05"), not the opening of the next one
     return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
 
 
@@ -289,7 +303,7 @@ def lead_in(chunk: Chunk, position: int) -> int | None:
     for earlier in range(position - 1, -1, -1):
         if opens_list(chunk, earlier):
             return earlier  # the list's opening sentence, or the item that opens a nested list
-        if not is_list_item(chunk, earlier):
+        if not is_list_item(chunk, earlier) and not continues_item(chunk, earlier):
             return None
     return None
 
@@ -298,9 +312,9 @@ def list_items(chunk: Chunk, opener: int) -> list[int]:
     """The positions of the items of the list the sentence at `opener` introduces, in order (nested items too)."""
     items = []
     for position in range(opener + 1, len(chunk.sentences)):
-        if not is_list_item(chunk, position):
+        if not is_list_item(chunk, position) and not continues_item(chunk, position):
             break
-        items.append(position)
+        items.append(position)  # an item, or a line going on with the one above
     return items
 
 

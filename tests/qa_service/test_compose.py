@@ -326,6 +326,34 @@ def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_pa
     assert answer.index("are true:") < answer.index("A painful destruction of a vertebral body occurred.")
 
 
+COMPARED = {
+    "screening.md": "# Screening for lung cancer\n\n## Guidelines being compared\n\nGuidelines Being Compared:\n\n"
+    "- American Cancer Society (ACS)\n  American Cancer Society lung cancer screening guidelines.\n  2013 Mar 01\n"
+    "- Canadian Task Force on Preventive Health Care (CTFPHC)\n  Recommendations on screening for lung cancer.\n"
+    "  2016 Apr 05\n"
+}
+
+
+def test_the_last_line_of_a_list_item_is_not_the_opening_of_the_next_item(tmp_path):
+    from qa_service.compose import continues_item, lead_in, list_items, opens_list
+
+    index, row, chunk = chunk_holding(tmp_path, COMPARED, "2013 Mar 01")
+    texts = chunk.sentence_texts()
+    opener = texts.index("Guidelines Being Compared:")
+    date, canadian = texts.index("2013 Mar 01"), next(i for i, t in enumerate(texts) if t.startswith("Canadian"))
+    assert continues_item(chunk, date) and not opens_list(chunk, date)
+    assert lead_in(chunk, canadian) == opener  # not the ACS guideline's date
+    assert date in list_items(chunk, opener) and texts.index("2016 Apr 05") in list_items(chunk, opener)
+
+    question = "which Canadian task force recommendations on screening for lung cancer are compared?"
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+        question, query_vector(question), candidates, max_words=40
+    )
+    answer = render(composed, candidates, attribute=False)[0]
+    assert "2013 Mar 01: [1] Canadian" not in answer  # the ACS date never reads as the Canadian one's
+
+
 def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
     from qa_service.compose import list_items
 
