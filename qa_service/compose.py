@@ -230,7 +230,8 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
 
 
 _LIST_LABEL = re.compile(r"^\(?(?:[a-zA-Z]|\d{1,3}|[ivxIVX]{1,4})\)\s+")  # "b) Psychological ...", "(ii) ..."
-_NUMBERED = re.compile(r"^\d{1,3}\.\s+(?=[A-Z])")  # "3. Do not use the calculated dose ..."
+# "3. Do not use the calculated dose ...", "ii. children with chronic cancer-related pain ..."
+_NUMBERED = re.compile(r"^(?:\d{1,3}\.\s+(?=[A-Z])|(?:[ivx]{1,4}|[IVX]{1,4})\.\s+(?=[A-Za-z]))")
 
 
 def without_list_label(text: str) -> str:
@@ -1035,7 +1036,7 @@ class ExtractiveComposer:
             opener = lead_in(chunk, sentence.position)
             if opener is None or any(c.source == sentence.source and c.position == opener for c in chosen):
                 continue
-            text = drop_source_references(chunk.sentence_texts()[opener])
+            text = without_list_label(drop_source_references(chunk.sentence_texts()[opener]))
             if words + _words(text) <= max_words + max_words // 4:
                 chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
                 words += _words(text)

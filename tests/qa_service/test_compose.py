@@ -354,6 +354,24 @@ def test_the_last_line_of_a_list_item_is_not_the_opening_of_the_next_item(tmp_pa
     assert "2013 Mar 01: [1] Canadian" not in answer  # the ACS date never reads as the Canadian one's
 
 
+def test_the_sentence_a_list_item_brings_loses_its_own_label(tmp_path):
+    files = {
+        "research.md": "# Chronic pain in children\n\n## Research priorities\n\nThe group set priorities.\n\n"
+        "b) Further studies are wanted in these groups, including:\n\n"
+        "- vulnerable children exposed to trauma.\n- children with chronic cancer-related pain during treatment.\n"
+    }
+    index, row, chunk = chunk_holding(tmp_path, files, "cancer-related pain")
+    question = "chronic cancer-related pain during treatment?"
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+        question, query_vector(question), candidates, max_words=30
+    )
+    answer = render(composed, candidates, attribute=False)[0]
+
+    assert "Further studies are wanted in these groups, including:" in answer  # brought by the item
+    assert "b) Further" not in answer
+
+
 def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
     from qa_service.compose import list_items
 
@@ -521,6 +539,9 @@ def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
         ("b) Psychological therapy may be delivered remotely.", "Psychological therapy may be delivered remotely."),
         ("(ii) Offer a taper.", "Offer a taper."),
         ("12. Clinicians should offer treatment.", "Clinicians should offer treatment."),
+        ("ii. children with chronic cancer-related pain.", "children with chronic cancer-related pain."),
+        ("IV. Opioids must only be used for appropriate indications.", "Opioids must only be used"),
+        ("i.e. the same dose.", "i.e. the same dose."),  # an abbreviation, not a label
         ("2.5 mg is the starting dose.", "2.5 mg is the starting dose."),  # a number, not a label
         ("| 1) | Oxycodone | 1.5 |", "| 1) | Oxycodone | 1.5 |"),  # table rows stay as they are
     ],
