@@ -33,8 +33,9 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # (a new splitting rule, a new heading pattern): ingest then re-chunks every document once, rather
 # than keeping chunks cut by the old rules for documents that did not change.
 # ch13: a second header row under a table's delimiter row belongs to its header; ch14: Markdown front matter
-# written for other tools gives the issuing body and year (unchanged files are read again)
-CHUNKER_VERSION = "ch14"
+# written for other tools gives the issuing body and year (unchanged files are read again); ch15: a sentence ends after
+# a bracketed tag of a few words following its full stop ("...[Level of evidence C3] Because ...")
+CHUNKER_VERSION = "ch15"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -183,8 +184,12 @@ _ABBREVIATIONS = {
 # A single letter ("J. Smith") or dotted initials ("U.S. Food and Drug Administration", "U.K.") before the stop.
 _INITIALISM = re.compile(r"[a-z](?:\.[a-z])*")
 _UNIT_AFTER_NUMBER = re.compile(r"\d\s*(?:min|max)\.$", re.IGNORECASE)
-# A full stop may carry the source's own citation markers ("... cancer.[99] Patients"): they end with it.
-_SENTENCE_END = re.compile(r"[.!?][\"')\]]*(?:\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\])*(?=\s+[\"'(\[]?[A-Z0-9])")
+# A full stop may carry the source's own citation markers and tags ("... cancer.[99] Patients", "... 80%.[79,80][Level
+# of evidence C3] Because ..."): they end with it.
+_SENTENCE_END = re.compile(
+    r"[.!?][\"')\]]*(?:\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]|\[[A-Z][A-Za-z]*(?: [\w:.-]+){0,5}\])*"
+    r"(?=\s+[\"'(\[]?[A-Z0-9])"
+)
 
 
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:

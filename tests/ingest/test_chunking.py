@@ -642,6 +642,12 @@ def test_record_with_guideline_like_first_line_keeps_it_as_text() -> None:
             ["Screen yearly with LDCT. (Weak recommendation, low-quality evidence).", "Next."],
         ),
         ("Avoid CXR. (Grade 1A). Then stop.", ["Avoid CXR. (Grade 1A).", "Then stop."]),
+        # A source's citation markers and its evidence tag after the full stop end the sentence with it (NCI PDQ).
+        (
+            "Response rates were 60% to 80%.[79,80][Level of evidence C3] Because of logistics, switch.[83]",
+            ["Response rates were 60% to 80%.[79,80][Level of evidence C3]", "Because of logistics, switch.[83]"],
+        ),
+        ("It fell.[Level of evidence: B1] Next.", ["It fell.[Level of evidence: B1]", "Next."]),
         ("Screen yearly.\n(See Table 2.) Next.", ["Screen yearly.", "(See Table 2.)", "Next."]),
         # Dotted initials do not end a sentence.
         (
