@@ -90,6 +90,18 @@ class AnswerComposer(Protocol):
 _SOURCE_REFERENCE = re.compile(r"\s?\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]")
 
 
+# Markdown emphasis a web page or summary carries into its text ("**Acute N&V:** N&V experienced ...", "***OR:***"):
+# an answer says the words, not the markup.
+_EMPHASIS = re.compile(r"(\*{1,3})(?=\S)([^*\n]+?)(?<=\S)\1")
+# Bold that opens in one sentence and closes in a later one ("**Given the complexities ... administration,").
+_STRAY_BOLD = re.compile(r"(?<!\S)\*{2,3}(?=\S)|(?<=\S)\*{2,3}(?!\S)")
+
+
+def without_emphasis(text: str) -> str:
+    """The text without Markdown's bold and italic asterisks around its words (table rows stay as they are)."""
+    return text if text.startswith("|") else _STRAY_BOLD.sub("", _EMPHASIS.sub(r"\2", text))
+
+
 def drop_source_references(text: str) -> str:
     """Remove a source's own bibliography markers ("... in children [12, 14].") so they cannot pass for our [n]."""
     return _SOURCE_REFERENCE.sub("", text)
@@ -407,7 +419,8 @@ def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str |
 def row_as_sentence(row: str, header: str | None, *, carried: bool = False) -> str:
     """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header,
     or `carried`: its first cell carried down from the row above, so which column each cell holds is unknown)."""
-    values = cells(row)
+    # A cell left with only the separator of the reference numbers dropped from it (";[Level of evidence: IV]")
+    values = [v.strip(" ;,") for v in cells(row)]
     names = cells(header) if header else []
     filled = [v for v in values if v]
     if carried:
@@ -928,7 +941,7 @@ class ExtractiveComposer:
                 if any(mentions_body(f"{header or ''} {text}", body) for body in bodies):
                     bonus += BODY_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus + class_share
-                clean = without_list_label(drop_source_references(text))
+                clean = without_emphasis(without_list_label(drop_source_references(text)))
                 if self._cites_in_parentheses(candidate.chunk.doc_id):
                     clean = without_reference_numbers(clean)
                 scored.append(

@@ -533,6 +533,31 @@ def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
 
 
 @pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("**Acute N&V:** N&V experienced during the first 24 h.", "Acute N&V: N&V experienced during the first 24 h."),
+        ("dexamethasone on days 2–3 ***OR:*** 5-HT3 monotherapy", "dexamethasone on days 2–3 OR: 5-HT3 monotherapy"),
+        ("**Given the complexities of methadone, consult.", "Given the complexities of methadone, consult."),
+        ("two FDA-approved *Cannabis* products", "two FDA-approved Cannabis products"),
+        ("2 * 3 = 6; conversion factor* applies", "2 * 3 = 6; conversion factor* applies"),  # no emphasis
+        ("| **Rolapitant** | 180 mg |", "| **Rolapitant** | 180 mg |"),  # rows are read cell by cell later
+    ],
+)
+def test_an_answer_sentence_says_the_words_without_markdown_emphasis(text, said):
+    from qa_service.compose import without_emphasis
+
+    assert without_emphasis(text) == said
+
+
+def test_a_table_cell_left_with_a_reference_separator_is_said_without_it():
+    from qa_service.compose import row_as_sentence
+
+    row = "| Ondansetron | 0.15 mg/kg | ;[Level of evidence: IV] | ; |"
+    said = row_as_sentence(row, "| Drug | Dose | Reference | Note |")
+    assert said == "Drug: Ondansetron; Dose: 0.15 mg/kg; Reference: [Level of evidence: IV]"
+
+
+@pytest.mark.parametrize(
     ("sentence", "read"),
     [
         ("3) Do not use the calculated dose in MMEs to convert opioids.", "Do not use the calculated dose in MMEs"),
