@@ -19,7 +19,7 @@ from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header
 from ingest.index import SearchIndex
 from qa_service.quantities import drug_mentions, parse_quantities
 from qa_service.rerank import Reranker, format_passage
-from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in, source_names
+from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import defined_abbreviations, drug_classes, expand_query
@@ -1079,25 +1079,13 @@ class ExtractiveComposer:
         # Reading order: the passage holding the best sentence first, then the others by rank;
         # sentences as written within each passage.
         lead_source = scored[0].source
-        named = _from_named_sources(question, chosen, candidates)  # "per CDC ...": CDC's passages lead
-        if named and lead_source not in named:
-            lead_source = max((s for s in chosen if s.source in named), key=lambda s: (s.score, -s.source)).source
-        chosen.sort(key=lambda s: (s.source not in named, s.source != lead_source, s.source, s.position))
+        chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
         chosen = _without_dangling_introductions(chosen, candidates)
         for before, sentence in pointed_to:  # from the passage before: read just before the sentence pointing back
             if before in chosen and sentence in chosen:
                 chosen.remove(before)
                 chosen.insert(chosen.index(sentence), before)
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score)
-
-
-def _from_named_sources(question: str, chosen: list[AnswerSentence], candidates: list[Candidate]) -> set[int]:
-    """The chosen sentences' passages whose source the question names by its issuing body or its initials ("uds
-    before starting long-term opioids - cdc rec category?"): they are read first. Empty when it names none of them.
-    """
-    names = {s.source: source_names(candidates[s.source].chunk) for s in chosen}
-    named = named_in(question, frozenset().union(*names.values())) if names else set()
-    return {source for source, own in names.items() if own & named} if named else set()
 
 
 # A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and

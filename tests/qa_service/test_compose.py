@@ -577,32 +577,6 @@ def test_a_list_items_label_is_not_part_of_its_answer_sentence(sentence, read):
     assert without_list_label(sentence).startswith(read)
 
 
-def test_the_passages_of_the_source_a_question_names_are_read_first(tmp_path):
-    files = {
-        "nci.md": '---\ntitle: "Cancer pain"\nissuing_body: "NCI"\nyear: 2025\n---\n\n# Cancer pain\n\n'
-        "## Methadone\n\nMethadone prescribing for pain needs clinicians who know methadone and its QT risk.\n",
-        "cdc.md": '---\ntitle: "Opioids for pain"\nissuing_body: "CDC"\nyear: 2022\n---\n\n# Opioids for pain\n\n'
-        "## Methadone\n\nOnly clinicians familiar with methadone should consider prescribing it, with ECGs.\n",
-    }
-    from ingest import open_index
-
-    index = open_index(build_mini_index(tmp_path, files))
-    rows = {c.issuing_body: i for i, c in enumerate(index.chunks)}
-    candidates = [
-        Candidate(chunk=index.chunks[rows[body]], row=rows[body], rank=r) for r, body in enumerate(["NCI", "CDC"])
-    ]
-
-    def first_source(question: str) -> str:
-        composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-            question, query_vector(question), candidates, max_words=60
-        )
-        assert {s.source for s in composed.sentences} == {0, 1}
-        return candidates[composed.sentences[0].source].chunk.issuing_body
-
-    assert first_source("methadone prescribing for pain: which clinicians, QT risk?") == "NCI"  # the better match
-    assert first_source("per CDC, methadone prescribing for pain: which clinicians, QT risk?") == "CDC"
-
-
 def test_a_numbered_footnote_answers_without_its_number(tmp_path):
     files = {
         "opioids/table.md": """---
