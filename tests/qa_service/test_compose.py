@@ -306,6 +306,15 @@ def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_
     assert all(not s.text.endswith("changes when") for s in composed.sentences)
 
 
+def single_passage_answer(index, row, chunk, question: str, max_words: int) -> str:
+    """The answer composed from one passage with no score floor, rendered without attributions."""
+    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
+    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
+        question, query_vector(question), candidates, max_words=max_words
+    )
+    return render(composed, candidates, attribute=False)[0]
+
+
 def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
     from qa_service.compose import is_list_item, lead_in
 
@@ -316,11 +325,7 @@ def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_pa
     assert is_list_item(chunk, item) and not is_list_item(chunk, opener)
     assert lead_in(chunk, item) == opener and lead_in(chunk, opener) is None
 
-    question = "painful destruction of a vertebral body"
-    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-        question, query_vector(question), [Candidate(chunk=chunk, row=row, rank=0)], max_words=40
-    )
-    answer, _ = render(composed, [Candidate(chunk=chunk, row=row, rank=0)], attribute=False)
+    answer = single_passage_answer(index, row, chunk, "painful destruction of a vertebral body", 40)
 
     assert "require radiation if any of the following are true: [1]" in answer
     assert answer.index("are true:") < answer.index("A painful destruction of a vertebral body occurred.")
@@ -346,11 +351,7 @@ def test_the_last_line_of_a_list_item_is_not_the_opening_of_the_next_item(tmp_pa
     assert date in list_items(chunk, opener) and texts.index("2016 Apr 05") in list_items(chunk, opener)
 
     question = "which Canadian task force recommendations on screening for lung cancer are compared?"
-    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
-    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-        question, query_vector(question), candidates, max_words=40
-    )
-    answer = render(composed, candidates, attribute=False)[0]
+    answer = single_passage_answer(index, row, chunk, question, 40)
     assert "2013 Mar 01: [1] Canadian" not in answer  # the ACS date never reads as the Canadian one's
 
 
@@ -361,12 +362,7 @@ def test_the_sentence_a_list_item_brings_loses_its_own_label(tmp_path):
         "- vulnerable children exposed to trauma.\n- children with chronic cancer-related pain during treatment.\n"
     }
     index, row, chunk = chunk_holding(tmp_path, files, "cancer-related pain")
-    question = "chronic cancer-related pain during treatment?"
-    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
-    composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-        question, query_vector(question), candidates, max_words=30
-    )
-    answer = render(composed, candidates, attribute=False)[0]
+    answer = single_passage_answer(index, row, chunk, "chronic cancer-related pain during treatment?", 30)
 
     assert "Further studies are wanted in these groups, including:" in answer  # brought by the item
     assert "b) Further" not in answer
@@ -379,13 +375,9 @@ def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
     texts = chunk.sentence_texts()
     opener = next(i for i, t in enumerate(texts) if t.endswith("are true:"))
     assert list_items(chunk, opener) == [opener + 1, opener + 2, opener + 3]  # not the paragraph after the list
-    candidates = [Candidate(chunk=chunk, row=row, rank=0)]
 
     def answer(question: str, max_words: int) -> str:
-        composed = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).compose(
-            question, query_vector(question), candidates, max_words=max_words
-        )
-        return render(composed, candidates, attribute=False)[0]
+        return single_passage_answer(index, row, chunk, question, max_words)
 
     question = "when do patients generally require radiation after surgery?"
     whole = answer(question, 40)
