@@ -412,6 +412,8 @@ class QAPipeline:
         )
         if composed.composer == "extractive":
             composed.sentences = asked_doses_first(question, composed.sentences)
+            if composed.weighed is not None:
+                composed.weighed = asked_doses_first(question, composed.weighed)
         answer_text, order = render(composed, candidates)
         timings["compose"] = (time.perf_counter() - t) * 1000
 
@@ -424,8 +426,8 @@ class QAPipeline:
             hits = [retrieved.get(candidates[i].row) or Hit(row=candidates[i].row, score=0.0) for i in cited]
         rerank = [h.rerank_logit for h in hits if h.rerank_logit is not None]
         # The gate judges the answer without the sentences shown past its usual length (`AnswerSentence.unweighed`).
-        weighed = replace(composed, sentences=[s for s in composed.sentences if not s.unweighed])
-        unchanged = len(weighed.sentences) == len(composed.sentences)
+        weighed = replace(composed, sentences=composed.gate_sentences(), weighed=None)
+        unchanged = weighed.sentences == composed.sentences
         weighed_text = answer_text if unchanged else render(weighed, candidates)[0]
         evidence = self.gate.assess(
             question, hits, weighed, weighed_text, result.query_vector, candidates, rerank=rerank
@@ -439,9 +441,11 @@ class QAPipeline:
         judgement = None
         if not abstained and self.judge is not None and self.judge.reads(evidence.score):
             t = time.perf_counter()
+            # The judge reads what the gate weighed: the answer at its usual length (`Composed.weighed`).
+            judged = composed.sentences if composed.weighed is None else composed.weighed
             read = [
                 sentence_passage(candidates[x.source].chunk, x.text, x.table_header)
-                for x in composed.sentences[: self.judge.model.sentences]
+                for x in judged[: self.judge.model.sentences]
             ]
             judgement = self.judge.judge(request.question, read, evidence.score, threshold, caution_band)
             timings["judge"] = (time.perf_counter() - t) * 1000

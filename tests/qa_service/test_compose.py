@@ -15,7 +15,9 @@ from qa_service.compose import (
     answer_worthy,
     governing_recommendations,
     points_back,
+    question_parts,
     render,
+    words_for,
 )
 from qa_service.grounding import citations_in
 from qa_service.settings import AnswerSettings
@@ -1362,7 +1364,9 @@ def _compose_follow_up(tmp_path, monkeypatch, settings: AnswerSettings, max_word
 
 @pytest.mark.parametrize("every_part", [True, False])
 def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, monkeypatch, every_part):
-    composed, texts = _compose_follow_up(tmp_path, monkeypatch, AnswerSettings(answer_every_part=every_part), 40)
+    composed, texts = _compose_follow_up(
+        tmp_path, monkeypatch, AnswerSettings(answer_every_part=every_part, part_words_share=0.0), 40
+    )
     quoted = [s.text for s in composed.sentences]
 
     assert texts[0] in quoted
@@ -1374,7 +1378,7 @@ def test_the_composer_answers_the_left_out_part_only_when_switched_on(tmp_path, 
 
 @pytest.mark.parametrize(("max_words", "shown"), [(32, True), (30, False)])
 def test_a_left_out_parts_sentence_past_a_quarter_over_is_shown_not_weighed(tmp_path, monkeypatch, max_words, shown):
-    composed, texts = _compose_follow_up(tmp_path, monkeypatch, AnswerSettings(), max_words)
+    composed, texts = _compose_follow_up(tmp_path, monkeypatch, AnswerSettings(part_words_share=0.0), max_words)
 
     # 30 words chosen, the part's 16 more: 46 is past a quarter over 32 words (40), within half over (48); past
     # half over 30 (45), it is left out.
@@ -1598,3 +1602,39 @@ def test_a_sentence_spelling_out_an_abbreviation_the_index_defines_is_credited_w
 
     assert with_definitions["The"] > without["The"]  # "Food and Drug Administration" says "FDA"
     assert with_definitions["Refer"] == without["Refer"]  # no long form, no credit
+
+
+# -- a question in several parts -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("single fraction dose for painful bone metastases", 100),
+        ("painful rib met: single fraction dose?", 125),
+        ("painful rib met, 8 Gy given: dose for retreatment, and how soon?", 150),  # four parts: two more at most
+    ],
+)
+def test_each_part_of_a_question_past_the_first_adds_a_share_of_the_words(question, expected):
+    assert len(question_parts(question)) >= (1 if expected == 100 else 2)
+    assert words_for(question, 100, 0.25) == expected
+    assert words_for(question, 100, 0.0) == 100
+
+
+MULTI_PART = "painful bone metastases: single fraction dose, and which imaging first?"
+
+
+def test_a_question_in_several_parts_is_shown_more_but_weighed_at_the_usual_length(mini_index, rt_and_bma):
+    vector = query_vector(MULTI_PART)
+    wide = ExtractiveComposer(mini_index, AnswerSettings(part_words_share=1.0)).compose(
+        MULTI_PART, vector, rt_and_bma, max_words=30
+    )
+    usual = ExtractiveComposer(mini_index, AnswerSettings(part_words_share=0.0)).compose(
+        MULTI_PART, vector, rt_and_bma, max_words=30
+    )
+
+    shown = sum(len(s.text.split()) for s in wide.sentences)
+    assert len(wide.sentences) > len(usual.sentences) and shown > 30
+    # The gate weighs exactly the answer the usual length gives, not the longer one shown.
+    assert usual.weighed is None and wide.weighed == usual.sentences
+    assert wide.gate_sentences() == usual.gate_sentences() == [s for s in usual.sentences if not s.unweighed]

@@ -175,6 +175,31 @@ def test_ask_stream_of_an_abstention_yields_abstain_then_done(mini_pipeline):
     assert events[0]["reason"] == events[1]["response"]["reason"]
 
 
+def test_a_question_in_several_parts_gets_a_longer_answer_and_the_same_evidence_score(mini_pipeline, monkeypatch):
+    question = "painful bone metastases: single fraction dose, and which imaging first?"
+    usual = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=0.0))
+    wider = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=1.0))
+
+    weighed: list[list[str]] = []  # what the gate is given, per question asked
+    assert usual.gate is wider.gate
+    assess = usual.gate.assess
+
+    def spy(question, hits, composed, *args, **kwargs):
+        weighed.append([s.text for s in composed.sentences])
+        return assess(question, hits, composed, *args, **kwargs)
+
+    monkeypatch.setattr(usual.gate, "assess", spy)
+
+    brief = usual.ask(AskRequest(question=question))
+    longer = wider.ask(AskRequest(question=question))
+
+    assert not brief.abstained and not longer.abstained
+    assert len(longer.answer.split()) > len(brief.answer.split())
+    # The gate weighs the answer at the usual length: more words shown do not make the evidence look stronger.
+    assert len(weighed) == 2 and weighed[0] == weighed[1]
+    assert longer.evidence_score == brief.evidence_score
+
+
 def test_with_settings_changes_the_retrieval_mode_without_reloading(mini_pipeline):
     keyword = mini_pipeline.with_settings(retrieval=RetrievalSettings(mode="keyword"))
 
