@@ -1286,7 +1286,8 @@ def _without_dangling_introductions(
     return kept[::-1]
 
 
-_TRAILING_CONJUNCTION = re.compile(r"\s*[;,]?\s+(?:and|or)$")
+_TRAILING_CONJUNCTION = re.compile(r"\s*[;,]?\s+(?:and|or)$|\s*[;,]$")
+"""How a list item taken alone may end: "...; and", "..., or", "...;". The answer ends it with a full stop."""
 _LEADING_BULLET = re.compile(r"^(?:[-*+•▪●]\s+)")
 
 

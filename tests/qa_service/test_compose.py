@@ -1483,10 +1483,15 @@ def test_a_list_item_taken_alone_ends_without_its_trailing_conjunction(rt_and_bm
     first = AnswerSentence(text="children with chronic cancer-related pain; and", source=0, position=5)
     second = AnswerSentence(text="Give 8 Gy, or", source=1, position=0)
     third = AnswerSentence(text="pain at rest, in bed and", source=1, position=1)
+    fourth = AnswerSentence(text="focus on the needs of the child and their families;", source=1, position=2)
 
-    answer, _ = render(Composed(sentences=[first, second, third], composer="extractive"), rt_and_bma, attribute=False)
+    composed = Composed(sentences=[first, second, third, fourth], composer="extractive")
+    answer, _ = render(composed, rt_and_bma, attribute=False)
 
-    assert answer == "children with chronic cancer-related pain. [1] Give 8 Gy. [2] pain at rest, in bed. [2]"
+    assert answer == (
+        "children with chronic cancer-related pain. [1] Give 8 Gy. [2] pain at rest, in bed. [2] "
+        "focus on the needs of the child and their families. [2]"
+    )
 
 
 @pytest.mark.parametrize(
