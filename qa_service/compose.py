@@ -870,6 +870,13 @@ class ExtractiveComposer:
         self.reranker = reranker  # rescoring of the best sentences (settings.sentence_rerank)
         self._citing: dict[str, bool] = {}
 
+    def quoted(self, chunk: Chunk, text: str) -> str:
+        """A sentence of `chunk` as the answer quotes it: without the source's reference markers ("[12]", and
+        "(166)" in a document citing in parentheses), its list label or its Markdown emphasis. Every sentence an
+        answer takes is read so: a scored one, a list's opener and a sentence pointed back to."""
+        clean = without_emphasis(without_list_label(drop_source_references(text)))
+        return without_reference_numbers(clean) if self._cites_in_parentheses(chunk.doc_id) else clean
+
     @cached_property
     def _chunks_by_doc(self) -> dict[str, list[Chunk]]:
         """Each document's passages, grouped once at the first question (no text is read)."""
@@ -965,9 +972,7 @@ class ExtractiveComposer:
                 if any(mentions_body(f"{header or ''} {text}", body) for body in bodies):
                     bonus += BODY_BONUS
                 score = 0.65 * cosine + 0.35 * overlap + bonus + class_share
-                clean = without_emphasis(without_list_label(drop_source_references(text)))
-                if self._cites_in_parentheses(candidate.chunk.doc_id):
-                    clean = without_reference_numbers(clean)
+                clean = self.quoted(candidate.chunk, text)
                 scored.append(
                     AnswerSentence(
                         text=clean,
@@ -1069,7 +1074,7 @@ class ExtractiveComposer:
                 continue
             before = by_place.get((sentence.source, sentence.position - 1))
             if before is None and sentence.position == 0:
-                before = _antecedent(sentence, candidates, by_place)
+                before = _antecedent(sentence, candidates, by_place, self.quoted)
                 if before is not None:
                     pointed_to.append((before, sentence))
             if (
@@ -1087,7 +1092,7 @@ class ExtractiveComposer:
             opener = lead_in(chunk, sentence.position)
             if opener is None or any(c.source == sentence.source and c.position == opener for c in chosen):
                 continue
-            text = without_list_label(drop_source_references(chunk.sentence_texts()[opener]))
+            text = self.quoted(chunk, chunk.sentence_texts()[opener])
             if words + _words(text) <= max_words + max_words // 4:
                 chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
                 words += _words(text)
@@ -1148,6 +1153,7 @@ def _antecedent(
     sentence: AnswerSentence,
     candidates: Sequence[Candidate],
     by_place: dict[tuple[int, int], AnswerSentence],
+    quoted: Callable[[Chunk, str], str],
 ) -> AnswerSentence | None:
     """The sentence a passage's opening sentence points back to: the last sentence of the passage before it in the
     document that ends before it starts, when that passage is a candidate (the pipeline attaches it)."""
@@ -1167,7 +1173,7 @@ def _antecedent(
         text = earlier.sentence_texts()[position]
         if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
             return None
-        return AnswerSentence(text=drop_source_references(text), source=source, position=position)
+        return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
     return None
 
 

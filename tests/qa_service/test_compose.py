@@ -370,6 +370,20 @@ def test_the_sentence_a_list_item_brings_loses_its_own_label(tmp_path):
     assert "b) Further" not in answer
 
 
+def test_the_sentence_a_list_item_brings_is_quoted_as_any_other_sentence(tmp_path):
+    files = {
+        "research.md": "# Chronic pain in children\n\n## Research priorities\n\nThe group set priorities.\n\n"
+        "**Further studies are wanted** in these groups [12], including:\n\n"
+        "- vulnerable children exposed to trauma.\n- children with chronic cancer-related pain during treatment.\n"
+    }
+    index, row, chunk = chunk_holding(tmp_path, files, "cancer-related pain")
+    answer = single_passage_answer(index, row, chunk, "chronic cancer-related pain during treatment?", 30)
+
+    # Without its emphasis and its reference marker, as the sentences scored are quoted.
+    assert "Further studies are wanted in these groups, including:" in answer
+    assert "**" not in answer and "[12]" not in answer
+
+
 def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
     from qa_service.compose import list_items
 
