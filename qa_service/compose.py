@@ -77,10 +77,14 @@ class Composed:
     """The sentences the evidence gate weighs when they are not those shown (less the `unweighed` ones): the answer
     chosen at the usual length, where a question in several parts was given more words (`words_for`)."""
 
+    def usual_sentences(self) -> list[AnswerSentence]:
+        """The answer chosen at the usual length: `weighed` where the one shown was given more words, else the one
+        shown. The answer judge reads it."""
+        return self.sentences if self.weighed is None else self.weighed
+
     def gate_sentences(self) -> list[AnswerSentence]:
-        """The sentences the evidence gate weighs."""
-        chosen = self.sentences if self.weighed is None else self.weighed
-        return [s for s in chosen if not s.unweighed]
+        """The sentences the evidence gate weighs: the usual answer less those shown only past its length."""
+        return [s for s in self.usual_sentences() if not s.unweighed]
 
 
 class AnswerComposer(Protocol):

@@ -441,11 +441,10 @@ class QAPipeline:
         judgement = None
         if not abstained and self.judge is not None and self.judge.reads(evidence.score):
             t = time.perf_counter()
-            # The judge reads what the gate weighed: the answer at its usual length (`Composed.weighed`).
-            judged = composed.sentences if composed.weighed is None else composed.weighed
+            # The judge reads the answer at its usual length, as the gate does (`Composed.usual_sentences`).
             read = [
                 sentence_passage(candidates[x.source].chunk, x.text, x.table_header)
-                for x in judged[: self.judge.model.sentences]
+                for x in composed.usual_sentences()[: self.judge.model.sentences]
             ]
             judgement = self.judge.judge(request.question, read, evidence.score, threshold, caution_band)
             timings["judge"] = (time.perf_counter() - t) * 1000

@@ -357,31 +357,26 @@ def test_the_last_line_of_a_list_item_is_not_the_opening_of_the_next_item(tmp_pa
     assert "2013 Mar 01: [1] Canadian" not in answer  # the ACS date never reads as the Canadian one's
 
 
-def test_the_sentence_a_list_item_brings_loses_its_own_label(tmp_path):
+@pytest.mark.parametrize(
+    ("opener", "left_out"),
+    [
+        ("b) Further studies are wanted in these groups, including:", ["b) Further"]),  # its own list label
+        ("**Further studies are wanted** in these groups [12], including:", ["**", "[12]"]),  # emphasis, reference
+    ],
+    ids=["list-label", "emphasis-and-reference"],
+)
+def test_the_sentence_a_list_item_brings_is_quoted_as_any_other_sentence(tmp_path, opener, left_out):
     files = {
         "research.md": "# Chronic pain in children\n\n## Research priorities\n\nThe group set priorities.\n\n"
-        "b) Further studies are wanted in these groups, including:\n\n"
+        f"{opener}\n\n"
         "- vulnerable children exposed to trauma.\n- children with chronic cancer-related pain during treatment.\n"
     }
     index, row, chunk = chunk_holding(tmp_path, files, "cancer-related pain")
     answer = single_passage_answer(index, row, chunk, "chronic cancer-related pain during treatment?", 30)
 
-    assert "Further studies are wanted in these groups, including:" in answer  # brought by the item
-    assert "b) Further" not in answer
-
-
-def test_the_sentence_a_list_item_brings_is_quoted_as_any_other_sentence(tmp_path):
-    files = {
-        "research.md": "# Chronic pain in children\n\n## Research priorities\n\nThe group set priorities.\n\n"
-        "**Further studies are wanted** in these groups [12], including:\n\n"
-        "- vulnerable children exposed to trauma.\n- children with chronic cancer-related pain during treatment.\n"
-    }
-    index, row, chunk = chunk_holding(tmp_path, files, "cancer-related pain")
-    answer = single_passage_answer(index, row, chunk, "chronic cancer-related pain during treatment?", 30)
-
-    # Without its emphasis and its reference marker, as the sentences scored are quoted.
+    # Brought by the item, and quoted as the sentences scored are: without a list label, emphasis or reference.
     assert "Further studies are wanted in these groups, including:" in answer
-    assert "**" not in answer and "[12]" not in answer
+    assert not [fragment for fragment in left_out if fragment in answer]
 
 
 def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
