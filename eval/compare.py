@@ -11,7 +11,9 @@ from typing import Any, Literal
 from eval.errors import EvalDataError
 
 Verdict = Literal["improved", "regressed", "unchanged", "mixed", "added", "removed"]
-LOWER_IS_BETTER = frozenset({"false_abstention_rate", "cautioned_rate"})
+LOWER_IS_BETTER = frozenset(
+    {"false_abstention_rate", "cautioned_rate", "key_facts_refused", "key_facts_unquoted", "key_facts_unretrieved"}
+)
 TOLERANCE = 1e-9
 # Unprefixed copies of the headline level's figures: compared once, under their prefixed names.
 ALIASES = ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")

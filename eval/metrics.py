@@ -239,6 +239,47 @@ def key_fact_recall(answers: Mapping[str, str], key_facts: Mapping[str, Sequence
     return mean_score({qid: key_fact_share(answers.get(qid, ""), facts) for qid, facts in key_facts.items()})
 
 
+@dataclass(frozen=True)
+class FactLosses:
+    """Where each answerable question's unstated key facts were lost, as shares of its key facts.
+
+    With `key_fact_recall` they add up to 1 for every question: a fact is stated, or lost to a refusal
+    (`refused`), or it sat in a passage the service retrieved and the answer did not quote it (`unquoted`),
+    or no retrieved passage holds it (`unretrieved`). It says which stage to work on, from totals only.
+    """
+
+    refused: Score
+    unquoted: Score
+    unretrieved: Score
+
+
+def key_fact_losses(
+    replies: Mapping[str, tuple[str, bool, Sequence[str]]], key_facts: Mapping[str, Sequence[Sequence[str]]]
+) -> FactLosses:
+    """`replies`: per question, (answer text, abstained, texts of the retrieved passages)."""
+    refused: dict[str, float | None] = {}
+    unquoted: dict[str, float | None] = {}
+    unretrieved: dict[str, float | None] = {}
+    for qid, facts in key_facts.items():
+        if not facts or qid not in replies:
+            continue
+        answer, abstained, passages = replies[qid]
+        lost = {"refused": 0, "unquoted": 0, "unretrieved": 0}
+        for alternatives in facts:
+            if abstained:
+                lost["refused"] += 1
+            elif fact_stated(answer, alternatives):
+                continue
+            elif any(fact_stated(text, alternatives) for text in passages):
+                lost["unquoted"] += 1
+            else:
+                lost["unretrieved"] += 1
+        refused[qid] = lost["refused"] / len(facts)
+        unquoted[qid] = lost["unquoted"] / len(facts)
+        unretrieved[qid] = lost["unretrieved"] / len(facts)
+    return FactLosses(mean_score(refused), mean_score(unquoted), mean_score(unretrieved))
+
+
 def span_scores(answers: Mapping[str, str], references: Mapping[str, Sequence[str]]) -> tuple[Score, Score]:
     """(token F1, exact match) of the best span, max over references, over questions with references."""
     f1: dict[str, float | None] = {}

@@ -12,6 +12,8 @@ Figures (the answerable questions' unless said):
 - right passage (or document) in the top 5 retrieved;
 - right document among the first three citations (sets graded by document);
 - a citation on the answer's page (questions with a gold page);
+- where the key facts not stated were lost: to a refusal, in a retrieved passage the answer did not quote, in no
+  retrieved passage (with the key facts stated, these add up to 1);
 - unanswerable abstained, and unanswerable refused or answered with caution.
 """
 
@@ -52,6 +54,9 @@ ANSWERABLE_METRICS = {
     "recall@5": ("right passage (or document) in top 5", ("passage_recall@5", "doc_recall@5")),
     "doc_in_first3_citations": ("right document among the first three citations", ("doc_in_first3_citations",)),
     "page_hit": ("cited page holds the answer (questions with a gold page)", ("page_hit",)),
+    "key_facts_refused": ("key facts lost: the answer was refused", ("key_facts_refused",)),
+    "key_facts_unquoted": ("key facts lost: in a retrieved passage, not quoted", ("key_facts_unquoted",)),
+    "key_facts_unretrieved": ("key facts lost: in no retrieved passage", ("key_facts_unretrieved",)),
 }
 UNANSWERABLE_METRICS = {
     "abstention_recall": "unanswerable: abstained",

@@ -27,6 +27,7 @@ from eval.metrics import (
     false_abstention_rate,
     first_relevant_rank,
     grounding,
+    key_fact_losses,
     key_fact_recall,
     latency_summary,
     mrr_at_k,
@@ -279,7 +280,13 @@ def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: C
     texts = {q.qid: "" if asked[q.qid].abstained else asked[q.qid].answer for q in questions}
     answerable = [q for q in questions if q.answerable]
     if any(q.key_facts for q in answerable):
-        record("key_fact_recall", key_fact_recall(texts, {q.qid: q.key_facts for q in answerable if q.key_facts}))
+        facts = {q.qid: q.key_facts for q in answerable if q.key_facts}
+        record("key_fact_recall", key_fact_recall(texts, facts))
+        read = {qid: (r.answer, r.abstained, [p.text for p in r.passages]) for qid, r in asked.items() if qid in facts}
+        losses = key_fact_losses(read, facts)
+        record("key_facts_refused", losses.refused)
+        record("key_facts_unquoted", losses.unquoted)
+        record("key_facts_unretrieved", losses.unretrieved)
     references = {q.qid: q.references for q in answerable if q.references}
     if references:
         f1, em = span_scores(texts, references)

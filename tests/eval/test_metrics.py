@@ -28,6 +28,7 @@ from eval.metrics import (
     first_relevant_rank,
     grounding,
     grounding_one,
+    key_fact_losses,
     key_fact_recall,
     key_fact_share,
     latency_summary,
@@ -136,6 +137,33 @@ def test_key_fact_recall_any_alternative_case_insensitive_markers_ignored():
     score = key_fact_recall({"q1": "8 gy once", "q3": "x"}, {"q1": [["8 Gy"], ["once"]], "q2": [["x"]], "q4": []})
     assert score.per_question == {"q1": 1.0, "q2": 0.0}  # q2 has no answer: states nothing; q4 has no facts
     assert score.value == 0.5
+
+
+def test_key_fact_losses_say_where_each_unstated_fact_was_lost():
+    facts = {
+        "q1": [["8 Gy"], ["single fraction"], ["denosumab"]],
+        "q2": [["zoledronic acid"], ["creatinine"]],
+        "q3": [["MRI"]],
+        "q4": [],
+    }
+    passages = ["Give 8 Gy in a single fraction.", "Denosumab 120 mg every 4 weeks."]
+    replies = {
+        # "8 Gy" stated; "single fraction" in a passage the answer left out; "denosumab" in the other passage
+        "q1": ("Give 8 Gy. [1]", False, passages),
+        # refused: both facts count as lost to the refusal, whatever the passages hold
+        "q2": ("", True, ["Check creatinine before zoledronic acid."]),
+        # neither stated nor in any passage
+        "q3": ("Obtain a bone scan. [1]", False, ["Obtain a bone scan."]),
+    }
+    losses = key_fact_losses(replies, facts)
+    assert losses.refused.per_question == {"q1": 0.0, "q2": 1.0, "q3": 0.0}
+    assert losses.unquoted.per_question == pytest.approx({"q1": 2 / 3, "q2": 0.0, "q3": 0.0})
+    assert losses.unretrieved.per_question == {"q1": 0.0, "q2": 0.0, "q3": 1.0}
+    answers = {qid: "" if abstained else text for qid, (text, abstained, _) in replies.items()}
+    stated = key_fact_recall(answers, {q: f for q, f in facts.items() if f}).per_question
+    for qid in replies:  # with the facts stated, the losses add up to every fact
+        total = stated[qid] + losses.refused.per_question[qid] + losses.unquoted.per_question[qid]
+        assert total + losses.unretrieved.per_question[qid] == pytest.approx(1.0)
 
 
 def test_squad_normalisation_f1_and_exact_match():

@@ -27,6 +27,7 @@ def test_gold_run_scores_retrieval_answers_citations_and_abstention(gold):
     assert m["passage_recall@1"] == 1.0 and m["recall@1"] == 1.0 and m["mrr@10"] == 1.0
     assert m["doc_recall@1"] == 1.0
     assert m["key_fact_recall"] == 1.0
+    assert m["key_facts_refused"] == m["key_facts_unquoted"] == m["key_facts_unretrieved"] == 0.0
     assert m["citation_validity"] == 1.0
     assert m["citation_grounding"] == 1.0
     # g4 (dexamethasone) abstains; g5 shares "urgent MRI spine compression" with c5 and answers
@@ -44,6 +45,32 @@ def test_gold_run_scores_retrieval_answers_citations_and_abstention(gold):
         "model_name": "fake",
         "counts": {"chunks": 5},
     }
+
+
+def test_key_facts_not_stated_are_counted_where_they_were_lost(tmp_path, corpus_dir):
+    records = [
+        # The fake quotes the two best of the four passages it retrieves: "8 Gy" is stated, "CT or MRI" sits in a
+        # retrieved passage it left out, and "urgent MRI" only in the passage it did not retrieve.
+        {"question": "single fraction dose painful bone mets", "key_facts": [["8 Gy"], ["CT or MRI"], ["urgent MRI"]]},
+        # Fewer than two words match any passage: refused, so its fact is lost to the refusal.
+        {"question": "dexamethasone dose mg", "key_facts": [["8 Gy"]]},
+    ]
+    path = tmp_path / "losses.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"qid": f"k{i}", "answerable": True, "rec_ids": ["BM-RT-02"], "topic": "t", **r}) + "\n"
+            for i, r in enumerate(records, start=1)
+        )
+    )
+    run = evaluate(PipelineTarget(FakePipeline(), "hybrid"), load_gold(path, corpus_paths=[corpus_dir]))
+    scores = {q["qid"]: q["scores"] for q in run.per_question}
+    assert scores["k1"]["key_fact_recall"] == pytest.approx(1 / 3)
+    assert scores["k1"]["key_facts_unquoted"] == pytest.approx(1 / 3)
+    assert scores["k1"]["key_facts_unretrieved"] == pytest.approx(1 / 3)
+    assert scores["k2"]["key_facts_refused"] == 1.0 and scores["k2"]["key_fact_recall"] == 0.0
+    m = run.metrics
+    total = m["key_fact_recall"] + m["key_facts_refused"] + m["key_facts_unquoted"] + m["key_facts_unretrieved"]
+    assert total == pytest.approx(1.0, abs=1e-5)
 
 
 def test_retrieval_only_run_has_no_answer_metrics(gold):
