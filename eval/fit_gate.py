@@ -102,12 +102,19 @@ def fit_logistic(
 
 
 def model_with(weights: np.ndarray, bias: float, features: Sequence[str], base: GateModel | None = None) -> GateModel:
-    """A gate model over `features` with these weights (penalty, threshold and the dense feature's reference from
-    `base`, the packaged gate: the samples were read under that reference)."""
+    """A gate model over `features` with these weights (penalty, threshold, caution band and the dense feature's
+    reference from `base`, the packaged gate: the samples were read under that reference)."""
     base = base or packaged_gate()
     named = dict(zip(features, map(float, weights), strict=True))
     return GateModel(
-        tuple(features), named, bias, base.quantity_penalty, base.threshold, {}, dense_reference=base.dense_reference
+        tuple(features),
+        named,
+        bias,
+        base.quantity_penalty,
+        base.threshold,
+        {},
+        caution_band=base.caution_band,
+        dense_reference=base.dense_reference,
     )
 
 

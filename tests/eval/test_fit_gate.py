@@ -31,12 +31,14 @@ def test_fit_separates_the_classes_and_balances_them():
     assert r["abstention_recall"] >= 0.9 and r["false_abstention_rate"] <= 0.1, r
 
 
-def test_a_fitted_model_keeps_the_dense_reference_its_samples_were_read_under():
+def test_a_fitted_model_keeps_the_dense_reference_and_operating_point_of_the_gate_in_use():
     from dataclasses import replace
 
-    base = replace(packaged_gate(), dense_reference=0.66)
+    base = replace(packaged_gate(), dense_reference=0.66, threshold=0.3, caution_band=0.22, quantity_penalty=0.2)
     model = model_with(np.ones(len(FEATURES)), -1.0, FEATURES, base)
     assert model.dense_reference == 0.66
+    # `eval answerability --write` writes this model: a refit must not reset the caution band to its default.
+    assert (model.threshold, model.caution_band, model.quantity_penalty) == (0.3, 0.22, 0.2)
     assert model_with(np.ones(len(FEATURES)), -1.0, FEATURES).dense_reference == packaged_gate().dense_reference
 
 

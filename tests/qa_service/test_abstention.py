@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.abstention import doses_only_for_other_drugs, drugs_taken, judge, table_rows_for_other_drugs
+from qa_service.abstention import (
+    doses_only_for_other_drugs,
+    drugs_taken,
+    judge,
+    packaged_gate,
+    table_rows_for_other_drugs,
+)
 from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
@@ -175,8 +181,10 @@ def test_a_dose_question_answered_with_a_concentration_is_penalised():
     with_concentration = judge(question=question, answer_text="Treat when calcium is above 14 mg/dL. [1]", **common)
     with_dose = judge(question=question, answer_text="Give denosumab 120 mg every 4 weeks. [1]", **common)
 
-    assert with_concentration.score == pytest.approx(with_dose.score * 0.35)
-    assert with_dose.score > 0.5 > with_concentration.score
+    gate = packaged_gate()
+    assert with_concentration.penalised and not with_dose.penalised
+    assert with_concentration.score == pytest.approx(with_dose.score * gate.quantity_penalty)
+    assert with_dose.score > 0.5 and with_concentration.score < gate.threshold
 
 
 @pytest.mark.parametrize(
@@ -693,11 +701,14 @@ def test_the_remembered_everyday_words_stay_bounded(mini_pipeline, monkeypatch):
 
 
 def test_the_packaged_gate_file_loads_with_its_provenance():
-    from qa_service.abstention import FEATURES, packaged_gate
+    from qa_service.abstention import FEATURES
 
     gate = packaged_gate()
     assert set(gate.features) <= set(FEATURES) and gate.provenance["command"]
     assert 0 < gate.threshold < 1 and 0 < gate.quantity_penalty < 1
+    # A penalised answer (a dose of another drug or use, no number where one is asked) scores at most the penalty:
+    # below the threshold, it is always refused.
+    assert gate.quantity_penalty < gate.threshold
 
 
 def _vector_index(vectors, documents):
