@@ -75,7 +75,8 @@ class Composed:
     """Why the LLM composer served the extractive answer instead (None when it did not fall back)."""
     weighed: list[AnswerSentence] | None = None
     """The sentences the evidence gate weighs when they are not those shown (less the `unweighed` ones): the answer
-    chosen at the usual length, where a question in several parts was given more words (`words_for`)."""
+    chosen at the length the gate weighs (`AnswerSettings.weighed_words`), where the one shown was given more words
+    (a longer target, a question in several parts: `words_for`)."""
 
     def usual_sentences(self) -> list[AnswerSentence]:
         """The answer chosen at the usual length: `weighed` where the one shown was given more words, else the one
@@ -1017,8 +1018,9 @@ class ExtractiveComposer:
     ) -> Composed:
         """The answer: the best sentences within `max_words`, more for a question in several parts (`words_for`).
 
-        The evidence gate weighs the answer chosen within `max_words` (`Composed.weighed`): the words a question's
-        further parts add show more of what answers them, and do not make the evidence look stronger.
+        The evidence gate weighs the answer chosen within `weighed_words` (`Composed.weighed`; `max_words` if
+        fewer): the words past that length, for a question's further parts or a longer answer, show more of what
+        answers it, and do not make the evidence look stronger.
         """
         scored = self.score_sentences(question, query_vector, candidates)
         if not scored:
@@ -1032,7 +1034,8 @@ class ExtractiveComposer:
         scored = _favour_the_kind_asked(question, scored, self.settings.min_sentence_score)
         words = words_for(question, max_words, self.settings.part_words_share)
         chosen = self._choose(question, scored, candidates, words)
-        weighed = self._choose(question, scored, candidates, max_words) if words > max_words else None
+        weigh_at = min(max_words, self.settings.weighed_words)
+        weighed = self._choose(question, scored, candidates, weigh_at) if words > weigh_at else None
         return Composed(sentences=chosen, composer=self.name, best_sentence_score=sentence_score, weighed=weighed)
 
     def _choose(

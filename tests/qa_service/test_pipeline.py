@@ -200,6 +200,32 @@ def test_a_question_in_several_parts_gets_a_longer_answer_and_the_same_evidence_
     assert longer.evidence_score == brief.evidence_score
 
 
+def test_the_gate_weighs_every_answer_at_the_same_length_however_long_the_answer_shown(mini_pipeline, monkeypatch):
+    question = IN_SCOPE[0]
+    shown_as_weighed = mini_pipeline.with_settings(answer=AnswerSettings(max_words=20, weighed_words=20))
+    longer = mini_pipeline.with_settings(answer=AnswerSettings(max_words=60, weighed_words=20, long_max_words=300))
+
+    weighed: list[list[str]] = []
+    assess = shown_as_weighed.gate.assess
+
+    def spy(question, hits, composed, *args, **kwargs):
+        weighed.append([s.text for s in composed.sentences])
+        return assess(question, hits, composed, *args, **kwargs)
+
+    monkeypatch.setattr(shown_as_weighed.gate, "assess", spy)
+
+    replies = [
+        shown_as_weighed.ask(AskRequest(question=question)),
+        longer.ask(AskRequest(question=question)),
+        longer.ask(AskRequest(question=question, long=True)),
+    ]
+
+    lengths = [len(r.answer.split()) for r in replies]
+    assert lengths[0] < lengths[1] < lengths[2]  # three answer lengths shown
+    assert len(weighed) == 3 and weighed[0] == weighed[1] == weighed[2]  # one weighed
+    assert len({r.evidence_score for r in replies}) == 1 and not any(r.abstained for r in replies)
+
+
 def test_with_settings_changes_the_retrieval_mode_without_reloading(mini_pipeline):
     keyword = mini_pipeline.with_settings(retrieval=RetrievalSettings(mode="keyword"))
 
@@ -445,7 +471,10 @@ def test_a_passage_under_a_tables_heading_brings_the_table_rows_the_question_nam
 def test_the_gate_judges_an_answer_without_the_sentences_shown_past_its_length(mini_pipeline, monkeypatch):
     from dataclasses import replace
 
-    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    # The answer shown is the one weighed (max_words == weighed_words), but for its last sentence.
+    lenient = mini_pipeline.with_settings(
+        answer=AnswerSettings(abstain_threshold=0.0, max_words=150, weighed_words=150)
+    )
     compose = lenient.extractive.compose
     assess = lenient.gate.assess
     judged = {}
