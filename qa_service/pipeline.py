@@ -519,6 +519,11 @@ class QAPipeline:
             named = ", ".join(sorted(n.upper() for n in evidence.sources_absent))
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"
             reason = f"{reason}; {absent}" if reason else absent
+        if caution and not reason:  # flagged by its score alone: say so, as a refusal does
+            reason = (
+                f"evidence score {score:.2f} is less than {caution_band:.2f} above the threshold {threshold:.2f}: "
+                "the cited passages may answer only part of the question"
+            )
         return AskResponse(
             answer=answer_text,
             citations=citations,

@@ -16,6 +16,7 @@ from qa_service.compose import AnswerSentence, Composed
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
+from qa_service.settings import AnswerSettings
 
 STRONG = {"dense_top": 0.8, "coverage_score": 1.0, "sentence_score": 0.8, "agreement": True}
 WEAK = {"dense_top": 0.2, "coverage_score": 0.1, "sentence_score": 0.1, "agreement": False}
@@ -99,6 +100,23 @@ def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_s
     )
     assert lower.caution and "NCCN" in (lower.reason or "")
     assert not bare.caution and bare.reason is None
+
+
+def test_an_answer_cautioned_for_its_score_alone_says_why(mini_pipeline):
+    question = AskRequest(question="single fraction dose for painful bone metastases")
+    score = mini_pipeline.ask(question).evidence_score
+    band = mini_pipeline.gate.model.caution_band
+    near = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=round(score - band / 2, 2)))
+    clear = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=round(score - 2 * band, 2)))
+
+    flagged, plain = near.ask(question), clear.ask(question)
+
+    assert not flagged.abstained and flagged.caution
+    assert flagged.reason == (
+        f"evidence score {score:.2f} is less than {band:.2f} above the threshold {score - band / 2:.2f}: "
+        "the cited passages may answer only part of the question"
+    )
+    assert not plain.abstained and not plain.caution and plain.reason is None
 
 
 def test_a_body_named_in_the_quoted_passages_answers_in_its_name(tmp_path):
