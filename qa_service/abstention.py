@@ -62,9 +62,10 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, row_as_sentence, stated_kinds
+from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.judge import JudgeModel
+from qa_service.passage_text import row_as_sentence
 from qa_service.population import CHILD_WORDS, population_conflict, question_population
 from qa_service.quantities import Regimen, drug_mentions, drugs_in, parse_quantities, read
 from qa_service.retrieval import (

@@ -12,7 +12,6 @@ from ingest import keyword_tokens
 from qa_service.compose import (
     Candidate,
     ExtractiveComposer,
-    answer_worthy,
     governing_recommendations,
     points_back,
     question_parts,
@@ -20,6 +19,7 @@ from qa_service.compose import (
     words_for,
 )
 from qa_service.grounding import citations_in
+from qa_service.passage_text import answer_worthy
 from qa_service.settings import AnswerSettings
 from tests.qa_service.mini_corpus import (
     METHADONE_BEFORE,
@@ -280,7 +280,8 @@ def test_a_body_is_mentioned_as_the_question_names_it():
 
 
 def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
-    from qa_service.compose import AnswerSentence, Composed, lead_in, opens_list
+    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.passage_text import lead_in, opens_list
 
     index, row, chunk = chunk_holding(tmp_path, OPENER, "initiating changes when")
     texts = chunk.sentence_texts()
@@ -318,7 +319,7 @@ def single_passage_answer(index, row, chunk, question: str, max_words: int) -> s
 
 
 def test_a_list_item_in_an_answer_brings_the_sentence_that_opens_its_list(tmp_path):
-    from qa_service.compose import is_list_item, lead_in
+    from qa_service.passage_text import is_list_item, lead_in
 
     index, row, chunk = chunk_holding(tmp_path, LISTED, "painful destruction")
     texts = chunk.sentence_texts()
@@ -342,7 +343,7 @@ COMPARED = {
 
 
 def test_the_last_line_of_a_list_item_is_not_the_opening_of_the_next_item(tmp_path):
-    from qa_service.compose import continues_item, lead_in, list_items, opens_list
+    from qa_service.passage_text import continues_item, lead_in, list_items, opens_list
 
     index, row, chunk = chunk_holding(tmp_path, COMPARED, "2013 Mar 01")
     texts = chunk.sentence_texts()
@@ -380,7 +381,7 @@ def test_the_sentence_a_list_item_brings_is_quoted_as_any_other_sentence(tmp_pat
 
 
 def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
-    from qa_service.compose import list_items
+    from qa_service.passage_text import list_items
 
     index, row, chunk = chunk_holding(tmp_path, LISTED, "are true:")
     texts = chunk.sentence_texts()
@@ -429,7 +430,7 @@ def test_no_candidates_means_no_sentences(extractive):
 
 
 def test_source_bibliography_markers_are_removed_so_they_cannot_pass_for_citations():
-    from qa_service.compose import drop_source_references
+    from qa_service.passage_text import drop_source_references
 
     cleaned = drop_source_references("MTCT is the main cause of infection in children [1, 2]. Give 8 Gy [12-14].")
 
@@ -547,13 +548,13 @@ def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
     ],
 )
 def test_an_answer_sentence_says_the_words_without_markdown_emphasis(text, said):
-    from qa_service.compose import without_emphasis
+    from qa_service.passage_text import without_emphasis
 
     assert without_emphasis(text) == said
 
 
 def test_a_table_cell_left_with_a_reference_separator_is_said_without_it():
-    from qa_service.compose import row_as_sentence
+    from qa_service.passage_text import row_as_sentence
 
     row = "| Ondansetron | 0.15 mg/kg | ;[Level of evidence: IV] | ; |"
     said = row_as_sentence(row, "| Drug | Dose | Reference | Note |")
@@ -575,7 +576,7 @@ def test_a_table_cell_left_with_a_reference_separator_is_said_without_it():
     ],
 )
 def test_a_list_items_label_is_not_part_of_its_answer_sentence(sentence, read):
-    from qa_service.compose import without_list_label
+    from qa_service.passage_text import without_list_label
 
     assert without_list_label(sentence).startswith(read)
 
@@ -637,7 +638,7 @@ def test_a_sentence_that_closes_a_bracket_it_never_opened_starts_elsewhere():
 
 def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
     from ingest.chunking import Chunk
-    from qa_service.compose import row_as_sentence, table_header
+    from qa_service.passage_text import row_as_sentence, table_header
 
     text = "| Opioid | Conversion factor* |\n|---|---|\n| Codeine | 0.15 |\n| Methadone | 4.7 |"
     chunk = Chunk("c", "d", 0, text, 0, len(text), "T", (), ((0, 10),))
@@ -653,7 +654,7 @@ def test_a_table_row_is_read_under_its_header_and_said_as_named_cells():
 
 def test_a_flattened_web_table_names_its_columns_as_a_reader_does():
     from ingest.chunking import Chunk
-    from qa_service.compose import column_names, row_as_sentence, table_header
+    from qa_service.passage_text import column_names, row_as_sentence, table_header
 
     # NCI's Table 5 as its Markdown export has it: a name over two columns, the row under the delimiter naming
     # each, footnote letters stuck to the names and the notes as rows.
@@ -688,7 +689,7 @@ def test_a_flattened_web_table_names_its_columns_as_a_reader_does():
 
 
 def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
-    from qa_service.compose import row_as_sentence
+    from qa_service.passage_text import row_as_sentence
 
     header = "| Drug Category | Antiemetic | Dose | Comment |"
     # "Ondansetron" sits under a category cell spanning the rows: its cells are the last three columns.
@@ -704,7 +705,7 @@ def test_a_row_short_of_a_spanned_first_cell_names_its_last_columns():
 
 def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sentences():
     from ingest.chunking import Chunk
-    from qa_service.compose import (
+    from qa_service.passage_text import (
         _PARENTHESISED_REFERENCE,
         _PARENTHESISED_REFERENCE_INSIDE,
         parenthesised_citers,
@@ -1177,7 +1178,7 @@ def test_a_sentence_that_says_something_and_then_points_elsewhere_is_answer_wort
 
 
 def test_a_row_continuing_a_spanned_row_is_quoted_with_the_drug_it_belongs_to(tmp_path):
-    from qa_service.compose import row_owner
+    from qa_service.passage_text import row_owner
 
     index, _ = _index_of(
         tmp_path,
@@ -1197,7 +1198,7 @@ def test_a_row_continuing_a_spanned_row_is_quoted_with_the_drug_it_belongs_to(tm
 
 
 def test_a_two_cell_row_of_a_six_column_table_is_quoted_with_its_drug(tmp_path):
-    from qa_service.compose import row_owner
+    from qa_service.passage_text import row_owner
 
     index, _ = _index_of(
         tmp_path,
@@ -1472,7 +1473,7 @@ def test_a_heading_is_no_answer_sentence(sentence, after, worthy):
 
 
 def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
-    from qa_service.compose import lead_in, opens_list
+    from qa_service.passage_text import lead_in, opens_list
 
     files = {
         "migraine.md": LISTED["mscc.md"].replace(
