@@ -176,7 +176,7 @@ def ask_with_answer_removed(
     pipeline: QAPipeline, dataset: EvalSet, *, on_progress: Callable[[int, int], None] | None = None
 ) -> RemovedSummary:
     """Ask every answerable question of `dataset` with its gold answer hidden; questions not located are skipped."""
-    from qa_service.abstention import asks_a_quantity, states_number
+    from qa_service.dose_checks import asks_a_quantity, states_number
     from qa_service.schemas import AskRequest
 
     answerable = [q for q in dataset.questions if q.answerable]

@@ -20,7 +20,7 @@ from ingest import Chunk, Embedder, IngestError, keyword_tokens, load_embedder, 
 from ingest.chunking import pages_of
 from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
-from qa_service.abstention import Evidence, EvidenceGate, asked_doses_first
+from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.compose import (
     AnswerComposer,
     Candidate,
@@ -33,6 +33,7 @@ from qa_service.compose import (
     render,
     sentence_passage,
 )
+from qa_service.dose_checks import asked_doses_first
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
 from qa_service.llm import LLMComposer

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.abstention import (
-    doses_only_for_other_drugs,
-    drugs_taken,
-    judge,
-    packaged_gate,
-    table_rows_for_other_drugs,
-)
+from qa_service.abstention import judge, packaged_gate
 from qa_service.compose import AnswerSentence, Composed
+from qa_service.dose_checks import doses_only_for_other_drugs, drugs_taken, table_rows_for_other_drugs
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
@@ -460,7 +455,7 @@ def test_a_conversion_factor_is_a_quantity_to_state_but_a_risk_factor_is_not():
 
 
 def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_patient_s_other_drugs():
-    from qa_service.abstention import drugs_dosed_in_question
+    from qa_service.dose_checks import drugs_dosed_in_question
 
     question = "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?"
     answer = "Methylphenidate has been proposed for opioid-induced sedation. [1] Oral morphine 30 mg every 4 hours. [2]"
@@ -474,7 +469,7 @@ def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_p
 
 
 def test_a_table_row_whose_header_names_the_unit_states_its_dose():
-    from qa_service.abstention import with_units_from_headers
+    from qa_service.dose_checks import with_units_from_headers
 
     question = "fentanyl nasal spray (Lazanda) starting dose in mcg?"
     row = "Drug: Fentanyl nasal spray (Lazanda); Starting Dose (µg): 100; Tmax (median, minutes): 15–21. [1]"
@@ -614,7 +609,7 @@ def test_how_long_after_a_dose_asks_for_a_time_not_a_dose():
     [("every six months", True), ("give 8 Gy", True), ("30% of patients", True), ("one of the options", False)],
 )
 def test_a_number_may_be_spelled_out(text, states):
-    from qa_service.abstention import states_number
+    from qa_service.dose_checks import states_number
 
     assert states_number(text) is states
 
@@ -834,7 +829,7 @@ def test_an_abstention_is_never_flagged_as_partial_evidence(mini_pipeline, monke
     ],
 )
 def test_a_dose_is_recognised_by_the_grounding_check_s_quantity_reader(answer, is_dose):
-    from qa_service.abstention import states_dose
+    from qa_service.dose_checks import states_dose
 
     assert states_dose(answer) is is_dose
 
@@ -1006,7 +1001,7 @@ def _texts(sentences: list[AnswerSentence]) -> list[str]:
 
 
 def test_a_dose_question_reads_the_asked_drugs_table_row_before_another_drugs() -> None:
-    from qa_service.abstention import asked_doses_first
+    from qa_service.dose_checks import asked_doses_first
 
     rows = [
         AnswerSentence("| Corticosteroids | Methylprednisolone | 4–10 mg/kg |", 0, position=1, table_header=HEADER),
@@ -1021,7 +1016,7 @@ def test_a_dose_question_reads_the_asked_drugs_table_row_before_another_drugs() 
 
 
 def test_a_passage_dosing_only_other_drugs_moves_behind_the_first_dosing_the_asked_drug() -> None:
-    from qa_service.abstention import asked_doses_first
+    from qa_service.dose_checks import asked_doses_first
 
     answer = [
         AnswerSentence("Give ondansetron 8 mg twice daily.", 0),
@@ -1034,7 +1029,7 @@ def test_a_passage_dosing_only_other_drugs_moves_behind_the_first_dosing_the_ask
 
 
 def test_the_leading_passage_stays_first_unless_it_doses_only_other_drugs() -> None:
-    from qa_service.abstention import asked_doses_first
+    from qa_service.dose_checks import asked_doses_first
 
     context_first = [
         AnswerSentence("Patients with bone metastases should receive a bone-modifying agent.", 0),
@@ -1076,7 +1071,7 @@ def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> N
     ],
 )
 def test_a_time_in_words_answers_how_long(question: str, answer: str, unanswered: bool) -> None:
-    from qa_service.abstention import time_unanswered
+    from qa_service.dose_checks import time_unanswered
 
     assert time_unanswered(question, answer) is unanswered
 

@@ -1039,8 +1039,8 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     ],
 )
 def test_how_often_an_event_happens_asks_a_rate_not_an_interval(question, kinds):
-    from qa_service.abstention import time_unanswered
     from qa_service.compose import asked_kinds
+    from qa_service.dose_checks import time_unanswered
 
     assert asked_kinds(question) == kinds
     # A rate answers it; a question wanting an interval is still not answered by one.

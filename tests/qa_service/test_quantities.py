@@ -358,7 +358,7 @@ def test_a_dose_of_opioids_belongs_to_the_class_not_to_the_drug_named_before_it(
 
 
 def test_a_question_on_a_drug_answered_with_opioid_dosages_has_no_dose_of_that_drug():
-    from qa_service.abstention import doses_only_for_other_drugs
+    from qa_service.dose_checks import doses_only_for_other_drugs
 
     answer = "Clinicians should offer naloxone to patients taking higher dosages of opioids (≥50 MME/day). [1]"
     assert doses_only_for_other_drugs("What is the dose of naloxone to co-prescribe?", answer)

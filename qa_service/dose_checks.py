@@ -1,0 +1,355 @@
+"""The checks on an answer's numbers: does it state the quantity, dose or time the question asks, for the drug,
+use and patient asked?
+
+The evidence gate (`abstention.py`) penalises an answer these checks fail, whatever its other features say: a
+question asking for a quantity (a dose, an interval, a percentage, a limit) answered with no number; a dose
+question answered with no dose (`states_dose`), with doses that all belong to other drugs
+(`doses_only_for_other_drugs`) or to table rows naming other drugs (`table_rows_for_other_drugs`), with no dose
+per kilogram or square metre where one is asked (`states_dose_per_body_size`); a question asking how long or how
+often answered with no time (`time_unanswered`; a caution, not a refusal, where another part of the question is
+answered: `untimed_part`). The composer reads the asked drug's doses first (`asked_doses_first`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from qa_service.compose import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
+from qa_service.grounding import numbers_in
+from qa_service.passage_text import row_as_sentence
+from qa_service.quantities import Regimen, drugs_in, parse_quantities, read
+from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words
+
+if TYPE_CHECKING:
+    from qa_service.compose import AnswerSentence, Composed
+
+
+ASKS_QUANTITY = re.compile(
+    r"(?<!\w)%|\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
+    r"schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
+    r"conversion (?:factors?|ratios?)|"
+    r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b",
+    re.IGNORECASE,
+)
+# A number spelled out states a quantity too ("every six months"); "one" is left out ("one of them").
+_SPELLED_NUMBER = re.compile(r"\b(" + "|".join(SPELLED_NUMBERS) + r")\b", re.IGNORECASE)
+
+
+# A table cell read under its header, the header naming the unit: "Starting Dose (µg): 100, 200, or 400".
+_UNIT_IN_HEADER = re.compile(
+    r"\s*\(([^()]{1,12})\)\s*:\s*(\d+(?:[.,]\d+)*(?:(?:\s*,\s*(?:or\s+|and\s+)?|\s*[–-]\s*|\s+(?:or|and|to)\s+)\d+(?:[.,]\d+)*)*)"
+)
+
+
+def with_units_from_headers(text: str) -> str:
+    """The text with a table cell's unit, named in its header, written after the cell's numbers: "Starting Dose (µg):
+    100, 200, or 400" reads "Starting Dose: 100, 200, or 400 µg", so the dose checks see the dose the row states.
+    A bracket that is no unit of dose ("Tmax (median, minutes): 35–45") is left as it is."""
+
+    def unit_after(match: re.Match[str]) -> str:
+        unit, numbers = match.group(1).strip(), match.group(2).rstrip()
+        if not any(q.kind == "dose" for q in parse_quantities(f"1 {unit}")):
+            return match.group(0)
+        return f": {numbers} {unit}"
+
+    return _UNIT_IN_HEADER.sub(unit_after, text) if "(" in text else text
+
+
+# Where one answer sentence ends: after its citation markers ("... 4 mg. [1] Give ..."), or a full stop.
+_ANSWER_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z])|(?<=[.!?])\s+(?=[A-Z])")
+
+
+def states_dose(text: str) -> bool:
+    """Whether the text states a dose (8 Gy, 120 mg, 50 MME/day, 0.1 mg/kg), as the grounding check's quantity
+    reader sees it: a concentration (14 mg/dL) or a duration is not a dose. Read sentence by sentence, each
+    remembered: answers quote the same corpus sentences again and again."""
+    return any(_sentence_states_dose(sentence) for sentence in _ANSWER_SENTENCE.split(text))
+
+
+@lru_cache(maxsize=20_000)
+def _sentence_states_dose(sentence: str) -> bool:
+    return any(q.kind == "dose" for q in parse_quantities(sentence))
+
+
+def _drug_dose(regimen: Regimen) -> bool:
+    """Whether a regimen states a drug's dose: a radiotherapy dose (Gy) is no drug's."""
+    return regimen.dose is not None and regimen.dose.unit != "Gy"
+
+
+def _any_same_drug(found: Iterable[str | None], asked: Iterable[str]) -> bool:
+    """Whether a drug found is one asked: the same name, or one name holding the other's words ("oral morphine" is
+    morphine)."""
+    wanted = [frozenset(a.split()) for a in asked]
+    return any(f is not None and any(w <= set(f.split()) or set(f.split()) <= w for w in wanted) for f in found)
+
+
+_DOSE_WORD = re.compile(r"^(?:dose|doses|dosing|dosage|mg|mcg|iu)$")
+_DOSE_REACH = 3
+"""Words between a dose word and the drug whose dose it asks ("aprepitant suspension dose", "dose of IV dex")."""
+
+
+def drugs_dosed_in_question(question: str) -> frozenset[str]:
+    """The drugs whose dose the question asks: those named within a few words of "dose" or a unit of dose.
+
+    "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?" asks methylphenidate's
+    dose; morphine is the patient's story. Empty when no drug sits next to a dose word.
+    """
+    words = query_words(question)
+    found: set[str] = set()
+    for i, (word, _) in enumerate(words):
+        if not _DOSE_WORD.match(word):
+            continue
+        near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
+        written = " ".join(w for w, _ in near)  # "oral morphine", "zoledronic acid": names of two words
+        found |= drugs_in(written + " " + " ".join(e for _, expansions in near for e in expansions))
+    return frozenset(found)
+
+
+# A drug the patient is on ("pt on FOLFOX wants ginger caps for nausea - what dose?", "already receiving
+# denosumab") is the question's story, not the drug whose dose it asks.
+_TAKEN = re.compile(r"\b(?:on|taking|receiving)\s+((?:[\w-]+\s+){0,2}[\w-]+)", re.IGNORECASE)
+
+
+def drugs_taken(question: str) -> frozenset[str]:
+    """The drugs the question says the patient is on, taking or receiving."""
+    return frozenset().union(*(drugs_in(expand_query(m.group(1))) for m in _TAKEN.finditer(question)))
+
+
+def doses_only_for_other_drugs(question: str, answer: str) -> bool:
+    """Whether every dose the answer states belongs to a drug the question does not name.
+
+    "zoledronic acid dose for myeloma?" answered with "... compared 30 mg of pamidronate to 90 mg of
+    pamidronate" states a dose, but not the one asked for. A dose bound to no drug ("the
+    recommended dose is 4 mg", the drug named in the sentence before) may be the one asked for, and
+    a question naming no drug asks about whatever the passages dose; a radiotherapy dose (Gy) is no
+    drug's ("dex dose for cord compression?" answered with "give 8 Gy in a single fraction").
+    """
+    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question)) - drugs_taken(question)
+    if not asked:
+        return False
+    regimens = [r for r in read(answer).regimens if r.dose is not None]
+    # A radiotherapy dose (Gy) is no drug's: "dex dose for cord compression?" answered with "give 8 Gy".
+    dosed = {r.drug for r in regimens if _drug_dose(r)}
+    if regimens and not dosed:
+        return True
+    if _any_same_drug(dosed, asked) or dosed == {None}:
+        return False  # the asked drug's dose; or doses bound to none, the drug perhaps named before them
+    if None not in dosed:
+        return bool(dosed)
+    # Beside doses of other drugs, a dose bound to none is the asked drug's only where its sentence or the one
+    # before names that drug: "dexamethasone 8 mg ... (52 versus 40 mg MMD/day)" is no answer to "amitriptyline
+    # dose?" because a later sentence of the answer mentions amitriptyline.
+    sentences = _ANSWER_SENTENCE.split(answer)
+    for i, sentence in enumerate(sentences):
+        unbound = any(r.drug is None and _drug_dose(r) for r in read(sentence).regimens)
+        if unbound and _any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
+            return False
+    return True
+
+
+@lru_cache(maxsize=20_000)
+def _dosed_drugs(text: str) -> tuple[str, ...]:
+    """The drugs a sentence states a dose of (cached: the same passages answer many questions)."""
+    return tuple(r.drug for r in read(text).regimens if _drug_dose(r) and r.drug is not None)
+
+
+def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
+    """The answer's sentences with the dose of the drug asked about before any other drug's dose.
+
+    "10yo retching before chemo: lorazepam dose?" answered from NCI's paediatric dosing table led with
+    methylprednisolone's row, and a clinician reads the first dose first. For a question asking a drug's dose
+    (`drugs_dosed_in_question`), a passage whose quoted sentences dose only other drugs moves behind the first
+    passage dosing a drug asked about, and within a table that drug's rows come first. Nothing else moves: the
+    passage holding the best sentence still leads unless it doses only other drugs, so another use's dose of
+    the same drug is not pulled ahead of it (the composer's reading order, `ExtractiveComposer.compose`).
+    """
+    asked = drugs_dosed_in_question(question)
+    if not asked:
+        return list(sentences)
+    dosed = [
+        _dosed_drugs(row_as_sentence(s.text, s.table_header, carried=s.carried) if s.table_header else s.text)
+        for s in sentences
+    ]
+    doses_asked = [any(_any_same_drug({d}, asked) for d in drugs) for drugs in dosed]
+    asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
+    other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
+    sources = list(dict.fromkeys(s.source for s in sentences))
+    first = next((n for n, source in enumerate(sources) if source in asked_sources), None)
+    if first is None:
+        return list(sentences)
+    ahead = sources[:first]
+    order = [s for s in ahead if s not in other_sources] + [sources[first]]
+    order += [s for s in ahead if s in other_sources] + sources[first + 1 :]
+    rank = {source: n for n, source in enumerate(order)}
+    # Within a passage, other table rows after the asked drug's rows and the passage's own sentences.
+    placed = sorted(
+        range(len(sentences)),
+        key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
+    )
+    return [sentences[i] for i in placed]
+
+
+def dosing_sources(composed: Composed) -> set[int]:
+    """The candidates whose quoted sentences state a dose (a table cell under a header naming its unit counts)."""
+    return {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
+
+
+def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[str]:
+    """The drugs the question names, when every answer sentence stating a number is a table row and each row
+    names a drug, none of them one asked; else empty.
+
+    A table row's numbers are its row's: "MME conversion factor for butorphanol?" answered with "| Fentanyl
+    nasal spray (Lazanda) | 100 | ..." quotes another drug's value, as a dose question answered with another
+    drug's dose does (`doses_only_for_other_drugs`).
+    """
+    asked = drugs_in(expand_query(question))
+    numbered = [s for s in composed.sentences if states_number(s.text)]
+    if not asked or not numbered or not all(s.table_header for s in numbered):
+        return frozenset()
+    for sentence in numbered:
+        named = drugs_in(expand_query(sentence.text))
+        if not named or _any_same_drug(named, asked):
+            return frozenset()
+    return frozenset(asked)
+
+
+def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = frozenset()) -> bool:
+    """Whether the text states a dose per kilogram or per square metre ("0.15 mg/kg", "5 mg/m²"), and, where
+    `drugs` are given (those the question names), one bound to one of them or to no drug."""
+    if not drugs:
+        return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
+    return any(
+        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or _any_same_drug({r.drug}, drugs))
+        for r in read(text).regimens
+    )
+
+
+USE_UNMATCHED_SHARE = 0.75
+"""Share of a use's IDF weight the dose passages must miss for the dose to be another use's ("prolia dose for AI
+induced bone loss", answered from a passage on treatment-induced bone loss that never says "AI", misses 0.58)."""
+# The use a dose is asked for: "dose for hypercalcaemia", "dosing in renal impairment" (to the clause's end).
+USE_AFTER = re.compile(r"\b(?:for|in)\s+(\S.*)", re.IGNORECASE)
+
+
+def states_number(text: str) -> bool:
+    """Whether the text states a number, in digits (8 Gy, 30%) or spelled out ("every six months")."""
+    return bool(numbers_in(text)) or bool(_SPELLED_NUMBER.search(text))
+
+
+_HOW_MUCH = re.compile(
+    r"\bhow much\b(?!\s+(?:does|do|did|is|are|was|were|will|would|can|could|has|have|had|better|more|less|lower|higher"
+    r"|greater|worse|further)\b)",
+    re.IGNORECASE,
+)
+
+# A question about changing a dose ("how fast should I taper?", "reduce the dose by how much?") is answered by the
+# change, often a share of the dose ("by 10% of the original dosage per week"), which is no dose of its own.
+_CHANGES_A_DOSE = re.compile(
+    r"\b(?:taper\w*|wean\w*|reduc(?:e|es|ed|ing|tion)|decreas\w*|lower(?:s|ed|ing)?|cut(?:s|ting)? (?:back|down)"
+    r"|titrat\w*|escalat\w*|increas\w*)\b",
+    re.IGNORECASE,
+)
+_SHARE = re.compile(
+    r"\d(?:[.,]\d+)?\s*%|\b\d+\s*percent\b|\b(?:half|a third|a quarter|one[- ]third|one[- ]quarter)\b", re.IGNORECASE
+)
+
+
+def states_dose_change(asked: str, answer: str) -> bool:
+    """Whether the question asks to change a dose and the answer states the change as a share of it."""
+    return bool(_CHANGES_A_DOSE.search(asked) and _SHARE.search(answer))
+
+
+# A dose asked per kilogram or per square metre (a child's dose, a chemotherapy dose): an adult's fixed
+# dose ("morphine 30 mg orally") is not its answer.
+PER_BODY_SIZE = re.compile(
+    r"(?:mg|mcg|µg|ug|g|units?|iu)\s*/\s*(?:kg|m2|m²)\b|\bper (?:kg|kilogram|m2|m²|square met(?:re|er))\b",
+    re.IGNORECASE,
+)
+
+
+# A question asking how long or how often: it wants a time or an interval, whatever else it names.
+_ASKS_TIME = re.compile(rf"\bhow (?:long|often|soon|frequently)\b|\bhow many {TIME_UNITS}\b", re.IGNORECASE)
+
+
+# Words that look like a request for a quantity but are not: "higher dose per fraction", "low-dose"
+# name a kind of treatment, "Ca 15 mg/dL" is the patient's laboratory value, and a dose the question states
+# ("got 8 Gy x1 six months ago", "on methadone 20 mg/day") is its story, unless it offers a choice between
+# doses ("8 Gy x1 or 20 Gy/5?", "4 mg or 8 mg?"), which asks for one. "With the first IV dose", "before each zometa
+# dose" name a time a dose is given, not its amount ("buprenorphine first dose?" still asks one).
+NOT_ASKED = re.compile(
+    r"\b(?:higher|lower|high|hi|low|escalated)[- ]dos(?:e|es|ing)\b"
+    r"|\b(?:with|w|after|before|at|during|from|since)\s+(?:(?:the|each|every|his|her|their|a)\s+)?"
+    r"(?:first|last|next|missed|previous|prior|each|every)\s+(?:[\w-]+\s+)?dos(?:e|es|ing)\b"
+    r"|\d+(?:[.,]\d+)?\s*(?:mg|g|mmol|umol|µmol|mcg|ng|pg|iu|u)\s*/\s*(?:dl|l|ml)\b"
+    r"|(?<![\w.,])(?<!or )(?<!vs )(?<!vs\. )(?<!versus )\d+(?:[.,]\d+)?\s*(?:mg|mcg|µg|gy|iu)\b"
+    r"(?![^?;,]{0,15}?\b(?:or|vs\.?|versus|and)\s+\d)",
+    re.IGNORECASE,
+)
+
+
+_TIME_KINDS = frozenset({"time", "interval", "cycle"})
+
+
+def asks_a_quantity(question: str) -> bool:
+    """Whether the question asks for a number (a dose, an amount, a time), a dose it states aside (`NOT_ASKED`)."""
+    return bool(ASKS_QUANTITY.search(NOT_ASKED.sub(" ", question)))
+
+
+def asks_for_a_dose(asked: str) -> bool:
+    """Whether the question (without its `NOT_ASKED` phrases) asks for a dose: it names a dose or its unit, or asks
+    "how much" of a drug it names; "how long after the last dose ...?" asks for a time, counted from the dose."""
+    names_a_dose = asks_a_dose(asked) or bool(_HOW_MUCH.search(asked) and drugs_in(expand_query(asked)))
+    return names_a_dose and not _ASKS_TIME.search(asked)
+
+
+# A clause that asks something: "any IV warning", "will an immunoassay pick up fentanyl", "how fast should it go".
+_ASKING_CLAUSE = re.compile(
+    r"^(?:what|which|how|when|who|whom|why|where|does|do|did|is|are|was|were|can|could|should|would|will|may|must"
+    r"|any|anything|ok|okay|safe|need)\b",
+    re.IGNORECASE,
+)
+_AND = re.compile(r"\s+and\s+|\s*&\s*", re.IGNORECASE)
+
+
+def untimed_part(question: str, answer: str) -> str:
+    """The clause asking how long or how often, when the answer states no time or interval but the question asks
+    something else too ("rolapitant - how soon can it be redosed and any IV warning?"); else empty.
+
+    Such an answer may answer the other part: it stands, flagged as partial, rather than being refused as a
+    question asking only a time is (`time_unanswered`).
+    """
+    if not time_unanswered(question, answer):
+        return ""
+    clauses = [c.strip() for part in QUESTION_BREAK.split(question) for c in _AND.split(part) if c.strip()]
+    timed = [c for c in clauses if asked_kinds(c) & _TIME_KINDS]
+    others = [c for c in clauses if c not in timed and _ASKING_CLAUSE.match(c)]
+    return timed[0] if timed and others else ""
+
+
+# A time said without a number: "(muscle soreness) generally resolved within several days", "for a few weeks".
+_VAGUE_TIME = re.compile(rf"\b(?:several|a few|a couple of)\s+{TIME_UNITS}\b", re.IGNORECASE)
+
+
+def says_a_time_in_words(text: str) -> bool:
+    """Whether the text says a time without a number ("within several days")."""
+    return bool(_VAGUE_TIME.search(text))
+
+
+def states_time_in_words(question: str, answer: str) -> bool:
+    """Whether a question asking how long (a time) is answered with a time in words ("within several days")."""
+    return "time" in asked_kinds(question) and says_a_time_in_words(answer)
+
+
+def time_unanswered(question: str, answer: str) -> bool:
+    """Whether the question asks how long or how often and the answer states no time or interval.
+
+    "Lung-RADS 3 nodule - f/u interval?" answered with "the risk of death ... is 4.1 and 4.5 per 10,000"
+    states a number, but not the interval asked for. Kinds as the composer reads them (`asked_kinds`,
+    `stated_kinds`): "every 3 months", "annually", "within 1-4 weeks", "for 5 years", "twice a day"; and a
+    time in words for how long ("within several days").
+    """
+    kinds = asked_kinds(question) & _TIME_KINDS
+    return bool(kinds) and not (stated_kinds(answer) & kinds) and not states_time_in_words(question, answer)
