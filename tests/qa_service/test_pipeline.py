@@ -175,20 +175,26 @@ def test_ask_stream_of_an_abstention_yields_abstain_then_done(mini_pipeline):
     assert events[0]["reason"] == events[1]["response"]["reason"]
 
 
-def test_a_question_in_several_parts_gets_a_longer_answer_and_the_same_evidence_score(mini_pipeline, monkeypatch):
-    question = "painful bone metastases: single fraction dose, and which imaging first?"
-    usual = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=0.0))
-    wider = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=1.0))
-
-    weighed: list[list[str]] = []  # what the gate is given, per question asked
-    assert usual.gate is wider.gate
-    assess = usual.gate.assess
+def sentences_the_gate_weighs(pipeline, monkeypatch) -> list[list[str]]:
+    """The texts of the sentences the pipeline's evidence gate is given, one list per question asked from now on."""
+    weighed: list[list[str]] = []
+    assess = pipeline.gate.assess
 
     def spy(question, hits, composed, *args, **kwargs):
         weighed.append([s.text for s in composed.sentences])
         return assess(question, hits, composed, *args, **kwargs)
 
-    monkeypatch.setattr(usual.gate, "assess", spy)
+    monkeypatch.setattr(pipeline.gate, "assess", spy)
+    return weighed
+
+
+def test_a_question_in_several_parts_gets_a_longer_answer_and_the_same_evidence_score(mini_pipeline, monkeypatch):
+    question = "painful bone metastases: single fraction dose, and which imaging first?"
+    usual = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=0.0))
+    wider = mini_pipeline.with_settings(answer=AnswerSettings(max_words=30, part_words_share=1.0))
+
+    assert usual.gate is wider.gate
+    weighed = sentences_the_gate_weighs(usual, monkeypatch)
 
     brief = usual.ask(AskRequest(question=question))
     longer = wider.ask(AskRequest(question=question))
@@ -205,14 +211,8 @@ def test_the_gate_weighs_every_answer_at_the_same_length_however_long_the_answer
     shown_as_weighed = mini_pipeline.with_settings(answer=AnswerSettings(max_words=20, weighed_words=20))
     longer = mini_pipeline.with_settings(answer=AnswerSettings(max_words=60, weighed_words=20, long_max_words=300))
 
-    weighed: list[list[str]] = []
-    assess = shown_as_weighed.gate.assess
-
-    def spy(question, hits, composed, *args, **kwargs):
-        weighed.append([s.text for s in composed.sentences])
-        return assess(question, hits, composed, *args, **kwargs)
-
-    monkeypatch.setattr(shown_as_weighed.gate, "assess", spy)
+    assert shown_as_weighed.gate is longer.gate
+    weighed = sentences_the_gate_weighs(shown_as_weighed, monkeypatch)
 
     replies = [
         shown_as_weighed.ask(AskRequest(question=question)),
