@@ -96,12 +96,12 @@ class Composed:
     (a longer target, a question in several parts: `words_for`)."""
 
     def usual_sentences(self) -> list[AnswerSentence]:
-        """The answer chosen at the usual length: `weighed` where the one shown was given more words, else the one
-        shown. The answer judge reads it."""
+        """The answer chosen at the length the gate weighs (`AnswerSettings.weighed_words`): `weighed` where the one
+        shown was given more words, else the one shown. The answer judge reads it."""
         return self.sentences if self.weighed is None else self.weighed
 
     def gate_sentences(self) -> list[AnswerSentence]:
-        """The sentences the evidence gate weighs: the usual answer less those shown only past its length."""
+        """The sentences the evidence gate weighs: `usual_sentences` less those shown only past its length."""
         return [s for s in self.usual_sentences() if not s.unweighed]
 
 

@@ -442,7 +442,7 @@ class QAPipeline:
         judgement = None
         if not abstained and self.judge is not None and self.judge.reads(evidence.score):
             t = time.perf_counter()
-            # The judge reads the answer at its usual length, as the gate does (`Composed.usual_sentences`).
+            # The judge reads the answer at the length the gate weighs, as the gate does (`Composed.usual_sentences`).
             read = [
                 sentence_passage(candidates[x.source].chunk, x.text, x.table_header)
                 for x in composed.usual_sentences()[: self.judge.model.sentences]
