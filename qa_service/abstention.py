@@ -19,7 +19,9 @@ Features (each in [0, 1]):
   drug list, or an INN ending such as "-mab", "-nib", "-oxetine") counts twice;
 - `negation`: 1 if the question excludes something the corpus speaks of but never as absent
   ("no cancer hx" to a corpus about cancer patients; "no fx" is fine: it says "no pathological
-  fracture");
+  fracture"). Computed, not weighed by the shipped gate since session 25: written from the development
+  sets, on unseen questions it marked far more answerable questions than unanswerable ones (the gate
+  file's `provenance.dropped_features`);
 - `rerank`, `rerank_margin`: the learned relevance (qa_service/rerank.py) of the best passage, and
   how far it stands above the second;
 - `clause_coverage`: the best `coverage` of any one clause of the question that names two things or
