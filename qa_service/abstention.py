@@ -40,8 +40,8 @@ nor one about a patient the passages do not speak of (`population_conflict`; a c
 never speaking of children), nor one asking a drug's quantity whose numbers are all in table rows naming
 other drugs.
 (Those checks on the answer's numbers are in `dose_checks.py`.) A question naming a source the index holds
-("per WHO", "CDC 2022") whose answer quotes no passage of that source is penalised too: the source named does not
-say.
+("per WHO", "CDC 2022") whose answer quotes no passage of that source is not penalised but answered with
+`caution`, its reason naming the source (`sources_unanswered`).
 
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
@@ -612,8 +612,6 @@ def judge(
         or (asks_dose and doses_only_for_other_drugs(question, dosed))
         or (bool(PER_BODY_SIZE.search(asked)) and not states_dose_per_body_size(dosed, named))
         or time_unstated
-        # "per WHO, duloxetine dose for a 14yo?" answered from another guideline: the one named does not say.
-        or bool(sources_unanswered)
         # "zoledronic acid dose for hypercalcaemia?" answered with the bone-metastasis schedule: another use's dose.
         or (asks_dose and bool(use_unstated))
         # "58M, BRCA2 carrier: tamoxifen for risk reduction?" answered with the recommendation for women.
@@ -793,8 +791,10 @@ class EvidenceGate:
         """The sources the question names (an issuing body or its initials, as the index knows them: "per WHO",
         "CDC 2022"), when no sentence of the answer comes from one of them; empty otherwise.
 
-        On the development sets every answerable question naming a source was answered from it, while near
-        misses naming one ("14yo, duloxetine starting dose per WHO?") were answered from another guideline.
+        The answer stands with `caution` and a reason naming the source. Until session 25 it was refused: the check
+        was written from the development sets, where it refused three near misses ("14yo, duloxetine starting dose
+        per WHO?" answered from another guideline) and no answerable question; on the validation split, where it
+        alone decided, it refused seven answerable questions and no unanswerable one.
         """
         names, all_names = self._source_names
         named = named_in(question, all_names)

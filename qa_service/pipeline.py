@@ -457,9 +457,6 @@ class QAPipeline:
                 reason = "no passage matched the question" + (" and filters" if request.filters else "")
             elif evidence.asks_quantity and not evidence.answer_has_number:
                 reason = "the question asks for a quantity the closest passages do not state"
-            elif evidence.sources_unanswered:
-                named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
-                reason = f"the question names {named}, and no passage of it answers the question"
             elif evidence.rows_for_other_drugs:
                 named = ", ".join(sorted(evidence.rows_for_other_drugs))
                 reason = f"the question names {named}, and the table rows that give its numbers are other drugs'"
@@ -477,6 +474,9 @@ class QAPipeline:
                     f"evidence score {evidence.score:.2f} is below the threshold "
                     f"{threshold:.2f}: the closest passages do not answer this question"
                 )
+            if evidence.sources_unanswered:
+                named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
+                reason = f"{reason}; the question names {named}, and no passage of it answers the question"
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:
             for n, source in enumerate(order, start=1):
@@ -505,7 +505,10 @@ class QAPipeline:
         # A middle state between answering and abstaining: the answer stands, flagged as partial evidence,
         # or as coming from other guidelines than the one the question names.
         caution = not abstained and (
-            score < threshold + caution_band or bool(evidence.sources_absent) or bool(evidence.untimed_part)
+            score < threshold + caution_band
+            or bool(evidence.sources_absent)
+            or bool(evidence.sources_unanswered)
+            or bool(evidence.untimed_part)
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -516,6 +519,10 @@ class QAPipeline:
         if caution and evidence.untimed_part:
             untimed = f'the passages quoted state no time or interval for "{evidence.untimed_part}"'
             reason = f"{reason}; {untimed}" if reason else untimed
+        if caution and evidence.sources_unanswered:
+            named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
+            unanswered = f"the question names {named}; no passage quoted comes from it: {OTHER_GUIDELINES}"
+            reason = f"{reason}; {unanswered}" if reason else unanswered
         if caution and evidence.sources_absent:
             named = ", ".join(sorted(n.upper() for n in evidence.sources_absent))
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"

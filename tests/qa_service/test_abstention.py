@@ -67,17 +67,22 @@ def test_in_scope_question_clears_the_gate(mini_pipeline):
     assert response.evidence_score >= mini_pipeline.abstain_threshold
 
 
-def test_a_question_naming_a_source_that_does_not_answer_it_abstains_and_says_so(mini_pipeline):
+def test_a_question_naming_a_source_that_does_not_answer_it_is_answered_with_caution_naming_it(mini_pipeline):
+    # Refused until session 25: on unseen questions the refusal cost seven answerable questions and no near miss.
     unnamed = mini_pipeline.ask(AskRequest(question="how to treat hypercalcaemia of malignancy"))
     other_source = mini_pipeline.ask(AskRequest(question="per ESMO, how to treat hypercalcaemia of malignancy"))
     its_source = mini_pipeline.ask(AskRequest(question="per ASCO, bone-modifying agents in breast cancer?"))
 
-    assert not unnamed.abstained  # the Endocrine Society passages answer it
-    assert other_source.abstained and other_source.citations == []
-    assert other_source.reason == "the question names ESMO, and no passage of it answers the question"
-    assert not its_source.abstained and {c.doc_id for c in its_source.citations} == {
-        "bone-metastasis/medical-management"
-    }
+    assert not unnamed.abstained and not unnamed.caution  # the Endocrine Society passages answer it
+    assert not other_source.abstained and other_source.caution
+    # Not penalised: flagged for the source named, not for its score.
+    assert other_source.evidence_score >= mini_pipeline.abstain_threshold + packaged_gate().caution_band
+    assert "the question names ESMO; no passage quoted comes from it: the answer is from other guidelines" in (
+        other_source.reason or ""
+    )
+    assert {c.issuing_body for c in other_source.citations} == {"Endocrine Society"}
+    assert not its_source.abstained and not its_source.caution
+    assert {c.doc_id for c in its_source.citations} == {"bone-metastasis/medical-management"}
 
 
 def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_says_why(mini_pipeline):
