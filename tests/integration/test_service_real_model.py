@@ -72,7 +72,16 @@ def test_single_fraction_dose_question_answers_8_gy(pipeline: QAPipeline) -> Non
 # `make eval`) are higher and not all met yet.
 # On these 60 questions the default configuration measured (2026-11-27, int8, gate fitted on gold +
 # dev2): Recall@5 1.0, key-fact recall 0.93, abstention 1.0, wrong abstention 0.04.
-CI_MINIMUMS = {"passage_recall@5": 0.9, "key_fact_recall": 0.8, "abstention_recall": 0.8, "citation_validity": 1.0}
+# Unanswerable questions refused, and refused or flagged with caution. Since session 25 the gate no longer weighs the
+# negation feature, written from this set: on unseen questions it refused more answerable questions than unanswerable
+# ones. Two of this sample's ten unanswerable questions ("... no cancer") are answered now, one with caution.
+CI_MINIMUMS = {
+    "passage_recall@5": 0.9,
+    "key_fact_recall": 0.8,
+    "abstention_recall": 0.7,
+    "abstained_or_cautioned": 0.8,
+    "citation_validity": 1.0,
+}
 CI_MAXIMUMS = {"false_abstention_rate": 0.15}
 
 
