@@ -11,7 +11,7 @@ from qa_service.dose_checks import doses_only_for_other_drugs, drugs_taken, tabl
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
-from qa_service.settings import AnswerSettings
+from qa_service.settings import AnswerSettings, Settings
 
 STRONG = {"dense_top": 0.8, "coverage_score": 1.0, "sentence_score": 0.8, "agreement": True}
 WEAK = {"dense_top": 0.2, "coverage_score": 0.1, "sentence_score": 0.1, "agreement": False}
@@ -83,6 +83,20 @@ def test_a_question_naming_a_source_that_does_not_answer_it_is_answered_with_cau
     assert {c.issuing_body for c in other_source.citations} == {"Endocrine Society"}
     assert not its_source.abstained and not its_source.caution
     assert {c.doc_id for c in its_source.citations} == {"bone-metastasis/medical-management"}
+
+
+def test_a_refusal_of_a_question_naming_a_source_it_does_not_quote_says_so_after_the_score(mini_index, mini_index_dir):
+    from tests.qa_service.mini_corpus import make_embedder
+
+    settings = Settings(index_dir=mini_index_dir)
+    strict = settings.model_copy(update={"answer": settings.answer.model_copy(update={"abstain_threshold": 0.99})})
+    pipeline = QAPipeline(mini_index, make_embedder(), strict)
+
+    refused = pipeline.ask(AskRequest(question="per ESMO, how to treat hypercalcaemia of malignancy"))
+
+    assert refused.abstained and refused.citations == []
+    assert (refused.reason or "").startswith(f"evidence score {refused.evidence_score:.2f} is below the threshold 0.99")
+    assert (refused.reason or "").endswith("; the question names ESMO, and no passage of it answers the question")
 
 
 def test_a_question_naming_a_body_the_index_lacks_is_answered_with_caution_and_says_why(mini_pipeline):
