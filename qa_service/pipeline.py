@@ -55,7 +55,14 @@ log = logging.getLogger("guideline_qa.pipeline")
 
 OTHER_GUIDELINES = "the answer is from other guidelines"
 """The end of the reason given with an answer to a question naming a guideline body the index lacks."""
+
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
+
+
+def _bodies(names: frozenset[str]) -> str:
+    """Guideline bodies a question names, as a reason shows them: "ESMO, WHO"."""
+    return ", ".join(sorted(n.upper() for n in names))
+
 
 _TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)
 MAX_TABLE_PARTS = 4
@@ -475,7 +482,7 @@ class QAPipeline:
                     f"{threshold:.2f}: the closest passages do not answer this question"
                 )
             if evidence.sources_unanswered:
-                named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
+                named = _bodies(evidence.sources_unanswered)
                 reason = f"{reason}; the question names {named}, and no passage of it answers the question"
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:
@@ -520,11 +527,11 @@ class QAPipeline:
             untimed = f'the passages quoted state no time or interval for "{evidence.untimed_part}"'
             reason = f"{reason}; {untimed}" if reason else untimed
         if caution and evidence.sources_unanswered:
-            named = ", ".join(sorted(n.upper() for n in evidence.sources_unanswered))
+            named = _bodies(evidence.sources_unanswered)
             unanswered = f"the question names {named}; no passage quoted comes from it: {OTHER_GUIDELINES}"
             reason = f"{reason}; {unanswered}" if reason else unanswered
         if caution and evidence.sources_absent:
-            named = ", ".join(sorted(n.upper() for n in evidence.sources_absent))
+            named = _bodies(evidence.sources_absent)
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"
             reason = f"{reason}; {absent}" if reason else absent
         if caution and not reason:  # flagged by its score alone: say so, as a refusal does
