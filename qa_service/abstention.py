@@ -75,7 +75,9 @@ from qa_service.dose_checks import (
     asks_for_a_dose,
     doses_only_for_other_drugs,
     dosing_sources,
+    excluded_uses,
     says_a_time_in_words,
+    sources_dosing_asked_drugs,
     states_dose,
     states_dose_change,
     states_dose_per_body_size,
@@ -904,17 +906,36 @@ class EvidenceGate:
                 )
             )
         )
+        asked_dosing = sources_dosing_asked_drugs(question, composed)
         for use in uses:
             # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;
             # "bone" and "disease" are found in any bone-metastasis passage.
             groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
             weighed = [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
+            if groups and all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing):
+                return use  # every passage dosing the asked drug says its doses are not for this use
             unmatched = [(g, w) for g, w in weighed if not g & dosing_words]
             share = sum(w for _, w in unmatched)
             missing_elsewhere = any(g & other_words for g, _ in unmatched)
             if groups and share > USE_UNMATCHED_SHARE * sum(w for _, w in weighed) and missing_elsewhere:
                 return use
         return ""
+
+    @staticmethod
+    def _excludes(text: str, weighed: list[tuple[frozenset[str], float]]) -> bool:
+        """Whether the passage says its doses are not for the use (`excluded_uses`): the words after "than those
+        used for" or "not indicated for" hold most of the use's weight (`USE_UNMATCHED_SHARE`).
+
+        ESMO's schedules for treatment-induced bone loss "are much less intensive than those used for bone
+        metastases": the passage names the use a question asks ("denosumab dose for bone mets?") only to say its
+        60 mg is not that dose, and its title (a chapter on bone metastasis) names it too.
+        """
+        total = sum(w for _, w in weighed)
+        for excluded in excluded_uses(text):
+            words = set(keyword_tokens(excluded))
+            if total and sum(w for g, w in weighed if g & words) >= USE_UNMATCHED_SHARE * total:
+                return True
+        return False
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()

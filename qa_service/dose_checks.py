@@ -197,6 +197,37 @@ def dosing_sources(composed: Composed) -> set[int]:
     return {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
 
 
+def sources_dosing_asked_drugs(question: str, composed: Composed) -> set[int]:
+    """The candidates whose quoted sentences state a dose of a drug the question asks about; all dosing candidates
+    when the question names no drug or no quoted dose is bound to one it names ("8 Gy" is no drug's dose)."""
+    dosing = dosing_sources(composed)
+    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question)) - drugs_taken(question)
+    if not asked:
+        return dosing
+    dosing_asked = {
+        s.source
+        for s in composed.sentences
+        if s.source in dosing and _any_same_drug(_dosed_drugs(with_units_from_headers(s.text)), asked)
+    }
+    return dosing_asked or dosing
+
+
+# A passage saying that its doses are not a use's: "These schedules are much less intensive than those used for
+# bone metastases", "not indicated for extraskeletal metastases", "not for breast cancer risk reduction".
+_EXCLUDED_USE = re.compile(
+    r"\b(?:than\s+(?:those|that|the\s+\w+)\s+(?:used|given|recommended|needed|required)"
+    r"|not\s+(?:(?:be\s+)?(?:indicated|recommended|intended|approved)\s+)?)\s*(?:for|in)\s+(?:use\s+in\s+)?"
+    r"([^.;:()]{1,80})",
+    re.IGNORECASE,
+)
+
+
+def excluded_uses(text: str) -> list[str]:
+    """What a passage says its doses or its drug are not for: the words after "than those used for", "not
+    indicated for", "not for" (to the clause's end)."""
+    return [m.group(1) for m in _EXCLUDED_USE.finditer(text)]
+
+
 def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[str]:
     """The drugs the question names, when every answer sentence stating a number is a table row and each row
     names a drug, none of them one asked; else empty.

@@ -140,19 +140,20 @@ def test_naming_a_body_that_gives_no_such_dose_does_not_lead_with_its_other_sche
     assert "120 mg" in response.answer and "60 mg" not in _first_sentence(response), response.answer
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: filtered to a body that does not state the asked dose, the answer leads with that body's "
-    "schedule for another indication instead of abstaining (docs/clinicians.md)",
-)
 def test_a_filter_to_a_body_without_the_asked_dose_abstains(pipeline: QAPipeline) -> None:
+    # A known gap until session 26 (the worst kind of failure): ESMO's 60 mg schedule for treatment-induced bone
+    # loss, whose passage says it is "much less intensive than those used for bone metastases", led the answer.
     from qa_service.schemas import Filters
 
     response = pipeline.ask(
         AskRequest(question="denosumab dose for bone mets?", filters=Filters(issuing_body=["ESMO"]))
     )
 
-    assert response.abstained or "60 mg" not in _first_sentence(response), response.answer
+    assert response.abstained, response.answer
+    assert (response.reason or "").startswith("the question asks a dose for bone mets"), response.reason
+    unfiltered = pipeline.ask(AskRequest(question="denosumab dose for bone mets?"))
+    doses = re.findall(r"\b(?:120|60) mg", unfiltered.answer)
+    assert not unfiltered.abstained and doses and doses[0] == "120 mg", unfiltered.answer
 
 
 def test_a_patient_detail_does_not_lead_a_bone_metastasis_dose_with_the_adjuvant_schedule(pipeline: QAPipeline) -> None:

@@ -1143,3 +1143,51 @@ def test_a_passage_read_only_for_a_sentence_pointed_to_is_not_a_retrieved_passag
 
     assert retrieved == "hypercalcaemia of malignancy"  # another retrieved passage speaks of the use
     assert read_for_one_sentence == ""  # the passage before another is not evidence that the index speaks of it
+
+
+@pytest.mark.parametrize(
+    ("passage", "excluded"),
+    [
+        ("These schedules are much less intensive than those used for bone metastases.", ["bone metastases"]),
+        (
+            "They are not indicated for extraskeletal metastases without bone involvement.",
+            ["extraskeletal metastases without bone involvement"],
+        ),
+        (
+            "Anastrozole is approved for advanced breast cancer, not for breast cancer risk reduction.",
+            ["breast cancer risk reduction"],
+        ),
+        # A comparison of options or schedules says nothing about whom a dose is for.
+        ("Give zoledronic acid every 12 weeks rather than at the standard 4-week interval.", []),
+        ("Isatuximab is given IV, unlike daratumumab.", []),
+    ],
+)
+def test_what_a_passage_says_its_doses_are_not_for(passage: str, excluded: list[str]) -> None:
+    from qa_service.dose_checks import excluded_uses
+
+    assert [e.strip() for e in excluded_uses(passage)] == excluded
+
+
+BONE_LOSS = {
+    "esmo/bone-loss.md": "# Bone health\n\n## Treatment-induced bone loss\n\n"
+    "Aromatase inhibitors and androgen deprivation cause bone loss. Suitable agents are denosumab 60 mg "
+    "subcutaneously every 6 months or zoledronic acid 4 mg IV every 6 months. These schedules are much less "
+    "intensive than those used for bone metastases.\n",
+    "esmo/imaging.md": "# Bone metastases\n\n## Imaging\n\nBone metastases are found by a radionuclide bone scan. "
+    "Plain radiographs of painful bone metastases show lytic or sclerotic lesions.\n",
+}
+
+
+def test_a_dose_whose_passage_says_it_is_not_for_the_asked_use_is_refused(tmp_path) -> None:
+    """The passage names the use the question asks ("bone metastases") only to say its 60 mg is not that dose;
+    the same dose asked for bone loss is answered."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, BONE_LOSS)
+
+    other_use = pipeline.ask(AskRequest(question="denosumab dose for bone metastases?"))
+    own_use = pipeline.ask(AskRequest(question="denosumab dose for treatment-induced bone loss?"))
+
+    assert other_use.abstained, other_use.answer
+    assert (other_use.reason or "").startswith("the question asks a dose for bone metastases"), other_use.reason
+    assert not own_use.abstained and "60 mg" in own_use.answer, (own_use.reason, own_use.answer)
