@@ -266,7 +266,14 @@ def score_run(
                 "evidence_score": round(reply.evidence_score, 4),
                 "caution": reply.caution,
                 "citations": [
-                    {"id": c.id, "doc_id": c.doc_id, "rec_id": c.rec_id, "page": c.page, "page_label": c.page_label}
+                    {
+                        "id": c.id,
+                        "doc_id": c.doc_id,
+                        "rec_id": c.rec_id,
+                        "page": c.page,
+                        "page_label": c.page_label,
+                        "also_on": [ref.page for ref in c.also_on],
+                    }
                     for c in reply.citations
                 ],
             }
@@ -321,7 +328,13 @@ def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: C
     if any(q.pdf_pages for q in questions):
         cited_pages = {qid: [(c.doc_id, c.page, c.page_end) for c in r.citations] for qid, r in answered.items()}
         paged = {d for q in questions if q.pdf_pages for d in q.doc_ids}
-        record("page_hit", page_hit(cited_pages, {q.qid: (q.doc_ids, q.pdf_pages) for q in answerable}))
+        # A citation names the pages that hold its passage again (`also_on`): the clinician may check either.
+        shown_pages = {
+            qid: [*cited, *((c.doc_id, ref.page, ref.page) for c in r.citations for ref in c.also_on)]
+            for qid, r in answered.items()
+            for cited in [cited_pages[qid]]
+        }
+        record("page_hit", page_hit(shown_pages, {q.qid: (q.doc_ids, q.pdf_pages) for q in answerable}))
         record("citations_with_page", citations_with_page(cited_pages, paged))
         record("broken_word_answers", broken_words({qid: r.answer for qid, r in answered.items()}))
     abstained = {q.qid: asked[q.qid].abstained for q in questions}

@@ -44,6 +44,7 @@ from qa_service.schemas import (
     AskRequest,
     AskResponse,
     Citation,
+    PageRef,
     Passage,
     SearchRequest,
     SearchResponse,
@@ -216,6 +217,7 @@ class QAPipeline:
         chunk = self.index.chunks[hit.row]
         return Passage(
             **provenance(chunk),
+            also_on=self.copies_elsewhere(hit.row),
             text=chunk.prefix + chunk.text,
             guideline=attribution(chunk),
             topic=chunk.topic,
@@ -392,6 +394,39 @@ class QAPipeline:
             self.retriever.hidden = None
 
     @cached_property
+    def _paged_rows(self) -> dict[str, np.ndarray]:
+        """The rows of each paginated document, read at the first citation."""
+        rows: dict[str, list[int]] = {}
+        for row, chunk in enumerate(self.index.chunks):
+            if chunk.page_start is not None:
+                rows.setdefault(chunk.doc_id, []).append(row)
+        return {doc: np.array(found, dtype=np.int64) for doc, found in rows.items() if len(found) > 1}
+
+    def copies_elsewhere(self, row: int) -> list[PageRef]:
+        """The other pages of the passage's document that hold it again, nearly word for word.
+
+        A guideline repeats its recommendations in an executive summary: WHO's "Recommendation 2a" is on p. x
+        and on p. 18, with its remarks. The retriever keeps one of two such passages (`dedupe_threshold`, the
+        same cosine), and the page a clinician turns to may be the other: the citation names both.
+        """
+        chunk = self.index.chunks[row]
+        rows = self._paged_rows.get(chunk.doc_id)
+        if rows is None or chunk.page_start is None:
+            return []
+        similar = np.asarray(self.index.vectors[rows]) @ np.asarray(self.index.vectors[row])
+        first, last = chunk.page_start, chunk.page_end or chunk.page_start
+        found: dict[int, PageRef] = {}
+        for other_row, cosine in zip(rows.tolist(), similar.tolist(), strict=True):
+            other = self.index.chunks[other_row]
+            page = other.page_start
+            if cosine < self.settings.retrieval.dedupe_threshold or other_row in self._hidden or page is None:
+                continue
+            if not first <= page <= last and page not in found:
+                label = other.page_marks[0][2] if other.page_marks else None
+                found[page] = PageRef(page=page, page_label=label)
+        return [found[page] for page in sorted(found)]
+
+    @cached_property
     def _governing(self) -> dict[int, int]:
         return governing_recommendations(self.index.chunks)
 
@@ -498,7 +533,13 @@ class QAPipeline:
                 if (pages := pages_of(chunk, quoted)) is not None:
                     fields |= {"page": pages[0], "page_end": pages[1], "page_label": pages[2]}
                 citations.append(
-                    Citation(id=n, **fields, guideline=attribution(chunk), quote=chunk.prefix + chunk.text)
+                    Citation(
+                        id=n,
+                        **fields,
+                        also_on=self.copies_elsewhere(candidates[source].row),
+                        guideline=attribution(chunk),
+                        quote=chunk.prefix + chunk.text,
+                    )
                 )
             # A cited passage the composer brought beside those retrieved (a recommendation beside its rationale,
             # the sentence a quoted one points back to, a table's other rows) is listed too, after them, with no

@@ -46,6 +46,13 @@ class Filters(BaseModel):
         return not any(v for v in self.model_dump().values())
 
 
+class PageRef(BaseModel):
+    """A page of a source file."""
+
+    page: int = Field(description="The page in the source file (1-based).")
+    page_label: str | None = Field(None, description="The page number printed on that page.")
+
+
 class SourceRecord(BaseModel):
     """Where a passage comes from: the guideline record that a passage and a citation both carry."""
 
@@ -63,6 +70,11 @@ class SourceRecord(BaseModel):
     page_end: int | None = Field(None, description="Last page of the passage in the source file.")
     page_label: str | None = Field(None, description='The page number printed on the page ("13", "13-14").')
     strength: str | None = Field(None, description="The recommendation's strength as the guideline states it.")
+    also_on: list[PageRef] = Field(
+        default_factory=list,
+        description="Other pages of the same document that hold this passage again, nearly word for word (a "
+        "recommendation repeated in an executive summary): the clinician may check it on either.",
+    )
 
 
 class Passage(SourceRecord):
@@ -82,11 +94,17 @@ class Citation(SourceRecord):
     quote: str = Field(description="The passage text the answer's sentences come from.")
 
 
+def _pages(label: str) -> str:
+    return f"pp. {label}" if "-" in label else f"p. {label}"
+
+
 def page_text(item: Citation | Passage) -> str | None:
-    """ "p. 13" or "pp. 13-14" (printed page numbers), or None for a source without pages."""
+    """ "p. 13" or "pp. 13-14" (printed page numbers), with the pages holding the passage again ("p. x (also
+    p. 18)"), or None for a source without pages."""
     if item.page_label is None:
         return None
-    return f"pp. {item.page_label}" if "-" in item.page_label else f"p. {item.page_label}"
+    also = [_pages(ref.page_label or str(ref.page)) for ref in item.also_on]
+    return _pages(item.page_label) + (f" (also {', '.join(also)})" if also else "")
 
 
 def source_label(item: Citation | Passage) -> str:

@@ -68,7 +68,8 @@ class RetrievalSettings(BaseModel):
         0.97,
         ge=0.5,
         le=1.0,
-        description="Cosine above which two passages count as near-duplicates and only the better is kept.",
+        description="Cosine above which two passages count as near-duplicates and only the better is kept; a "
+        "citation names the pages of its document that hold such a copy (`also_on`).",
     )
     rerank: bool = Field(
         False,

@@ -76,9 +76,13 @@
 
   // Only http(s) links are followed; anything else (javascript:, data:) is shown as text only.
   // "p. 13" or "pp. 13-14": the page numbers printed on the document's pages.
+  const pagesText = (label) => (label.includes("-") ? "pp. " : "p. ") + label;
+  const alsoOn = (item) => (item.also_on || []).map((ref) => pagesText(ref.page_label || String(ref.page)));
+  // "p. x (also p. 18)": the passage, and the other pages holding it again (an executive summary's copy).
   function pageOf(item) {
     if (!item.page_label) return "";
-    return (item.page_label.includes("-") ? "pp. " : "p. ") + item.page_label;
+    const also = alsoOn(item);
+    return pagesText(item.page_label) + (also.length ? ` (also ${also.join(", ")})` : "");
   }
 
   function safeUrl(url) {
@@ -177,9 +181,8 @@
       el("span", { className: "source-section", text: sectionOf(item) }),
     );
     // The ingested file itself, opened at the passage's page: what a clinician checks the answer against.
-    const sourceHref = item.page
-      ? `/v1/documents/${item.doc_id.split("/").map(encodeURIComponent).join("/")}/source#page=${item.page}`
-      : null;
+    const sourceAt = (n) => `/v1/documents/${item.doc_id.split("/").map(encodeURIComponent).join("/")}/source#page=${n}`;
+    const sourceHref = item.page ? sourceAt(item.page) : null;
     const details = el("details", {},
       summary,
       el("blockquote", { className: "quote", text }),
@@ -187,8 +190,14 @@
       sourceHref
         ? el("p", {}, el("a", {
           href: sourceHref, target: "_blank", rel: "noopener noreferrer", className: "page-link",
-          text: `Open the document at ${page}`,
-        }))
+          text: `Open the document at ${pagesText(item.page_label || String(item.page))}`,
+        }), ...(item.also_on || []).map((ref, i) => [
+          document.createTextNode(" or "),
+          el("a", {
+            href: sourceAt(ref.page), target: "_blank", rel: "noopener noreferrer", className: "page-link",
+            text: alsoOn(item)[i],
+          }),
+        ]).flat())
         : null,
       link
         ? el("p", {}, el("a", { href: link, target: "_blank", rel: "noopener noreferrer", text: "Open the guideline" }))

@@ -201,3 +201,35 @@ def test_a_service_with_api_keys_asks_for_one_and_then_answers(browser):
         assert cookies["gqa_key"]["value"] == "s3cret" and cookies["gqa_key"]["path"] == "/v1/documents"
         assert cookies["gqa_key"]["sameSite"] == "Strict"
         context.close()
+
+
+def test_a_citation_names_and_links_every_page_holding_its_passage(page, served):
+    from qa_service.schemas import PageRef, Passage
+
+    _, pipeline = served
+    pipeline.passages.append(
+        Passage(
+            chunk_id="c-who-cbt",
+            doc_id="who/chronic-pain-children",
+            title="Guidelines on the management of chronic pain in children",
+            section="Executive summary > Recommendation 2a",
+            text="In children with chronic pain, cognitive behavioural therapy may be used.",
+            score=0.0,
+            guideline="WHO 2020",
+            page=12,
+            page_end=12,
+            page_label="x",
+            also_on=[PageRef(page=32, page_label="18")],
+        )
+    )
+    ask(page, "cognitive behavioural therapy for children with chronic pain?")
+    page.click("#source-1 summary")
+    assert "WHO 2020, p. x (also p. 18)" in page.inner_text("#source-1 summary")
+    links = page.locator("#source-1 a.page-link")
+    assert links.count() == 2
+    assert [links.nth(i).inner_text() for i in range(2)] == ["Open the document at p. x", "p. 18"]
+    hrefs = [links.nth(i).get_attribute("href") for i in range(2)]
+    assert hrefs == [
+        "/v1/documents/who/chronic-pain-children/source#page=12",
+        "/v1/documents/who/chronic-pain-children/source#page=32",
+    ]

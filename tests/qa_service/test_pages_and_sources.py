@@ -116,3 +116,76 @@ def test_with_api_keys_a_document_link_works_with_the_pages_cookie_and_nothing_e
     asked = keyed.post("/v1/ask", json={"question": "naloxone?"}, headers={"cookie": "gqa_key=s3cret"})
     assert asked.status_code == 401
     assert keyed.get("/v1/documents", headers={"cookie": "gqa_key=s3cret"}).status_code == 401
+
+
+NALOXONE = (
+    "Offer naloxone to every patient whose opioid dose reaches 50 MME per day or more. Teach the family how to give "
+    "naloxone and when to call for help. Prescribe it with the first opioid prescription and renew it with each refill."
+)
+
+
+def test_a_citation_names_the_other_pages_that_hold_its_passage_again(tmp_path: Path) -> None:
+    """A guideline repeats a recommendation in its executive summary: the citation of one copy names the other's
+    page, in the response, the footnote and the page hit the evaluation counts; a passage held once names none."""
+    from dataclasses import replace
+
+    from qa_service.schemas import AskRequest, page_text
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    document = (
+        f"# Naloxone\n\n## Naloxone\n\n{NALOXONE}\n\n## Tapering\n\n"
+        "Reduce the dose by 10% per month when tapering long-term opioid therapy.\n\n"
+        f"## Naloxone\n\n{NALOXONE}\n"
+    )
+    pipeline = pipeline_over(tmp_path, {"cdc/naloxone.md": document})
+    chunks = pipeline.index.chunks
+    rows = [i for i, c in enumerate(chunks) if "Offer naloxone" in c.text]
+    taper = next(i for i, c in enumerate(chunks) if "Reduce the dose" in c.text)
+    assert len(rows) == 2
+    # As a PDF's passages: the summary's copy on p. x (PDF page 3), the chapter's on p. 18 (PDF page 24).
+    for row, page, label in ((rows[0], 3, "x"), (rows[1], 24, "18"), (taper, 20, "14")):
+        chunks[row] = replace(
+            chunks[row], page_start=page, page_end=page, page_label=label, page_marks=((0, page, label),)
+        )
+
+    assert [ref.page_label for ref in pipeline.copies_elsewhere(rows[0])] == ["18"]
+    assert [ref.page for ref in pipeline.copies_elsewhere(rows[1])] == [3]
+    assert pipeline.copies_elsewhere(taper) == []
+
+    response = pipeline.ask(AskRequest(question="naloxone for a patient at 50 MME per day?"))
+    cited = next(c for c in response.citations if "Offer naloxone" in c.quote)
+    other = {3: "18", 24: "x"}[cited.page]
+    assert not response.abstained and [ref.page_label for ref in cited.also_on] == [other]
+    assert page_text(cited) == f"p. {cited.page_label} (also p. {other})"
+
+
+def test_the_page_hit_counts_a_page_the_citation_names_as_holding_its_passage_again(tmp_path: Path) -> None:
+    from eval.gold import load_gold
+    from eval.runner import score_run
+    from qa_service.schemas import AskResponse, PageRef, SearchResponse
+
+    path = tmp_path / "realdocs_x.jsonl"
+    path.write_text(
+        '{"qid": "r1", "question": "naloxone at 50 MME?", "answerable": true, "doc_ids": ["pdf/cdc"], '
+        '"pages": ["18"], "pdf_pages": [24], "key_facts": [["naloxone"]], "topic": "opioids"}\n'
+    )
+    dataset = load_gold(path)
+    cited = Citation(
+        id=1, chunk_id="c1", doc_id="pdf/cdc", title="CDC", section="Summary", quote=NALOXONE, page=3, page_end=3,
+        page_label="x",
+    )  # fmt: skip
+
+    def page_hit_of(citation: Citation) -> float | None:
+        reply = AskResponse(
+            answer="Offer naloxone. [1]",
+            citations=[citation],
+            passages=[],
+            abstained=False,
+            evidence_score=0.9,
+            composer="x",
+        )
+        metrics, _, _ = score_run(dataset, {"r1": SearchResponse(passages=[])}, {"r1": reply})
+        return metrics["page_hit"]
+
+    assert page_hit_of(cited) == 0.0
+    assert page_hit_of(cited.model_copy(update={"also_on": [PageRef(page=24, page_label="18")]})) == 1.0
