@@ -54,6 +54,7 @@ GOLD_FILES = {
     "realdocs_heldout21.jsonl": (re.compile(r"^rh21-\d{3}$"), 60, 15),
     "realdocs_heldout22.jsonl": (re.compile(r"^rh22-\d{3}$"), 60, 15),
     "realdocs_heldout23.jsonl": (re.compile(r"^rh23-\d{3}$"), 60, 15),
+    "realdocs_heldout24.jsonl": (re.compile(r"^rh24-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
