@@ -912,7 +912,7 @@ class EvidenceGate:
             # "bone" and "disease" are found in any bone-metastasis passage.
             groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
             weighed = [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
-            if groups and all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing):
+            if groups and asked_dosing and all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing):
                 return use  # every passage dosing the asked drug says its doses are not for this use
             unmatched = [(g, w) for g, w in weighed if not g & dosing_words]
             share = sum(w for _, w in unmatched)
