@@ -431,12 +431,39 @@ class QAPipeline:
         return governing_recommendations(self.index.chunks)
 
     def ask(self, request: AskRequest) -> AskResponse:
-        """Retrieve, compose, check the evidence; answer with citations or abstain."""
+        """Retrieve, compose, check the evidence; answer with citations or abstain.
+
+        With the named-source boost on (`RetrievalSettings.named_source_boost`), a question naming a guideline's
+        source ("per ESMO, ...") is answered from that source's passages, lifted. When they do not answer it, it
+        is asked again as if it named none: the other guidelines' answer stands with the caution saying it is
+        not the named source's (`Evidence.sources_unanswered`).
+        """
+        started = time.perf_counter()
+        response, lifted, seen = self._ask(request, lift=True)
+        if response.abstained and lifted:
+            retry, _, retry_seen = self._ask(request, lift=False)
+            if not retry.abstained:
+                unanswered = (
+                    f"the question names {_bodies(lifted)}, and its passages alone do not answer it: the answer draws "
+                    "on other guidelines"
+                )
+                timings = retry.timings_ms | {"total": round((time.perf_counter() - started) * 1000, 3)}
+                reason = f"{retry.reason}; {unanswered}" if retry.reason else unanswered
+                response = retry.model_copy(update={"caution": True, "reason": reason, "timings_ms": timings})
+                seen = retry_seen
+        if self.on_evidence is not None:
+            self.on_evidence(*seen)
+        return response
+
+    def _ask(
+        self, request: AskRequest, *, lift: bool
+    ) -> tuple[AskResponse, frozenset[str], tuple[str, Evidence, bool]]:
+        """One answer: the response, the named sources whose passages were lifted, and the gate's inputs."""
         started = time.perf_counter()
         answer_settings = self.settings.answer
         top_k = self._top_k(request.top_k)
         question = self.read_question(request.question)
-        result = self.retriever.retrieve(question, top_k, request.filters)
+        result = self.retriever.retrieve(question, top_k, request.filters, lift_named_sources=lift)
         timings = dict(result.timings_ms)
         passages = [self._passage(h) for h in result.hits]
         candidates = self.candidates(result.hits)
@@ -476,8 +503,7 @@ class QAPipeline:
             question, hits, weighed, weighed_text, result.query_vector, candidates, rerank=rerank
         )
         timings["evidence"] = (time.perf_counter() - t) * 1000
-        if self.on_evidence is not None:
-            self.on_evidence(question, evidence, bool(composed.sentences))
+        seen = (question, evidence, bool(composed.sentences))
         threshold = self.abstain_threshold
         abstained = not composed.sentences or evidence.score < threshold
         caution_band = self.gate.model.caution_band
@@ -580,7 +606,7 @@ class QAPipeline:
                 f"evidence score {score:.2f} is less than {caution_band:.2f} above the threshold {threshold:.2f}: "
                 "the cited passages may answer only part of the question"
             )
-        return AskResponse(
+        response = AskResponse(
             answer=answer_text,
             citations=citations,
             passages=passages,
@@ -593,6 +619,7 @@ class QAPipeline:
             dropped=composed.dropped,
             timings_ms={k: round(v, 3) for k, v in timings.items()},
         )
+        return response, result.lifted, seen
 
     def ask_stream(self, request: AskRequest) -> Iterator[dict[str, Any]]:
         """The answer as events, one per sentence, then the full response."""

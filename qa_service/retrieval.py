@@ -166,6 +166,8 @@ class RetrievalResult:
     query_vector: np.ndarray
     keyword_tokens: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    lifted: frozenset[str] = frozenset()
+    """The sources the query names whose passages were lifted (`named_source_boost`); empty when none were."""
 
 
 def _min_max(scores: list[float]) -> list[float]:
@@ -276,8 +278,11 @@ class Retriever:
         self.cache.put(query, vector)
         return vector
 
-    def retrieve(self, query: str, top_k: int, filters: Filters | None = None) -> RetrievalResult:
-        """Fused top_k hits for the query, near-duplicates collapsed."""
+    def retrieve(
+        self, query: str, top_k: int, filters: Filters | None = None, *, lift_named_sources: bool = True
+    ) -> RetrievalResult:
+        """Fused top_k hits for the query, near-duplicates collapsed; the passages of a source the query names
+        lifted when `named_source_boost` is on and `lift_named_sources`."""
         s = self.settings
         timings: dict[str, float] = {}
         allowed = self.allowed_rows(filters)
@@ -309,7 +314,7 @@ class Retriever:
             timings["keyword"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         hits = self._fuse(dense, keyword)
-        self._lift_named_sources(query, hits)
+        lifted = self._lift_named_sources(query, hits) if lift_named_sources else frozenset()
         reranking = self.reranker is not None and s.rerank
         hits = self._collapse_duplicates(hits, max(top_k, s.rerank_depth) if reranking else top_k)
         timings["fuse"] = (time.perf_counter() - t) * 1000
@@ -317,7 +322,9 @@ class Retriever:
             t = time.perf_counter()
             hits = self._rerank(query, hits)[:top_k]
             timings["rerank"] = (time.perf_counter() - t) * 1000
-        return RetrievalResult(hits=hits, query_vector=query_vector, keyword_tokens=tokens, timings_ms=timings)
+        return RetrievalResult(
+            hits=hits, query_vector=query_vector, keyword_tokens=tokens, timings_ms=timings, lifted=lifted
+        )
 
     def _fuse(self, dense: list[tuple[int, float]], keyword: list[tuple[int, float]]) -> list[Hit]:
         s = self.settings
@@ -344,21 +351,23 @@ class Retriever:
         named sources cost nothing at start-up."""
         return source_name_table(self.index.chunks)
 
-    def _lift_named_sources(self, query: str, hits: list[Hit]) -> None:
-        """Lift the passages of the sources the question names, unless it names every passage's source."""
+    def _lift_named_sources(self, query: str, hits: list[Hit]) -> frozenset[str]:
+        """Lift the passages of the sources the question names, unless it names every passage's source; the
+        sources whose passages were lifted (empty when none were)."""
         boost = self.settings.named_source_boost
         if boost <= 0:
-            return
+            return frozenset()
         names, all_names = self._source_names
         named = named_in(query, all_names)
         if not named:
-            return
+            return frozenset()
         lifted = [h for h in hits if names[h.row] & named]
         if not lifted or len(lifted) == len(hits):
-            return
+            return frozenset()
         for hit in lifted:
             hit.score += boost
         hits.sort(key=lambda h: (-h.score, h.row))
+        return frozenset(named)
 
     def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
         """Hits reordered by a blend of the reranker's logits and the fused scores, each min-max scaled over the hits.

@@ -497,3 +497,50 @@ def test_the_gate_judges_an_answer_without_the_sentences_shown_past_its_length(m
     assert not any(s.unweighed for s in judged["sentences"])
     last = strip_citations(shown[-1][0]).strip()
     assert last not in judged["text"] and strip_citations(shown[0][0]).strip()[-30:] in judged["text"]
+
+
+ESMO_SECTIONS = [
+    ("Treatment-induced bone loss", "Aromatase inhibitors cause bone loss. Suitable agents are denosumab 60 mg "
+     "subcutaneously every 6 months. These schedules are much less intensive than those used for bone metastases."),
+    ("Imaging", "A bone scan is the first test when bone metastases are suspected in breast cancer."),
+    ("Radiotherapy", "Painful bone metastases are treated with a single fraction of radiotherapy."),
+    ("Surgery", "Impending fractures from bone metastases are fixed before radiotherapy."),
+    ("Follow-up", "Patients with bone metastases are reviewed for pain and calcium every month."),
+]  # fmt: skip
+TWO_BODIES = {
+    "esmo/bone-health.md": '---\ntitle: "Bone health"\nissuing_body: "ESMO"\nyear: 2020\n---\n\n# Bone health\n\n'
+    + "".join(f"## {heading}\n\n{text}\n\n" for heading, text in ESMO_SECTIONS),
+    "asco/bone-metastases.md": '---\ntitle: "Bone-modifying agents"\nissuing_body: "ASCO"\nyear: 2017\n---\n\n'
+    "# Bone-modifying agents\n\n## Bone metastases\n\nPatients with breast cancer and bone metastases should "
+    "receive denosumab 120 mg subcutaneously every 4 weeks or zoledronic acid 4 mg IV every 12 weeks.\n",
+}
+
+
+def test_a_named_source_whose_passages_do_not_answer_gives_way_to_the_others_with_caution(tmp_path) -> None:
+    """ "per ESMO, ..." lifts ESMO's passages; they give another use's dose and the answer is refused, so the
+    question is asked again without the lift: ASCO's dose stands, flagged as not ESMO's alone."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    base = pipeline_over(tmp_path, TWO_BODIES)
+
+    def boosted(boost: float):  # a lift strong enough that ESMO's five passages fill a dose answer's window
+        return base.with_settings(retrieval=base.settings.retrieval.model_copy(update={"named_source_boost": boost}))
+
+    pipeline = boosted(2.0)
+    seen: list[object] = []
+    pipeline.on_evidence = lambda _q, evidence, _composed: seen.append(evidence)
+    question = AskRequest(question="per ESMO, denosumab dose for bone metastases?")
+
+    first, lifted, _ = pipeline._ask(question, lift=True)
+    response = pipeline.ask(question)
+
+    assert first.abstained and lifted == {"esmo"}, first.answer  # ESMO's passages alone: another use's dose
+    assert not response.abstained and "120 mg" in response.answer, (response.reason, response.answer)
+    assert response.caution and "the question names ESMO, and its passages alone do not answer it" in (
+        response.reason or ""
+    )
+    assert len(seen) == 1  # the gate's inputs are reported once, for the answer given
+    off = boosted(0).ask(question)
+    assert "120 mg" in off.answer and "its passages alone" not in (
+        off.reason or ""
+    )  # nothing lifted, nothing to give way

@@ -435,6 +435,8 @@ def test_a_question_naming_a_source_lifts_that_sources_passages(mini_index):
 
     assert bodies(f"{query}: what does ASCO say?", named_source_boost=1.0).index("CCO/ASCO") < plain
     assert bodies(f"{query}: what does ASCO say?", named_source_boost=0).index("CCO/ASCO") == plain
-    # Off by default: a named body that does not state the answer would lead with its nearest passage.
-    assert bodies(f"{query}: what does ASCO say?") == bodies(f"{query}: what does ASCO say?", named_source_boost=0)
+    # On by default (0.5); the pipeline asks again without the lift when the lifted passages do not answer.
+    assert bodies(f"{query}: what does ASCO say?") == bodies(f"{query}: what does ASCO say?", named_source_boost=0.5)
+    assert retriever(mini_index).retrieve(f"{query}: what does ASCO say?", 8).lifted == {"asco"}
+    assert retriever(mini_index).retrieve(f"{query}: what does ASCO say?", 8, lift_named_sources=False).lifted == set()
     assert bodies(f"{query}: what does the ES say?", named_source_boost=1.0).index("CCO/ASCO") == plain  # no name
