@@ -434,21 +434,25 @@ class QAPipeline:
         """Retrieve, compose, check the evidence; answer with citations or abstain.
 
         With the named-source boost on (`RetrievalSettings.named_source_boost`), a question naming a guideline's
-        source ("per ESMO, ...") is answered from that source's passages, lifted. When they do not answer it, it
-        is asked again as if it named none: the other guidelines' answer stands with the caution saying it is
-        not the named source's (`Evidence.sources_unanswered`).
+        source ("per ESMO, ...") is answered from that source's passages, lifted. When that answer is refused,
+        the question is asked again as if it named none, and the other guidelines' answer stands with a caution
+        saying the named source's passages alone do not answer it (unless its reason says so already: no passage
+        quoted comes from the source, `Evidence.sources_unanswered`).
         """
         started = time.perf_counter()
         response, lifted, seen = self._ask(request, lift=True)
         if response.abstained and lifted:
             retry, _, retry_seen = self._ask(request, lift=False)
             if not retry.abstained:
-                unanswered = (
-                    f"the question names {_bodies(lifted)}, and its passages alone do not answer it: the answer draws "
-                    "on other guidelines"
-                )
+                named = _bodies(lifted)
+                reason = retry.reason or ""
+                if f"the question names {named}" not in reason:
+                    unanswered = (
+                        f"the question names {named}, and its passages alone do not answer it: the answer draws on "
+                        "other guidelines"
+                    )
+                    reason = f"{reason}; {unanswered}" if reason else unanswered
                 timings = retry.timings_ms | {"total": round((time.perf_counter() - started) * 1000, 3)}
-                reason = f"{retry.reason}; {unanswered}" if retry.reason else unanswered
                 response = retry.model_copy(update={"caution": True, "reason": reason, "timings_ms": timings})
                 seen = retry_seen
         if self.on_evidence is not None:
