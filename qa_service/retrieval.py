@@ -347,8 +347,8 @@ class Retriever:
 
     @cached_property
     def _source_names(self) -> tuple[list[frozenset[str]], frozenset[str]]:
-        """Each row's source names and all of them, read from the index when first needed: off by default,
-        named sources cost nothing at start-up."""
+        """Each row's source names and all of them, read from the index at the first question that could name
+        one, not at start-up."""
         return source_name_table(self.index.chunks)
 
     def _lift_named_sources(self, query: str, hits: list[Hit]) -> frozenset[str]:
