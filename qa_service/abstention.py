@@ -906,7 +906,7 @@ class EvidenceGate:
                 )
             )
         )
-        asked_dosing = sources_dosing_asked_drugs(question, composed)
+        asked_dosing = sources_dosing_asked_drugs(question, composed, dosing)
         for use in uses:
             # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;
             # "bone" and "disease" are found in any bone-metastasis passage.

@@ -118,6 +118,12 @@ def drugs_taken(question: str) -> frozenset[str]:
     return frozenset().union(*(drugs_in(expand_query(m.group(1))) for m in _TAKEN.finditer(question)))
 
 
+def drugs_asked(question: str) -> frozenset[str]:
+    """The drugs a dose question is about: those named next to a dose word (`drugs_dosed_in_question`), else every
+    drug it names but those the patient is on (`drugs_taken`)."""
+    return drugs_dosed_in_question(question) or frozenset(drugs_in(expand_query(question))) - drugs_taken(question)
+
+
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     """Whether every dose the answer states belongs to a drug the question does not name.
 
@@ -127,7 +133,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     a question naming no drug asks about whatever the passages dose; a radiotherapy dose (Gy) is no
     drug's ("dex dose for cord compression?" answered with "give 8 Gy in a single fraction").
     """
-    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question)) - drugs_taken(question)
+    asked = drugs_asked(question)
     if not asked:
         return False
     regimens = [r for r in read(answer).regimens if r.dose is not None]
@@ -197,11 +203,11 @@ def dosing_sources(composed: Composed) -> set[int]:
     return {s.source for s in composed.sentences if states_dose(with_units_from_headers(s.text))}
 
 
-def sources_dosing_asked_drugs(question: str, composed: Composed) -> set[int]:
-    """The candidates whose quoted sentences state a dose of a drug the question asks about; all dosing candidates
-    when the question names no drug or no quoted dose is bound to one it names ("8 Gy" is no drug's dose)."""
-    dosing = dosing_sources(composed)
-    asked = drugs_dosed_in_question(question) or drugs_in(expand_query(question)) - drugs_taken(question)
+def sources_dosing_asked_drugs(question: str, composed: Composed, dosing: set[int]) -> set[int]:
+    """Of the candidates whose quoted sentences state a dose (`dosing`, from `dosing_sources`), those dosing a drug
+    the question asks about; all of them when the question names no drug or no quoted dose is bound to one it
+    names ("8 Gy" is no drug's dose)."""
+    asked = drugs_asked(question)
     if not asked:
         return dosing
     dosing_asked = {
