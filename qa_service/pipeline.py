@@ -60,6 +60,11 @@ OTHER_GUIDELINES = "the answer is from other guidelines"
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
 
 
+def _also(reason: str | None, more: str) -> str:
+    """A reason with one more clause after it ("...; the question names WHO ..."), or that clause alone."""
+    return f"{reason}; {more}" if reason else more
+
+
 def _bodies(names: frozenset[str]) -> str:
     """Guideline bodies a question names, as a reason shows them: "ESMO, WHO"."""
     return ", ".join(sorted(n.upper() for n in names))
@@ -451,7 +456,7 @@ class QAPipeline:
                         f"the question names {named}, and its passages alone do not answer it: the answer draws on "
                         "other guidelines"
                     )
-                    reason = f"{reason}; {unanswered}" if reason else unanswered
+                    reason = _also(reason, unanswered)
                 timings = retry.timings_ms | {"total": round((time.perf_counter() - started) * 1000, 3)}
                 response = retry.model_copy(update={"caution": True, "reason": reason, "timings_ms": timings})
                 seen = retry_seen
@@ -548,7 +553,7 @@ class QAPipeline:
                 )
             if evidence.sources_unanswered:
                 named = _bodies(evidence.sources_unanswered)
-                reason = f"{reason}; the question names {named}, and no passage of it answers the question"
+                reason = _also(reason, f"the question names {named}, and no passage of it answers the question")
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:
             for n, source in enumerate(order, start=1):
@@ -593,18 +598,18 @@ class QAPipeline:
                 f"a learned judge reads the quoted sentences as a doubtful answer to this question "
                 f"({judgement.combined:.2f}): they may come from a neighbouring topic or use"
             )
-            reason = f"{reason}; {doubt}" if reason else doubt
+            reason = _also(reason, doubt)
         if caution and evidence.untimed_part:
             untimed = f'the passages quoted state no time or interval for "{evidence.untimed_part}"'
-            reason = f"{reason}; {untimed}" if reason else untimed
+            reason = _also(reason, untimed)
         if caution and evidence.sources_unanswered:
             named = _bodies(evidence.sources_unanswered)
             unanswered = f"the question names {named}; no passage quoted comes from it: {OTHER_GUIDELINES}"
-            reason = f"{reason}; {unanswered}" if reason else unanswered
+            reason = _also(reason, unanswered)
         if caution and evidence.sources_absent:
             named = _bodies(evidence.sources_absent)
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"
-            reason = f"{reason}; {absent}" if reason else absent
+            reason = _also(reason, absent)
         if caution and not reason:  # flagged by its score alone: say so, as a refusal does
             reason = (
                 f"evidence score {score:.2f} is less than {caution_band:.2f} above the threshold {threshold:.2f}: "
