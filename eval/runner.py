@@ -330,9 +330,8 @@ def _score_answers(dataset: EvalSet, asked: Mapping[str, AskResponse], record: C
         paged = {d for q in questions if q.pdf_pages for d in q.doc_ids}
         # A citation names the pages that hold its passage again (`also_on`): the clinician may check either.
         shown_pages = {
-            qid: [*cited, *((c.doc_id, ref.page, ref.page) for c in r.citations for ref in c.also_on)]
+            qid: cited_pages[qid] + [(c.doc_id, ref.page, ref.page) for c in r.citations for ref in c.also_on]
             for qid, r in answered.items()
-            for cited in [cited_pages[qid]]
         }
         record("page_hit", page_hit(shown_pages, {q.qid: (q.doc_ids, q.pdf_pages) for q in answerable}))
         record("citations_with_page", citations_with_page(cited_pages, paged))
