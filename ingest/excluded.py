@@ -1,4 +1,4 @@
-"""Parts of a guideline that are never answer text: references, contents, acknowledgements...
+"""Parts of a guideline that are never answer text: references, contents, acknowledgements, licence notes...
 
 `excluded_kind` names the part a heading opens (or None). PDFs use it with the look of their lines
 (ingest/pdf/structure.py); Markdown and web pages drop such a section by its heading alone
@@ -37,6 +37,18 @@ EXCLUDED_HEADINGS = [
         re.compile(r"^(?:(?:list|glossary) of )?(?:abbreviations?|acronyms)(?: and (?:abbreviations|acronyms))?$"),
     ),
     ("index", re.compile(r"^(?:subject )?index$")),
+    (
+        # About the publication rather than the care: its licence, disclaimer, how to cite or contact it, its
+        # funding and its change log ("About This PDQ Summary", NICE's "Update information", WHO's "Copyright").
+        "administrative",
+        re.compile(
+            r"^(?:about this (?:pdq |cancer\.gov )?(?:summary|guideline|document|publication|report)|"
+            r"permissions?(?: to (?:use|reproduce|reuse)\b.*)?|copyright(?: notice| information| and permissions)?|"
+            r"disclaimers?|contact(?: us| information| details)?|(?:how to cite|citing)\b.*|(?:suggested )?citation|"
+            r"funding(?: sources?| statement| information)?|sources? of funding|update information|"
+            r"(?:latest |recent )?(?:updates|changes) to this (?:summary|guideline|document)\b.*)$"
+        ),
+    ),
     (
         "contributors",
         re.compile(

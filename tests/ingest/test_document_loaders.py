@@ -503,6 +503,31 @@ def test_markdown_reference_sections_are_left_out_to_the_next_heading_of_their_r
     assert doc.report.excluded == ['1 section "References" (references)', '1 section "Bibliography" (references)']
 
 
+def test_markdown_notes_about_the_publication_itself_are_left_out(tmp_path: Path) -> None:
+    """Its licence, disclaimer, contact details and change log are not care: an NCI PDQ summary's "About This
+    PDQ Summary" once gave an answer's first sentences ("images in this summary are used with permission")."""
+    path = tmp_path / "pdq.md"
+    path.write_text(
+        "# Nausea\n\n## Anticipatory nausea\n\nProgressive muscle relaxation reduces anticipatory nausea.\n\n"
+        "## Latest Updates to This Summary (03/10/2025)\n\nAdded text about olanzapine.\n\n"
+        "## About This PDQ Summary\n\n### Purpose of This Summary\n\nThis summary is for clinicians.\n\n"
+        "### Permission to Use This Summary\n\nImages in this summary are used with permission.\n\n"
+        "## Levels of Evidence\n\nLevel I evidence comes from randomised trials.\n",
+        encoding="utf-8",
+    )
+
+    doc = load_markdown(path, "pdq")
+
+    assert "Progressive muscle relaxation" in doc.text and "Level I evidence" in doc.text
+    for gone in ("Added text about olanzapine", "This summary is for clinicians", "used with permission"):
+        assert gone not in doc.text
+    assert doc.report is not None
+    assert doc.report.excluded == [
+        '1 section "Latest Updates to This Summary (03/10/2025)" (administrative)',
+        '1 section "About This PDQ Summary" (administrative)',
+    ]
+
+
 def test_markdown_heading_inside_fenced_code_does_not_open_an_excluded_section(tmp_path: Path) -> None:
     path = tmp_path / "fenced.md"
     path.write_text("# Dosing\n\n```\n# References\n```\n\nGive 4 mg.\n", encoding="utf-8")

@@ -495,6 +495,14 @@ def test_who_contents_acknowledgements_references_and_contributors_are_excluded(
         ("Referencing the evidence", None),
         ("3.1 Benefits and harms", None),
         ("Contributors to pain", None),
+        ("About This PDQ Summary", "administrative"),
+        ("Permission to Use This Summary", "administrative"),
+        ("Update information", "administrative"),  # NICE
+        ("Copyright", "administrative"),
+        ("Latest Updates to This Summary (04/24/2025)", "administrative"),
+        ("Levels of Evidence", None),
+        ("Contact with the patient", None),
+        ("Funding of palliative care services", None),
     ],
 )
 def test_excluded_parts_are_found_by_their_heading(heading: str, kind: str | None) -> None:
