@@ -36,7 +36,8 @@ KNOWN_FIELDS = ("title", "issuing_body", "year", "url", "topic", "sources")
 # l15: Markdown tables are counted in the summary (3e17deb); indexes built before it showed 0 for them.
 # l16: a reference number in parentheses opening a PDF line inside a sentence ("(96) and titrated ...") is no
 # list marker: the sentence is read whole.
-LOADER_VERSION = "l16"
+# l17: notes about the publication (About this summary, permissions, disclaimer, change logs...) are left out.
+LOADER_VERSION = "l17"
 
 
 def is_metadata_file(path: Path) -> bool:
