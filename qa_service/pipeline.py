@@ -490,6 +490,11 @@ class QAPipeline:
             else Composed(sentences=[], composer=composer_name)
         )
         if composed.composer == "extractive":
+            other_uses = self.gate.doses_for_other_uses(question, composed, candidates)
+            if other_uses:  # the asked use's doses first; the others' follow (stable: nothing else moves)
+                composed.sentences.sort(key=lambda s: s.source in other_uses)
+                if composed.weighed is not None:
+                    composed.weighed.sort(key=lambda s: s.source in other_uses)
             composed.sentences = asked_doses_first(question, composed.sentences)
             if composed.weighed is not None:
                 composed.weighed = asked_doses_first(question, composed.weighed)

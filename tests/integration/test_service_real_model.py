@@ -156,6 +156,15 @@ def test_a_filter_to_a_body_without_the_asked_dose_abstains(pipeline: QAPipeline
     assert not unfiltered.abstained and doses and doses[0] == "120 mg", unfiltered.answer
 
 
+def test_a_dose_for_treatment_induced_bone_loss_leads_with_that_schedule(pipeline: QAPipeline) -> None:
+    # Until session 27 the answer quoted CCO/ASCO's bone-metastasis options (120 mg every 4 weeks) before
+    # ESMO's 60 mg every 6 months for bone loss on an aromatase inhibitor, the use asked about.
+    response = pipeline.ask(AskRequest(question="prolia dose for AI induced bone loss?"))
+
+    doses = re.findall(r"\b(?:120|60) mg", response.answer)
+    assert not response.abstained and doses and doses[0] == "60 mg", response.answer
+
+
 def test_a_patient_detail_does_not_lead_a_bone_metastasis_dose_with_the_adjuvant_schedule(pipeline: QAPipeline) -> None:
     # A known gap until session 21: the story word 'clonazepam' moved the adjuvant early-breast-cancer passage first.
     # Reading "breast ca" as "breast cancer" (the general table) puts the bone-metastasis recommendation back first.

@@ -516,6 +516,30 @@ TWO_BODIES = {
 }
 
 
+def test_a_dose_asked_for_one_use_leads_with_that_use_s_dose(tmp_path, monkeypatch) -> None:
+    """The composer's order put the bone-metastasis schedule (120 mg) before the treatment-induced bone loss one
+    (60 mg) asked about: the passages dosing the drug for another use move behind, and nothing is dropped."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, TWO_BODIES)
+    compose = pipeline.extractive.compose
+
+    def other_use_first(question, query_vector, candidates, *, max_words):
+        composed = compose(question, query_vector, candidates, max_words=max_words)
+        composed.sentences.sort(key=lambda s: "120 mg" not in s.text)
+        return composed
+
+    monkeypatch.setattr(pipeline.extractive, "compose", other_use_first)
+    question = AskRequest(question="denosumab dose for treatment-induced bone loss?")
+
+    response = pipeline.ask(question)
+
+    doses = re.findall(r"\b(?:120|60) mg", response.answer)
+    assert not response.abstained and doses == ["60 mg", "120 mg"], response.answer
+    monkeypatch.setattr(pipeline.gate, "doses_for_other_uses", lambda *args: frozenset())
+    assert re.findall(r"\b(?:120|60) mg", pipeline.ask(question).answer) == ["120 mg", "60 mg"]
+
+
 def test_a_named_source_whose_passages_do_not_answer_gives_way_to_the_others_with_caution(tmp_path) -> None:
     """ "per ESMO, ..." lifts ESMO's passages; they give another use's dose and the answer is refused, so the
     question is asked again without the lift: ASCO's dose stands, flagged as not ESMO's alone."""
