@@ -32,7 +32,7 @@ from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from ingest.keywords import STOPWORDS, normalise
@@ -232,7 +232,8 @@ class Speller:
 
     A word of at least five letters that is neither in the index's vocabulary nor in the abbreviation
     table is replaced by the most frequent index word within one edit (two for words of eight letters
-    or more) that starts with the same letter, else by the index word it is the start of when that
+    or more; two neighbouring letters swapped count as one edit: "myleoma" -> "myeloma") that starts with
+    the same letter, else by the index word it is the start of when that
     word holds a clear majority of such words' uses ("palono" -> "palonosetron", but "physio" stays:
     physiological or physiotherapy), else by the index word it extends by at most three letters
     ("nauseated" -> "nausea"). A misspelling seldom changes the first letter, and two drugs often
@@ -316,7 +317,7 @@ class Speller:
         limit = 1 if len(word) < 8 else 2
         lengths = range(len(word) - limit, len(word) + limit + 1)
         candidates = [w for n in lengths for w in self._by_length.get(n, ()) if w[0] == word[0]]
-        found = extract(word, candidates, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        found = extract(word, candidates, scorer=OSA.distance, score_cutoff=limit, limit=None)
         best = min(found, key=lambda f: (f[1], -self.counts[f[0]], f[0]))[0] if found else self.clipped(word)
         if len(self._memo) >= CORRECTIONS_KEPT:  # questions bring new words for as long as the service runs
             self._memo.clear()

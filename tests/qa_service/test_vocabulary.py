@@ -32,6 +32,8 @@ def speller() -> Speller:
         ("dexametasone in MSCC", "dexamethasone in MSCC"),
         ("single fracion 8Gy", "single fraction 8Gy"),
         ("spinal cord compresion", "spinal cord compression"),
+        ("persistent nasuea", "persistent nausea"),  # two letters swapped: one edit, not two
+        ("nuasea at night", "nausea at night"),
     ],
 )
 def test_a_misspelt_word_is_read_as_the_index_word_within_an_edit_or_two(speller, question, read_as):
