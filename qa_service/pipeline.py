@@ -449,12 +449,11 @@ class QAPipeline:
         if response.abstained and lifted:
             retry, _, retry_seen = self._ask(request, lift=False)
             if not retry.abstained:
-                named = _bodies(lifted)
                 reason = retry.reason or ""
-                if f"the question names {named}" not in reason:
+                if not lifted <= retry_seen[1].sources_unanswered:  # else its reason names them already
                     unanswered = (
-                        f"the question names {named}, and its passages alone do not answer it: the answer draws on "
-                        "other guidelines"
+                        f"the question names {_bodies(lifted)}, and its passages alone do not answer it: the answer "
+                        "draws on other guidelines"
                     )
                     reason = _also(reason, unanswered)
                 timings = retry.timings_ms | {"total": round((time.perf_counter() - started) * 1000, 3)}
