@@ -517,16 +517,15 @@ def silent_terms(question: str, idf: dict[str, float], is_shorthand: Callable[[s
     return frozenset(silent)
 
 
+def dose_clauses(question: str) -> list[str]:
+    """The clauses of a question that ask a dose."""
+    return [clause for clause in QUESTION_BREAK.split(NOT_ASKED.sub(" ", question)) if asks_a_dose(clause)]
+
+
 def dose_uses(question: str) -> list[str]:
     """The uses a dose question names: what follows "for" or "in" in a clause asking a dose ("zoledronic acid
     dose for hypercalcaemia of malignancy" -> "hypercalcaemia of malignancy")."""
-    asked = NOT_ASKED.sub(" ", question)
-    return [
-        m.group(1).strip()
-        for clause in QUESTION_BREAK.split(asked)
-        if asks_a_dose(clause)
-        for m in USE_AFTER.finditer(clause)
-    ]
+    return [m.group(1).strip() for clause in dose_clauses(question) for m in USE_AFTER.finditer(clause)]
 
 
 MIN_CLIPPED_LENGTH = 3
@@ -947,8 +946,7 @@ class EvidenceGate:
         Dropping them instead was measured and not kept: on the validation split one bone question lost its key
         fact (key facts 0.870 -> 0.868).
         """
-        asking = [c for c in QUESTION_BREAK.split(NOT_ASKED.sub(" ", question)) if asks_a_dose(c)]
-        if any(not USE_AFTER.search(c) for c in asking):  # a part asking a dose for no use: any dose answers it
+        if any(not USE_AFTER.search(c) for c in dose_clauses(question)):  # a part asking a dose for no use
             return frozenset()
         uses = dose_uses(question)
         if not uses or not composed.sentences:
