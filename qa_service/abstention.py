@@ -494,17 +494,12 @@ def unknown_terms(
         2 if names_a_drug(word) else 1
         for word, group in _term_groups(question, frozenset())
         if not _known(group, idf)
-        and not _SPINAL_LEVEL.fullmatch(word)
         and not (is_common is not None and is_common(word))
         and not (is_shorthand is not None and is_shorthand(word))
     )
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
-_SPINAL_LEVEL = re.compile(r"[ctls]\d{1,2}")
-"""A vertebral level ("L3", "T7"): where in the spine, not a subject. A guideline speaks of the spine and seldom of
-one level, so a level it never writes is neither an unknown word (`unknown_terms`) nor a rare word the passages
-lack (`silent_terms`); one it does write ("T1" tumours) is read as any word."""
 
 
 def silent_terms(question: str, idf: dict[str, float], is_shorthand: Callable[[str], bool]) -> frozenset[str]:
@@ -517,9 +512,7 @@ def silent_terms(question: str, idf: dict[str, float], is_shorthand: Callable[[s
     """
     silent: set[str] = set()
     for word, group in _term_groups(question, frozenset()):
-        if not any(t in idf for t in group) and (
-            _ORDINAL.fullmatch(word) or _SPINAL_LEVEL.fullmatch(word) or is_shorthand(word)
-        ):
+        if not any(t in idf for t in group) and (_ORDINAL.fullmatch(word) or is_shorthand(word)):
             silent |= group
     return frozenset(silent)
 

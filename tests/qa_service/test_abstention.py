@@ -292,18 +292,6 @@ def test_a_code_the_corpus_never_uses_is_unknown_though_the_corpus_writes_its_nu
     assert unknown_terms("femur fracture at 10 weeks?", idf) == 0  # a number on its own is known when written
 
 
-def test_a_vertebral_level_the_corpus_never_names_is_neither_unknown_nor_uncovered():
-    # "consenting for SBRT to T5": guidelines speak of the spine, seldom of one level; the level is where, not what.
-    from qa_service.abstention import silent_terms, unknown_terms
-
-    idf = dict.fromkeys([*keyword_tokens("sbrt to a spinal metastasis toxicities"), "t1"], 1.0)
-
-    assert unknown_terms("SBRT to a T5 spinal met: toxicities?", idf) == 0
-    assert unknown_terms("SBRT to a spinal met: toxicities on tofacitinib?", idf) == 2  # a drug still counts
-    assert silent_terms("SBRT to L3 or C7?", idf, lambda _word: False) == frozenset({"l3", "c7"})
-    assert silent_terms("T1 tumours?", idf, lambda _word: False) == frozenset()  # a word the corpus uses is read
-
-
 def test_a_question_asking_what_percentage_asks_for_a_quantity():
     answer = "Lytic lesions are common in myeloma and are found on CT. [1]"
 
