@@ -913,18 +913,22 @@ class EvidenceGate:
         )
         asked_dosing = sources_dosing_asked_drugs(question, composed, dosing)
         for use in uses:
-            # Words of the use the index knows, weighed by IDF: "myeloma" in "myeloma bone disease" is the use;
-            # "bone" and "disease" are found in any bone-metastasis passage.
-            groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
-            weighed = [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
-            if groups and asked_dosing and all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing):
+            weighed = self._use_weights(use, ignore)
+            excluded = all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing)
+            if weighed and asked_dosing and excluded:
                 return use  # every passage dosing the asked drug says its doses are not for this use
             unmatched = [(g, w) for g, w in weighed if not g & dosing_words]
             share = sum(w for _, w in unmatched)
             missing_elsewhere = any(g & other_words for g, _ in unmatched)
-            if groups and share > USE_UNMATCHED_SHARE * sum(w for _, w in weighed) and missing_elsewhere:
+            if weighed and share > USE_UNMATCHED_SHARE * sum(w for _, w in weighed) and missing_elsewhere:
                 return use
         return ""
+
+    def _use_weights(self, use: str, ignore: frozenset[str]) -> list[tuple[frozenset[str], float]]:
+        """The words of a dose question's use that the index knows, each with its IDF weight: "myeloma" in
+        "myeloma bone disease" is the use; "bone" and "disease" are found in any bone-metastasis passage."""
+        groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
+        return [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
 
     def doses_for_other_uses(
         self, question: str, composed: Composed, candidates: Sequence[Candidate]
@@ -958,8 +962,7 @@ class EvidenceGate:
         rows = {i for i in dosing if all(x.table_header for x in composed.sentences if x.source == i)}
         ignore = QUANTITY_WORDS | silent_terms(question, self._idf, self.is_shorthand)
         for use in uses:
-            groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
-            weighed = [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
+            weighed = self._use_weights(use, ignore)
             total = sum(w for _, w in weighed)
             if not total:
                 continue
