@@ -65,7 +65,7 @@ import numpy as np
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from ingest.keywords import normalise
-from qa_service.compose import QUESTION_BREAK, asked_kinds, asks_a_dose
+from qa_service.asked import QUESTION_BREAK, asked_kinds, asks_a_dose
 from qa_service.dose_checks import (
     ASKS_QUANTITY,
     NOT_ASKED,

@@ -1,7 +1,8 @@
 """Answer composers: extractive (default, offline, deterministic) and an optional LLM.
 
-Both return `Composed`: answer sentences, each tied to the passage it cites. `render` turns them
-into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers.
+Both return `Composed`: answer sentences, each tied to the passage it cites. `qa_service.render` turns them
+into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers; `qa_service.asked` reads what
+the question asks for and what a sentence states.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR, cells
 from ingest.index import SearchIndex
+from qa_service.asked import ASKED_KINDS, QuestionPart, asked_kinds, asks_a_dose, question_parts, stated_kinds
 from qa_service.passage_text import (
     answer_worthy,
     drop_source_references,
@@ -25,7 +27,6 @@ from qa_service.passage_text import (
     normalised,
     opens_list,
     parenthesised_citers,
-    row_as_sentence,
     row_owner,
     rows_above,
     table_header,
@@ -34,9 +35,9 @@ from qa_service.passage_text import (
     without_reference_numbers,
     word_count,
 )
-from qa_service.quantities import drug_mentions, parse_quantities
-from qa_service.rerank import Reranker, format_passage
-from qa_service.retrieval import body_initials, guideline_bodies, mentions_body, named_in
+from qa_service.render import sentence_passage
+from qa_service.rerank import Reranker
+from qa_service.retrieval import guideline_bodies, mentions_body, named_in
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import defined_abbreviations, drug_classes, expand_query
@@ -124,116 +125,12 @@ BODY_BONUS = 0.05
 is answered by "USPSTF recommends ... discontinued once a person has not smoked for 15 years"): a synthesis
 page reports several bodies side by side, and the one asked for is the answer."""
 
-TIME_UNITS = r"(?:minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|mos?|mths?|years?|yrs?)"
-"""Units of time as clinicians write them ("how many wks", "how many yrs")."""
 
-# What a question asks for, read from how it asks: "how often" wants an interval, "how long" a time, "which
-# meds" a drug (a sentence naming one: "bupropion and varenicline" for "which FDA-approved cessation meds?"),
-# "which imaging" a test, "who should" a clinician or service, "side effects" a harm, "why" a reason.
-# Doses are left out on purpose: lifting any sentence that states a dose would let a dose for another
-# drug or use answer a dose question the guidelines do not answer (the gate's dose check would pass); for the
-# same reason a dose question asks no drug kind (`asked_kinds`).
-ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
-    (
-        re.compile(
-            r"\bhow (?:often|frequently|regularly)\b|\bfrequency\b|(?<!confidence )(?<!credible )\binterval\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"interval", "cycle"}),
-    ),
-    (
-        re.compile(rf"\bhow (?:long|soon)\b|\bduration\b|\bhow many {TIME_UNITS}\b", re.IGNORECASE),
-        frozenset({"time", "interval"}),
-    ),
-    (re.compile(r"\bpercent(?:age)?\b|%|\bcut-?offs?\b|\bhow likely\b", re.IGNORECASE), frozenset({"percentage"})),
-    (re.compile(r"\bwhat age\b|\bhow old\b|\bage (?:limit|range|cut)", re.IGNORECASE), frozenset({"age"})),
-    (
-        re.compile(
-            r"\bstrength\b|\bhow strong\b|\bgrade[sd]?\b|\bcategory\b|\bevidence (?:type|level|quality|grade)\b"
-            r"|\b(?:level|quality|certainty) of (?:the )?evidence\b|\bcertainty\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"strength"}),
-    ),
-    (
-        re.compile(
-            r"\b(?:which|what|any)\s+(?:[\w-]+\s+){0,3}?(?:drugs?|meds?|medications?|medicines?|agents?|antiemetics?"
-            r"|analgesics?|adjuvants?|laxatives?|opioids?|antidepressants?|anticonvulsants?|antibiotics?|regimens?"
-            r"|options?|alternatives?)\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"drug"}),
-    ),
-    (
-        re.compile(
-            r"\b(?:which|what|any)\s+(?:[\w-]+\s+){0,3}?(?:imaging|scans?|tests?|investigations?|modality|modalities"
-            r"|work-?up)\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"test"}),
-    ),
-    (
-        re.compile(
-            r"\b(?:side[- ]?effects?|adverse (?:effects?|events?|reactions?)|toxicit(?:y|ies)|harms?|complications?"
-            r"|downsides?)\b",
-            re.IGNORECASE,
-        ),
-        frozenset({"harm"}),
-    ),
-    (re.compile(r"\bwhy\b", re.IGNORECASE), frozenset({"reason"})),
-    (
-        # "who should assess ...?", not the WHO: the organisation is written in capitals.
-        re.compile(r"\b[Ww]ho\s+(?:should|decides|assesses|needs to|must|is responsible|can|manages|leads)\b"),
-        frozenset({"role"}),
-    ),
-)
-# A sentence naming a test or an imaging modality, and one naming who takes care of the patient: what "which
-# imaging first?" and "who should assess her?" ask for.
-_NAMES_A_TEST = re.compile(
-    r"\b(?:MRI|CT|PET(?:-CT)?|SPECT|bone scans?|scintigraphy|x-?rays?|radiographs?|radiography|ultrasound"
-    r"|biops(?:y|ies)|DXA|DEXA|mammograph\w*|blood tests?|serum \w+|urine \w+ (?:tests?|testing|screens?)|ECG"
-    r"|electrocardiogra\w+)\b",
-    re.IGNORECASE,
-)
-_NAMES_A_HARM = re.compile(
-    r"\b(?:side[- ]effects?|adverse|toxicit(?:y|ies)|harms?|complications?|risks? of|increased risk|associated with)\b",
-    re.IGNORECASE,
-)
-_GIVES_A_REASON = re.compile(
-    r"\b(?:because|due to|owing to|as a result|since|given that|in order to|so that|caused by|the reason)\b",
-    re.IGNORECASE,
-)
-_NAMES_A_ROLE = re.compile(
-    r"\b(?:\w*surgeons?|\w*oncologists?|physicians?|clinicians?|specialists?|multidisciplinary|team|teams"
-    r"|nurses?|radiologists?|pharmacists?|physiotherapists?|psychologists?|GPs?|primary care|service|services|MDT"
-    r"|tumou?r board)\b",
-    re.IGNORECASE,
-)
-# A sentence grading a recommendation or its evidence: "(Weak recommendation, low-quality evidence)",
-# "recommendation category: B; evidence type: 4", "Grade B", "very low certainty evidence".
-_STATES_STRENGTH = re.compile(
-    r"\b(?:strong|weak|conditional)\s+recommendation\b|\b(?:high|moderate|low|very low)[- ](?:quality|certainty)\b"
-    r"|\bcertainty of (?:the )?evidence\b|\bevidence type:?\s*\d|\bcategory:?\s*[AB]\b|\bgrade [A-D]\b"
-    r"|\b[A-D] recommendation\b|\blevel of evidence\b",
-    re.IGNORECASE,
-)
-_NAMED_KINDS: tuple[tuple[str, Callable[[str], object]], ...] = (
-    ("strength", _STATES_STRENGTH.search),
-    ("test", _NAMES_A_TEST.search),
-    ("role", _NAMES_A_ROLE.search),
-    ("harm", _NAMES_A_HARM.search),
-    ("reason", _GIVES_A_REASON.search),
-)
-"""The kinds a sentence states by naming something, each with its test (a drug is read by `drug_mentions`)."""
 KIND_BONUS = 0.1
 """Added to the score of a sentence stating the kind the question asks for: a quantity of its kind, or the drug,
 test, clinician, harm, reason or strength it asks (`asked_kinds`, `stated_kinds`)."""
 KIND_DEPTH = 30
 """Best-scored sentences read for quantities (reading costs about 0.1 ms a sentence that has a number)."""
-_MAY_STATE_A_QUANTITY = re.compile(
-    r"\d|\b(?:once|twice|hourly|daily|weekly|monthly|annually|yearly|two|three|four|five|six|seven|eight|nine|ten|twelve)\b",
-    re.IGNORECASE,
-)
 
 
 POINTED_TO_ALLOWANCE = 0.5
@@ -245,68 +142,9 @@ FLOOR_SHARE = 0.6
 """Share of the best sentence's score another sentence needs to join the answer."""
 
 
-DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
-"""A question naming a dose or its unit ("zol dose?", "how many mg?", "8 Gy or 20 Gy?")."""
-
-
-def asks_a_dose(question: str) -> bool:
-    """Whether the question names a dose or a unit of dose (`DOSE_QUESTION`)."""
-    return bool(DOSE_QUESTION.search(question))
-
-
 def answer_floor(min_score: float, best: float) -> float:
     """The score a sentence needs to join an answer whose best sentence scores `best`."""
     return max(min_score, FLOOR_SHARE * best)
-
-
-# How often an event happens is a rate, not an interval between visits: "how often does screening LDCT give a false
-# positive?", "how often was grade 3+ CRS seen?", "how often do patients develop ONJ?"; but "how often do I check the
-# PDMP?", "how often should I see him?", "how often do patients need a DXA?" ask for an interval, and so, read
-# either way, does "how often is retreatment needed?".
-_ASKS_A_RATE = re.compile(
-    r"\bhow (?:often|frequently)\s+(?:(?:was|were|did|does|do|is|are|will)\s+(?!i\b|we\b|you\b)"
-    r"|(?:[\w-]+\s+){0,3}?(?:gives|occurs|happens|develops|causes|leads|results|recurs|produces|occurred|happened"
-    r"|developed|caused|led|resulted|recurred)\b)",
-    re.IGNORECASE,
-)
-_ASKS_WHAT_IS_NEEDED = re.compile(
-    r"\b(?:needs?|needed|should|must|ha(?:ve|s) to|requires?|recommended)\b", re.IGNORECASE
-)
-
-
-def asks_a_rate(question: str) -> bool:
-    """Whether the question asks how often an event happens (`_ASKS_A_RATE`), not how often to do something."""
-    return bool(_ASKS_A_RATE.search(question)) and not _ASKS_WHAT_IS_NEEDED.search(question)
-
-
-def asked_kinds(question: str) -> frozenset[str]:
-    """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
-    {"percentage"} for how often something happens (`asks_a_rate`); and "strength" for how strong a recommendation
-    is, "drug" for which drug (not in a dose question), "test" for which test or imaging, "role" for who should,
-    "harm" for side effects or harms, "reason" for why."""
-    kinds: frozenset[str] = frozenset()
-    if asks_a_rate(question):
-        kinds = frozenset({"percentage"})
-        question = _ASKS_A_RATE.sub(" how common ", question)
-    for pattern, found in ASKED_KINDS:
-        if pattern.search(question):
-            kinds |= found
-    # A dose question's drugs are lifted by name only: a sentence naming any drug may dose another one.
-    return kinds - {"drug"} if asks_a_dose(question) else kinds
-
-
-@lru_cache(maxsize=20_000)
-def stated_kinds(text: str) -> frozenset[str]:
-    """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence,
-    "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service, "harm" where it
-    speaks of adverse effects or risks, "reason" where it gives one ("because", "due to") (cached: the same
-    passages answer many questions)."""
-    named = {kind for kind, says in _NAMED_KINDS if says(text)}
-    if drug_mentions(text):
-        named.add("drug")
-    if not _MAY_STATE_A_QUANTITY.search(text):
-        return frozenset(named)
-    return frozenset(named) | frozenset(q.kind for q in parse_quantities(text))
 
 
 def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_score: float) -> list[AnswerSentence]:
@@ -420,20 +258,10 @@ def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
     return False
 
 
-QUESTION_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")
-"""Where a question's parts meet: "xr naltrexone: dose, dosing interval, and how many opioid-free days first?"."""
 PART_FLOOR = 0.5
 """Share of the best sentence's score a sentence needs to answer a part of the question the answer left out."""
 PART_KIND_BONUS = 0.5
 """Added to a sentence's share of a part's keywords when it states the kind of quantity the part asks for."""
-
-
-@dataclass(frozen=True)
-class QuestionPart:
-    """One part of a question: its keywords and the kinds of quantity it asks for ("how often" -> interval)."""
-
-    keywords: frozenset[str]
-    kinds: frozenset[str]
 
 
 MAX_EXTRA_PARTS = 2
@@ -450,16 +278,6 @@ def words_for(question: str, max_words: int, share: float) -> int:
     """
     extra = min(max(len(question_parts(question)) - 1, 0), MAX_EXTRA_PARTS)
     return max_words + int(max_words * share * extra)
-
-
-def question_parts(question: str) -> list[QuestionPart]:
-    """The question's parts that name something, split where its clauses meet (`QUESTION_BREAK`)."""
-    parts = []
-    for piece in QUESTION_BREAK.split(question):
-        keywords = frozenset(keyword_tokens(expand_query(piece)))
-        if keywords:
-            parts.append(QuestionPart(keywords, asked_kinds(piece)))
-    return parts
 
 
 def sentences_for_left_out_parts(
@@ -843,45 +661,6 @@ def _antecedent(
     return None
 
 
-def sentence_passage(chunk: Chunk, text: str, table_header: str | None = None) -> str:
-    """An answer sentence as the reranker reads it: its passage's title and headings, a table row's header, the
-    sentence."""
-    return format_passage(chunk.title, chunk.local_headings(), f"{table_header}\n{text}" if table_header else text)
-
-
-def attribution(chunk: Chunk) -> str | None:
-    """'ESMO 2020' for a recommendation, else the issuing body and year when known: a body named in full by its
-    initials ("CDC 2022" for a PDF whose cover names the Centers for Disease Control and Prevention)."""
-    if chunk.guideline:
-        return chunk.guideline
-    if chunk.issuing_body and chunk.year:
-        return f"{body_initials(chunk.issuing_body)} {chunk.year}"
-    return None
-
-
-def strength_text(chunk: Chunk) -> str | None:
-    """A recommendation's strength and evidence as the answer shows them: "strong recommendation, high-quality
-    evidence", "evidence I, A" (ESMO's level of evidence and grade of recommendation), or the guideline's words."""
-    if not chunk.rec_id:
-        return None
-    strength = str(chunk.metadata.get("strength") or "").strip().rstrip(".")
-    evidence = str(chunk.metadata.get("evidence") or "").strip().rstrip(".")
-    parts = []
-    if strength:
-        parts.append(strength if "recommend" in strength.lower() else f"{strength} recommendation")
-    if evidence:
-        graded = re.fullmatch(r"(?:very )?(?:high|moderate|low)(?:[- ]quality)?", evidence, re.IGNORECASE)
-        quality = re.sub(r"[- ]quality$", "", evidence, flags=re.IGNORECASE)
-        parts.append(
-            evidence
-            if "evidence" in evidence.lower()
-            else f"{quality}-quality evidence"
-            if graded
-            else f"evidence {evidence}"
-        )
-    return ", ".join(parts) or None
-
-
 def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
     """Each passage under a recommendation's heading that is not the recommendation itself -> the row of that
     recommendation's first passage (which states its strength).
@@ -910,28 +689,6 @@ def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
     return governed
 
 
-_AUTHORS = re.compile(r"^[A-Z][\w'-]*(?:\s+(?:and|&)\s+[A-Z][\w'-]*)?\s+et\s+al\b")
-
-
-def _lower_first(text: str, context: str = "") -> str:
-    """The sentence with its first word lower-cased, to follow "Per ESMO 2020, ": only an ordinary capitalised
-    word, never an acronym, a number, an author ("Lalouni et al. compared ...") or a name the passage (`context`)
-    also capitalises inside a sentence ("... in Canada")."""
-    first = text.split(" ", 1)[0].rstrip(",;")  # "Specifically, the guideline ..." opens with an ordinary word
-    if first == "A" and re.match(r"A [a-z0-9]", text):  # the article: "A clinical practice guideline ..."
-        return "a" + text[1:]
-    if not (len(first) > 1 and first[0].isupper() and first[1:].islower() and first.replace("-", "").isalpha()):
-        return text
-    if _AUTHORS.match(text) or re.search(rf"[a-z,;] +{re.escape(first)}\b", context) or _LABEL.match(text):
-        return text
-    return text[0].lower() + text[1:]
-
-
-# A label and its value, as a table row is said ("Adverse Effect: Sedation; ...", "Drug: Methadone"), or a label
-# introducing the next sentence ("Evidence (cilta-cel):"): the label keeps its capital after "Per NCI 2025, ".
-_LABEL = re.compile(r"[A-Z][\w()/-]*(?: [\w()/-]+){0,3}: \S|[A-Z][\w-]*(?: \([^)]*\))?:$")
-
-
 def _without_dangling_introductions(
     sentences: list[AnswerSentence], candidates: list[Candidate]
 ) -> list[AnswerSentence]:
@@ -956,48 +713,3 @@ def _without_dangling_introductions(
         if not opener or introduces:
             kept.append(sentence)
     return kept[::-1]
-
-
-_TRAILING_CONJUNCTION = re.compile(r"\s*[;,]?\s+(?:and|or)$|\s*[;,]$")
-"""How a list item taken alone may end: "...; and", "..., or", "...;". The answer ends it with a full stop."""
-_LEADING_BULLET = re.compile(r"^(?:[-*+•▪●]\s+)")
-
-
-def render(composed: Composed, candidates: list[Candidate], *, attribute: bool = True) -> tuple[str, list[int]]:
-    """Answer text with `[n]` markers, and the candidate index behind each n (1-based order of first citation)."""
-    order: list[int] = []
-    parts: list[str] = []
-    previous_source: int | None = None
-    said: str | None = None  # the last "Per ..." label: a next passage of the same guideline is not attributed again
-    for sentence in composed.sentences:
-        sources = [sentence.source, *(s for s in sentence.also if s != sentence.source)]
-        for source in sources:
-            if source not in order:
-                order.append(source)
-        markers = "".join(f"[{order.index(source) + 1}]" for source in sources)
-        text = sentence.text.strip()
-        if text.startswith("|"):
-            text = row_as_sentence(text, sentence.table_header, carried=sentence.carried)
-        text = _LEADING_BULLET.sub("", " ".join(text.split()))  # line breaks of the source, a list's bullet
-        body = text.rstrip()
-        if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
-            body = _TRAILING_CONJUNCTION.sub("", body)  # a list item's "...; and" ends where the answer takes it
-            opener = composed.composer == "extractive" and opens_list(
-                candidates[sentence.source].chunk, sentence.position
-            )
-            body += ":" if opener else "."  # "... before initiating changes when:" and its items, never "when."
-        if attribute and composed.composer == "extractive" and sentence.source != previous_source:
-            chunk = candidates[sentence.source].chunk
-            label = attribution(chunk)
-            strength = strength_text(chunk)
-            # said once, where the guideline says it
-            if label and strength and normalised(strength) not in normalised(body):
-                label = f"{label} ({strength})"
-            # Said once for consecutive passages of one guideline. A table row's first cell is a name, not the start
-            # of a sentence: it keeps its capital.
-            if label and label != said:
-                body = f"Per {label}, {body if sentence.table_header else _lower_first(body, chunk.text)}"
-                said = label
-        parts.append(f"{body} {markers}")
-        previous_source = sentence.source
-    return " ".join(parts), order

@@ -26,18 +26,16 @@ from qa_service.compose import (
     Candidate,
     Composed,
     ExtractiveComposer,
-    attribution,
     governing_recommendations,
     names_a_row,
     points_back,
-    render,
-    sentence_passage,
 )
 from qa_service.dose_checks import asked_doses_first
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
 from qa_service.llm import LLMComposer
 from qa_service.llm_client import build_chat_model
+from qa_service.render import attribution, render, sentence_passage
 from qa_service.rerank import Reranker, RerankerError
 from qa_service.retrieval import Hit, Retriever, abbreviate_bodies
 from qa_service.schemas import (

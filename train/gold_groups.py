@@ -2,7 +2,7 @@
 
 For each answerable question of a gold set, the service's own retrieval and sentence scoring run over
 that set's index; every answer-worthy sentence of the top passages becomes a candidate, read as the
-reranker reads a passage (`qa_service.compose.sentence_passage`: title and headings, a table row's
+reranker reads a passage (`qa_service.render.sentence_passage`: title and headings, a table row's
 header, the sentence). A sentence holding one of the question's key facts is a positive; the others,
 best scored first, are its hard negatives. One group per positive: the positive and five negatives.
 
@@ -74,8 +74,8 @@ def set_groups(
     """
     from eval.answer_removed import answer_rows
     from eval.gold import load_gold
-    from qa_service.compose import sentence_passage
     from qa_service.pipeline import QAPipeline
+    from qa_service.render import sentence_passage
     from qa_service.settings import Settings
 
     settings = Settings()
@@ -134,7 +134,7 @@ def set_groups(
 def _quoted_with_answer_hidden(pipeline: Any, q: Any, question: str, rows: list[int]) -> list[str]:
     """The sentences the service's answer quotes with `rows` hidden, minus any holding a key fact (`[]` when
     nothing is hidden)."""
-    from qa_service.compose import sentence_passage
+    from qa_service.render import sentence_passage
 
     if not rows:
         return []

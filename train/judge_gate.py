@@ -46,8 +46,8 @@ def judged_rows(index_dir: Path, sets: Sequence[str], model_dir: Path, sentences
     """(set, kind, score, judge logit) for every answered question of the sets, asked of `index_dir`."""
     from eval.answer_removed import answer_rows, ask_hiding, removed_outcome
     from eval.gold import load_gold
-    from qa_service.compose import sentence_passage
     from qa_service.pipeline import QAPipeline
+    from qa_service.render import sentence_passage
     from qa_service.rerank import Reranker
     from qa_service.schemas import AskRequest
     from qa_service.settings import Settings

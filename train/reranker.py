@@ -969,7 +969,7 @@ def write_card(out: Path, config: dict[str, Any], compare: Sequence[dict[str, An
         "- Clinicians' questions against guideline sentences (`python -m train.gold_groups`): the\n"
         "  development question sets' answerable questions asked of their own index; a sentence of the\n"
         "  top passages holding a key fact is the positive, the best-scored others its five negatives,\n"
-        f"  each read as `qa_service.compose.sentence_passage` reads a sentence{removed}.\n"
+        f"  each read as `qa_service.render.sentence_passage` reads a sentence{removed}.\n"
         f"  Groups: {gold_sets}; {round(100 * s.get('gold_share', 0))}% of each batch's groups.\n"
         if gold
         else ""

@@ -9,17 +9,11 @@ import numpy as np
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.compose import (
-    Candidate,
-    ExtractiveComposer,
-    governing_recommendations,
-    points_back,
-    question_parts,
-    render,
-    words_for,
-)
+from qa_service.asked import question_parts
+from qa_service.compose import Candidate, ExtractiveComposer, governing_recommendations, points_back, words_for
 from qa_service.grounding import citations_in
 from qa_service.passage_text import answer_worthy
+from qa_service.render import render
 from qa_service.settings import AnswerSettings
 from tests.qa_service.mini_corpus import (
     METHADONE_BEFORE,
@@ -994,7 +988,7 @@ def test_a_line_that_only_repeats_the_title_or_a_heading_is_never_an_answer_sent
 
 
 def test_asked_kinds_are_read_from_how_the_question_asks():
-    from qa_service.compose import asked_kinds
+    from qa_service.asked import asked_kinds
 
     assert asked_kinds("how often should I check the PDMP?") == {"interval", "cycle"}
     assert asked_kinds("8 Gy x1 - how many wks before the pain improves?") == {"time", "interval"}  # "wks": weeks
@@ -1039,7 +1033,7 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     ],
 )
 def test_how_often_an_event_happens_asks_a_rate_not_an_interval(question, kinds):
-    from qa_service.compose import asked_kinds
+    from qa_service.asked import asked_kinds
     from qa_service.dose_checks import time_unanswered
 
     assert asked_kinds(question) == kinds
@@ -1061,13 +1055,13 @@ def test_how_often_an_event_happens_asks_a_rate_not_an_interval(question, kinds)
     ],
 )
 def test_a_sentence_grading_a_recommendation_states_its_strength(sentence, grades):
-    from qa_service.compose import stated_kinds
+    from qa_service.asked import stated_kinds
 
     assert ("strength" in stated_kinds(sentence)) is grades
 
 
 def test_a_sentence_naming_a_drug_states_the_drug_kind():
-    from qa_service.compose import stated_kinds
+    from qa_service.asked import stated_kinds
 
     assert "drug" in stated_kinds("The FDA has approved bupropion and varenicline for smoking cessation.")
     assert "drug" not in stated_kinds("Quit lines provide telephone-based counselling to tobacco users.")
@@ -1105,7 +1099,8 @@ def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_w
 
 
 def test_a_sentence_stating_each_kind_a_question_asks_is_lifted_above_one_stating_one():
-    from qa_service.compose import AnswerSentence, _favour_the_kind_asked, stated_kinds
+    from qa_service.asked import stated_kinds
+    from qa_service.compose import AnswerSentence, _favour_the_kind_asked
 
     trial = AnswerSentence(text="With a median follow-up of 3.7 years, survival improved.", source=0, score=0.80)
     practice = AnswerSentence(text="It is usually given monthly for 2 years.", source=1, score=0.74)
@@ -1397,7 +1392,7 @@ def test_a_left_out_parts_sentence_past_a_quarter_over_is_shown_not_weighed(tmp_
 
 
 def test_a_question_is_split_into_parts_where_its_clauses_meet():
-    from qa_service.compose import question_parts
+    from qa_service.asked import question_parts
 
     parts = question_parts(
         "starting xr naltrexone for OUD: dose, dosing interval, and how many opioid-free days first?"
@@ -1452,7 +1447,7 @@ def test_the_composer_reads_max_passages_and_fewer_for_a_dose_question(mini_inde
     ],
 )
 def test_only_an_ordinary_first_word_is_lower_cased_after_an_attribution(sentence, context, expected):
-    from qa_service.compose import _lower_first
+    from qa_service.render import _lower_first
 
     assert _lower_first(sentence, context) == expected
 
@@ -1517,7 +1512,7 @@ def test_a_list_item_taken_alone_ends_without_its_trailing_conjunction(rt_and_bm
 )
 def test_a_recommendation_shows_its_strength_and_evidence_as_stated(metadata, shown):
     from ingest import Chunk
-    from qa_service.compose import strength_text
+    from qa_service.render import strength_text
 
     chunk = Chunk("c", "d", 0, "Give 8 Gy.", 0, 10, "T", (), ((0, 10),), rec_id="BM-RT-01", metadata=metadata)
 
@@ -1535,7 +1530,7 @@ def test_a_recommendation_shows_its_strength_and_evidence_as_stated(metadata, sh
 )
 def test_a_body_named_in_full_is_attributed_by_its_initials(body: str, expected: str) -> None:
     from ingest import Chunk
-    from qa_service.compose import attribution
+    from qa_service.render import attribution
 
     chunk = Chunk("c", "d", 0, "Offer naloxone.", 0, 15, "T", (), ((0, 15),), issuing_body=body, year=2022)
     assert attribution(chunk) == expected

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from qa_service.app import create_app
-from qa_service.compose import AnswerSentence, Candidate, Composed, ExtractiveComposer, render
+from qa_service.compose import AnswerSentence, Candidate, Composed, ExtractiveComposer
 from qa_service.grounding import citations_in, numbers_in, strip_citations
 from qa_service.llm import LLMComposer, is_decline, split_generated
 from qa_service.llm_client import (
@@ -36,6 +36,7 @@ from qa_service.llm_client import (
     current_cancel,
 )
 from qa_service.pipeline import QAPipeline
+from qa_service.render import render
 from qa_service.schemas import AskRequest, AskResponse, SearchRequest
 from qa_service.settings import AnswerSettings, LLMSettings, Settings
 from tests.fakes.service import FakePipeline, serve
