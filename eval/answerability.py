@@ -30,7 +30,7 @@ from eval.fit_gate import GateSamples, answers, collect, columns, fit_logistic, 
 from eval.gold import EvalSet, load_benchmark, load_gold
 
 if TYPE_CHECKING:
-    from qa_service.abstention import GateModel
+    from qa_service.gate_model import GateModel
     from qa_service.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

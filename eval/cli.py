@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from eval.gold import EvalSet
     from eval.runner import RunResult
     from eval.targets import EvalTarget
-    from qa_service.abstention import GateModel
+    from qa_service.gate_model import GateModel
     from qa_service.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
@@ -353,7 +353,7 @@ def _fit_gate(args: argparse.Namespace) -> int:
     dataset = replace(sets[0], name="+".join(s.name for s in sets), questions=tuple(questions))
     if all(q.answerable for q in dataset.questions) or not any(q.answerable for q in dataset.questions):
         raise EvalError(f"{', '.join(map(str, paths))}: the gate needs both answerable and unanswerable questions")
-    from qa_service.abstention import FEATURES
+    from qa_service.gate_model import FEATURES
 
     features = [f.strip() for f in args.features.split(",")] if args.features else None
     unknown = [f for f in features or () if f not in FEATURES]
@@ -413,7 +413,7 @@ def _answerability(args: argparse.Namespace) -> int:
     import shlex
 
     from eval.answerability import collect_source, leave_one_source_out, project_sources, restated_answers
-    from qa_service.abstention import FEATURES, packaged_gate
+    from qa_service.gate_model import FEATURES, packaged_gate
 
     settings = _settings()
     current = packaged_gate()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa_service.abstention import FEATURES, GateModel, packaged_gate
+from qa_service.gate_model import FEATURES, GateModel, packaged_gate
 
 if TYPE_CHECKING:
     from eval.gold import EvalSet

@@ -43,6 +43,8 @@ other drugs.
 ("per WHO", "CDC 2022") whose answer quotes no passage of that source is not penalised but answered with
 `caution`, its reason naming the source (`sources_unanswered`).
 
+The lexical features are computed in `qa_service/gate_features.py`, the checks on the answer's numbers in
+`qa_service/dose_checks.py`, and the fitted model is read by `qa_service/gate_model.py`.
 A gate file (qa_service/data/gate.json) names the features it weighs, its weights, bias, threshold
 and how it was fitted: `guideline-qa eval answerability --write` fits it on several sources at once
 (eval/answerability.py) and records the leave-one-source-out figures as its provenance.
@@ -50,21 +52,17 @@ and how it was fitted: `guideline-qa eval answerability --write` fits it on seve
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
-from importlib import resources
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
-from ingest.keywords import normalise
 from qa_service.asked import QUESTION_BREAK, asked_kinds, asks_a_dose
 from qa_service.dose_checks import (
     ASKS_QUANTITY,
@@ -88,10 +86,25 @@ from qa_service.dose_checks import (
     untimed_part,
     with_units_from_headers,
 )
+from qa_service.gate_features import (
+    QUANTITY_WORDS,
+    coverage,
+    covered_clauses,
+    idf_table,
+    naming_clauses,
+    negated_vocabulary,
+    neighbour_similarity,
+    question_terms,
+    silent_terms,
+    starts_a_word,
+    term_weight,
+    uncovered_negation,
+    unknown_terms,
+)
+from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.grounding import strip_citations
-from qa_service.judge import JudgeModel
 from qa_service.population import CHILD_WORDS, population_conflict, question_population
-from qa_service.quantities import drug_mentions, drugs_in
+from qa_service.quantities import drugs_in
 from qa_service.retrieval import (
     NAME_WORD,
     bodies_named_in_full,
@@ -100,96 +113,11 @@ from qa_service.retrieval import (
     source_name_table,
     without_body_names,
 )
-from qa_service.vocabulary import expand_query, query_words, question_words, words_starting_with
+from qa_service.vocabulary import expand_query
 
 if TYPE_CHECKING:
     from qa_service.compose import Candidate, Composed
     from qa_service.retrieval import Hit
-
-GATE_FILE = "data/gate.json"
-GATE_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class GateModel:
-    """The gate's fitted logistic model, read from a data file that records how it was fitted.
-
-    `guideline-qa eval answerability --write` refits it on several sources and writes the file; the
-    service reads the packaged `qa_service/data/gate.json`.
-    """
-
-    features: tuple[str, ...]
-    weights: dict[str, float]
-    bias: float
-    quantity_penalty: float
-    threshold: float
-    provenance: dict[str, Any]
-    caution_band: float = 0.15
-    """Answers scoring within this much above the threshold are flagged as resting on partial evidence."""
-    judge: JudgeModel | None = None
-    """How the learned judge's logit combines with the score (`qa_service/judge.py`); None: no judge."""
-    dense_reference: float | None = None
-    """The `neighbour_similarity` of the index the gate was fitted on. Over another index, the question's best
-    cosine is read shifted by that index's own neighbour similarity less this one; None: read as it is."""
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], where: str = GATE_FILE) -> GateModel:
-        """A model from the file's JSON; a clear error naming the file when it is not one."""
-        if data.get("format_version") != GATE_FORMAT:
-            raise ValueError(f"{where}: format_version {data.get('format_version')!r} is not {GATE_FORMAT}")
-        features = tuple(data["features"])
-        unknown = [f for f in features if f not in FEATURES]
-        missing = [f for f in features if f not in data["weights"]]
-        if unknown or missing:
-            raise ValueError(f"{where}: unknown features {unknown} or features without a weight {missing}")
-        return cls(
-            features=features,
-            weights={f: float(data["weights"][f]) for f in features},
-            bias=float(data["bias"]),
-            quantity_penalty=float(data["quantity_penalty"]),
-            threshold=float(data["threshold"]),
-            provenance=dict(data.get("provenance", {})),
-            caution_band=float(data.get("caution_band", 0.15)),
-            judge=JudgeModel.from_json(data["judge"], where) if data.get("judge") else None,
-            dense_reference=float(data["dense_reference"]) if data.get("dense_reference") is not None else None,
-        )
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> GateModel:
-        """The model in `path`, or the packaged one."""
-        if path is None:
-            return packaged_gate()
-        return cls.from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
-
-    def to_json(self) -> dict[str, Any]:
-        """The file's JSON."""
-        return (
-            {
-                "format_version": GATE_FORMAT,
-                "features": list(self.features),
-                "weights": self.weights,
-                "bias": self.bias,
-                "quantity_penalty": self.quantity_penalty,
-                "threshold": self.threshold,
-                "caution_band": self.caution_band,
-                "provenance": self.provenance,
-            }
-            | ({"judge": self.judge.to_json()} if self.judge else {})
-            | ({"dense_reference": self.dense_reference} if self.dense_reference is not None else {})
-        )
-
-    def score(self, features: dict[str, float], *, penalised: bool) -> float:
-        """sigmoid(bias + sum of weight x feature), cut by the quantity penalty when penalised."""
-        z = self.bias + sum(self.weights[name] * features[name] for name in self.features)
-        probability = 1.0 / (1.0 + math.exp(-z))
-        return probability * self.quantity_penalty if penalised else probability
-
-
-@lru_cache(maxsize=1)
-def packaged_gate() -> GateModel:
-    """The gate fitted for the service, shipped in the package."""
-    text = resources.files("qa_service").joinpath(GATE_FILE).read_text(encoding="utf-8")
-    return GateModel.from_json(json.loads(text))
 
 
 # A dose question (`asks_a_dose`) needs a dose in the answer (`states_dose`): not a concentration (14 mg/dL), not a
@@ -224,299 +152,6 @@ class Evidence:
     passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
 
 
-# "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
-# A question's "not" negates a verb ("ok to not give zol?"), not a population, so questions use _EXCLUDED.
-_NEGATED_AFTER = (
-    r"[- ]+(?:(?:known|prior|previous|hx|history|evidence|sign|signs)\s+(?:of\s+)?)?"
-    r"([a-z][a-z0-9]*)(?:[ -]([a-z][a-z0-9]*))?"
-)
-_NEGATED = re.compile(r"\b(?:no|without|non|not|never)" + _NEGATED_AFTER, re.IGNORECASE)
-_EXCLUDED = re.compile(r"\b(?:no|without|non)" + _NEGATED_AFTER, re.IGNORECASE)
-
-
-def negated_vocabulary(index: SearchIndex) -> frozenset[str]:
-    """Keywords the corpus itself speaks of as absent ("no pathological fracture", "without bone involvement")."""
-    found: set[str] = set()
-    for chunk in index.chunks:
-        for first, second in _NEGATED.findall(normalise(chunk.text)):
-            found |= set(keyword_tokens(f"{first} {second}"))
-    return frozenset(found)
-
-
-def uncovered_negation(question: str, idf: dict[str, float], negated: frozenset[str]) -> bool:
-    """Whether the question excludes something the corpus talks about but never as absent ("no cancer hx").
-
-    The guidelines then speak of the very population the question rules out.
-    """
-    for first, _second in _EXCLUDED.findall(normalise(question)):
-        tokens = set(keyword_tokens(first))
-        for _, expansions in query_words(first):  # the same abbreviation lookup the question's terms get
-            for expansion in expansions:
-                tokens |= set(keyword_tokens(expansion))
-        if tokens and any(t in idf for t in tokens) and not any(_same_word(t, n) for t in tokens for n in negated):
-            return True
-    return False
-
-
-def _same_word(a: str, b: str) -> bool:
-    """Equal stems, or noun and adjective of one word (metastas-es, metastat-ic: 7 letters in common)."""
-    return a == b or (len(a) >= 7 and len(b) >= 7 and a[:7] == b[:7])
-
-
-def idf_table(index: SearchIndex) -> tuple[dict[str, float], float]:
-    """Token -> IDF over chunks, and the highest IDF (used for words the corpus never uses)."""
-    counts: dict[str, int] = {}
-    for chunk in index.chunks:
-        for token in set(keyword_tokens(chunk.embedding_text())):
-            counts[token] = counts.get(token, 0) + 1
-    n = max(len(index.chunks), 1)
-    table = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in counts.items()}
-    return table, math.log(1 + (n + 0.5) / 0.5)
-
-
-NEIGHBOUR_SAMPLE = 400
-"""Passages whose nearest neighbour in another document `neighbour_similarity` averages over (a seeded sample)."""
-
-
-def neighbour_similarity(index: SearchIndex, sample: int = NEIGHBOUR_SAMPLE, seed: int = 0) -> float | None:
-    """How close the index's passages sit to their nearest passage in another document: the mean, over a seeded
-    sample of passages, of the best cosine to a passage of another document; None with fewer than two documents.
-
-    In a corpus of pages written to one template (MedQuAD's "What are the symptoms of ...") every page has a near
-    twin, and a question finds a close passage whether or not its own page is there; guideline chapters sit further
-    apart. The gate reads the question's best cosine relative to this (`GateModel.dense_reference`).
-    """
-    vectors = np.asarray(index.vectors, dtype=np.float32)
-    documents = np.array([c.doc_id for c in index.chunks])
-    if len(vectors) < 2 or len(set(documents.tolist())) < 2:
-        return None
-    rows = np.sort(np.random.default_rng(seed).choice(len(vectors), size=min(sample, len(vectors)), replace=False))
-    best = np.full(len(rows), -1.0, dtype=np.float32)
-    for start in range(0, len(vectors), 8192):  # in blocks: a large index's full similarity matrix is not needed
-        block = vectors[rows] @ vectors[start : start + 8192].T
-        block[documents[rows][:, None] == documents[None, start : start + 8192]] = -1.0
-        best = np.maximum(best, block.max(axis=1))
-    return float(best.mean())
-
-
-QUANTITY_WORDS = frozenset(
-    keyword_tokens(
-        "dose doses dosing dosage much many mg gy long often interval duration frequency schedule fractionation "
-        "threshold cutoff cut off percent percentage rate survival mcg iu units daily weekly monthly"
-    )
-)
-
-
-_AGE_SEX = re.compile(r"^\d{1,3}(?:m|f|yo|y|yrs?|yr)$")  # "65M", "58F", "85yo": the patient, not the topic
-
-
-@lru_cache(maxsize=4096)
-def _term_groups(question: str, ignore: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
-    """Each keyword of the question with its alternatives, beside the word as written."""
-    phrasing = question_words()
-    groups: list[tuple[str, frozenset[str]]] = []
-    previous = ""
-    for word, expansions in query_words(question):
-        after_how, previous = previous == "how", word
-        # "how often", "how soon", "how much", "how strong": the word after "how" names the kind of answer
-        # asked for (a time, an amount, a grade), not the subject the passages must cover.
-        if word in phrasing or _AGE_SEX.match(word) or (after_how and word.isalpha()):
-            continue
-        # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
-        tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}
-        for expansion in expansions:
-            tokens |= set(keyword_tokens(expansion))
-        tokens -= ignore
-        if tokens and all(tokens != g for _, g in groups):
-            groups.append((word, frozenset(tokens)))
-    return tuple(groups)
-
-
-def question_terms(question: str, *, ignore: frozenset[str] = frozenset()) -> tuple[frozenset[str], ...]:
-    """The question's keywords, each with its alternatives: "zol" stands for itself or zoledronic acid.
-
-    Question phrasing ("next step", "vs", "ok?"), patient age and sex ("65M") and single letters
-    are left out: they say nothing about whether the guidelines cover the subject. Cached: one
-    answer asks for them several times (coverage, quantity coverage, unknown words).
-    """
-    return tuple(group for _, group in _term_groups(question, ignore))
-
-
-def _weight(group: frozenset[str], idf: dict[str, float], max_idf: float) -> float:
-    known = [idf[t] for t in group if t in idf]
-    return max(known) if known else max_idf
-
-
-# A threshold the guidelines state ("above 60 mL/min", "less than 2 hours", "< 30"): a patient's value
-# in the question ("CrCl 75") is covered by a threshold it falls on the stated side of.
-_THRESHOLD = re.compile(
-    r"(above|over|more than|greater than|exceeding|at least|>=|≥|>"
-    r"|below|under|less than|fewer than|up to|at most|<=|≤|<)\s*(\d+(?:\.\d+)?)"
-)
-_ABOVE = frozenset({"above", "over", "more than", "greater than", "exceeding", ">"})
-_AT_LEAST = frozenset({"at least", ">=", "≥"})
-_AT_MOST = frozenset({"up to", "at most", "<=", "≤"})
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?;])\s+")
-
-
-@lru_cache(maxsize=4096)
-def _thresholds(text: str) -> tuple[tuple[frozenset[str], tuple[tuple[str, float], ...]], ...]:
-    """Each sentence of `text` that states a threshold: its keywords and its thresholds."""
-    found = []
-    for sentence in _SENTENCE_END.split(text.lower()):
-        limits = tuple((word, float(value)) for word, value in _THRESHOLD.findall(sentence))
-        if limits:
-            found.append((frozenset(keyword_tokens(sentence)), limits))
-    return tuple(found)
-
-
-def _meets(value: float, word: str, limit: float) -> bool:
-    if word in _ABOVE:
-        return value > limit
-    if word in _AT_LEAST:
-        return value >= limit
-    if word in _AT_MOST:
-        return value <= limit
-    return value < limit
-
-
-def _meets_threshold(value: float, about: frozenset[str], text: str) -> bool:
-    """Whether `text` has a sentence on `about` whose threshold `value` meets (CrCl 75: "clearance above 60")."""
-    return any(
-        sentence_tokens & about and any(_meets(value, word, limit) for word, limit in limits)
-        for sentence_tokens, limits in _thresholds(text)
-    )
-
-
-def _number(group: frozenset[str]) -> float | None:
-    if len(group) == 1:
-        (token,) = group
-        if token.replace(".", "", 1).isdigit():
-            return float(token)
-    return None
-
-
-def coverage(
-    question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
-) -> float:
-    """IDF-weighted share of the question's keywords (any of their alternatives) present in the passages.
-
-    A number the passages do not state is covered by a threshold it meets, in a sentence about a word
-    next to it in the question ("CrCl 75" by "creatinine clearance above 60").
-    """
-    groups = question_terms(question, ignore=ignore)
-    if not groups:
-        return 0.0
-    present = set(keyword_tokens(passages_text))
-
-    def covered(i: int) -> bool:
-        if groups[i] & present:
-            return True
-        value = _number(groups[i])
-        if value is None:
-            return False
-        # The threshold must be about what the number measures: a word next to it in the question.
-        about = frozenset().union(*(g for g in groups[max(i - 1, 0) : i + 2] if _number(g) is None))
-        return _meets_threshold(value, about, passages_text)
-
-    total = sum(_weight(g, idf, max_idf) for g in groups)
-    hit = sum(_weight(g, idf, max_idf) for i, g in enumerate(groups) if covered(i))
-    return hit / total if total else 0.0
-
-
-# Where a clinician's question turns from one thing to the next: sentence ends, question marks,
-# semicolons, colons, commas and spaced dashes ("58M, on oxycodone - how to taper?").
-MIN_CLAUSE_TERMS = 2
-
-
-_NEGATED_CLAUSE = re.compile(r"(?:no|not|without|never|non)\b", re.IGNORECASE)
-"""A clause saying what the patient lacks ("no bone disease", "never had a BMA"): the story, not what is asked."""
-
-
-def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
-    """The question's clauses that name at least two things (keywords other than `ignore`), but for those saying
-    what the patient lacks (`_NEGATED_CLAUSE`): "RCC w 3 lung oligomets, no bone disease - SBRT to the lung
-    lesions?" is no question about bone disease, which a bone-metastasis corpus covers whole."""
-    clauses = (c.strip() for c in QUESTION_BREAK.split(question))
-    return [
-        c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS and not _NEGATED_CLAUSE.match(c)
-    ]
-
-
-def covered_clauses(
-    question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
-) -> list[tuple[str, float]]:
-    """Each clause of the question naming at least two things, with its `coverage` by the passages."""
-    return [
-        (c, coverage(c, passages_text, idf, max_idf, ignore=ignore)) for c in naming_clauses(question, ignore=ignore)
-    ]
-
-
-def clause_coverage(
-    question: str, passages_text: str, idf: dict[str, float], max_idf: float, *, ignore: frozenset[str] = frozenset()
-) -> float:
-    """The best `coverage` of any clause of the question naming at least two things (the whole question's
-    coverage when no clause does)."""
-    clauses = covered_clauses(question, passages_text, idf, max_idf, ignore=ignore)
-    return max((score for _, score in clauses), default=coverage(question, passages_text, idf, max_idf, ignore=ignore))
-
-
-def names_a_drug(word: str) -> bool:
-    """Whether a word names a drug: one of the drug list, or it ends as drug names do (`drug_mentions`)."""
-    return any(name == word for _, _, name in drug_mentions(word))
-
-
-def _known(group: frozenset[str], idf: dict[str, float]) -> bool:
-    """Whether the corpus uses the word under one of its alternatives; a code's number says nothing on its own
-    ("ICD-10" is not known because the corpus writes "10")."""
-    words = [t for t in group if not t.isdigit()]
-    return any(t in idf for t in (words or group))
-
-
-def unknown_terms(
-    question: str,
-    idf: dict[str, float],
-    is_common: Callable[[str], bool] | None = None,
-    is_shorthand: Callable[[str], bool] | None = None,
-) -> int:
-    """Question keywords the corpus never uses, under any of their alternatives.
-
-    With `is_common` (a word of everyday English: one whole word piece of the encoder's
-    vocabulary), everyday words are not counted: a small corpus never says "came", "stop" or
-    "worry", and their absence says nothing about whether it covers the question; "teriparatide"
-    or "romosozumab" does. With `is_shorthand` (`starts_a_word` over the index's keywords), a word
-    standing for one of them is not counted either: "physio", "bup" and "tox" are a clinician's
-    shorthand for the corpus's "physiotherapy", "buprenorphine" and "toxicology", not a subject it lacks.
-    """
-    return sum(
-        2 if names_a_drug(word) else 1
-        for word, group in _term_groups(question, frozenset())
-        if not _known(group, idf)
-        and not (is_common is not None and is_common(word))
-        and not (is_shorthand is not None and is_shorthand(word))
-    )
-
-
-_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
-
-
-def silent_terms(question: str, idf: dict[str, float], is_shorthand: Callable[[str], bool]) -> frozenset[str]:
-    """Keywords of the question that the coverage features skip: words the corpus never uses that stand
-    for one it does ("physio", "bup", "max": the start of a corpus word) or only count ("1st", "2nd").
-
-    Counted, such a word is a rare word the passages lack, and it weighs as much as the corpus's
-    rarest: "naltrexone for OUD: how many opioid-free days before 1st dose" read as half covered by
-    the passage saying "7-10 days free of opioids ... before the first naltrexone dose".
-    """
-    silent: set[str] = set()
-    for word, group in _term_groups(question, frozenset()):
-        if not any(t in idf for t in group) and (_ORDINAL.fullmatch(word) or is_shorthand(word)):
-            silent |= group
-    return frozenset(silent)
-
-
 def dose_clauses(question: str) -> list[str]:
     """The clauses of a question that ask a dose."""
     return [clause for clause in QUESTION_BREAK.split(NOT_ASKED.sub(" ", question)) if asks_a_dose(clause)]
@@ -526,49 +161,6 @@ def dose_uses(question: str) -> list[str]:
     """The uses a dose question names: what follows "for" or "in" in a clause asking a dose ("zoledronic acid
     dose for hypercalcaemia of malignancy" -> "hypercalcaemia of malignancy")."""
     return [m.group(1).strip() for clause in dose_clauses(question) for m in USE_AFTER.finditer(clause)]
-
-
-MIN_CLIPPED_LENGTH = 3
-"""Letters a clipped word needs before it counts as the start of a longer word ("ox" starts too much)."""
-
-
-MIN_CONTRACTED_LENGTH = 5
-"""Letters a contraction needs: "psma" has its letters in order in "plasma", "outpt" in "outpatient" only."""
-
-
-def starts_a_word(word: str, vocabulary: Sequence[str]) -> bool:
-    """Whether `word` stands for a longer word (by two letters or more) of the sorted `vocabulary`: it starts it
-    ("physio"), or, five letters or more, it has its first letter and the rest in order ("outpt")."""
-    word = word.lower()
-    if len(word) < MIN_CLIPPED_LENGTH or not word.isalpha():
-        return False
-    if any(len(longer) >= len(word) + 2 for longer in words_starting_with(vocabulary, word)):
-        return True
-    return len(word) >= MIN_CONTRACTED_LENGTH and any(  # a contraction: "outpt" for "outpatient"
-        len(word) + 2 <= len(longer) <= 3 * len(word) and _letters_in_order(word, longer)
-        for longer in words_starting_with(vocabulary, word[0])
-    )
-
-
-def _letters_in_order(short: str, long: str) -> bool:
-    rest = iter(long)
-    return all(ch in rest for ch in short)
-
-
-FEATURES = (
-    "dense",
-    "coverage",
-    "sentence",
-    "agreement",
-    "quantity_coverage",
-    "unknown",
-    "negation",
-    "rerank",
-    "rerank_margin",
-    "header_coverage",
-    "clause_coverage",
-)
-"""Every feature the gate can weigh; a gate file uses some of them (see the module docstring)."""
 
 
 def judge(
@@ -928,7 +520,7 @@ class EvidenceGate:
         """The words of a dose question's use that the index knows, each with its IDF weight: "myeloma" in
         "myeloma bone disease" is the use; "bone" and "disease" are found in any bone-metastasis passage."""
         groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
-        return [(g, _weight(g, self._idf, self._max_idf)) for g in groups]
+        return [(g, term_weight(g, self._idf, self._max_idf)) for g in groups]
 
     def doses_for_other_uses(
         self, question: str, composed: Composed, candidates: Sequence[Candidate]

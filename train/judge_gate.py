@@ -134,7 +134,7 @@ def fit(rows: Sequence[Row], band: float, budget: float, l2: float) -> dict[str,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from qa_service.abstention import GateModel
+    from qa_service.gate_model import GateModel
     from qa_service.judge import JudgeModel
     from qa_service.rerank import Reranker
 

@@ -10,7 +10,7 @@ import pytest
 from eval.answerability import auroc, fit_sources, leave_one_source_out, near_miss_benchmark, restated_answers
 from eval.errors import EvalDataError
 from eval.fit_gate import GateSamples
-from qa_service.abstention import FEATURES, packaged_gate
+from qa_service.gate_model import FEATURES, packaged_gate
 
 
 def samples(n_pos: int, n_neg: int, *, shift: float = 0.0, seed: int = 0) -> GateSamples:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from eval.fit_gate import FEATURES, GateSamples, answers, cross_validate, fit_logistic, folds_of, model_with, rates
-from qa_service.abstention import packaged_gate
+from qa_service.gate_model import packaged_gate
 
 
 def synthetic(n_pos: int = 60, n_neg: int = 15, seed: int = 1) -> GateSamples:
@@ -123,7 +123,7 @@ def test_cli_writes_the_refitted_gate_with_the_in_use_threshold_and_its_provenan
     from eval import fit_gate as fit_module
     from guideline_qa import cli
     from qa_service import pipeline as pipeline_module
-    from qa_service.abstention import GateModel, packaged_gate
+    from qa_service.gate_model import GateModel, packaged_gate
 
     current = packaged_gate()
     features = ("dense", "coverage", "clause_coverage")

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from ingest import SentenceTransformerEmbedder
-from qa_service.abstention import neighbour_similarity
+from qa_service.gate_features import neighbour_similarity
 
 pytestmark = pytest.mark.slow
 

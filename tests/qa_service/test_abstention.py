@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from ingest import keyword_tokens
-from qa_service.abstention import judge, packaged_gate
+from qa_service.abstention import judge
 from qa_service.compose import AnswerSentence, Composed
 from qa_service.dose_checks import doses_only_for_other_drugs, drugs_taken, table_rows_for_other_drugs
+from qa_service.gate_model import packaged_gate
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
 from qa_service.population import population_conflict, question_population
 from qa_service.schemas import AskRequest, Filters
@@ -251,7 +252,7 @@ def test_words_that_only_look_like_a_request_for_a_dose_are_not_penalised(not_as
 
 
 def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
-    from qa_service.abstention import question_terms
+    from qa_service.gate_features import question_terms
 
     terms = question_terms("72F, breast ca, hot spot on bone scan, X-ray normal: next step? f/u pls")
 
@@ -265,7 +266,7 @@ def test_question_phrasing_age_and_sex_are_not_terms_the_corpus_must_know():
 
 
 def test_contractions_leave_no_single_letter_terms_but_numbers_stay():
-    from qa_service.abstention import question_terms
+    from qa_service.gate_features import question_terms
 
     flat = set().union(*question_terms("I'm suspicious of mets, pt's scan neg: 8 Gy?"))
 
@@ -274,7 +275,7 @@ def test_contractions_leave_no_single_letter_terms_but_numbers_stay():
 
 
 def test_contractions_with_or_without_their_apostrophe_are_phrasing_not_subject():
-    from qa_service.abstention import question_terms, unknown_terms
+    from qa_service.gate_features import question_terms, unknown_terms
 
     question = "whats the dose if she's still sore, PT hasnt helped and it isn't better - theres ill effects?"
     flat = set().union(*question_terms(question))
@@ -284,7 +285,7 @@ def test_contractions_with_or_without_their_apostrophe_are_phrasing_not_subject(
 
 
 def test_a_code_the_corpus_never_uses_is_unknown_though_the_corpus_writes_its_number():
-    from qa_service.abstention import unknown_terms
+    from qa_service.gate_features import unknown_terms
 
     idf = dict.fromkeys([*keyword_tokens("code for a fracture of the femur in weeks"), "10"], 1.0)
 
@@ -300,7 +301,7 @@ def test_a_question_asking_what_percentage_asks_for_a_quantity():
 
 
 def test_indefinite_pronouns_and_done_are_phrasing_not_subject():
-    from qa_service.abstention import coverage, question_terms
+    from qa_service.gate_features import coverage, question_terms
 
     question = "how often should I check the PDMP for someone on opioids - can it be done online?"
     flat = set().union(*question_terms(question))
@@ -313,7 +314,7 @@ def test_indefinite_pronouns_and_done_are_phrasing_not_subject():
 
 
 def test_the_word_after_how_names_the_kind_of_answer_not_the_subject():
-    from qa_service.abstention import question_terms
+    from qa_service.gate_features import question_terms
 
     flat = set().union(*question_terms("OUD by DSM-5: how many criteria make it severe, how soon to reassess?"))
     assert not flat & {*keyword_tokens("many soon")}
@@ -323,13 +324,13 @@ def test_the_word_after_how_names_the_kind_of_answer_not_the_subject():
 
 
 def test_a_question_of_only_phrasing_words_has_no_terms():
-    from qa_service.abstention import question_terms
+    from qa_service.gate_features import question_terms
 
     assert question_terms("ok vs next step pls?") == ()
 
 
 def test_a_patient_value_is_covered_by_a_threshold_it_meets_and_not_by_one_it_misses():
-    from qa_service.abstention import coverage
+    from qa_service.gate_features import coverage
 
     passage = "When creatinine clearance is above 60 mL/min, the dose needs no change. Infuse over at least 15 minutes."
     idf = dict.fromkeys(keyword_tokens(passage + " 40 75"), 1.0)
@@ -345,7 +346,7 @@ def test_a_patient_value_is_covered_by_a_threshold_it_meets_and_not_by_one_it_mi
 
 
 def test_clause_coverage_is_the_best_covered_clause_of_a_story_like_question():
-    from qa_service.abstention import clause_coverage, coverage
+    from qa_service.gate_features import clause_coverage, coverage
 
     passage = "Methadone: see the patient at least every 2-3 days in the first week after starting it."
     idf = dict.fromkeys(keyword_tokens(passage + " grandson lumbar fusion surgeon"), 1.0)
@@ -364,7 +365,7 @@ def test_clause_coverage_is_the_best_covered_clause_of_a_story_like_question():
 
 
 def test_a_clause_saying_what_the_patient_lacks_is_not_the_clause_asked():
-    from qa_service.abstention import clause_coverage, naming_clauses
+    from qa_service.gate_features import clause_coverage, naming_clauses
 
     passage = "Bone metastases: stereotactic body radiotherapy for painful spinal disease; bone disease needs imaging."
     idf = dict.fromkeys(keyword_tokens(passage + " renal lung oligometastases lesions"), 1.0)
@@ -378,7 +379,7 @@ def test_a_clause_saying_what_the_patient_lacks_is_not_the_clause_asked():
 
 
 def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones_are():
-    from qa_service.abstention import unknown_terms
+    from qa_service.gate_features import unknown_terms
 
     idf = dict.fromkeys(keyword_tokens("spine radiotherapy single fraction"), 1.0)
     everyday = {"came", "back", "worry", "late"}
@@ -397,7 +398,7 @@ def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones
     "word", ["paroxetine", "deruxtecan", "zanubrutinib", "tocilizumab", "apixaban", "pamidronate", "butorphanol"]
 )
 def test_drug_names_are_recognised_by_their_inn_ending_or_the_drug_list(word):
-    from qa_service.abstention import names_a_drug
+    from qa_service.gate_features import names_a_drug
 
     assert names_a_drug(word)
 
@@ -406,13 +407,13 @@ def test_drug_names_are_recognised_by_their_inn_ending_or_the_drug_list(word):
     "word", ["pacemaker", "medulloblastoma", "unremarkable", "pancreas", "tibia", "mab", "peptide", "saline", "april"]
 )
 def test_words_that_are_not_drug_names_are_not_read_as_one(word):
-    from qa_service.abstention import names_a_drug
+    from qa_service.gate_features import names_a_drug
 
     assert not names_a_drug(word)
 
 
 def test_a_drug_the_corpus_never_names_counts_twice_among_unknown_words():
-    from qa_service.abstention import unknown_terms
+    from qa_service.gate_features import unknown_terms
 
     idf = dict.fromkeys(keyword_tokens("tamoxifen breast cancer prevention"), 1.0)
 
@@ -423,7 +424,7 @@ def test_a_drug_the_corpus_never_names_counts_twice_among_unknown_words():
 
 
 def test_shorthand_that_starts_a_corpus_word_is_not_unknown_but_a_drug_the_corpus_lacks_is():
-    from qa_service.abstention import starts_a_word, unknown_terms
+    from qa_service.gate_features import starts_a_word, unknown_terms
 
     idf = dict.fromkeys(keyword_tokens("physiotherapy buprenorphine toxicology testing pain"), 1.0)
     vocabulary = sorted(idf)
@@ -504,7 +505,7 @@ def test_a_table_row_whose_header_names_the_unit_states_its_dose():
 
 
 def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_rare_words():
-    from qa_service.abstention import clause_coverage, coverage, silent_terms, starts_a_word
+    from qa_service.gate_features import clause_coverage, coverage, silent_terms, starts_a_word
 
     passage = "A minimum of 7-10 days free of opioids is recommended before the first naltrexone dose."
     idf = dict.fromkeys(keyword_tokens(passage + " extended release injection teriparatide"), 1.0)
@@ -683,7 +684,7 @@ def test_unknown_words_count_in_the_clause_that_asks_not_in_the_story_around_it(
 
 
 def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_index):
-    from qa_service.abstention import idf_table, uncovered_negation
+    from qa_service.gate_features import idf_table, uncovered_negation
 
     idf, _ = idf_table(mini_index)
     negated = frozenset(keyword_tokens("fracture bone"))  # "no pathological fracture", "without bone involvement"
@@ -701,7 +702,7 @@ def test_excluding_what_the_corpus_never_speaks_of_as_absent_is_flagged(mini_ind
 def test_the_corpus_negated_vocabulary_reads_what_follows_no_without_and_non():
     from types import SimpleNamespace
 
-    from qa_service.abstention import negated_vocabulary
+    from qa_service.gate_features import negated_vocabulary
 
     chunks = [
         SimpleNamespace(text="Patients with no pathological fracture. Treat without delay."),
@@ -743,7 +744,7 @@ def test_the_remembered_everyday_words_stay_bounded(mini_pipeline, monkeypatch):
 
 
 def test_the_packaged_gate_file_loads_with_its_provenance():
-    from qa_service.abstention import FEATURES
+    from qa_service.gate_model import FEATURES
 
     gate = packaged_gate()
     assert set(gate.features) <= set(FEATURES) and gate.provenance["command"]
@@ -764,7 +765,7 @@ def _vector_index(vectors, documents):
 
 
 def test_neighbour_similarity_is_how_close_passages_sit_to_another_documents():
-    from qa_service.abstention import neighbour_similarity
+    from qa_service.gate_features import neighbour_similarity
 
     # Two documents written to one template: each passage has a near twin in the other document.
     twins = _vector_index([[1, 0.1, 0], [1, 0, 0.1], [0, 1, 0.1], [0.1, 1, 0]], ["a", "b", "a", "b"])
@@ -780,7 +781,9 @@ def test_neighbour_similarity_is_how_close_passages_sit_to_another_documents():
 def test_the_best_cosine_is_read_against_the_index_s_neighbour_similarity():
     from dataclasses import replace
 
-    from qa_service.abstention import EvidenceGate, neighbour_similarity, packaged_gate
+    from qa_service.abstention import EvidenceGate
+    from qa_service.gate_features import neighbour_similarity
+    from qa_service.gate_model import packaged_gate
 
     strong = {**STRONG, "answer_text": "Give 8 Gy in a single fraction. [1]", "question": "RT dose?"}
     as_is = judge(**strong)
@@ -800,7 +803,7 @@ def test_the_best_cosine_is_read_against_the_index_s_neighbour_similarity():
 def test_the_gate_file_keeps_its_dense_reference_through_a_round_trip():
     from dataclasses import replace
 
-    from qa_service.abstention import GateModel, packaged_gate
+    from qa_service.gate_model import GateModel, packaged_gate
 
     assert packaged_gate().dense_reference is not None
     model = replace(packaged_gate(), dense_reference=0.65)
@@ -812,7 +815,7 @@ def test_the_gate_file_keeps_its_dense_reference_through_a_round_trip():
 def test_a_gate_file_with_an_unknown_feature_is_refused_naming_the_file(tmp_path):
     import json
 
-    from qa_service.abstention import GateModel, packaged_gate
+    from qa_service.gate_model import GateModel, packaged_gate
 
     data = packaged_gate().to_json() | {"features": ["dense", "telepathy"]}
     path = tmp_path / "gate.json"

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa_service.abstention import GateModel, packaged_gate
+from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.judge import AnswerJudge, JudgeModel
 from qa_service.rerank import RerankerError
 

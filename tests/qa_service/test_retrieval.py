@@ -189,7 +189,7 @@ def test_clinical_shorthand_is_expanded():
 
 
 def test_rx_is_known_to_a_corpus_that_writes_prescription():
-    from qa_service.abstention import unknown_terms
+    from qa_service.gate_features import unknown_terms
 
     # "rx" alone was a word the corpus never uses: "duration of opioid rx ..." was refused at 0.10.
     idf = dict.fromkeys(keyword_tokens("duration of opioid prescription for acute pain after surgery"), 1.0)
