@@ -1,0 +1,43 @@
+"""The drugs a text names: the packaged lexicon, the generic names of the general table's brands, and common
+drug-name endings."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from qa_service.quantities.tokens import _normalise
+from qa_service.quantities.words import DRUG_SUFFIXES
+from qa_service.term_tables import GENERAL_TERMS, term_table
+
+
+@lru_cache(maxsize=1)
+def drug_lexicon() -> tuple[str, ...]:
+    """Known drug names, longest first: the packaged list, and the generic name each brand of the general
+    table (`abbreviations_general.tsv`, its brand-name section) stands for."""
+    text = resources.files("qa_service").joinpath("data/drugs.txt").read_text(encoding="utf-8")
+    names = {line.strip().lower() for line in text.splitlines() if line.strip() and not line.startswith("#")}
+    return tuple(sorted(names | _generic_names(), key=len, reverse=True))
+
+
+def _generic_names() -> set[str]:
+    """The first expansion of every entry in the general table's brand-name section (the generic name)."""
+    return {found[0].lower() for section, _, found in term_table(GENERAL_TERMS) if "brand names" in section and found}
+
+
+@lru_cache(maxsize=1)
+def _drug_pattern() -> re.Pattern[str]:
+    names = "|".join(re.escape(name) for name in drug_lexicon())
+    suffixes = "|".join(re.escape(suffix) for suffix in DRUG_SUFFIXES)
+    return re.compile(rf"(?<![\w-])(?:{names})(?![\w-])|\b[a-z]{{3,}}(?:{suffixes})\b")
+
+
+def drug_mentions(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, name) of each drug the text names: the packaged lexicon plus common drug-name endings."""
+    return [(m.start(), m.end(), m.group(0)) for m in _drug_pattern().finditer(text.lower())]
+
+
+def drugs_in(text: str) -> set[str]:
+    """Drug names mentioned in the text (lexicon plus suffix heuristics)."""
+    return {name for _, _, name in drug_mentions(_normalise(text))}
