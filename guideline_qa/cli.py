@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ingest import IngestError, IngestSummary, build_index
+from ingest.metadata import SIDECAR_SUFFIXES, misnamed_sidecar
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -58,7 +59,15 @@ def _print_documents(summary: IngestSummary) -> None:
 def _print_summary(summary: IngestSummary) -> None:
     _print_documents(summary)
     for path in summary.skipped:
-        print(f"skipped (unsupported type): {path}", file=sys.stderr)
+        document = misnamed_sidecar(path)
+        if document is not None:
+            print(
+                f"skipped: {path} is not read as the sidecar of {document.name}: name it "
+                f'"{document.name}{SIDECAR_SUFFIXES[0]}" to state its title, issuing body, year or URL',
+                file=sys.stderr,
+            )
+        else:
+            print(f"skipped (unsupported type): {path}", file=sys.stderr)
     for error in summary.errors:
         print(f"error: {error}", file=sys.stderr)
     if summary.up_to_date:

@@ -46,6 +46,22 @@ def is_metadata_file(path: Path) -> bool:
     return name == FOLDER_MANIFEST or name.endswith(SIDECAR_SUFFIXES)
 
 
+def misnamed_sidecar(path: Path) -> Path | None:
+    """The document a YAML file seems meant to describe when it is named like it without `.meta`
+    ("ng234.yaml" beside "ng234.pdf"). Such a file is not read (YAML is no document type, and a sidecar's name
+    says which document it describes): the ingest summary says how to name it instead of only skipping it."""
+    if path.suffix.lower() not in (".yaml", ".yml") or is_metadata_file(path):
+        return None
+    try:
+        siblings = sorted(path.parent.iterdir())
+    except OSError:
+        return None
+    for sibling in siblings:
+        if sibling.stem == path.stem and sibling.suffix.lower() not in (".yaml", ".yml") and sibling.is_file():
+            return sibling
+    return None
+
+
 def sidecar_for(path: Path) -> Path | None:
     """The sidecar file of a document, if there is one."""
     for base in (path.name, path.stem):

@@ -109,6 +109,22 @@ def test_skipped_and_malformed_files_are_listed_on_stderr(
     assert "1 skipped, 1 errors" in captured.out
 
 
+def test_a_yaml_named_like_a_document_is_skipped_with_the_sidecar_name_to_use(
+    tiny_corpus: Path, tmp_path: Path, ingest_fixtures: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copyfile(ingest_fixtures / "page.html", tiny_corpus / "ng 99.html")
+    (tiny_corpus / "ng 99.yaml").write_text("title: Spinal care\nyear: 2023\n", encoding="utf-8")
+    (tiny_corpus / "settings.yml").write_text("colour: blue\n", encoding="utf-8")
+
+    code = run(str(tiny_corpus), "--index", str(tmp_path / "index"), "--quiet")
+
+    err = capsys.readouterr().err
+    assert code == 0
+    named = tiny_corpus / "ng 99.yaml"
+    assert f'skipped: {named} is not read as the sidecar of ng 99.html: name it "ng 99.html.meta.yaml"' in err
+    assert f"skipped (unsupported type): {tiny_corpus / 'settings.yml'}" in err  # no document of that name
+
+
 def test_strict_makes_a_malformed_file_fatal_with_exit_code_2(
     tiny_corpus: Path, tmp_path: Path, ingest_fixtures: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -11,6 +11,7 @@ import ingest.loaders as loaders_module
 from ingest import HashEmbedder, build_index, load_paths, read_manifest
 from ingest.chunking import page_span
 from ingest.loaders import PageMark
+from ingest.metadata import misnamed_sidecar
 from tests.conftest import INGEST_FIXTURES
 
 
@@ -144,3 +145,16 @@ def test_the_pages_of_quoted_sentences_come_from_the_passage_s_page_marks() -> N
     assert pages_of(chunk, [(21, 42)]) == (5, 5, "3")
     assert pages_of(chunk, [(0, 20), (43, 49)]) == (4, 5, "2-3")
     assert pages_of(chunk, []) is None
+
+
+def test_a_yaml_named_like_a_document_is_recognised_as_a_misnamed_sidecar(folder: Path) -> None:
+    (folder / "page.yaml").write_text("year: 2020\n", encoding="utf-8")
+    (folder / "page.html.meta.yaml").write_text("year: 2020\n", encoding="utf-8")
+    (folder / "guidelines.yaml").write_text("defaults: {}\n", encoding="utf-8")
+    (folder / "other.yml").write_text("a: 1\n", encoding="utf-8")
+
+    assert misnamed_sidecar(folder / "page.yaml") == folder / "page.html"
+    assert misnamed_sidecar(folder / "page.html.meta.yaml") is None  # a sidecar already
+    assert misnamed_sidecar(folder / "guidelines.yaml") is None  # the folder manifest
+    assert misnamed_sidecar(folder / "other.yml") is None  # no document of that name
+    assert misnamed_sidecar(folder / "notes.txt") is None  # not YAML
