@@ -37,6 +37,7 @@ GOLD_FILES = {
     "realdocs_dev7.jsonl": (re.compile(r"^rdv7-\d{3}$"), 60, 14),  # rdv7-015 relabelled answerable (session 11)
     "realdocs_heldout6.jsonl": (re.compile(r"^rh6-\d{3}$"), 60, 15),
     "realdocs_dev8.jsonl": (re.compile(r"^rdv8-\d{3}$"), 60, 30),
+    "realdocs_dev9.jsonl": (re.compile(r"^rdv9-\d{3}$"), 60, 15),
     "realdocs_heldout7.jsonl": (re.compile(r"^rh7-\d{3}$"), 60, 15),
     "realdocs_heldout8.jsonl": (re.compile(r"^rh8-\d{3}$"), 60, 15),
     "realdocs_heldout9.jsonl": (re.compile(r"^rh9-\d{3}$"), 60, 15),
