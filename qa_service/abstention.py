@@ -31,8 +31,9 @@ Features (each in [0, 1]):
   title and headings: whether the passage is about what the question names.
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
 no number is penalised: "we have no dose" must not read as an answer; nor may an answer to a dose
-question that states no dose, unless the question asks how long or how often ("how long after the
-last dose ...?" asks for a time), nor one whose doses all belong to drugs the question does not name
+question that states no dose, unless the part of the question naming the dose asks how long or how often
+("how long after the last dose ...?" asks for a time; "what dose? and for how many days?" asks both), nor one
+whose doses all belong to drugs the question does not name
 (or that doses other drugs and never names the one asked), nor one to a question asking a dose per
 kilogram or per square metre that states no such dose for the drug asked, nor one asking a dose for a use
 ("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do,

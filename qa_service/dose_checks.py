@@ -336,10 +336,16 @@ def asks_a_quantity(question: str) -> bool:
 
 
 def asks_for_a_dose(asked: str) -> bool:
-    """Whether the question (without its `NOT_ASKED` phrases) asks for a dose: it names a dose or its unit, or asks
-    "how much" of a drug it names; "how long after the last dose ...?" asks for a time, counted from the dose."""
-    names_a_dose = asks_a_dose(asked) or bool(_HOW_MUCH.search(asked) and drugs_in(expand_query(asked)))
-    return names_a_dose and not _ASKS_TIME.search(asked)
+    """Whether the question (without its `NOT_ASKED` phrases) asks for a dose: one of its parts (`QUESTION_BREAK`)
+    names a dose or its unit, or asks "how much" of a drug the question names, and does not ask for a time ("how
+    long after the last dose ...?" asks for a time, counted from the dose). "What lofexidine dose? And for how many
+    days?" asks for a dose and a time."""
+    names_a_drug = bool(drugs_in(expand_query(asked)))
+    for part in QUESTION_BREAK.split(asked):
+        names_a_dose = asks_a_dose(part) or bool(names_a_drug and _HOW_MUCH.search(part))
+        if names_a_dose and not _ASKS_TIME.search(part):
+            return True
+    return False
 
 
 # A clause that asks something: "any IV warning", "will an immunoassay pick up fentanyl", "how fast should it go".

@@ -576,6 +576,17 @@ def test_how_much_asks_for_a_dose_only_of_a_drug_the_question_names():
     assert morphine.penalised  # a morphine dose asked, a percentage given
 
 
+def test_a_question_asking_a_dose_and_a_time_in_two_parts_still_asks_a_dose():
+    question = "Pt tapering off oxycodone with sweats. What lofexidine dose in mg? And for how many days?"
+    other_drugs = "Oxycodone 10 mg taken twice a day would contain a total of 20 mg of oxycodone daily. [1]"
+    asked_drug = "Lofexidine 0.54 mg four times daily for 5 to 7 days. [1]"
+    time_only = "how long after the last dose of methadone should I wait?"
+
+    assert judge(question=question, answer_text=other_drugs, **STRONG).penalised  # another drug's dose
+    assert not judge(question=question, answer_text=asked_drug, **STRONG).penalised
+    assert not judge(question=time_only, answer_text="Wait at least 24 hours. [1]", **STRONG).penalised
+
+
 def test_how_much_before_a_verb_or_a_comparison_asks_for_an_effect_not_a_dose():
     question = "62F on xanax 0.5mg bid now needs oxycodone. how much does the benzo combo raise OD death risk?"
     risk = judge(
