@@ -25,7 +25,8 @@ Features (each in [0, 1]):
 - `rerank`, `rerank_margin`: the learned relevance (qa_service/rerank.py) of the best passage, and
   how far it stands above the second;
 - `clause_coverage`: the best `coverage` of any one clause of the question that names two things or
-  more ("61M w chronic LBP, already on oxycodone, ... how often should I see him in the 1st week?"):
+  more (a guideline body's initials and a year name none: "ASCO/USPSTF 2019 rec?" says whose guidance is
+  asked) ("61M w chronic LBP, already on oxycodone, ... how often should I see him in the 1st week?"):
   a story's context clauses do not hide that the clause asking is covered;
 - `header_coverage`: the IDF-weighted share of the question's keywords in the best passage's own
   title and headings: whether the passage is about what the question names.

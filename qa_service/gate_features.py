@@ -245,13 +245,36 @@ _NEGATED_CLAUSE = re.compile(r"(?:no|not|without|never|non)\b", re.IGNORECASE)
 """A clause saying what the patient lacks ("no bone disease", "never had a BMA"): the story, not what is asked."""
 
 
+_YEAR = re.compile(r"^(?:19[5-9]\d|20[0-3]\d)$")
+
+
+@lru_cache(maxsize=1)
+def source_terms() -> frozenset[str]:
+    """Keywords that name a guideline's source rather than a subject: the initials of the bodies that issue
+    guidelines (`guideline_bodies`)."""
+    from qa_service.retrieval import guideline_bodies  # here: retrieval's module imports the gate's neighbours
+
+    return frozenset(keyword_tokens(" ".join(guideline_bodies()[0])))
+
+
+def names_a_subject(group: frozenset[str]) -> bool:
+    """Whether a keyword (with its alternatives) names a subject, not a guideline's source: a body's initials or
+    a year ("ASCO/USPSTF 2019 rec?") say whose guidance is asked, not about what."""
+    return not (group & source_terms()) and not any(_YEAR.match(t) for t in group)
+
+
 def naming_clauses(question: str, *, ignore: frozenset[str] = frozenset()) -> list[str]:
-    """The question's clauses that name at least two things (keywords other than `ignore`), but for those saying
-    what the patient lacks (`_NEGATED_CLAUSE`): "RCC w 3 lung oligomets, no bone disease - SBRT to the lung
-    lesions?" is no question about bone disease, which a bone-metastasis corpus covers whole."""
+    """The question's clauses that name at least two things (keywords other than `ignore`, bodies' initials and
+    years: `names_a_subject`), but for those saying what the patient lacks (`_NEGATED_CLAUSE`): "RCC w 3 lung
+    oligomets, no bone disease - SBRT to the lung lesions?" is no question about bone disease, which a
+    bone-metastasis corpus covers whole. "Metformin for breast ca prevention - ASCO/USPSTF rec?" names its
+    subject in the first clause only: the second names whose guidance is asked."""
     clauses = (c.strip() for c in QUESTION_BREAK.split(question))
     return [
-        c for c in clauses if len(question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS and not _NEGATED_CLAUSE.match(c)
+        c
+        for c in clauses
+        if sum(names_a_subject(g) for g in question_terms(c, ignore=ignore)) >= MIN_CLAUSE_TERMS
+        and not _NEGATED_CLAUSE.match(c)
     ]
 
 

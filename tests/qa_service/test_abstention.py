@@ -378,6 +378,21 @@ def test_a_clause_saying_what_the_patient_lacks_is_not_the_clause_asked():
     assert clause_coverage(question, passage, idf, 1.0) < 0.6
 
 
+def test_a_clause_naming_only_whose_guidance_is_asked_is_not_the_clause_asked():
+    from qa_service.gate_features import clause_coverage, naming_clauses
+
+    passage = (
+        "ASCO and USPSTF recommend tamoxifen or raloxifene for breast cancer risk reduction in women at high risk."
+    )
+    idf = dict.fromkeys(keyword_tokens(passage + " obese postmenopausal"), 1.0)
+    question = "metformin for breast ca prevention in obese women - ASCO/USPSTF 2019 rec?"
+
+    assert naming_clauses(question) == ["metformin for breast ca prevention in obese women"]
+    assert naming_clauses("tamoxifen - ASCO vs USPSTF 2019?") == []  # one subject: the whole question is read
+    # The sources are in the passage; what the question asks about (metformin) is not.
+    assert clause_coverage(question, passage, idf, 1.0) < 0.8
+
+
 def test_everyday_words_the_corpus_never_uses_are_not_unknown_but_technical_ones_are():
     from qa_service.gate_features import unknown_terms
 
