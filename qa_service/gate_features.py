@@ -22,6 +22,7 @@ from ingest.index import SearchIndex
 from ingest.keywords import normalise
 from qa_service.asked import QUESTION_BREAK
 from qa_service.quantities import drug_mentions
+from qa_service.retrieval import guideline_bodies
 from qa_service.vocabulary import query_words, question_words, words_starting_with
 
 # "no cancer", "without bone mets", "non-cancer", "no hx of malignancy": the negated word is the group after.
@@ -252,8 +253,6 @@ _YEAR = re.compile(r"^(?:19[5-9]\d|20[0-3]\d)$")
 def source_terms() -> frozenset[str]:
     """Keywords that name a guideline's source rather than a subject: the initials of the bodies that issue
     guidelines (`guideline_bodies`)."""
-    from qa_service.retrieval import guideline_bodies  # here: retrieval's module imports the gate's neighbours
-
     return frozenset(keyword_tokens(" ".join(guideline_bodies()[0])))
 
 
