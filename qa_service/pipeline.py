@@ -6,29 +6,25 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property, lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ingest import Chunk, Embedder, IngestError, keyword_tokens, load_embedder, open_index
+from ingest import Chunk, Embedder, IngestError, load_embedder, open_index
 from ingest.chunking import pages_of
 from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
+from qa_service.candidates import CandidateReader
 from qa_service.compose import (
     AnswerComposer,
-    Candidate,
     Composed,
     ExtractiveComposer,
-    governing_recommendations,
-    names_a_row,
-    points_back,
 )
 from qa_service.dose_checks import asked_doses_first
 from qa_service.errors import BadRequestError, NotFoundError
@@ -48,7 +44,7 @@ from qa_service.schemas import (
     SearchResponse,
 )
 from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
-from qa_service.vocabulary import Speller, expand_query
+from qa_service.vocabulary import Speller
 
 log = logging.getLogger("guideline_qa.pipeline")
 
@@ -66,14 +62,6 @@ def _also(reason: str | None, more: str) -> str:
 def _bodies(names: frozenset[str]) -> str:
     """Guideline bodies a question names, as a reason shows them: "ESMO, WHO"."""
     return ", ".join(sorted(n.upper() for n in names))
-
-
-_TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)
-MAX_TABLE_PARTS = 4
-"""Passages holding one table's rows that may be read together (`QAPipeline._with_rest_of_tables`): a longer
-table is not read whole."""
-TABLE_PARTS_RANK = 3
-"""Only a passage ranked among the first this many brings the rest of its table."""
 
 
 SOURCE_MEDIA_TYPES = {
@@ -166,6 +154,7 @@ class QAPipeline:
         self.chat_model = chat_model
         self.gate = EvidenceGate(index, embedder.count_tokens)
         self.judge = judge if judge is not None else load_judge(settings.answer, self.gate.model.judge)
+        self.reader = CandidateReader(index)
         self.speller = Speller.from_texts(c.embedding_text() for c in index.chunks)
         # Called with (question, evidence, composed any sentence) on every ask: how the gate is refitted.
         self.on_evidence: Callable[[str, Evidence, bool], None] | None = None
@@ -270,117 +259,6 @@ class QAPipeline:
             return LLMComposer(self.chat_model, self.extractive, self.settings.llm)
         return self.extractive
 
-    def candidates(self, hits: Sequence[Hit]) -> list[Candidate]:
-        """The retrieved passages as the composer reads them, in rank order."""
-        return [Candidate(chunk=self.index.chunks[h.row], row=h.row, rank=i) for i, h in enumerate(hits)]
-
-    def _with_recommendations(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates, each followed by the recommendation it sits under when that is not among them.
-
-        A guideline's rationale, remarks and implementation notes answer many questions in the words of the
-        question, while the recommendation they explain (with its strength) sits one heading up: "how often
-        do I see him during the taper?" finds "Recommendation 5 > Implementation Considerations". The
-        recommendation is read beside its passage (`Candidate.attached`), never in place of another.
-        """
-        governing = self._governing
-        return self._followed_by(candidates, lambda c: [governing[c.row]] if c.row in governing else [], attached=True)
-
-    def _with_rest_of_tables(self, question: str, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates, each passage under a table's heading followed by the passages holding that table's rows.
-
-        A table's rows, its notes and its continuation can be separate passages under one heading, and the rows a
-        question names may sit in one that retrieval ranks low: "pt on methadone ... what conversion factor?" finds
-        the table's notes, not the rows with "| Methadone | 4.7 |". The rows are read beside it
-        (`Candidate.attached`) where the question names one of them by its first cell, for a passage among the
-        first `TABLE_PARTS_RANK`: rows nobody asked for are noise in an answer.
-        """
-        parts = self._table_parts
-        q_tokens = set(keyword_tokens(expand_query(question)))
-
-        def named_parts(candidate: Candidate) -> list[int]:
-            if candidate.rank >= TABLE_PARTS_RANK:
-                return []
-            return [row for row in parts.get(candidate.row, ()) if names_a_row(q_tokens, self.index.chunks[row])]
-
-        return self._followed_by(candidates, named_parts, attached=True)
-
-    def _with_passages_pointed_back_to(self, candidates: list[Candidate]) -> list[Candidate]:
-        """The candidates, each passage that opens by pointing back followed by the passage before it in its document.
-
-        A passage can open on "In contrast, enzyme inhibitors may increase methadone's activity" or "This
-        recommendation was reached by consensus": the passage before it in the document ends on the sentence
-        pointed to. Brought in for that sentence only (`Candidate.only_before`), it lets the composer quote the
-        pair (`ExtractiveComposer.compose`) without competing with the others.
-        """
-        preceding = self._preceding
-
-        def pointed_back_to(candidate: Candidate) -> list[int]:
-            before = preceding.get(candidate.row)
-            if before is None or not candidate.chunk.sentences:
-                return []
-            start, end = candidate.chunk.sentences[0]
-            return [before] if points_back(candidate.chunk.text[start:end]) else []
-
-        return self._followed_by(candidates, pointed_back_to, only_before=True)
-
-    def _followed_by(
-        self,
-        candidates: list[Candidate],
-        companions: Callable[[Candidate], Iterable[int]],
-        *,
-        attached: bool = False,
-        only_before: bool = False,
-    ) -> list[Candidate]:
-        """The candidates, each followed by the passages `companions` names for it (rows) that are neither among
-        them nor hidden (`hiding`), read beside it as `attached` or `only_before` says."""
-        present = {c.row for c in candidates} | self._hidden
-        out: list[Candidate] = []
-        for candidate in candidates:
-            out.append(candidate)
-            for row in companions(candidate):
-                if row in present:
-                    continue
-                present.add(row)
-                out.append(
-                    Candidate(
-                        chunk=self.index.chunks[row],
-                        row=row,
-                        rank=candidate.rank,
-                        attached=attached,
-                        only_before=only_before,
-                    )
-                )
-        return out
-
-    @cached_property
-    def _preceding(self) -> dict[int, int]:
-        """Each passage's row -> the row of the passage before it in its document."""
-        by_doc: dict[str, list[tuple[int, int]]] = {}
-        for row, chunk in enumerate(self.index.chunks):
-            by_doc.setdefault(chunk.doc_id, []).append((chunk.position, row))
-        out: dict[int, int] = {}
-        for rows in by_doc.values():
-            rows.sort()
-            out.update((later, earlier) for (_, earlier), (_, later) in pairwise(rows))
-        return out
-
-    @cached_property
-    def _table_parts(self) -> dict[int, tuple[int, ...]]:
-        """Each row of a passage under a heading that holds a table -> the other passages under that heading holding
-        its rows, in document order (none where they are more than `MAX_TABLE_PARTS`: a long table is not read
-        whole)."""
-        sections: dict[tuple[str, tuple[str, ...]], list[tuple[int, int, bool]]] = {}
-        for row, chunk in enumerate(self.index.chunks):
-            sections.setdefault((chunk.doc_id, chunk.section), []).append(
-                (chunk.position, row, bool(_TABLE_ROW.search(chunk.text)))
-            )
-        out: dict[int, tuple[int, ...]] = {}
-        for members in sections.values():
-            tables = [row for _, row, holds_rows in sorted(members) if holds_rows]
-            if tables and len(tables) <= MAX_TABLE_PARTS and len(members) > 1:
-                out.update((row, tuple(r for r in tables if r != row)) for _, row, _ in members)
-        return out
-
     @contextmanager
     def hiding(self, rows: Collection[int]) -> Iterator[None]:
         """Answer as if these passages were not in the index (evaluation: `eval/answer_removed.py`).
@@ -429,10 +307,6 @@ class QAPipeline:
                 found[page] = PageRef(page=page, page_label=label)
         return [found[page] for page in sorted(found)]
 
-    @cached_property
-    def _governing(self) -> dict[int, int]:
-        return governing_recommendations(self.index.chunks)
-
     def ask(self, request: AskRequest) -> AskResponse:
         """Retrieve, compose, check the evidence; answer with citations or abstain.
 
@@ -472,11 +346,11 @@ class QAPipeline:
         result = self.retriever.retrieve(question, top_k, request.filters, lift_named_sources=lift)
         timings = dict(result.timings_ms)
         passages = [self._passage(h) for h in result.hits]
-        candidates = self.candidates(result.hits)
+        candidates = self.reader.candidates(result.hits)
         if answer_settings.attach_recommendations:
-            candidates = self._with_recommendations(candidates)
-        candidates = self._with_rest_of_tables(question, candidates)
-        candidates = self._with_passages_pointed_back_to(candidates)
+            candidates = self.reader.with_recommendations(candidates, self._hidden)
+        candidates = self.reader.with_rest_of_tables(question, candidates, self._hidden)
+        candidates = self.reader.with_passages_pointed_back_to(candidates, self._hidden)
         composer_name = request.composer or answer_settings.composer
         max_words = answer_settings.long_max_words if request.long else answer_settings.max_words
 
@@ -690,7 +564,6 @@ class QAPipeline:
 
 def _split_rendered(answer: str) -> list[str]:
     """Rendered answer sentences: each ends with its `[n]` marker."""
-    import re
 
     return [s.strip() for s in re.split(r"(?<=\])\s+", answer) if s.strip()]
 

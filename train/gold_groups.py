@@ -89,7 +89,7 @@ def set_groups(
             continue
         question = pipeline.read_question(q.question)
         result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
-        candidates = pipeline.candidates(result.hits)
+        candidates = pipeline.reader.candidates(result.hits)
         scored = composer.score_sentences(question, result.query_vector, candidates, max_passages=CANDIDATE_PASSAGES)
         texts = [sentence_passage(candidates[s.source].chunk, s.text, s.table_header) for s in scored]
         labels = [1.0 if holds_fact(t, q.key_facts) else 0.0 for t in texts]
@@ -140,7 +140,7 @@ def _quoted_with_answer_hidden(pipeline: Any, q: Any, question: str, rows: list[
         return []
     with pipeline.hiding(rows):
         result = pipeline.retriever.retrieve(question, CANDIDATE_PASSAGES)
-        candidates = pipeline.candidates(result.hits)
+        candidates = pipeline.reader.candidates(result.hits)
         composed = pipeline.extractive.compose(
             question, result.query_vector, candidates, max_words=pipeline.settings.answer.max_words
         )

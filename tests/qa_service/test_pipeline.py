@@ -433,12 +433,14 @@ def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(t
     pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
     opening = Candidate(chunk=index.chunks[1], row=1, rank=0)  # "In contrast, ..."
 
-    attached = pipeline._with_passages_pointed_back_to([opening])
+    attached = pipeline.reader.with_passages_pointed_back_to([opening])
 
     assert [(c.row, c.only_before) for c in attached] == [(1, False), (0, True)]
-    assert pipeline._with_passages_pointed_back_to(attached) == attached  # already there: not brought twice
+    assert pipeline.reader.with_passages_pointed_back_to(attached) == attached  # already there: not brought twice
+    hidden = frozenset({0})
+    assert pipeline.reader.with_passages_pointed_back_to([opening], hidden) == [opening]  # a hidden one stays hidden
     with pipeline.hiding([0]):
-        assert pipeline._with_passages_pointed_back_to([opening]) == [opening]  # a hidden passage stays hidden
+        assert "halves methadone levels" not in pipeline.ask(AskRequest(question=METHADONE_QUESTION)).answer
     response = pipeline.ask(AskRequest(question=METHADONE_QUESTION))
     assert not response.abstained
     assert "halves methadone levels. [1] In contrast, enzyme inhibitors" in response.answer
@@ -451,15 +453,14 @@ def test_a_passage_under_a_tables_heading_brings_the_table_rows_the_question_nam
     pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
     notes = Candidate(chunk=index.chunks[3], row=3, rank=0)  # "Multiply the dose ... by the conversion factor"
 
-    def brought(question: str, candidate: Candidate = notes) -> list[int]:
-        return [c.row for c in pipeline._with_rest_of_tables(question, [candidate]) if c.attached]
+    def brought(question: str, candidate: Candidate = notes, hidden: frozenset[int] = frozenset()) -> list[int]:
+        return [c.row for c in pipeline.reader.with_rest_of_tables(question, [candidate], hidden) if c.attached]
 
     assert brought("pt on methadone: what conversion factor do I use?") == [2]
     assert brought("conversion factors for hydromorphone and methadone?") == [1, 2]
     assert brought("how do I convert one opioid to another?") == []  # no row named: rows nobody asked for stay out
     assert brought("methadone conversion factor?", Candidate(chunk=index.chunks[3], row=3, rank=3)) == []
-    with pipeline.hiding([2]):
-        assert brought("pt on methadone: what conversion factor do I use?") == []
+    assert brought("pt on methadone: what conversion factor do I use?", hidden=frozenset({2})) == []  # stays hidden
     # The rows a question names are part of the table that answers it: the answer states them, cited to their passage.
     settings = Settings(index_dir=tmp_path / "index", answer=AnswerSettings(abstain_threshold=0.0))
     response = QAPipeline(index, embedder, settings).ask(
