@@ -340,10 +340,10 @@ def asks_for_a_dose(asked: str) -> bool:
     names a dose or its unit, or asks "how much" of a drug the question names, and does not ask for a time ("how
     long after the last dose ...?" asks for a time, counted from the dose). "What lofexidine dose? And for how many
     days?" asks for a dose and a time."""
-    names_a_drug = bool(drugs_in(expand_query(asked)))
     for part in QUESTION_BREAK.split(asked):
-        names_a_dose = asks_a_dose(part) or bool(names_a_drug and _HOW_MUCH.search(part))
-        if names_a_dose and not _ASKS_TIME.search(part):
+        if _ASKS_TIME.search(part):
+            continue
+        if asks_a_dose(part) or (_HOW_MUCH.search(part) and drugs_in(expand_query(asked))):
             return True
     return False
 
