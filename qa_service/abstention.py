@@ -25,9 +25,9 @@ Features (each in [0, 1]):
 - `rerank`, `rerank_margin`: the learned relevance (qa_service/rerank.py) of the best passage, and
   how far it stands above the second;
 - `clause_coverage`: the best `coverage` of any one clause of the question that names two things or
-  more (a guideline body's initials and a year name none: "ASCO/USPSTF 2019 rec?" says whose guidance is
-  asked) ("61M w chronic LBP, already on oxycodone, ... how often should I see him in the 1st week?"):
-  a story's context clauses do not hide that the clause asking is covered;
+  more ("61M w chronic LBP, already on oxycodone, ... how often should I see him in the 1st week?"):
+  a story's context clauses do not hide that the clause asking is covered. A guideline body's initials and
+  a year name nothing here: "ASCO/USPSTF 2019 rec?" says whose guidance is asked, not about what;
 - `header_coverage`: the IDF-weighted share of the question's keywords in the best passage's own
   title and headings: whether the passage is about what the question names.
 A question asking for a quantity (a dose, an interval, a percentage, a limit) whose answer states
