@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ train-reranker: index ## retrain the reranker into qa_service/models/reranker (~
 	GQA_RETRIEVAL__NAMED_SOURCE_BOOST=0.3 $(PY) -m train.gold_groups --out .cache/train/gold_groups.jsonl \
 		--corpus-index $(INDEX) --realdocs-index $(REALDOCS_INDEX)
 	$(PY) -m train.reranker --out qa_service/models/reranker --minutes 20 --seed 13 --gold-groups .cache/train/gold_groups.jsonl
+
+drug-names: $(STAMP) ## rebuild qa_service/data/drug_names.tsv from the drug dictionary package (seconds)
+	$(PY) -m train.drug_names
 
 comma := ,
 JUDGE_SETS = $(subst $(eval) ,$(comma),$(strip $(BONE_DEV_SETS) $(REALDOCS_DEV_SETS)))

@@ -140,8 +140,9 @@ _MAY_STATE_A_QUANTITY = re.compile(
 )
 
 
-DOSE_QUESTION = re.compile(r"\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b", re.IGNORECASE)
-"""A question naming a dose or its unit ("zol dose?", "how many mg?", "8 Gy or 20 Gy?")."""
+DOSE_QUESTION = re.compile(r"(?<![\w]-)\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b(?!-\w)", re.IGNORECASE)
+"""A question naming a dose or its unit ("zol dose?", "how many mg?", "8 Gy or 20 Gy?"); not a word joined to another
+by a hyphen, which names something else ("dose-dense AC", "low-dose CT")."""
 
 
 def asks_a_dose(question: str) -> bool:

@@ -27,11 +27,12 @@ if TYPE_CHECKING:
     from qa_service.compose import AnswerSentence, Composed
 
 
+# A word a hyphen joins to another names something else ("dose-dense AC", "low-dose CT", "second-rate"): not asked.
 ASKS_QUANTITY = re.compile(
-    r"(?<!\w)%|\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|frequency|"
-    r"schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
+    r"(?<!\w)%|(?<![\w]-)\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|"
+    r"frequency|schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
     r"conversion (?:factors?|ratios?)|"
-    r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b",
+    r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b(?!-\w)",
     re.IGNORECASE,
 )
 # A number spelled out states a quantity too ("every six months"); "one" is left out ("one of them").

@@ -34,7 +34,7 @@ from qa_service.quantities.combine import (
     _radiotherapy,
     _repeats,
 )
-from qa_service.quantities.drugs import drug_lexicon, drug_mentions, drugs_in
+from qa_service.quantities.drugs import dictionary_drug_names, drug_lexicon, drug_mentions, drugs_in
 from qa_service.quantities.model import Quantity, Reading, Regimen, dose_per_fraction, same, total_dose, values_of
 from qa_service.quantities.scanner import _Scanner
 from qa_service.quantities.tokens import _normalise
@@ -45,6 +45,7 @@ __all__ = [
     "Quantity",
     "Reading",
     "Regimen",
+    "dictionary_drug_names",
     "dose_per_fraction",
     "drug_lexicon",
     "drug_mentions",

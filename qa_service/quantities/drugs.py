@@ -33,9 +33,30 @@ def _drug_pattern() -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{names})(?![\w-])|\b[a-z]{{3,}}(?:{suffixes})\b")
 
 
+@lru_cache(maxsize=1)
+def dictionary_drug_names() -> dict[str, str]:
+    """One-word drug names of a maintained drug dictionary, each with the drug it names (`data/drug_names.tsv`, made
+    by `train/drug_names.py`): "clonidine", "selinexor"; "xgeva" -> "denosumab", "delta-9-thc" -> "dronabinol"."""
+    text = resources.files("qa_service").joinpath("data/drug_names.tsv").read_text(encoding="utf-8")
+    rows = (line.split("\t", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    return {row[0]: row[1] for row in rows}
+
+
+_WORD = re.compile(r"(?<![\w-])[a-z][a-z0-9-]{3,}(?![\w-])")
+
+
 def drug_mentions(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, name) of each drug the text names: the packaged lexicon plus common drug-name endings."""
-    return [(m.start(), m.end(), m.group(0)) for m in _drug_pattern().finditer(text.lower())]
+    """(start, end, name) of each drug the text names: the packaged lexicon and common drug-name endings, then any
+    other word of the drug dictionary under the name of the drug it names (`dictionary_drug_names`)."""
+    lowered = text.lower()
+    found = [(m.start(), m.end(), m.group(0)) for m in _drug_pattern().finditer(lowered)]
+    names = dictionary_drug_names()
+    more = [
+        (m.start(), m.end(), names[m.group(0)])
+        for m in _WORD.finditer(lowered)
+        if m.group(0) in names and not any(a < m.end() and m.start() < b for a, b, _ in found)
+    ]
+    return sorted(found + more) if more else found
 
 
 def drugs_in(text: str) -> set[str]:
