@@ -118,7 +118,7 @@ from qa_service.retrieval import (
 from qa_service.vocabulary import expand_query
 
 if TYPE_CHECKING:
-    from qa_service.compose import Candidate, Composed
+    from qa_service.composed import Candidate, Composed
     from qa_service.retrieval import Hit
 
 

@@ -15,8 +15,10 @@ from itertools import pairwise
 
 from ingest import keyword_tokens
 from ingest.index import SearchIndex
-from qa_service.compose import Candidate, governing_recommendations, names_a_row, points_back
+from qa_service.compose import names_a_row
+from qa_service.composed import Candidate
 from qa_service.retrieval import Hit
+from qa_service.sentence_context import governing_recommendations, points_back
 from qa_service.vocabulary import expand_query
 
 _TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)

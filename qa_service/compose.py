@@ -7,11 +7,9 @@ the question asks for and what a sentence states.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import cached_property, lru_cache
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -19,6 +17,7 @@ from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR, cells
 from ingest.index import SearchIndex
 from qa_service.asked import ASKED_KINDS, QuestionPart, asked_kinds, asks_a_dose, question_parts, stated_kinds
+from qa_service.composed import AnswerSentence, Candidate, Composed
 from qa_service.passage_text import (
     answer_worthy,
     drop_source_references,
@@ -38,85 +37,13 @@ from qa_service.passage_text import (
 from qa_service.render import sentence_passage
 from qa_service.rerank import Reranker
 from qa_service.retrieval import guideline_bodies, mentions_body, named_in
-from qa_service.schemas import DroppedSentence, FallbackReason
+from qa_service.sentence_context import (
+    antecedent,
+    points_back,
+    without_dangling_introductions,
+)
 from qa_service.settings import AnswerSettings
 from qa_service.vocabulary import defined_abbreviations, drug_classes, expand_query
-
-
-@dataclass
-class Candidate:
-    """A passage given to a composer: its chunk, its row in the index and its rank."""
-
-    chunk: Chunk
-    row: int
-    rank: int
-    attached: bool = False
-    """A recommendation brought in by a passage under it (`governing_recommendations`): read beside the top
-    passages, not in place of one."""
-    only_before: bool = False
-    """The passage before one that opens by pointing back ("In contrast, ..."): brought in only for the sentence
-    pointed to (`_antecedent`), its own sentences are not scored."""
-
-
-@dataclass
-class AnswerSentence:
-    """One sentence of an answer and the candidate (by list position) it comes from."""
-
-    text: str
-    source: int
-    score: float = 0.0
-    position: int = 0
-    table_header: str | None = None
-    """For a table row: its table's header row, so the answer can say what each cell is."""
-    carried: bool = False
-    """For a table row continuing the row above it: its first cell is carried down from that row, so its cells
-    are said without column names (which column each holds is unknown)."""
-    also: tuple[int, ...] = ()
-    """Further candidates the sentence cites (a generated sentence may rest on [1][2]); rendered as markers too."""
-    class_share: float = 0.0
-    """The part of `score` owed to naming the class of a drug the question names (`class_credit`)."""
-    unweighed: bool = False
-    """Shown in the answer but not weighed by the evidence gate: a sentence for a part of the question that fits
-    only past the answer's usual length (`ExtractiveComposer.compose`)."""
-
-
-@dataclass
-class Composed:
-    """What a composer produced."""
-
-    sentences: list[AnswerSentence]
-    composer: str
-    dropped: list[DroppedSentence] = field(default_factory=list)
-    note: str | None = None
-    best_sentence_score: float = 0.0
-    fallback: FallbackReason | None = None
-    """Why the LLM composer served the extractive answer instead (None when it did not fall back)."""
-    weighed: list[AnswerSentence] | None = None
-    """The sentences the evidence gate weighs when they are not those shown (less the `unweighed` ones): the answer
-    chosen at the length the gate weighs (`AnswerSettings.weighed_words`), where the one shown was given more words
-    (a longer target, a question in several parts: `words_for`)."""
-
-    def usual_sentences(self) -> list[AnswerSentence]:
-        """The answer chosen at the length the gate weighs (`AnswerSettings.weighed_words`): `weighed` where the one
-        shown was given more words, else the one shown. The answer judge reads it."""
-        return self.sentences if self.weighed is None else self.weighed
-
-    def gate_sentences(self) -> list[AnswerSentence]:
-        """The sentences the evidence gate weighs: `usual_sentences` less those shown only past its length."""
-        return [s for s in self.usual_sentences() if not s.unweighed]
-
-
-class AnswerComposer(Protocol):
-    """Builds answer sentences from ranked passages."""
-
-    name: str
-
-    def compose(
-        self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_words: int
-    ) -> Composed:
-        """Sentences answering the question, each tied to one candidate."""
-        ...
-
 
 HEADING_BONUS = 0.1
 
@@ -558,7 +485,7 @@ class ExtractiveComposer:
                 continue
             before = by_place.get((sentence.source, sentence.position - 1))
             if before is None and sentence.position == 0:
-                before = _antecedent(sentence, candidates, by_place, self.quoted)
+                before = antecedent(sentence, candidates, by_place, self.quoted)
                 if before is not None:
                     pointed_to.append((before, sentence))
             if (
@@ -607,109 +534,9 @@ class ExtractiveComposer:
         # sentences as written within each passage.
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
-        chosen = _without_dangling_introductions(chosen, candidates)
+        chosen = without_dangling_introductions(chosen, candidates)
         for before, sentence in pointed_to:  # from the passage before: read just before the sentence pointing back
             if before in chosen and sentence in chosen:
                 chosen.remove(before)
                 chosen.insert(chosen.index(sentence), before)
         return chosen
-
-
-# A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and
-# "In contrast, enzyme inhibitors may increase methadone's activity" contrasts with nothing. A connective counts
-# only with its comma: "In addition to breast cancer risk reduction, ..." and "However severe ..." do not point back.
-_ANAPHORIC_START = re.compile(
-    r"^(?:(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
-    r"(?!\s+(?:guideline|document|review|section|chapter)s?\b)"  # "This guideline ..." names its subject
-    r"|In (?:this|these|that|those|such|both)\b"  # "In these patients, ..."
-    r"|(?:However|In contrast|By contrast|Conversely|On the other hand|Similarly|Likewise|Therefore|Thus|Hence"
-    r"|Consequently|Accordingly|As a result|Nevertheless|Nonetheless|Moreover|Furthermore|Additionally"
-    r"|In addition|Also|Instead|Otherwise|Again),)"
-)
-
-
-def points_back(text: str) -> bool:
-    """Whether a sentence starts by pointing back at the one before it (`_ANAPHORIC_START`)."""
-    return _ANAPHORIC_START.match(text) is not None
-
-
-def _antecedent(
-    sentence: AnswerSentence,
-    candidates: Sequence[Candidate],
-    by_place: dict[tuple[int, int], AnswerSentence],
-    quoted: Callable[[Chunk, str], str],
-) -> AnswerSentence | None:
-    """The sentence a passage's opening sentence points back to: the last sentence of the passage before it in the
-    document that ends before it starts, when that passage is a candidate (the pipeline attaches it)."""
-    chunk = candidates[sentence.source].chunk
-    begins = chunk.start + chunk.sentences[sentence.position][0]
-    for source, candidate in enumerate(candidates):
-        earlier = candidate.chunk
-        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
-            continue
-        ends = [p for p, (_, end) in enumerate(earlier.sentences) if earlier.start + end <= begins]
-        if not ends:
-            return None
-        position = ends[-1]
-        found = by_place.get((source, position))
-        if found is not None:
-            return found
-        text = earlier.sentence_texts()[position]
-        if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
-            return None
-        return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
-    return None
-
-
-def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
-    """Each passage under a recommendation's heading that is not the recommendation itself -> the row of that
-    recommendation's first passage (which states its strength).
-
-    A guideline follows a recommendation with its rationale, remarks and implementation notes, each under
-    the recommendation's heading ("Recommendation 5 > Implementation Considerations", "Recommendation 4b >
-    6.4.3 CONSIDERATIONS"). Where a document repeats a recommendation (an executive summary and the body),
-    the one sharing more of the passage's headings governs it.
-    """
-    recommendations: dict[tuple[str, str], list[int]] = {}
-    for row, chunk in enumerate(chunks):
-        if chunk.rec_id and chunk.section:
-            recommendations.setdefault((chunk.doc_id, chunk.section[-1]), []).append(row)
-    governed: dict[int, int] = {}
-    if not recommendations:
-        return governed
-    for row, chunk in enumerate(chunks):
-        if chunk.rec_id:
-            continue
-        for heading in chunk.section:
-            rows = recommendations.get((chunk.doc_id, heading))
-            if rows:
-                headings = set(chunk.section)
-                governed[row] = max(rows, key=lambda r: (len(headings & set(chunks[r].section)), -r))
-                break
-    return governed
-
-
-def _without_dangling_introductions(
-    sentences: list[AnswerSentence], candidates: list[Candidate]
-) -> list[AnswerSentence]:
-    """Drop a sentence ending in ":" ("The options are:") unless the next sentence kept is an item it introduces.
-
-    Read from the end, so an opener whose only item is itself a dropped opener ("The criteria are:" before
-    "Absence of myeloma-defining events as follows:", whose items were not chosen) goes too.
-    """
-    kept: list[AnswerSentence] = []
-    for sentence in reversed(sentences):
-        following = kept[-1] if kept else None
-        introduces = following is not None and (
-            (following.source, following.position) == (sentence.source, sentence.position + 1)
-            or (
-                following.source == sentence.source
-                and lead_in(candidates[following.source].chunk, following.position) == sentence.position
-            )
-        )
-        opener = sentence.text.rstrip().endswith(":") or (
-            sentence.source < len(candidates) and opens_list(candidates[sentence.source].chunk, sentence.position)
-        )
-        if not opener or introduces:
-            kept.append(sentence)
-    return kept[::-1]

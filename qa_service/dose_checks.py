@@ -24,7 +24,7 @@ from qa_service.quantities import Regimen, drugs_in, parse_quantities, read
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words
 
 if TYPE_CHECKING:
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
 
 
 # A word a hyphen joins to another names something else ("dose-dense AC", "low-dose CT", "second-rate"): not asked.

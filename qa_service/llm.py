@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from ingest import keyword_tokens
-from qa_service.compose import AnswerSentence, Candidate, Composed, ExtractiveComposer
+from qa_service.compose import ExtractiveComposer
+from qa_service.composed import AnswerSentence, Candidate, Composed
 from qa_service.grounding import check_sentence, citations_in, strip_citations
 from qa_service.llm_client import GenerationError, Message, as_chat_model, current_cancel
 from qa_service.schemas import DroppedSentence, FallbackReason

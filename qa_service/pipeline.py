@@ -21,11 +21,8 @@ from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.candidates import CandidateReader
-from qa_service.compose import (
-    AnswerComposer,
-    Composed,
-    ExtractiveComposer,
-)
+from qa_service.compose import ExtractiveComposer
+from qa_service.composed import AnswerComposer, Composed
 from qa_service.dose_checks import asked_doses_first
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir

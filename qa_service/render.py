@@ -12,7 +12,7 @@ from qa_service.rerank import format_passage
 from qa_service.retrieval import body_initials
 
 if TYPE_CHECKING:
-    from qa_service.compose import Candidate, Composed
+    from qa_service.composed import Candidate, Composed
 
 
 def sentence_passage(chunk: Chunk, text: str, table_header: str | None = None) -> str:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest import Chunk, HashEmbedder, LoadedIndex, build_index
-from qa_service.compose import Candidate
+from qa_service.composed import Candidate
 
 if TYPE_CHECKING:
     from qa_service.pipeline import QAPipeline

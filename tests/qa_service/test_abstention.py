@@ -6,7 +6,7 @@ import pytest
 
 from ingest import keyword_tokens
 from qa_service.abstention import judge
-from qa_service.compose import AnswerSentence, Composed
+from qa_service.composed import AnswerSentence, Composed
 from qa_service.dose_checks import doses_only_for_other_drugs, drugs_taken, table_rows_for_other_drugs
 from qa_service.gate_model import packaged_gate
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
@@ -914,7 +914,7 @@ def _chunk(*sentences: str):
 
 
 def test_a_number_is_read_with_the_sentence_before_it_and_its_table_header(mini_pipeline):
-    from qa_service.compose import AnswerSentence, Candidate, Composed
+    from qa_service.composed import AnswerSentence, Candidate, Composed
 
     named = "Buprenorphine induction for patients on short-acting opioids needs care."
     waiting = "Clinicians should wait at least 12 hours after the last dose."

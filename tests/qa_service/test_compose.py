@@ -10,10 +10,12 @@ import pytest
 
 from ingest import keyword_tokens
 from qa_service.asked import question_parts
-from qa_service.compose import Candidate, ExtractiveComposer, governing_recommendations, points_back, words_for
+from qa_service.compose import ExtractiveComposer, words_for
+from qa_service.composed import Candidate
 from qa_service.grounding import citations_in
 from qa_service.passage_text import answer_worthy
 from qa_service.render import render
+from qa_service.sentence_context import governing_recommendations, points_back
 from qa_service.settings import AnswerSettings
 from tests.qa_service.mini_corpus import (
     METHADONE_BEFORE,
@@ -116,7 +118,7 @@ def test_render_keeps_acronyms_capitalised_after_attribution(mini_index):
 
 def test_a_table_row_keeps_its_first_cells_capital_after_the_attribution() -> None:
     from ingest import Chunk
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
 
     header = "| Drug category | Medication | Dose |"
     row = "| Atypical antipsychotics | Olanzapine | 10 mg PO daily x3 d |"
@@ -132,7 +134,8 @@ def test_a_table_row_keeps_its_first_cells_capital_after_the_attribution() -> No
 
 
 def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_them(rt_and_bma):
-    from qa_service.compose import AnswerSentence, Composed, _without_dangling_introductions
+    from qa_service.composed import AnswerSentence, Composed
+    from qa_service.sentence_context import without_dangling_introductions
 
     intro = AnswerSentence(text="The options are:", source=0, position=1)
     item = AnswerSentence(text="Denosumab 120 mg every 4 weeks.", source=0, position=2)
@@ -141,14 +144,15 @@ def test_an_introduction_keeps_its_colon_with_its_items_and_is_dropped_without_t
     answer, _ = render(Composed(sentences=[intro, item], composer="extractive"), rt_and_bma, attribute=False)
 
     assert answer == "The options are: [1] Denosumab 120 mg every 4 weeks. [1]"
-    assert _without_dangling_introductions([intro, item, elsewhere], rt_and_bma) == [intro, item, elsewhere]
-    assert _without_dangling_introductions([item, intro, elsewhere], rt_and_bma) == [item, elsewhere]
-    assert _without_dangling_introductions([elsewhere, intro], rt_and_bma) == [elsewhere]
+    assert without_dangling_introductions([intro, item, elsewhere], rt_and_bma) == [intro, item, elsewhere]
+    assert without_dangling_introductions([item, intro, elsewhere], rt_and_bma) == [item, elsewhere]
+    assert without_dangling_introductions([elsewhere, intro], rt_and_bma) == [elsewhere]
 
 
 def test_an_introduction_whose_only_item_was_a_dropped_introduction_goes_too():
     from ingest import Chunk
-    from qa_service.compose import AnswerSentence, Candidate, _without_dangling_introductions
+    from qa_service.composed import AnswerSentence, Candidate
+    from qa_service.sentence_context import without_dangling_introductions
 
     lines = [
         "The following criteria define smoldering myeloma:",
@@ -169,9 +173,9 @@ def test_an_introduction_whose_only_item_was_a_dropped_introduction_goes_too():
     elsewhere = AnswerSentence(text="Give 8 Gy.", source=1, position=0)
 
     # "as follows:" has no item after it, so it goes; then "criteria ...:" introduces nothing kept.
-    assert _without_dangling_introductions([criteria, events, elsewhere], candidates) == [elsewhere]
+    assert without_dangling_introductions([criteria, events, elsewhere], candidates) == [elsewhere]
     # With an item of its own kept, the first introduction stays.
-    assert _without_dangling_introductions([criteria, item, events, elsewhere], candidates) == [
+    assert without_dangling_introductions([criteria, item, events, elsewhere], candidates) == [
         criteria,
         item,
         elsewhere,
@@ -274,7 +278,7 @@ def test_a_body_is_mentioned_as_the_question_names_it():
 
 
 def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_a_full_stop(tmp_path):
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
     from qa_service.passage_text import lead_in, opens_list
 
     index, row, chunk = chunk_holding(tmp_path, OPENER, "initiating changes when")
@@ -738,7 +742,8 @@ def test_a_document_citing_by_numbers_in_parentheses_loses_them_from_quoted_sent
 
 
 def test_a_question_naming_a_table_row_is_answered_by_that_row_not_the_whole_table():
-    from qa_service.compose import AnswerSentence, _named_rows_only
+    from qa_service.compose import _named_rows_only
+    from qa_service.composed import AnswerSentence
 
     header = "| Opioid | Conversion factor* |"
     rows = [
@@ -856,7 +861,7 @@ def test_without_the_passage_before_a_contrast_is_quoted_as_it_stands(tmp_path):
 
 
 def test_render_names_a_guideline_once_for_its_consecutive_passages(extractive, rt_and_bma):
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
 
     first, second = rt_and_bma[0], rt_and_bma[1]
     same = [first, replace(second, chunk=replace(second.chunk, guideline=first.chunk.guideline))]
@@ -932,7 +937,7 @@ def test_the_gate_reads_the_best_sentences_own_score_not_the_cross_encoders_shar
 
 def test_a_recommendation_s_strength_is_said_once_beside_its_attribution_or_in_its_own_words():
     from ingest import Chunk
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
 
     def candidate(text: str) -> Candidate:
         chunk = Chunk(
@@ -1100,7 +1105,8 @@ def test_a_sentence_naming_a_drug_is_lifted_above_others_for_a_question_asking_w
 
 def test_a_sentence_stating_each_kind_a_question_asks_is_lifted_above_one_stating_one():
     from qa_service.asked import stated_kinds
-    from qa_service.compose import AnswerSentence, _favour_the_kind_asked
+    from qa_service.compose import _favour_the_kind_asked
+    from qa_service.composed import AnswerSentence
 
     trial = AnswerSentence(text="With a median follow-up of 3.7 years, survival improved.", source=0, score=0.80)
     practice = AnswerSentence(text="It is usually given monthly for 2 years.", source=1, score=0.74)
@@ -1321,7 +1327,8 @@ QUESTION_IN_TWO_PARTS = (
 
 
 def test_a_part_of_the_question_the_chosen_sentences_leave_out_gets_its_best_sentence(tmp_path):
-    from qa_service.compose import AnswerSentence, sentences_for_left_out_parts
+    from qa_service.compose import sentences_for_left_out_parts
+    from qa_service.composed import AnswerSentence
 
     _, _, candidates = _follow_up(tmp_path)
     texts = candidates[0].chunk.sentence_texts()
@@ -1483,7 +1490,7 @@ def test_a_heading_left_above_a_list_does_not_open_it(tmp_path):
 
 
 def test_a_list_item_taken_alone_ends_without_its_trailing_conjunction(rt_and_bma):
-    from qa_service.compose import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Composed
 
     first = AnswerSentence(text="children with chronic cancer-related pain; and", source=0, position=5)
     second = AnswerSentence(text="Give 8 Gy, or", source=1, position=0)

@@ -23,7 +23,8 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from qa_service.app import create_app
-from qa_service.compose import AnswerSentence, Candidate, Composed, ExtractiveComposer
+from qa_service.compose import ExtractiveComposer
+from qa_service.composed import AnswerSentence, Candidate, Composed
 from qa_service.grounding import citations_in, numbers_in, strip_citations
 from qa_service.llm import LLMComposer, is_decline, split_generated
 from qa_service.llm_client import (

@@ -427,7 +427,7 @@ def test_a_childs_dose_is_not_answered_from_passages_that_never_speak_of_childre
 
 
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
-    from qa_service.compose import Candidate
+    from qa_service.composed import Candidate
 
     index, embedder = methadone_index(tmp_path)
     pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
@@ -447,7 +447,7 @@ def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(t
 
 
 def test_a_passage_under_a_tables_heading_brings_the_table_rows_the_question_names(tmp_path):
-    from qa_service.compose import Candidate
+    from qa_service.composed import Candidate
 
     index, embedder = conversion_table_index(tmp_path)
     pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))

@@ -1,0 +1,111 @@
+"""The context an answer sentence needs from outside its own passage: the sentence a passage's opening one points
+back to (`antecedent`), the recommendation a rationale or note sits under (`governing_recommendations`), and the
+list openers left with no item after them (`without_dangling_introductions`)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from ingest import Chunk
+from qa_service.composed import AnswerSentence, Candidate
+from qa_service.passage_text import answer_worthy, lead_in, opens_list
+
+# A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and
+# "In contrast, enzyme inhibitors may increase methadone's activity" contrasts with nothing. A connective counts
+# only with its comma: "In addition to breast cancer risk reduction, ..." and "However severe ..." do not point back.
+_ANAPHORIC_START = re.compile(
+    r"^(?:(?:This|These|That|Those|Such|Both|It|They|Its|Their|The latter|The former)\b"
+    r"(?!\s+(?:guideline|document|review|section|chapter)s?\b)"  # "This guideline ..." names its subject
+    r"|In (?:this|these|that|those|such|both)\b"  # "In these patients, ..."
+    r"|(?:However|In contrast|By contrast|Conversely|On the other hand|Similarly|Likewise|Therefore|Thus|Hence"
+    r"|Consequently|Accordingly|As a result|Nevertheless|Nonetheless|Moreover|Furthermore|Additionally"
+    r"|In addition|Also|Instead|Otherwise|Again),)"
+)
+
+
+def points_back(text: str) -> bool:
+    """Whether a sentence starts by pointing back at the one before it (`_ANAPHORIC_START`)."""
+    return _ANAPHORIC_START.match(text) is not None
+
+
+def antecedent(
+    sentence: AnswerSentence,
+    candidates: Sequence[Candidate],
+    by_place: dict[tuple[int, int], AnswerSentence],
+    quoted: Callable[[Chunk, str], str],
+) -> AnswerSentence | None:
+    """The sentence a passage's opening sentence points back to: the last sentence of the passage before it in the
+    document that ends before it starts, when that passage is a candidate (the pipeline attaches it)."""
+    chunk = candidates[sentence.source].chunk
+    begins = chunk.start + chunk.sentences[sentence.position][0]
+    for source, candidate in enumerate(candidates):
+        earlier = candidate.chunk
+        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
+            continue
+        ends = [p for p, (_, end) in enumerate(earlier.sentences) if earlier.start + end <= begins]
+        if not ends:
+            return None
+        position = ends[-1]
+        found = by_place.get((source, position))
+        if found is not None:
+            return found
+        text = earlier.sentence_texts()[position]
+        if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
+            return None
+        return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
+    return None
+
+
+def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
+    """Each passage under a recommendation's heading that is not the recommendation itself -> the row of that
+    recommendation's first passage (which states its strength).
+
+    A guideline follows a recommendation with its rationale, remarks and implementation notes, each under
+    the recommendation's heading ("Recommendation 5 > Implementation Considerations", "Recommendation 4b >
+    6.4.3 CONSIDERATIONS"). Where a document repeats a recommendation (an executive summary and the body),
+    the one sharing more of the passage's headings governs it.
+    """
+    recommendations: dict[tuple[str, str], list[int]] = {}
+    for row, chunk in enumerate(chunks):
+        if chunk.rec_id and chunk.section:
+            recommendations.setdefault((chunk.doc_id, chunk.section[-1]), []).append(row)
+    governed: dict[int, int] = {}
+    if not recommendations:
+        return governed
+    for row, chunk in enumerate(chunks):
+        if chunk.rec_id:
+            continue
+        for heading in chunk.section:
+            rows = recommendations.get((chunk.doc_id, heading))
+            if rows:
+                headings = set(chunk.section)
+                governed[row] = max(rows, key=lambda r: (len(headings & set(chunks[r].section)), -r))
+                break
+    return governed
+
+
+def without_dangling_introductions(
+    sentences: list[AnswerSentence], candidates: list[Candidate]
+) -> list[AnswerSentence]:
+    """Drop a sentence ending in ":" ("The options are:") unless the next sentence kept is an item it introduces.
+
+    Read from the end, so an opener whose only item is itself a dropped opener ("The criteria are:" before
+    "Absence of myeloma-defining events as follows:", whose items were not chosen) goes too.
+    """
+    kept: list[AnswerSentence] = []
+    for sentence in reversed(sentences):
+        following = kept[-1] if kept else None
+        introduces = following is not None and (
+            (following.source, following.position) == (sentence.source, sentence.position + 1)
+            or (
+                following.source == sentence.source
+                and lead_in(candidates[following.source].chunk, following.position) == sentence.position
+            )
+        )
+        opener = sentence.text.rstrip().endswith(":") or (
+            sentence.source < len(candidates) and opens_list(candidates[sentence.source].chunk, sentence.position)
+        )
+        if not opener or introduces:
+            kept.append(sentence)
+    return kept[::-1]
