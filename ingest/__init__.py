@@ -1,6 +1,6 @@
 """Documents -> chunks -> embeddings -> an index on disk (and the reader the service uses)."""
 
-from ingest.chunking import Chunk, Chunker, ChunkingSettings, split_sentences
+from ingest.chunking import Chunk, Chunker, ChunkingSettings
 from ingest.embedders import load_embedder
 from ingest.embedding import (
     DEFAULT_MODEL_NAME,
@@ -25,6 +25,7 @@ from ingest.index import IndexSettings, LoadedIndex, Manifest, SearchIndex, open
 from ingest.keywords import keyword_tokens
 from ingest.loaders import Document, LoadResult, load_paths
 from ingest.pipeline import IngestSummary, build_index, configured_model_name
+from ingest.sentences import split_sentences
 
 __all__ = [
     "DEFAULT_MODEL_NAME",

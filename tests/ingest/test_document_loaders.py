@@ -471,7 +471,7 @@ def test_a_line_that_is_only_a_link_is_navigation_and_is_dropped(tmp_path):
 
 
 def test_a_sentence_ends_after_the_source_s_own_citation_markers():
-    from ingest.chunking import split_sentences
+    from ingest.sentences import split_sentences
 
     text = "Pain is common.[3] Roughly 80% have it.[4, 5] Next."
     assert [text[a:b] for a, b in split_sentences(text)] == [

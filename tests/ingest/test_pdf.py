@@ -408,7 +408,7 @@ def who() -> PdfExtraction:
 def test_cdc_a_reference_number_opening_a_line_inside_a_sentence_is_no_list_marker(cdc: PdfExtraction) -> None:
     # "... buprenorphine should be initiated / (96) and titrated upward under supervision at approximately / 2-hour
     # intervals ...": read as a list item "(96)", the sentence was quoted as "... at approximately." (session 21).
-    from ingest.chunking import split_sentences
+    from ingest.sentences import split_sentences
 
     broken = [("buprenorphine should be initiated", "2-hour intervals"), ("acute episodic migraine (5)", "of opioids")]
     for start, end in broken:
