@@ -63,21 +63,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingest import keyword_tokens
 from ingest.index import SearchIndex
-from qa_service.asked import QUESTION_BREAK, asked_kinds, asks_a_dose
+from qa_service.asked import asked_kinds
 from qa_service.dose_checks import (
     ASKS_QUANTITY,
     NOT_ASKED,
     PER_BODY_SIZE,
-    USE_AFTER,
-    USE_UNMATCHED_SHARE,
     asks_for_a_dose,
     doses_only_for_other_drugs,
     dosing_sources,
-    excluded_uses,
     says_a_time_in_words,
-    sources_dosing_asked_drugs,
     states_dose,
     states_dose_change,
     states_dose_per_body_size,
@@ -88,6 +83,7 @@ from qa_service.dose_checks import (
     untimed_part,
     with_units_from_headers,
 )
+from qa_service.dose_uses import DoseUses
 from qa_service.gate_features import (
     QUANTITY_WORDS,
     coverage,
@@ -96,10 +92,8 @@ from qa_service.gate_features import (
     naming_clauses,
     negated_vocabulary,
     neighbour_similarity,
-    question_terms,
     silent_terms,
     starts_a_word,
-    term_weight,
     uncovered_negation,
     unknown_terms,
 )
@@ -148,21 +142,10 @@ class Evidence:
     """Who every passage the answer quotes speaks of instead of the question's patient ("women" for "58M ...")."""
     use_unstated: str = ""
     """The use a dose question names ("for hypercalcaemia of malignancy") when every passage giving the answer's
-    doses is about other uses, while other passages retrieved speak of it (`dose_use_unstated`)."""
+    doses is about other uses, while other passages retrieved speak of it (`DoseUses.unstated`)."""
     sources_absent: frozenset[str] = frozenset()
     """Guideline bodies the question names ("per NCCN") that no document of the index comes from and no cited
     passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
-
-
-def dose_clauses(question: str) -> list[str]:
-    """The clauses of a question that ask a dose."""
-    return [clause for clause in QUESTION_BREAK.split(NOT_ASKED.sub(" ", question)) if asks_a_dose(clause)]
-
-
-def dose_uses(question: str) -> list[str]:
-    """The uses a dose question names: what follows "for" or "in" in a clause asking a dose ("zoledronic acid
-    dose for hypercalcaemia of malignancy" -> "hypercalcaemia of malignancy")."""
-    return [m.group(1).strip() for clause in dose_clauses(question) for m in USE_AFTER.finditer(clause)]
 
 
 def judge(
@@ -294,6 +277,8 @@ class EvidenceGate:
         self._vocabulary = sorted(self._idf)
         self._common_words: dict[str, bool] = {}
         self._shorthand: dict[str, bool] = {}
+        self.uses = DoseUses(self._idf, self._max_idf, self.is_shorthand)
+        """The dose-use checks (`qa_service.dose_uses`): a dose quoted for another use than the one asked."""
 
     @cached_property
     def _negated(self) -> frozenset[str]:
@@ -380,7 +365,7 @@ class EvidenceGate:
             if rows
             else 0.0,
             sources_unanswered=self._sources_unanswered(question, composed, candidates),
-            use_unstated=self._use_unstated(question, composed, candidates, silent),
+            use_unstated=self.uses.unstated(question, composed, candidates, silent),
             population_unmatched=self._population_unmatched(question, composed, candidates),
             rows_for_other_drugs=table_rows_for_other_drugs(question, composed),
             model=self.model,
@@ -474,120 +459,6 @@ class EvidenceGate:
             if dosing and not any(CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"
         return ""
-
-    def _use_unstated(
-        self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str]
-    ) -> str:
-        """The use a dose question names whose dose the answer does not give: empty, or the use as written.
-
-        The use is what follows "for" or "in" in a clause that names a dose ("zoledronic acid dose for
-        hypercalcaemia of malignancy"). It is unstated when most of it (`USE_UNMATCHED_SHARE` of its words'
-        IDF weight) is found in no passage whose sentences give the answer's doses, while a passage retrieved
-        beside them speaks of what is missing: the guidelines know the use, and the dose quoted comes from a
-        passage about another ("4 mg every 12 weeks" for bone metastases; "dmab dose for myeloma bone
-        disease?" answered with the breast cancer schedule). A use no passage retrieved speaks of is left to
-        the coverage features.
-        """
-        uses = dose_uses(question)
-        if not uses or not composed.sentences:
-            return ""
-        dosing = dosing_sources(composed)
-        if not dosing:
-            return ""
-        ignore = QUANTITY_WORDS | silent
-        dosing_words = set(keyword_tokens(" ".join(candidates[i].chunk.embedding_text() for i in dosing)))
-        other_words = set(
-            keyword_tokens(
-                " ".join(
-                    c.chunk.embedding_text()
-                    for i, c in enumerate(candidates)
-                    if i not in dosing and not c.only_before  # read for one sentence, not retrieved
-                )
-            )
-        )
-        asked_dosing = sources_dosing_asked_drugs(question, composed, dosing)
-        for use in uses:
-            weighed = self._use_weights(use, ignore)
-            excluded = all(self._excludes(candidates[i].chunk.text, weighed) for i in asked_dosing)
-            if weighed and asked_dosing and excluded:
-                return use  # every passage dosing the asked drug says its doses are not for this use
-            unmatched = [(g, w) for g, w in weighed if not g & dosing_words]
-            share = sum(w for _, w in unmatched)
-            missing_elsewhere = any(g & other_words for g, _ in unmatched)
-            if weighed and share > USE_UNMATCHED_SHARE * sum(w for _, w in weighed) and missing_elsewhere:
-                return use
-        return ""
-
-    def _use_weights(self, use: str, ignore: frozenset[str]) -> list[tuple[frozenset[str], float]]:
-        """The words of a dose question's use that the index knows, each with its IDF weight: "myeloma" in
-        "myeloma bone disease" is the use; "bone" and "disease" are found in any bone-metastasis passage."""
-        groups = [g for g in question_terms(use, ignore=ignore) if any(t in self._idf for t in g)]
-        return [(g, term_weight(g, self._idf, self._max_idf)) for g in groups]
-
-    def doses_for_other_uses(
-        self, question: str, composed: Composed, candidates: Sequence[Candidate]
-    ) -> frozenset[int]:
-        """The candidates whose quoted doses of the asked drug are for another use than the one a dose question
-        names, when the answer also quotes the drug's dose from a passage about that use: the answer puts them
-        behind it (`QAPipeline`), so a clinician reads the asked use's dose first.
-
-        "prolia dose for AI induced bone loss?" quoted CCO/ASCO's 120 mg every 4 weeks for bone metastases before
-        ESMO's 60 mg every 6 months for treatment-induced bone loss. A passage is about another use when its own
-        headings and text (not its document's title, which every passage of a chapter on bone metastases and
-        treatment-induced bone loss shares) hold less than a quarter of the use's IDF weight
-        (1 - `USE_UNMATCHED_SHARE`), or when it excludes the use (`excluded_uses`: "much less intensive than
-        those used for bone metastases"); the others are about it. Only passages dosing the asked drug move (any
-        dosing passage, when the question names no drug: `sources_dosing_asked_drugs`), never one quoted only
-        for table rows (a row seldom repeats what its table is for), and nothing moves when a part of the
-        question asks a dose for no use ("max single IV dose, and dose limit in hepatic impairment?").
-
-        Dropping them instead was measured and not kept: on the validation split one bone question lost its key
-        fact (key facts 0.870 -> 0.868).
-        """
-        if any(not USE_AFTER.search(c) for c in dose_clauses(question)):  # a part asking a dose for no use
-            return frozenset()
-        uses = dose_uses(question)
-        if not uses or not composed.sentences:
-            return frozenset()
-        dosing = dosing_sources(composed)
-        if len(dosing) < 2:
-            return frozenset()
-        asked_dosing = sources_dosing_asked_drugs(question, composed, dosing)
-        rows = {i for i in dosing if all(x.table_header for x in composed.sentences if x.source == i)}
-        ignore = QUANTITY_WORDS | silent_terms(question, self._idf, self.is_shorthand)
-        for use in uses:
-            weighed = self._use_weights(use, ignore)
-            total = sum(w for _, w in weighed)
-            if not total:
-                continue
-
-            def elsewhere(i: int, weighed: list[tuple[frozenset[str], float]] = weighed, total: float = total) -> bool:
-                chunk = candidates[i].chunk
-                own = " ".join([*(h for h in chunk.section if h != chunk.title), chunk.text])
-                words = set(keyword_tokens(own))
-                held = sum(w for g, w in weighed if g & words)
-                return held < (1 - USE_UNMATCHED_SHARE) * total or self._excludes(chunk.text, weighed)
-
-            other = {i for i in asked_dosing - rows if elsewhere(i)}
-            if asked_dosing - other:
-                return frozenset(other)
-        return frozenset()
-
-    @staticmethod
-    def _excludes(text: str, weighed: list[tuple[frozenset[str], float]]) -> bool:
-        """Whether the passage says its doses are not for the use (`excluded_uses`): the words after "than those
-        used for" or "not indicated for" hold most of the use's weight (`USE_UNMATCHED_SHARE`).
-
-        ESMO's schedules for treatment-induced bone loss "are much less intensive than those used for bone
-        metastases": the passage names the use a question asks ("denosumab dose for bone mets?") only to say its
-        60 mg is not that dose, and its title (a chapter on bone metastasis) names it too.
-        """
-        total = sum(w for _, w in weighed)
-        for excluded in excluded_uses(text):
-            words = set(keyword_tokens(excluded))
-            if total and sum(w for g, w in weighed if g & words) >= USE_UNMATCHED_SHARE * total:
-                return True
-        return False
 
     def _quantity_coverage(
         self, question: str, composed: Composed, candidates: Sequence[Candidate], silent: frozenset[str] = frozenset()

@@ -358,7 +358,7 @@ class QAPipeline:
             else Composed(sentences=[], composer=composer_name)
         )
         if composed.composer == "extractive":
-            other_uses = self.gate.doses_for_other_uses(question, composed, candidates)
+            other_uses = self.gate.uses.for_other_uses(question, composed, candidates)
             if other_uses:  # the asked use's doses first; the others' follow (stable: nothing else moves)
                 composed.sentences.sort(key=lambda s: s.source in other_uses)
                 if composed.weighed is not None:

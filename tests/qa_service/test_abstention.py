@@ -1165,8 +1165,8 @@ def test_a_passage_read_only_for_a_sentence_pointed_to_is_not_a_retrieved_passag
     )
     gate = mini_pipeline.gate
 
-    retrieved = gate._use_unstated(question, composed, candidates, frozenset())
-    read_for_one_sentence = gate._use_unstated(
+    retrieved = gate.uses.unstated(question, composed, candidates, frozenset())
+    read_for_one_sentence = gate.uses.unstated(
         question, composed, [candidates[0], replace(candidates[1], only_before=True)], frozenset()
     )
 

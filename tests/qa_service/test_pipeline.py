@@ -539,7 +539,7 @@ def test_a_dose_asked_for_one_use_leads_with_that_use_s_dose(tmp_path, monkeypat
 
     doses = re.findall(r"\b(?:120|60) mg", response.answer)
     assert not response.abstained and doses == ["60 mg", "120 mg"], response.answer
-    monkeypatch.setattr(pipeline.gate, "doses_for_other_uses", lambda *args: frozenset())
+    monkeypatch.setattr(pipeline.gate.uses, "for_other_uses", lambda *args: frozenset())
     assert re.findall(r"\b(?:120|60) mg", pipeline.ask(question).answer) == ["120 mg", "60 mg"]
 
 
