@@ -60,5 +60,5 @@ def drug_mentions(text: str) -> list[tuple[int, int, str]]:
 
 
 def drugs_in(text: str) -> set[str]:
-    """Drug names mentioned in the text (lexicon plus suffix heuristics)."""
+    """Drug names mentioned in the text (`drug_mentions`: lexicon, drug dictionary, suffix heuristics)."""
     return {name for _, _, name in drug_mentions(_normalise(text))}
