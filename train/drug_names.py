@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest.embedding import default_model_path
+from qa_service.quantities.drugs import DICTIONARY_WORD
 
 OUT = Path(__file__).resolve().parents[1] / "qa_service" / "data" / "drug_names.tsv"
 PACKAGE = "drug-named-entity-recognition"
-ONE_WORD = re.compile(r"[a-z][a-z0-9-]{3,}")
+ONE_WORD = re.compile(DICTIONARY_WORD)  # the words `drug_mentions` looks up, and no others
 SUBSTANCE_IDS = ("drugbank_id", "medline_plus_id")
 
 

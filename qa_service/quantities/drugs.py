@@ -42,7 +42,10 @@ def dictionary_drug_names() -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
-_WORD = re.compile(r"(?<![\w-])[a-z][a-z0-9-]{3,}(?![\w-])")
+DICTIONARY_WORD = r"[a-z][a-z0-9-]{3,}"
+"""A name the drug dictionary may hold (`train/drug_names.py` keeps no other): one lower-case word of four characters
+or more, letters, digits and hyphens ("delta-9-thc")."""
+_WORD = re.compile(rf"(?<![\w-]){DICTIONARY_WORD}(?![\w-])")
 
 
 def drug_mentions(text: str) -> list[tuple[int, int, str]]:
