@@ -140,7 +140,13 @@ _MAY_STATE_A_QUANTITY = re.compile(
 )
 
 
-DOSE_QUESTION = re.compile(r"(?<![\w]-)\b(dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg)\b(?!-\w)", re.IGNORECASE)
+def standalone(words: str) -> str:
+    """A pattern for any of `words` (an alternation, one group) standing as a word of its own: not joined to another
+    by a hyphen, which names something else ("dose-dense AC", "low-dose CT", "second-rate")."""
+    return rf"(?<![\w]-)\b({words})\b(?!-\w)"
+
+
+DOSE_QUESTION = re.compile(standalone(r"dose|doses|dosing|dosage|mg|gy|iu|mcg|units?/kg"), re.IGNORECASE)
 """A question naming a dose or its unit ("zol dose?", "how many mg?", "8 Gy or 20 Gy?"); not a word joined to another
 by a hyphen, which names something else ("dose-dense AC", "low-dose CT")."""
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, stated_kinds
+from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
 from qa_service.passage_text import row_as_sentence
 from qa_service.quantities import Regimen, drugs_in, parse_quantities, read
@@ -27,12 +27,15 @@ if TYPE_CHECKING:
     from qa_service.composed import AnswerSentence, Composed
 
 
-# A word a hyphen joins to another names something else ("dose-dense AC", "low-dose CT", "second-rate"): not asked.
+# A question asking for a number: a word of its own (`standalone`: "dose-dense AC", "second-rate" ask none) or "%".
 ASKS_QUANTITY = re.compile(
-    r"(?<!\w)%|(?<![\w]-)\b(dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|"
-    r"frequency|schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
-    r"conversion (?:factors?|ratios?)|"
-    r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level)\b(?!-\w)",
+    r"(?<!\w)%|"
+    + standalone(
+        r"dose|doses|dosing|dosage|how much|how many|mg|gy|how long|how often|interval|duration|"
+        r"frequency|schedule|fractionation|threshold|cut-?off|percent|percentage|%|rate|survival|mcg|iu|"
+        r"conversion (?:factors?|ratios?)|"
+        r"limit|max|maximum|dmax|(?:above|below|over|under) what|what level"
+    ),
     re.IGNORECASE,
 )
 # A number spelled out states a quantity too ("every six months"); "one" is left out ("one of them").
