@@ -59,6 +59,8 @@ def _print_answer(payload: dict[str, Any]) -> None:
         for c in payload.get("citations", []):
             url = f" <{c['url']}>" if c.get("url") else ""
             print(f"  [{c['id']}] {source_label(Citation.model_validate(c))}{url}")
+            if c.get("note"):
+                print(f"      note: {c['note']}")
     print(f"\n{payload.get('disclaimer', '')}")
 
 

@@ -166,6 +166,19 @@ def _dosed_drugs(text: str) -> tuple[str, ...]:
     return tuple(r.drug for r in read(text).regimens if _drug_dose(r) and r.drug is not None)
 
 
+def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
+    """The drugs an answer sentence states a dose of, a table row read as a sentence under its header."""
+    text = sentence.text
+    if sentence.table_header:
+        text = row_as_sentence(text, sentence.table_header, carried=sentence.carried)
+    return _dosed_drugs(text)
+
+
+def same_drug(drug: str, asked: Iterable[str]) -> bool:
+    """Whether a drug is one of those asked (`_any_same_drug`: "oral morphine" is morphine)."""
+    return _any_same_drug({drug}, asked)
+
+
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
     """The answer's sentences with the dose of the drug asked about before any other drug's dose.
 
@@ -179,11 +192,8 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     asked = drugs_dosed_in_question(question)
     if not asked:
         return list(sentences)
-    dosed = [
-        _dosed_drugs(row_as_sentence(s.text, s.table_header, carried=s.carried) if s.table_header else s.text)
-        for s in sentences
-    ]
-    doses_asked = [any(_any_same_drug({d}, asked) for d in drugs) for drugs in dosed]
+    dosed = [sentence_dosed_drugs(s) for s in sentences]
+    doses_asked = [any(same_drug(d, asked) for d in drugs) for drugs in dosed]
     asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
     other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
     sources = list(dict.fromkeys(s.source for s in sentences))

@@ -21,6 +21,7 @@ from ingest.index import SearchIndex
 from ingest.pipeline import configured_model_name
 from qa_service.abstention import Evidence, EvidenceGate
 from qa_service.candidates import CandidateReader
+from qa_service.citation_notes import citation_notes
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerComposer, Composed
 from qa_service.dose_checks import asked_doses_first
@@ -429,6 +430,7 @@ class QAPipeline:
                 reason = _also(reason, f"the question names {named}, and no passage of it answers the question")
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:
+            notes = citation_notes(question, composed, candidates)  # another drug's dose, another population
             for n, source in enumerate(order, start=1):
                 chunk = candidates[source].chunk
                 fields = provenance(chunk)
@@ -447,6 +449,7 @@ class QAPipeline:
                         also_on=self.copies_elsewhere(candidates[source].row),
                         guideline=attribution(chunk),
                         quote=chunk.prefix + chunk.text,
+                        note=notes.get(source),
                     )
                 )
             # A cited passage the composer brought beside those retrieved (a recommendation beside its rationale,

@@ -92,6 +92,12 @@ class Citation(SourceRecord):
 
     id: int = Field(description="The n of the [n] marker.")
     quote: str = Field(description="The passage text the answer's sentences come from.")
+    note: str | None = Field(
+        None,
+        description="What to know before reading this citation as the answer: its sentences give doses of "
+        'another drug than the one asked ("gives doses of dexamethasone, not of methadone"), or its passage '
+        "speaks of another population than the question's patient (\"about adults, not the question's patient\").",
+    )
 
 
 def _pages(label: str) -> str:

@@ -221,7 +221,8 @@ def render_tail(response: AskResponse) -> str:
         lines = []
         for citation in response.citations:
             line = f"[{citation.id}] {source_label(citation)}"
-            lines.append(f"{line} ({citation.url})" if citation.url else line)
+            line = f"{line} ({citation.url})" if citation.url else line
+            lines.append(f"{line}. _Note: {citation.note}._" if citation.note else line)
         blocks.append("Sources:\n" + "\n".join(lines))
     elif response.abstained and response.passages:
         lines = [f"- {source_label(passage)}" for passage in response.passages[:3]]

@@ -179,6 +179,8 @@
       el("span", { className: "source-title", text: item.title || item.doc_id || "Untitled" }),
       el("span", { className: "source-guideline", text: [guidelineOf(item), page].filter(Boolean).join(", ") }),
       el("span", { className: "source-section", text: sectionOf(item) }),
+      // Another drug's dose or another population than the question's: said before the quote is read as the answer.
+      item.note ? el("span", { className: "source-note", text: "Note: " + item.note }) : null,
     );
     // The ingested file itself, opened at the passage's page: what a clinician checks the answer against.
     const sourceAt = (n) => `/v1/documents/${item.doc_id.split("/").map(encodeURIComponent).join("/")}/source#page=${n}`;

@@ -128,6 +128,8 @@ class FakePipeline:
     def __init__(self) -> None:
         docs = {d["doc_id"]: d for d in DOCUMENTS}
         self.passages: list[Passage] = []
+        self.notes: dict[str, str] = {}
+        """A citation's note by its passage's chunk id (the service's `citation_notes`)."""
         for chunk_id, doc_id, rec_id, section, text in _CHUNKS:
             doc = docs[doc_id]
             self.passages.append(
@@ -182,7 +184,12 @@ class FakePipeline:
         cited = usable[:2]
         sentences = [f"{p.text.split('. ')[0].rstrip('.')} [{n}]." for n, p in enumerate(cited, start=1)]
         citations = [
-            Citation(id=n, quote=p.text, **p.model_dump(include=set(SourceRecord.model_fields)))
+            Citation(
+                id=n,
+                quote=p.text,
+                note=self.notes.get(p.chunk_id),
+                **p.model_dump(include=set(SourceRecord.model_fields)),
+            )
             for n, p in enumerate(cited, start=1)
         ]
         absent = "NCCN" in request.question  # as the service does for a body no ingested guideline comes from

@@ -233,3 +233,26 @@ def test_a_citation_names_and_links_every_page_holding_its_passage(page, served)
         "/v1/documents/who/chronic-pain-children/source#page=12",
         "/v1/documents/who/chronic-pain-children/source#page=32",
     ]
+
+
+def test_a_citation_about_another_drug_says_so_beside_its_source(page, served):
+    from qa_service.schemas import Passage
+
+    _, pipeline = served
+    pipeline.passages.append(
+        Passage(
+            chunk_id="c-myeloma",
+            doc_id="nci/myeloma",
+            title="Plasma cell neoplasms",
+            section="Treatment > Lenalidomide",
+            text="Lenalidomide was given with dexamethasone 40 mg on days 1 to 4 every 28 days.",
+            score=0.0,
+            guideline="NCI 2025",
+        )
+    )
+    pipeline.notes["c-myeloma"] = "gives doses of dexamethasone, not of methadone"
+    ask(page, "lenalidomide dexamethasone 40 mg days: methadone dose?")
+    summary = page.inner_text("#source-1 summary")
+    assert "Plasma cell neoplasms" in summary and "Note: gives doses of dexamethasone, not of methadone" in summary
+    assert page.locator("#source-1 .source-note").count() == 1
+    assert page.locator(".source-note").count() == 1  # a citation without a note shows none

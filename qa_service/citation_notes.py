@@ -1,0 +1,46 @@
+"""What a clinician should know about a citation before reading it as the answer: it doses another drug than
+the one asked, or it speaks of another patient.
+
+An answer to "methadone 40 mg a day: what is that in MME?" may quote, beside methadone's conversion factor, a
+myeloma regimen's "dexamethasone 40 mg": a true sentence with a correct citation, and a wrong dose if read as
+the answer. The evidence gate refuses an answer whose doses *all* belong to other drugs, or whose passages *all*
+speak of another population (`qa_service.abstention`); an answer that mixes them stands. Its citations then say
+which passages are not about the drug or patient asked (`Citation.note`): "gives doses of dexamethasone, not of
+methadone", "about adults, not the question's patient". Nothing is left out or refused here: the notes decide
+nothing (leaving such sentences out lost key facts of combined regimens; `docs/results/`, session 31).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from qa_service.composed import Candidate, Composed
+from qa_service.dose_checks import drugs_dosed_in_question, same_drug, sentence_dosed_drugs
+from qa_service.population import population_conflict, question_population
+
+
+def citation_notes(question: str, composed: Composed, candidates: Sequence[Candidate]) -> dict[int, str]:
+    """A note for each candidate (by position) whose quoted sentences are about another drug's dose or another
+    population than the question's; candidates needing none are left out."""
+    population = question_population(question)
+    asked = drugs_dosed_in_question(question)
+    if not population and not asked:
+        return {}
+    notes: dict[int, str] = {}
+    for source in dict.fromkeys(s.source for s in composed.sentences):
+        parts = []
+        if population and (other := population_conflict(population, candidates[source].chunk.embedding_text())):
+            parts.append(f"about {other}, not the question's patient")
+        if asked:
+            dosed = {drug for s in composed.sentences if s.source == source for drug in sentence_dosed_drugs(s)}
+            if dosed and not any(same_drug(drug, asked) for drug in dosed):
+                parts.append(f"gives doses of {_listed(dosed, 'and')}, not of {_listed(asked, 'or')}")
+        if parts:
+            notes[source] = "; ".join(parts)
+    return notes
+
+
+def _listed(names: set[str] | frozenset[str], conjunction: str) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    ordered = sorted(names)
+    return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} {conjunction} {ordered[-1]}"

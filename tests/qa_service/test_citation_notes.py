@@ -1,0 +1,124 @@
+"""A citation says when it doses another drug or speaks of another patient than the question's (`Citation.note`,
+`qa_service/citation_notes.py`), in the API, the chat reply and the command line; the answer itself is unchanged."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from qa_service.citation_notes import citation_notes
+from qa_service.composed import AnswerSentence, Candidate, Composed
+from qa_service.schemas import AskRequest, AskResponse, Citation
+
+DOSES = {
+    "pain/methadone.md": "# Methadone for cancer pain\n\n"
+    "Start methadone at 2.5 mg every 8 hours in opioid-naive patients with cancer pain.\n",
+    "myeloma/regimens.md": "# Myeloma regimens\n\n"
+    "Lenalidomide was given with dexamethasone 40 mg on days 1 to 4 every 28 days.\n",
+}
+
+POPULATIONS = {
+    "pain/adults.md": "# Chronic pain in adults\n\n"
+    "Adults with fibromyalgia may be offered amitriptyline at a low dose.\n",
+    "pain/children.md": "# Chronic pain in children\n\n"
+    "Children with chronic pain should be offered psychological therapy.\n",
+}
+
+
+@pytest.fixture()
+def doses(tmp_path):
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    return pipeline_over(tmp_path / "doses", DOSES)
+
+
+def candidates_of(pipeline) -> list[Candidate]:
+    return [Candidate(chunk=chunk, row=row, rank=row) for row, chunk in enumerate(pipeline.index.chunks)]
+
+
+def composed_of(candidates: list[Candidate]) -> Composed:
+    """Every first sentence of every candidate, as an answer."""
+    sentences = [AnswerSentence(text=c.chunk.sentence_texts()[0], source=i) for i, c in enumerate(candidates)]
+    return Composed(sentences=sentences, composer="extractive")
+
+
+def test_a_passage_dosing_only_another_drug_is_noted(doses):
+    candidates = candidates_of(doses)
+    myeloma = next(i for i, c in enumerate(candidates) if "Lenalidomide" in c.chunk.text)
+
+    notes = citation_notes("methadone dose for cancer pain?", composed_of(candidates), candidates)
+
+    assert notes == {myeloma: "gives doses of dexamethasone, not of methadone"}
+
+
+def test_no_note_for_a_question_naming_no_drug_or_patient(doses):
+    candidates = candidates_of(doses)
+
+    assert citation_notes("what dose for cancer pain?", composed_of(candidates), candidates) == {}
+
+
+def test_a_passage_about_another_population_is_noted(tmp_path):
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, POPULATIONS)
+    candidates = candidates_of(pipeline)
+    adults = next(i for i, c in enumerate(candidates) if "Adults with" in c.chunk.text)
+
+    notes = citation_notes("8yo with chronic pain: amitriptyline?", composed_of(candidates), candidates)
+
+    assert notes == {adults: "about adults, not the question's patient"}
+
+
+def test_the_service_notes_the_citation_and_keeps_the_answer(doses):
+    reply = doses.ask(AskRequest(question="methadone 40 mg a day: what starting dose of methadone?"))
+
+    notes = {c.quote.split()[0]: c.note for c in reply.citations}
+    assert not reply.abstained and "2.5 mg" in reply.answer and "dexamethasone 40 mg" in reply.answer
+    assert notes == {"Start": None, "Lenalidomide": "gives doses of dexamethasone, not of methadone"}
+
+
+def test_the_api_returns_the_note(doses):
+    from qa_service.app import create_app
+    from qa_service.settings import Settings
+
+    client = TestClient(create_app(Settings(), pipeline=doses))
+    body = client.post("/v1/ask", json={"question": "methadone 40 mg a day: what starting dose of methadone?"}).json()
+
+    notes = {c["quote"].split()[0]: c["note"] for c in body["citations"]}
+    assert notes == {"Start": None, "Lenalidomide": "gives doses of dexamethasone, not of methadone"}
+
+
+def noted_reply() -> AskResponse:
+    citation = Citation(
+        id=1,
+        chunk_id="c",
+        doc_id="myeloma/regimens.md",
+        title="Myeloma regimens",
+        section="Regimens",
+        quote="Lenalidomide was given with dexamethasone 40 mg.",
+        note="gives doses of dexamethasone, not of methadone",
+    )
+    return AskResponse(
+        answer="Lenalidomide was given with dexamethasone 40 mg. [1]",
+        citations=[citation],
+        passages=[],
+        abstained=False,
+        evidence_score=0.9,
+        composer="extractive",
+    )
+
+
+def test_the_chat_footnote_carries_the_note():
+    from qa_service.routes.chat import render_tail
+
+    tail = render_tail(noted_reply())
+
+    assert "[1] Myeloma regimens" in tail and "_Note: gives doses of dexamethasone, not of methadone._" in tail
+
+
+def test_the_command_line_prints_the_note(capsys):
+    from qa_service.cli import _print_answer
+
+    _print_answer(noted_reply().model_dump())
+
+    assert "note: gives doses of dexamethasone, not of methadone" in capsys.readouterr().out
