@@ -6,8 +6,9 @@ myeloma regimen's "dexamethasone 40 mg": a true sentence with a correct citation
 the answer. The evidence gate refuses an answer whose doses *all* belong to other drugs, or whose passages *all*
 speak of another population (`qa_service.abstention`); an answer that mixes them stands. Its citations then say
 which passages are not about the drug or patient asked (`Citation.note`): "gives doses of dexamethasone, not of
-methadone", "about adults, not the question's patient". Nothing is left out or refused here: the notes decide
-nothing (leaving such sentences out lost key facts of combined regimens; `docs/results/`, session 31).
+methadone", "speaks of adults only; the question is about a child". Nothing is left out or refused here: the
+notes decide nothing (leaving such sentences out lost key facts of combined regimens; `docs/results/`, session
+31).
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ from qa_service.composed import Candidate, Composed
 from qa_service.dose_checks import drugs_dosed_in_question, same_drug, sentence_dosed_drugs
 from qa_service.population import population_conflict, question_population
 
+_PATIENT = {"adults": "a child", "children": "an adult", "women": "a male patient", "men": "a female patient"}
+"""The question's patient, by the population a passage speaks of instead (`population_conflict`)."""
+
 
 def citation_notes(question: str, composed: Composed, candidates: Sequence[Candidate]) -> dict[int, str]:
     """A note for each candidate (by position) whose quoted sentences are about another drug's dose or another
     population than the question's; candidates needing none are left out."""
-    population = question_population(question)
+    population = question_population(question, adults=True)
     asked = drugs_dosed_in_question(question)
     if not population and not asked:
         return {}
@@ -30,7 +34,7 @@ def citation_notes(question: str, composed: Composed, candidates: Sequence[Candi
     for source in dict.fromkeys(s.source for s in composed.sentences):
         parts = []
         if population and (other := population_conflict(population, candidates[source].chunk.embedding_text())):
-            parts.append(f"about {other}, not the question's patient")
+            parts.append(f"speaks of {other} only; the question is about {_PATIENT[other]}")
         if asked:
             dosed = {drug for s in composed.sentences if s.source == source for drug in sentence_dosed_drugs(s)}
             if dosed and not any(same_drug(drug, asked) for drug in dosed):

@@ -20,6 +20,7 @@ _FEMALE_WORDS = re.compile(
     r"\b(?:women|woman|females?|postmenopausal|premenopausal|pregnan\w*|mothers?)\b", re.IGNORECASE
 )
 _MALE_WORDS = re.compile(r"\b(?:men|man|males?)\b", re.IGNORECASE)
+_QUESTION_ADULT = re.compile(r"\b(?:adults?|elderly|men|women|man|woman)\b", re.IGNORECASE)
 _QUESTION_MALE = re.compile(r"\b(?:men|man|males?|boys?|he|his|him)\b", re.IGNORECASE)
 _QUESTION_FEMALE = re.compile(
     r"\b(?:women|woman|females?|girls?|she|her|pregnan\w*|postmenopausal|premenopausal)\b", re.IGNORECASE
@@ -32,17 +33,27 @@ _PATIENT_AGE = re.compile(
 ADULT_AGE = 18
 
 
-def question_population(question: str) -> frozenset[str]:
-    """Who the question is about: "child" (an age under 18, or a word such as "kids"), "male", "female"."""
+def question_population(question: str, *, adults: bool = False) -> frozenset[str]:
+    """Who the question is about: "child" (an age under 18, or a word such as "kids"), "male", "female"; with
+    `adults`, "adult" too (an age of 18 or more, or a word such as "adults", "woman").
+
+    The gate's refusal reads no adults: a question about an adult answered from a children's passage is noted
+    (`qa_service.citation_notes`), not refused (refusing it was not measured on its own; session 31)."""
     found: set[str] = set()
     for match in _PATIENT_AGE.finditer(question):
         age, suffix = int(match.group(1)), (match.group(2) or "").lower()
         if not suffix:
-            found |= {"child"} if age < ADULT_AGE else set()
-        elif age >= ADULT_AGE:
-            found |= {"male"} if suffix == "m" else {"female"} if suffix == "f" else set()
+            found |= {"child"} if age < ADULT_AGE else {"adult"}
+        elif age >= ADULT_AGE:  # "58M", "72F"; a bare "65y" may be a duration
+            found |= {"male", "adult"} if suffix == "m" else {"female", "adult"} if suffix == "f" else set()
     if CHILD_WORDS.search(question):
         found.add("child")
+    if _QUESTION_ADULT.search(question):
+        found.add("adult")
+    if not adults:
+        found.discard("adult")
+    elif {"child", "adult"} <= found:  # "12yo boy and his 40yo father": no one age group
+        found -= {"child", "adult"}
     if _QUESTION_MALE.search(question):
         found.add("male")
     if _QUESTION_FEMALE.search(question):
@@ -52,7 +63,7 @@ def question_population(question: str) -> frozenset[str]:
     return frozenset(found)
 
 
-_OTHERS = {"child": "adults", "male": "women", "female": "men"}
+_OTHERS = {"child": "adults", "adult": "children", "male": "women", "female": "men"}
 
 
 def population_conflict(population: frozenset[str], text: str) -> str:
@@ -63,6 +74,8 @@ def population_conflict(population: frozenset[str], text: str) -> str:
     """
     if "child" in population and _ADULT_WORDS.search(text) and not CHILD_WORDS.search(text):
         return _OTHERS["child"]
+    if "adult" in population and CHILD_WORDS.search(text) and not _ADULT_WORDS.search(text):
+        return _OTHERS["adult"]
     if "male" in population and _FEMALE_WORDS.search(text) and not _MALE_WORDS.search(text):
         return _OTHERS["male"]
     if "female" in population and _MALE_WORDS.search(text) and not _FEMALE_WORDS.search(text):

@@ -96,7 +96,8 @@ class Citation(SourceRecord):
         None,
         description="What to know before reading this citation as the answer: its sentences give doses of "
         'another drug than the one asked ("gives doses of dexamethasone, not of methadone"), or its passage '
-        "speaks of another population than the question's patient (\"about adults, not the question's patient\").",
+        "speaks of another population than the question's patient "
+        '("speaks of adults only; the question is about a child").',
     )
 
 

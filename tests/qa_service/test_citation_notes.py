@@ -66,7 +66,7 @@ def test_a_passage_about_another_population_is_noted(tmp_path):
 
     notes = citation_notes("8yo with chronic pain: amitriptyline?", composed_of(candidates), candidates)
 
-    assert notes == {adults: "about adults, not the question's patient"}
+    assert notes == {adults: "speaks of adults only; the question is about a child"}
 
 
 def test_the_service_notes_the_citation_and_keeps_the_answer(doses):
@@ -122,3 +122,34 @@ def test_the_command_line_prints_the_note(capsys):
     _print_answer(noted_reply().model_dump())
 
     assert "note: gives doses of dexamethasone, not of methadone" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("question", "population"),
+    [
+        ("antiemetic for moderately emetogenic chemo in adults?", {"adult"}),
+        ("58M, BRCA2 carrier: tamoxifen?", {"male", "adult"}),
+        ("45 year old woman on tamoxifen", {"female", "adult"}),
+        ("8 years old with chronic headaches", {"child"}),
+        ("12yo boy and his 40yo father: CBT?", {"male"}),  # a child and an adult: no one age group
+        ("zol 4 mg every 6m for 5y?", set()),
+    ],
+)
+def test_a_note_reads_an_adult_by_word_or_age(question, population):
+    from qa_service.population import question_population
+
+    assert question_population(question, adults=True) == population
+    # The gate's refusal reads no adults: its populations are unchanged.
+    assert question_population(question) == ({"child", "male"} if "12yo" in question else population - {"adult"})
+
+
+def test_a_childrens_passage_is_noted_for_an_adults_question(tmp_path):
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, POPULATIONS)
+    candidates = candidates_of(pipeline)
+    children = next(i for i, c in enumerate(candidates) if "Children with" in c.chunk.text)
+
+    notes = citation_notes("45 year old woman with chronic pain: amitriptyline?", composed_of(candidates), candidates)
+
+    assert notes == {children: "speaks of children only; the question is about an adult"}
