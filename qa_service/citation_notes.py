@@ -5,34 +5,42 @@ An answer to "methadone 40 mg a day: what is that in MME?" may quote, beside met
 myeloma regimen's "dexamethasone 40 mg": a true sentence with a correct citation, and a wrong dose if read as
 the answer. The evidence gate refuses an answer whose doses *all* belong to other drugs, or whose passages *all*
 speak of another population (`qa_service.abstention`); an answer that mixes them stands. Its citations then say
-which passages are not about the drug or patient asked (`Citation.note`): "gives doses of dexamethasone, not of
-methadone", "speaks of adults only; the question is about a child". Nothing is left out or refused here: the
+which passages are not about the drug, use or patient asked (`Citation.note`): "gives doses of dexamethasone, not
+of methadone", "gives doses for another use than AI induced bone loss", "speaks of adults only; the question is
+about a child". Nothing is left out or refused here: the
 notes decide nothing (leaving such sentences out lost key facts of combined regimens; `docs/results/`, session
 31).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from qa_service.composed import Candidate, Composed
 from qa_service.dose_checks import drugs_dosed_in_question, same_drug, sentence_dosed_drugs
+from qa_service.dose_uses import dose_uses
 from qa_service.population import population_conflict, question_population
 
 _PATIENT = {"adults": "a child", "children": "an adult", "women": "a male patient", "men": "a female patient"}
 """The question's patient, by the population a passage speaks of instead (`population_conflict`)."""
 
 
-def citation_notes(question: str, composed: Composed, candidates: Sequence[Candidate]) -> dict[int, str]:
-    """A note for each candidate (by position) whose quoted sentences are about another drug's dose or another
-    population than the question's; candidates needing none are left out."""
+def citation_notes(
+    question: str, composed: Composed, candidates: Sequence[Candidate], other_uses: Collection[int] = ()
+) -> dict[int, str]:
+    """A note for each candidate (by position) whose quoted sentences are about another drug's dose, another use's
+    dose (`other_uses`: `DoseUses.for_other_uses`, which the answer already reads after the asked use's) or
+    another population than the question's; candidates needing none are left out."""
     population = question_population(question, adults=True)
     asked = drugs_dosed_in_question(question)
-    if not population and not asked:
+    if not population and not asked and not other_uses:
         return {}
+    uses = " or ".join(dose_uses(question))
     notes: dict[int, str] = {}
     for source in dict.fromkeys(s.source for s in composed.sentences):
         parts = []
+        if source in other_uses and uses:
+            parts.append(f"gives doses for another use than {uses}")
         if population and (other := population_conflict(population, candidates[source].chunk.embedding_text())):
             parts.append(f"speaks of {other} only; the question is about {_PATIENT[other]}")
         if asked:

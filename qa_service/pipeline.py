@@ -358,6 +358,7 @@ class QAPipeline:
             if candidates
             else Composed(sentences=[], composer=composer_name)
         )
+        other_uses: frozenset[int] = frozenset()
         if composed.composer == "extractive":
             other_uses = self.gate.uses.for_other_uses(question, composed, candidates)
             if other_uses:  # the asked use's doses first; the others' follow (stable: nothing else moves)
@@ -430,7 +431,7 @@ class QAPipeline:
                 reason = _also(reason, f"the question names {named}, and no passage of it answers the question")
             answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
         else:
-            notes = citation_notes(question, composed, candidates)  # another drug's dose, another population
+            notes = citation_notes(question, composed, candidates, other_uses)  # another drug, use or population
             for n, source in enumerate(order, start=1):
                 chunk = candidates[source].chunk
                 fields = provenance(chunk)

@@ -153,3 +153,25 @@ def test_a_childrens_passage_is_noted_for_an_adults_question(tmp_path):
     notes = citation_notes("45 year old woman with chronic pain: amitriptyline?", composed_of(candidates), candidates)
 
     assert notes == {children: "speaks of children only; the question is about an adult"}
+
+
+def test_a_passage_dosing_the_drug_for_another_use_is_noted(doses):
+    candidates = candidates_of(doses)
+    methadone = next(i for i, c in enumerate(candidates) if "Start methadone" in c.chunk.text)
+
+    # `DoseUses.for_other_uses` names the passages dosing the asked drug for another use than the question's.
+    notes = citation_notes("methadone dose for opioid use disorder?", composed_of(candidates), candidates, {methadone})
+
+    assert notes[methadone] == "gives doses for another use than opioid use disorder"
+
+
+def test_the_service_notes_another_uses_dose(tmp_path):
+    from tests.qa_service.mini_corpus import pipeline_over
+    from tests.qa_service.test_pipeline import TWO_BODIES  # ESMO's 60 mg for bone loss, ASCO's 120 mg for metastases
+
+    question = "denosumab dose for treatment-induced bone loss?"
+    reply = pipeline_over(tmp_path, TWO_BODIES).ask(AskRequest(question=question))
+
+    notes = {("120 mg" if "120 mg" in c.quote else "60 mg"): c.note for c in reply.citations}
+    assert not reply.abstained and "60 mg" in reply.answer and "120 mg" in reply.answer
+    assert notes == {"60 mg": None, "120 mg": "gives doses for another use than treatment-induced bone loss"}
