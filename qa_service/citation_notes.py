@@ -7,9 +7,8 @@ the answer. The evidence gate refuses an answer whose doses *all* belong to othe
 speak of another population (`qa_service.abstention`); an answer that mixes them stands. Its citations then say
 which passages are not about the drug, use or patient asked (`Citation.note`): "gives doses of dexamethasone, not
 of methadone", "gives doses for another use than AI induced bone loss", "speaks of adults only; the question is
-about a child". Nothing is left out or refused here: the
-notes decide nothing (leaving such sentences out lost key facts of combined regimens; `docs/results/`, session
-31).
+about a child". Nothing is left out or refused here: the notes decide nothing (leaving such sentences out lost key
+facts of combined regimens; `docs/results/`, session 31).
 """
 
 from __future__ import annotations

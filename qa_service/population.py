@@ -68,7 +68,8 @@ _OTHERS = {"child": "adults", "adult": "children", "male": "women", "female": "m
 
 def population_conflict(population: frozenset[str], text: str) -> str:
     """The population the text speaks of instead of the question's: "adults" for a question about a child when the
-    text names adults and no child, "women" for a man's question when it names women and no man; else empty.
+    text names adults and no child ("children" for an adult's), "women" for a man's question when it names women
+    and no man; else empty.
 
     A passage silent about who it is for does not conflict: most recommendations never say "adults".
     """
