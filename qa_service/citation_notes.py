@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from qa_service.composed import Candidate, Composed
-from qa_service.dose_checks import drugs_dosed_in_question, same_drug, sentence_dosed_drugs
+from qa_service.dose_checks import any_same_drug, drugs_dosed_in_question, sentence_dosed_drugs
 from qa_service.dose_uses import dose_uses
 from qa_service.population import population_conflict, question_population
 
@@ -44,7 +44,7 @@ def citation_notes(
             parts.append(f"speaks of {other} only; the question is about {_PATIENT[other]}")
         if asked:
             dosed = {drug for s in composed.sentences if s.source == source for drug in sentence_dosed_drugs(s)}
-            if dosed and not any(same_drug(drug, asked) for drug in dosed):
+            if dosed and not any_same_drug(dosed, asked):
                 parts.append(f"gives doses of {_listed(dosed, 'and')}, not of {_listed(asked, 'or')}")
         if parts:
             notes[source] = "; ".join(parts)

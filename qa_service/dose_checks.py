@@ -83,7 +83,7 @@ def _drug_dose(regimen: Regimen) -> bool:
     return regimen.dose is not None and regimen.dose.unit != "Gy"
 
 
-def _any_same_drug(found: Iterable[str | None], asked: Iterable[str]) -> bool:
+def any_same_drug(found: Iterable[str | None], asked: Iterable[str]) -> bool:
     """Whether a drug found is one asked: the same name, or one name holding the other's words ("oral morphine" is
     morphine)."""
     wanted = [frozenset(a.split()) for a in asked]
@@ -145,7 +145,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     dosed = {r.drug for r in regimens if _drug_dose(r)}
     if regimens and not dosed:
         return True
-    if _any_same_drug(dosed, asked) or dosed == {None}:
+    if any_same_drug(dosed, asked) or dosed == {None}:
         return False  # the asked drug's dose; or doses bound to none, the drug perhaps named before them
     if None not in dosed:
         return bool(dosed)
@@ -155,7 +155,7 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     sentences = _ANSWER_SENTENCE.split(answer)
     for i, sentence in enumerate(sentences):
         unbound = any(r.drug is None and _drug_dose(r) for r in read(sentence).regimens)
-        if unbound and _any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
+        if unbound and any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
             return False
     return True
 
@@ -174,11 +174,6 @@ def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
     return _dosed_drugs(text)
 
 
-def same_drug(drug: str, asked: Iterable[str]) -> bool:
-    """Whether a drug is one of those asked (`_any_same_drug`: "oral morphine" is morphine)."""
-    return _any_same_drug({drug}, asked)
-
-
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
     """The answer's sentences with the dose of the drug asked about before any other drug's dose.
 
@@ -193,7 +188,7 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     if not asked:
         return list(sentences)
     dosed = [sentence_dosed_drugs(s) for s in sentences]
-    doses_asked = [any(same_drug(d, asked) for d in drugs) for drugs in dosed]
+    doses_asked = [any_same_drug(drugs, asked) for drugs in dosed]
     asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
     other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
     sources = list(dict.fromkeys(s.source for s in sentences))
@@ -227,7 +222,7 @@ def sources_dosing_asked_drugs(question: str, composed: Composed, dosing: set[in
     dosing_asked = {
         s.source
         for s in composed.sentences
-        if s.source in dosing and _any_same_drug(_dosed_drugs(with_units_from_headers(s.text)), asked)
+        if s.source in dosing and any_same_drug(_dosed_drugs(with_units_from_headers(s.text)), asked)
     }
     return dosing_asked or dosing
 
@@ -262,7 +257,7 @@ def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[s
         return frozenset()
     for sentence in numbered:
         named = drugs_in(expand_query(sentence.text))
-        if not named or _any_same_drug(named, asked):
+        if not named or any_same_drug(named, asked):
             return frozenset()
     return frozenset(asked)
 
@@ -273,7 +268,7 @@ def states_dose_per_body_size(text: str, drugs: set[str] | frozenset[str] = froz
     if not drugs:
         return any(q.unit in ("mg/kg", "mg/m²") for q in parse_quantities(text))
     return any(
-        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or _any_same_drug({r.drug}, drugs))
+        r.dose is not None and r.dose.unit in ("mg/kg", "mg/m²") and (r.drug is None or any_same_drug({r.drug}, drugs))
         for r in read(text).regimens
     )
 

@@ -44,14 +44,15 @@ ANSWER_DESCRIPTION = """Answer a clinical question from the indexed clinical pra
 
 Returns `answer` (sentences quoted from the guidelines, each ending with [n] markers), `citations` (for
 each n: guideline, issuing_body, year, section, page/page_label when known, url, strength, the quoted
-passage and a `note` when it doses another drug or speaks of another patient than the question's),
+passage and a `note` when it doses another drug, doses for another use or speaks of another patient
+than the question's),
 `abstained` with its `reason`, `caution`, and the `passages` it considered.
 
 The answer is a quotation, not advice written for you: pass it on with its [n] citations and the
 disclaimer, and do not rewrite it into claims the citations do not make. If `abstained` is true, the
 guidelines here do not cover the question: say so and do not answer it from memory instead. If `caution`
 is true, the evidence is partial or comes from other guidelines than the one asked about (`reason` says
-which): say so. Pass on a citation's `note` with it: its doses or patient are not the question's."""
+which): say so. Pass on a citation's `note` with it: its doses, use or patient are not the question's."""
 
 SEARCH_DESCRIPTION = """Search the indexed guidelines and return the best-matching passages, without an answer.
 

@@ -20,7 +20,6 @@ _FEMALE_WORDS = re.compile(
     r"\b(?:women|woman|females?|postmenopausal|premenopausal|pregnan\w*|mothers?)\b", re.IGNORECASE
 )
 _MALE_WORDS = re.compile(r"\b(?:men|man|males?)\b", re.IGNORECASE)
-_QUESTION_ADULT = re.compile(r"\b(?:adults?|elderly|men|women|man|woman)\b", re.IGNORECASE)
 _QUESTION_MALE = re.compile(r"\b(?:men|man|males?|boys?|he|his|him)\b", re.IGNORECASE)
 _QUESTION_FEMALE = re.compile(
     r"\b(?:women|woman|females?|girls?|she|her|pregnan\w*|postmenopausal|premenopausal)\b", re.IGNORECASE
@@ -48,7 +47,7 @@ def question_population(question: str, *, adults: bool = False) -> frozenset[str
             found |= {"male", "adult"} if suffix == "m" else {"female", "adult"} if suffix == "f" else set()
     if CHILD_WORDS.search(question):
         found.add("child")
-    if _QUESTION_ADULT.search(question):
+    if _ADULT_WORDS.search(question):
         found.add("adult")
     if not adults:
         found.discard("adult")

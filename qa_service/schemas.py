@@ -95,9 +95,9 @@ class Citation(SourceRecord):
     note: str | None = Field(
         None,
         description="What to know before reading this citation as the answer: its sentences give doses of "
-        'another drug than the one asked ("gives doses of dexamethasone, not of methadone"), or its passage '
-        "speaks of another population than the question's patient "
-        '("speaks of adults only; the question is about a child").',
+        'another drug than the one asked ("gives doses of dexamethasone, not of methadone"), or doses for another '
+        'use ("gives doses for another use than AI induced bone loss"), or its passage speaks of another '
+        'population than the question\'s patient ("speaks of adults only; the question is about a child").',
     )
 
 

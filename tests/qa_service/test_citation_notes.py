@@ -57,16 +57,29 @@ def test_no_note_for_a_question_naming_no_drug_or_patient(doses):
     assert citation_notes("what dose for cancer pain?", composed_of(candidates), candidates) == {}
 
 
-def test_a_passage_about_another_population_is_noted(tmp_path):
+@pytest.mark.parametrize(
+    ("question", "other", "note"),
+    [
+        (
+            "8yo with chronic pain: amitriptyline?",
+            "Adults with",
+            "speaks of adults only; the question is about a child",
+        ),
+        (
+            "45 year old woman with chronic pain: amitriptyline?",
+            "Children with",
+            "speaks of children only; the question is about an adult",
+        ),
+    ],
+)
+def test_a_passage_about_another_population_is_noted(tmp_path, question, other, note):
     from tests.qa_service.mini_corpus import pipeline_over
 
     pipeline = pipeline_over(tmp_path, POPULATIONS)
     candidates = candidates_of(pipeline)
-    adults = next(i for i, c in enumerate(candidates) if "Adults with" in c.chunk.text)
+    noted = next(i for i, c in enumerate(candidates) if other in c.chunk.text)
 
-    notes = citation_notes("8yo with chronic pain: amitriptyline?", composed_of(candidates), candidates)
-
-    assert notes == {adults: "speaks of adults only; the question is about a child"}
+    assert citation_notes(question, composed_of(candidates), candidates) == {noted: note}
 
 
 def test_the_service_notes_the_citation_and_keeps_the_answer(doses):
@@ -125,34 +138,22 @@ def test_the_command_line_prints_the_note(capsys):
 
 
 @pytest.mark.parametrize(
-    ("question", "population"),
+    ("question", "population", "gate_population"),
     [
-        ("antiemetic for moderately emetogenic chemo in adults?", {"adult"}),
-        ("58M, BRCA2 carrier: tamoxifen?", {"male", "adult"}),
-        ("45 year old woman on tamoxifen", {"female", "adult"}),
-        ("8 years old with chronic headaches", {"child"}),
-        ("12yo boy and his 40yo father: CBT?", {"male"}),  # a child and an adult: no one age group
-        ("zol 4 mg every 6m for 5y?", set()),
+        ("antiemetic for moderately emetogenic chemo in adults?", {"adult"}, set()),
+        ("58M, BRCA2 carrier: tamoxifen?", {"male", "adult"}, {"male"}),
+        ("45 year old woman on tamoxifen", {"female", "adult"}, {"female"}),
+        ("8 years old with chronic headaches", {"child"}, {"child"}),
+        ("12yo boy and his 40yo father: CBT?", {"male"}, {"child", "male"}),  # a child and an adult: no age group
+        ("zol 4 mg every 6m for 5y?", set(), set()),
     ],
 )
-def test_a_note_reads_an_adult_by_word_or_age(question, population):
+def test_a_note_reads_an_adult_by_word_or_age(question, population, gate_population):
     from qa_service.population import question_population
 
     assert question_population(question, adults=True) == population
     # The gate's refusal reads no adults: its populations are unchanged.
-    assert question_population(question) == ({"child", "male"} if "12yo" in question else population - {"adult"})
-
-
-def test_a_childrens_passage_is_noted_for_an_adults_question(tmp_path):
-    from tests.qa_service.mini_corpus import pipeline_over
-
-    pipeline = pipeline_over(tmp_path, POPULATIONS)
-    candidates = candidates_of(pipeline)
-    children = next(i for i, c in enumerate(candidates) if "Children with" in c.chunk.text)
-
-    notes = citation_notes("45 year old woman with chronic pain: amitriptyline?", composed_of(candidates), candidates)
-
-    assert notes == {children: "speaks of children only; the question is about an adult"}
+    assert question_population(question) == gate_population
 
 
 def test_a_passage_dosing_the_drug_for_another_use_is_noted(doses):
