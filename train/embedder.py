@@ -16,7 +16,7 @@ The result is a sentence-transformers folder (`--out`); point `GQA_EMBEDDING__MO
 Nothing ships from it yet. Session 32 measured it on the validation split (docs/results, 2026-12-03 session 32):
 used everywhere, it raised bone passage R@5 0.894 -> 0.926 but lost bone key facts (the composer's sentence
 vectors and the gate read the new vectors); ranking only the dense path's candidates, with everything else on
-the shipped model, it raised key facts (bone 0.876 -> 0.892, real documents 0.798 -> 0.804) but refused more
+the shipped model, it raised key facts (bone 0.875 -> 0.892, real documents 0.798 -> 0.804) but refused more
 answerable bone questions than it freed, and failed the rule stated before the run.
 
     python -m train.embedder --out .cache/train/embedder --minutes 30 --seed 13
