@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -44,6 +46,13 @@ def export_dir(model_path: Path | None, cache_dir: Path) -> Path:
     return cache_dir / hashlib.sha256(json.dumps(stamp).encode()).hexdigest()[:16]
 
 
+def _private_tmp(path: Path) -> Path:
+    """A temporary name beside `path` that no other process or thread writes: two replicas starting on a fresh
+    machine export and quantise the same model at once, and a shared temporary name let one rename the other's
+    file away mid-write."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+
+
 def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
     """Export the embedder's transformer to `target/model.onnx` (atomically) with its tokenizer and metadata."""
     import torch
@@ -62,7 +71,7 @@ def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
             return self.inner(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
 
     sample = embedder.tokenizer(["bone metastasis"], return_tensors="pt")
-    tmp = target / "model.onnx.tmp"
+    tmp = _private_tmp(target / "model.onnx")
     import warnings
 
     with warnings.catch_warnings():
@@ -77,9 +86,13 @@ def export_onnx(embedder: SentenceTransformerEmbedder, target: Path) -> Path:
             opset_version=17,
             dynamo=False,
         )
-    embedder.tokenizer.backend_tokenizer.save(str(target / "tokenizer.json"))
+    tokenizer_tmp = _private_tmp(target / "tokenizer.json")
+    embedder.tokenizer.backend_tokenizer.save(str(tokenizer_tmp))
+    tokenizer_tmp.replace(target / "tokenizer.json")
     meta = {"name": embedder.name, "dimension": embedder.dimension, "max_tokens": embedder.max_tokens}
-    (target / "meta.json").write_text(json.dumps(meta))
+    meta_tmp = _private_tmp(target / "meta.json")
+    meta_tmp.write_text(json.dumps(meta))
+    meta_tmp.replace(target / "meta.json")
     tmp.replace(target / "model.onnx")
     return target
 
@@ -96,7 +109,7 @@ def quantize_export(folder: Path) -> Path:
     target = folder / INT8_FILE
     if target.exists():
         return target
-    tmp = folder / f"{INT8_FILE}.tmp"
+    tmp = _private_tmp(target)
     import logging
 
     root = logging.getLogger()

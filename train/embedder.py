@@ -17,7 +17,9 @@ Nothing ships from it yet. Session 32 measured it on the validation split (docs/
 used everywhere, it raised bone passage R@5 0.894 -> 0.926 but lost bone key facts (the composer's sentence
 vectors and the gate read the new vectors); ranking only the dense path's candidates, with everything else on
 the shipped model, it raised key facts (bone 0.875 -> 0.892, real documents 0.798 -> 0.804) but refused more
-answerable bone questions than it freed, and failed the rule stated before the run.
+answerable bone questions than it freed, and failed the rule stated before the run. Neither carried over to
+MedQuAD CancerGov (doc MRR@10 0.779 -> 0.752); trained on MedQuAD alone (`--gold-share 0`), CancerGov fell to
+0.710 and the guideline questions' recall@1 to 0.386 (0.580 before).
 
     python -m train.embedder --out .cache/train/embedder --minutes 30 --seed 13
 """

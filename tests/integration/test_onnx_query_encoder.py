@@ -59,6 +59,26 @@ def spans_of(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def test_two_processes_exporting_the_same_model_at_once_both_load_it(tmp_path: Path):
+    """Two replicas starting on a fresh machine export and quantise the same model at the same moment."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; from pathlib import Path; from ingest.onnx_backend import load_query_embedder; "
+        "e = load_query_embedder(None, Path(sys.argv[1]), precision='int8'); print(e.embed(['denos vs zol']).shape)"
+    )
+    runs = [
+        subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outcomes = [(run.wait(timeout=300), run.communicate()) for run in runs]
+
+    assert [(code, out.decode().strip()) for code, (out, _) in outcomes] == [(0, "(1, 384)")] * 2, outcomes
+    folder = export_dir(None, tmp_path)
+    assert sorted(p.name for p in folder.iterdir()) == ["meta.json", "model.int8.onnx", "model.onnx", "tokenizer.json"]
+
+
 def test_onnx_ingest_pools_the_same_chunk_and_sentence_vectors_as_torch(real_embedder, onnx_export: Path):
     spans = [spans_of(p) for p in PASSAGES]
     torch_vectors, torch_spans = real_embedder.embed_with_sentences(PASSAGES, spans, batch_size=2)
