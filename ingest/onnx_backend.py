@@ -286,8 +286,19 @@ def load_query_embedder(
     workers: int = 1,
     spin: bool = False,
 ) -> OnnxQueryEmbedder:
-    """The ONNX encoder of the model, exporting (and quantising) it first if this machine has none yet."""
-    folder, _ = ensure_export(model_path, cache_dir)
+    """The ONNX encoder of the model, exporting (and quantising) it first if this machine has none yet.
+
+    The export and the quantisation run under a lock file beside the export folder: two replicas starting on a
+    fresh machine would otherwise make them at the same moment, and one read the other's half-written model."""
+    import fcntl
+
+    folder = export_dir(model_path, cache_dir)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f"{folder.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        folder, _ = ensure_export(model_path, cache_dir)
+        if precision == "int8":
+            quantize_export(folder)
     return OnnxQueryEmbedder(folder, threads=threads, precision=precision, workers=workers, spin=spin)
 
 
