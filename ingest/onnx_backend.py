@@ -47,9 +47,8 @@ def export_dir(model_path: Path | None, cache_dir: Path) -> Path:
 
 
 def _private_tmp(path: Path) -> Path:
-    """A temporary name beside `path` that no other process or thread writes: two replicas starting on a fresh
-    machine export and quantise the same model at once, and a shared temporary name let one rename the other's
-    file away mid-write."""
+    """A temporary name beside `path` that no other process or thread writes. `ensure_export` serialises its
+    callers with a lock; an export folder quantised directly (`OnnxQueryEmbedder`, tests) is not under it."""
     return path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
 
 
@@ -268,13 +267,24 @@ def _mean_normalised(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-9), np.float32)
 
 
-def ensure_export(model_path: Path | None, cache_dir: Path) -> tuple[Path, bool]:
-    """The export folder of the model, exporting it if missing; returns (folder, made_now)."""
+def ensure_export(model_path: Path | None, cache_dir: Path, *, int8: bool = False) -> tuple[Path, bool]:
+    """The export folder of the model, exporting it if missing (and quantising it with `int8`); returns
+    (folder, made_now).
+
+    Both run under a lock file beside the folder: two replicas starting on a fresh machine, or an ingest and a
+    service, would otherwise make them at the same moment, and one read the other's half-written model."""
+    import fcntl
+
     folder = export_dir(model_path, cache_dir)
-    if (folder / "model.onnx").exists():
-        return folder, False
-    export_onnx(SentenceTransformerEmbedder(model_path), folder)
-    return folder, True
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with (folder.parent / f"{folder.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        made = not (folder / "model.onnx").exists()
+        if made:
+            export_onnx(SentenceTransformerEmbedder(model_path), folder)
+        if int8:
+            quantize_export(folder)
+    return folder, made
 
 
 def load_query_embedder(
@@ -286,19 +296,8 @@ def load_query_embedder(
     workers: int = 1,
     spin: bool = False,
 ) -> OnnxQueryEmbedder:
-    """The ONNX encoder of the model, exporting (and quantising) it first if this machine has none yet.
-
-    The export and the quantisation run under a lock file beside the export folder: two replicas starting on a
-    fresh machine would otherwise make them at the same moment, and one read the other's half-written model."""
-    import fcntl
-
-    folder = export_dir(model_path, cache_dir)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with (folder.parent / f"{folder.name}.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        folder, _ = ensure_export(model_path, cache_dir)
-        if precision == "int8":
-            quantize_export(folder)
+    """The ONNX encoder of the model, exporting (and quantising) it first if this machine has none yet."""
+    folder, _ = ensure_export(model_path, cache_dir, int8=precision == "int8")
     return OnnxQueryEmbedder(folder, threads=threads, precision=precision, workers=workers, spin=spin)
 
 
