@@ -69,14 +69,9 @@ class Triple:
 def gold_triples(name: str, index_dir: Path) -> tuple[list[Triple], list[dict[str, Any]]]:
     """A development set's questions against their index's passages, and each question's candidate list."""
     from eval.gold import load_gold
-    from qa_service.pipeline import QAPipeline
-    from qa_service.settings import Settings
-    from train.gold_groups import holds_fact
+    from train.gold_groups import development_pipeline, holds_fact
 
-    settings = Settings()
-    settings.index_dir = index_dir
-    settings.answer.judge = False
-    pipeline = QAPipeline.from_settings(settings)
+    pipeline = development_pipeline(index_dir)
     chunks = pipeline.index.chunks
     triples: list[Triple] = []
     lists: list[dict[str, Any]] = []

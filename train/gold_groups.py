@@ -59,6 +59,18 @@ def holds_fact(text: str, key_facts: Sequence[Sequence[str]]) -> bool:
     return any(_norm(alt) in body for fact in key_facts for alt in fact)
 
 
+def development_pipeline(index_dir: Path) -> Any:
+    """The service's pipeline over `index_dir` with the judge off: the judge is trained on what it gives, so what
+    it gives must not depend on the judge."""
+    from qa_service.pipeline import QAPipeline
+    from qa_service.settings import Settings
+
+    settings = Settings()
+    settings.index_dir = index_dir
+    settings.answer.judge = False
+    return QAPipeline.from_settings(settings)
+
+
 def set_groups(
     name: str,
     gold: Path,
@@ -74,14 +86,9 @@ def set_groups(
     """
     from eval.answer_removed import answer_rows
     from eval.gold import load_gold
-    from qa_service.pipeline import QAPipeline
     from qa_service.render import sentence_passage
-    from qa_service.settings import Settings
 
-    settings = Settings()
-    settings.index_dir = index_dir
-    settings.answer.judge = False  # the judge is trained on these groups; they do not depend on it
-    pipeline = QAPipeline.from_settings(settings)
+    pipeline = development_pipeline(index_dir)
     composer = pipeline.extractive
     groups: list[dict[str, object]] = []
     for q in load_gold(gold).questions:
