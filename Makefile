@@ -114,8 +114,8 @@ train-judge: index ## retrain the answer judge into qa_service/models/judge and 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
 
-BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30,bone_metastasis_heldout$(n))
-REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30,realdocs_heldout$(n))
+BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31,bone_metastasis_heldout$(n))
+REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31,realdocs_heldout$(n))
 BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6
 REALDOCS_DEV_SETS = realdocs_dev realdocs_dev3 realdocs_dev4 realdocs_dev5 realdocs_dev6 realdocs_dev7 realdocs_dev8
 
