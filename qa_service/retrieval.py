@@ -320,7 +320,7 @@ class Retriever:
         timings["fuse"] = (time.perf_counter() - t) * 1000
         if reranking and hits:
             t = time.perf_counter()
-            hits = self._rerank(query, hits)[:top_k]
+            hits = self._rerank(query, hits, query_vector)[:top_k]
             timings["rerank"] = (time.perf_counter() - t) * 1000
         return RetrievalResult(
             hits=hits, query_vector=query_vector, keyword_tokens=tokens, timings_ms=timings, lifted=lifted
@@ -369,7 +369,7 @@ class Retriever:
         hits.sort(key=lambda h: (-h.score, h.row))
         return frozenset(named)
 
-    def _rerank(self, query: str, hits: list[Hit]) -> list[Hit]:
+    def _rerank(self, query: str, hits: list[Hit], query_vector: np.ndarray) -> list[Hit]:
         """Hits reordered by a blend of the reranker's logits and the fused scores, each min-max scaled over the hits.
 
         Scaled over the candidates, the logits say which passage answers best whatever the corpus; their
@@ -377,7 +377,10 @@ class Retriever:
         """
         assert self.reranker is not None
         chunks = [self.index.chunks[h.row] for h in hits]
-        passages = [format_passage(c.title, c.local_headings(), c.prefix + c.text) for c in chunks]
+        passages = [
+            format_passage(c.title, c.local_headings(), self._reranker_text(h.row, c, query_vector))
+            for h, c in zip(hits, chunks, strict=True)
+        ]
         logits = self.reranker.score(query, passages, max_length=self.settings.rerank_max_length)
         probabilities = self.reranker.calibrate(logits)
         relevance = _min_max(logits.tolist())
@@ -388,6 +391,22 @@ class Retriever:
             hit.rerank_logit = float(logits[i])
             hit.score = w * relevance[i] + (1 - w) * fused[i]
         return sorted(hits, key=lambda h: (-h.score, h.row))
+
+    def _reranker_text(self, row: int, chunk: Chunk, query_vector: np.ndarray) -> str:
+        """The passage text the reranker reads: from the sentence closest to the question (the index's sentence
+        vectors) when that is not the passage's first (`rerank_window`), else the whole text.
+
+        The reranker reads about 64 word pieces; in a long passage (a scientific article's paragraph, a PDQ
+        section) the sentence that answers often lies past them, and the head it would read says little.
+        """
+        whole = chunk.prefix + chunk.text
+        if not self.settings.rerank_window or len(chunk.sentences) < 2:
+            return whole
+        vectors = self.index.chunk_sentence_vectors(row)
+        if vectors is None or len(vectors) != len(chunk.sentences):
+            return whole
+        best = int(np.argmax(np.asarray(vectors) @ query_vector))
+        return whole if best == 0 else chunk.text[chunk.sentences[best][0] :]
 
     def _collapse_duplicates(self, hits: list[Hit], top_k: int) -> list[Hit]:
         """Keep the better of any two passages whose vectors are nearly identical."""

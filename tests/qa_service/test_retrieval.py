@@ -440,3 +440,65 @@ def test_a_question_naming_a_source_lifts_that_sources_passages(mini_index):
     assert retriever(mini_index).retrieve(f"{query}: what does ASCO say?", 8).lifted == {"asco"}
     assert retriever(mini_index).retrieve(f"{query}: what does ASCO say?", 8, lift_named_sources=False).lifted == set()
     assert bodies(f"{query}: what does the ES say?", named_source_boost=1.0).index("CCO/ASCO") == plain  # no name
+
+
+# -- what the reranker reads ----------------------------------------------------------------------------
+
+LONG_PASSAGE = {
+    "article.md": (
+        "# Viral shedding study\n\n## Results\n\n"
+        "Samples were collected from forty households over two winters. "
+        "Each household kept a symptom diary and returned swabs by post. "
+        "Laboratory staff were blinded to the diary entries throughout. "
+        "The median incubation period was 5.2 days in children under five.\n"
+    )
+}
+
+
+class RecordingReranker:
+    """Scores every passage 0 and keeps what it was asked to read."""
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def score(self, question: str, passages, *, max_length: int | None = None) -> np.ndarray:
+        self.read.extend(passages)
+        return np.zeros(len(passages), dtype=np.float32)
+
+    def calibrate(self, logits: np.ndarray) -> np.ndarray:
+        return logits
+
+
+@pytest.mark.parametrize("window", [True, False])
+def test_the_reranker_reads_a_long_passage_from_its_sentence_closest_to_the_question(tmp_path, window):
+    from ingest import open_index
+
+    index = open_index(build_mini_index(tmp_path, LONG_PASSAGE))
+    assert len(index.chunks) == 1 and len(index.chunks[0].sentences) == 4
+    reranker = RecordingReranker()
+    retriever = Retriever(
+        index,
+        make_embedder(),
+        RetrievalSettings(rerank=True, rerank_window=window),
+        reranker=reranker,  # type: ignore[arg-type]
+    )
+    retriever.retrieve("median incubation period in children under five", 3)
+    (read,) = reranker.read
+    header, text = read.split("\n", 1)
+    assert header == "Viral shedding study > Results"
+    if window:  # the answering sentence leads; the head before it is not read
+        assert text == "The median incubation period was 5.2 days in children under five."
+    else:
+        assert text.startswith("Samples were collected") and text.endswith("children under five.")
+
+
+def test_a_question_closest_to_a_passages_first_sentence_reads_the_whole_passage(tmp_path):
+    from ingest import open_index
+
+    index = open_index(build_mini_index(tmp_path, LONG_PASSAGE))
+    reranker = RecordingReranker()
+    Retriever(index, make_embedder(), RetrievalSettings(rerank=True), reranker=reranker).retrieve(  # type: ignore[arg-type]
+        "samples collected from forty households over two winters", 3
+    )
+    assert reranker.read[0].split("\n", 1)[1].startswith("Samples were collected from forty households")
+    assert reranker.read[0].endswith("children under five.")
