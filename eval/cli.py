@@ -1,4 +1,8 @@
-"""`guideline-qa eval`: gold, benchmark and compare. Errors become one-line messages here and nowhere else."""
+"""`guideline-qa eval`: gold, benchmark, compare, fit-gate, answerability, pooled and answer-removed.
+
+The evaluation's own errors (bad gold files, unreachable services) become one-line messages here; the top-level
+command (`guideline_qa.cli`) handles the rest.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Refit the evidence gate (`qa_service/abstention.py`) on a gold set, and say how well it generalises.
 
-The gate (`qa_service.abstention.gate_score`) is a logistic model over a handful of evidence
-features, then two fixed rules (a quantity question answered without a number, a dose question
-answered without a dose, are penalised). Its weights are fitted here: every gold question is asked
+The gate (`qa_service.gate_model.GateModel.score`) is a logistic model over a handful of evidence
+features, then fixed penalties (`qa_service.abstention.judge`: a quantity question answered without a
+number, a dose question answered without a dose or with another drug's, another use's or another
+population's, a "how long" question answered without a time). Its weights are fitted here: every gold question is asked
 once, its features are recorded, and a class-balanced, L2-regularised logistic regression is fitted
 by Newton's method (numpy only).
 

@@ -1,6 +1,7 @@
 """The `guideline-qa` command: ingest, serve, ask, mcp, eval, bench.
 
-Errors from the packages are turned into one-line messages and exit codes here, nowhere else.
+Errors from the packages are turned into one-line messages and exit codes here (`guideline-qa eval` handles
+its own evaluation errors the same way in `eval.cli`).
 """
 
 from __future__ import annotations

