@@ -5,6 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 INDEX ?= .index
+TORCH_INDEX ?=
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HF_HUB_OFFLINE := 1
@@ -12,15 +13,16 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run serve test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	@# torch first, pinned to the CPU build: anything unpinned would pull a multi-GB CUDA build.
-	$(PY) -m pip install --quiet torch==2.13.0
+	@# torch first, pinned: anything unpinned would pull a multi-GB CUDA build. Where pip finds no CPU wheel of 2.13.0
+	@# (this project's machines keep one on disk), TORCH_INDEX=https://download.pytorch.org/whl/cpu asks PyTorch's CPU index.
+	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
@@ -76,10 +78,18 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	done
 	$(BIN)/guideline-qa eval pooled $(foreach s,$(BONE_HELDOUT_SETS),reports/$(s)) --title "Bone metastasis, held-out sets" \
 		--out reports/heldout-pooled-bone.md
+	$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_TEST),reports/bone_metastasis_heldout$(n)) \
+		--title "Bone metastasis, test split" --out reports/heldout-test-bone.md
+	$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_VALIDATION),reports/bone_metastasis_heldout$(n)) \
+		--title "Bone metastasis, validation split" --out reports/heldout-validation-bone.md
 	$(call realdocs_eval,$(REALDOCS_HELDOUT_SETS))
 	@if [ -d "$(REALDOCS)" ]; then \
 		$(BIN)/guideline-qa eval pooled $(foreach s,$(REALDOCS_HELDOUT_SETS),reports/$(s)) \
-			--title "Real guideline documents, held-out sets" --out reports/heldout-pooled-realdocs.md; \
+			--title "Real guideline documents, held-out sets" --out reports/heldout-pooled-realdocs.md && \
+		$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_TEST),reports/realdocs_heldout$(n)) \
+			--title "Real guideline documents, test split" --out reports/heldout-test-realdocs.md && \
+		$(BIN)/guideline-qa eval pooled reports/realdocs_heldout $(foreach n,$(HELDOUT_VALIDATION),reports/realdocs_heldout$(n)) \
+			--title "Real guideline documents, validation split" --out reports/heldout-validation-realdocs.md; \
 	fi
 	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
 		--out reports/answer-removed-heldout-bone.md --quiet
@@ -114,8 +124,13 @@ train-judge: index ## retrain the answer judge into qa_service/models/judge and 
 answerability: index ## fit the evidence gate on every source present and print leave-one-source-out figures
 	$(BIN)/guideline-qa eval answerability --out reports/answerability.md
 
-BONE_HELDOUT_SETS = $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31,bone_metastasis_heldout$(n))
-REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31,realdocs_heldout$(n))
+# The held-out sets by split (docs/evaluation.md, "Validation and test"): a new pair of sets is the newest until the
+# next session, then joins the test split. The real documents' validation split also holds the first set, realdocs_heldout.
+HELDOUT_VALIDATION = 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16
+HELDOUT_TEST = 17 18 19 20 21 22 23 24 25 26 27 28 29 30
+HELDOUT_NEWEST = 31
+BONE_HELDOUT_SETS = $(foreach n,$(HELDOUT_VALIDATION) $(HELDOUT_TEST) $(HELDOUT_NEWEST),bone_metastasis_heldout$(n))
+REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,$(HELDOUT_VALIDATION) $(HELDOUT_TEST) $(HELDOUT_NEWEST),realdocs_heldout$(n))
 BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6
 REALDOCS_DEV_SETS = realdocs_dev realdocs_dev3 realdocs_dev4 realdocs_dev5 realdocs_dev6 realdocs_dev7 realdocs_dev8
 
@@ -167,7 +182,7 @@ haproxy: ## install Debian's haproxy for make cluster and its test (root only; w
 	fi
 
 clean: ## remove the index, reports and caches (keeps .venv)
-	rm -rf $(INDEX) reports .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(INDEX) reports .pytest_cache .mypy_cache .ruff_cache build *.egg-info
 
 # ---- a real local model for the LLM composer's integration test (tests/integration/test_llm_real_model.py) ----
 # llama-cpp-python compiles llama.cpp for several minutes; GGML_NATIVE=OFF because a build tuned to the build

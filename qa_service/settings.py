@@ -76,8 +76,9 @@ class RetrievalSettings(BaseModel):
         False,
         description="Rescore the best fused passages with the packaged cross-encoder (qa_service/models/reranker). "
         "Off by default: on 2026-11-30 (session 8) it raised key facts on a fresh real-document set a little "
-        "(0.544 -> 0.589) and MedQuAD MRR@10 (0.780 -> 0.808), not COVID-QA (0.853 -> 0.852), for about 9 ms a "
-        "question at 10 passages (docs/results).",
+        "(0.544 -> 0.589) and MedQuAD MRR@10 (0.780 -> 0.808), not COVID-QA (0.853 -> 0.852). It costs about "
+        "20 ms a question at 10 passages with one thread (session 33: retrieval 6.4 -> 26.7 ms in process; `make "
+        "bench`: HTTP median 15.7 -> 35.4 ms at concurrency 1).",
     )
     rerank_depth: int = Field(10, ge=1, le=100, description="Fused passages the reranker rescores.")
     rerank_max_length: int = Field(
