@@ -19,7 +19,8 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
-	@test -x $(PY) || python3 -m venv $(VENV)
+	@# A .venv left half-made by an interrupted set-up (no pip in it) is made again rather than failing.
+	@$(PY) -m pip --version >/dev/null 2>&1 || python3 -m venv --clear $(VENV)
 	@# torch first, pinned: anything unpinned would pull a multi-GB CUDA build. Where pip finds no CPU wheel of 2.13.0
 	@# (this project's machines keep one on disk), TORCH_INDEX=https://download.pytorch.org/whl/cpu asks PyTorch's CPU index.
 	$(PY) -m pip install --quiet torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
