@@ -17,6 +17,7 @@ from ingest import keyword_tokens
 from ingest.index import SearchIndex
 from qa_service.compose import names_a_row
 from qa_service.composed import Candidate
+from qa_service.passage_text import opens_its_passage_in_a_list
 from qa_service.retrieval import Hit
 from qa_service.sentence_context import governing_recommendations, points_back
 from qa_service.vocabulary import expand_query
@@ -82,7 +83,8 @@ class CandidateReader:
 
         A passage can open on "In contrast, enzyme inhibitors may increase methadone's activity" or "This
         recommendation was reached by consensus": the passage before it in the document ends on the sentence
-        pointed to. Brought in for that sentence only (`Candidate.only_before`), it lets the composer quote the
+        pointed to. Or it can open inside a list whose opening sentence ends the passage before. Brought in for
+        that sentence only (`Candidate.only_before`), it lets the composer quote the
         pair (`ExtractiveComposer.compose`) without competing with the others.
         """
         preceding = self._preceding
@@ -92,7 +94,10 @@ class CandidateReader:
             if before is None or not candidate.chunk.sentences:
                 return []
             start, end = candidate.chunk.sentences[0]
-            return [before] if points_back(candidate.chunk.text[start:end]) else []
+            chunk = candidate.chunk
+            # "In contrast, ..." points back; "- management of cancer-related pain" goes on with a list the passage
+            # before opens ("This clinical practice guideline is not ... applicable to").
+            return [before] if points_back(chunk.text[start:end]) or opens_its_passage_in_a_list(chunk, 0) else []
 
         return self._followed_by(candidates, pointed_back_to, hidden, only_before=True)
 

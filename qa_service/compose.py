@@ -39,6 +39,7 @@ from qa_service.rerank import Reranker
 from qa_service.retrieval import guideline_bodies, mentions_body, named_in
 from qa_service.sentence_context import (
     antecedent,
+    list_opener_before,
     points_back,
     without_dangling_introductions,
 )
@@ -497,16 +498,34 @@ class ExtractiveComposer:
                 seen.add(normalised(before.text))
                 words += word_count(before.text)
         # A list item brings the sentence that introduces its list ("... require radiation if any of the following
-        # are true:"): "A painful destruction of a vertebral body occurred." means nothing without it.
-        for sentence in list(chosen):
+        # are true:"): "A painful destruction of a vertebral body occurred." means nothing without it. An item
+        # opening a nested list brings its own opener in turn, and a passage that opens inside a list brings the
+        # opener ending the passage before ("This clinical practice guideline is not" ... "applicable to" ...
+        # "management of cancer-related pain": the item alone says the reverse).
+        list_cut: list[tuple[AnswerSentence, AnswerSentence]] = []  # (opener ending the passage before, its item)
+        pending = list(chosen)
+        while pending:
+            sentence = pending.pop(0)
             chunk = candidates[sentence.source].chunk
-            opener = lead_in(chunk, sentence.position)
-            if opener is None or any(c.source == sentence.source and c.position == opener for c in chosen):
-                continue
-            text = self.quoted(chunk, chunk.sentence_texts()[opener])
-            if words + word_count(text) <= max_words + max_words // 4:
-                chosen.append(AnswerSentence(text=text, source=sentence.source, position=opener))
-                words += word_count(text)
+            place = lead_in(chunk, sentence.position)
+            found: AnswerSentence | None
+            if place is not None:
+                if any(c.source == sentence.source and c.position == place for c in chosen):
+                    continue
+                found = AnswerSentence(
+                    text=self.quoted(chunk, chunk.sentence_texts()[place]), source=sentence.source, position=place
+                )
+            else:
+                found = list_opener_before(sentence, candidates, by_place, self.quoted)
+                if found is None:
+                    continue
+                list_cut.append((found, sentence))
+                if any(c.source == found.source and c.position == found.position for c in chosen):
+                    continue
+            if words + word_count(found.text) <= max_words * (1 + POINTED_TO_ALLOWANCE):
+                chosen.append(found)
+                words += word_count(found.text)
+                pending.append(found)
         # A sentence introducing a list ("The presence of three or four of the following adverse factors predicts
         # ...:") brings its items, as an item brings its opener: the list is what it announces.
         for sentence in list(chosen):
@@ -534,9 +553,15 @@ class ExtractiveComposer:
         # sentences as written within each passage.
         lead_source = scored[0].source
         chosen.sort(key=lambda s: (s.source != lead_source, s.source, s.position))
-        chosen = without_dangling_introductions(chosen, candidates)
         for before, sentence in pointed_to:  # from the passage before: read just before the sentence pointing back
             if before in chosen and sentence in chosen:
                 chosen.remove(before)
                 chosen.insert(chosen.index(sentence), before)
-        return chosen
+        for cut_opener, item in list_cut:  # a list the chunker cut: its opening, and what opens that, read before it
+            if cut_opener in chosen and item in chosen:
+                block = [s for s in chosen if s.source == cut_opener.source and s.position <= cut_opener.position]
+                for sentence in block:
+                    chosen.remove(sentence)
+                at = min(chosen.index(s) for s in chosen if s.source == item.source)
+                chosen[at:at] = block
+        return without_dangling_introductions(chosen, candidates)

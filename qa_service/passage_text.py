@@ -221,20 +221,55 @@ def continues_item(chunk: Chunk, position: int) -> bool:
     return indented and (is_list_item(chunk, position - 1) or continues_item(chunk, position - 1))
 
 
+# The word an unfinished phrase stops on: a list item ending so ("- applicable to", "- outpatients aged >=18 years
+# with") opens the items after it, as a nested list whose indentation a PDF's text layer has lost. "and" and "or"
+# are not among them: "- management of cancer-related pain, or" goes on with its own list.
+_UNFINISHED = re.compile(
+    r"\b(?:to|with|of|for|in|on|at|by|from|into|than|as|the|a|an|is|are|be|been|was|were|not"
+    r"|include|includes|including|such|following|when|whether|if|that|who|which|whose)$",
+    re.IGNORECASE,
+)
+
+
 def opens_list(chunk: Chunk, position: int) -> bool:
     """Whether the chunk's sentence at `position` introduces a list: it ends in ":", or it stops mid-sentence
-    right before a list item ("... discuss these approaches with patients before initiating changes when")."""
+    right before a list item ("... discuss these approaches with patients before initiating changes when"). A list
+    item opens the items after it only when it stops on an unfinished phrase ("- applicable to")."""
+    if not _stops_short(chunk, position):
+        return False
+    a, b = chunk.sentences[position]
+    if drop_source_references(chunk.text[a:b]).rstrip().endswith(":"):
+        return True
+    return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
+
+
+def opens_list_here_or_next(chunk: Chunk, position: int) -> bool:
+    """`opens_list`, or the passage's last sentence stops short as an opening does: its list goes on in the next
+    passage ("This clinical practice guideline is not" ... "- applicable to", where the chunker cut)."""
+    if opens_list(chunk, position):
+        return True
+    if position != len(chunk.sentences) - 1 or not _stops_short(chunk, position):
+        return False
+    a, b = chunk.sentences[position]
+    text = drop_source_references(chunk.text[a:b]).rstrip()
+    return text.endswith(":") or _UNFINISHED.search(text) is not None  # not "... 60 mg" where a PDF lost the stop
+
+
+def _stops_short(chunk: Chunk, position: int) -> bool:
+    """Whether the sentence at `position` ends as a list's opening does: on ":", or mid-sentence (on a word, and,
+    for a list item, on an unfinished phrase), and is neither a heading nor the last line of an item."""
     if not 0 <= position < len(chunk.sentences):
         return False
     a, b = chunk.sentences[position]
     text = drop_source_references(chunk.text[a:b]).rstrip()
     if text.endswith(":"):
         return True
-    if not text or not text[-1].isalnum() or is_list_item(chunk, position) or heading_like(text):
+    if not text or not text[-1].isalnum() or heading_like(text):
         return False  # "- the patient requests dosage reduction," continues its own list; a heading names it
-    if continues_item(chunk, position):
-        return False  # the last line of the item above ("2016 Apr 05"), not the opening of the next one
-    return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
+    if is_list_item(chunk, position) and not _UNFINISHED.search(text):
+        return False  # "- management of cancer-related pain" is an item, "- applicable to" opens the next ones
+    # the last line of the item above ("2016 Apr 05") is not the opening of the next one
+    return not continues_item(chunk, position)
 
 
 def lead_in(chunk: Chunk, position: int) -> int | None:
@@ -246,6 +281,25 @@ def lead_in(chunk: Chunk, position: int) -> int | None:
         if opens_list(chunk, earlier):
             return earlier  # the list's opening sentence, or the item that opens a nested list
         if not is_list_item(chunk, earlier) and not continues_item(chunk, earlier):
+            return None
+    return None
+
+
+def opens_its_passage_in_a_list(chunk: Chunk, position: int) -> bool:
+    """Whether the list item at `position` belongs to a list that runs from the passage's first sentence with no
+    sentence opening it: the chunker cut the list from its opening, which ends the passage before."""
+    if not is_list_item(chunk, position) or lead_in(chunk, position) is not None:
+        return False
+    return all(is_list_item(chunk, p) or continues_item(chunk, p) for p in range(position + 1))
+
+
+def opener_at_end(chunk: Chunk) -> int | None:
+    """The sentence opening the list the passage ends in (the nearest before its closing items), if the passage
+    holds it: where a list the chunker cut goes on in the next passage."""
+    for position in range(len(chunk.sentences) - 1, -1, -1):
+        if opens_list_here_or_next(chunk, position):
+            return position
+        if not is_list_item(chunk, position) and not continues_item(chunk, position):
             return None
     return None
 

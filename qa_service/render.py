@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ingest import Chunk
-from qa_service.passage_text import normalised, opens_list, row_as_sentence
+from qa_service.passage_text import normalised, opens_list_here_or_next, row_as_sentence
 from qa_service.rerank import format_passage
 from qa_service.retrieval import body_initials
 
@@ -102,7 +102,7 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
             body = _TRAILING_CONJUNCTION.sub("", body)  # a list item's "...; and" ends where the answer takes it
-            opener = composed.composer == "extractive" and opens_list(
+            opener = composed.composer == "extractive" and opens_list_here_or_next(
                 candidates[sentence.source].chunk, sentence.position
             )
             body += ":" if opener else "."  # "... before initiating changes when:" and its items, never "when."

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 
 from ingest import Chunk
 from qa_service.composed import AnswerSentence, Candidate
-from qa_service.passage_text import answer_worthy, lead_in, opens_list
+from qa_service.passage_text import answer_worthy, lead_in, opener_at_end, opens_its_passage_in_a_list, opens_list
 
 # A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and
 # "In contrast, enzyme inhibitors may increase methadone's activity" contrasts with nothing. A connective counts
@@ -102,6 +102,7 @@ def without_dangling_introductions(
                 following.source == sentence.source
                 and lead_in(candidates[following.source].chunk, following.position) == sentence.position
             )
+            or _opens_the_list_going_on(sentence, following, candidates)
         )
         opener = sentence.text.rstrip().endswith(":") or (
             sentence.source < len(candidates) and opens_list(candidates[sentence.source].chunk, sentence.position)
@@ -109,3 +110,45 @@ def without_dangling_introductions(
         if not opener or introduces:
             kept.append(sentence)
     return kept[::-1]
+
+
+def _opens_the_list_going_on(opener: AnswerSentence, item: AnswerSentence, candidates: Sequence[Candidate]) -> bool:
+    """Whether `opener` ends the passage before `item`'s and opens the list `item`'s passage opens inside."""
+    if opener.source >= len(candidates) or item.source >= len(candidates):
+        return False
+    earlier, chunk = candidates[opener.source].chunk, candidates[item.source].chunk
+    return (
+        earlier.doc_id == chunk.doc_id
+        and earlier.position == chunk.position - 1
+        and opens_its_passage_in_a_list(chunk, item.position)
+        and opener_at_end(earlier) == opener.position
+    )
+
+
+def list_opener_before(
+    sentence: AnswerSentence,
+    candidates: Sequence[Candidate],
+    by_place: dict[tuple[int, int], AnswerSentence],
+    quoted: Callable[[Chunk, str], str],
+) -> AnswerSentence | None:
+    """For a list item of a passage that opens inside its list: the sentence opening that list at the end of the
+    passage before it in the document, when that passage is a candidate (the pipeline attaches it). Without it,
+    "management of cancer-related pain" stands for what "This clinical practice guideline is not ... applicable to"
+    says of it."""
+    chunk = candidates[sentence.source].chunk
+    if not opens_its_passage_in_a_list(chunk, sentence.position):
+        return None
+    for source, candidate in enumerate(candidates):
+        earlier = candidate.chunk
+        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
+            continue
+        position = opener_at_end(earlier)
+        if position is None:
+            return None
+        found = by_place.get((source, position))
+        if found is not None:
+            return found
+        return AnswerSentence(
+            text=quoted(earlier, earlier.sentence_texts()[position]), source=source, position=position
+        )
+    return None

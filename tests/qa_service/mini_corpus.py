@@ -223,3 +223,34 @@ def conversion_table_index(folder: Path) -> tuple[LoadedIndex, HashEmbedder]:
     assert "| Methadone | 4.7 |" in index.chunks[2].text and index.chunks[3].text.startswith("Multiply the dose")
     assert len({c.section for c in index.chunks[1:]}) == 1
     return index, embedder
+
+
+SCOPE = (
+    "# Opioid prescribing\n\n## Intended use\n\n"
+    "This guideline gives recommendations for outpatients aged 18 years or older with acute, subacute or chronic pain. "
+    "Clinicians should weigh benefits and risks with each patient before starting opioids. "
+    "This clinical practice guideline is not\n\n"
+    "- a replacement for clinical judgment or individualized, person-centered care;\n"
+    "- applicable to\n"
+    "- management of pain related to sickle cell disease,\n"
+    "- management of cancer-related pain, or\n"
+    "- palliative care or end-of-life care; or\n"
+    "- focused on opioids prescribed for opioid use disorder.\n"
+)
+"""A box whose list a PDF flattened: "applicable to" opens the items after it, and the whole list is what "This
+clinical practice guideline is not" says. Indexed in two passages, the cut inside the list (`scope_index`)."""
+
+
+def scope_index(folder: Path) -> tuple[LoadedIndex, HashEmbedder]:
+    """`SCOPE` indexed in two passages: the first ends on "- applicable to", the second opens on the items."""
+    from ingest import open_index
+    from ingest.chunking import ChunkingSettings
+
+    write_corpus(folder / "docs", {"scope.md": SCOPE})
+    embedder = make_embedder()
+    build_index([folder / "docs"], folder / "index", embedder=embedder, chunking=ChunkingSettings(max_tokens=64))
+    index = open_index(folder / "index")
+    assert len(index.chunks) == 2
+    assert index.chunks[0].sentence_texts()[-1].endswith("applicable to")
+    assert index.chunks[1].sentence_texts()[0].endswith("sickle cell disease,")
+    return index, embedder

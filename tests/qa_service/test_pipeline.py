@@ -16,16 +16,20 @@ from qa_service.settings import AnswerSettings, RetrievalSettings, Settings
 try:  # tests/qa_service as a package, or as a plain folder that pytest puts on sys.path
     from tests.qa_service.mini_corpus import (
         METHADONE_QUESTION,
+        build_mini_index,
         conversion_table_index,
         make_embedder,
         methadone_index,
+        scope_index,
     )
 except ModuleNotFoundError:
     from mini_corpus import (  # type: ignore[no-redef]
         METHADONE_QUESTION,
+        build_mini_index,
         conversion_table_index,
         make_embedder,
         methadone_index,
+        scope_index,
     )
 
 IN_SCOPE = [
@@ -571,3 +575,47 @@ def test_a_named_source_whose_passages_do_not_answer_gives_way_to_the_others_wit
     assert "120 mg" in off.answer and "its passages alone" not in (
         off.reason or ""
     )  # nothing lifted, nothing to give way
+
+
+def test_a_list_cut_between_two_passages_is_quoted_with_what_opens_it(tmp_path):
+    """A box's list cut by the chunker: its items in the second passage say the reverse of the box without "This
+    clinical practice guideline is not ... applicable to", which end the first passage."""
+    from qa_service.composed import Candidate
+    from qa_service.passage_text import lead_in, opener_at_end, opens_its_passage_in_a_list, opens_list
+
+    index, embedder = scope_index(tmp_path)
+    first, second = index.chunks
+    texts = second.sentence_texts()
+    cancer = next(i for i, t in enumerate(texts) if "cancer-related pain" in t)
+    applicable = len(first.sentences) - 1
+    negated = next(i for i, t in enumerate(first.sentence_texts()) if t.endswith("guideline is not"))
+    # "- applicable to" opens the items after it; "- management of cancer-related pain, or" goes on with its list.
+    assert not opens_list(second, cancer) and lead_in(second, cancer) is None
+    assert opens_its_passage_in_a_list(second, cancer) and not opens_its_passage_in_a_list(first, applicable)
+    assert opener_at_end(first) == applicable and lead_in(first, applicable) == negated
+
+    pipeline = QAPipeline(index, embedder, Settings(index_dir=tmp_path / "index"))
+    opening = Candidate(chunk=second, row=1, rank=0)
+    assert [(c.row, c.only_before) for c in pipeline.reader.with_passages_pointed_back_to([opening])] == [
+        (1, False),
+        (0, True),
+    ]
+    answer = pipeline.ask(AskRequest(question="is the guideline for management of cancer-related pain?")).answer
+    assert "This clinical practice guideline is not: [" in answer
+    assert answer.index("guideline is not:") < answer.index("applicable to:") < answer.index("cancer-related pain")
+    assert "applicable to." not in answer and "guideline is not." not in answer
+
+
+def test_a_passage_ending_without_a_full_stop_is_not_read_as_opening_a_list(tmp_path):
+    from ingest import open_index
+    from qa_service.passage_text import opener_at_end, opens_list_here_or_next
+
+    index, _ = scope_index(tmp_path / "scope")
+    first, second = index.chunks
+    assert opens_list_here_or_next(first, len(first.sentences) - 1)  # "- applicable to", the list going on
+    assert not opens_list_here_or_next(second, len(second.sentences) - 1)  # "... opioid use disorder."
+    index_dir = build_mini_index(
+        tmp_path / "dose", {"dose.md": "# Doses\n\n## Zoledronic acid\n\nGive 4 mg every 12 weeks\n"}
+    )
+    (chunk,) = open_index(index_dir).chunks
+    assert not opens_list_here_or_next(chunk, 0) and opener_at_end(chunk) is None  # a stop lost, not a list opened
