@@ -7,9 +7,10 @@ import re
 from typing import TYPE_CHECKING
 
 from ingest import Chunk
-from qa_service.passage_text import normalised, opens_list_here_or_next, row_as_sentence
+from qa_service.passage_text import normalised, opens_list, row_as_sentence
 from qa_service.rerank import format_passage
 from qa_service.retrieval import body_initials
+from qa_service.sentence_context import opens_the_list_going_on
 
 if TYPE_CHECKING:
     from qa_service.composed import Candidate, Composed
@@ -89,7 +90,8 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
     parts: list[str] = []
     previous_source: int | None = None
     said: str | None = None  # the last "Per ..." label: a next passage of the same guideline is not attributed again
-    for sentence in composed.sentences:
+    for index, sentence in enumerate(composed.sentences):
+        following = composed.sentences[index + 1] if index + 1 < len(composed.sentences) else None
         sources = [sentence.source, *(s for s in sentence.also if s != sentence.source)]
         for source in sources:
             if source not in order:
@@ -102,8 +104,10 @@ def render(composed: Composed, candidates: list[Candidate], *, attribute: bool =
         body = text.rstrip()
         if not body.endswith((".", "!", "?", ":")):  # "The options are:" introduces the items after it
             body = _TRAILING_CONJUNCTION.sub("", body)  # a list item's "...; and" ends where the answer takes it
-            opener = composed.composer == "extractive" and opens_list_here_or_next(
-                candidates[sentence.source].chunk, sentence.position
+            # An opener ending its passage ("- applicable to") when the answer goes on with the list from the next.
+            opener = composed.composer == "extractive" and (
+                opens_list(candidates[sentence.source].chunk, sentence.position)
+                or (following is not None and opens_the_list_going_on(sentence, following, candidates))
             )
             body += ":" if opener else "."  # "... before initiating changes when:" and its items, never "when."
         if attribute and composed.composer == "extractive" and sentence.source != previous_source:

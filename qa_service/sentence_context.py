@@ -9,7 +9,13 @@ from collections.abc import Callable, Sequence
 
 from ingest import Chunk
 from qa_service.composed import AnswerSentence, Candidate
-from qa_service.passage_text import answer_worthy, lead_in, opener_at_end, opens_its_passage_in_a_list, opens_list
+from qa_service.passage_text import (
+    answer_worthy,
+    lead_in,
+    opener_at_end,
+    opens_its_passage_in_a_list,
+    opens_list,
+)
 
 # A sentence that starts by pointing back at the one before it: without that one, "this" names nothing, and
 # "In contrast, enzyme inhibitors may increase methadone's activity" contrasts with nothing. A connective counts
@@ -102,7 +108,7 @@ def without_dangling_introductions(
                 following.source == sentence.source
                 and lead_in(candidates[following.source].chunk, following.position) == sentence.position
             )
-            or _opens_the_list_going_on(sentence, following, candidates)
+            or opens_the_list_going_on(sentence, following, candidates)
         )
         opener = sentence.text.rstrip().endswith(":") or (
             sentence.source < len(candidates) and opens_list(candidates[sentence.source].chunk, sentence.position)
@@ -112,7 +118,7 @@ def without_dangling_introductions(
     return kept[::-1]
 
 
-def _opens_the_list_going_on(opener: AnswerSentence, item: AnswerSentence, candidates: Sequence[Candidate]) -> bool:
+def opens_the_list_going_on(opener: AnswerSentence, item: AnswerSentence, candidates: Sequence[Candidate]) -> bool:
     """Whether `opener` ends the passage before `item`'s and opens the list `item`'s passage opens inside."""
     if opener.source >= len(candidates) or item.source >= len(candidates):
         return False

@@ -619,3 +619,20 @@ def test_a_passage_ending_without_a_full_stop_is_not_read_as_opening_a_list(tmp_
     )
     (chunk,) = open_index(index_dir).chunks
     assert not opens_list_here_or_next(chunk, 0) and opener_at_end(chunk) is None  # a stop lost, not a list opened
+
+
+def test_an_opener_ending_its_passage_reads_as_one_only_when_its_list_follows_in_the_answer(tmp_path):
+    from qa_service.composed import AnswerSentence, Candidate, Composed
+    from qa_service.render import render
+
+    index, _ = scope_index(tmp_path)
+    first, second = index.chunks
+    candidates = [Candidate(chunk=second, row=1, rank=0), Candidate(chunk=first, row=0, rank=0, only_before=True)]
+    applicable = AnswerSentence(text="- applicable to", source=1, position=len(first.sentences) - 1)
+    item = AnswerSentence(text=second.sentence_texts()[0], source=0, position=0)
+
+    def said(*sentences: AnswerSentence) -> str:
+        return render(Composed(sentences=list(sentences), composer="extractive"), candidates, attribute=False)[0]
+
+    assert said(applicable, item).startswith("applicable to: [1] management of pain related to sickle cell disease")
+    assert said(applicable) == "applicable to. [1]"  # its list not in the answer: not announced
