@@ -11,7 +11,7 @@ that opens its list (`lead_in`, `opens_list`, `list_items`), and a table row und
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ingest import Chunk
 from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header_row
@@ -231,14 +231,24 @@ _UNFINISHED = re.compile(
 )
 
 
+def _cleaned(chunk: Chunk, position: int) -> str:
+    """The chunk's sentence at `position` without the source's reference markers or trailing space."""
+    a, b = chunk.sentences[position]
+    return drop_source_references(chunk.text[a:b]).rstrip()
+
+
+def _in_a_list(chunk: Chunk, position: int) -> bool:
+    """Whether the sentence at `position` is a list item or a line going on with the one above."""
+    return is_list_item(chunk, position) or continues_item(chunk, position)
+
+
 def opens_list(chunk: Chunk, position: int) -> bool:
     """Whether the chunk's sentence at `position` introduces a list: it ends in ":", or it stops mid-sentence
     right before a list item ("... discuss these approaches with patients before initiating changes when"). A list
     item opens the items after it only when it stops on an unfinished phrase ("- applicable to")."""
     if not _stops_short(chunk, position):
         return False
-    a, b = chunk.sentences[position]
-    if drop_source_references(chunk.text[a:b]).rstrip().endswith(":"):
+    if _cleaned(chunk, position).endswith(":"):
         return True
     return position + 1 < len(chunk.sentences) and is_list_item(chunk, position + 1)
 
@@ -250,8 +260,7 @@ def opens_list_here_or_next(chunk: Chunk, position: int) -> bool:
         return True
     if position != len(chunk.sentences) - 1 or not _stops_short(chunk, position):
         return False
-    a, b = chunk.sentences[position]
-    text = drop_source_references(chunk.text[a:b]).rstrip()
+    text = _cleaned(chunk, position)
     return text.endswith(":") or _UNFINISHED.search(text) is not None  # not "... 60 mg" where a PDF lost the stop
 
 
@@ -260,8 +269,7 @@ def _stops_short(chunk: Chunk, position: int) -> bool:
     for a list item, on an unfinished phrase), and is neither a heading nor the last line of an item."""
     if not 0 <= position < len(chunk.sentences):
         return False
-    a, b = chunk.sentences[position]
-    text = drop_source_references(chunk.text[a:b]).rstrip()
+    text = _cleaned(chunk, position)
     if text.endswith(":"):
         return True
     if not text or not text[-1].isalnum() or heading_like(text):
@@ -272,17 +280,23 @@ def _stops_short(chunk: Chunk, position: int) -> bool:
     return not continues_item(chunk, position)
 
 
+def _opener_back_from(chunk: Chunk, start: int, opens: Callable[[Chunk, int], bool]) -> int | None:
+    """Walking back from `start` over a list's items: the first sentence that `opens` its list, or None once the
+    list ends without one."""
+    for position in range(start, -1, -1):
+        if opens(chunk, position):
+            return position  # the list's opening sentence, or the item that opens a nested list
+        if not _in_a_list(chunk, position):
+            return None
+    return None
+
+
 def lead_in(chunk: Chunk, position: int) -> int | None:
     """For a list item: the position of the sentence ending in ":" that opens its list (or the item opening its
     nested list), if the chunk holds it."""
     if not is_list_item(chunk, position):
         return None
-    for earlier in range(position - 1, -1, -1):
-        if opens_list(chunk, earlier):
-            return earlier  # the list's opening sentence, or the item that opens a nested list
-        if not is_list_item(chunk, earlier) and not continues_item(chunk, earlier):
-            return None
-    return None
+    return _opener_back_from(chunk, position - 1, opens_list)
 
 
 def opens_its_passage_in_a_list(chunk: Chunk, position: int) -> bool:
@@ -290,25 +304,20 @@ def opens_its_passage_in_a_list(chunk: Chunk, position: int) -> bool:
     sentence opening it: the chunker cut the list from its opening, which ends the passage before."""
     if not is_list_item(chunk, position) or lead_in(chunk, position) is not None:
         return False
-    return all(is_list_item(chunk, p) or continues_item(chunk, p) for p in range(position + 1))
+    return all(_in_a_list(chunk, p) for p in range(position + 1))
 
 
 def opener_at_end(chunk: Chunk) -> int | None:
     """The sentence opening the list the passage ends in (the nearest before its closing items), if the passage
     holds it: where a list the chunker cut goes on in the next passage."""
-    for position in range(len(chunk.sentences) - 1, -1, -1):
-        if opens_list_here_or_next(chunk, position):
-            return position
-        if not is_list_item(chunk, position) and not continues_item(chunk, position):
-            return None
-    return None
+    return _opener_back_from(chunk, len(chunk.sentences) - 1, opens_list_here_or_next)
 
 
 def list_items(chunk: Chunk, opener: int) -> list[int]:
     """The positions of the items of the list the sentence at `opener` introduces, in order (nested items too)."""
     items = []
     for position in range(opener + 1, len(chunk.sentences)):
-        if not is_list_item(chunk, position) and not continues_item(chunk, position):
+        if not _in_a_list(chunk, position):
             break
         items.append(position)  # an item, or a line going on with the one above
     return items

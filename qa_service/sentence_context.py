@@ -35,6 +35,17 @@ def points_back(text: str) -> bool:
     return _ANAPHORIC_START.match(text) is not None
 
 
+def _just_before(earlier: Chunk, chunk: Chunk) -> bool:
+    """Whether `earlier` is the passage right before `chunk` in their document."""
+    return earlier.doc_id == chunk.doc_id and earlier.position == chunk.position - 1
+
+
+def _passage_before(chunk: Chunk, candidates: Sequence[Candidate]) -> int | None:
+    """The candidate index of the passage right before `chunk` in its document, when it is a candidate (the pipeline
+    attaches it: `CandidateReader.with_passages_pointed_back_to`)."""
+    return next((i for i, c in enumerate(candidates) if _just_before(c.chunk, chunk)), None)
+
+
 def antecedent(
     sentence: AnswerSentence,
     candidates: Sequence[Candidate],
@@ -44,23 +55,22 @@ def antecedent(
     """The sentence a passage's opening sentence points back to: the last sentence of the passage before it in the
     document that ends before it starts, when that passage is a candidate (the pipeline attaches it)."""
     chunk = candidates[sentence.source].chunk
+    source = _passage_before(chunk, candidates)
+    if source is None:
+        return None
+    earlier = candidates[source].chunk
     begins = chunk.start + chunk.sentences[sentence.position][0]
-    for source, candidate in enumerate(candidates):
-        earlier = candidate.chunk
-        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
-            continue
-        ends = [p for p, (_, end) in enumerate(earlier.sentences) if earlier.start + end <= begins]
-        if not ends:
-            return None
-        position = ends[-1]
-        found = by_place.get((source, position))
-        if found is not None:
-            return found
-        text = earlier.sentence_texts()[position]
-        if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
-            return None
-        return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
-    return None
+    ends = [p for p, (_, end) in enumerate(earlier.sentences) if earlier.start + end <= begins]
+    if not ends:
+        return None
+    position = ends[-1]
+    found = by_place.get((source, position))
+    if found is not None:
+        return found
+    text = earlier.sentence_texts()[position]
+    if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
+        return None
+    return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
 
 
 def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
@@ -124,8 +134,7 @@ def opens_the_list_going_on(opener: AnswerSentence, item: AnswerSentence, candid
         return False
     earlier, chunk = candidates[opener.source].chunk, candidates[item.source].chunk
     return (
-        earlier.doc_id == chunk.doc_id
-        and earlier.position == chunk.position - 1
+        _just_before(earlier, chunk)
         and opens_its_passage_in_a_list(chunk, item.position)
         and opener_at_end(earlier) == opener.position
     )
@@ -144,17 +153,14 @@ def list_opener_before(
     chunk = candidates[sentence.source].chunk
     if not opens_its_passage_in_a_list(chunk, sentence.position):
         return None
-    for source, candidate in enumerate(candidates):
-        earlier = candidate.chunk
-        if earlier.doc_id != chunk.doc_id or earlier.position != chunk.position - 1:
-            continue
-        position = opener_at_end(earlier)
-        if position is None:
-            return None
-        found = by_place.get((source, position))
-        if found is not None:
-            return found
-        return AnswerSentence(
-            text=quoted(earlier, earlier.sentence_texts()[position]), source=source, position=position
-        )
-    return None
+    source = _passage_before(chunk, candidates)
+    if source is None:
+        return None
+    earlier = candidates[source].chunk
+    position = opener_at_end(earlier)
+    if position is None:
+        return None
+    found = by_place.get((source, position))
+    if found is not None:
+        return found
+    return AnswerSentence(text=quoted(earlier, earlier.sentence_texts()[position]), source=source, position=position)
