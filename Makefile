@@ -66,6 +66,18 @@ define realdocs_eval
 	fi
 endef
 
+# $(call pool_heldout,PREFIX,NAME,STEM,SETS,FIRST): the held-out sets' pooled figures with intervals, three reports:
+# every set in SETS (reports/heldout-pooled-STEM.md), the test split's PREFIX<n> (heldout-test-STEM.md) and the
+# validation split's, with FIRST, the report of an unnumbered set it also holds (heldout-validation-STEM.md).
+define pool_heldout
+$(BIN)/guideline-qa eval pooled $(addprefix reports/,$(4)) --title "$(2), held-out sets" \
+	--out reports/heldout-pooled-$(3).md && \
+$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_TEST),reports/$(1)$(n)) --title "$(2), test split" \
+	--out reports/heldout-test-$(3).md && \
+$(BIN)/guideline-qa eval pooled $(5) $(foreach n,$(HELDOUT_VALIDATION),reports/$(1)$(n)) \
+	--title "$(2), validation split" --out reports/heldout-validation-$(3).md
+endef
+
 eval: index ## the gold set with the project's thresholds (the regression gate), then the real-document sets
 	@mkdir -p reports && rm -f reports/.gate-failed
 	$(BIN)/guideline-qa eval gold --index $(INDEX) --out reports/gold --gate || touch reports/.gate-failed
@@ -77,20 +89,10 @@ eval-heldout: index ## the held-out sets (totals only: do not tune on them)
 	@for s in $(BONE_HELDOUT_SETS); do \
 		$(BIN)/guideline-qa eval gold --gold eval/gold/$$s.jsonl --index $(INDEX) --out reports/$$s --quiet || exit 1; \
 	done
-	$(BIN)/guideline-qa eval pooled $(foreach s,$(BONE_HELDOUT_SETS),reports/$(s)) --title "Bone metastasis, held-out sets" \
-		--out reports/heldout-pooled-bone.md
-	$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_TEST),reports/bone_metastasis_heldout$(n)) \
-		--title "Bone metastasis, test split" --out reports/heldout-test-bone.md
-	$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_VALIDATION),reports/bone_metastasis_heldout$(n)) \
-		--title "Bone metastasis, validation split" --out reports/heldout-validation-bone.md
+	$(call pool_heldout,bone_metastasis_heldout,Bone metastasis,bone,$(BONE_HELDOUT_SETS),)
 	$(call realdocs_eval,$(REALDOCS_HELDOUT_SETS))
 	@if [ -d "$(REALDOCS)" ]; then \
-		$(BIN)/guideline-qa eval pooled $(foreach s,$(REALDOCS_HELDOUT_SETS),reports/$(s)) \
-			--title "Real guideline documents, held-out sets" --out reports/heldout-pooled-realdocs.md && \
-		$(BIN)/guideline-qa eval pooled $(foreach n,$(HELDOUT_TEST),reports/realdocs_heldout$(n)) \
-			--title "Real guideline documents, test split" --out reports/heldout-test-realdocs.md && \
-		$(BIN)/guideline-qa eval pooled reports/realdocs_heldout $(foreach n,$(HELDOUT_VALIDATION),reports/realdocs_heldout$(n)) \
-			--title "Real guideline documents, validation split" --out reports/heldout-validation-realdocs.md; \
+		$(call pool_heldout,realdocs_heldout,Real guideline documents,realdocs,$(REALDOCS_HELDOUT_SETS),reports/realdocs_heldout); \
 	fi
 	$(BIN)/guideline-qa eval answer-removed --index $(INDEX) $(foreach s,$(BONE_HELDOUT_SETS),--gold eval/gold/$(s).jsonl) \
 		--out reports/answer-removed-heldout-bone.md --quiet
