@@ -72,6 +72,7 @@ from qa_service.dose_checks import (
     asks_for_a_dose,
     doses_only_for_other_drugs,
     dosing_sources,
+    question_drugs,
     says_a_time_in_words,
     states_dose,
     states_dose_change,
@@ -100,7 +101,6 @@ from qa_service.gate_features import (
 from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.grounding import strip_citations
 from qa_service.population import CHILD_WORDS, population_conflict, question_population
-from qa_service.quantities import drugs_in
 from qa_service.retrieval import (
     NAME_WORD,
     bodies_named_in_full,
@@ -109,7 +109,6 @@ from qa_service.retrieval import (
     source_name_table,
     without_body_names,
 )
-from qa_service.vocabulary import expand_query
 
 if TYPE_CHECKING:
     from qa_service.composed import Candidate, Composed
@@ -192,7 +191,7 @@ def judge(
         "header_coverage": float(np.clip(header_coverage, 0.0, 1.0)),
         "clause_coverage": float(np.clip(coverage_score if clause_coverage is None else clause_coverage, 0.0, 1.0)),
     }
-    named = drugs_in(expand_query(asked))
+    named = question_drugs(asked)
     asks_dose = asks_for_a_dose(asked)
     untimed = untimed_part(asked, answer)  # another part of the question may be answered: a caution, not a refusal
     time_unstated = time_unanswered(asked, answer) and not untimed

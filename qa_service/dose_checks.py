@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
 from qa_service.passage_text import row_as_sentence
-from qa_service.quantities import Regimen, drugs_in, parse_quantities, read
+from qa_service.quantities import Regimen, drugs_in, parse_quantities, read, shorthand_drugs
 from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words
 
 if TYPE_CHECKING:
@@ -90,6 +91,18 @@ def any_same_drug(found: Iterable[str | None], asked: Iterable[str]) -> bool:
     return any(f is not None and any(w <= set(f.split()) or set(f.split()) <= w for w in wanted) for f in found)
 
 
+def question_drugs(text: str) -> set[str]:
+    """The drugs a question names: by name or brand, through the abbreviation table (`expand_query`), and through
+    clinicians' shorthand for a drug ("THC dose for cancer pain?" names dronabinol; `shorthand_drugs`), which the
+    retriever reads only where the index lacks the word."""
+    words = [w for w, _ in query_words(text)]
+    table = shorthand_drugs()
+    found = drugs_in(expand_query(text))
+    for key in (*words, *(" ".join(pair) for pair in pairwise(words))):
+        found |= table.get(key, frozenset())
+    return found
+
+
 _DOSE_WORD = re.compile(r"^(?:dose|doses|dosing|dosage|mg|mcg|iu)$")
 _DOSE_REACH = 3
 """Words between a dose word and the drug whose dose it asks ("aprepitant suspension dose", "dose of IV dex")."""
@@ -108,7 +121,7 @@ def drugs_dosed_in_question(question: str) -> frozenset[str]:
             continue
         near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
         written = " ".join(w for w, _ in near)  # "oral morphine", "zoledronic acid": names of two words
-        found |= drugs_in(written + " " + " ".join(e for _, expansions in near for e in expansions))
+        found |= question_drugs(written)
     return frozenset(found)
 
 
@@ -119,13 +132,13 @@ _TAKEN = re.compile(r"\b(?:on|taking|receiving)\s+((?:[\w-]+\s+){0,2}[\w-]+)", r
 
 def drugs_taken(question: str) -> frozenset[str]:
     """The drugs the question says the patient is on, taking or receiving."""
-    return frozenset().union(*(drugs_in(expand_query(m.group(1))) for m in _TAKEN.finditer(question)))
+    return frozenset().union(*(question_drugs(m.group(1)) for m in _TAKEN.finditer(question)))
 
 
 def drugs_asked(question: str) -> frozenset[str]:
     """The drugs a dose question is about: those named next to a dose word (`drugs_dosed_in_question`), else every
     drug it names but those the patient is on (`drugs_taken`)."""
-    return drugs_dosed_in_question(question) or frozenset(drugs_in(expand_query(question))) - drugs_taken(question)
+    return drugs_dosed_in_question(question) or frozenset(question_drugs(question)) - drugs_taken(question)
 
 
 def doses_only_for_other_drugs(question: str, answer: str) -> bool:
@@ -251,7 +264,7 @@ def table_rows_for_other_drugs(question: str, composed: Composed) -> frozenset[s
     nasal spray (Lazanda) | 100 | ..." quotes another drug's value, as a dose question answered with another
     drug's dose does (`doses_only_for_other_drugs`).
     """
-    asked = drugs_in(expand_query(question))
+    asked = question_drugs(question)
     numbered = [s for s in composed.sentences if states_number(s.text)]
     if not asked or not numbered or not all(s.table_header for s in numbered):
         return frozenset()
@@ -352,7 +365,7 @@ def asks_for_a_dose(asked: str) -> bool:
     for part in QUESTION_BREAK.split(asked):
         if _ASKS_TIME.search(part):
             continue
-        if asks_a_dose(part) or (_HOW_MUCH.search(part) and drugs_in(expand_query(asked))):
+        if asks_a_dose(part) or (_HOW_MUCH.search(part) and question_drugs(asked)):
             return True
     return False
 

@@ -34,7 +34,7 @@ from qa_service.quantities.combine import (
     _radiotherapy,
     _repeats,
 )
-from qa_service.quantities.drugs import dictionary_drug_names, drug_lexicon, drug_mentions, drugs_in
+from qa_service.quantities.drugs import dictionary_drug_names, drug_lexicon, drug_mentions, drugs_in, shorthand_drugs
 from qa_service.quantities.model import Quantity, Reading, Regimen, dose_per_fraction, same, total_dose, values_of
 from qa_service.quantities.scanner import _Scanner
 from qa_service.quantities.tokens import _normalise
@@ -53,6 +53,7 @@ __all__ = [
     "parse_quantities",
     "read",
     "same",
+    "shorthand_drugs",
     "total_dose",
     "values_of",
 ]

@@ -62,6 +62,27 @@ def drug_mentions(text: str) -> list[tuple[int, int, str]]:
     return sorted(found + more) if more else found
 
 
+@lru_cache(maxsize=1)
+def shorthand_drugs() -> dict[str, frozenset[str]]:
+    """The general table's shorthand that stands for drugs (`abbreviations_general.tsv`, outside its brand-name
+    section, which `drug_lexicon` reads): each key with the drugs its expansions name, where an expansion is wholly
+    a drug's name. "apap" -> acetaminophen and paracetamol, "thc" -> tetrahydrocannabinol (dronabinol), "folfox"
+    -> its three drugs; "mme" is no drug's shorthand, though its "morphine milligram equivalent" names morphine."""
+    table: dict[str, frozenset[str]] = {}
+    for section, key, expansions in term_table(GENERAL_TERMS):
+        if "brand names" in section:
+            continue
+        names = set()
+        for expansion in expansions:
+            text = _normalise(expansion).lower()
+            found = drug_mentions(text)
+            if len(found) == 1 and found[0][0] == 0 and found[0][1] == len(text):
+                names.add(found[0][2])
+        if names:
+            table[key] = frozenset(names)
+    return table
+
+
 def drugs_in(text: str) -> set[str]:
     """Drug names mentioned in the text (`drug_mentions`: lexicon, drug dictionary, suffix heuristics)."""
     return {name for _, _, name in drug_mentions(_normalise(text))}

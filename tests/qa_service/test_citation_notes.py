@@ -51,6 +51,21 @@ def test_a_passage_dosing_only_another_drug_is_noted(doses):
     assert notes == {myeloma: "gives doses of dexamethasone, not of methadone"}
 
 
+def test_a_drug_named_by_clinicians_shorthand_is_the_drug_asked(doses):
+    # "bup" is the general table's shorthand for buprenorphine; the index lacks neither word's subject here, so only
+    # the shorthand table tells the dose checks which drug the question asks about.
+    candidates = candidates_of(doses)
+    methadone = next(i for i, c in enumerate(candidates) if "methadone" in c.chunk.text)
+    myeloma = next(i for i, c in enumerate(candidates) if "Lenalidomide" in c.chunk.text)
+
+    notes = citation_notes("bup dose for cancer pain?", composed_of(candidates), candidates)
+
+    assert notes == {
+        methadone: "gives doses of methadone, not of buprenorphine",
+        myeloma: "gives doses of dexamethasone, not of buprenorphine",
+    }
+
+
 def test_no_note_for_a_question_naming_no_drug_or_patient(doses):
     candidates = candidates_of(doses)
 

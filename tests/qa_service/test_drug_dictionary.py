@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from qa_service.asked import asks_a_dose
-from qa_service.dose_checks import ASKS_QUANTITY, doses_only_for_other_drugs
+from qa_service.dose_checks import ASKS_QUANTITY, doses_only_for_other_drugs, drugs_asked
 from qa_service.grounding import check_sentence
-from qa_service.quantities import dictionary_drug_names, drugs_in
+from qa_service.quantities import dictionary_drug_names, drugs_in, shorthand_drugs
 from train.drug_names import drug_names, main
 
 
@@ -91,3 +91,13 @@ def test_the_shipped_list_is_what_the_dictionary_package_rebuilds(tmp_path: Path
     assert main(["--out", str(out)]) == 0
     shipped = resources.files("qa_service").joinpath("data/drug_names.tsv").read_text(encoding="utf-8")
     assert out.read_text(encoding="utf-8") == shipped
+
+
+def test_clinicians_shorthand_for_a_drug_names_it_and_a_measure_named_after_a_drug_does_not():
+    table = shorthand_drugs()
+    assert table["thc"] == {"dronabinol"}  # "tetrahydrocannabinol" is dronabinol in the drug dictionary
+    assert table["apap"] == {"acetaminophen", "paracetamol"}
+    assert table["folfox"] == {"fluorouracil", "leucovorin", "oxaliplatin"}
+    assert "mme" not in table  # "morphine milligram equivalent" is a measure, not morphine
+    assert drugs_asked("What THC dose for cancer pain?") == {"dronabinol"}
+    assert drugs_asked("opioid naive adult: lowest starting dose in MME?") == frozenset()
