@@ -406,7 +406,10 @@ class QAPipeline:
         citations: list[Citation] = []
         if abstained:
             if not candidates:
-                reason = "no passage matched the question" + (" and filters" if request.filters else "")
+                reason = "no passage matched the question"
+                if request.filters:
+                    unmatched = self.retriever.unmatched_filters(request.filters)
+                    reason += " and filters" + (f": {unmatched}" if unmatched else "")
             elif evidence.asks_quantity and not evidence.answer_has_number:
                 reason = "the question asks for a quantity the closest passages do not state"
             elif evidence.rows_for_other_drugs:
@@ -429,7 +432,7 @@ class QAPipeline:
             if evidence.sources_unanswered:
                 named = _bodies(evidence.sources_unanswered)
                 reason = _also(reason, f"the question names {named}, and no passage of it answers the question")
-            answer_text = ABSTAIN_TEXT + " The closest passages are listed for reference."
+            answer_text = ABSTAIN_TEXT + (" The closest passages are listed for reference." if passages else "")
         else:
             notes = citation_notes(question, composed, candidates, other_uses)  # another drug, use or population
             for n, source in enumerate(order, start=1):

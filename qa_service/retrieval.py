@@ -266,6 +266,30 @@ class Retriever:
             keep &= np.isin(self._doc_ids, list(filters.doc_id))
         return np.flatnonzero(keep)
 
+    def unmatched_filters(self, filters: Filters | None) -> str:
+        """What in the filters matches no passage of the index, for a user to fix: the values no passage has ("doc_id
+        'nope' is not in this index"), else the filters together; empty when some passage matches them."""
+        rows = self._filtered_rows(filters)
+        if filters is None or rows is None or len(rows):
+            return ""
+        problems = []
+        bodies = set().union(*self._bodies) if self._bodies else set()
+        problems += [f"issuing_body '{b}'" for b in filters.issuing_body or () if b.strip().lower() not in bodies]
+        problems += [
+            f"topic '{t}'"
+            for t in filters.topic or ()
+            if not any(x.startswith(t.strip().lower()) for x in self._topics)
+        ]
+        held = set(self._doc_ids.tolist())
+        problems += [f"doc_id '{d}'" for d in filters.doc_id or () if d not in held]
+        if problems:
+            verb = "is" if len(problems) == 1 else "are"
+            return f"{', '.join(problems)} {verb} not in this index (GET /v1/documents lists what it holds)"
+        years = sorted({int(y) for y in self._years if y >= 0})
+        if (filters.year_min is not None or filters.year_max is not None) and years:
+            return f"together they match no passage (guideline years here: {years[0]}-{years[-1]})"
+        return "together they match no passage"
+
     def embed_query(self, query: str) -> np.ndarray:
         """The query vector, from the cache when the same question came before."""
         cached = self.cache.get(query)

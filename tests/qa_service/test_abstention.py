@@ -205,7 +205,24 @@ def test_filters_that_match_nothing_abstain_and_say_so(mini_pipeline):
     response = mini_pipeline.ask(request)
 
     assert response.abstained and response.passages == []
-    assert response.reason == "no passage matched the question and filters"
+    assert response.reason == (
+        "no passage matched the question and filters: doc_id 'nope' is not in this index "
+        "(GET /v1/documents lists what it holds)"
+    )
+    assert response.answer == "The guidelines in this corpus do not cover this question."  # no passage to list
+    # A body the index holds, with a year range none of its passages falls in: the reason gives the index's years.
+    years = sorted(c.year for c in mini_pipeline.index.chunks if c.year is not None)
+    body = next(c.issuing_body for c in mini_pipeline.index.chunks if c.issuing_body)
+    together = mini_pipeline.ask(
+        AskRequest(
+            question="single fraction for painful bone metastases",
+            filters=Filters(issuing_body=[body], year_min=years[-1] + 1),
+        )
+    )
+    assert together.abstained and together.reason == (
+        f"no passage matched the question and filters: together they match no passage "
+        f"(guideline years here: {years[0]}-{years[-1]})"
+    )
 
 
 def test_a_dose_question_answered_with_a_concentration_is_penalised():
