@@ -31,7 +31,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from qa_service.dependencies import PipelineDep, SettingsDep
 from qa_service.errors import BadRequestError, ServiceError
@@ -145,6 +145,14 @@ class ChatCompletionRequest(BaseModel):
     filters: Filters | None = Field(None, description="guideline-qa extra: metadata filters.")
     top_k: int | None = Field(None, ge=1, description="guideline-qa extra: passages to retrieve.")
     long: bool = Field(False, description="guideline-qa extra: allow a longer answer.")
+    n: int = Field(1, description="Choices to return: guideline-qa gives one answer, so only 1.")
+
+    @field_validator("n")
+    @classmethod
+    def _one_choice(cls, value: int) -> int:
+        if value != 1:  # a client asking for several choices would silently get one
+            raise ValueError(f"n is {value}; guideline-qa returns one answer per request, so n must be 1")
+        return value
 
 
 def message_text(message: ChatMessage, index: int) -> str:

@@ -279,6 +279,7 @@ def test_bad_input_when_streaming_is_an_error_response_not_a_stream(client):
         ({}, "messages"),
         ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]}, None),
         ({"messages": [user("SBRT?")], "top_k": 0}, "top_k"),
+        ({"messages": [user("SBRT?")], "n": 3}, "n"),  # one answer per request: three would silently be one
     ],
 )
 def test_malformed_requests_get_openai_shaped_400s(http, body, param):
