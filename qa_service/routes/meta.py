@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,7 +26,8 @@ def readyz(request: Request) -> dict[str, Any]:
     pipeline = getattr(request.app.state, "pipeline", None)
     if pipeline is None:
         raise NotReadyError(getattr(request.app.state, "load_error", None) or "the index is still loading")
-    return {"status": "ready", "chunks": pipeline.manifest().get("counts", {}).get("chunks")}
+    # The process id tells apart the workers of one address (a benchmark waits for each of them to be ready).
+    return {"status": "ready", "chunks": pipeline.manifest().get("counts", {}).get("chunks"), "pid": os.getpid()}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

@@ -319,19 +319,21 @@ def test_worker_processes_share_a_socket_with_nagle_off(monkeypatch):
 
 
 READYZ_AFTER_FIVE = """
-import sys
+import json, sys
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 seen = 0
+workers = int(sys.argv[2])  # the process ids it answers with, in turn, as that many workers behind one port would
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         global seen
         seen += 1
+        body = json.dumps({"seen": seen, "pid": 1000 + seen % workers}).encode()
         self.send_response(200 if seen > 5 else 503)  # a worker still loading answers 503 at first
-        self.send_header("Content-Length", str(len(str(seen))))
+        self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(str(seen).encode())
+        self.wfile.write(body)
 
     def log_message(self, *args):
         pass
@@ -347,12 +349,27 @@ def test_a_server_with_workers_is_ready_only_after_many_fresh_checks_in_a_row(wo
     from bench.server import ServerProcess
 
     port = free_port()
-    command = [sys.executable, "-c", READYZ_AFTER_FIVE, str(port)]
+    command = [sys.executable, "-c", READYZ_AFTER_FIVE, str(port), str(workers)]
 
     with ServerProcess("stub", command, port, workers=workers, ready_timeout_s=30) as server:  # waits for ready
-        seen = int(httpx.get(server.base_url + "/readyz").text)
+        seen = httpx.get(server.base_url + "/readyz").json()["seen"]
 
     assert seen == checks + 1  # the checks that made it ready, then ours
+
+
+def test_a_server_with_two_workers_is_not_ready_while_only_one_of_them_answers():
+    import sys
+
+    from bench.server import ServerProcess, ServerStartError
+
+    port = free_port()
+    command = [sys.executable, "-c", READYZ_AFTER_FIVE, str(port), "1"]  # one process id: the other still loads
+
+    with (
+        pytest.raises(ServerStartError, match="not ready"),
+        ServerProcess("stub", command, port, workers=2, ready_timeout_s=3),
+    ):
+        pass
 
 
 def test_pdf_parse_speed_counts_every_page_both_ways(tmp_path):

@@ -147,7 +147,7 @@ def test_one_document_by_id_and_404_for_an_unknown_one(client):
 
 def test_health_ready_and_version(client):
     assert client.get("/healthz").json() == {"status": "ok"}
-    assert client.get("/readyz").json() == {"status": "ready", "chunks": 8}
+    assert client.get("/readyz").json() == {"status": "ready", "chunks": 8, "pid": os.getpid()}
     version = client.get("/v1/version").json()
     assert version["version"]
     assert version["manifest"]["model_name"] == "hash-embedder" and "documents" not in version["manifest"]
