@@ -145,12 +145,12 @@ class ChatCompletionRequest(BaseModel):
     filters: Filters | None = Field(None, description="guideline-qa extra: metadata filters.")
     top_k: int | None = Field(None, ge=1, description="guideline-qa extra: passages to retrieve.")
     long: bool = Field(False, description="guideline-qa extra: allow a longer answer.")
-    n: int = Field(1, description="Choices to return: guideline-qa gives one answer, so only 1.")
+    n: int | None = Field(1, description="Choices to return: guideline-qa gives one answer, so only 1 (or null).")
 
     @field_validator("n")
     @classmethod
-    def _one_choice(cls, value: int) -> int:
-        if value != 1:  # a client asking for several choices would silently get one
+    def _one_choice(cls, value: int | None) -> int | None:
+        if value is not None and value != 1:  # a client asking for several choices would silently get one
             raise ValueError(f"n is {value}; guideline-qa returns one answer per request, so n must be 1")
         return value
 

@@ -291,6 +291,12 @@ def test_malformed_requests_get_openai_shaped_400s(http, body, param):
         assert error["param"] == param
 
 
+def test_n_of_one_or_null_is_accepted(http):
+    for n in (1, None):
+        response = http.post("/v1/chat/completions", json={"messages": [user("SBRT?")], "n": n})
+        assert response.status_code == 200 and len(response.json()["choices"]) == 1
+
+
 def test_invalid_json_is_a_400(http):
     response = http.post("/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"})
     assert response.status_code == 400
