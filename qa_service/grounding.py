@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ingest import keyword_tokens
 from qa_service.quantities import (
     Quantity,
     Reading,
@@ -44,6 +45,7 @@ __all__ = [
     "numbers_in",
     "quantities_supported",
     "strip_citations",
+    "wording_unsupported",
 ]
 
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s*%)?")
@@ -151,6 +153,31 @@ def check_sentence(sentence: str, cited_passages: list[str], n_passages: int) ->
     if problems:
         return GroundingResult(False, problems[0].reason)
     return GroundingResult(True)
+
+
+MIN_STATED_WORDS = 3
+"""Keywords a generated sentence needs to state something its passage can be checked for: "No. [1]" states nothing."""
+MIN_WORDING_SUPPORT = 0.5
+"""Share of a generated sentence's keywords its cited passages must hold: a sentence mostly in words the passages
+never use does not rest on them, whatever its numbers."""
+
+
+def wording_unsupported(sentence: str, cited_passages: Sequence[str]) -> str | None:
+    """Why a generated sentence does not rest on its cited passages' words, or None when it does.
+
+    The checks of `check_sentence` read numbers, drugs, doses and citations. A sentence with none of them passes
+    them all: a small model answered "should patients on denosumab take calcium and vitamin D?" with "No. [1]",
+    against a passage recommending both, and that was served with an evidence score of 0.77. A sentence must name
+    at least `MIN_STATED_WORDS` keywords and share `MIN_WORDING_SUPPORT` of them with the passages it cites (keywords
+    are stemmed, so "recommends" rests on "recommended"; a faithful paraphrase keeps the guideline's terms)."""
+    words = set(keyword_tokens(strip_citations(sentence)))
+    if len(words) < MIN_STATED_WORDS:
+        return "states too little to check against the cited passage (a bare yes or no)"
+    held = words & set(keyword_tokens(" ".join(cited_passages)))
+    share = len(held) / len(words)
+    if share < MIN_WORDING_SUPPORT:
+        return f"only {len(held)} of its {len(words)} keywords are in the cited passages"
+    return None
 
 
 def quantities_supported(sentence: str, passages: Sequence[str]) -> list[Unsupported]:

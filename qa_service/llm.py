@@ -2,8 +2,9 @@
 
 Every generated sentence must cite passages (`[n]`, several allowed) and pass the grounding check against all of
 them (`qa_service.grounding.check_sentence`: numbers with their units, doses with their intervals, drug names,
-routes). The call is bounded (`qa_service.llm_client`): at most `llm.max_tokens` tokens, `llm.timeout_s` seconds
-and `llm.max_concurrency` calls at once. When the model declines, fails, times out, is busy or nothing it wrote
+routes), and rest on their words (`wording_unsupported`: a bare "No. [1]" states nothing to check). The call is
+bounded (`qa_service.llm_client`): at most `llm.max_tokens` tokens, `llm.timeout_s` seconds and
+`llm.max_concurrency` calls at once. When the model declines, fails, times out, is busy or nothing it wrote
 survives, the extractive answer is served and `Composed.fallback` says which (docs/llm.md).
 
 A kept sentence is scored like the passage sentence it rests on: the extractive composer's score of the sentence
@@ -22,7 +23,7 @@ import numpy as np
 from ingest import keyword_tokens
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerSentence, Candidate, Composed
-from qa_service.grounding import check_sentence, citations_in, strip_citations
+from qa_service.grounding import check_sentence, citations_in, strip_citations, wording_unsupported
 from qa_service.llm_client import GenerationError, Message, as_chat_model, current_cancel
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import LLMSettings
@@ -177,6 +178,10 @@ class LLMComposer:
             result = check_sentence(sentence, known, len(quotes))
             if not result.ok:
                 dropped.append(DroppedSentence(sentence=sentence, reason=result.reason or "unsupported"))
+                continue
+            wording = wording_unsupported(sentence, known)  # "No. [1]" has no number to check, and says nothing
+            if wording is not None:
+                dropped.append(DroppedSentence(sentence=sentence, reason=wording))
                 continue
             sources = [n - 1 for n in cited]
             kept.append(

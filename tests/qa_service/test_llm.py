@@ -155,6 +155,24 @@ def test_llm_sentences_with_a_foreign_drug_or_an_unknown_citation_are_dropped(mi
     assert len(composed.sentences) == 1 and composed.sentences[0].source == 0
 
 
+def test_a_bare_yes_or_no_and_a_sentence_in_words_its_passage_never_uses_are_dropped(mini_index, rt_and_bma):
+    # A small real model answered "should patients on denosumab take calcium and vitamin D?" with "No. [1]": no
+    # number or drug to check, and nothing its passage says.
+    reply = (
+        "No [2]. "
+        "Acupuncture and massage therapy are preferred over medication for these patients [1]. "
+        "A single fraction of 8 Gy relieves pain [1]."
+    )
+
+    composed = compose(llm(mini_index, reply), rt_and_bma)
+
+    assert [s.text for s in composed.sentences] == ["A single fraction of 8 Gy relieves pain."]
+    assert [(d.reason, d.kind) for d in composed.dropped] == [
+        ("states too little to check against the cited passage (a bare yes or no)", "ungrounded"),
+        ("only 0 of its 6 keywords are in the cited passages", "ungrounded"),
+    ]
+
+
 def test_a_sentence_citing_two_passages_is_checked_against_both_and_keeps_both_markers(mini_index, rt_and_bma):
     both = "A single fraction of 8 Gy relieves pain, and denosumab 120 mg every 4 weeks is recommended [1][2]."
     only_first = "A single fraction of 8 Gy relieves pain, and denosumab 120 mg every 4 weeks is recommended [1]."
