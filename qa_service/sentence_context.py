@@ -64,13 +64,12 @@ def antecedent(
     if not ends:
         return None
     position = ends[-1]
-    found = by_place.get((source, position))
-    if found is not None:
-        return found
     text = earlier.sentence_texts()[position]
-    if not answer_worthy(text, after=earlier.text[: earlier.sentences[position][0]]):
+    if (source, position) not in by_place and not answer_worthy(
+        text, after=earlier.text[: earlier.sentences[position][0]]
+    ):
         return None
-    return AnswerSentence(text=quoted(earlier, text), source=source, position=position)
+    return _answer_sentence_at(source, position, candidates, by_place, quoted)
 
 
 def governing_recommendations(chunks: Sequence[Chunk]) -> dict[int, int]:
@@ -160,7 +159,20 @@ def list_opener_before(
     position = opener_at_end(earlier)
     if position is None:
         return None
+    return _answer_sentence_at(source, position, candidates, by_place, quoted)
+
+
+def _answer_sentence_at(
+    source: int,
+    position: int,
+    candidates: Sequence[Candidate],
+    by_place: dict[tuple[int, int], AnswerSentence],
+    quoted: Callable[[Chunk, str], str],
+) -> AnswerSentence:
+    """The scored sentence at that place of a candidate when there is one, else the candidate's sentence there,
+    quoted as the composer quotes it."""
     found = by_place.get((source, position))
     if found is not None:
         return found
-    return AnswerSentence(text=quoted(earlier, earlier.sentence_texts()[position]), source=source, position=position)
+    chunk = candidates[source].chunk
+    return AnswerSentence(text=quoted(chunk, chunk.sentence_texts()[position]), source=source, position=position)
