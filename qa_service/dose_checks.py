@@ -229,15 +229,20 @@ def sources_dosing_asked_drugs(question: str, composed: Composed, dosing: set[in
     """Of the candidates whose quoted sentences state a dose (`dosing`, from `dosing_sources`), those dosing a drug
     the question asks about; all of them when the question names no drug or no quoted dose is bound to one it
     names ("8 Gy" is no drug's dose)."""
+    return sources_dosing_named_drugs(question, composed, dosing) or dosing
+
+
+def sources_dosing_named_drugs(question: str, composed: Composed, dosing: set[int]) -> set[int]:
+    """Of the candidates whose quoted sentences state a dose, those dosing a drug the question names (empty when it
+    names none, or no quoted dose is one of theirs)."""
     asked = drugs_asked(question)
     if not asked:
-        return dosing
-    dosing_asked = {
+        return set()
+    return {
         s.source
         for s in composed.sentences
         if s.source in dosing and any_same_drug(_dosed_drugs(with_units_from_headers(s.text)), asked)
     }
-    return dosing_asked or dosing
 
 
 # A passage saying that its doses are not a use's: "These schedules are much less intensive than those used for

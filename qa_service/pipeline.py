@@ -359,9 +359,11 @@ class QAPipeline:
             else Composed(sentences=[], composer=composer_name)
         )
         other_uses: frozenset[int] = frozenset()
+        # The use asked, when the named drug's every quoted dose is another use's: its citations say so, in order.
+        dosed_only_elsewhere = ""
         if composed.composer == "extractive":
-            other_uses = self.gate.uses.for_other_uses(question, composed, candidates)
-            if other_uses:  # the asked use's doses first; the others' follow (stable: nothing else moves)
+            other_uses, dosed_only_elsewhere = self.gate.uses.for_other_uses(question, composed, candidates)
+            if other_uses and not dosed_only_elsewhere:  # the asked use's doses first; the others' follow (stable)
                 composed.sentences.sort(key=lambda s: s.source in other_uses)
                 if composed.weighed is not None:
                     composed.weighed.sort(key=lambda s: s.source in other_uses)

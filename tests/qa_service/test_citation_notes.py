@@ -191,3 +191,47 @@ def test_the_service_notes_another_uses_dose(tmp_path):
     notes = {("120 mg" if "120 mg" in c.quote else "60 mg"): c.note for c in reply.citations}
     assert not reply.abstained and "60 mg" in reply.answer and "120 mg" in reply.answer
     assert notes == {"60 mg": None, "120 mg": "gives doses for another use than treatment-induced bone loss"}
+
+
+PAIN_SECTIONS = (
+    ("Opioids", "For moderate to severe pain, start morphine 5 to 10 mg orally every 4 hours and titrate to effect."),
+    ("Nonopioid pain treatment", "Nonopioid therapies are preferred for subacute and chronic pain."),
+    ("Pain assessment", "Assess pain intensity and function at every visit."),
+    ("Neuropathic pain", "Gabapentin or duloxetine can be considered for neuropathic pain."),
+    ("Cannabinoids", "Cannabinoids have been studied for pain, with mixed results."),
+)
+NAUSEA_AND_PAIN = {
+    "nci/nausea.md": '---\ntitle: "Nausea and vomiting related to cancer treatment"\nissuing_body: "NCI"\nyear: 2025\n'
+    "---\n\n# Nausea and vomiting related to cancer treatment\n\n## Cannabinoids\n\n"
+    "Dronabinol, as prophylaxis for chemotherapy-induced nausea in patients with cancer, 5 mg/m2 orally 1 to 3 "
+    "hours before chemotherapy and every 2 to 4 hours after it.\n",
+    "cdc/pain.md": '---\ntitle: "Prescribing for pain"\nissuing_body: "CDC"\nyear: 2022\n---\n\n'
+    "# Prescribing for pain\n\n" + "".join(f"## {heading}\n\n{text}\n\n" for heading, text in PAIN_SECTIONS),
+}
+
+
+def test_a_drug_dosed_only_for_another_use_is_noted_though_the_uses_share_a_word(tmp_path):
+    """ "dronabinol dose for cancer pain?": the only dronabinol dose is for nausea, in a passage that holds "cancer"
+    (most of the use's weight: "pain" is in every other passage) but never "pain", the word the use names its
+    condition by (`DoseUses.head`)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, NAUSEA_AND_PAIN)
+    reply = pipeline.ask(AskRequest(question="dronabinol dose for cancer pain?"))
+
+    noted = {c.note for c in reply.citations if "5 mg/m2" in c.quote}
+    assert not reply.abstained and "5 mg/m2" in reply.answer, reply.answer
+    assert noted == {"gives doses for another use than cancer pain"}, reply.citations
+
+
+def test_a_use_is_named_by_its_last_word_before_a_qualifier():
+    from qa_service.dose_uses import DoseUses
+
+    idf = dict.fromkeys(("cancer", "pain", "hypercalcaemia", "malignancy", "children", "kids", "bone", "loss"), 1.0)
+    uses = DoseUses(idf, 2.0, lambda word: False)
+
+    assert uses.head("cancer pain", frozenset()) == {"pain"}
+    assert uses.head("hypercalcaemia of malignancy", frozenset()) == {"hypercalcaemia"}
+    assert "loss" in uses.head("AI induced bone loss in a 60yo", frozenset())
+    assert uses.head("kids", frozenset()) == frozenset()  # a patient, not a condition: the population checks' word
+    assert uses.head("xyz", frozenset()) == frozenset()  # nothing the index knows

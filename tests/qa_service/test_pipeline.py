@@ -7,6 +7,7 @@ import re
 import pytest
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 
+from qa_service.dose_uses import NO_OTHER_USES
 from qa_service.errors import BadRequestError
 from qa_service.grounding import numbers_in, strip_citations
 from qa_service.pipeline import ABSTAIN_TEXT, QAPipeline
@@ -543,7 +544,7 @@ def test_a_dose_asked_for_one_use_leads_with_that_use_s_dose(tmp_path, monkeypat
 
     doses = re.findall(r"\b(?:120|60) mg", response.answer)
     assert not response.abstained and doses == ["60 mg", "120 mg"], response.answer
-    monkeypatch.setattr(pipeline.gate.uses, "for_other_uses", lambda *args: frozenset())
+    monkeypatch.setattr(pipeline.gate.uses, "for_other_uses", lambda *args: NO_OTHER_USES)
     assert re.findall(r"\b(?:120|60) mg", pipeline.ask(question).answer) == ["120 mg", "60 mg"]
 
 
