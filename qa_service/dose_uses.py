@@ -59,6 +59,15 @@ _QUALIFIER = re.compile(r"\b(?:of|with|in|after|from|during|due|on|for|at|while|
 _PERSON_WORDS = frozenset(keyword_tokens("patient patients pt pts people person adult adults man men woman women"))
 
 
+def _same_stem(a: str, b: str) -> bool:
+    """Two keyword stems of one word: equal, or a long one and itself with one more letter ("metastases" stems to
+    "metastas", "metastasis" to "metastasi")."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 5 and len(long) == len(short) + 1 and long.startswith(short)
+
+
 class DoseUses:
     """The dose-use checks over one index: its keyword IDF (and the largest), and which words stand for an index
     word (`is_shorthand`, the gate's memo)."""
@@ -185,7 +194,7 @@ class DoseUses:
         words = set(keyword_tokens(own))
         held = sum(w for g, w in weighed if g & words)
         total = sum(w for _, w in weighed)
-        lacks_head = bool(head) and not head & words
+        lacks_head = bool(head) and not any(_same_stem(h, w) for h in head for w in words)
         return held < (1 - USE_UNMATCHED_SHARE) * total or lacks_head or self.excludes(chunk.text, weighed)
 
     @staticmethod

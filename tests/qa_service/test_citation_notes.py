@@ -235,3 +235,20 @@ def test_a_use_is_named_by_its_last_word_before_a_qualifier():
     assert "loss" in uses.head("AI induced bone loss in a 60yo", frozenset())
     assert uses.head("kids", frozenset()) == frozenset()  # a patient, not a condition: the population checks' word
     assert uses.head("xyz", frozenset()) == frozenset()  # nothing the index knows
+
+
+def test_a_use_s_head_word_is_found_in_its_other_number():
+    """ "bone metastases" stems to "metastas", "bone metastasis" to "metastasi": the same condition."""
+    from ingest.chunking import Chunk
+    from qa_service.dose_uses import DoseUses
+
+    idf = dict.fromkeys(("bone", "metastas", "metastasi", "pain"), 1.0)
+    uses = DoseUses(idf, 2.0, lambda word: False)
+    weighed = uses.weights("bone metastases", frozenset())
+    head = uses.head("bone metastases", frozenset())
+
+    def passage(text: str) -> Chunk:
+        return Chunk("c", "d", 0, text, 0, len(text), "Guideline", ("Guideline",), ((0, len(text)),))
+
+    assert not uses._about_another_use(passage("Zoledronic acid 4 mg for bone metastasis."), weighed, head)
+    assert uses._about_another_use(passage("Zoledronic acid 4 mg for bone pain."), weighed, head)
