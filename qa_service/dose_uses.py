@@ -170,7 +170,7 @@ class DoseUses:
         named = sources_dosing_named_drugs(question, composed, dosing)
         if len(dosing) < 2 and not named:
             return NO_OTHER_USES
-        asked_dosing = sources_dosing_asked_drugs(question, composed, dosing)
+        asked_dosing = named or dosing  # as `sources_dosing_asked_drugs`, without reading the drugs again
         rows = {i for i in dosing if all(x.table_header for x in composed.sentences if x.source == i)}
         ignore = QUANTITY_WORDS | silent_terms(question, self.idf, self.is_shorthand)
         for use in uses:

@@ -176,12 +176,10 @@ class LLMComposer:
             cited = list(dict.fromkeys(citations_in(sentence)))  # each passage once, in the order cited
             known = [quotes[n - 1] for n in cited if 1 <= n <= len(quotes)]
             result = check_sentence(sentence, known, len(quotes))
-            if not result.ok:
-                dropped.append(DroppedSentence(sentence=sentence, reason=result.reason or "unsupported"))
-                continue
-            wording = wording_unsupported(sentence, known)  # "No. [1]" has no number to check, and says nothing
-            if wording is not None:
-                dropped.append(DroppedSentence(sentence=sentence, reason=wording))
+            # A sentence passing every check may still state nothing its passages say: "No. [1]".
+            unsupported = (result.reason or "unsupported") if not result.ok else wording_unsupported(sentence, known)
+            if unsupported is not None:
+                dropped.append(DroppedSentence(sentence=sentence, reason=unsupported))
                 continue
             sources = [n - 1 for n in cited]
             kept.append(
