@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run test test-fast check format eval eval-heldout answerability answer-removed train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run test test-fast check format eval eval-heldout answerability answer-removed grounding-check train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -145,6 +145,16 @@ answer-removed: index ## near misses made by hiding each development question's 
 		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
 		$(BIN)/guideline-qa eval answer-removed --index $(REALDOCS_INDEX) \
 			$(foreach s,$(REALDOCS_DEV_SETS),--gold eval/gold/$(s).jsonl) --out reports/answer-removed-realdocs.md --quiet; \
+	else echo "skipping the real-document sets: $(REALDOCS) is absent (see docs/evaluation.md)"; fi
+
+grounding-check: index ## the development answers' sentences changed as a model could get them wrong: how many pass the LLM grounding check
+	@mkdir -p reports
+	$(BIN)/guideline-qa eval grounding --index $(INDEX) $(foreach s,$(BONE_DEV_SETS),--gold eval/gold/$(s).jsonl) \
+		--out reports/grounding-bone.md --quiet
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		$(BIN)/guideline-qa eval grounding --index $(REALDOCS_INDEX) \
+			$(foreach s,$(REALDOCS_DEV_SETS),--gold eval/gold/$(s).jsonl) --out reports/grounding-realdocs.md --quiet; \
 	else echo "skipping the real-document sets: $(REALDOCS) is absent (see docs/evaluation.md)"; fi
 
 bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start

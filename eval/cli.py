@@ -1,4 +1,4 @@
-"""`guideline-qa eval`: gold, benchmark, compare, fit-gate, answerability, pooled and answer-removed.
+"""`guideline-qa eval`: gold, benchmark, compare, fit-gate, answerability, pooled, answer-removed and grounding.
 
 The evaluation's own errors (bad gold files, unreachable services) become one-line messages here; the top-level
 command (`guideline_qa.cli`) handles the rest.
@@ -55,12 +55,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `eval` with its subcommands `gold`, `benchmark`, `compare`, `fit-gate`, `answerability`, `pooled`,
-    `answer-removed`."""
+    `answer-removed`, `grounding`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
     sub = parser.add_subparsers(
         dest="eval_command",
         required=True,
-        metavar="{gold,benchmark,compare,fit-gate,answerability,pooled,answer-removed}",
+        metavar="{gold,benchmark,compare,fit-gate,answerability,pooled,answer-removed,grounding}",
     )
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
@@ -155,6 +155,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     removed.add_argument("--json", type=Path, help="write every question's outcome (JSON lines) to this file")
     removed.add_argument("--quiet", action="store_true", help="no progress output")
     removed.set_defaults(handler=cmd_answer_removed)
+
+    grounding = sub.add_parser(
+        "grounding",
+        help="check the service's answer sentences as if a model wrote them, then changed: how many wrong ones pass",
+    )
+    grounding.add_argument("--gold", type=Path, action="append", required=True, help="gold set to ask (repeatable)")
+    grounding.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    grounding.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    grounding.add_argument("--json", type=Path, help="write the changed sentences that passed (JSON) to this file")
+    grounding.add_argument("--quiet", action="store_true", help="no progress output")
+    grounding.set_defaults(handler=cmd_grounding)
 
 
 def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -496,6 +507,44 @@ def _answer_removed(args: argparse.Namespace) -> int:
         rows = [{"set": s.name, **asdict(r)} for s in summaries for r in s.results]
         args.json.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return 0
+
+
+def _grounding(args: argparse.Namespace) -> int:
+    import json
+
+    from eval.gold import load_gold
+    from eval.grounding_mutations import mutate_answers, to_markdown
+    from qa_service.pipeline import QAPipeline
+    from qa_service.schemas import AskRequest
+
+    sets = [load_gold(path) for path in args.gold]  # every file checked before the index loads
+    settings = _settings(args.index)
+    _say(args, f"loading the pipeline over {settings.index_dir}")
+    pipeline = QAPipeline.from_settings(settings)
+    answers: list[tuple[str, dict[int, str]]] = []
+    report = _progress(args)
+    for dataset in sets:
+        for done, question in enumerate(dataset.questions, 1):
+            reply = pipeline.ask(AskRequest(question=question.question))
+            if not reply.abstained:
+                answers.append((reply.answer, {c.id: c.quote for c in reply.citations}))
+            report(dataset.name, done, len(dataset.questions))
+    summary = mutate_answers(answers)
+    text = to_markdown([(f"{settings.index_dir} ({len(answers)} answers)", summary)])
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n", encoding="utf-8")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        passed = {"missed": summary.missed, "originals_rejected": summary.rejected_originals}
+        args.json.write_text(json.dumps(passed, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_grounding(args: argparse.Namespace) -> int:
+    """`guideline-qa eval grounding`."""
+    return _guard(_grounding, args)
 
 
 def _pooled(args: argparse.Namespace) -> int:

@@ -9,6 +9,14 @@ A sentence passes when, against the passages it cites taken together:
    "4 mg every 12 months" is not supported by "4 mg every 3 months (12 weeks)";
 4. every identifier ("5-HT3") and citation ("ESMO 2020") occurs in them.
 
+A generated sentence must also (`generated_unsupported`, what the LLM composer serves by):
+
+5. rest on their words (`wording_unsupported`: "No. [1]" states nothing);
+6. negate as the passage statement it restates does (`polarity_unsupported`: "Do not give calcium" against "Give
+   calcium");
+7. name only drugs that statement names, when it names any (`drug_unbound`: calcitonin's "rapid effect" given to
+   denosumab, which the passage names elsewhere).
+
 The first failure is the reason. Checks 1 and 2 keep the reasons this module always gave
 ("number 240 not in the cited passage"); check 3 names the quantity ("dose 4 mg every 12 months not in the cited
 passages").
@@ -21,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from ingest import keyword_tokens
+from ingest import keyword_tokens, split_sentences
 from qa_service.quantities import (
     Quantity,
     Reading,
@@ -41,8 +49,11 @@ __all__ = [
     "check_sentence",
     "citations_in",
     "drug_lexicon",
+    "drug_unbound",
     "drugs_in",
+    "generated_unsupported",
     "numbers_in",
+    "polarity_unsupported",
     "quantities_supported",
     "strip_citations",
     "wording_unsupported",
@@ -147,6 +158,9 @@ def check_sentence(sentence: str, cited_passages: list[str], n_passages: int) ->
         return GroundingResult(False, f"number {missing_number} not in the cited passage")
     support_lower = " ".join(cited_passages).lower()
     missing_drugs = sorted(d for d in drugs_in(body) if d not in support_lower)
+    if missing_drugs:  # a drug the passages name another way ("LHRH" reads as gonadotropin-releasing hormone)
+        named = drugs_in(" ".join(cited_passages))
+        missing_drugs = [d for d in missing_drugs if d not in named]
     if missing_drugs:
         return GroundingResult(False, f"drug {missing_drugs[0]} not in the cited passage")
     problems = _unsupported(said, support)
@@ -178,6 +192,231 @@ def wording_unsupported(sentence: str, cited_passages: Sequence[str]) -> str | N
     if share < MIN_WORDING_SUPPORT:
         return f"only {len(held)} of its {len(words)} keywords are in the cited passages"
     return None
+
+
+# What turns a statement into its opposite: "not", "no", "never", "neither" (its "nor" is the same negation),
+# "avoid", "unlike", "seldom", "contraindicated", "cannot", "n't", "without", and "against" after advice ("recommends
+# against"; "35% against 10%" compares).
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|neither|none|cannot|avoid(?:s|ed|ing)?|unlike|seldom|rarely|contraindicat(?:ed|ions?)|without"
+    r"|against)\b|n't\b",
+    re.IGNORECASE,
+)
+_ADVICE_BEFORE = re.compile(r"(?:recommend|suggest|advis|caution|warn|decid|argu)\w*\s+(?:\w+\s+)?$", re.IGNORECASE)
+_NOT_NEGATING = re.compile(
+    r"\bwith\s+or\s+without\b|\bfor\s+or\s+against\b|\bnot\s+only\b|\bwhether\s+or\s+not\b"
+    r"|\bno\s+(?:more|less|later|earlier|sooner|better|worse|different)\s+than\b",
+    re.IGNORECASE,
+)
+MIN_POLARITY_OVERLAP = 0.5
+"""Share of a generated sentence's keywords a passage statement must hold to be one it restates."""
+RESTATING_MARGIN = 0.15
+"""Statements holding nearly as many of the sentence's keywords as the best are restated too (a merged sentence)."""
+
+
+NEGATION_REACH = 3
+"""Keywords after a negating word, within its clause, that it is taken to negate (before it, for a word that
+negates what precedes it: "X is contraindicated", "X should be avoided")."""
+_CLAUSE_END = re.compile(r"[,.;:()\[\]\n]|\s[-\u2013\u2014]\s")
+_NEGATES_BEFORE = re.compile(r"contraindicated|avoided", re.IGNORECASE)
+_NEGATED_PREFIX = re.compile(r"^(?:un|non|in|dis)(?=[a-z]{4})")
+
+
+def _negations(text: str, other: set[str]) -> int:
+    """How many negations of `text` bear on what it shares with another statement (`other`, its keywords).
+
+    A negating word counts when the keywords it negates in its clause (the `NEGATION_REACH` after it; before it for
+    "contraindicated" and "avoided", or when nothing follows it) include the one nearest it or two of those the
+    other holds, or when it negates the next negating word and that one counts ("not contraindicated", "may not be
+    avoided"). The same word counts once in a clause ("no fracture and no cord
+    compression"). A word negated by its prefix counts when the other uses its rest ("unirradiated" against
+    "irradiated"), and its rest is what a negating word of the other negates ("does not affect" against
+    "unaffected"). A negation in a part the other leaves out ("(no pathological fracture ...)", "without delay",
+    "and is not recommended for use in women with a history of ...") is not one it restates, so a faithful
+    paraphrase may leave it out.
+    """
+    other = other | {_NEGATED_PREFIX.sub("", w) for w in other}
+    count = 0
+    for clause in _CLAUSE_END.split(_NOT_NEGATING.sub(" ", text)):
+        matches = [
+            m
+            for m in _NEGATION.finditer(clause)
+            if m.group(0).lower() != "against" or _ADVICE_BEFORE.search(clause[: m.start()])
+        ]
+        counted = False  # whether the negating word after the current one counts
+        seen: set[str] = set()
+        for i in range(len(matches) - 1, -1, -1):
+            match = matches[i]
+            before = keyword_tokens(_NEGATION.sub(" ", clause[: match.start()]))[-NEGATION_REACH:]
+            after = keyword_tokens(_NEGATION.sub(" ", clause[match.end() :]))[:NEGATION_REACH]
+            # what it negates: what follows, or what precedes for a word negating its subject ("X is
+            # contraindicated") or one ending its clause ("pain improvement did not")
+            scope = before if _NEGATES_BEFORE.fullmatch(match.group(0)) or not after else after
+            between = clause[match.end() : matches[i + 1].start()] if i + 1 < len(matches) else "x"
+            next_is_negation = not keyword_tokens(between)  # "not contraindicated", "may not be avoided"
+            shared = len(other.intersection(scope))
+            nearest = "" if not scope else scope[-1] if scope is before else scope[0]
+            counted = nearest in other or shared >= 2 or (next_is_negation and counted)
+            word = match.group(0).lower()
+            count += counted and word not in seen
+            if counted:
+                seen.add(word)
+        for word in keyword_tokens(_NEGATION.sub(" ", clause)):
+            rest = _NEGATED_PREFIX.sub("", word)
+            count += rest != word and rest in other and word not in other
+    return count
+
+
+def _polar_words(text: str) -> set[str]:
+    """A sentence's keywords without the words that negate it ("avoid", "never", "without")."""
+    return set(keyword_tokens(_NOT_NEGATING.sub(" ", _NEGATION.sub(" ", text))))
+
+
+# Where a passage's text breaks into separate statements whatever its punctuation: a blank line or a list item
+# ("- ", "* ", "1. "); a single line break is only the page's wrapping.
+_BLOCK_BREAK = re.compile(r"\n\s*\n|\n\s*(?:[-*\u2022]|\d+[.)])\s+")
+# Where a sentence turns to another statement: a semicolon, a colon, an opening bracket, "however".
+_CLAUSE_BREAK = re.compile(r"[;:]\s|\s\(|,?\s+however,?\s", re.IGNORECASE)
+
+
+def _table_rows(passage: str) -> tuple[str, list[str]]:
+    """The passage without its Markdown tables, and each table row read with its header ("Opioid Conversion
+    factor Oxycodone 1.5"): a row states its cells of what its header names, not the table's other rows."""
+    rest: list[str] = []
+    rows: list[str] = []
+    header: list[str] | None = None
+    for line in passage.splitlines():
+        if not line.lstrip().startswith("|"):
+            header = None
+            rest.append(line)
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            continue  # the rule under the header
+        if header is None:
+            header = cells
+            continue
+        rows.append(" ".join([*header, *cells]))
+    return "\n".join(rest), rows
+
+
+@lru_cache(maxsize=256)
+def _statements(passage: str) -> tuple[str, ...]:
+    """A passage's sentences (within its paragraphs and list items, lines unwrapped), its table rows (each with
+    its header) and their clauses: "Diagnose MRONJ only when all three criteria are met: ... No history of
+    radiotherapy to the jaws" holds statements that negate and others that do not."""
+    text, rows = _table_rows(passage)
+    sentences = list(rows)
+    for block in _BLOCK_BREAK.split(text):
+        block = " ".join(block.split())
+        sentences += [block[start:end] for start, end in split_sentences(block)]
+    return (*sentences, *(c for s in sentences for c in _CLAUSE_BREAK.split(s) if c.strip() and c != s))
+
+
+MIN_COVER_GAIN = 2
+"""Keywords of the sentence a further statement must add to be read as restated too (a sentence merging two)."""
+
+
+def _readings(
+    words: set[str], cited_passages: Sequence[str], numbers: frozenset[str] = frozenset()
+) -> list[tuple[str, ...]]:
+    """The ways a generated sentence can be read as restating its passages' statements (`_statements`).
+
+    Each reading starts from a statement sharing nearly the most of its keywords (within `RESTATING_MARGIN` of
+    the best; with `numbers`, the sentence's, among those stating them all when there are some: "The conversion
+    factor of codeine is 1.5" restates the table row giving 1.5, not the row giving codeine's 0.15), then adds the
+    statement covering the most of its keywords still unread while that adds `MIN_COVER_GAIN` or more (a sentence
+    merging two). A reading must cover `MIN_POLARITY_OVERLAP` of the keywords; none does for a sentence the
+    passages do not restate.
+    """
+    statements = [(s, _polar_words(s)) for passage in cited_passages for s in _statements(passage)]
+    if not statements:
+        return []
+    firsts = statements
+    if numbers:
+        firsts = [(s, w) for s, w in statements if numbers <= set(numbers_in(s))] or statements
+    best = max(len(words & w) for _, w in firsts)
+    readings: list[tuple[str, ...]] = []
+    for first, first_words in firsts:
+        if len(words & first_words) < best - RESTATING_MARGIN * len(words):
+            continue
+        reading, unread = [first], words - first_words
+        while unread:
+            gain, statement, statement_words = max(((len(unread & w), s, w) for s, w in statements), key=lambda x: x[0])
+            if gain < MIN_COVER_GAIN:
+                break
+            reading.append(statement)
+            unread -= statement_words
+        if len(words) - len(unread) >= MIN_POLARITY_OVERLAP * len(words):
+            readings.append(tuple(reading))
+    return readings
+
+
+def polarity_unsupported(sentence: str, cited_passages: Sequence[str]) -> str | None:
+    """Why a generated sentence says the opposite of its cited passages, or None.
+
+    The other checks read numbers, drugs, doses and words, not whether the sentence affirms or denies: "Do not
+    give calcium and vitamin D supplements [1]" shares every keyword with "Give calcium and vitamin D
+    supplements". The sentence is unsupported when, however it is read as restating the passages' statements
+    (`_readings`), it negates what they share a different number of times than those statements do (`_negations`):
+    "They are indicated for ... without bone involvement" against "They are not indicated for ... without bone
+    involvement". A sentence the passages do not restate is left to `wording_unsupported`. Negations are counted,
+    not read: "does not affect" matches "unaffected", "seldom" matches "not often", but "the work-up should
+    continue" against "a normal scan does not close the work-up" is refused (the safe side: a faithful sentence lost).
+    """
+    body = strip_citations(sentence)
+    words = _polar_words(body)
+    if not words:
+        return None
+    readings = _readings(words, cited_passages)
+    if not readings:
+        return None
+    for reading in readings:
+        read_words = set().union(*(_polar_words(s) for s in reading))
+        if _negations(body, read_words) == sum(_negations(s, words) for s in reading):
+            return None
+    return "negates differently from the cited passage (not, no, never, avoid, against, without)"
+
+
+def drug_unbound(sentence: str, cited_passages: Sequence[str]) -> str | None:
+    """Why a generated sentence names a drug the passage statements it restates do not, or None.
+
+    `check_sentence` asks only that the cited passages name the drug somewhere: a long summary names dozens,
+    so "Granisetron is given before chemotherapy" passed against a passage giving ondansetron before chemotherapy
+    and granisetron elsewhere. However the sentence is read (`_readings`), the statements it restates must name each
+    drug it names when they name drugs; statements naming none ("These agents reduce skeletal-related events")
+    may be said of any.
+    """
+    body = strip_citations(sentence)
+    said = drugs_in(body)
+    words = _polar_words(body)
+    if not said or not words:
+        return None
+    readings = _readings(words, cited_passages, frozenset(numbers_in(body)))
+    if not readings:
+        return None
+    missing: list[str] = []
+    for reading in readings:
+        named = {d for s in reading for d in drugs_in(s)}
+        named |= {d for d in said if any(d in s.lower() for s in reading)}
+        if not named or set(said) <= named:
+            return None
+        missing = missing or sorted(set(said) - named)
+    return f"drug {missing[0]} not in the cited passage's statement it restates"
+
+
+def generated_unsupported(sentence: str, cited_passages: list[str], n_passages: int) -> str | None:
+    """Why a generated sentence must not be served, or None: the checks of `check_sentence`, then its wording
+    (`wording_unsupported`: "No. [1]" states nothing), its polarity (`polarity_unsupported`) and its drugs
+    (`drug_unbound`)."""
+    result = check_sentence(sentence, cited_passages, n_passages)
+    if not result.ok:
+        return result.reason or "unsupported"
+    return (
+        wording_unsupported(sentence, cited_passages)
+        or polarity_unsupported(sentence, cited_passages)
+        or drug_unbound(sentence, cited_passages)
+    )
 
 
 def quantities_supported(sentence: str, passages: Sequence[str]) -> list[Unsupported]:

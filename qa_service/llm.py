@@ -2,7 +2,8 @@
 
 Every generated sentence must cite passages (`[n]`, several allowed) and pass the grounding check against all of
 them (`qa_service.grounding.check_sentence`: numbers with their units, doses with their intervals, drug names,
-routes), and rest on their words (`wording_unsupported`: a bare "No. [1]" states nothing to check). The call is
+routes), rest on their words (`wording_unsupported`: a bare "No. [1]" states nothing to check), negate as the
+statement they restate does and name its drugs (`generated_unsupported`). The call is
 bounded (`qa_service.llm_client`): at most `llm.max_tokens` tokens, `llm.timeout_s` seconds and
 `llm.max_concurrency` calls at once. When the model declines, fails, times out, is busy or nothing it wrote
 survives, the extractive answer is served and `Composed.fallback` says which (docs/llm.md).
@@ -23,7 +24,7 @@ import numpy as np
 from ingest import keyword_tokens
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerSentence, Candidate, Composed
-from qa_service.grounding import check_sentence, citations_in, strip_citations, wording_unsupported
+from qa_service.grounding import citations_in, generated_unsupported, strip_citations
 from qa_service.llm_client import GenerationError, Message, as_chat_model, current_cancel
 from qa_service.schemas import DroppedSentence, FallbackReason
 from qa_service.settings import LLMSettings
@@ -175,9 +176,7 @@ class LLMComposer:
                 continue
             cited = list(dict.fromkeys(citations_in(sentence)))  # each passage once, in the order cited
             known = [quotes[n - 1] for n in cited if 1 <= n <= len(quotes)]
-            result = check_sentence(sentence, known, len(quotes))
-            # A sentence passing every check may still state nothing its passages say: "No. [1]".
-            unsupported = (result.reason or "unsupported") if not result.ok else wording_unsupported(sentence, known)
+            unsupported = generated_unsupported(sentence, known, len(quotes))
             if unsupported is not None:
                 dropped.append(DroppedSentence(sentence=sentence, reason=unsupported))
                 continue

@@ -173,6 +173,44 @@ def test_a_bare_yes_or_no_and_a_sentence_in_words_its_passage_never_uses_are_dro
     ]
 
 
+def test_a_sentence_saying_the_opposite_of_its_passage_is_dropped(mini_index, rt_and_bma):
+    # Every number, drug and word of these sentences is in the cited passage; only their sense is turned around.
+    reply = (
+        "A single fraction of 8 Gy does not relieve pain as well as 20 Gy in 5 fractions [1]. "
+        "Retreatment is never more frequent after a single fraction [1]. "
+        "External beam radiotherapy is the standard treatment for painful uncomplicated bone metastases [1]."
+    )
+
+    composed = compose(llm(mini_index, reply), rt_and_bma)
+
+    assert [s.text for s in composed.sentences] == [
+        "External beam radiotherapy is the standard treatment for painful uncomplicated bone metastases."
+    ]
+    assert [d.reason for d in composed.dropped] == [
+        "negates differently from the cited passage (not, no, never, avoid, against, without)"
+    ] * 2
+
+
+def test_a_drug_named_where_its_passage_names_another_is_dropped(mini_index):
+    # The hypercalcaemia passage names denosumab, so the check once passed any sentence naming it: calcitonin's
+    # "rapid effect" given to denosumab stood. A statement naming no drug ("These agents reduce skeletal-related
+    # events") may be said of the drugs it refers to.
+    candidates = candidates_for(mini_index, "HCM-01", "BM-MM-01")
+    reply = (
+        "Denosumab can be added for a rapid effect [1]. "
+        "Calcitonin can be added for a rapid effect [1]. "
+        "Denosumab reduces skeletal-related events [2]."
+    )
+
+    composed = compose(llm(mini_index, reply), candidates, question="hypercalcaemia of malignancy treatment")
+
+    assert [s.text for s in composed.sentences] == [
+        "Calcitonin can be added for a rapid effect.",
+        "Denosumab reduces skeletal-related events.",
+    ]
+    assert [d.reason for d in composed.dropped] == ["drug denosumab not in the cited passage's statement it restates"]
+
+
 def test_a_sentence_citing_two_passages_is_checked_against_both_and_keeps_both_markers(mini_index, rt_and_bma):
     both = "A single fraction of 8 Gy relieves pain, and denosumab 120 mg every 4 weeks is recommended [1][2]."
     only_first = "A single fraction of 8 Gy relieves pain, and denosumab 120 mg every 4 weeks is recommended [1]."

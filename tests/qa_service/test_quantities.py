@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from qa_service.grounding import check_sentence, drugs_in, quantities_supported
+from qa_service.grounding import check_sentence, drugs_in, generated_unsupported, quantities_supported
 from qa_service.quantities import drug_lexicon, parse_quantities, read
 
 TABLE = Path(__file__).parent / "data" / "quantity_pairs.jsonl"
@@ -458,9 +458,9 @@ KNOWN_GAPS = [
         id="which-condition-a-dose-is-for",
     ),
     pytest.param(
-        "Zoledronic acid 4 mg every 6 months is not recommended for bone metastases.",
-        "Zoledronic acid 4 mg every 6 months is recommended for bone metastases [1].",
-        id="negation",
+        "Screening with chest radiography is inferior to screening with low-dose CT.",
+        "Screening with chest radiography is superior to screening with low-dose CT [1].",
+        id="the-opposite-in-other-words",
     ),
     pytest.param(
         "Denosumab may be more convenient than zoledronic acid because it is a subcutaneous injection.",
@@ -475,7 +475,17 @@ KNOWN_GAPS = [
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="known limitation of the quantity check; see docs/grounding.md")
+@pytest.mark.xfail(strict=True, reason="known limitation of the grounding check; see docs/grounding.md")
 @pytest.mark.parametrize(("passage", "sentence"), KNOWN_GAPS)
 def test_known_gaps(passage, sentence):
-    assert not check_sentence(sentence, [passage], 1).ok
+    assert generated_unsupported(sentence, [passage], 1) is not None
+
+
+def test_a_negation_the_quantities_check_passes_is_refused_before_a_generated_sentence_is_served():
+    passage = "Zoledronic acid 4 mg every 6 months is not recommended for bone metastases."
+    sentence = "Zoledronic acid 4 mg every 6 months is recommended for bone metastases [1]."
+
+    assert check_sentence(sentence, [passage], 1).ok  # its numbers, drug and regimen are all the passage's
+    assert generated_unsupported(sentence, [passage], 1) == (
+        "negates differently from the cited passage (not, no, never, avoid, against, without)"
+    )
