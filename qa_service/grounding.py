@@ -208,10 +208,10 @@ _NOT_NEGATING = re.compile(
     r"|\bno\s+(?:more|less|later|earlier|sooner|better|worse|different)\s+than\b",
     re.IGNORECASE,
 )
-MIN_POLARITY_OVERLAP = 0.5
-"""Share of a generated sentence's keywords a passage statement must hold to be one it restates."""
+MIN_RESTATED_SHARE = 0.5
+"""Share of a generated sentence's keywords the passage statements it restates must hold together."""
 RESTATING_MARGIN = 0.15
-"""Statements holding nearly as many of the sentence's keywords as the best are restated too (a merged sentence)."""
+"""How far (a share of the sentence's keywords) below the best a statement may start a reading of the sentence."""
 
 
 NEGATION_REACH = 3
@@ -228,8 +228,8 @@ def _negations(text: str, other: set[str]) -> int:
     A negating word counts when the keywords it negates in its clause (the `NEGATION_REACH` after it; before it for
     "contraindicated" and "avoided", or when nothing follows it) include the one nearest it or two of those the
     other holds, or when it negates the next negating word and that one counts ("not contraindicated", "may not be
-    avoided"). The same word counts once in a clause ("no fracture and no cord
-    compression"). A word negated by its prefix counts when the other uses its rest ("unirradiated" against
+    avoided"). The same word counts once in a clause ("no fracture and no cord compression"). A word negated by its
+    prefix counts when the other uses its rest ("unirradiated" against
     "irradiated"), and its rest is what a negating word of the other negates ("does not affect" against
     "unaffected"). A negation in a part the other leaves out ("(no pathological fracture ...)", "without delay",
     "and is not recommended for use in women with a history of ...") is not one it restates, so a faithful
@@ -326,7 +326,7 @@ def _readings(
     the best; with `numbers`, the sentence's, among those stating them all when there are some: "The conversion
     factor of codeine is 1.5" restates the table row giving 1.5, not the row giving codeine's 0.15), then adds the
     statement covering the most of its keywords still unread while that adds `MIN_COVER_GAIN` or more (a sentence
-    merging two). A reading must cover `MIN_POLARITY_OVERLAP` of the keywords; none does for a sentence the
+    merging two). A reading must cover `MIN_RESTATED_SHARE` of the keywords; none does for a sentence the
     passages do not restate.
     """
     statements = [(s, _polar_words(s)) for passage in cited_passages for s in _statements(passage)]
@@ -347,7 +347,7 @@ def _readings(
                 break
             reading.append(statement)
             unread -= statement_words
-        if len(words) - len(unread) >= MIN_POLARITY_OVERLAP * len(words):
+        if len(words) - len(unread) >= MIN_RESTATED_SHARE * len(words):
             readings.append(tuple(reading))
     return readings
 
