@@ -407,8 +407,7 @@ def _fit_gate(args: argparse.Namespace) -> int:
             dense_reference=in_use.dense_reference,  # the samples' dense feature was read under it
             provenance=provenance,
         )
-        args.write.parent.mkdir(parents=True, exist_ok=True)
-        args.write.write_text(json.dumps(model.to_json(), indent=2) + "\n", encoding="utf-8")
+        _write(args.write, json.dumps(model.to_json(), indent=2) + "\n")
         _say(args, f"wrote the refitted gate to {args.write}")
         _note_stale_judge(args, model)
     return 0
@@ -461,9 +460,7 @@ def _answerability(args: argparse.Namespace) -> int:
                 report.audits[source.name] = (unanswerable, restated)
     text = report.to_markdown()
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    _write(args.out, text + "\n")
     if args.write:
         import json
 
@@ -499,13 +496,9 @@ def _answer_removed(args: argparse.Namespace) -> int:
         summaries.append(summary)
     text = to_markdown(summaries)
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        rows = [{"set": s.name, **asdict(r)} for s in summaries for r in s.results]
-        args.json.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    _write(args.out, text + "\n")
+    rows = [{"set": s.name, **asdict(r)} for s in summaries for r in s.results]
+    _write(args.json, "".join(json.dumps(row) + "\n" for row in rows))
     return 0
 
 
@@ -532,13 +525,9 @@ def _grounding(args: argparse.Namespace) -> int:
     summary = mutate_answers(answers)
     text = to_markdown([(f"{settings.index_dir} ({len(answers)} answers)", summary)])
     print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        passed = {"missed": summary.missed, "originals_rejected": summary.rejected_originals}
-        args.json.write_text(json.dumps(passed, indent=1) + "\n", encoding="utf-8")
+    _write(args.out, text + "\n")
+    passed = {"missed": summary.missed, "originals_rejected": summary.rejected_originals}
+    _write(args.json, json.dumps(passed, indent=1) + "\n")
     return 0
 
 
@@ -547,14 +536,19 @@ def cmd_grounding(args: argparse.Namespace) -> int:
     return _guard(_grounding, args)
 
 
+def _write(path: Path | None, text: str) -> None:
+    """Write a report to the file an option names (its folder made), when it names one."""
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
 def _pooled(args: argparse.Namespace) -> int:
     from eval.pooled import pool, to_markdown
 
     report = to_markdown(pool(args.reports, args.mode), args.title)
     print(report)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(report, encoding="utf-8")
+    _write(args.out, report)
     return 0
 
 
