@@ -18,6 +18,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from ingest.chunking import cells
 from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
 from qa_service.passage_text import row_as_sentence
@@ -180,11 +181,29 @@ def _dosed_drugs(text: str) -> tuple[str, ...]:
 
 
 def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
-    """The drugs an answer sentence states a dose of, a table row read as a sentence under its header."""
+    """The drugs an answer sentence states a dose of, a table row read as a sentence under its header: the drug its
+    first cell names, when it names one (`row_drugs`)."""
     text = sentence.text
     if sentence.table_header:
         text = row_as_sentence(text, sentence.table_header, carried=sentence.carried)
-    return _dosed_drugs(text)
+    return row_drugs(sentence, _dosed_drugs(text))
+
+
+def row_drugs(sentence: AnswerSentence, dosed: tuple[str, ...]) -> tuple[str, ...]:
+    """The drugs a sentence doses (`dosed`, as read from its words), or, for a table row whose label cells name a
+    drug, that drug alone: a row's doses are its own drug's. The label cells are those before the first stating a
+    number ("| Corticosteroids | Methylprednisolone | 4-10 mg/kg |"); the first naming a drug names the row's. NCI's
+    equianalgesic row "| Tapentadol | 100 mg | Similar to morphine, 30-40 mg |" gives tapentadol's dose, not
+    morphine's, though morphine sits beside a number."""
+    if not dosed or not sentence.table_header or not sentence.text.lstrip().startswith("|"):
+        return dosed
+    for cell in cells(sentence.text):
+        if states_number(cell):
+            break
+        named = drugs_in(expand_query(cell))
+        if named:
+            return tuple(sorted(named))
+    return dosed
 
 
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
@@ -241,7 +260,7 @@ def sources_dosing_named_drugs(question: str, composed: Composed, dosing: set[in
     return {
         s.source
         for s in composed.sentences
-        if s.source in dosing and any_same_drug(_dosed_drugs(with_units_from_headers(s.text)), asked)
+        if s.source in dosing and any_same_drug(row_drugs(s, _dosed_drugs(with_units_from_headers(s.text))), asked)
     }
 
 

@@ -1135,6 +1135,43 @@ def test_the_service_leads_a_dose_answer_with_the_asked_drugs_row(tmp_path) -> N
     assert reply.answer.index("Lorazepam") < reply.answer.index("Methylprednisolone")
 
 
+EQUIANALGESIC = "| Opioid drug | Equianalgesic dosing | Comments |"
+
+
+@pytest.mark.parametrize(
+    ("row", "header", "dosed"),
+    [
+        # A comment comparing with another drug does not make its number that drug's dose.
+        ("| Tapentadol | 100 mg | Similar to morphine, 30-40 mg |", EQUIANALGESIC, ("tapentadol",)),
+        ("| Tramadol | 150 mg ~ 25 mg oral morphine | Use at <400 mg/d |", EQUIANALGESIC, ("tramadol",)),
+        # The label cells are those before the first number: a class there names no drug, the next cell does.
+        ("| Corticosteroids | Methylprednisolone | 4–10 mg/kg/dose |", HEADER, ("methylprednisolone",)),
+        # A row whose label cells name no drug is read as a sentence, as before.
+        ("| Adults | Morphine 30 mg orally |", "| Population | Regimen |", ("morphine",)),
+    ],
+)
+def test_a_table_rows_doses_are_its_own_drugs(row: str, header: str, dosed: tuple[str, ...]) -> None:
+    from qa_service.dose_checks import sentence_dosed_drugs
+
+    assert sentence_dosed_drugs(AnswerSentence(row, 0, table_header=header)) == dosed
+    # Prose is read as written: both drugs beside their numbers.
+    prose = AnswerSentence("Tapentadol 100 mg is similar to morphine 30-40 mg.", 0)
+    assert set(sentence_dosed_drugs(prose)) == {"tapentadol", "morphine"}
+
+
+def test_a_terse_dose_question_reads_its_drugs_row_first() -> None:
+    """ "morphine dose?" over NCI's equianalgesic table: tapentadol's and tramadol's rows mention morphine beside a
+    number and were read as dosing it, so they stayed ahead of morphine's own row."""
+    from qa_service.dose_checks import asked_doses_first
+
+    rows = [
+        AnswerSentence("| Tapentadol | 100 mg | Similar to morphine, 30-40 mg |", 0, table_header=EQUIANALGESIC),
+        AnswerSentence("| Tramadol | 150 mg ~ 25 mg oral morphine | Use at <400 mg/d |", 1, table_header=EQUIANALGESIC),
+        AnswerSentence("| Morphine | Oral: 30 mg, IV: 10 mg | First-choice opioid |", 2, table_header=EQUIANALGESIC),
+    ]
+    assert _texts(asked_doses_first("morphine dose?", rows)) == _texts([rows[2], rows[0], rows[1]])
+
+
 @pytest.mark.parametrize(
     ("question", "answer", "unanswered"),
     [
