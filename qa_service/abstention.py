@@ -74,6 +74,7 @@ from qa_service.dose_checks import (
     dosing_sources,
     question_drugs,
     says_a_time_in_words,
+    sources_dosing_asked_drugs,
     states_dose,
     states_dose_change,
     states_dose_per_body_size,
@@ -441,8 +442,10 @@ class EvidenceGate:
 
         Every passage quoted names another population (`population_conflict`): "women" for "58M, BRCA2
         carrier: tamoxifen for risk reduction?". Or the question asks a child's dose and no passage giving
-        the answer's doses speaks of children: an adult's dose is what a guideline gives without saying so
-        ("7yo with cancer pain - oxycodone starting dose?" answered from an adult equianalgesic table).
+        the answer's doses of the drug it asks (`sources_dosing_asked_drugs`) speaks of children: an adult's dose
+        is what a guideline gives without saying so ("7yo with cancer pain - oxycodone starting dose?" answered
+        from an adult equianalgesic table; "ibuprofen dose children" from an adult NSAID table, though a passage
+        dosing ondansetron in children was quoted beside it).
         """
         population = question_population(question)
         if not population or not composed.sentences:
@@ -454,7 +457,7 @@ class EvidenceGate:
         if "" not in others:
             return "the passages quoted are about " + " and ".join(sorted(others))
         if "child" in population and asks_for_a_dose(NOT_ASKED.sub(" ", question)):
-            dosing = dosing_sources(composed)
+            dosing = sources_dosing_asked_drugs(question, composed, dosing_sources(composed))
             if dosing and not any(CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"
         return ""

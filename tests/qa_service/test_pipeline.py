@@ -431,6 +431,33 @@ def test_a_childs_dose_is_not_answered_from_passages_that_never_speak_of_childre
     assert adult.reason.startswith("evidence score")
 
 
+def test_a_childs_dose_of_one_drug_is_not_answered_because_another_drugs_passage_speaks_of_children(tmp_path):
+    """ "ibuprofen dose children" over the real documents quoted NCI's adult NSAID table (600-2,400 mg/d) with only
+    a caution: a passage dosing ondansetron in children, quoted beside it, satisfied the check for every drug."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "pain/nsaids.md": "# Non-opioid analgesics for pain\n\n## Doses\n\n"
+        "Ibuprofen is given at 600 to 2,400 mg per day in divided doses for pain.\n",
+        "nausea/children.md": "# Antiemetics in children\n\n## Ondansetron\n\n"
+        "In infants and children receiving chemotherapy, ondansetron 0.15 mg/kg IV is given before each dose of "
+        "chemotherapy.\n",
+    }
+    pipeline = pipeline_over(tmp_path, files)
+    lenient = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    strict = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    question = AskRequest(question="6yo with cancer pain: ibuprofen dose?")
+
+    answered = lenient.ask(question).answer
+    assert "2,400 mg per day" in answered and "children" in answered  # both passages quoted
+    assert strict.ask(question).reason == (
+        "the question's patient is not whom the passages speak of: the passages giving a dose do not speak of children"
+    )
+    # The drug dosed in a passage on children passes this check (and meets the threshold's reason instead).
+    child = strict.ask(AskRequest(question="ondansetron dose for a 6 year old on chemo?"))
+    assert child.reason.startswith("evidence score")
+
+
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
     from qa_service.composed import Candidate
 
