@@ -26,9 +26,24 @@ def _generic_names() -> set[str]:
     return {found[0].lower() for section, _, found in term_table(GENERAL_TERMS) if "brand names" in section and found}
 
 
+# A hyphen before a number in a drug's name ("radium-223", "samarium-153") is often written as a space or not at all.
+_HYPHEN_BEFORE_NUMBER = re.compile(r"\\-(?=\d)")
+
+
+def _squashed(name: str) -> str:
+    """A drug name without the hyphens and spaces before its numbers: "radium 223" -> "radium223"."""
+    return re.sub(r"[-\s]+(?=\d)", "", name)
+
+
+@lru_cache(maxsize=1)
+def _lexicon_names() -> dict[str, str]:
+    """Each lexicon name by its `_squashed` form, to name a drug found as "radium 223" as the lexicon does."""
+    return {_squashed(name): name for name in drug_lexicon()}
+
+
 @lru_cache(maxsize=1)
 def _drug_pattern() -> re.Pattern[str]:
-    names = "|".join(re.escape(name) for name in drug_lexicon())
+    names = "|".join(_HYPHEN_BEFORE_NUMBER.sub(r"[-\\s]?", re.escape(name)) for name in drug_lexicon())
     suffixes = "|".join(re.escape(suffix) for suffix in DRUG_SUFFIXES)
     return re.compile(rf"(?<![\w-])(?:{names})(?![\w-])|\b[a-z]{{3,}}(?:{suffixes})\b")
 
@@ -52,7 +67,10 @@ def drug_mentions(text: str) -> list[tuple[int, int, str]]:
     """(start, end, name) of each drug the text names: the packaged lexicon and common drug-name endings, then any
     other word of the drug dictionary under the name of the drug it names (`dictionary_drug_names`)."""
     lowered = text.lower()
-    found = [(m.start(), m.end(), m.group(0)) for m in _drug_pattern().finditer(lowered)]
+    lexicon = _lexicon_names()
+    found = [
+        (m.start(), m.end(), lexicon.get(_squashed(m.group(0)), m.group(0))) for m in _drug_pattern().finditer(lowered)
+    ]
     names = dictionary_drug_names()
     more = [
         (m.start(), m.end(), names[m.group(0)])

@@ -34,6 +34,15 @@ def test_the_packaged_lexicon_keeps_its_own_names() -> None:
     assert drugs_in("zoledronic acid 4 mg") == {"zoledronic acid"}
 
 
+@pytest.mark.parametrize("written", ["radium-223", "radium 223", "Radium223", "RADIUM 223"])
+def test_a_radionuclide_is_found_however_its_number_is_joined(written: str) -> None:
+    # "radium 223 dose" named no drug, so the bone-metastasis answer quoting denosumab's, pamidronate's and
+    # zoledronic acid's doses passed for radium-223's (evidence 0.82, no caution); "radium-223 dose" was refused.
+    assert drugs_in(f"{written} 55 kBq/kg") == {"radium-223"}
+    assert doses_only_for_other_drugs(f"{written.lower()} dose", "Denosumab 120 mg every 4 weeks. [1]")
+    assert drugs_in("radium 2 doses, samarium 153") == {"samarium-153"}  # another number is not the drug's
+
+
 def test_a_dose_question_on_a_dictionary_drug_answered_with_another_drugs_dose_fails_the_check() -> None:
     answer = "Lofexidine 0.18 mg tablets can be given four times daily during withdrawal. [1]"
     assert doses_only_for_other_drugs("clonidine dose for opioid withdrawal?", answer)
