@@ -18,6 +18,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
+from ingest import keyword_tokens
 from ingest.chunking import cells
 from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
@@ -184,8 +185,8 @@ def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
     """The drugs an answer sentence states a dose of, a table row read as a sentence under its header: the drug its
     first cell names, when it names one (`row_drugs`)."""
     text = sentence.text
-    if sentence.table_header:
-        text = row_as_sentence(text, sentence.table_header, carried=sentence.carried)
+    if sentence.table_header:  # its unit may stand in its column's header: "Starting Dose (µg): 100"
+        text = with_units_from_headers(row_as_sentence(text, sentence.table_header, carried=sentence.carried))
     return row_drugs(sentence, _dosed_drugs(text))
 
 
@@ -236,7 +237,39 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
         range(len(sentences)),
         key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
     )
-    return [sentences[i] for i in placed]
+    return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
+
+
+def _label_cells(row: str) -> str:
+    """A table row's label cells: those before its first cell stating a number."""
+    labels = []
+    for cell in cells(row):
+        if states_number(cell):
+            break
+        labels.append(cell)
+    return " ".join(labels)
+
+
+def _asked_product_first(
+    question: str, asked: frozenset[str], sentences: list[AnswerSentence], doses_asked: list[bool]
+) -> list[AnswerSentence]:
+    """Within each passage, the asked drug's table rows reordered in their own places: first the rows whose label
+    cells name more of the question's words and of the asked drug's name ("Fentanyl nasal spray (Lazanda)" for
+    "lazanda starting dose" or "fentanyl nasal spray starting dose"; "Subsys" reads as fentanyl sublingual spray),
+    so a dose asked for one product of a drug is not answered first with another's (NCI's transmucosal fentanyl
+    table led with the buccal film's 200 µg). Rows naming none of them more than the others keep their order."""
+    wanted = set(keyword_tokens(" ".join([question, *asked])))
+    places: dict[int, list[int]] = {}
+    for n, (sentence, yes) in enumerate(zip(sentences, doses_asked, strict=True)):
+        if yes and sentence.table_header and sentence.text.lstrip().startswith("|"):
+            places.setdefault(sentence.source, []).append(n)
+    out = list(sentences)
+    for rows in places.values():
+        matched = [len(wanted & set(keyword_tokens(_label_cells(sentences[n].text)))) for n in rows]
+        ordered = sorted(range(len(rows)), key=lambda k: (-matched[k], k))
+        for n, k in zip(rows, ordered, strict=True):
+            out[n] = sentences[rows[k]]
+    return out
 
 
 def dosing_sources(composed: Composed) -> set[int]:

@@ -1172,6 +1172,33 @@ def test_a_terse_dose_question_reads_its_drugs_row_first() -> None:
     assert _texts(asked_doses_first("morphine dose?", rows)) == _texts([rows[2], rows[0], rows[1]])
 
 
+TRANSMUCOSAL = "| Drug | Starting Dose (µg) | Tmax (median, minutes) |"
+
+
+def test_a_dose_asked_for_one_product_reads_that_products_row_first() -> None:
+    """NCI's transmucosal fentanyl table gives each product its own starting dose, its unit in the column's header:
+    "lazanda starting dose" led with the buccal film's 200 µg, because no row read as dosing fentanyl at all."""
+    from qa_service.dose_checks import asked_doses_first, sentence_dosed_drugs
+
+    lead = AnswerSentence("Rapid-onset fentanyl products are for opioid-tolerant patients.", 0)
+    rows = [
+        AnswerSentence("| Fentanyl buccal film (Onsolis) | 200 | 60 |", 0, table_header=TRANSMUCOSAL),
+        AnswerSentence("| Fentanyl nasal spray (Lazanda) | 100 | 15–21 |", 0, table_header=TRANSMUCOSAL),
+        AnswerSentence("| Fentanyl sublingual spray (Subsys) | 100 | 40–75 |", 0, table_header=TRANSMUCOSAL),
+    ]
+    other = AnswerSentence("Patients received dexamethasone 8 mg on days 0 to 4.", 1)
+    assert sentence_dosed_drugs(rows[0]) == ("fentanyl",)  # "Starting Dose (µg): 200" is a dose
+    answer = [other, lead, *rows]
+
+    lazanda = asked_doses_first("lazanda starting dose", answer)
+    assert _texts(lazanda) == _texts([lead, rows[1], rows[0], rows[2], other])
+    # The dictionary reads Subsys as fentanyl sublingual spray: its row, then the other spray's.
+    subsys = asked_doses_first("subsys starting dose", answer)
+    assert _texts(subsys) == _texts([lead, rows[2], rows[1], rows[0], other])
+    # Naming no product, the rows keep the table's order.
+    assert _texts(asked_doses_first("fentanyl dose?", answer)) == _texts([lead, *rows, other])
+
+
 @pytest.mark.parametrize(
     ("question", "answer", "unanswered"),
     [
