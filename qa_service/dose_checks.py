@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING
@@ -24,7 +25,7 @@ from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dos
 from qa_service.grounding import numbers_in
 from qa_service.passage_text import row_as_sentence
 from qa_service.quantities import Regimen, drugs_in, parse_quantities, read, shorthand_drugs
-from qa_service.vocabulary import SPELLED_NUMBERS, expand_query, query_words
+from qa_service.vocabulary import SPELLED_NUMBERS, drug_classes, expand_query, query_words
 
 if TYPE_CHECKING:
     from qa_service.composed import AnswerSentence, Composed
@@ -156,6 +157,11 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
     if not asked:
         return False
     regimens = [r for r in read(answer).regimens if r.dose is not None]
+    if not any(_may_be_opioid(drug) for drug in asked):  # a dose in MME is an opioid's, never this drug's
+        regimens = [
+            replace(r, drug="opioid") if r.drug is None and r.dose is not None and r.dose.unit == "MME" else r
+            for r in regimens
+        ]
     # A radiotherapy dose (Gy) is no drug's: "dex dose for cord compression?" answered with "give 8 Gy".
     dosed = {r.drug for r in regimens if _drug_dose(r)}
     if regimens and not dosed:
@@ -173,6 +179,15 @@ def doses_only_for_other_drugs(question: str, answer: str) -> bool:
         if unbound and any_same_drug(drugs_in(expand_query(" ".join(sentences[max(i - 1, 0) : i + 1]))), asked):
             return False
     return True
+
+
+@lru_cache(maxsize=4096)
+def _may_be_opioid(drug: str) -> bool:
+    """Whether a drug may be an opioid: its classes (`drug_classes`) name "opioid", or it has none listed. "How much
+    tylenol a day?" answered with "a single dose of approximately 5-10 MME" gives an opioid's dose: morphine
+    milligram equivalents measure opioids only."""
+    classes = drug_classes().get(drug)
+    return classes is None or "opioid" in classes
 
 
 @lru_cache(maxsize=20_000)

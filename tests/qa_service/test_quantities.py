@@ -366,6 +366,17 @@ def test_a_question_on_a_drug_answered_with_opioid_dosages_has_no_dose_of_that_d
     assert not doses_only_for_other_drugs("opioid naive adult: lowest starting dose in MME?", answer)
 
 
+def test_a_dose_in_mme_bound_to_no_drug_is_an_opioids_not_a_non_opioids():
+    from qa_service.dose_checks import doses_only_for_other_drugs
+
+    # "...equivalent to a single dose of approximately 5-10 MME": the opioid named in no sentence of the answer.
+    answer = "Start low in opioid-naive patients: a single dose of approximately 5–10 MME or 20–30 MME/day. [1]"
+    assert doses_only_for_other_drugs("how much tylenol can I take a day?", answer)  # acetaminophen is no opioid
+    assert doses_only_for_other_drugs("naloxone dose?", answer)  # an opioid antagonist is no opioid either
+    assert not doses_only_for_other_drugs("oxycodone starting dose?", answer)  # an opioid's dose may be in MME
+    assert not doses_only_for_other_drugs("fentanyl patch starting dose?", answer)  # no class listed: may be one
+
+
 def test_a_radiation_dose_binds_to_no_drug():
     reading = read("Patients receiving a single 8-Gy dose were given dexamethasone 8 mg on days 0 to 4.")
 
