@@ -208,18 +208,17 @@ def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
 def row_drugs(sentence: AnswerSentence, dosed: tuple[str, ...]) -> tuple[str, ...]:
     """The drugs a sentence doses (`dosed`, as read from its words), or, for a table row whose label cells name a
     drug, that drug alone: a row's doses are its own drug's. The label cells are those before the first stating a
-    number ("| Corticosteroids | Methylprednisolone | 4-10 mg/kg |"); the first naming a drug names the row's. NCI's
-    equianalgesic row "| Tapentadol | 100 mg | Similar to morphine, 30-40 mg |" gives tapentadol's dose, not
-    morphine's, though morphine sits beside a number."""
+    number; the last naming a drug, nearest the numbers, names the row's ("| Dopamine antagonists: butyrophenones |
+    Haloperidol | 0.5-5 mg |": a class may hold a drug's name). NCI's equianalgesic row "| Tapentadol | 100 mg |
+    Similar to morphine, 30-40 mg |" gives tapentadol's dose, not morphine's, though morphine sits beside a number."""
     if not dosed or not sentence.table_header or not sentence.text.lstrip().startswith("|"):
         return dosed
+    named: set[str] = set()
     for cell in cells(sentence.text):
         if states_number(cell):
             break
-        named = drugs_in(expand_query(cell))
-        if named:
-            return tuple(sorted(named))
-    return dosed
+        named = drugs_in(expand_query(cell)) or named
+    return tuple(sorted(named)) or dosed
 
 
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:

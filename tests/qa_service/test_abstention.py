@@ -1146,6 +1146,8 @@ EQUIANALGESIC = "| Opioid drug | Equianalgesic dosing | Comments |"
         ("| Tramadol | 150 mg ~ 25 mg oral morphine | Use at <400 mg/d |", EQUIANALGESIC, ("tramadol",)),
         # The label cells are those before the first number: a class there names no drug, the next cell does.
         ("| Corticosteroids | Methylprednisolone | 4–10 mg/kg/dose |", HEADER, ("methylprednisolone",)),
+        # A class may hold a drug's name: the label cell nearest the numbers names the row's drug.
+        ("| Dopamine antagonists: butyrophenones | Haloperidol | 0.5–5 mg q24h |", HEADER, ("haloperidol",)),
         # A row whose label cells name no drug is read as a sentence, as before.
         ("| Adults | Morphine 30 mg orally |", "| Population | Regimen |", ("morphine",)),
     ],
