@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
 .DEFAULT_GOAL := help
-.PHONY: help install index run test test-fast check format eval eval-heldout answerability answer-removed grounding-check train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
+.PHONY: help install index run test test-fast check format eval eval-heldout answerability answer-removed grounding-check dose-probe train-reranker train-judge drug-names bench bench-scale soak browser cluster haproxy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -156,6 +156,14 @@ grounding-check: index ## the development answers' sentences changed as a model 
 		$(BIN)/guideline-qa eval grounding --index $(REALDOCS_INDEX) \
 			$(foreach s,$(REALDOCS_DEV_SETS),--gold eval/gold/$(s).jsonl) --out reports/grounding-realdocs.md --quiet; \
 	else echo "skipping the real-document sets: $(REALDOCS) is absent (see docs/evaluation.md)"; fi
+
+dose-probe: index ## ask "<drug> dose?" for every drug each index doses: is the first dose read the asked drug's?
+	@mkdir -p reports
+	$(BIN)/guideline-qa eval dose-probe --index $(INDEX) --out reports/dose-probe-bone.md --quiet
+	@if [ -d "$(REALDOCS)" ]; then \
+		$(BIN)/guideline-qa ingest "$(REALDOCS)" --index $(REALDOCS_INDEX) --quiet && \
+		$(BIN)/guideline-qa eval dose-probe --index $(REALDOCS_INDEX) --out reports/dose-probe-realdocs.md --quiet; \
+	else echo "skipping the real documents: $(REALDOCS) is absent (see docs/evaluation.md)"; fi
 
 bench: index ## benchmarks: ingest, query latency, HTTP throughput, cold start
 	$(PY) -m pip install --quiet -e '.[dev,bench]'

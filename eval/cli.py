@@ -1,4 +1,5 @@
-"""`guideline-qa eval`: gold, benchmark, compare, fit-gate, answerability, pooled, answer-removed and grounding.
+"""`guideline-qa eval`: gold, benchmark, compare, fit-gate, answerability, pooled, answer-removed, grounding and
+dose-probe.
 
 The evaluation's own errors (bad gold files, unreachable services) become one-line messages here; the top-level
 command (`guideline_qa.cli`) handles the rest.
@@ -55,12 +56,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add `eval` with its subcommands `gold`, `benchmark`, `compare`, `fit-gate`, `answerability`, `pooled`,
-    `answer-removed`, `grounding`."""
+    `answer-removed`, `grounding`, `dose-probe`."""
     parser = subparsers.add_parser("eval", help="evaluate retrieval, answers, citations and abstention")
     sub = parser.add_subparsers(
         dest="eval_command",
         required=True,
-        metavar="{gold,benchmark,compare,fit-gate,answerability,pooled,answer-removed,grounding}",
+        metavar="{gold,benchmark,compare,fit-gate,answerability,pooled,answer-removed,grounding,dose-probe}",
     )
 
     gold = sub.add_parser("gold", help="score a gold set against the index (the project's regression gate)")
@@ -166,6 +167,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     grounding.add_argument("--json", type=Path, help="write the changed sentences that passed (JSON) to this file")
     grounding.add_argument("--quiet", action="store_true", help="no progress output")
     grounding.set_defaults(handler=cmd_grounding)
+
+    probe = sub.add_parser(
+        "dose-probe",
+        help='ask "<drug> dose?" for every drug the index doses: is the first dose read the asked drug\'s?',
+    )
+    probe.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    probe.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
+    probe.add_argument("--json", type=Path, help="write every drug's outcome (JSON lines) to this file")
+    probe.add_argument("--quiet", action="store_true", help="no progress output")
+    probe.set_defaults(handler=cmd_dose_probe)
 
 
 def _guard(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
@@ -534,6 +545,30 @@ def _grounding(args: argparse.Namespace) -> int:
 def cmd_grounding(args: argparse.Namespace) -> int:
     """`guideline-qa eval grounding`."""
     return _guard(_grounding, args)
+
+
+def _dose_probe(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+
+    from eval.dose_probe import probe_doses, to_markdown
+    from qa_service.pipeline import QAPipeline
+
+    settings = _settings(args.index)
+    _say(args, f"loading the pipeline over {settings.index_dir}")
+    pipeline = QAPipeline.from_settings(settings)
+    report = _progress(args)
+    probe = probe_doses(pipeline, on_progress=lambda done, total: report("drugs", done, total))
+    text = to_markdown([probe])
+    print(text)
+    _write(args.out, text + "\n")
+    _write(args.json, "".join(json.dumps(asdict(r)) + "\n" for r in probe.results))
+    return 0
+
+
+def cmd_dose_probe(args: argparse.Namespace) -> int:
+    """`guideline-qa eval dose-probe`."""
+    return _guard(_dose_probe, args)
 
 
 def _write(path: Path | None, text: str) -> None:

@@ -1,0 +1,92 @@
+"""`guideline-qa eval dose-probe`: every drug an index doses asked "<drug> dose?", the first dose read judged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from eval.dose_probe import dosed_drugs, outcome_of, probe_doses, to_markdown
+from qa_service.schemas import AskResponse, Citation
+
+
+def _reply(answer: str, *, note: str | None = None, abstained: bool = False) -> AskResponse:
+    citation = Citation(id=1, chunk_id="c", doc_id="d.md", title="T", section="S", quote=answer, note=note)
+    return AskResponse(
+        answer=answer,
+        citations=[] if abstained else [citation],
+        passages=[],
+        abstained=abstained,
+        evidence_score=0.9 if not abstained else 0.1,
+        composer="extractive",
+    )
+
+
+def test_the_drugs_asked_are_those_the_passages_dose_not_classes_or_radiotherapy() -> None:
+    texts = [
+        "Give ondansetron 8 mg twice daily; ondansetron 16 mg is the maximum single IV dose.",
+        "Offer naloxone to patients on higher dosages of opioids (>=50 MME/day).",  # the class's dose, not naloxone's
+        "Patients receiving a single 8-Gy dose were given dexamethasone 8 mg on days 0 to 4.",
+    ]
+    assert dosed_drugs(texts) == ["ondansetron", "dexamethasone"]
+
+
+def test_the_first_dose_read_decides_the_outcome() -> None:
+    asked = outcome_of("methadone", _reply("Nausea is common. [1] Start methadone at 2.5 mg every 8 hours. [1]"))
+    assert asked.outcome == "asked first" and asked.dosed == ("methadone",)
+    assert asked.first_dose.startswith("Start methadone")
+
+    other = outcome_of("methadone", _reply("Lenalidomide was given with dexamethasone 40 mg. [1]"))
+    assert other.outcome == "another first" and other.dosed == ("dexamethasone",)
+    noted = _reply("Lenalidomide was given with dexamethasone 40 mg. [1]", note="gives doses of dexamethasone")
+    assert outcome_of("methadone", noted).outcome == "another first, noted"
+
+    assert outcome_of("methadone", _reply("The recommended dose is 4 mg. [1]")).outcome == "asked first"  # unbound
+    assert outcome_of("methadone", _reply("Methadone prolongs the QT interval. [1]")).outcome == "no dose"
+    assert outcome_of("methadone", _reply("", abstained=True)).outcome == "refused"
+
+
+def test_the_probe_asks_the_service_about_each_drug_its_index_doses(tmp_path: Path) -> None:
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "pain/methadone.md": "# Methadone for cancer pain\n\n"
+        "Start methadone at 2.5 mg every 8 hours in opioid-naive patients with cancer pain.\n",
+        "nausea/ondansetron.md": "# Ondansetron for chemotherapy-induced nausea\n\n"
+        "Give ondansetron 8 mg orally twice daily for moderately emetogenic chemotherapy.\n",
+    }
+    probe = probe_doses(pipeline_over(tmp_path, files))
+
+    assert sorted(r.drug for r in probe.results) == ["methadone", "ondansetron"]
+    assert {r.question for r in probe.results} == {"methadone dose?", "ondansetron dose?"}
+    report = to_markdown([probe])
+    assert "| drugs asked |" in report and "| 2 |" in report
+    for result in probe.results:  # each answer's first dose is the drug's own, or the service refused
+        assert result.outcome in ("asked first", "refused"), result
+
+
+def test_the_cli_writes_the_report_and_each_drugs_outcome(
+    mini_pipeline, mini_index_dir: Path, tmp_path: Path, capsys, monkeypatch
+) -> None:
+    import json
+
+    from guideline_qa import cli
+    from qa_service.pipeline import QAPipeline
+
+    # the mini index is built with the test embedder: the CLI gets the pipeline over it
+    monkeypatch.setattr(QAPipeline, "from_settings", classmethod(lambda cls, settings: mini_pipeline))
+
+    out, rows = tmp_path / "probe.md", tmp_path / "probe.jsonl"
+    code = cli.main(["eval", "dose-probe", "--index", str(mini_index_dir), "--out", str(out), "--json", str(rows)])
+
+    assert code == 0
+    report = out.read_text(encoding="utf-8")
+    assert report in capsys.readouterr().out
+    outcomes = [json.loads(line) for line in rows.read_text(encoding="utf-8").splitlines()]
+    assert outcomes and all(o["question"] == f"{o['drug']} dose?" for o in outcomes)
+    assert f"| {len(outcomes)} |" in report.splitlines()[2]
+
+
+def test_the_cli_names_a_missing_index(tmp_path: Path, capsys) -> None:
+    from guideline_qa import cli
+
+    assert cli.main(["eval", "dose-probe", "--index", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert "nowhere" in capsys.readouterr().err
