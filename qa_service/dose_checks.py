@@ -24,11 +24,12 @@ from ingest.chunking import cells
 from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
 from qa_service.passage_text import row_as_sentence
+from qa_service.population import CHILD_WORDS, question_population
 from qa_service.quantities import Regimen, drugs_in, parse_quantities, read, shorthand_drugs
 from qa_service.vocabulary import SPELLED_NUMBERS, drug_classes, expand_query, query_words
 
 if TYPE_CHECKING:
-    from qa_service.composed import AnswerSentence, Composed
+    from qa_service.composed import AnswerSentence, Candidate, Composed
 
 
 # A question asking for a number: a word of its own (`standalone`: "dose-dense AC", "second-rate" ask none) or "%".
@@ -284,6 +285,18 @@ def _asked_product_first(
         for n, k in zip(rows, ordered, strict=True):
             out[n] = sentences[rows[k]]
     return out
+
+
+def doses_not_for_children(question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[int]:
+    """For a child's dose question ("7yo", "in kids"), the candidates dosing the asked drug whose passage never speaks
+    of children, when another candidate dosing it does: the answer reads the children's dose first. "ondansetron dose
+    for a 6 year old?" led with a radiotherapy table's adult 8 mg, the infants' and children's dose cited after it.
+    Empty otherwise (the evidence gate refuses a child's dose no passage dosing the drug speaks of children for)."""
+    if "child" not in question_population(question) or not asks_for_a_dose(NOT_ASKED.sub(" ", question)):
+        return frozenset()
+    dosing = sources_dosing_asked_drugs(question, composed, dosing_sources(composed))
+    adult = {i for i in dosing if not CHILD_WORDS.search(candidates[i].chunk.embedding_text())}
+    return frozenset(adult) if adult and adult != dosing else frozenset()
 
 
 def dosing_sources(composed: Composed) -> set[int]:

@@ -24,7 +24,7 @@ from qa_service.candidates import CandidateReader
 from qa_service.citation_notes import citation_notes
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerComposer, Composed
-from qa_service.dose_checks import asked_doses_first
+from qa_service.dose_checks import asked_doses_first, doses_not_for_children
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
 from qa_service.llm import LLMComposer
@@ -367,6 +367,11 @@ class QAPipeline:
                 composed.sentences.sort(key=lambda s: s.source in other_uses)
                 if composed.weighed is not None:
                     composed.weighed.sort(key=lambda s: s.source in other_uses)
+            adult = doses_not_for_children(question, composed, candidates)
+            if adult:  # a child's dose question: the passages dosing the drug for children first (stable)
+                composed.sentences.sort(key=lambda s: s.source in adult)
+                if composed.weighed is not None:
+                    composed.weighed.sort(key=lambda s: s.source in adult)
             composed.sentences = asked_doses_first(question, composed.sentences)
             if composed.weighed is not None:
                 composed.weighed = asked_doses_first(question, composed.weighed)

@@ -252,3 +252,24 @@ def test_a_use_s_head_word_is_found_in_its_other_number():
 
     assert not uses._about_another_use(passage("Zoledronic acid 4 mg for bone metastasis."), weighed, head)
     assert uses._about_another_use(passage("Zoledronic acid 4 mg for bone pain."), weighed, head)
+
+
+def test_a_childs_dose_question_reads_the_passage_dosing_children_first(tmp_path):
+    """ "ondansetron dose for a 6 year old?" over the real documents led with a radiotherapy table's adult 8 mg; the
+    infants' and children's dose was cited after it (`dose_checks.doses_not_for_children`)."""
+    from qa_service.dose_checks import doses_not_for_children
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "nausea/radiotherapy.md": "# Nausea with radiotherapy\n\nGive ondansetron 8 mg orally twice daily.\n",
+        "nausea/children.md": "# Antiemetics in children\n\nIn children, ondansetron 0.15 mg/kg IV.\n",
+        "pain/methadone.md": DOSES["pain/methadone.md"],
+    }
+    candidates = candidates_of(pipeline_over(tmp_path, files))
+    composed = composed_of(candidates)
+    adult = next(i for i, c in enumerate(candidates) if "twice daily" in c.chunk.text)
+
+    assert doses_not_for_children("ondansetron dose for a 6 year old?", composed, candidates) == {adult}
+    assert doses_not_for_children("ondansetron dose?", composed, candidates) == frozenset()  # no child asked about
+    # No passage dosing methadone speaks of children: nothing to read first (the evidence gate refuses it instead).
+    assert doses_not_for_children("methadone dose in kids?", composed, candidates) == frozenset()
