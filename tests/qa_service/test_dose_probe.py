@@ -44,6 +44,14 @@ def test_the_first_dose_read_decides_the_outcome() -> None:
     assert outcome_of("methadone", _reply("", abstained=True)).outcome == "refused"
 
 
+def test_a_table_row_as_the_answer_says_it_doses_the_drug_its_label_cells_name() -> None:
+    row = "Per NCI 2025, Opioid Drug: Tapentadol; Dosing: 100 mg; Comments: Similar to morphine, 30-40 mg. [1]"
+    assert outcome_of("tapentadol", _reply(row)).outcome == "asked first"
+    assert outcome_of("morphine", _reply(row)).outcome == "another first"  # morphine's name sits in a comment only
+    combined = "Opioid Drug: Hydrocodone; Equianalgesic Dosing: Immediate release with acetaminophen: 20 mg. [1]"
+    assert outcome_of("hydrocodone", _reply(combined)).dosed == ("hydrocodone",)
+
+
 def test_the_probe_asks_the_service_about_each_drug_its_index_doses(tmp_path: Path) -> None:
     from tests.qa_service.mini_corpus import pipeline_over
 
