@@ -80,14 +80,10 @@ def dosed_drugs(texts: Iterable[str]) -> list[str]:
     return [drug for drug, _ in counts.most_common() if drugs_in(drug)]
 
 
-# A table row as the answer says it: "Opioid Drug: Hydrocodone; Equianalgesic Dosing: ... 20 mg; Comments: ...".
-_SAID_CELL = re.compile(r"(?:^|;\s+)[^:;]{1,60}:\s+([^;]*)")
-
-
 def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
     """The answer's first sentence stating a drug's dose, and the drugs (None: bound to none) it doses; for a table
     row as the answer says it, the drug its label cells name (`qa_service.dose_checks.row_drugs`)."""
-    from qa_service.dose_checks import states_number, with_units_from_headers
+    from qa_service.dose_checks import label_cells, with_units_from_headers
     from qa_service.quantities import drugs_in, read
     from qa_service.vocabulary import expand_query
 
@@ -100,9 +96,7 @@ def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
         if not drugs:
             continue
         named: set[str] = set()
-        for cell in _SAID_CELL.findall(_LEAD.sub("", sentence)):
-            if states_number(cell):
-                break
+        for cell in label_cells(_LEAD.sub("", sentence)):
             named = drugs_in(expand_query(cell)) or named
         return sentence, tuple(sorted(named)) or drugs
     return "", ()

@@ -199,7 +199,7 @@ def _dosed_drugs(text: str) -> tuple[str, ...]:
 
 def sentence_dosed_drugs(sentence: AnswerSentence) -> tuple[str, ...]:
     """The drugs an answer sentence states a dose of, a table row read as a sentence under its header: the drug its
-    first cell names, when it names one (`row_drugs`)."""
+    label cells name, when they name one (`row_drugs`)."""
     text = sentence.text
     if sentence.table_header:  # its unit may stand in its column's header: "Starting Dose (µg): 100"
         text = with_units_from_headers(row_as_sentence(text, sentence.table_header, carried=sentence.carried))
@@ -215,9 +215,7 @@ def row_drugs(sentence: AnswerSentence, dosed: tuple[str, ...]) -> tuple[str, ..
     if not dosed or not sentence.table_header or not sentence.text.lstrip().startswith("|"):
         return dosed
     named: set[str] = set()
-    for cell in cells(sentence.text):
-        if states_number(cell):
-            break
+    for cell in label_cells(sentence.text):
         named = drugs_in(expand_query(cell)) or named
     return tuple(sorted(named)) or dosed
 
@@ -255,14 +253,19 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
 
 
-def _label_cells(row: str) -> str:
-    """A table row's label cells: those before its first cell stating a number."""
+def label_cells(row: str) -> list[str]:
+    """A table row's label cells: those before its first cell stating a number (a row as the answer says it, "Drug:
+    Tapentadol; Dose: 100 mg", is read by its cells' values)."""
     labels = []
-    for cell in cells(row):
+    for cell in cells(row) if row.lstrip().startswith("|") else _SAID_CELL.findall(row):
         if states_number(cell):
             break
         labels.append(cell)
-    return " ".join(labels)
+    return labels
+
+
+# A table row as the answer says it: "Opioid Drug: Hydrocodone; Equianalgesic Dosing: ... 20 mg; Comments: ...".
+_SAID_CELL = re.compile(r"(?:^|;\s+)[^:;]{1,60}:\s+([^;]*)")
 
 
 def _asked_product_first(
@@ -280,7 +283,7 @@ def _asked_product_first(
             places.setdefault(sentence.source, []).append(n)
     out = list(sentences)
     for rows in places.values():
-        matched = [len(wanted & set(keyword_tokens(_label_cells(sentences[n].text)))) for n in rows]
+        matched = [len(wanted & set(keyword_tokens(" ".join(label_cells(sentences[n].text))))) for n in rows]
         ordered = sorted(range(len(rows)), key=lambda k: (-matched[k], k))
         for n, k in zip(rows, ordered, strict=True):
             out[n] = sentences[rows[k]]
