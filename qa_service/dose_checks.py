@@ -23,7 +23,7 @@ from ingest import keyword_tokens
 from ingest.chunking import cells
 from qa_service.asked import QUESTION_BREAK, TIME_UNITS, asked_kinds, asks_a_dose, standalone, stated_kinds
 from qa_service.grounding import numbers_in
-from qa_service.passage_text import row_as_sentence
+from qa_service.passage_text import is_list_item, row_as_sentence
 from qa_service.population import CHILD_WORDS, question_population
 from qa_service.quantities import Regimen, drugs_in, parse_quantities, read, shorthand_drugs
 from qa_service.vocabulary import SPELLED_NUMBERS, drug_classes, expand_query, query_words
@@ -251,6 +251,31 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
         key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
     )
     return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
+
+
+def asked_items_first(
+    question: str, sentences: Sequence[AnswerSentence], candidates: Sequence[Candidate]
+) -> list[AnswerSentence]:
+    """Within each passage, its list items dosing a drug reordered in their own places, the asked drug's first, as a
+    table's rows are (`asked_doses_first`): CCO/ASCO's "The options are: - Denosumab 120 mg ... - Pamidronate 90 mg
+    ... - Zoledronic acid 4 mg ..." asked "zoledronic acid dose?" reads zoledronic acid's item first. The words
+    opening the list and every other sentence stay where they are. The pipeline reorders the answer shown only: the
+    evidence gate and the judge read the answer as composed (reordering what they read moved a caution)."""
+    asked = drugs_dosed_in_question(question)
+    out = list(sentences)
+    if not asked:
+        return out
+    places: dict[int, list[int]] = {}
+    for n, sentence in enumerate(sentences):
+        chunk = candidates[sentence.source].chunk
+        item = not sentence.table_header and 0 <= sentence.position < len(chunk.sentences)
+        if item and sentence_dosed_drugs(sentence) and is_list_item(chunk, sentence.position):
+            places.setdefault(sentence.source, []).append(n)
+    for slots in places.values():
+        ordered = sorted(slots, key=lambda n: (not any_same_drug(sentence_dosed_drugs(sentences[n]), asked), n))
+        for n, m in zip(slots, ordered, strict=True):
+            out[n] = sentences[m]
+    return out
 
 
 def label_cells(row: str) -> list[str]:

@@ -664,3 +664,29 @@ def test_an_opener_ending_its_passage_reads_as_one_only_when_its_list_follows_in
 
     assert said(applicable, item).startswith("applicable to: [1] management of pain related to sickle cell disease")
     assert said(applicable) == "applicable to. [1]"  # its list not in the answer: not announced
+
+
+def test_a_list_of_options_shows_the_asked_drugs_item_first_and_is_weighed_as_composed(tmp_path, monkeypatch):
+    """ "zoledronic acid dose?" over CCO/ASCO's list read denosumab's item first. The items are reordered in the answer
+    shown only: the evidence gate and the judge read the answer as composed (reordering what they read moved a
+    caution on the validation split)."""
+    import qa_service.pipeline as pipeline_module
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    options = (
+        "# Bone-modifying agents\n\n## Options\n\n"
+        "Patients with breast cancer and bone metastases should receive a bone-modifying agent. The options are:\n\n"
+        "- Denosumab 120 mg subcutaneously every 4 weeks.\n"
+        "- Pamidronate 90 mg IV over no less than 2 hours, every 3 to 4 weeks.\n"
+        "- Zoledronic acid 4 mg IV over no less than 15 minutes, every 12 weeks.\n"
+    )
+    pipeline = pipeline_over(tmp_path, {"bma.md": options})
+    question = AskRequest(question="zoledronic acid dose for bone metastases?")
+    reply = pipeline.ask(question)
+    assert reply.answer.index("The options are:") < reply.answer.index("Zoledronic acid 4 mg")
+    assert reply.answer.index("Zoledronic acid 4 mg") < reply.answer.index("Denosumab 120 mg")
+
+    monkeypatch.setattr(pipeline_module, "asked_items_first", lambda question, sentences, candidates: sentences)
+    as_composed = pipeline.ask(question)
+    assert as_composed.answer.index("Denosumab 120 mg") < as_composed.answer.index("Zoledronic acid 4 mg")
+    assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
