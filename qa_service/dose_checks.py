@@ -13,7 +13,7 @@ answered: `untimed_part`). The composer reads the asked drug's doses first (`ask
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from itertools import pairwise
@@ -271,9 +271,19 @@ def asked_items_first(
         item = not sentence.table_header and 0 <= sentence.position < len(chunk.sentences)
         if item and sentence_dosed_drugs(sentence) and is_list_item(chunk, sentence.position):
             places.setdefault(sentence.source, []).append(n)
+    return _reordered_in_place(
+        sentences, places, lambda n: not any_same_drug(sentence_dosed_drugs(sentences[n]), asked)
+    )
+
+
+def _reordered_in_place(
+    sentences: Sequence[AnswerSentence], places: dict[int, list[int]], key: Callable[[int], int]
+) -> list[AnswerSentence]:
+    """The sentences with those at each group of positions (`places`, by passage) sorted among those positions by
+    `key` (stable), every other sentence where it was."""
+    out = list(sentences)
     for slots in places.values():
-        ordered = sorted(slots, key=lambda n: (not any_same_drug(sentence_dosed_drugs(sentences[n]), asked), n))
-        for n, m in zip(slots, ordered, strict=True):
+        for n, m in zip(slots, sorted(slots, key=key), strict=True):
             out[n] = sentences[m]
     return out
 
@@ -306,13 +316,9 @@ def _asked_product_first(
     for n, (sentence, yes) in enumerate(zip(sentences, doses_asked, strict=True)):
         if yes and sentence.table_header and sentence.text.lstrip().startswith("|"):
             places.setdefault(sentence.source, []).append(n)
-    out = list(sentences)
-    for rows in places.values():
-        matched = [len(wanted & set(keyword_tokens(" ".join(label_cells(sentences[n].text))))) for n in rows]
-        ordered = sorted(range(len(rows)), key=lambda k: (-matched[k], k))
-        for n, k in zip(rows, ordered, strict=True):
-            out[n] = sentences[rows[k]]
-    return out
+    return _reordered_in_place(
+        sentences, places, lambda n: -len(wanted & set(keyword_tokens(" ".join(label_cells(sentences[n].text)))))
+    )
 
 
 def doses_not_for_children(question: str, composed: Composed, candidates: Sequence[Candidate]) -> frozenset[int]:
