@@ -173,6 +173,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help='ask "<drug> dose?" for every drug the index doses: is the first dose read the asked drug\'s?',
     )
     probe.add_argument("--index", help="index directory (default: $GQA_INDEX_DIR or .index)")
+    probe.add_argument(
+        "--question",
+        default="{drug} dose?",
+        help='the question asked of each drug, "{drug}" standing for its name (default: "{drug} dose?")',
+    )
     probe.add_argument("--out", type=Path, help="also write the report (Markdown) to this file")
     probe.add_argument("--json", type=Path, help="write every drug's outcome (JSON lines) to this file")
     probe.add_argument("--quiet", action="store_true", help="no progress output")
@@ -551,14 +556,15 @@ def _dose_probe(args: argparse.Namespace) -> int:
     import json
     from dataclasses import asdict
 
-    from eval.dose_probe import probe_doses, to_markdown
+    from eval.dose_probe import asked, probe_doses, to_markdown
     from qa_service.pipeline import QAPipeline
 
+    asked(args.question, "x")  # a template without "{drug}" is refused before the index loads
     settings = _settings(args.index)
     _say(args, f"loading the pipeline over {settings.index_dir}")
     pipeline = QAPipeline.from_settings(settings)
     report = _progress(args)
-    probe = probe_doses(pipeline, on_progress=lambda done, total: report("drugs", done, total))
+    probe = probe_doses(pipeline, template=args.question, on_progress=lambda done, total: report("drugs", done, total))
     text = to_markdown([probe])
     print(text)
     _write(args.out, text + "\n")

@@ -20,13 +20,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
+
+from eval.errors import EvalError
 
 if TYPE_CHECKING:
     from qa_service.pipeline import QAPipeline
     from qa_service.schemas import AskResponse
+
+TEMPLATE = "{drug} dose?"
+"""The question asked of each drug, as a clinician types it; `--question` asks another ("{drug} dose in renal
+impairment?")."""
 
 Outcome = Literal["asked first", "another first, noted", "another first", "no dose", "refused"]
 OUTCOMES: tuple[Outcome, ...] = ("asked first", "another first, noted", "another first", "no dose", "refused")
@@ -59,6 +65,7 @@ class DoseProbe:
     """Every drug asked about, over one index."""
 
     index: str
+    template: str = TEMPLATE
     results: list[ProbeResult] = field(default_factory=list)
 
     def counts(self) -> Counter[str]:
@@ -102,11 +109,18 @@ def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
     return "", ()
 
 
-def outcome_of(drug: str, reply: AskResponse) -> ProbeResult:
-    """What the reply to "<drug> dose?" gave first."""
+def asked(template: str, drug: str) -> str:
+    """The question a template asks of one drug; a template without "{drug}" is refused with its reason."""
+    if "{drug}" not in template:
+        raise EvalError(f'the question template {template!r} has no "{{drug}}" for the drug\'s name')
+    return template.replace("{drug}", drug)
+
+
+def outcome_of(drug: str, reply: AskResponse, template: str = TEMPLATE) -> ProbeResult:
+    """What the reply to the template's question ("<drug> dose?") gave first."""
     from qa_service.dose_checks import any_same_drug
 
-    question = f"{drug} dose?"
+    question = asked(template, drug)
     if reply.abstained:
         return ProbeResult(drug, question, "refused", reply.evidence_score, False)
     sentence, drugs = first_dose(reply.answer)
@@ -122,20 +136,24 @@ def outcome_of(drug: str, reply: AskResponse) -> ProbeResult:
     return ProbeResult(drug, question, outcome, reply.evidence_score, reply.caution, sentence, named)
 
 
-def probe_doses(pipeline: QAPipeline, *, on_progress: Callable[[int, int], None] | None = None) -> DoseProbe:
-    """Ask "<drug> dose?" for every drug the pipeline's index doses."""
+def probe_doses(
+    pipeline: QAPipeline, *, template: str = TEMPLATE, on_progress: Callable[[int, int], None] | None = None
+) -> DoseProbe:
+    """Ask "<drug> dose?" (or the template's question) for every drug the pipeline's index doses."""
     from qa_service.schemas import AskRequest
 
-    probe = DoseProbe(str(pipeline.settings.index_dir))
+    asked(template, "x")  # a template without "{drug}" fails before any question is asked
+    probe = DoseProbe(str(pipeline.settings.index_dir), template)
     drugs = dosed_drugs(chunk.text for chunk in pipeline.index.chunks)
     for done, drug in enumerate(drugs, 1):
-        probe.results.append(outcome_of(drug, pipeline.ask(AskRequest(question=f"{drug} dose?"))))
+        reply = pipeline.ask(AskRequest(question=asked(template, drug)))
+        probe.results.append(outcome_of(drug, reply, template))
         if on_progress is not None:
             on_progress(done, len(drugs))
     return probe
 
 
-def to_markdown(probes: Iterable[DoseProbe]) -> str:
+def to_markdown(probes: Sequence[DoseProbe]) -> str:
     """The outcome counts per index, then every drug whose answer reads another drug's dose first."""
     lines = [
         "| index | drugs asked | " + " | ".join(OUTCOMES) + " |",
@@ -149,7 +167,8 @@ def to_markdown(probes: Iterable[DoseProbe]) -> str:
         worst += [r for r in probe.results if r.outcome.startswith("another first")]
     lines += [
         "",
-        "Each drug the index states a dose of is asked \"<drug> dose?\"; the answer's first sentence stating a drug's "
+        f'Each drug the index states a dose of is asked "{probes[0].template if probes else TEMPLATE}"; the answer\'s '
+        "first sentence stating a drug's "
         "dose is read. another first: that sentence doses only other drugs (noted: its citation says so).",
     ]
     if worst:

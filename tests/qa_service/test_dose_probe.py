@@ -98,3 +98,23 @@ def test_the_cli_names_a_missing_index(tmp_path: Path, capsys) -> None:
 
     assert cli.main(["eval", "dose-probe", "--index", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_another_question_template_is_asked_of_each_drug(tmp_path: Path) -> None:
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "pain/methadone.md": "# Methadone\n\nStart methadone at 2.5 mg every 8 hours in adults with cancer pain.\n"
+    }
+    probe = probe_doses(pipeline_over(tmp_path, files), template="{drug} dose in renal impairment?")
+
+    assert [r.question for r in probe.results] == ["methadone dose in renal impairment?"]
+    assert '"{drug} dose in renal impairment?"' in to_markdown([probe])
+
+
+def test_a_template_without_the_drug_is_refused_naming_it(tmp_path: Path, capsys) -> None:
+    from guideline_qa import cli
+
+    code = cli.main(["eval", "dose-probe", "--index", str(tmp_path / "nowhere"), "--question", "dose?", "--quiet"])
+    assert code == 2
+    assert "'dose?' has no \"{drug}\"" in capsys.readouterr().err
