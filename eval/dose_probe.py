@@ -42,7 +42,6 @@ MIN_NAME_LENGTH = 4
 
 _ANSWER_SENTENCE = re.compile(r"(?<=\])\s+(?=[A-Z])")
 _MARKER = re.compile(r"\[(\d+)\]")
-_LEAD = re.compile(r"^Per [^,\[]{2,80}?(?: \([^)]*\))?, ")
 
 
 @dataclass(frozen=True)
@@ -89,10 +88,10 @@ def dosed_drugs(texts: Iterable[str]) -> list[str]:
 
 def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
     """The answer's first sentence stating a drug's dose, and the drugs (None: bound to none) it doses; for a table
-    row as the answer says it, the drug its label cells name (`qa_service.dose_checks.row_drugs`)."""
-    from qa_service.dose_checks import label_cells, with_units_from_headers
-    from qa_service.quantities import drugs_in, read
-    from qa_service.vocabulary import expand_query
+    row as the answer says it, the drug its label cells name (`qa_service.dose_checks.label_drugs`)."""
+    from eval.grounding_mutations import without_lead
+    from qa_service.dose_checks import label_drugs, with_units_from_headers
+    from qa_service.quantities import read
 
     for sentence in _ANSWER_SENTENCE.split(answer):
         drugs = tuple(
@@ -100,12 +99,8 @@ def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
             for r in read(with_units_from_headers(sentence)).regimens
             if r.dose is not None and r.dose.unit != "Gy"
         )
-        if not drugs:
-            continue
-        named: set[str] = set()
-        for cell in label_cells(_LEAD.sub("", sentence)):
-            named = drugs_in(expand_query(cell)) or named
-        return sentence, tuple(sorted(named)) or drugs
+        if drugs:
+            return sentence, label_drugs(without_lead(sentence)) or drugs
     return "", ()
 
 

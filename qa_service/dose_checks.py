@@ -214,10 +214,17 @@ def row_drugs(sentence: AnswerSentence, dosed: tuple[str, ...]) -> tuple[str, ..
     Similar to morphine, 30-40 mg |" gives tapentadol's dose, not morphine's, though morphine sits beside a number."""
     if not dosed or not sentence.table_header or not sentence.text.lstrip().startswith("|"):
         return dosed
+    return label_drugs(sentence.text) or dosed
+
+
+def label_drugs(row: str) -> tuple[str, ...]:
+    """The drugs a table row's label cells name (`label_cells`): the last cell naming any, nearest the numbers;
+    empty when none does. The row may be Markdown ("| Haloperidol | 0.5-5 mg |") or as the answer says it
+    ("Medication: Haloperidol; Dose: 0.5-5 mg")."""
     named: set[str] = set()
-    for cell in label_cells(sentence.text):
+    for cell in label_cells(row):
         named = drugs_in(expand_query(cell)) or named
-    return tuple(sorted(named)) or dosed
+    return tuple(sorted(named))
 
 
 def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> list[AnswerSentence]:
