@@ -67,6 +67,7 @@ GOLD_FILES = {
     "realdocs_heldout33.jsonl": (re.compile(r"^rh33-\d{3}$"), 60, 15),
     "realdocs_heldout34.jsonl": (re.compile(r"^rh34-\d{3}$"), 60, 15),
     "realdocs_heldout35.jsonl": (re.compile(r"^rh35-\d{3}$"), 60, 15),
+    "realdocs_heldout36.jsonl": (re.compile(r"^rh36-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
