@@ -26,6 +26,7 @@ from qa_service.grounding import numbers_in
 from qa_service.passage_text import is_list_item, row_as_sentence
 from qa_service.population import CHILD_WORDS, question_population
 from qa_service.quantities import Regimen, drugs_in, parse_quantities, read, shorthand_drugs
+from qa_service.sentence_context import points_back
 from qa_service.vocabulary import SPELLED_NUMBERS, drug_classes, expand_query, query_words
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ _DOSE_REACH = 3
 
 
 def drugs_dosed_in_question(question: str) -> frozenset[str]:
-    """The drugs whose dose the question asks: those named within a few words of "dose" or a unit of dose.
+    """The drugs whose dose the question asks: those named within a few words of "dose", a unit of dose or "how much".
 
     "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?" asks methylphenidate's
     dose; morphine is the patient's story. Empty when no drug sits next to a dose word.
@@ -121,12 +122,21 @@ def drugs_dosed_in_question(question: str) -> frozenset[str]:
     words = query_words(question)
     found: set[str] = set()
     for i, (word, _) in enumerate(words):
-        if not _DOSE_WORD.match(word):
+        if not (_DOSE_WORD.match(word) or _asks_how_much(words, i)):
             continue
         near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
         written = " ".join(w for w, _ in near)  # "oral morphine", "zoledronic acid": names of two words
         found |= question_drugs(written)
     return frozenset(found)
+
+
+def _asks_how_much(words: Sequence[tuple[str, Sequence[str]]], i: int) -> bool:
+    """Whether the question's `i`-th word is the "much" of a "how much" asking an amount (`_HOW_MUCH`): "how much
+    diazepam?" asks a dose, "how much does it raise the risk?" does not."""
+    if words[i][0] != "much" or i == 0 or words[i - 1][0] != "how":
+        return False
+    after = words[i + 1][0] if i + 1 < len(words) else ""
+    return bool(_HOW_MUCH.match(f"how much {after}"))
 
 
 # A drug the patient is on ("pt on FOLFOX wants ginger caps for nausea - what dose?", "already receiving
@@ -281,6 +291,53 @@ def asked_items_first(
     return _reordered_in_place(
         sentences, places, lambda n: not any_same_drug(sentence_dosed_drugs(sentences[n]), asked)
     )
+
+
+def asked_sentences_first(
+    question: str, sentences: Sequence[AnswerSentence], candidates: Sequence[Candidate]
+) -> list[AnswerSentence]:
+    """Within each passage, its running sentences dosing the asked drug moved just before the passage's first
+    sentence dosing only other drugs, in their own order; every other sentence keeps its order after them. NCI's
+    "As a result of predominant renal clearance, lenalidomide doses need to be reduced ... Uncontrolled trials have
+    added clarithromycin (500 mg twice a day) to lenalidomide" asked "clarithromycin dosing?" reads clarithromycin's
+    dose first; "how much diazepam?" reads "Diazepam 5 mg twice daily was given ..." before the trial's alprazolam.
+    Table rows (`asked_doses_first`) and list items (`asked_items_first`) are placed by their own rules, and a
+    sentence pointing back ("It was given at ...") stays after what it points to. Like `asked_items_first`, for the
+    answer shown only."""
+    asked = drugs_dosed_in_question(question)
+    out = list(sentences)
+    if not asked:
+        return out
+    by_source: dict[int, list[int]] = {}
+    for n, sentence in enumerate(sentences):
+        by_source.setdefault(sentence.source, []).append(n)
+    for slots in by_source.values():
+        block = [sentences[n] for n in slots]
+        dosed = [sentence_dosed_drugs(s) for s in block]
+        first_other = next((i for i, d in enumerate(dosed) if d and not any_same_drug(d, asked)), None)
+        if first_other is None:
+            continue
+        moved = [
+            i
+            for i in range(first_other + 1, len(block))
+            if any_same_drug(dosed[i], asked) and _running_sentence(block[i], candidates)
+        ]
+        if not moved:
+            continue
+        rest = [i for i in range(first_other, len(block)) if i not in moved]
+        order = list(range(first_other)) + moved + rest
+        for n, i in zip(slots, order, strict=True):
+            out[n] = block[i]
+    return out
+
+
+def _running_sentence(sentence: AnswerSentence, candidates: Sequence[Candidate]) -> bool:
+    """Whether an answer sentence is running text that stands alone: not a table row, not a list item, and not one
+    pointing back to the sentence before it."""
+    chunk = candidates[sentence.source].chunk
+    if sentence.table_header or not 0 <= sentence.position < len(chunk.sentences):
+        return False
+    return not is_list_item(chunk, sentence.position) and not points_back(sentence.text)
 
 
 def _reordered_in_place(

@@ -24,7 +24,12 @@ from qa_service.candidates import CandidateReader
 from qa_service.citation_notes import citation_notes
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerComposer, Composed
-from qa_service.dose_checks import asked_doses_first, asked_items_first, doses_not_for_children
+from qa_service.dose_checks import (
+    asked_doses_first,
+    asked_items_first,
+    asked_sentences_first,
+    doses_not_for_children,
+)
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
 from qa_service.llm import LLMComposer
@@ -376,6 +381,7 @@ class QAPipeline:
             if composed.weighed is not None:
                 composed.weighed = asked_doses_first(question, composed.weighed)
             items = asked_items_first(question, composed.sentences, candidates)
+            items = asked_sentences_first(question, items, candidates)
             if items != composed.sentences:  # shown reordered; the gate and the judge read the answer as composed
                 composed.weighed = composed.sentences if composed.weighed is None else composed.weighed
                 composed.sentences = items

@@ -516,6 +516,11 @@ def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_p
     assert drugs_dosed_in_question("zol dose for myeloma?") == {"zoledronic acid"}  # read through its expansion
     assert drugs_dosed_in_question("what dose of IV dex for MSCC?") == {"dexamethasone"}
     assert drugs_dosed_in_question("on morphine, stopping - how to taper?") == frozenset()  # no dose word
+    # "how much" asks an amount of the drug it names, not of one whose effect it asks about.
+    assert drugs_dosed_in_question("how much diazepam?") == {"diazepam"}
+    assert drugs_dosed_in_question("how much IV dex should I give?") == {"dexamethasone"}
+    assert drugs_dosed_in_question("how much does morphine raise the risk?") == frozenset()
+    assert drugs_dosed_in_question("how much better is zometa than pamidronate?") == frozenset()
     assert judge(question=question, answer_text=answer, **STRONG).penalised  # morphine's dose is not the one asked
     assert not judge(question="morphine dose?", answer_text=answer, **STRONG).penalised
 

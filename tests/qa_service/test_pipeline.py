@@ -690,3 +690,28 @@ def test_a_list_of_options_shows_the_asked_drugs_item_first_and_is_weighed_as_co
     as_composed = pipeline.ask(question)
     assert as_composed.answer.index("Denosumab 120 mg") < as_composed.answer.index("Zoledronic acid 4 mg")
     assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
+
+
+def test_a_passages_sentence_dosing_the_asked_drug_is_shown_before_another_drugs(tmp_path, monkeypatch):
+    """ "clarithromycin dosing?" over NCI's myeloma passage read lenalidomide's renal doses first: the sentence
+    dosing the asked drug moves before the passage's first sentence dosing only others, in the answer shown only."""
+    import qa_service.pipeline as pipeline_module
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    passage = (
+        "# Myeloma\n\n## Lenalidomide\n\n"
+        "As a result of predominant renal clearance, lenalidomide doses need to be reduced to 10 mg every day when "
+        "creatinine clearance is 30 to 50. "
+        "Uncontrolled trials have added clarithromycin 500 mg twice a day to lenalidomide and dexamethasone. "
+        "These combinations remain investigational.\n"
+    )
+    pipeline = pipeline_over(tmp_path, {"myeloma.md": passage})
+    question = AskRequest(question="clarithromycin dosing in myeloma?")
+    reply = pipeline.ask(question)
+    assert not reply.abstained
+    assert reply.answer.index("clarithromycin 500 mg") < reply.answer.index("lenalidomide doses need")
+
+    monkeypatch.setattr(pipeline_module, "asked_sentences_first", lambda question, sentences, candidates: sentences)
+    as_composed = pipeline.ask(question)
+    assert as_composed.answer.index("lenalidomide doses need") < as_composed.answer.index("clarithromycin 500 mg")
+    assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
