@@ -559,6 +559,19 @@ def test_shorthand_and_ordinals_are_skipped_by_coverage_not_counted_as_missing_r
     )
 
 
+def test_giving_a_treatment_is_question_phrasing_not_a_word_the_passages_must_hold():
+    """ "how much ondansetron should I give?" was refused at 0.14 where "ondansetron dose?" was answered: guidelines
+    write "given" or "administered", so the bare verb read as one of the index's rarest words, missing."""
+    from qa_service.gate_features import coverage, unknown_terms
+
+    passage = "Ondansetron 8 mg orally before chemotherapy."
+    idf = dict.fromkeys(keyword_tokens(passage + " given administered"), 2.0)
+    for question in ("how much ondansetron should I give?", "ondansetron: ok to administer before chemotherapy?"):
+        assert coverage(question, passage, idf, 8.0) == 1.0
+        assert unknown_terms(question, idf) == 0
+    assert coverage("how much ondansetron should I titrate?", passage, idf, 8.0) < 0.5  # another verb still counts
+
+
 def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
     question = "WHO starting dose of oral morphine in mg/kg for a 6yo?"
     adult = "Morphine: oral 30 mg, IV 10 mg. [1]"
