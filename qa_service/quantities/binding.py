@@ -22,6 +22,8 @@ class _Binder:
         self.bound: set[int] = set()  # ids of quantities a regimen holds as its dose or interval
         self.drug_taken: set[int] = set()  # drug atoms a dose before them already used ("4 mg of zoledronic acid")
         self.sentence: tuple[set[str], set[str], list[Quantity]] = (set(), set(), [])
+        self.sentence_first = 0  # the first regimen of the sentence being read
+        self.sentence_drugs: list[str] = []  # the drugs the sentence names, in order
 
     def bind(self) -> Reading:
         for index, atom in enumerate(self.atoms):
@@ -37,6 +39,8 @@ class _Binder:
                     self._close_sentence()
             elif atom.kind == "drug":
                 self._drug(index, atom)
+            elif atom.kind == "word" and atom.name == "respectively":
+                self._respectively()
             elif atom.kind == "route" or (q is not None and q.kind == "interval"):
                 self._modifier(index, atom)
             elif q is not None and q.kind == "dose":
@@ -55,6 +59,17 @@ class _Binder:
         drugs, routes, quantities = self.sentence
         self.reading.sentences.append((frozenset(drugs), frozenset(routes), quantities))
         self.sentence, self.sentence_drug = (set(), set(), []), None
+        self.sentence_first, self.sentence_drugs = len(self.reading.regimens), []
+
+    def _respectively(self) -> None:
+        """ "The usual daily doses for tamoxifen and raloxifene are 20 mg and 60 mg, respectively": the sentence's
+        doses go to its drugs in the order both are written, when there are as many of each (two or more); read
+        left to right, both doses would be raloxifene's."""
+        drugs = list(dict.fromkeys(self.sentence_drugs))
+        dosed = [r for r in self.reading.regimens[self.sentence_first :] if r.dose is not None and r.dose.unit != "Gy"]
+        if len(drugs) >= 2 and len(dosed) == len(drugs):
+            for regimen, drug in zip(dosed, drugs, strict=True):
+                regimen.drug = drug
 
     def _start(self, regimen: Regimen, index: int) -> Regimen:
         """Open a regimen; one right after "<dose> and" shares the frequency that follows with the one before."""
@@ -82,6 +97,7 @@ class _Binder:
     def _drug(self, index: int, atom: _Atom) -> None:
         self.reading.drugs.add(atom.name)
         self.sentence[0].add(atom.name)
+        self.sentence_drugs.append(atom.name)
         self.sentence_drug = atom.name
         if index not in self.drug_taken:
             self._start(Regimen(drug=atom.name, start=atom.start), index)

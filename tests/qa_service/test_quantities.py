@@ -319,6 +319,32 @@ def test_a_frequency_after_two_doses_joined_by_and_binds_both():
     assert [(r.drug, r.intervals[0].times[0]) for r in reading.regimens] == [("hydrocodone", 4), ("acetaminophen", 4)]
 
 
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        (
+            "The usual daily doses for tamoxifen and raloxifene are 20 mg and 60 mg, respectively, for 5 years.",
+            [("tamoxifen", "20 mg"), ("raloxifene", "60 mg")],
+        ),
+        (
+            "Pamidronate and zoledronic acid were given at 90 mg and 4 mg respectively.",
+            [("pamidronate", "90 mg"), ("zoledronic acid", "4 mg")],
+        ),
+        # Without "respectively", or with more doses than drugs, each dose stays with the drug read before it.
+        (
+            "The doses for tamoxifen and raloxifene are 20 mg and 60 mg.",
+            [("raloxifene", "20 mg"), ("raloxifene", "60 mg")],
+        ),
+        (
+            "Tamoxifen and raloxifene were given at 20 mg, 40 mg and 60 mg, respectively.",
+            [("raloxifene", "20 mg"), ("raloxifene", "40 mg"), ("raloxifene", "60 mg")],
+        ),
+    ],
+)
+def test_doses_written_respectively_go_to_the_drugs_in_order(text, bound):
+    assert [(r.drug, r.dose.text) for r in read(text).regimens if r.dose is not None] == bound
+
+
 def test_a_route_or_frequency_before_the_drug_binds_to_it():
     reading = read("Monthly IV pamidronate reduced fractures; oral aprepitant 125 mg was given on day 3.")
 
