@@ -72,6 +72,7 @@ from qa_service.dose_checks import (
     asks_for_a_dose,
     doses_only_for_other_drugs,
     dosing_sources,
+    drugs_unnamed,
     question_drugs,
     says_a_time_in_words,
     sources_dosing_asked_drugs,
@@ -101,7 +102,7 @@ from qa_service.gate_features import (
 )
 from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.grounding import strip_citations
-from qa_service.population import CHILD_WORDS, population_conflict, question_population
+from qa_service.population import CHILD_WORDS, population_conflict, pregnancy_unspoken, question_population
 from qa_service.retrieval import (
     NAME_WORD,
     bodies_named_in_full,
@@ -146,6 +147,9 @@ class Evidence:
     sources_absent: frozenset[str] = frozenset()
     """Guideline bodies the question names ("per NCCN") that no document of the index comes from and no cited
     passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
+    pregnancy_unspoken: bool = False
+    """The question is about pregnancy or breastfeeding and no passage the answer quotes speaks of either
+    (`pregnancy_unspoken`): the answer stands with caution."""
 
 
 def judge(
@@ -371,6 +375,12 @@ class EvidenceGate:
             model=self.model,
         )
         evidence.sources_absent = self.absent_sources(question, composed, candidates)
+        if composed.sentences:
+            quoted = [self.index.chunks[r].embedding_text() for r in quoted_rows(composed, candidates)]
+            # About a drug, the passage speaking of pregnancy must name it too: CDC's text on opioids in pregnancy
+            # does not answer "metoclopramide in pregnancy?", beside a passage on metoclopramide silent on it.
+            naming = [t for t in quoted if not drugs_unnamed(question, t)]
+            evidence.pregnancy_unspoken = pregnancy_unspoken(question, naming)
         return evidence
 
     @cached_property

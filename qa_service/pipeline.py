@@ -54,6 +54,9 @@ log = logging.getLogger("guideline_qa.pipeline")
 OTHER_GUIDELINES = "the answer is from other guidelines"
 """The end of the reason given with an answer to a question naming a guideline body the index lacks."""
 
+UNSPOKEN_PREGNANCY = "no passage quoted speaks of either: what it says may not hold in pregnancy"
+"""The end of the reason given with an answer to a question about pregnancy from passages that never speak of it."""
+
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."
 
 
@@ -489,6 +492,7 @@ class QAPipeline:
             or bool(evidence.sources_absent)
             or bool(evidence.sources_unanswered)
             or bool(evidence.untimed_part)
+            or evidence.pregnancy_unspoken
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -507,6 +511,8 @@ class QAPipeline:
             named = _bodies(evidence.sources_absent)
             absent = f"the question names {named}; no document in this index comes from it: {OTHER_GUIDELINES}"
             reason = _also(reason, absent)
+        if caution and evidence.pregnancy_unspoken:
+            reason = _also(reason, f"the question is about pregnancy or breastfeeding, and {UNSPOKEN_PREGNANCY}")
         if caution and not reason:  # flagged by its score alone: say so, as a refusal does
             reason = (
                 f"evidence score {score:.2f} is less than {caution_band:.2f} above the threshold {threshold:.2f}: "

@@ -1,4 +1,5 @@
-"""Who a question is about, and whom a passage speaks of: children against adults, men against women.
+"""Who a question is about, and whom a passage speaks of: children against adults, men against women, and
+pregnancy or breastfeeding.
 
 The evidence gate (`qa_service.abstention`) refuses an answer whose passages all speak of another population
 than the question's patient, or a child's dose taken from passages that never speak of children.
@@ -81,3 +82,16 @@ def population_conflict(population: frozenset[str], text: str) -> str:
     if "female" in population and _MALE_WORDS.search(text) and not _FEMALE_WORDS.search(text):
         return _OTHERS["female"]
     return ""
+
+
+PREGNANCY_WORDS = re.compile(
+    r"\b(?:pregnan\w*|breast-?fe(?:ed|d)\w*|lactat\w*|post-?partum|ante-?natal|pre-?natal|trimesters?|gestation\w*)\b",
+    re.IGNORECASE,
+)
+
+
+def pregnancy_unspoken(question: str, texts: list[str]) -> bool:
+    """Whether the question is about pregnancy or breastfeeding ("pamidronate in pregnancy?", "22 wks pregnant")
+    and none of the texts (the passages an answer quotes) speaks of either: what a drug does in pregnancy is not
+    what it does in general, and a passage silent on it does not answer."""
+    return bool(PREGNANCY_WORDS.search(question)) and not any(PREGNANCY_WORDS.search(t) for t in texts)

@@ -1321,3 +1321,36 @@ def test_a_dose_whose_passage_says_it_is_not_for_the_asked_use_is_refused(tmp_pa
     assert other_use.abstained, other_use.answer
     assert (other_use.reason or "").startswith("the question asks a dose for bone metastases"), other_use.reason
     assert not own_use.abstained and "60 mg" in own_use.answer, (own_use.reason, own_use.answer)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "unnamed"),
+    [
+        # "docetaxel in pregnancy?" answered with CDC's text on opioids in pregnancy: docetaxel never named.
+        ("docetaxel in pregnancy?", "Opioid use during pregnancy might be associated with risks. [1]", {"docetaxel"}),
+        ("zolendronic acid in myeloma, how long?", "Zoledronic acid every 4 weeks for 2 years. [1]", set()),  # misspelt
+        ("Sm-153 for painful mets?", "Radionuclides such as samarium Sm 153 (153Sm) may be considered. [1]", set()),
+        ("adjuvant BP decision?", "Offer adjuvant bisphosphonates to postmenopausal women. [1]", set()),
+        ("oxycodone taper - how fast?", "Opioids should be tapered by 10% a month. [1]", set()),  # its class named
+        ("pt on oxycodone, how fast to taper?", "Taper by 10% of the dose a month. [1]", set()),  # the patient's drug
+        ("continue LHRH during radium tx?", "Give radium-223 while LHRH analogue therapy continues. [1]", set()),
+    ],
+)
+def test_an_answer_that_never_names_the_drug_asked_is_flagged(question, answer, unnamed):
+    from qa_service.dose_checks import drugs_unnamed
+
+    assert drugs_unnamed(question, answer) == unnamed
+
+
+def test_a_question_about_pregnancy_needs_a_passage_speaking_of_it_and_of_the_drug():
+    """ "pamidronate in pregnancy?" was answered at 0.90 from a myeloma trial, and "metoclopramide in pregnancy?" from
+    a passage on metoclopramide beside CDC's text on opioids in pregnancy: neither speaks of the drug in pregnancy."""
+    from qa_service.population import pregnancy_unspoken
+
+    trial = "A trial of 504 patients with myeloma compared 30 mg of pamidronate with 90 mg."
+    opioids = "Opioid use during pregnancy might be associated with risks to the fetus."
+    assert pregnancy_unspoken("pamidronate in pregnancy?", [trial])
+    assert not pregnancy_unspoken("pamidronate in pregnancy?", [trial, opioids])  # the check reads what it is given
+    assert not pregnancy_unspoken("pamidronate dose in myeloma?", [trial])  # not about pregnancy
+    assert pregnancy_unspoken("ok while breastfeeding?", [trial])
+    assert not pregnancy_unspoken("31F, 22 wks pregnant: opioid for bone pain?", [opioids])

@@ -715,3 +715,28 @@ def test_a_passages_sentence_dosing_the_asked_drug_is_shown_before_another_drugs
     as_composed = pipeline.ask(question)
     assert as_composed.answer.index("lenalidomide doses need") < as_composed.answer.index("clarithromycin 500 mg")
     assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
+
+
+def test_a_drug_in_pregnancy_answered_from_passages_never_saying_both_is_cautioned(tmp_path):
+    """ "docetaxel in pregnancy?" was answered at 0.89 with CDC's text on opioids in pregnancy, and "metoclopramide in
+    pregnancy?" from a passage on metoclopramide beside it: each word of the question is in some passage retrieved,
+    no passage quoted speaks of the drug in pregnancy. The answer stands, with caution and a reason saying why."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(
+        tmp_path,
+        {
+            "antiemetics.md": "# Antiemetics\n\n## Metoclopramide\n\nMetoclopramide 10 mg orally before meals relieves "
+            "nausea in patients receiving opioids.\n",
+            "pregnancy.md": "# Opioids in pregnancy\n\n## Risks\n\nOpioid use during pregnancy might be associated "
+            "with risks to the pregnant person and the fetus. Pregnancy should not be a reason to avoid treating "
+            "acute pain.\n",
+        },
+    )
+    drug = pipeline.ask(AskRequest(question="metoclopramide in pregnancy?"))
+    assert not drug.abstained and drug.caution
+    assert "no passage quoted speaks of either" in (drug.reason or "")
+    unnamed = pipeline.ask(AskRequest(question="docetaxel in pregnancy, risks to the fetus?"))
+    assert unnamed.abstained or (unnamed.caution and "no passage quoted speaks of either" in (unnamed.reason or ""))
+    opioid = pipeline.ask(AskRequest(question="opioid use in pregnancy: risks to the fetus?"))
+    assert "speaks of either" not in (opioid.reason or "") and "no sentence quoted names" not in (opioid.reason or "")
