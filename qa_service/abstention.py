@@ -40,7 +40,8 @@ kilogram or per square metre that states no such dose for the drug asked, nor on
 ("for hypercalcaemia") whose doses all come from passages that never name it while others retrieved do,
 nor one about a patient the passages do not speak of (`population_conflict`; a child's dose from passages
 never speaking of children), nor one asking a drug's quantity whose numbers are all in table rows naming
-other drugs.
+other drugs, nor one asking how long or how often for a drug whose every time stated is about other drugs
+(`times_only_for_other_drugs`).
 (Those checks on the answer's numbers are in `dose_checks.py`.) A question naming a source the index holds
 ("per WHO", "CDC 2022") whose answer quotes no passage of that source is not penalised but answered with
 `caution`, its reason naming the source (`sources_unanswered`).
@@ -83,6 +84,7 @@ from qa_service.dose_checks import (
     states_time_in_words,
     table_rows_for_other_drugs,
     time_unanswered,
+    times_only_for_other_drugs,
     untimed_part,
     with_units_from_headers,
 )
@@ -147,6 +149,9 @@ class Evidence:
     sources_absent: frozenset[str] = frozenset()
     """Guideline bodies the question names ("per NCCN") that no document of the index comes from and no cited
     passage mentions: the answer, if any, comes from other guidelines (`absent_sources`)."""
+    times_for_other_drugs: bool = False
+    """The question asks how long or how often about a drug, and every time the answer states is about other drugs
+    (`times_only_for_other_drugs`)."""
     pregnancy_unspoken: bool = False
     """The question is about pregnancy or breastfeeding and no passage the answer quotes speaks of either
     (`pregnancy_unspoken`): the answer stands with caution."""
@@ -199,6 +204,7 @@ def judge(
     named = question_drugs(asked)
     asks_dose = asks_for_a_dose(asked)
     untimed = untimed_part(asked, answer)  # another part of the question may be answered: a caution, not a refusal
+    times_for_other_drugs = times_only_for_other_drugs(asked, answer)
     time_unstated = time_unanswered(asked, answer) and not untimed
     penalised = (
         (asks_quantity and not has_number)
@@ -212,6 +218,8 @@ def judge(
         or bool(population_unmatched)
         # "butorphanol nasal spray: MME conversion factor?" answered with the fentanyl nasal spray's row.
         or (asks_quantity and bool(rows_for_other_drugs))
+        # "how long should rolapitant be continued?" answered with how long opioids are continued.
+        or times_for_other_drugs
     )
     return Evidence(
         features=features,
@@ -225,6 +233,7 @@ def judge(
         untimed_part=untimed,
         population_unmatched=population_unmatched,
         rows_for_other_drugs=rows_for_other_drugs if asks_quantity else frozenset(),
+        times_for_other_drugs=times_for_other_drugs,
     )
 
 

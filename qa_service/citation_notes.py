@@ -1,5 +1,5 @@
 """What a clinician should know about a citation before reading it as the answer: it doses another drug than
-the one asked, or it speaks of another patient.
+the one asked, it never names the drug asked, or it speaks of another patient.
 
 An answer to "methadone 40 mg a day: what is that in MME?" may quote, beside methadone's conversion factor, a
 myeloma regimen's "dexamethasone 40 mg": a true sentence with a correct citation, and a wrong dose if read as
@@ -7,8 +7,9 @@ the answer. The evidence gate refuses an answer whose doses *all* belong to othe
 speak of another population (`qa_service.abstention`); an answer that mixes them stands. Its citations then say
 which passages are not about the drug, use or patient asked (`Citation.note`): "gives doses of dexamethasone, not
 of methadone", "gives doses for another use than AI induced bone loss", "speaks of adults only; the question is
-about a child". Nothing is left out or refused here: the notes decide nothing (leaving such sentences out lost key
-facts of combined regimens; `docs/results/`, session 31).
+about a child", "does not name rolapitant" (CDC's "if opioids are continued for >=1 month" quoted for "how long
+should rolapitant be continued?"). Nothing is left out or refused here: the notes decide nothing (leaving such
+sentences out lost key facts of combined regimens; `docs/results/`, session 31).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from qa_service.composed import Candidate, Composed
-from qa_service.dose_checks import any_same_drug, drugs_dosed_in_question, sentence_dosed_drugs
+from qa_service.dose_checks import (
+    any_same_drug,
+    drugs_asked,
+    drugs_dosed_in_question,
+    drugs_unnamed,
+    sentence_dosed_drugs,
+)
 from qa_service.dose_uses import dose_uses
 from qa_service.population import population_conflict, question_population
 
@@ -32,7 +39,8 @@ def citation_notes(
     another population than the question's; candidates needing none are left out."""
     population = question_population(question, adults=True)
     asked = drugs_dosed_in_question(question)
-    if not population and not asked and not other_uses:
+    about = drugs_asked(question)  # the drugs the question is about, asking their dose or not
+    if not population and not asked and not other_uses and not about:
         return {}
     uses = " or ".join(dose_uses(question))
     notes: dict[int, str] = {}
@@ -42,10 +50,14 @@ def citation_notes(
             parts.append(f"gives doses for another use than {uses}")
         if population and (other := population_conflict(population, candidates[source].chunk.embedding_text())):
             parts.append(f"speaks of {other} only; the question is about {_PATIENT[other]}")
+        other_doses = False
         if asked:
             dosed = {drug for s in composed.sentences if s.source == source for drug in sentence_dosed_drugs(s)}
             if dosed and not any_same_drug(dosed, asked):
                 parts.append(f"gives doses of {_listed(dosed, 'and')}, not of {_listed(asked, 'or')}")
+                other_doses = True
+        if about and not other_doses and drugs_unnamed(question, candidates[source].chunk.embedding_text()):
+            parts.append(f"does not name {_listed(about, 'or')}")  # the passage, headings and all, never does
         if parts:
             notes[source] = "; ".join(parts)
     return notes

@@ -169,6 +169,10 @@ def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
     for drug in asked:
         if _main_word_said(drug, said) or any(set(keyword_tokens(c)) <= said for c in classes.get(drug, ())):
             return frozenset()
+    # A class asked ("bisphosphonate") is named by any of its drugs ("zoledronic acid").
+    members = {d for d, of in classes.items() if any(any_same_drug([c], asked) for c in of)}
+    if members and any_same_drug(drugs_in(expand_query(answer)), members):
+        return frozenset()
     # The question's own word for the drug, said by the answer: "LHRH" names what the question's expansion calls
     # gonadotropin-releasing hormone.
     for word, _ in query_words(question):
@@ -636,6 +640,34 @@ def says_a_time_in_words(text: str) -> bool:
 def states_time_in_words(question: str, answer: str) -> bool:
     """Whether a question asking how long (a time) is answered with a time in words ("within several days")."""
     return "time" in asked_kinds(question) and says_a_time_in_words(answer)
+
+
+def times_only_for_other_drugs(question: str, answer: str) -> bool:
+    """Whether the question asks how long or how often about a drug (`drugs_asked`) and every answer sentence
+    stating such a time is about other drugs: neither it nor the sentence before names the drug asked (its name, a
+    misspelling, its class or the question's own word for it: `drugs_unnamed`). "how long should rolapitant be
+    continued?" answered with CDC's "if opioids are continued for >=1 month" states a time, not rolapitant's. A time
+    whose sentence names no drug at all may be the asked drug's, named before it in its passage."""
+    kinds = asked_kinds(question) & _TIME_KINDS
+    if not kinds or not drugs_asked(question):
+        return False
+    sentences = _ANSWER_SENTENCE.split(answer)
+    timed = [" ".join(sentences[max(i - 1, 0) : i + 1]) for i, s in enumerate(sentences) if stated_kinds(s) & kinds]
+    # A time whose sentence names no drug ("Wait at least 24 hours.") may be the asked drug's, named before it.
+    return bool(timed) and all(drugs_unnamed(question, text) and _names_a_drug(text) for text in timed)
+
+
+def _names_a_drug(text: str) -> bool:
+    """Whether a text names a drug or a class of drugs ("opioids", "bisphosphonates")."""
+    if drugs_in(expand_query(text)):
+        return True
+    said = set(keyword_tokens(text))
+    return any(set(keyword_tokens(c)) <= said for c in _drug_class_names())
+
+
+@lru_cache(maxsize=1)
+def _drug_class_names() -> frozenset[str]:
+    return frozenset(c for classes in drug_classes().values() for c in classes)
 
 
 def time_unanswered(question: str, answer: str) -> bool:

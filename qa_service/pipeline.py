@@ -442,6 +442,11 @@ class QAPipeline:
                     f"the question asks a dose for {evidence.use_unstated}, and the passages that give a dose are "
                     "about other uses"
                 )
+            elif evidence.times_for_other_drugs:
+                reason = (
+                    "the question asks how long or how often for a drug, and the times the passages state are "
+                    "other drugs'"
+                )
             elif evidence.time_unstated:
                 reason = "the question asks how long or how often, and the closest passages state no time or interval"
             else:

@@ -1354,3 +1354,28 @@ def test_a_question_about_pregnancy_needs_a_passage_speaking_of_it_and_of_the_dr
     assert not pregnancy_unspoken("pamidronate dose in myeloma?", [trial])  # not about pregnancy
     assert pregnancy_unspoken("ok while breastfeeding?", [trial])
     assert not pregnancy_unspoken("31F, 22 wks pregnant: opioid for bone pain?", [opioids])
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "penalised"),
+    [
+        # "how long should rolapitant be continued?" answered with how long opioids are continued: refused.
+        ("how long should rolapitant be continued?", "If opioids are continued for ≥1 month, reassess. [1]", True),
+        # The drug's class states the time: CDC's opioid text answers oxycodone.
+        ("how long should oxycodone be continued?", "If opioids are continued for ≥1 month, reassess. [1]", False),
+        # The time is the drug's, in its sentence or right after it.
+        (
+            "how long should pamidronate be continued?",
+            "Pamidronate and zoledronic acid were given for 2 years. [1]",
+            False,
+        ),
+        ("how long to continue zol?", "Zoledronic acid is effective. It was continued for 2 years. [1]", False),
+        # No drug asked: any time stated may answer.
+        ("how long should bone pain be reassessed?", "If opioids are continued for ≥1 month, reassess. [1]", False),
+    ],
+)
+def test_a_time_asked_for_a_drug_is_not_answered_by_another_drug_s_time(question, answer, penalised):
+    from qa_service.dose_checks import times_only_for_other_drugs
+
+    assert times_only_for_other_drugs(question, answer) is penalised
+    assert judge(question=question, answer_text=answer, **STRONG).penalised is penalised
