@@ -113,6 +113,9 @@ QUANTITY_WORDS = frozenset(
 
 
 _AGE_SEX = re.compile(r"^\d{1,3}(?:m|f|yo|y|yrs?|yr)$")  # "65M", "58F", "85yo": the patient, not the topic
+_ADULT = frozenset({"adult", "adults"})
+"""The default patient, which guidelines rarely name: "dose for adults?" asks the dose (`population` notes a children's
+passage answering an adult's question)."""
 
 
 @lru_cache(maxsize=4096)
@@ -125,7 +128,7 @@ def _term_groups(question: str, ignore: frozenset[str]) -> tuple[tuple[str, froz
         after_how, previous = previous == "how", word
         # "how often", "how soon", "how much", "how strong": the word after "how" names the kind of answer
         # asked for (a time, an amount, a grade), not the subject the passages must cover.
-        if word in phrasing or _AGE_SEX.match(word) or (after_how and word.isalpha()):
+        if word in phrasing or _AGE_SEX.match(word) or word in _ADULT or (after_how and word.isalpha()):
             continue
         # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
         tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}

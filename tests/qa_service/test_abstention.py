@@ -572,6 +572,18 @@ def test_giving_a_treatment_is_question_phrasing_not_a_word_the_passages_must_ho
     assert coverage("how much ondansetron should I titrate?", passage, idf, 8.0) < 0.5  # another verb still counts
 
 
+def test_adults_are_the_default_patient_not_a_word_the_passages_must_hold():
+    """ "ondansetron dose for adults?" was refused where "ondansetron dose?" was answered: guidelines rarely say
+    "adults", so the word read as a rare one the passages lack (a child's question still needs a child's passage)."""
+    from qa_service.gate_features import coverage
+
+    passage = "Ondansetron 8 mg orally before chemotherapy."
+    idf = dict.fromkeys(keyword_tokens(passage + " children"), 2.0)
+    assert coverage("ondansetron dose for adults?", passage, idf, 8.0) == 1.0
+    assert coverage("adult ondansetron dose?", passage, idf, 8.0) == 1.0
+    assert coverage("ondansetron dose for children?", passage, idf, 8.0) < 1.0
+
+
 def test_a_dose_asked_per_kilogram_is_not_answered_by_an_adult_fixed_dose():
     question = "WHO starting dose of oral morphine in mg/kg for a 6yo?"
     adult = "Morphine: oral 30 mg, IV 10 mg. [1]"
