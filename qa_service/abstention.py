@@ -104,7 +104,13 @@ from qa_service.gate_features import (
 )
 from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.grounding import strip_citations
-from qa_service.population import CHILD_WORDS, population_conflict, pregnancy_unspoken, question_population
+from qa_service.population import (
+    CHILD_WORDS,
+    PREGNANCY_WORDS,
+    population_conflict,
+    pregnancy_unspoken,
+    question_population,
+)
 from qa_service.retrieval import (
     NAME_WORD,
     bodies_named_in_full,
@@ -384,7 +390,7 @@ class EvidenceGate:
             model=self.model,
         )
         evidence.sources_absent = self.absent_sources(question, composed, candidates)
-        if composed.sentences:
+        if composed.sentences and PREGNANCY_WORDS.search(question):
             quoted = [self.index.chunks[r].embedding_text() for r in quoted_rows(composed, candidates)]
             # About a drug, the passage speaking of pregnancy must name it too: CDC's text on opioids in pregnancy
             # does not answer "metoclopramide in pregnancy?", beside a passage on metoclopramide silent on it.

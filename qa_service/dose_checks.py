@@ -170,7 +170,7 @@ def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
         if _main_word_said(drug, said) or any(set(keyword_tokens(c)) <= said for c in classes.get(drug, ())):
             return frozenset()
     # A class asked ("bisphosphonate") is named by any of its drugs ("zoledronic acid").
-    members = {d for d, of in classes.items() if any(any_same_drug([c], asked) for c in of)}
+    members = frozenset().union(*(_class_members().get(name, frozenset()) for name in asked))
     if members and any_same_drug(drugs_in(expand_query(answer)), members):
         return frozenset()
     # The question's own word for the drug, said by the answer: "LHRH" names what the question's expansion calls
@@ -179,6 +179,17 @@ def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
         if any_same_drug(question_drugs(word), asked) and set(keyword_tokens(word)) & said:
             return frozenset()
     return asked
+
+
+@lru_cache(maxsize=1)
+def _class_members() -> dict[str, frozenset[str]]:
+    """Each drug class of the packaged table (`drug_classes`) -> the drugs in it: "bisphosphonate" -> zoledronic
+    acid, pamidronate, ..."""
+    members: dict[str, set[str]] = {}
+    for drug, classes in drug_classes().items():
+        for name in classes:
+            members.setdefault(name, set()).add(drug)
+    return {name: frozenset(drugs) for name, drugs in members.items()}
 
 
 MAIN_WORD_EDITS = 1
@@ -654,10 +665,10 @@ def times_only_for_other_drugs(question: str, answer: str) -> bool:
     sentences = _ANSWER_SENTENCE.split(answer)
     timed = [" ".join(sentences[max(i - 1, 0) : i + 1]) for i, s in enumerate(sentences) if stated_kinds(s) & kinds]
     # A time whose sentence names no drug ("Wait at least 24 hours.") may be the asked drug's, named before it.
-    return bool(timed) and all(drugs_unnamed(question, text) and _names_a_drug(text) for text in timed)
+    return bool(timed) and all(drugs_unnamed(question, text) and _names_drugs(text) for text in timed)
 
 
-def _names_a_drug(text: str) -> bool:
+def _names_drugs(text: str) -> bool:
     """Whether a text names a drug or a class of drugs ("opioids", "bisphosphonates")."""
     if drugs_in(expand_query(text)):
         return True
@@ -667,7 +678,8 @@ def _names_a_drug(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _drug_class_names() -> frozenset[str]:
-    return frozenset(c for classes in drug_classes().values() for c in classes)
+    """Every class name of the packaged drug table."""
+    return frozenset(_class_members())
 
 
 def time_unanswered(question: str, answer: str) -> bool:

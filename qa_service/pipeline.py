@@ -54,7 +54,7 @@ log = logging.getLogger("guideline_qa.pipeline")
 OTHER_GUIDELINES = "the answer is from other guidelines"
 """The end of the reason given with an answer to a question naming a guideline body the index lacks."""
 
-UNSPOKEN_PREGNANCY = "no passage quoted speaks of either: what it says may not hold in pregnancy"
+UNSPOKEN_PREGNANCY = "no passage quoted speaks of it (for a drug, of that drug in it): it may not hold in pregnancy"
 """The end of the reason given with an answer to a question about pregnancy from passages that never speak of it."""
 
 ABSTAIN_TEXT = "The guidelines in this corpus do not cover this question."

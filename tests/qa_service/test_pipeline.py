@@ -735,11 +735,13 @@ def test_a_drug_in_pregnancy_answered_from_passages_never_saying_both_is_caution
     )
     drug = pipeline.ask(AskRequest(question="metoclopramide in pregnancy?"))
     assert not drug.abstained and drug.caution
-    assert "no passage quoted speaks of either" in (drug.reason or "")
+    assert "no passage quoted speaks of it" in (drug.reason or "")
     # Each citation of a passage that never names the drug says so; the drug's own passage does not.
     notes = {c.doc_id.split("/")[-1]: c.note for c in drug.citations}
     assert notes.get("pregnancy") == "does not name metoclopramide" and notes.get("antiemetics") is None
     unnamed = pipeline.ask(AskRequest(question="docetaxel in pregnancy, risks to the fetus?"))
-    assert unnamed.abstained or (unnamed.caution and "no passage quoted speaks of either" in (unnamed.reason or ""))
+    assert unnamed.abstained or (unnamed.caution and "no passage quoted speaks of it" in (unnamed.reason or ""))
     opioid = pipeline.ask(AskRequest(question="opioid use in pregnancy: risks to the fetus?"))
-    assert "speaks of either" not in (opioid.reason or "") and "no sentence quoted names" not in (opioid.reason or "")
+    assert "no passage quoted speaks of it" not in (opioid.reason or "") and "no sentence quoted names" not in (
+        opioid.reason or ""
+    )
