@@ -32,6 +32,7 @@ from qa_service.sentence_context import points_back
 from qa_service.vocabulary import SPELLED_NUMBERS, drug_classes, expand_query, query_words
 
 if TYPE_CHECKING:
+    from ingest import Chunk
     from qa_service.composed import AnswerSentence, Candidate, Composed
 
 
@@ -164,14 +165,15 @@ def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
     asked = drugs_asked(question)
     if not asked:
         return frozenset()
-    said = set(keyword_tokens(expand_query(answer)))
+    expanded = expand_query(answer)
+    said = set(keyword_tokens(expanded))
     classes = drug_classes()
     for drug in asked:
-        if _main_word_said(drug, said) or any(set(keyword_tokens(c)) <= said for c in classes.get(drug, ())):
+        if _main_word_said(drug, said) or any(_class_keywords()[c] <= said for c in classes.get(drug, ())):
             return frozenset()
     # A class asked ("bisphosphonate") is named by any of its drugs ("zoledronic acid").
     members = frozenset().union(*(_class_members().get(name, frozenset()) for name in asked))
-    if members and any_same_drug(drugs_in(expand_query(answer)), members):
+    if members and any_same_drug(drugs_in(expanded), members):
         return frozenset()
     # The question's own word for the drug, said by the answer: "LHRH" names what the question's expansion calls
     # gonadotropin-releasing hormone.
@@ -190,6 +192,12 @@ def _class_members() -> dict[str, frozenset[str]]:
         for name in classes:
             members.setdefault(name, set()).add(drug)
     return {name: frozenset(drugs) for name, drugs in members.items()}
+
+
+@lru_cache(maxsize=1)
+def _class_keywords() -> dict[str, frozenset[str]]:
+    """Each drug class of the packaged table -> its keywords: a text names the class when it holds them all."""
+    return {name: frozenset(keyword_tokens(name)) for name in _class_members()}
 
 
 MAIN_WORD_EDITS = 1
@@ -347,9 +355,8 @@ def asked_items_first(
         return out
     places: dict[int, list[int]] = {}
     for n, sentence in enumerate(sentences):
-        chunk = candidates[sentence.source].chunk
-        item = not sentence.table_header and 0 <= sentence.position < len(chunk.sentences)
-        if item and sentence_dosed_drugs(sentence) and is_list_item(chunk, sentence.position):
+        chunk = _own_chunk(sentence, candidates)
+        if chunk is not None and sentence_dosed_drugs(sentence) and is_list_item(chunk, sentence.position):
             places.setdefault(sentence.source, []).append(n)
     return _reordered_in_place(
         sentences, places, lambda n: not any_same_drug(sentence_dosed_drugs(sentences[n]), asked)
@@ -397,10 +404,15 @@ def asked_sentences_first(
 def _running_sentence(sentence: AnswerSentence, candidates: Sequence[Candidate]) -> bool:
     """Whether an answer sentence is running text that stands alone: not a table row, not a list item, and not one
     pointing back to the sentence before it."""
+    chunk = _own_chunk(sentence, candidates)
+    return chunk is not None and not is_list_item(chunk, sentence.position) and not points_back(sentence.text)
+
+
+def _own_chunk(sentence: AnswerSentence, candidates: Sequence[Candidate]) -> Chunk | None:
+    """The passage an answer sentence is one of the own sentences of (not a table row read under its header, nor a
+    sentence brought from elsewhere), or None."""
     chunk = candidates[sentence.source].chunk
-    if sentence.table_header or not 0 <= sentence.position < len(chunk.sentences):
-        return False
-    return not is_list_item(chunk, sentence.position) and not points_back(sentence.text)
+    return None if sentence.table_header or not 0 <= sentence.position < len(chunk.sentences) else chunk
 
 
 def _reordered_in_place(
@@ -673,13 +685,7 @@ def _names_drugs(text: str) -> bool:
     if drugs_in(expand_query(text)):
         return True
     said = set(keyword_tokens(text))
-    return any(set(keyword_tokens(c)) <= said for c in _drug_class_names())
-
-
-@lru_cache(maxsize=1)
-def _drug_class_names() -> frozenset[str]:
-    """Every class name of the packaged drug table."""
-    return frozenset(_class_members())
+    return any(keywords <= said for keywords in _class_keywords().values())
 
 
 def time_unanswered(question: str, answer: str) -> bool:

@@ -670,7 +670,6 @@ def test_a_list_of_options_shows_the_asked_drugs_item_first_and_is_weighed_as_co
     """ "zoledronic acid dose?" over CCO/ASCO's list read denosumab's item first. The items are reordered in the answer
     shown only: the evidence gate and the judge read the answer as composed (reordering what they read moved a
     caution on the validation split)."""
-    import qa_service.pipeline as pipeline_module
     from tests.qa_service.mini_corpus import pipeline_over
 
     options = (
@@ -682,20 +681,15 @@ def test_a_list_of_options_shows_the_asked_drugs_item_first_and_is_weighed_as_co
     )
     pipeline = pipeline_over(tmp_path, {"bma.md": options})
     question = AskRequest(question="zoledronic acid dose for bone metastases?")
-    reply = pipeline.ask(question)
+    reply, as_composed = shown_and_as_composed(pipeline, question, "asked_items_first", monkeypatch)
     assert reply.answer.index("The options are:") < reply.answer.index("Zoledronic acid 4 mg")
     assert reply.answer.index("Zoledronic acid 4 mg") < reply.answer.index("Denosumab 120 mg")
-
-    monkeypatch.setattr(pipeline_module, "asked_items_first", lambda question, sentences, candidates: sentences)
-    as_composed = pipeline.ask(question)
     assert as_composed.answer.index("Denosumab 120 mg") < as_composed.answer.index("Zoledronic acid 4 mg")
-    assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
 
 
 def test_a_passages_sentence_dosing_the_asked_drug_is_shown_before_another_drugs(tmp_path, monkeypatch):
     """ "clarithromycin dosing?" over NCI's myeloma passage read lenalidomide's renal doses first: the sentence
     dosing the asked drug moves before the passage's first sentence dosing only others, in the answer shown only."""
-    import qa_service.pipeline as pipeline_module
     from tests.qa_service.mini_corpus import pipeline_over
 
     passage = (
@@ -707,14 +701,23 @@ def test_a_passages_sentence_dosing_the_asked_drug_is_shown_before_another_drugs
     )
     pipeline = pipeline_over(tmp_path, {"myeloma.md": passage})
     question = AskRequest(question="clarithromycin dosing in myeloma?")
-    reply = pipeline.ask(question)
+    reply, as_composed = shown_and_as_composed(pipeline, question, "asked_sentences_first", monkeypatch)
     assert not reply.abstained
     assert reply.answer.index("clarithromycin 500 mg") < reply.answer.index("lenalidomide doses need")
-
-    monkeypatch.setattr(pipeline_module, "asked_sentences_first", lambda question, sentences, candidates: sentences)
-    as_composed = pipeline.ask(question)
     assert as_composed.answer.index("lenalidomide doses need") < as_composed.answer.index("clarithromycin 500 mg")
+
+
+def shown_and_as_composed(pipeline, question, reorder, monkeypatch):
+    """The reply as shown, and as composed (the pipeline's display-only `reorder` of dose_checks switched off); the
+    evidence gate and the judge read the answer as composed, so both score the same."""
+    import qa_service.pipeline as pipeline_module
+
+    reply = pipeline.ask(question)
+    monkeypatch.setattr(pipeline_module, reorder, lambda question, sentences, candidates: sentences)
+    as_composed = pipeline.ask(question)
+    monkeypatch.undo()
     assert (as_composed.evidence_score, as_composed.caution) == (reply.evidence_score, reply.caution)
+    return reply, as_composed
 
 
 def test_a_drug_in_pregnancy_answered_from_passages_never_saying_both_is_cautioned(tmp_path):
