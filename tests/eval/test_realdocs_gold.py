@@ -38,6 +38,7 @@ GOLD_FILES = {
     "realdocs_heldout6.jsonl": (re.compile(r"^rh6-\d{3}$"), 60, 15),
     "realdocs_dev8.jsonl": (re.compile(r"^rdv8-\d{3}$"), 60, 30),
     "realdocs_dev9.jsonl": (re.compile(r"^rdv9-\d{3}$"), 60, 15),
+    "realdocs_dev10.jsonl": (re.compile(r"^rdv10-\d{3}$"), 60, 15),
     "realdocs_heldout7.jsonl": (re.compile(r"^rh7-\d{3}$"), 60, 15),
     "realdocs_heldout8.jsonl": (re.compile(r"^rh8-\d{3}$"), 60, 15),
     "realdocs_heldout9.jsonl": (re.compile(r"^rh9-\d{3}$"), 60, 15),
@@ -68,6 +69,7 @@ GOLD_FILES = {
     "realdocs_heldout34.jsonl": (re.compile(r"^rh34-\d{3}$"), 60, 15),
     "realdocs_heldout35.jsonl": (re.compile(r"^rh35-\d{3}$"), 60, 15),
     "realdocs_heldout36.jsonl": (re.compile(r"^rh36-\d{3}$"), 60, 15),
+    "realdocs_heldout37.jsonl": (re.compile(r"^rh37-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
