@@ -76,7 +76,8 @@ SPELLED_NUMBERS = {word: str(n) for word, n in NUMBER_WORDS.items() if 2 <= n <=
 def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The words of a question, each with its expansions from the abbreviation table.
 
-    Words are lower-cased and stripped of edge punctuation; "/" separates words ("f/u"), and "#"
+    Words are lower-cased and stripped of edge punctuation, a possessive read as its word ("mum's" -> "mum",
+    `_without_possessive`); "/" separates words ("f/u"), and "#"
     (clinical shorthand for fraction or fracture: "8 Gy/1#", "single #") is a word of its own. A
     two-word phrase in the table ("side effects", "one shot") is one word with its expansions.
     Retrieval expands its keyword query from this walk and the evidence gate reads the question's
@@ -85,7 +86,7 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     table = abbreviations()
     raw = normalise(text).replace("/", " ").replace("#", " # ").split()
     # A hyphen left hanging ("ADT- or AI-related") joins the word to one further on: the word is "adt".
-    words = [w for w in (w.strip(_EDGE_PUNCTUATION).rstrip("-–") for w in raw) if w]
+    words = [_without_possessive(w) for w in (w.strip(_EDGE_PUNCTUATION).rstrip("-–") for w in raw) if w]
     out: list[tuple[str, tuple[str, ...]]] = []
     i = 0
     while i < len(words):
@@ -100,6 +101,18 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         out.append((words[i], expansions))
         i += 1
     return tuple(out)
+
+
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’]s$")
+
+
+def _without_possessive(word: str) -> str:
+    """A possessive read as its word ("mum's" -> "mum", "patient's" -> "patient"), a contraction on the phrasing
+    list kept whole ("he's", "what's"): "my mum's pelvis" names no word the corpus lacks, "mum's" being no word of
+    the encoder's vocabulary while "mum" is."""
+    if _POSSESSIVE.search(word) and word not in question_words() and word.replace("’", "'") not in question_words():
+        return _POSSESSIVE.sub("", word)
+    return word
 
 
 def expand_query(query: str) -> str:

@@ -102,6 +102,16 @@ def test_a_hanging_hyphen_is_dropped_and_a_spelled_number_also_reads_as_digits()
     assert dict(query_words("T-score -2.5"))["-2.5"] == ()  # a leading minus is a sign
 
 
+def test_a_possessive_reads_as_its_word_and_a_contraction_on_the_phrasing_list_stays_whole():
+    from qa_service.vocabulary import query_words
+
+    words = [w for w, _ in query_words("my mum's scan, the patient’s dose - what's next? he's fine, it's ok")]
+
+    assert words[:4] == ["my", "mum", "scan", "the"]
+    assert "patient" in words and "patient’s" not in words
+    assert {"what's", "he's", "it's"} <= set(words)  # phrasing, kept as the list writes them
+
+
 def test_a_code_the_index_writes_with_a_hyphen_is_read_in_the_index_s_spelling():
     from qa_service.vocabulary import Speller
 
