@@ -29,9 +29,23 @@ if TYPE_CHECKING:
     from qa_service.composed import Candidate, Composed
 
 
+_SENTENCE = re.compile(r"(?<=[.?!])\s+")
+
+
+def asking_sentences(question: str) -> str:
+    """The sentences of a question that ask, when one ends with a question mark: a sentence ending with a full stop
+    tells the story ("my dad is getting one dose of radiation for lung cancer that spread to his rib. ... how often
+    does the pain flare?"): the dose it names is not one asked for that use. A question with no question mark is
+    read whole ("zol dose for HCM.")."""
+    if "?" not in question:
+        return question
+    return " ".join(s for s in _SENTENCE.split(question.strip()) if not s.endswith("."))
+
+
 def dose_clauses(question: str) -> list[str]:
-    """The clauses of a question that ask a dose."""
-    return [clause for clause in QUESTION_BREAK.split(NOT_ASKED.sub(" ", question)) if asks_a_dose(clause)]
+    """The clauses of a question that ask a dose, in its sentences that ask (`asking_sentences`)."""
+    asking = asking_sentences(question)
+    return [clause for clause in QUESTION_BREAK.split(NOT_ASKED.sub(" ", asking)) if asks_a_dose(clause)]
 
 
 def dose_uses(question: str) -> list[str]:
