@@ -588,6 +588,19 @@ def test_giving_a_treatment_is_question_phrasing_not_a_word_the_passages_must_ho
     assert coverage("how much ondansetron should I titrate?", passage, idf, 8.0) < 0.5  # another verb still counts
 
 
+def test_the_usual_or_typical_dose_asks_the_dose():
+    """ "typical ondansetron dose?" was cautioned or refused for 62 of 66 drugs where "<drug> dose?" was answered for
+    59 (session 39's probe): guidelines seldom call a dose "typical" or "usual", so the word read as a rare one the
+    dosing sentence lacks."""
+    from qa_service.gate_features import coverage
+
+    passage = "Ondansetron 8 mg orally before chemotherapy."
+    idf = dict.fromkeys(keyword_tokens(passage + " usual care typical"), 2.0)
+    for question in ("typical ondansetron dose?", "usual dose of ondansetron?", "ondansetron dose, typically?"):
+        assert coverage(question, passage, idf, 8.0) == 1.0
+    assert coverage("maximum ondansetron dose?", passage, idf, 8.0) < 1.0  # a dose of another kind still counts
+
+
 def test_adults_are_the_default_patient_not_a_word_the_passages_must_hold():
     """ "ondansetron dose for adults?" was refused where "ondansetron dose?" was answered: guidelines rarely say
     "adults", so the word read as a rare one the passages lack (a child's question still needs a child's passage)."""
