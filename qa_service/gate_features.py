@@ -118,17 +118,36 @@ _ADULT = frozenset({"adult", "adults"})
 passage answering an adult's question)."""
 
 
+_EVALUATIVE = r"(normal|right|correct|proper|appropriate|standard|ideal|regular)"
+_DOSE = r"(?:dose|doses|dosing|dosage|dosages)"
+_DOSE_EVALUATIVE = re.compile(
+    rf"\b{_EVALUATIVE}\s+(?:[a-z0-9-]+\s+)?{_DOSE}\b|\b{_DOSE}\s+(?:(?:is|are|be|would be)\s+)?{_EVALUATIVE}\b"
+)
+"""A word that, beside "dose" in one clause, asks for the dose itself: "normal dose of ondansetron?", "standard
+ondansetron dosing?", "what dose is right?". A guideline never calls its dose "normal" or "right", and the word read
+as a rare one the dosing sentence lacks (session 39's probe: "normal dose of {drug}?" refused or cautioned for all 66
+drugs). Elsewhere they are content ("X-ray normal, next step?", "standard-risk myeloma")."""
+
+
+def _dose_evaluatives(question: str) -> frozenset[str]:
+    """The words of `question` that qualify a dose it asks (`_DOSE_EVALUATIVE`)."""
+    return frozenset(w for m in _DOSE_EVALUATIVE.finditer(normalise(question)) for w in m.groups() if w)
+
+
 @lru_cache(maxsize=4096)
 def _term_groups(question: str, ignore: frozenset[str]) -> tuple[tuple[str, frozenset[str]], ...]:
     """Each keyword of the question with its alternatives, beside the word as written."""
     phrasing = question_words()
     groups: list[tuple[str, frozenset[str]]] = []
     previous = ""
+    evaluative = _dose_evaluatives(question)
     for word, expansions in query_words(question):
         after_how, previous = previous == "how", word
         # "how often", "how soon", "how much", "how strong": the word after "how" names the kind of answer
         # asked for (a time, an amount, a grade), not the subject the passages must cover.
         if word in phrasing or _AGE_SEX.match(word) or word in _ADULT or (after_how and word.isalpha()):
+            continue
+        if word in evaluative:
             continue
         # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
         tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}

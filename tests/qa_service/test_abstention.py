@@ -601,6 +601,33 @@ def test_the_usual_or_typical_dose_asks_the_dose():
     assert coverage("maximum ondansetron dose?", passage, idf, 8.0) < 1.0  # a dose of another kind still counts
 
 
+def test_the_relative_a_lay_question_is_about_is_the_patient_not_the_topic():
+    """ "my mum takes ondansetron, what dose?" was refused at 0.10 where "ondansetron, what dose?" was answered at
+    0.92 (session 39's probe: 66 of 66 drugs refused): "mum" and "takes" read as words the dosing sentence lacks."""
+    from qa_service.gate_features import coverage
+
+    passage = "Ondansetron 8 mg orally before chemotherapy."
+    idf = dict.fromkeys(keyword_tokens(passage + " taking mothers"), 2.0)
+    for question in ("my mum takes ondansetron, what dose?", "my husband took ondansetron - what dose?"):
+        assert coverage(question, passage, idf, 8.0) == 1.0
+    assert coverage("my mum takes ondansetron with aprepitant, what dose?", passage, idf, 8.0) < 1.0
+
+
+def test_a_normal_or_right_dose_asks_the_dose_and_normal_elsewhere_is_content():
+    from qa_service.gate_features import coverage
+
+    passage = "Ondansetron 8 mg orally before chemotherapy."
+    idf = dict.fromkeys(keyword_tokens(passage + " normal right standard"), 2.0)
+    for question in (
+        "normal dose of ondansetron?",
+        "ondansetron - what dose is right?",
+        "standard ondansetron dose?",
+    ):
+        assert coverage(question, passage, idf, 8.0) == 1.0
+    assert coverage("ondansetron dose, renal function normal?", passage, idf, 8.0) < 1.0  # not beside "dose"
+    assert coverage("right femur: ondansetron dose?", passage, idf, 8.0) < 1.0
+
+
 def test_adults_are_the_default_patient_not_a_word_the_passages_must_hold():
     """ "ondansetron dose for adults?" was refused where "ondansetron dose?" was answered: guidelines rarely say
     "adults", so the word read as a rare one the passages lack (a child's question still needs a child's passage)."""
