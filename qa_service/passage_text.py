@@ -145,13 +145,15 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
     information, see ..."), or a fragment that begins mid-sentence (lower case, not the first word of
     a list item). Table rows pass, but for a header row (it names columns only) and a row whose one
     filled cell is the table's glossary ("| 5-HT3 = 5-hydroxytryptamine-3; bid = twice a day; ... | | |",
-    "| IV = intravenous. | | | |").
+    "| IV = intravenous. | | | |"), an empty row and a separator row repeated inside a table ("| --- | --- |").
     """
     stripped = text.strip()
     if stripped.startswith("|"):
         if re.search(r"\n[ \t]*\|?[ \t]*:?-{2,}", stripped):
             return False
         filled = [cell for cell in cells(stripped) if cell]  # `cells` strips each
+        if not any(_WORD.search(cell) or any(ch.isdigit() for ch in cell) for cell in filled):
+            return False  # an empty row, or a second separator row ("| --- | --- |") inside a malformed table
         return not (len(filled) == 1 and (_glossary(filled[0]) or _ONE_DEFINITION.match(filled[0])))
     if (
         _REFERENCE.search(stripped)

@@ -523,6 +523,15 @@ def test_a_dose_stated_with_an_equals_sign_is_still_answer_worthy():
     assert answer_worthy("For hydrocodone, 20 mg x 1 = 20 MME/day; keep the total below 50 MME/day.")
 
 
+def test_an_empty_row_or_a_repeated_separator_row_is_not_answer_worthy():
+    # NCI's pediatric antiemetic table repeats its separator row after an empty one; session 39's probe had
+    # "when should palonosetron be stopped?" answered at 0.82 with "Drug Category: ---; Medication: ---; ...".
+    assert not answer_worthy("| --- | --- | :---: | --- |")
+    assert not answer_worthy("|  |  |  |")
+    assert answer_worthy("| Ondansetron | 8 mg | PO |")
+    assert answer_worthy("| 5 | | |")  # a number alone still says something
+
+
 def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
     # NCI's tables end with a row of abbreviations spanning the table; it reached answers as "Drug Category: ...".
     legend = "| 5-HT3 = 5-hydroxytryptamine-3; bid = twice a day; IV = intravenously; PO = by mouth. | | | |"
