@@ -35,11 +35,10 @@ _SENTENCE = re.compile(r"(?<=[.?!])\s+")
 def asking_sentences(question: str) -> str:
     """The sentences of a question that ask, when one ends with a question mark: a sentence ending with a full stop
     tells the story ("my dad is getting one dose of radiation for lung cancer that spread to his rib. ... how often
-    does the pain flare?"): the dose it names is not one asked for that use. A question with no question mark is
-    read whole ("zol dose for HCM.")."""
-    if "?" not in question:
-        return question
-    return " ".join(s for s in _SENTENCE.split(question.strip()) if not s.endswith("."))
+    does the pain flare?"): the dose it names is not one asked for that use. A question with no question mark, or
+    none ending a sentence, is read whole ("zol dose for HCM.")."""
+    asking = " ".join(s for s in _SENTENCE.split(question.strip()) if not s.endswith(".")) if "?" in question else ""
+    return asking or question  # no sentence asks ("zol dose (4 mg?) for HCM."): read whole
 
 
 def dose_clauses(question: str) -> list[str]:

@@ -145,9 +145,13 @@ def _term_groups(question: str, ignore: frozenset[str]) -> tuple[tuple[str, froz
         after_how, previous = previous == "how", word
         # "how often", "how soon", "how much", "how strong": the word after "how" names the kind of answer
         # asked for (a time, an amount, a grade), not the subject the passages must cover.
-        if word in phrasing or _AGE_SEX.match(word) or word in _ADULT or (after_how and word.isalpha()):
-            continue
-        if word in evaluative:
+        if (
+            word in phrasing
+            or _AGE_SEX.match(word)
+            or word in _ADULT
+            or word in evaluative
+            or (after_how and word.isalpha())
+        ):
             continue
         # Single letters say nothing ("f/u", the "m" of "I'm"); numbers ("8 Gy") do.
         tokens = {t for t in keyword_tokens(word) if len(t) > 1 or t.isdigit()}

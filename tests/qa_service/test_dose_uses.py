@@ -18,3 +18,9 @@ def test_a_dose_asked_for_a_use_is_read_with_or_without_a_question_mark():
     assert dose_uses("zoledronic acid dose for hypercalcaemia of malignancy?") == ["hypercalcaemia of malignancy"]
     assert dose_uses("zol dose for HCM.") == ["HCM"]  # no question mark: the whole question asks
     assert dose_uses("Pt on dialysis. zol dose for HCM?") == ["HCM"]  # the story is left out, the asking kept
+
+
+def test_a_question_whose_sentences_all_end_with_a_full_stop_is_read_whole():
+    question = "zol dose (4 mg?) for HCM."
+
+    assert asking_sentences(question) == question
