@@ -70,12 +70,15 @@ from qa_service.dose_checks import (
     ASKS_QUANTITY,
     NOT_ASKED,
     PER_BODY_SIZE,
+    any_same_drug,
     asks_for_a_dose,
     doses_only_for_other_drugs,
     dosing_sources,
+    drugs_asked,
     drugs_unnamed,
     question_drugs,
     says_a_time_in_words,
+    sentence_dosed_drugs,
     sources_dosing_asked_drugs,
     states_dose,
     states_dose_change,
@@ -470,7 +473,8 @@ class EvidenceGate:
         the answer's doses of the drug it asks (`sources_dosing_asked_drugs`) speaks of children: an adult's dose
         is what a guideline gives without saying so ("7yo with cancer pain - oxycodone starting dose?" answered
         from an adult equianalgesic table; "ibuprofen dose children" from an adult NSAID table, though a passage
-        dosing ondansetron in children was quoted beside it).
+        dosing ondansetron in children was quoted beside it), or every sentence giving the asked drug's dose speaks
+        of adults and of no child ("diazepam 5 mg twice daily was given to 29 adult cancer patients").
         """
         population = question_population(question)
         if not population or not composed.sentences:
@@ -485,6 +489,18 @@ class EvidenceGate:
             dosing = sources_dosing_asked_drugs(question, composed, dosing_sources(composed))
             if dosing and not any(CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"
+            # A passage on children may still quote a trial in adults: "diazepam dose in kids?" was answered at 0.91
+            # with "diazepam 5 mg twice daily was given to 29 adult cancer patients" from NCI's text on children.
+            asked = drugs_asked(question)
+            sentences = [
+                s
+                for s in composed.sentences
+                if s.source in dosing
+                and (dosed := sentence_dosed_drugs(s))
+                and (not asked or any_same_drug(dosed, asked))
+            ]
+            if sentences and all(population_conflict(frozenset({"child"}), s.text) == "adults" for s in sentences):
+                return "the sentences giving a dose speak of adults"
         return ""
 
     def _quantity_coverage(

@@ -458,6 +458,32 @@ def test_a_childs_dose_of_one_drug_is_not_answered_because_another_drugs_passage
     assert child.reason.startswith("evidence score")
 
 
+def test_a_childs_dose_is_not_answered_from_an_adult_trial_quoted_in_a_passage_on_children(tmp_path):
+    """ "diazepam dose in kids?" over the real documents was answered at 0.91 with "diazepam 5 mg twice daily was
+    given to 29 adult cancer patients": NCI's passage speaks of children elsewhere, so the passage-level check
+    passed (session 39's probe)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "nausea/anticipatory.md": "# Anticipatory nausea in children and adults\n\n## Benzodiazepines\n\n"
+        "Children with anticipatory nausea may benefit from behavioural therapy. Diazepam 5 mg twice daily was given "
+        "to 29 adult cancer patients with anticipatory nausea for 3 days before each course.\n",
+        "nausea/lorazepam.md": "# Lorazepam in children\n\n## Dose\n\n"
+        "In children, lorazepam 0.05 mg/kg is given the night before chemotherapy.\n",
+    }
+    pipeline = pipeline_over(tmp_path, files)
+    lenient = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    strict = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    question = AskRequest(question="diazepam dose in kids?")
+
+    assert "29 adult cancer patients" in lenient.ask(question).answer  # the adult dose it would have quoted
+    assert strict.ask(question).reason == (
+        "the question's patient is not whom the passages speak of: the sentences giving a dose speak of adults"
+    )
+    child = strict.ask(AskRequest(question="lorazepam dose in kids?"))
+    assert child.reason.startswith("evidence score")  # a child's dose in a sentence on children passes
+
+
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
     from qa_service.composed import Candidate
 
