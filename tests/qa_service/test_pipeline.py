@@ -399,10 +399,17 @@ def test_a_how_often_question_refused_for_want_of_an_interval_says_so(mini_pipel
     assert dose.reason.startswith("evidence score")  # a question asking no time is not refused for want of one
 
 
+def lenient_and_strict(pipeline: QAPipeline) -> tuple[QAPipeline, QAPipeline]:
+    """The pipeline answering everything (what it would have quoted) and refusing everything (the reason it gives)."""
+    return (
+        pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0)),
+        pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0)),
+    )
+
+
 def test_a_dose_asked_for_one_use_is_not_answered_with_another_uses_dose(mini_pipeline):
     # The corpus doses zoledronic acid for bone metastases only; its hypercalcaemia passage gives no dose.
-    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
-    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    lenient, strict = lenient_and_strict(mini_pipeline)
 
     question = AskRequest(question="zoledronic acid dose for hypercalcaemia of malignancy?")
     answered = lenient.ask(question)
@@ -418,8 +425,7 @@ def test_a_dose_asked_for_one_use_is_not_answered_with_another_uses_dose(mini_pi
 
 
 def test_a_childs_dose_is_not_answered_from_passages_that_never_speak_of_children(mini_pipeline):
-    strict = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
-    lenient = mini_pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    lenient, strict = lenient_and_strict(mini_pipeline)
 
     question = AskRequest(question="9yo with breast cancer bone metastases: zoledronic acid dose?")
 
@@ -444,8 +450,7 @@ def test_a_childs_dose_of_one_drug_is_not_answered_because_another_drugs_passage
         "chemotherapy.\n",
     }
     pipeline = pipeline_over(tmp_path, files)
-    lenient = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
-    strict = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    lenient, strict = lenient_and_strict(pipeline)
     question = AskRequest(question="6yo with cancer pain: ibuprofen dose?")
 
     answered = lenient.ask(question).answer
@@ -472,8 +477,7 @@ def test_a_childs_dose_is_not_answered_from_an_adult_trial_quoted_in_a_passage_o
         "In children, lorazepam 0.05 mg/kg is given the night before chemotherapy.\n",
     }
     pipeline = pipeline_over(tmp_path, files)
-    lenient = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
-    strict = pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
+    lenient, strict = lenient_and_strict(pipeline)
     question = AskRequest(question="diazepam dose in kids?")
 
     assert "29 adult cancer patients" in lenient.ask(question).answer  # the adult dose it would have quoted
