@@ -12,7 +12,8 @@ index's own text only, so it never "corrects" towards another corpus's terms:
 - a clipped word, by prefix: "palono" -> "palonosetron", "benzo" -> "benzodiazepine";
 - another form of a word: "nauseated" -> "nausea";
 - a code the index writes with a hyphen: "NK1" -> "nk-1", "5HT3" -> "5-ht3";
-- general clinical shorthand and brand names (`general_terms`, `qa_service/data/abbreviations_general.tsv`),
+- general clinical shorthand and brand names (`general_terms`, `qa_service/data/abbreviations_general.tsv`,
+  then the drug dictionary's generic for a brand: `generic_names`, "blenrep" -> "belantamab mafodotin"),
   only where the index never uses the word and does use the term it stands for: "tylenol" ->
   "acetaminophen", "shld" -> "should", and keys of several words or with punctuation too ("blood
   thinner" -> "anticoagulant", "post-op" -> "postoperative"); "PSMA" stays where the corpus never says
@@ -37,6 +38,7 @@ from rapidfuzz.process import extract
 
 from ingest.keywords import STOPWORDS, normalise
 from qa_service.quantities import NUMBER_WORDS
+from qa_service.quantities.drugs import dictionary_drug_names
 from qa_service.term_tables import GENERAL_TERMS, term_table
 
 
@@ -240,6 +242,27 @@ def defined_abbreviations(texts: Iterable[str]) -> dict[str, str]:
     return {short: forms.most_common(1)[0][0] for short, forms in found.items()}
 
 
+# The suffix of four letters the FDA adds to a biologic's name ("mafodotin-blmf", "trastuzumab-dkst").
+_BIOLOGIC_SUFFIX = re.compile(r"-[a-z]{4}$")
+
+
+def generic_names(word: str) -> tuple[str, ...]:
+    """The generic name the maintained drug dictionary gives a brand or other name of one word
+    (`dictionary_drug_names`: "blenrep" -> "belantamab mafodotin-blmf"), then that name without a biologic's
+    suffix ("belantamab mafodotin"); empty for a word the dictionary lacks or that is itself the generic."""
+    generic = dictionary_drug_names().get(word)
+    if generic is None or generic == word:
+        return ()
+    bare = _BIOLOGIC_SUFFIX.sub("", generic)
+    return (generic, bare) if bare != generic else (generic,)
+
+
+@lru_cache(maxsize=1)
+def _dictionary_generics() -> frozenset[str]:
+    """Every name `generic_names` may give: the speller keeps the index's adjacent pairs of their words."""
+    return frozenset(name for word in dictionary_drug_names() for name in generic_names(word))
+
+
 class Speller:
     """Reads question words the index never uses as the index words they most likely stand for.
 
@@ -282,6 +305,7 @@ class Speller:
         counts: Counter[str] = Counter()
         forms: Counter[str] = Counter()
         wanted = {pair for terms in general_terms().values() for term in terms for pair in _pairs(_term_words(term))}
+        wanted |= {pair for term in _dictionary_generics() for pair in _pairs(_term_words(term))}
         pairs: set[tuple[str, str]] = set()
         lowered: list[str] = []
         for text in texts:
@@ -298,11 +322,12 @@ class Speller:
 
     def general(self, word: str) -> str | None:
         """The first of a general term's expansions ("tylenol" -> "acetaminophen", "blood thinner" ->
-        "anticoagulant") that the index spells out (every word in its text, every adjacent pair too), when the
-        index never uses `word` itself (a key of several words or with punctuation: never holds it)."""
+        "anticoagulant"), else of the drug dictionary's generic names for a brand (`generic_names`: "blenrep" ->
+        "belantamab mafodotin"), that the index spells out (every word in its text, every adjacent pair too), when
+        the index never uses `word` itself (a key of several words or with punctuation: never holds it)."""
         if word in self.counts or word in self.phrases:
             return None
-        for term in general_terms().get(word, ()):
+        for term in (*general_terms().get(word, ()), *generic_names(word)):
             words = _term_words(term)
             if all(w in self.counts or w in STOPWORDS for w in words) and all(p in self.pairs for p in _pairs(words)):
                 return term
