@@ -113,6 +113,7 @@ from qa_service.population import (
     population_conflict,
     pregnancy_unspoken,
     question_population,
+    renal_value_outside,
 )
 from qa_service.retrieval import (
     NAME_WORD,
@@ -164,6 +165,9 @@ class Evidence:
     pregnancy_unspoken: bool = False
     """The question is about pregnancy or breastfeeding and no passage the answer quotes speaks of either
     (`pregnancy_unspoken`): the answer stands with caution."""
+    renal_outside: str = ""
+    """The patient's renal function as the question states it ("CrCl 40") when the answer states bands of renal
+    function and none holds it (`renal_value_outside`): the answer stands with caution."""
 
 
 def judge(
@@ -399,6 +403,8 @@ class EvidenceGate:
             # does not answer "metoclopramide in pregnancy?", beside a passage on metoclopramide silent on it.
             naming = [t for t in quoted if not drugs_unnamed(question, t)]
             evidence.pregnancy_unspoken = pregnancy_unspoken(question, naming)
+        if composed.sentences:
+            evidence.renal_outside = renal_value_outside(question, answer_text)
         return evidence
 
     @cached_property

@@ -498,6 +498,7 @@ class QAPipeline:
             or bool(evidence.sources_unanswered)
             or bool(evidence.untimed_part)
             or evidence.pregnancy_unspoken
+            or bool(evidence.renal_outside)
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -518,6 +519,9 @@ class QAPipeline:
             reason = _also(reason, absent)
         if caution and evidence.pregnancy_unspoken:
             reason = _also(reason, f"the question is about pregnancy or breastfeeding, and {UNSPOKEN_PREGNANCY}")
+        if caution and evidence.renal_outside:
+            renal = f"the question's patient has {evidence.renal_outside}: no band quoted holds that renal function"
+            reason = _also(reason, renal)
         if caution and not reason:  # flagged by its score alone: say so, as a refusal does
             reason = (
                 f"evidence score {score:.2f} is less than {caution_band:.2f} above the threshold {threshold:.2f}: "

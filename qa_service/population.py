@@ -1,5 +1,5 @@
-"""Who a question is about, and whom a passage speaks of: children against adults, men against women, and
-pregnancy or breastfeeding.
+"""Who a question is about, and whom a passage speaks of: children against adults, men against women,
+pregnancy or breastfeeding, and the patient's renal function against the bands an answer states.
 
 The evidence gate (`qa_service.abstention`) refuses an answer whose passages all speak of another population
 than the question's patient, or a child's dose taken from passages that never speak of children.
@@ -95,3 +95,63 @@ def pregnancy_unspoken(question: str, texts: list[str]) -> bool:
     and none of the texts (the passages an answer quotes) speaks of either: what a drug does in pregnancy is not
     what it does in general, and a passage silent on it does not answer."""
     return bool(PREGNANCY_WORDS.search(question)) and not any(PREGNANCY_WORDS.search(t) for t in texts)
+
+
+# The patient's renal function as a number: "CrCl 40 mL/min", "eGFR 18", "creatinine clearance of 45".
+_RENAL_MEASURE = r"(?:creatinine clearance|crcl|e?gfr|glomerular filtration rate)"
+_RENAL_VALUE = re.compile(
+    rf"\b{_RENAL_MEASURE}\s*(?:of|is|was|at|=|:|~|about|around|approx\.?|now)?\s*(\d+(?:\.\d+)?)", re.IGNORECASE
+)
+_RENAL_SENTENCE = re.compile(rf"\b{_RENAL_MEASURE}\b", re.IGNORECASE)
+_RENAL_BOUND = re.compile(
+    r"(above|over|more than|greater than|exceeding|at least|>=|≥|>|below|under|less than|fewer than|up to|at most"
+    r"|<=|≤|<)\s*(\d+(?:\.\d+)?)",
+    re.IGNORECASE,
+)
+# A band written as a range ("creatinine clearance, 30–50: 10 mg every day"); not a range of doses or times.
+_RENAL_RANGE = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:–|-|to)\s*(\d+(?:\.\d+)?)(?![\d.])"
+    r"(?!\s*(?:mg|g|mcg|µg|units?|hours?|hrs?|h|minutes|mins?|days?|weeks?|months?|years?|%)\b)",
+    re.IGNORECASE,
+)
+_ANSWER_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\[\d+\]\s*")
+_LOWER_BOUNDS = frozenset({"above", "over", "more than", "greater than", "exceeding", ">"})
+_AT_LEAST = frozenset({"at least", ">=", "≥"})
+_UPPER_BOUNDS = frozenset({"below", "under", "less than", "fewer than", "<"})
+
+
+def renal_value_outside(question: str, answer: str) -> str:
+    """The patient's renal function as the question states it ("CrCl 40") when the answer states bands of renal
+    function and the value falls in none of them; empty otherwise.
+
+    "zoledronic acid dose, CrCl 40 mL/min?" was answered at 0.90 with "when creatinine clearance is above 60
+    mL/min, the bisphosphonate dose ... need no change" and the standard 4 mg: the guideline gives no dose for
+    that patient. The answer stands with caution, the bands named, so a clinician sees what it does not cover."""
+    asked = _RENAL_VALUE.search(question)
+    if asked is None:
+        return ""
+    value = float(asked.group(1))
+    bands: list[str] = []
+    for sentence in _ANSWER_SENTENCE.split(answer):
+        if not _RENAL_SENTENCE.search(sentence):
+            continue
+        for match in _RENAL_BOUND.finditer(sentence):
+            word, bound = match.group(1).lower(), float(match.group(2))
+            inside = (
+                value > bound
+                if word in _LOWER_BOUNDS
+                else value >= bound
+                if word in _AT_LEAST
+                else value < bound
+                if word in _UPPER_BOUNDS
+                else value <= bound
+            )
+            if inside:
+                return ""
+            bands.append(match.group(0))
+        for match in _RENAL_RANGE.finditer(sentence):
+            low, high = sorted((float(match.group(1)), float(match.group(2))))
+            if low <= value <= high:
+                return ""
+            bands.append(match.group(0))
+    return f"{asked.group(0).strip()} (the answer speaks of {', '.join(bands)})" if bands else ""

@@ -1447,3 +1447,25 @@ def test_a_time_asked_for_a_drug_is_not_answered_by_another_drug_s_time(question
 
     assert times_only_for_other_drugs(question, answer) is penalised
     assert judge(question=question, answer_text=answer, **STRONG).penalised is penalised
+
+
+def test_a_renal_function_outside_every_band_the_answer_states_is_found():
+    from qa_service.population import renal_value_outside
+
+    bisphosphonate = (
+        "When creatinine clearance is above 60 mL/min, the dose need no change. [1] Zoledronic acid 4 mg. [1]"
+    )
+    lenalidomide = (
+        "Lenalidomide doses need to be reduced (creatinine clearance, 30–50: 10 mg every day; creatinine clearance, "
+        "<30: 15 mg every other day). [2]"
+    )
+    assert renal_value_outside("zol dose, CrCl 40?", bisphosphonate) == "CrCl 40 (the answer speaks of above 60)"
+    assert renal_value_outside("zol dose, creatinine clearance of 75?", bisphosphonate) == ""  # above 60
+    assert renal_value_outside("lenalidomide, eGFR 45?", lenalidomide) == ""  # in 30-50
+    assert renal_value_outside("lenalidomide, eGFR 20?", lenalidomide) == ""  # below 30
+    assert renal_value_outside("lenalidomide, CrCl 70?", lenalidomide) == "CrCl 70 (the answer speaks of <30, 30–50)"
+    # No renal value asked, or no band stated: nothing to compare.
+    assert renal_value_outside("zol dose?", bisphosphonate) == ""
+    assert renal_value_outside("eGFR 18, which opioid?", "Morphine may be used in mild renal failure. [1]") == ""
+    # A range of doses or minutes in the sentence is no band of renal function.
+    assert renal_value_outside("CrCl 40?", "With creatinine clearance checked, infuse over 15-60 minutes. [1]") == ""

@@ -488,6 +488,27 @@ def test_a_childs_dose_is_not_answered_from_an_adult_trial_quoted_in_a_passage_o
     assert child.reason.startswith("evidence score")  # a child's dose in a sentence on children passes
 
 
+def test_a_dose_for_a_renal_function_no_band_quoted_holds_is_answered_with_caution(tmp_path):
+    """ "zoledronic acid dose, CrCl 40 mL/min?" over the bone corpus was answered at 0.90, without caution, with
+    "when creatinine clearance is above 60 mL/min ... need no change" and the standard 4 mg (session 40's probe)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "bma/renal.md": "# Bone-modifying agents\n\n## Renal function\n\nWhen creatinine clearance is above 60 "
+        "mL/min, the zoledronic acid dose, infusion time and interval need no change. Zoledronic acid 4 mg IV is "
+        "given over no less than 15 minutes every 3 to 4 weeks.\n",
+    }
+    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+    outside = lenient.ask(AskRequest(question="zoledronic acid dose, CrCl 40 mL/min?"))
+    inside = lenient.ask(AskRequest(question="zoledronic acid dose, CrCl 75 mL/min?"))
+
+    assert "4 mg" in outside.answer and not outside.abstained
+    assert outside.caution
+    assert "the question's patient has CrCl 40 (the answer speaks of above 60)" in outside.reason
+    assert "CrCl" not in (inside.reason or "")  # a value the band holds: no such caution
+
+
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
     from qa_service.composed import Candidate
 
