@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.index import SearchIndex
-from qa_service.asked import asked_kinds
+from qa_service.asked import asked_kinds, stated_kinds
 from qa_service.dose_checks import (
     ASKS_QUANTITY,
     NOT_ASKED,
@@ -165,6 +165,9 @@ class Evidence:
     pregnancy_unspoken: bool = False
     """The question is about pregnancy or breastfeeding and no passage the answer quotes speaks of either
     (`pregnancy_unspoken`): the answer stands with caution."""
+    maximum_unstated: bool = False
+    """The question asks a maximum or limit ("max daily dose?") and no sentence of the answer states one
+    (`asked_kinds`, `stated_kinds`), of the drug asked where it asks about one: the answer stands with caution."""
     renal_outside: str = ""
     """The patient's renal function as the question states it ("CrCl 40") when the answer states bands of renal
     function and none holds it (`renal_value_outside`): the answer stands with caution."""
@@ -405,6 +408,11 @@ class EvidenceGate:
             evidence.pregnancy_unspoken = pregnancy_unspoken(question, naming)
         if composed.sentences:
             evidence.renal_outside = renal_value_outside(question, answer_text)
+            asked = NOT_ASKED.sub(" ", question)
+            # A maximum of the drug asked: another drug's ("granisetron ... maximum: 1 mg/dose") is none.
+            evidence.maximum_unstated = "maximum" in asked_kinds(asked) and not any(
+                "maximum" in stated_kinds(s.text) and not drugs_unnamed(question, s.text) for s in composed.sentences
+            )
         return evidence
 
     @cached_property

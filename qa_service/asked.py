@@ -75,6 +75,15 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
         ),
         frozenset({"harm"}),
     ),
+    (
+        re.compile(
+            r"\b(?:max|maximum|maximal|ceiling|upper limit|highest (?:safe )?(?:dose|dosage|amount)"
+            # not "time to max concentration", a pharmacokinetic time
+            r"|how much is too much)\b(?!\s+(?:plasma\s+|serum\s+)?concentrations?\b)",
+            re.IGNORECASE,
+        ),
+        frozenset({"maximum"}),
+    ),
     (re.compile(r"\bwhy\b", re.IGNORECASE), frozenset({"reason"})),
     (
         # "who should assess ...?", not the WHO: the organisation is written in capitals.
@@ -124,8 +133,17 @@ _STATES_STRENGTH = re.compile(
 )
 
 
+# A sentence stating a maximum or limit: "maximum dose: 10 mg/d", "up to 4-6 doses/d", "no more than 3 days".
+_STATES_MAXIMUM = re.compile(
+    r"\b(?:max|maximum|maximal|up to|no more than|not (?:to )?exceed\w*|ceiling|at most|no higher than|no longer than"
+    r"|limit(?:ed)? to|limit of|dose limit|highest (?:dose|dosage))\b|≤|<=",
+    re.IGNORECASE,
+)
+
+
 _NAMED_KINDS: tuple[tuple[str, Callable[[str], object]], ...] = (
     ("strength", _STATES_STRENGTH.search),
+    ("maximum", _STATES_MAXIMUM.search),
     ("test", _NAMES_A_TEST.search),
     ("role", _NAMES_A_ROLE.search),
     ("harm", _NAMES_A_HARM.search),
@@ -182,7 +200,7 @@ def asked_kinds(question: str) -> frozenset[str]:
     """The kinds of quantity (`qa_service.quantities`) the question asks for: {"interval", "cycle"} for "how often",
     {"percentage"} for how often something happens (`asks_a_rate`); and "strength" for how strong a recommendation
     is, "drug" for which drug (not in a dose question), "test" for which test or imaging, "role" for who should,
-    "harm" for side effects or harms, "reason" for why."""
+    "harm" for side effects or harms, "reason" for why, "maximum" for a maximum or limit ("max daily dose?")."""
     kinds: frozenset[str] = frozenset()
     if asks_a_rate(question):
         kinds = frozenset({"percentage"})
@@ -198,8 +216,9 @@ def asked_kinds(question: str) -> frozenset[str]:
 def stated_kinds(text: str) -> frozenset[str]:
     """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence,
     "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service, "harm" where it
-    speaks of adverse effects or risks, "reason" where it gives one ("because", "due to") (cached: the same
-    passages answer many questions)."""
+    speaks of adverse effects or risks, "reason" where it gives one ("because", "due to"), "maximum" where it states
+    a maximum or limit ("maximum dose: 10 mg/d", "no more than") (cached: the same passages answer many
+    questions)."""
     named = {kind for kind, says in _NAMED_KINDS if says(text)}
     if drug_mentions(text):
         named.add("drug")

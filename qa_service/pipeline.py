@@ -499,6 +499,7 @@ class QAPipeline:
             or bool(evidence.untimed_part)
             or evidence.pregnancy_unspoken
             or bool(evidence.renal_outside)
+            or evidence.maximum_unstated
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -519,6 +520,8 @@ class QAPipeline:
             reason = _also(reason, absent)
         if caution and evidence.pregnancy_unspoken:
             reason = _also(reason, f"the question is about pregnancy or breastfeeding, and {UNSPOKEN_PREGNANCY}")
+        if caution and evidence.maximum_unstated:
+            reason = _also(reason, "the question asks a maximum or limit, and the passages quoted state none")
         if caution and evidence.renal_outside:
             renal = f"the question's patient has {evidence.renal_outside}: no band quoted holds that renal function"
             reason = _also(reason, renal)

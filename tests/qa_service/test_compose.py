@@ -1028,6 +1028,23 @@ def test_asked_kinds_are_read_from_how_the_question_asks():
     assert asked_kinds("olanzapine for HEC - main side effect?") == {"harm"}
     assert asked_kinds("per CDC whats the downside of giving her oxycodone?") == {"harm"}
     assert asked_kinds("why isn't buprenorphine in the CDC MME conversion table?") == {"reason"}
+    # A maximum or limit asked (session 40), in a dose question too: the dose check keeps another drug's out.
+    assert asked_kinds("maximum daily dose of metoclopramide?") == {"maximum"}
+    assert asked_kinds("84yo w cancer pain - max tylenol per day?") == {"maximum"}
+    assert asked_kinds("what's the ceiling for ketorolac?") == {"maximum"}
+    assert asked_kinds("maxillary sinus involvement?") == frozenset()  # a word of its own
+    assert asked_kinds("fentora starting dose and time to max concentration?") == frozenset()  # pharmacokinetics
+
+
+def test_a_sentence_stating_a_maximum_or_limit_states_the_maximum_kind():
+    from qa_service.asked import stated_kinds
+
+    assert "maximum" in stated_kinds("Prochlorperazine; Dose: 9–13 kg: 2.5 mg PO qd–bid; maximum dose: 7.5 mg/d.")
+    assert "maximum" in stated_kinds("The total daily dosage should not exceed eight tablets.")
+    assert "maximum" in stated_kinds("Dronabinol 5 mg/m2, up to 4–6 doses/d.")
+    assert "maximum" in stated_kinds("Parenteral (IV, IM) ketorolac is used ≤5 days because of GI adverse events.")
+    assert "maximum" not in stated_kinds("Ondansetron 8 mg PO or 0.15 mg/kg IV daily.")
+    assert "maximum" not in stated_kinds("Evidence on the limits of screening is low quality.")
 
 
 @pytest.mark.parametrize(

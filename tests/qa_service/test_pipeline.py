@@ -509,6 +509,29 @@ def test_a_dose_for_a_renal_function_no_band_quoted_holds_is_answered_with_cauti
     assert "CrCl" not in (inside.reason or "")  # a value the band holds: no such caution
 
 
+def test_a_maximum_asked_and_stated_only_for_another_drug_is_answered_with_caution(tmp_path):
+    """ "maximum daily dose of metoclopramide?" over the real documents was answered at 0.86, without caution, with
+    metoclopramide's dose and granisetron's maximum (session 40's probe)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "nausea/children.md": "# Antiemetics in children\n\n## Doses\n\nMetoclopramide 1 mg/kg IV is given once "
+        "before chemotherapy. Granisetron 40 µg/kg IV is given daily, to a maximum of 1 mg a dose. Ondansetron "
+        "0.15 mg/kg IV is given before chemotherapy, to a maximum of 16 mg in 24 hours.\n",
+    }
+    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+    other = lenient.ask(AskRequest(question="maximum daily dose of metoclopramide?"))
+    own = lenient.ask(AskRequest(question="maximum daily dose of ondansetron?"))
+    plain = lenient.ask(AskRequest(question="metoclopramide dose?"))
+
+    assert "1 mg/kg" in other.answer and other.caution
+    assert "the question asks a maximum or limit, and the passages quoted state none" in other.reason
+    assert "16 mg in 24 hours" in own.answer
+    assert "maximum or limit" not in (own.reason or "")  # the asked drug's maximum is quoted
+    assert "maximum or limit" not in (plain.reason or "")  # no maximum asked
+
+
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
     from qa_service.composed import Candidate
 
