@@ -257,6 +257,14 @@ def generic_names(word: str) -> tuple[str, ...]:
     return (generic, bare) if bare != generic else (generic,)
 
 
+def _other_number(term: str) -> str | None:
+    """A term of one plain word in the other grammatical number, by its final "s": "analgesics" -> "analgesic",
+    "laxative" -> "laxatives"; None for a term of several words, with digits, or shorter than five letters."""
+    if not term.isalpha() or len(term) < 5:
+        return None
+    return term[:-1] if term.endswith("s") and not term.endswith("ss") else term + "s"
+
+
 @lru_cache(maxsize=1)
 def _dictionary_generics() -> frozenset[str]:
     """Every name `generic_names` may give: the speller keeps the index's adjacent pairs of their words."""
@@ -323,14 +331,20 @@ class Speller:
     def general(self, word: str) -> str | None:
         """The first of a general term's expansions ("tylenol" -> "acetaminophen", "blood thinner" ->
         "anticoagulant"), else of the drug dictionary's generic names for a brand (`generic_names`: "blenrep" ->
-        "belantamab mafodotin"), that the index spells out (every word in its text, every adjacent pair too), when
-        the index never uses `word` itself (a key of several words or with punctuation: never holds it)."""
+        "belantamab mafodotin"), that the index spells out (every word in its text, every adjacent pair too), else a
+        term of one word in the number the index uses ("painkillers" -> "analgesics", read "analgesic"), when the
+        index never uses `word` itself (a key of several words or with punctuation: never holds it)."""
         if word in self.counts or word in self.phrases:
             return None
-        for term in (*general_terms().get(word, ()), *generic_names(word)):
+        terms = (*general_terms().get(word, ()), *generic_names(word))
+        for term in terms:
             words = _term_words(term)
             if all(w in self.counts or w in STOPWORDS for w in words) and all(p in self.pairs for p in _pairs(words)):
                 return term
+        for term in terms:  # a term of one word, in the number the index uses: "analgesics" read "analgesic"
+            other = _other_number(term)
+            if other is not None and other in self.counts:
+                return other
         return None
 
     def clipped(self, word: str) -> str | None:

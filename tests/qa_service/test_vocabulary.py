@@ -163,6 +163,15 @@ def test_general_terms_of_several_words_or_with_punctuation_are_read_too():
     assert speller.correct("high calciumlike") == "high calciumlike"
 
 
+def test_a_general_term_of_one_word_is_read_in_the_number_the_index_uses():
+    # The table reads "painkillers" as "analgesics"; a corpus saying only "analgesic" left it a word it never uses.
+    speller = Speller.from_texts(["Offer a simple analgesic first. Stool softeners are not needed."])
+    assert speller.correct("can she cut down her painkillers now?") == "can she cut down her analgesic now?"
+    assert speller.correct("which painkiller first?") == "which analgesic first?"
+    # A term of several words is read only as the index writes it.
+    assert speller.correct("on a blood thinner?") == "on a blood thinner?"
+
+
 def test_a_brand_the_drug_dictionary_knows_reads_as_its_generic_where_the_index_spells_it():
     # "Blenrep" is in no hand-written table: the maintained dictionary names it "belantamab mafodotin-blmf", and
     # the index writes the drug without the biologic's suffix.
