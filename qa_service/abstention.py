@@ -80,6 +80,7 @@ from qa_service.dose_checks import (
     says_a_time_in_words,
     sentence_dosed_drugs,
     sources_dosing_asked_drugs,
+    stated_dose_unquoted,
     states_dose,
     states_dose_change,
     states_dose_per_body_size,
@@ -168,6 +169,9 @@ class Evidence:
     maximum_unstated: bool = False
     """The question asks a maximum or limit ("max daily dose?") and no sentence of the answer states one
     (`asked_kinds`, `stated_kinds`), of the drug asked where it asks about one: the answer stands with caution."""
+    dose_unquoted: str = ""
+    """A dose the question states of a drug it asks about ("tamoxifen 5 mg") that no sentence of the answer
+    states (`stated_dose_unquoted`): the answer stands with caution."""
     renal_outside: str = ""
     """The patient's renal function as the question states it ("CrCl 40") when the answer states bands of renal
     function and none holds it (`renal_value_outside`): the answer stands with caution."""
@@ -408,6 +412,7 @@ class EvidenceGate:
             evidence.pregnancy_unspoken = pregnancy_unspoken(question, naming)
         if composed.sentences:
             evidence.renal_outside = renal_value_outside(question, answer_text)
+            evidence.dose_unquoted = stated_dose_unquoted(question, answer_text)
             asked = NOT_ASKED.sub(" ", question)
             # A maximum of the drug asked: another drug's ("granisetron ... maximum: 1 mg/dose") is none.
             evidence.maximum_unstated = "maximum" in asked_kinds(asked) and not any(

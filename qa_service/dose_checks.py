@@ -152,6 +152,34 @@ def drugs_taken(question: str) -> frozenset[str]:
     return frozenset().union(*(question_drugs(m.group(1)) for m in _TAKEN.finditer(question)))
 
 
+# A dose the question writes after a drug it names: "low-dose tamoxifen 5 mg/d", "aspirin 81 mg daily"; not a
+# laboratory value ("Ca 12 mg/dL").
+_STATED_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|g)\b(?!\s*/\s*(?:dl|l|ml)\b)", re.IGNORECASE)
+STATED_DOSE_REACH = 40
+"""Characters before a dose the question states where the drug it belongs to is looked for."""
+
+
+def stated_dose_unquoted(question: str, answer: str) -> str:
+    """A dose the question states of a drug it names ("tamoxifen 5 mg"), not one the patient is on
+    (`drugs_taken`), when no sentence of the answer states that number with a unit of dose; empty otherwise, and
+    empty when the answer states any of the question's doses.
+
+    "low-dose tamoxifen 5 mg/d for 3 yrs - do ASCO or USPSTF recommend that regimen?" was answered at 0.81 with
+    the guidelines' 20 mg regimens: the passages quoted never speak of the regimen asked about. The answer stands
+    with caution, the dose named."""
+    taken = drugs_taken(question)
+    missing: list[str] = []
+    for match in _STATED_DOSE.finditer(question):
+        drugs = question_drugs(question[max(match.start() - STATED_DOSE_REACH, 0) : match.start()]) - taken
+        if not drugs:
+            continue
+        number, unit = match.group(1), match.group(2)
+        if re.search(rf"(?<![\d.,]){re.escape(number)}\s*(?:mg|mcg|µg|g)\b", answer, re.IGNORECASE):
+            return ""
+        missing.append(f"{min(drugs)} {number} {unit}")
+    return missing[0] if missing else ""
+
+
 def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
     """The drugs a question asks about (`drugs_asked`) when the text (an answer, a passage) names none of them, nor a
     class of one (`drug_classes`); empty otherwise. A drug is named by its name's main word (its longest: "zoledronic

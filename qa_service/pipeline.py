@@ -500,6 +500,7 @@ class QAPipeline:
             or evidence.pregnancy_unspoken
             or bool(evidence.renal_outside)
             or evidence.maximum_unstated
+            or bool(evidence.dose_unquoted)
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -522,6 +523,8 @@ class QAPipeline:
             reason = _also(reason, f"the question is about pregnancy or breastfeeding, and {UNSPOKEN_PREGNANCY}")
         if caution and evidence.maximum_unstated:
             reason = _also(reason, "the question asks a maximum or limit, and the passages quoted state none")
+        if caution and evidence.dose_unquoted:
+            reason = _also(reason, f"the question states {evidence.dose_unquoted}; no passage quoted states that dose")
         if caution and evidence.renal_outside:
             renal = f"the question's patient has {evidence.renal_outside}: no band quoted holds that renal function"
             reason = _also(reason, renal)

@@ -1469,3 +1469,15 @@ def test_a_renal_function_outside_every_band_the_answer_states_is_found():
     assert renal_value_outside("eGFR 18, which opioid?", "Morphine may be used in mild renal failure. [1]") == ""
     # A range of doses or minutes in the sentence is no band of renal function.
     assert renal_value_outside("CrCl 40?", "With creatinine clearance checked, infuse over 15-60 minutes. [1]") == ""
+
+
+def test_a_dose_the_question_states_of_a_drug_it_asks_about_must_be_one_the_answer_states():
+    from qa_service.dose_checks import stated_dose_unquoted
+
+    twenty = "Tamoxifen 20 mg daily for 5 years reduces the risk. [1]"
+    assert stated_dose_unquoted("low-dose tamoxifen 5 mg/d for 3 yrs - recommended?", twenty) == "tamoxifen 5 mg"
+    assert stated_dose_unquoted("tamoxifen 20 mg for 5 yrs - recommended?", twenty) == ""  # the dose is quoted
+    # A drug the patient is on is the question's story; a laboratory value is no dose; no drug, no dose asked.
+    assert stated_dose_unquoted("pt on methadone 20 mg/day - can I add naloxone?", "Offer naloxone. [1]") == ""
+    assert stated_dose_unquoted("Ca 12 mg/dL, zoledronic acid?", "Zoledronic acid 4 mg. [1]") == ""
+    assert stated_dose_unquoted("8 Gy x1 or 20 Gy/5?", "8 Gy in a single fraction. [1]") == ""

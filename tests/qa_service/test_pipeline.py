@@ -532,6 +532,25 @@ def test_a_maximum_asked_and_stated_only_for_another_drug_is_answered_with_cauti
     assert "maximum or limit" not in (plain.reason or "")  # no maximum asked
 
 
+def test_a_regimen_the_question_states_and_no_passage_speaks_of_is_answered_with_caution(tmp_path):
+    """ "low-dose tamoxifen 5 mg/d for 3 yrs ... do ASCO or USPSTF recommend that regimen?" was answered at 0.81 with
+    the 20 mg regimens, never saying the passages do not speak of 5 mg (session 40)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "breast/risk.md": "# Breast cancer risk reduction\n\n## Tamoxifen\n\nTamoxifen 20 mg daily for 5 years reduces "
+        "the risk of invasive breast cancer in women at increased risk.\n",
+    }
+    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+    low = lenient.ask(AskRequest(question="is low-dose tamoxifen 5 mg a day for 3 years an option?"))
+    usual = lenient.ask(AskRequest(question="is tamoxifen 20 mg a day for 5 years an option?"))
+
+    assert "20 mg daily" in low.answer and low.caution
+    assert "the question states tamoxifen 5 mg; no passage quoted states that dose" in low.reason
+    assert "no passage quoted states that dose" not in (usual.reason or "")
+
+
 def test_a_passage_opening_by_pointing_back_is_read_with_the_passage_before_it(tmp_path):
     from qa_service.composed import Candidate
 
