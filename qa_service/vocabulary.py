@@ -76,7 +76,8 @@ SPELLED_NUMBERS = {word: str(n) for word, n in NUMBER_WORDS.items() if 2 <= n <=
 
 @lru_cache(maxsize=4096)
 def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The words of a question, each with its expansions from the abbreviation table.
+    """The words of a question, each with its expansions from the abbreviation table, and a brand's generic from
+    the drug dictionary (`generic_names`: "compazine" -> "prochlorperazine").
 
     Words are lower-cased and stripped of edge punctuation, a possessive read as its word ("mum's" -> "mum",
     `_without_possessive`); "/" separates words ("f/u"), and "#"
@@ -98,6 +99,10 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
             i += 2
             continue
         expansions = tuple(table.get(words[i], ()))
+        # A brand's generic of one word ("compazine" -> prochlorperazine); one of several words ("melflufen" ->
+        # melphalan flufenamide) would let a passage on another drug (melphalan) cover it.
+        generic = [g for g in generic_names(words[i])[-1:] if " " not in g and g not in expansions]
+        expansions = (*expansions, *generic)
         if words[i] in SPELLED_NUMBERS:  # "six months" is the guideline's "6 months"
             expansions = (*expansions, SPELLED_NUMBERS[words[i]])
         out.append((words[i], expansions))

@@ -163,6 +163,17 @@ def test_general_terms_of_several_words_or_with_punctuation_are_read_too():
     assert speller.correct("high calciumlike") == "high calciumlike"
 
 
+def test_a_brand_has_its_one_word_generic_among_its_expansions():
+    from qa_service.vocabulary import query_words
+
+    words = dict(query_words("compazine dose for a 4yo? paracetamol max?"))
+    assert words["compazine"] == ("prochlorperazine",)  # mentioned once by the documents, which dose the generic
+    assert words["paracetamol"] == ("acetaminophen",)
+    # A generic of several words may share a word with another drug: "melphalan flufenamide" is not melphalan.
+    assert dict(query_words("melflufen + dex: ORR?"))["melflufen"] == ()
+    assert dict(query_words("ondansetron dose"))["ondansetron"] == ()  # a generic is no brand of itself
+
+
 def test_a_general_term_of_one_word_is_read_in_the_number_the_index_uses():
     # The table reads "painkillers" as "analgesics"; a corpus saying only "analgesic" left it a word it never uses.
     speller = Speller.from_texts(["Offer a simple analgesic first. Stool softeners are not needed."])
