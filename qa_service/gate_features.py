@@ -180,7 +180,7 @@ def term_weight(group: frozenset[str], idf: dict[str, float], max_idf: float) ->
 
 # A threshold the guidelines state ("above 60 mL/min", "less than 2 hours", "< 30"): a patient's value
 # in the question ("CrCl 75") is covered by a threshold it falls on the stated side of.
-_THRESHOLD = re.compile(
+THRESHOLD = re.compile(
     r"(above|over|more than|greater than|exceeding|at least|>=|≥|>"
     r"|below|under|less than|fewer than|up to|at most|<=|≤|<)\s*(\d+(?:\.\d+)?)"
 )
@@ -203,13 +203,14 @@ def _thresholds(text: str) -> tuple[tuple[frozenset[str], tuple[tuple[str, float
     """Each sentence of `text` that states a threshold: its keywords and its thresholds."""
     found = []
     for sentence in _SENTENCE_END.split(text.lower()):
-        limits = tuple((word, float(value)) for word, value in _THRESHOLD.findall(sentence))
+        limits = tuple((word, float(value)) for word, value in THRESHOLD.findall(sentence))
         if limits:
             found.append((frozenset(keyword_tokens(sentence)), limits))
     return tuple(found)
 
 
-def _meets(value: float, word: str, limit: float) -> bool:
+def meets(value: float, word: str, limit: float) -> bool:
+    """Whether `value` lies on the side of `limit` the threshold word states ("above 60": 75 does)."""
     if word in _ABOVE:
         return value > limit
     if word in _AT_LEAST:
@@ -222,7 +223,7 @@ def _meets(value: float, word: str, limit: float) -> bool:
 def _meets_threshold(value: float, about: frozenset[str], text: str) -> bool:
     """Whether `text` has a sentence on `about` whose threshold `value` meets (CrCl 75: "clearance above 60")."""
     return any(
-        sentence_tokens & about and any(_meets(value, word, limit) for word, limit in limits)
+        sentence_tokens & about and any(meets(value, word, limit) for word, limit in limits)
         for sentence_tokens, limits in _thresholds(text)
     )
 

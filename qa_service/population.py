@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from qa_service.gate_features import THRESHOLD, meets
+
 # A patient's age and sex in a vignette ("7yo", "16 y/o", "58M") count, and so do the pronouns of a question about a
 # patient.
 CHILD_WORDS = re.compile(
@@ -103,11 +105,6 @@ _RENAL_VALUE = re.compile(
     rf"\b{_RENAL_MEASURE}\s*(?:of|is|was|at|=|:|~|about|around|approx\.?|now)?\s*(\d+(?:\.\d+)?)", re.IGNORECASE
 )
 _RENAL_SENTENCE = re.compile(rf"\b{_RENAL_MEASURE}\b", re.IGNORECASE)
-_RENAL_BOUND = re.compile(
-    r"(above|over|more than|greater than|exceeding|at least|>=|≥|>|below|under|less than|fewer than|up to|at most"
-    r"|<=|≤|<)\s*(\d+(?:\.\d+)?)",
-    re.IGNORECASE,
-)
 # A band written as a range ("creatinine clearance, 30–50: 10 mg every day"); not a range of doses or times.
 _RENAL_RANGE = re.compile(
     r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:–|-|to)\s*(\d+(?:\.\d+)?)(?![\d.])"
@@ -115,9 +112,6 @@ _RENAL_RANGE = re.compile(
     re.IGNORECASE,
 )
 _ANSWER_SENTENCE = re.compile(r"(?<=[.!?])\s+|\s*\[\d+\]\s*")
-_LOWER_BOUNDS = frozenset({"above", "over", "more than", "greater than", "exceeding", ">"})
-_AT_LEAST = frozenset({"at least", ">=", "≥"})
-_UPPER_BOUNDS = frozenset({"below", "under", "less than", "fewer than", "<"})
 
 
 def renal_value_outside(question: str, answer: str) -> str:
@@ -135,18 +129,8 @@ def renal_value_outside(question: str, answer: str) -> str:
     for sentence in _ANSWER_SENTENCE.split(answer):
         if not _RENAL_SENTENCE.search(sentence):
             continue
-        for match in _RENAL_BOUND.finditer(sentence):
-            word, bound = match.group(1).lower(), float(match.group(2))
-            inside = (
-                value > bound
-                if word in _LOWER_BOUNDS
-                else value >= bound
-                if word in _AT_LEAST
-                else value < bound
-                if word in _UPPER_BOUNDS
-                else value <= bound
-            )
-            if inside:
+        for match in THRESHOLD.finditer(sentence.lower()):  # "above 60", "< 30"
+            if meets(value, match.group(1), float(match.group(2))):
                 return ""
             bands.append(match.group(0))
         for match in _RENAL_RANGE.finditer(sentence):
