@@ -157,12 +157,14 @@ def drugs_taken(question: str) -> frozenset[str]:
 _STATED_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|g)\b(?!\s*/\s*(?:dl|l|ml)\b)", re.IGNORECASE)
 STATED_DOSE_REACH = 40
 """Characters before a dose the question states where the drug it belongs to is looked for."""
+# The drug written right after a dose: "8 mg of zoledronic acid", "5 mg tamoxifen" (three words at most).
+_DRUG_AFTER = re.compile(r"\s+(?:of\s+)?((?:[\w-]+\s*){1,3})")
 
 
 def stated_dose_unquoted(question: str, answer: str) -> str:
-    """A dose the question states of a drug it names ("tamoxifen 5 mg"), not one the patient is on
-    (`drugs_taken`), when no sentence of the answer states that number with a unit of dose; empty otherwise, and
-    empty when the answer states any of the question's doses.
+    """A dose the question states of a drug it names ("tamoxifen 5 mg", "8 mg of zoledronic acid"), not one the
+    patient is on (`drugs_taken`), when no sentence of the answer states that number with a unit of dose; empty
+    otherwise, and empty when the answer states any of the question's doses.
 
     "low-dose tamoxifen 5 mg/d for 3 yrs - do ASCO or USPSTF recommend that regimen?" was answered at 0.81 with
     the guidelines' 20 mg regimens: the passages quoted never speak of the regimen asked about. The answer stands
@@ -170,7 +172,9 @@ def stated_dose_unquoted(question: str, answer: str) -> str:
     taken = drugs_taken(question)
     missing: list[str] = []
     for match in _STATED_DOSE.finditer(question):
-        drugs = question_drugs(question[max(match.start() - STATED_DOSE_REACH, 0) : match.start()]) - taken
+        before = question[max(match.start() - STATED_DOSE_REACH, 0) : match.start()]
+        after = _DRUG_AFTER.match(question, match.end())  # "8 mg of zoledronic acid"
+        drugs = question_drugs(before + " " + (after.group(1) if after else "")) - taken
         if not drugs:
             continue
         number, unit = match.group(1), match.group(2)

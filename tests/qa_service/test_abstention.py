@@ -1477,6 +1477,11 @@ def test_a_dose_the_question_states_of_a_drug_it_asks_about_must_be_one_the_answ
     twenty = "Tamoxifen 20 mg daily for 5 years reduces the risk. [1]"
     assert stated_dose_unquoted("low-dose tamoxifen 5 mg/d for 3 yrs - recommended?", twenty) == "tamoxifen 5 mg"
     assert stated_dose_unquoted("tamoxifen 20 mg for 5 yrs - recommended?", twenty) == ""  # the dose is quoted
+    # The drug written after the dose (session 40: "is 8 mg of zoledronic acid ok?" was answered with the 4 mg).
+    four = "Zoledronic acid 4 mg IV over no less than 15 minutes. [1]"
+    assert stated_dose_unquoted("is 8 mg of zoledronic acid ok for bone mets?", four) == "zoledronic acid 8 mg"
+    assert stated_dose_unquoted("is 4 mg of zoledronic acid ok?", four) == ""
+    assert stated_dose_unquoted("pt on 20 mg/day oxycodone, add naloxone?", "Offer naloxone. [1]") == ""
     # A drug the patient is on is the question's story; a laboratory value is no dose; no drug, no dose asked.
     assert stated_dose_unquoted("pt on methadone 20 mg/day - can I add naloxone?", "Offer naloxone. [1]") == ""
     assert stated_dose_unquoted("Ca 12 mg/dL, zoledronic acid?", "Zoledronic acid 4 mg. [1]") == ""
