@@ -154,7 +154,8 @@ def drugs_taken(question: str) -> frozenset[str]:
 
 # A dose the question writes after a drug it names: "low-dose tamoxifen 5 mg/d", "aspirin 81 mg daily"; not a
 # laboratory value ("Ca 12 mg/dL").
-_STATED_DOSE = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*(mg|mcg|µg|g)\b(?!\s*/\s*(?:dl|l|ml)\b)", re.IGNORECASE)
+_STATED_UNITS = r"mg|mcg|µg|g"
+_STATED_DOSE = re.compile(rf"(?<![\w.,])(\d+(?:[.,]\d+)?)\s*({_STATED_UNITS})\b(?!\s*/\s*(?:dl|l|ml)\b)", re.IGNORECASE)
 STATED_DOSE_REACH = 40
 """Characters before a dose the question states where the drug it belongs to is looked for."""
 # The drug written right after a dose: "8 mg of zoledronic acid", "5 mg tamoxifen" (three words at most).
@@ -178,7 +179,7 @@ def stated_dose_unquoted(question: str, answer: str) -> str:
         if not drugs:
             continue
         number, unit = match.group(1), match.group(2)
-        if re.search(rf"(?<![\d.,]){re.escape(number)}\s*(?:mg|mcg|µg|g)\b", answer, re.IGNORECASE):
+        if re.search(rf"(?<![\d.,]){re.escape(number)}\s*(?:{_STATED_UNITS})\b", answer, re.IGNORECASE):
             return ""
         missing.append(f"{min(drugs)} {number} {unit}")
     return missing[0] if missing else ""

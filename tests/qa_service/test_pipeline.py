@@ -399,12 +399,14 @@ def test_a_how_often_question_refused_for_want_of_an_interval_says_so(mini_pipel
     assert dose.reason.startswith("evidence score")  # a question asking no time is not refused for want of one
 
 
+def answering(pipeline: QAPipeline) -> QAPipeline:
+    """The pipeline answering everything: what it would have quoted, with its cautions and their reasons."""
+    return pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+
+
 def lenient_and_strict(pipeline: QAPipeline) -> tuple[QAPipeline, QAPipeline]:
     """The pipeline answering everything (what it would have quoted) and refusing everything (the reason it gives)."""
-    return (
-        pipeline.with_settings(answer=AnswerSettings(abstain_threshold=0.0)),
-        pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0)),
-    )
+    return answering(pipeline), pipeline.with_settings(answer=AnswerSettings(abstain_threshold=1.0))
 
 
 def test_a_dose_asked_for_one_use_is_not_answered_with_another_uses_dose(mini_pipeline):
@@ -498,7 +500,7 @@ def test_a_dose_for_a_renal_function_no_band_quoted_holds_is_answered_with_cauti
         "mL/min, the zoledronic acid dose, infusion time and interval need no change. Zoledronic acid 4 mg IV is "
         "given over no less than 15 minutes every 3 to 4 weeks.\n",
     }
-    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    lenient = answering(pipeline_over(tmp_path, files))
 
     outside = lenient.ask(AskRequest(question="zoledronic acid dose, CrCl 40 mL/min?"))
     inside = lenient.ask(AskRequest(question="zoledronic acid dose, CrCl 75 mL/min?"))
@@ -519,7 +521,7 @@ def test_a_maximum_asked_and_stated_only_for_another_drug_is_answered_with_cauti
         "before chemotherapy. Granisetron 40 µg/kg IV is given daily, to a maximum of 1 mg a dose. Ondansetron "
         "0.15 mg/kg IV is given before chemotherapy, to a maximum of 16 mg in 24 hours.\n",
     }
-    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    lenient = answering(pipeline_over(tmp_path, files))
 
     other = lenient.ask(AskRequest(question="maximum daily dose of metoclopramide?"))
     own = lenient.ask(AskRequest(question="maximum daily dose of ondansetron?"))
@@ -541,7 +543,7 @@ def test_a_regimen_the_question_states_and_no_passage_speaks_of_is_answered_with
         "breast/risk.md": "# Breast cancer risk reduction\n\n## Tamoxifen\n\nTamoxifen 20 mg daily for 5 years reduces "
         "the risk of invasive breast cancer in women at increased risk.\n",
     }
-    lenient = pipeline_over(tmp_path, files).with_settings(answer=AnswerSettings(abstain_threshold=0.0))
+    lenient = answering(pipeline_over(tmp_path, files))
 
     low = lenient.ask(AskRequest(question="is low-dose tamoxifen 5 mg a day for 3 years an option?"))
     usual = lenient.ask(AskRequest(question="is tamoxifen 20 mg a day for 5 years an option?"))
