@@ -37,7 +37,8 @@ KNOWN_FIELDS = ("title", "issuing_body", "year", "url", "topic", "sources")
 # l16: a reference number in parentheses opening a PDF line inside a sentence ("(96) and titrated ...") is no
 # list marker: the sentence is read whole.
 # l17: notes about the publication (About this summary, permissions, disclaimer, change logs...) are left out.
-LOADER_VERSION = "l17"
+# l18: a raised number list after a word no citation follows ("aged 15 to ¹⁹'³⁵'⁴⁷") keeps its first number as text.
+LOADER_VERSION = "l18"
 
 
 def is_metadata_file(path: Path) -> bool:

@@ -19,6 +19,11 @@ from ingest.pdf.reader import RawPage, Span, needs_space
 # Spans further apart than this (ems) on one line belong to different segments (columns, cells).
 SEGMENT_GAP_EM = 1.0
 _CITATION_MARK = re.compile(r"^[\d,\-–—\s]+$|^[*†‡§¶#]+$")
+# Words a sentence cannot pause on for a citation: a raised number list after one ("aged 15 to ¹⁹'³⁵'⁴⁷ further",
+# the typesetter having raised the range's end with its reference numbers) opens with a number of the text.
+_NO_MARK_AFTER = frozenset(
+    "to of and or than from between aged at the a an was were is are about approximately".split()
+)
 
 
 @dataclass
@@ -162,8 +167,12 @@ def segment_of(spans: list[Span]) -> Segment:
         small = s.size < 0.85 * main_size and abs(s.baseline - baseline) > 0.1 * main_size
         if small and _CITATION_MARK.match(text.strip()):
             after_number = parts and parts[-1][-1:].isdigit() and not re.search(r"\b(?:19|20)\d\d$", parts[-1])
+            opening = re.match(r"\d+", text.strip())
             if prev is not None and after_number and s.baseline < baseline:
                 parts.append("^" + text.strip())
+            elif prev is not None and opening and _last_word(parts) in _NO_MARK_AFTER:
+                parts.append(" " + opening.group())  # the text's number; the rest are its reference numbers
+                dropped_at = s.x1
             else:
                 dropped_at = s.x1
             continue  # a citation or footnote mark: not part of the sentence
@@ -178,3 +187,9 @@ def segment_of(spans: list[Span]) -> Segment:
         prev = s
     text = "".join(parts).strip()
     return Segment(spans, text, spans[0].x0, max(s.x1 for s in spans), baseline, main_size, bold, italic)
+
+
+def _last_word(parts: list[str]) -> str:
+    """The last word of the text so far, in lower case ("" when it ends in punctuation or a space)."""
+    found = re.search(r"([A-Za-z]+)$", "".join(parts[-2:]))
+    return found.group(1).lower() if found else ""

@@ -13,6 +13,8 @@ import pytest
 from ingest.errors import LoaderError
 from ingest.excluded import excluded_kind
 from ingest.pdf import PdfExtraction, extract_pdf
+from ingest.pdf.lines import segment_of
+from ingest.pdf.reader import Span
 from tests.conftest import assemble_pdf
 
 REALDOCS = Path(__file__).resolve().parents[3] / "shared" / "realdocs"
@@ -541,6 +543,35 @@ def test_the_copyright_line_names_the_issuing_body(text: str, holder: str | None
 def test_who_issuing_body_comes_from_its_imprint_page(who: PdfExtraction) -> None:
     assert who.author == "World Health Organization"  # the PDF's information has no author
     assert who.year == 2020
+
+
+def test_who_a_range_end_raised_with_its_reference_numbers_keeps_the_number(who: PdfExtraction) -> None:
+    # The WHO PDF raises "19,35,47" after "aged 15 to": the range's end set with its reference numbers.
+    assert "most prevalent in adolescents aged 15 to 19 further supporting" in who.text
+
+
+def _span(text: str, x0: float, x1: float, baseline: float, size: float) -> Span:
+    return Span(text, x0, x1, baseline, size, bold=False, italic=False, symbol=False)
+
+
+@pytest.mark.parametrize(
+    ("before", "mark", "read"),
+    [
+        ("adolescents aged 15 to", "19,35,47", "adolescents aged 15 to 19 further"),  # a word no citation follows
+        ("between 5 and", "10,12", "between 5 and 10 further"),
+        ("most prevalent in adolescents", "35,47", "most prevalent in adolescents further"),  # a citation: left out
+        ("as reported in", "23", "as reported in further"),
+    ],
+)
+def test_a_raised_number_list_after_a_word_no_citation_follows_opens_with_the_text_s_number(
+    before: str, mark: str, read: str
+) -> None:
+    spans = [
+        _span(before, 85.0, 85.0 + 5.0 * len(before), 300.0, 12.0),
+        _span(mark, 86.0 + 5.0 * len(before), 86.0 + 5.0 * len(before) + 3.5 * len(mark), 296.0, 7.0),
+    ]
+    spans.append(_span("further", spans[1].x1 + 3.0, spans[1].x1 + 40.0, 300.0, 12.0))
+    assert segment_of(spans).text == read
 
 
 def test_who_reference_numbers_glued_to_a_full_stop_are_left_out(who: PdfExtraction) -> None:
