@@ -37,6 +37,7 @@ from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
 from ingest.keywords import STOPWORDS, normalise
+from qa_service.lab_values import lab_conditions
 from qa_service.quantities import NUMBER_WORDS
 from qa_service.quantities.drugs import dictionary_drug_names
 from qa_service.term_tables import GENERAL_TERMS, term_table
@@ -91,14 +92,17 @@ def query_words(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     # A hyphen left hanging ("ADT- or AI-related") joins the word to one further on: the word is "adt".
     words = [_without_possessive(w) for w in (w.strip(_EDGE_PUNCTUATION).rstrip("-–") for w in raw) if w]
     out: list[tuple[str, tuple[str, ...]]] = []
+    # A laboratory value outside its range reads as the condition it names ("calcium came back at 3.0").
+    conditions = lab_conditions(words)
     i = 0
     while i < len(words):
         phrase = " ".join(words[i : i + 2])
         if i + 1 < len(words) and phrase in table:
-            out.append((phrase, tuple(table[phrase])))
+            out.append((phrase, (*table[phrase], *conditions.get(i, ()), *conditions.get(i + 1, ()))))
             i += 2
             continue
-        expansions = tuple(table.get(words[i], ()))
+        # A word with a laboratory value is that analyte ("Ca 3.1" is no cancer): the table's expansions give way.
+        expansions = conditions[i] if i in conditions else tuple(table.get(words[i], ()))
         # A brand's generic of one word ("compazine" -> prochlorperazine); one of several words ("melflufen" ->
         # melphalan flufenamide) would let a passage on another drug (melphalan) cover it.
         generic = [g for g in generic_names(words[i])[-1:] if " " not in g and g not in expansions]
