@@ -26,6 +26,7 @@ from qa_service.passage_text import (
     normalised,
     opens_list,
     parenthesised_citers,
+    repeats,
     row_owner,
     rows_above,
     table_header,
@@ -459,6 +460,8 @@ class ExtractiveComposer:
             nonlocal words
             key = normalised(sentence.text)
             if key in seen or any(key in s or s in key for s in seen):
+                return
+            if any(repeats(sentence.text, c.text) for c in chosen):  # the same sentence in other words
                 return
             length = word_count(sentence.text)
             if chosen and words + length > limit:

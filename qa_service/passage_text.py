@@ -439,3 +439,35 @@ def word_count(text: str) -> int:
 def normalised(text: str) -> str:
     """A text as sentences are compared for repeats: lower case, letters, digits and "%" only."""
     return re.sub(r"[^a-z0-9%]+", " ", text.lower()).strip()
+
+
+REPEAT_MIN_WORDS = 8
+"""A sentence shorter than this is never read as a repeat: a list item ("Chronic primary pain.") says its own thing."""
+REPEAT_MIN_SHARE = 0.6
+"""A sentence repeating a longer one holds at least this share of its words ("... management of cancer-related
+pain." is no repeat of the sentence whose list it ends)."""
+_STEM = 5
+
+
+def _stems(text: str) -> list[str]:
+    return [w[:_STEM] for w in re.findall(r"[a-zµ]+|\d+(?:\.\d+)?", text.lower())]
+
+
+def _in_order(part: list[str], whole: list[str]) -> bool:
+    rest = iter(whole)
+    return all(word in rest for word in part)
+
+
+def repeats(text: str, earlier: str) -> bool:
+    """Whether a sentence says again what an earlier one says, in other words: the same numbers, and its word stems
+    in order among the earlier one's, or the earlier one's among its with one word more. "If patients already
+    receiving long-term opioids require additional opioids ..." repeats "... long-term opioid therapy require
+    additional opioids ..." (two passages of one document, one summarising the other); "The costs of physical therapy
+    interventions ..." does not repeat "The costs of pharmacological therapy interventions ...", nor "If
+    dexamethasone cannot be used, aprepitant should be continued." its converse."""
+    later, before = _stems(text), _stems(earlier)
+    if len(later) < REPEAT_MIN_WORDS or len(later) < REPEAT_MIN_SHARE * len(before):
+        return False
+    if sorted(w for w in later if w[0].isdigit()) != sorted(w for w in before if w[0].isdigit()):
+        return False
+    return _in_order(later, before) or (len(later) - len(before) <= 1 and _in_order(before, later))

@@ -13,7 +13,7 @@ from qa_service.asked import question_parts
 from qa_service.compose import ExtractiveComposer, words_for
 from qa_service.composed import Candidate
 from qa_service.grounding import citations_in
-from qa_service.passage_text import answer_worthy
+from qa_service.passage_text import answer_worthy, repeats
 from qa_service.render import render
 from qa_service.sentence_context import governing_recommendations, points_back
 from qa_service.settings import AnswerSettings
@@ -1681,3 +1681,71 @@ def test_a_question_in_several_parts_is_shown_more_but_weighed_at_the_usual_leng
     # The gate weighs exactly the answer the usual length gives, not the longer one shown.
     assert usual.weighed is None and wide.weighed == usual.sentences
     assert wide.gate_sentences() == usual.gate_sentences() == [s for s in usual.sentences if not s.unweighed]
+
+
+_OPIOIDS = (
+    "If patients already receiving long-term {} require additional opioids for superimposed severe acute pain, "
+    "opioids should be continued only for the duration of pain severe enough to require additional opioids."
+)
+
+
+@pytest.mark.parametrize(
+    ("later", "earlier", "repeated"),
+    [
+        (_OPIOIDS.format("opioids"), _OPIOIDS.format("opioid therapy"), True),  # one word more, one plural
+        (_OPIOIDS.format("opioid therapy"), _OPIOIDS.format("opioids"), True),
+        (
+            "At this cutoff, however, many women would not have a net benefit from risk-reducing medications.",
+            "At this cutoff, however, USPSTF states, many women would not have a net benefit from risk-reducing "
+            "medications.",
+            True,
+        ),
+        (  # another word in the same place: another statement
+            "The costs of physical therapy interventions are likely to vary across countries and settings.",
+            "The costs of pharmacological therapy interventions are likely to vary across countries and settings.",
+            False,
+        ),
+        (  # the same words in another order: the converse
+            "If aprepitant cannot be used, dexamethasone should be continued in the delayed phase.",
+            "If dexamethasone cannot be used, aprepitant should be continued in the delayed phase.",
+            False,
+        ),
+        (  # other numbers
+            "Raloxifene (60 mg per day orally for 5 years) should be discussed as an option to reduce the risk.",
+            "Tamoxifen (20 mg per day orally for 5 years) should be discussed as an option to reduce the risk.",
+            False,
+        ),
+        ("Management of cancer-related pain.", "This does not imply that management of cancer-related pain.", False),
+        (  # a short statement of a longer one's start: the longer says more, the shorter is no repeat of it
+            "Tamoxifen is not recommended in combination with hormone therapy.",
+            "Tamoxifen is not recommended for use in combination with hormone therapy or hormonal contraception or in "
+            "women who are pregnant, may become pregnant, or are breastfeeding.",
+            False,
+        ),
+    ],
+)
+def test_a_sentence_repeating_one_in_other_words_is_told_apart(later: str, earlier: str, repeated: bool) -> None:
+    assert repeats(later, earlier) is repeated
+
+
+def test_the_answer_quotes_a_sentence_once_when_two_passages_say_it_in_other_words(tmp_path) -> None:
+    """CDC 2022 states its recommendation in the summary and again in the chapter, one word apart: answers quoted it
+    twice ("... long-term opioid therapy require ..." and "... long-term opioids require ...")."""
+    from qa_service.schemas import AskRequest
+    from tests.qa_service.mini_corpus import pipeline_over
+    from tests.qa_service.test_pipeline import answering
+
+    files = {
+        "summary.md": "# Summary\n\n## Acute pain\n\n" + _OPIOIDS.format("opioid therapy") + "\n",
+        "chapter.md": "# Recommendation 6\n\n## Acute pain on long-term opioids\n\n"
+        + _OPIOIDS.format("opioids")
+        + " Taper to the baseline dosage when additional opioids were used around the clock for more than a few "
+        "days.\n",
+    }
+    answer = (
+        answering(pipeline_over(tmp_path, files))
+        .ask(AskRequest(question="pt on long-term opioids needs additional opioids after major surgery - how long?"))
+        .answer
+    )
+
+    assert answer.count("require additional opioids for superimposed severe acute pain") == 1
