@@ -60,6 +60,11 @@ def _bound(text: str) -> float | None:
     return None if text == "-" else float(text)
 
 
+def _words(cell: str) -> tuple[str, ...]:
+    """A cell's comma-separated words ("-" for none)."""
+    return tuple(w.strip() for w in cell.split(",") if w.strip() not in ("", "-"))
+
+
 @lru_cache(maxsize=1)
 def lab_ranges() -> tuple[LabRange, ...]:
     """The packaged table (`data/lab_ranges.tsv`): names, unit, low, high, plausible values, below, above."""
@@ -77,13 +82,14 @@ def lab_ranges() -> tuple[LabRange, ...]:
                 _bound(low),
                 _bound(high),
                 (float(lo), float(hi)),
-                tuple(t.strip() for t in below.split(",") if t.strip() and t.strip() != "-"),
-                tuple(t.strip() for t in above.split(",") if t.strip() and t.strip() != "-"),
+                _words(below),
+                _words(above),
             )
         )
     return tuple(rows)
 
 
+@lru_cache(maxsize=1)
 def _analyte_names() -> frozenset[str]:
     return frozenset(n for r in lab_ranges() for n in r.names)
 
@@ -135,10 +141,7 @@ def lab_conditions(words: list[str]) -> dict[int, tuple[str, ...]]:
 
 def _unit(suffix: str, after: list[str]) -> str | None:
     """The unit written on the number ("3.1mmol") or in the words after it ("mg", "dl"), when it is one we read."""
-    if suffix:
-        return _UNITS.get((suffix, after[0] if after else "")) or _UNITS.get((suffix, ""))
-    if after:
-        return _UNITS.get((after[0], after[1] if len(after) > 1 else "")) or (
-            _UNITS.get((after[0], "")) if after[0] == "mmol" else None
-        )
-    return None
+    words = [suffix, *after] if suffix else after
+    if not words:
+        return None
+    return _UNITS.get((words[0], words[1] if len(words) > 1 else "")) or _UNITS.get((words[0], ""))

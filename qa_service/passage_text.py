@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 from ingest import Chunk
 from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header_row
@@ -449,11 +450,13 @@ pain." is no repeat of the sentence whose list it ends)."""
 _STEM = 5
 
 
-def _stems(text: str) -> list[str]:
-    return [w[:_STEM] for w in re.findall(r"[a-zµ]+|\d+(?:\.\d+)?", text.lower())]
+@lru_cache(maxsize=4096)
+def _stems(text: str) -> tuple[str, ...]:
+    """A sentence's words and numbers, each word cut to its first `_STEM` letters (read once per sentence)."""
+    return tuple(w[:_STEM] for w in re.findall(r"[a-zµ]+|\d+(?:\.\d+)?", text.lower()))
 
 
-def _in_order(part: list[str], whole: list[str]) -> bool:
+def _in_order(part: tuple[str, ...], whole: tuple[str, ...]) -> bool:
     rest = iter(whole)
     return all(word in rest for word in part)
 

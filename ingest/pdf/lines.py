@@ -170,10 +170,9 @@ def segment_of(spans: list[Span]) -> Segment:
             opening = re.match(r"\d+", text.strip())
             if prev is not None and after_number and s.baseline < baseline:
                 parts.append("^" + text.strip())
-            elif prev is not None and opening and _last_word(parts) in _NO_MARK_AFTER:
-                parts.append(" " + opening.group())  # the text's number; the rest are its reference numbers
-                dropped_at = s.x1
             else:
+                if prev is not None and opening and _last_word(parts) in _NO_MARK_AFTER:
+                    parts.append(" " + opening.group())  # the text's number; the rest are its reference numbers
                 dropped_at = s.x1
             continue  # a citation or footnote mark: not part of the sentence
         if prev is not None:
