@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from qa_service.vocabulary import Speller, generic_names
+from qa_service.vocabulary import Speller, generic_names, query_words
 
 PASSAGES = [
     "Denosumab 120 mg every 4 weeks or zoledronic acid 4 mg every 3 to 4 weeks.",
@@ -271,3 +271,44 @@ def test_the_general_table_reads_shorthand_and_brands_as_the_index_words_and_onl
     # A section of brand names gives the lexicon its generic names; shorthand and lay terms give none.
     assert "rolapitant" in drug_lexicon()
     assert "reaction" not in drug_lexicon() and "pack year" not in drug_lexicon()
+
+
+@pytest.mark.parametrize(
+    ("question", "word", "expected"),
+    [
+        ("when should screening stop?", "stop", "discontinue"),
+        ("he wants to come off oxycodone", "come off", "taper"),
+        ("how fast can we wean him?", "wean", "taper"),
+        ("cancer that's spread to his spine", "spread", "metastases"),
+    ],
+)
+def test_lay_words_for_stopping_weaning_and_spread_read_as_the_guidelines_words(
+    question: str, word: str, expected: str
+) -> None:
+    assert expected in dict(query_words(question))[word]
+
+
+def test_a_part_asking_when_to_stop_is_answered_by_the_sentence_saying_discontinued(tmp_path) -> None:
+    """ "uspstf LDCT criteria: age range, pack-years, and when to stop screening?" left out USPSTF's "Screening should
+    be discontinued once a person has not smoked for 15 years ...": the part shared no word with it."""
+    from qa_service.schemas import AskRequest
+    from qa_service.settings import AnswerSettings
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "uspstf.md": "# Lung cancer screening\n\n## Recommendation\n\nThe USPSTF recommends annual screening for "
+        "lung cancer with LDCT in adults aged 55 to 80 years who have a 30 pack-year smoking history and currently "
+        "smoke or have quit within the past 15 years. Screening should be discontinued once a person has not smoked "
+        "for 15 years or develops a health problem that substantially limits life expectancy.\n\n## Evidence\n\n"
+        "The NLST enrolled adults aged 55 to 74 years who had at least a 30 pack-year smoking history. Annual "
+        "screening with LDCT reduced lung cancer deaths by 20% against chest radiography in the NLST.\n",
+    }
+    short = AnswerSettings(abstain_threshold=0.0, max_words=40)  # room for one sentence and a part's answer
+    answer = (
+        pipeline_over(tmp_path, files)
+        .with_settings(answer=short)
+        .ask(AskRequest(question="uspstf LDCT criteria: age range, pack-years, and when to stop screening?"))
+        .answer
+    )
+
+    assert "Screening should be discontinued once a person has not smoked for 15 years" in answer
