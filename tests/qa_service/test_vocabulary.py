@@ -280,11 +280,15 @@ def test_the_general_table_reads_shorthand_and_brands_as_the_index_words_and_onl
         ("he wants to come off oxycodone", "come off", "taper"),
         ("how fast can we wean him?", "wean", "taper"),
         ("cancer that's spread to his spine", "spread", "metastases"),
+        ("my brother's upper arm bone snapped", "snapped", "fracture"),
+        ("he broke his hip last week", "broke", "fracture"),
+        ("the zometa drip every 4 weeks", "drip", "infusion"),
+        ("his kidneys are not working well", "kidneys", "renal"),
+        ("a sore spot over the sternum", "sore", "pain"),
+        ("a hard lump on her rib", "lump", "mass"),
     ],
 )
-def test_lay_words_for_stopping_weaning_and_spread_read_as_the_guidelines_words(
-    question: str, word: str, expected: str
-) -> None:
+def test_everyday_words_read_as_the_guidelines_words(question: str, word: str, expected: str) -> None:
     assert expected in dict(query_words(question))[word]
 
 
