@@ -286,6 +286,9 @@ def test_the_general_table_reads_shorthand_and_brands_as_the_index_words_and_onl
         ("his kidneys are not working well", "kidneys", "renal"),
         ("a sore spot over the sternum", "sore", "pain"),
         ("a hard lump on her rib", "lump", "mass"),
+        ("she's been feeling sick since the chemo", "feeling sick", "nausea"),
+        ("he's all bunged up on the morphine", "bunged up", "constipation"),
+        ("his legs feel weak and numb", "numb", "sensory change"),
     ],
 )
 def test_everyday_words_read_as_the_guidelines_words(question: str, word: str, expected: str) -> None:
