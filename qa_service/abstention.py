@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ingest.index import SearchIndex
-from qa_service.asked import asked_kinds, stated_kinds
+from qa_service.asked import asked_kinds
 from qa_service.dose_checks import (
     ASKS_QUANTITY,
     NOT_ASKED,
@@ -76,6 +76,7 @@ from qa_service.dose_checks import (
     dosing_sources,
     drugs_asked,
     drugs_unnamed,
+    maximum_unstated,
     question_drugs,
     says_a_time_in_words,
     sentence_dosed_drugs,
@@ -167,8 +168,8 @@ class Evidence:
     """The question is about pregnancy or breastfeeding and no passage the answer quotes speaks of either
     (`pregnancy_unspoken`): the answer stands with caution."""
     maximum_unstated: bool = False
-    """The question asks a maximum or limit ("max daily dose?") and no sentence of the answer states one
-    (`asked_kinds`, `stated_kinds`), of the drug asked where it asks about one: the answer stands with caution."""
+    """The question asks a maximum or limit ("max daily dose?") and no sentence of the answer states one, of the
+    drug asked where it asks about one (`maximum_unstated`): the answer stands with caution."""
     dose_unquoted: str = ""
     """A dose the question states of a drug it asks about ("tamoxifen 5 mg") that no sentence of the answer
     states (`stated_dose_unquoted`): the answer stands with caution."""
@@ -413,11 +414,7 @@ class EvidenceGate:
         if composed.sentences:
             evidence.renal_outside = renal_value_outside(question, answer_text)
             evidence.dose_unquoted = stated_dose_unquoted(question, answer_text)
-            asked = NOT_ASKED.sub(" ", question)
-            # A maximum of the drug asked: another drug's ("granisetron ... maximum: 1 mg/dose") is none.
-            evidence.maximum_unstated = "maximum" in asked_kinds(asked) and not any(
-                "maximum" in stated_kinds(s.text) and not drugs_unnamed(question, s.text) for s in composed.sentences
-            )
+            evidence.maximum_unstated = maximum_unstated(question, (s.text for s in composed.sentences))
         return evidence
 
     @cached_property

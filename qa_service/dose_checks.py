@@ -185,6 +185,15 @@ def stated_dose_unquoted(question: str, answer: str) -> str:
     return missing[0] if missing else ""
 
 
+def maximum_unstated(question: str, sentences: Iterable[str]) -> bool:
+    """Whether the question asks a maximum or limit ("max daily dose of metoclopramide?", `asked_kinds`) and no
+    sentence of the answer states one (`stated_kinds`) of the drug asked where it asks about one: another drug's
+    maximum ("granisetron ... to a maximum of 1 mg a dose") is none."""
+    return "maximum" in asked_kinds(NOT_ASKED.sub(" ", question)) and not any(
+        "maximum" in stated_kinds(text) and not drugs_unnamed(question, text) for text in sentences
+    )
+
+
 def drugs_unnamed(question: str, answer: str) -> frozenset[str]:
     """The drugs a question asks about (`drugs_asked`) when the text (an answer, a passage) names none of them, nor a
     class of one (`drug_classes`); empty otherwise. A drug is named by its name's main word (its longest: "zoledronic
