@@ -41,6 +41,7 @@ GOLD_FILES = {
     "realdocs_dev10.jsonl": (re.compile(r"^rdv10-\d{3}$"), 60, 15),
     "realdocs_dev11.jsonl": (re.compile(r"^rdv11-\d{3}$"), 60, 20),
     "realdocs_dev12.jsonl": (re.compile(r"^rdv12-\d{3}$"), 60, 20),
+    "realdocs_dev13.jsonl": (re.compile(r"^rdv13-\d{3}$"), 60, 20),
     "realdocs_heldout7.jsonl": (re.compile(r"^rh7-\d{3}$"), 60, 15),
     "realdocs_heldout8.jsonl": (re.compile(r"^rh8-\d{3}$"), 60, 15),
     "realdocs_heldout9.jsonl": (re.compile(r"^rh9-\d{3}$"), 60, 15),
@@ -74,6 +75,7 @@ GOLD_FILES = {
     "realdocs_heldout37.jsonl": (re.compile(r"^rh37-\d{3}$"), 60, 15),
     "realdocs_heldout38.jsonl": (re.compile(r"^rh38-\d{3}$"), 60, 15),
     "realdocs_heldout39.jsonl": (re.compile(r"^rh39-\d{3}$"), 60, 15),
+    "realdocs_heldout40.jsonl": (re.compile(r"^rh40-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
