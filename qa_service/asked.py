@@ -86,6 +86,14 @@ ASKED_KINDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     ),
     (re.compile(r"\bwhy\b", re.IGNORECASE), frozenset({"reason"})),
     (
+        # what a term means: "how does it define 'adolescents'?", "what counts as an SRE?", "meant by 'conditional'?"
+        re.compile(
+            r"\bdefin(?:e|es|ed|ing|ition|itions)\b|\bcounts? as\b|\bmeant by\b|\bwhat (?:does|do) .{1,60}? mean\b",
+            re.IGNORECASE,
+        ),
+        frozenset({"definition"}),
+    ),
+    (
         # "who should assess ...?", not the WHO: the organisation is written in capitals.
         re.compile(r"\b[Ww]ho\s+(?:should|decides|assesses|needs to|must|is responsible|can|manages|leads)\b"),
         frozenset({"role"}),
@@ -141,7 +149,15 @@ _STATES_MAXIMUM = re.compile(
 )
 
 
+# A sentence defining a term: a glossary entry ("Adolescents: Young people between the ages of 10 and 19 years."; a
+# term of at most five words before the colon, not a table row of "label: value" pairs) or a definition in words.
+_GLOSSARY_TERM = r"([A-Z][\w'’()/-]*(?: [\w'’()/-]+){0,4}): [A-Z][^:;]*$"
+_GLOSSARY_ENTRY = re.compile(_GLOSSARY_TERM)
+_DEFINES = re.compile(rf"^{_GLOSSARY_TERM}|\b(?:defined as|refers? to|is the term for)\b")
+
+
 _NAMED_KINDS: tuple[tuple[str, Callable[[str], object]], ...] = (
+    ("definition", _DEFINES.search),
     ("strength", _STATES_STRENGTH.search),
     ("maximum", _STATES_MAXIMUM.search),
     ("test", _NAMES_A_TEST.search),
@@ -225,6 +241,18 @@ def stated_kinds(text: str) -> frozenset[str]:
     if not _MAY_STATE_A_QUANTITY.search(text):
         return frozenset(named)
     return frozenset(named) | frozenset(q.kind for q in parse_quantities(text))
+
+
+def kinds_stated_for(text: str, asked_words: frozenset[str]) -> frozenset[str]:
+    """`stated_kinds`, less "definition" where the sentence is a glossary entry of a term the question does not name
+    (a keyword of the term missing from `asked_words`): "Biopsychosocial model of pain: ..." does not define the
+    "chronic pain" asked about."""
+    kinds = stated_kinds(text)
+    if "definition" in kinds:
+        entry = _GLOSSARY_ENTRY.match(text)
+        if entry and not set(keyword_tokens(entry.group(1))) <= asked_words:
+            return kinds - {"definition"}
+    return kinds
 
 
 QUESTION_BREAK = re.compile(r"[?!;:,]+|\.(?=\s|$)|\s[-–—]+\s|\n")

@@ -16,7 +16,14 @@ import numpy as np
 from ingest import Chunk, keyword_tokens
 from ingest.chunking import TABLE_SEPARATOR, cells
 from ingest.index import SearchIndex
-from qa_service.asked import ASKED_KINDS, QuestionPart, asked_kinds, asks_a_dose, question_parts, stated_kinds
+from qa_service.asked import (
+    ASKED_KINDS,
+    QuestionPart,
+    asked_kinds,
+    asks_a_dose,
+    kinds_stated_for,
+    question_parts,
+)
 from qa_service.composed import AnswerSentence, Candidate, Composed
 from qa_service.passage_text import (
     answer_worthy,
@@ -92,8 +99,9 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
     lifted = False
     # "how often and for how long?" asks two things: a sentence stating an interval and a time answers both.
     groups = [found for pattern, found in ASKED_KINDS if pattern.search(question) and found & kinds]
+    asked_words = frozenset(keyword_tokens(expand_query(question)))
     for sentence in top:
-        stated = stated_kinds(sentence.text) & kinds
+        stated = kinds_stated_for(sentence.text, asked_words) & kinds
         if sentence.score >= reachable and stated:
             sentence.score += KIND_BONUS * max(1, sum(1 for group in groups if stated & group))
             lifted = True
@@ -240,7 +248,9 @@ def sentences_for_left_out_parts(
                 keyword_tokens(f"{sentence.text} {headings} {sentence.table_header or ''}")
             )
         share = len(part.keywords & keywords[id(sentence)]) / len(part.keywords)
-        return share + (PART_KIND_BONUS if part.kinds and stated_kinds(sentence.text) & part.kinds else 0.0)
+        return share + (
+            PART_KIND_BONUS if part.kinds and kinds_stated_for(sentence.text, part.keywords) & part.kinds else 0.0
+        )
 
     extra: list[AnswerSentence] = []
     for part in parts:

@@ -1146,6 +1146,38 @@ def test_a_sentence_stating_each_kind_a_question_asks_is_lifted_above_one_statin
     assert [s.source for s in once] == [0, 1]  # one ask: the same lift for both
 
 
+def test_a_question_asking_what_a_term_means_asks_for_a_definition():
+    from qa_service.asked import asked_kinds, stated_kinds
+
+    assert "definition" in asked_kinds("WHO kids chronic pain guideline: how does it define 'adolescents'?")
+    assert "definition" in asked_kinds("what counts as an SRE in the zol trials?")
+    assert "definition" in asked_kinds("what does 'conditional' mean for my practice?")
+    assert "definition" in asked_kinds("definition of breakthrough N&V after chemo")
+    assert "definition" not in asked_kinds("zoledronic acid dose?")
+    # A glossary entry and a definition in words state one; a table row of "label: value" pairs does not.
+    assert "definition" in stated_kinds("Adolescents: Young people between the ages of 10 and 19 years.")
+    assert "definition" in stated_kinds("Chronic pain is defined as pain lasting longer than 3 months.")
+    assert "definition" not in stated_kinds("Opioid: Hydromorphone; Conversion factor: 5.0.")
+    assert "definition" not in stated_kinds("The review found twelve trials: none in children.")
+
+
+def test_a_glossary_entry_is_lifted_for_a_question_asking_what_its_term_means_and_no_other():
+    from qa_service.compose import _favour_the_kind_asked
+    from qa_service.composed import AnswerSentence
+
+    def lifted(question: str) -> list[int]:
+        scope = AnswerSentence(text="These guidelines cover children 0 to 19 years of age.", source=0, score=0.80)
+        entry = AnswerSentence(
+            text="Adolescents: Young people between the ages of 10 and 19 years.", source=1, score=0.74
+        )
+        other = AnswerSentence(text="Biopsychosocial model of pain: A model of pain as a whole.", source=2, score=0.76)
+        return [s.source for s in _favour_the_kind_asked(question, [scope, other, entry], 0.3)]
+
+    assert lifted("WHO chronic pain in kids: how does it define adolescents?") == [1, 0, 2]
+    assert lifted("WHO chronic pain in kids: what ages does it cover?") == [0, 2, 1]  # no definition asked
+    assert lifted("WHO chronic pain in kids: how does it define chronic pain?") == [0, 2, 1]  # neither term asked
+
+
 def _one_passage(tmp_path, name, markdown, holding):
     """An index of one Markdown document, its embedder, and the passage holding `holding` as the only candidate."""
     index, embedder = _index_of(tmp_path, name, markdown)
