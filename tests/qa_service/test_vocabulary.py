@@ -273,6 +273,17 @@ def test_the_general_table_reads_shorthand_and_brands_as_the_index_words_and_onl
     assert "reaction" not in drug_lexicon() and "pack year" not in drug_lexicon()
 
 
+def test_everyday_and_clinical_words_the_index_never_uses_read_as_its_own():
+    """Session 42: "how many extra clots?" over documents saying "thromboembolic events", "on haemodialysis" over a
+    corpus saying "on dialysis"."""
+    speller = Speller(Counter({"thrombosis": 3, "dialysis": 2, "jaw": 5, "blood": 4, "tests": 2, "radiograph": 2}))
+    assert speller.correct("how many extra clots with tamoxifen?") == "how many extra thrombosis with tamoxifen?"
+    assert speller.correct("on haemodialysis 3x/wk") == "on dialysis 3x/wk"
+    assert speller.correct("exposed bone in the mandible") == "exposed bone in the jaw"
+    # Where the index uses the word itself, it is left alone.
+    assert Speller(Counter({"clots": 2, "thrombosis": 3})).correct("clots on tamoxifen") == "clots on tamoxifen"
+
+
 @pytest.mark.parametrize(
     ("question", "word", "expected"),
     [
