@@ -300,6 +300,10 @@ def test_everyday_and_clinical_words_the_index_never_uses_read_as_its_own():
         ("she's been feeling sick since the chemo", "feeling sick", "nausea"),
         ("he's all bunged up on the morphine", "bunged up", "constipation"),
         ("his legs feel weak and numb", "numb", "sensory change"),
+        ("a cancer deposit in the thigh bone", "deposit", "metastasis"),
+        ("a handful of rib and spine deposits", "deposits", "metastases"),
+        ("can the bone-strengthening injection replace his painkillers?", "bone-strengthening", "bone-modifying agent"),
+        ("the isotope scan came back clean", "isotope scan", "bone scan"),
     ],
 )
 def test_everyday_words_read_as_the_guidelines_words(question: str, word: str, expected: str) -> None:
