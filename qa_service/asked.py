@@ -153,7 +153,8 @@ _STATES_MAXIMUM = re.compile(
 # term of at most five words before the colon, not a table row of "label: value" pairs) or a definition in words.
 _GLOSSARY_TERM = r"([A-Z][\w'’()/-]*(?: [\w'’()/-]+){0,4}): [A-Z][^:;]*$"
 _GLOSSARY_ENTRY = re.compile(_GLOSSARY_TERM)
-_DEFINES = re.compile(rf"^{_GLOSSARY_TERM}|\b(?:defined as|refers? to|is the term for)\b")
+# "refers to", not "refer to": "clinicians should refer to Recommendation 2" directs, it does not define.
+_DEFINES = re.compile(rf"^{_GLOSSARY_TERM}|\b(?:defined as|refers to|is the term for)\b")
 
 
 _NAMED_KINDS: tuple[tuple[str, Callable[[str], object]], ...] = (
@@ -233,8 +234,8 @@ def stated_kinds(text: str) -> frozenset[str]:
     """The kinds of quantity a sentence states, "strength" where it grades a recommendation or its evidence,
     "drug", "test" and "role" where it names a drug, a test or imaging, a clinician or service, "harm" where it
     speaks of adverse effects or risks, "reason" where it gives one ("because", "due to"), "maximum" where it states
-    a maximum or limit ("maximum dose: 10 mg/d", "no more than") (cached: the same passages answer many
-    questions)."""
+    a maximum or limit ("maximum dose: 10 mg/d", "no more than"), "definition" where it defines a term (a glossary
+    entry, "defined as") (cached: the same passages answer many questions)."""
     named = {kind for kind, says in _NAMED_KINDS if says(text)}
     if drug_mentions(text):
         named.add("drug")

@@ -1159,6 +1159,7 @@ def test_a_question_asking_what_a_term_means_asks_for_a_definition():
     assert "definition" in stated_kinds("Chronic pain is defined as pain lasting longer than 3 months.")
     assert "definition" not in stated_kinds("Opioid: Hydromorphone; Conversion factor: 5.0.")
     assert "definition" not in stated_kinds("The review found twelve trials: none in children.")
+    assert "definition" not in stated_kinds("Clinicians should refer to Recommendation 2 for initiation.")
 
 
 def test_a_glossary_entry_is_lifted_for_a_question_asking_what_its_term_means_and_no_other():
