@@ -304,6 +304,8 @@ def test_everyday_and_clinical_words_the_index_never_uses_read_as_its_own():
         ("a handful of rib and spine deposits", "deposits", "metastases"),
         ("can the bone-strengthening injection replace his painkillers?", "bone-strengthening", "bone-modifying agent"),
         ("the isotope scan came back clean", "isotope scan", "bone scan"),
+        ("painful lytic lesion mid-shaft of the humerus", "mid-shaft", "diaphyseal"),
+        ("plain films of the femur were normal", "plain films", "x-ray"),
     ],
 )
 def test_everyday_words_read_as_the_guidelines_words(question: str, word: str, expected: str) -> None:
