@@ -13,14 +13,12 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cached_property
 from itertools import pairwise
 
-from ingest import keyword_tokens
 from ingest.index import SearchIndex
-from qa_service.compose import names_a_row
+from qa_service.compose import names_a_row, question_keywords
 from qa_service.composed import Candidate
 from qa_service.passage_text import opens_its_passage_in_a_list
 from qa_service.retrieval import Hit
 from qa_service.sentence_context import governing_recommendations, points_back
-from qa_service.vocabulary import expand_query
 
 _TABLE_ROW = re.compile(r"^[ \t]*\|", re.MULTILINE)
 MAX_TABLE_PARTS = 4
@@ -67,7 +65,7 @@ class CandidateReader:
         first `TABLE_PARTS_RANK`: rows nobody asked for are noise in an answer.
         """
         parts = self._table_parts
-        q_tokens = set(keyword_tokens(expand_query(question)))
+        q_tokens = question_keywords(question)
 
         def named_parts(candidate: Candidate) -> list[int]:
             if candidate.rank >= TABLE_PARTS_RANK:

@@ -7,6 +7,7 @@ the question asks for and what a sentence states.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import replace
 from functools import cached_property, lru_cache
 from typing import Any
@@ -99,7 +100,7 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
     lifted = False
     # "how often and for how long?" asks two things: a sentence stating an interval and a time answers both.
     groups = [found for pattern, found in ASKED_KINDS if pattern.search(question) and found & kinds]
-    asked_words = frozenset(keyword_tokens(expand_query(question)))
+    asked_words = question_keywords(question)
     for sentence in top:
         stated = kinds_stated_for(sentence.text, asked_words) & kinds
         if sentence.score >= reachable and stated:
@@ -112,10 +113,17 @@ def _favour_the_kind_asked(question: str, scored: list[AnswerSentence], min_scor
 
 
 @lru_cache(maxsize=4096)
+def question_keywords(question: str) -> frozenset[str]:
+    """The question's keyword tokens with its shorthand expanded (`expand_query`): read once per question by the
+    composer's scoring, its lifts, its table-row filter and the attaching of table rows (`candidates`)."""
+    return frozenset(keyword_tokens(expand_query(question)))
+
+
+@lru_cache(maxsize=4096)
 def class_credit(question: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
     """(a class's keywords, the drug's keywords) for each drug the question names (`drug_classes`), in its own words
     ("zoledronic acid") or through an abbreviation ("zometa", "zol")."""
-    q_tokens = set(keyword_tokens(expand_query(question)))
+    q_tokens = question_keywords(question)
     table = drug_classes()
     return tuple(
         (frozenset(keyword_tokens(cls)), drug)
@@ -153,7 +161,7 @@ def class_share_of(classes: tuple[tuple[frozenset[str], frozenset[str]], ...], o
     return named
 
 
-def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[AnswerSentence]:
+def _named_rows_only(scored: list[AnswerSentence], q_tokens: AbstractSet[str]) -> list[AnswerSentence]:
     """A lookup ("conversion factor for methadone") is answered by the rows it names, not the whole table.
 
     When the question names rows of a table by their first cell, the other rows of that passage's
@@ -165,7 +173,7 @@ def _named_rows_only(scored: list[AnswerSentence], q_tokens: set[str]) -> list[A
     return [s for s in scored if not (s.table_header and s.source in named and not _names_the_row(q_tokens, s.text))]
 
 
-def _names_the_row(q_tokens: set[str], row: str) -> bool:
+def _names_the_row(q_tokens: AbstractSet[str], row: str) -> bool:
     """Whether the question names a table row by its first cell ("methadone" for "| Methadone | 4.7 |"), or by the
     drug that cell starts with ("fentanyl patch" for "| Fentanyl transdermal (in mcg/hr) | 2.4 |")."""
     label = keyword_tokens(cells(row)[0]) if row.strip() else []
@@ -174,7 +182,7 @@ def _names_the_row(q_tokens: set[str], row: str) -> bool:
     return set(label) <= q_tokens or (label[0] in q_tokens and label[0] in _drugs_by_first_word())
 
 
-def names_a_row(q_tokens: set[str], chunk: Chunk) -> bool:
+def names_a_row(q_tokens: AbstractSet[str], chunk: Chunk) -> bool:
     """Whether the question names one of the passage's table rows by its first cell (a header row does not count)."""
     lines = chunk.text.splitlines()
     for i, line in enumerate(lines):
@@ -186,7 +194,7 @@ def names_a_row(q_tokens: set[str], chunk: Chunk) -> bool:
     return False
 
 
-def _names_a_heading(q_tokens: set[str], chunk: Chunk) -> bool:
+def _names_a_heading(q_tokens: AbstractSet[str], chunk: Chunk) -> bool:
     """Whether the question names one of the passage's own headings in full ("cancer treatment-induced bone loss")."""
     for heading in chunk.local_headings():
         tokens = set(keyword_tokens(heading))
@@ -338,7 +346,7 @@ class ExtractiveComposer:
         self, question: str, query_vector: np.ndarray, candidates: list[Candidate], *, max_passages: int | None = None
     ) -> list[AnswerSentence]:
         """Every sentence of the top passages (`max_passages`, default the composer's) with its score, best first."""
-        q_tokens = set(keyword_tokens(expand_query(question)))
+        q_tokens = question_keywords(question)
         # "FDA-approved" is said by a sentence writing "Food and Drug Administration": the index's own definitions.
         spelled = {t: self._long_forms[t] for t in q_tokens if t in self._long_forms}
         classes = class_credit(question)
@@ -441,7 +449,7 @@ class ExtractiveComposer:
         scored = self.score_sentences(question, query_vector, candidates)
         if not scored:
             return Composed(sentences=[], composer=self.name)
-        scored = _named_rows_only(scored, set(keyword_tokens(expand_query(question))))
+        scored = _named_rows_only(scored, question_keywords(question))
         # The evidence gate weighs the best sentence's own score, fitted without the cross-encoder's share or the
         # credit for naming a drug's class.
         sentence_score = max(s.score - s.class_share for s in scored)
