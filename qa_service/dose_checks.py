@@ -660,13 +660,20 @@ def asks_for_a_dose(asked: str) -> bool:
     """Whether the question (without its `NOT_ASKED` phrases) asks for a dose: one of its parts (`QUESTION_BREAK`)
     names a dose or its unit, or asks "how much" of a drug the question names, and does not ask for a time ("how
     long after the last dose ...?" asks for a time, counted from the dose). "What lofexidine dose? And for how many
-    days?" asks for a dose and a time."""
+    days?" asks for a dose and a time; so does "what clonidine dose (mg and how often)?", whose part asking a time
+    holds a clause of its own asking the dose (`_CLAUSE_BREAK`)."""
     for part in QUESTION_BREAK.split(asked):
-        if _ASKS_TIME.search(part):
-            continue
-        if asks_a_dose(part) or (_HOW_MUCH.search(part) and question_drugs(asked)):
-            return True
+        # A part asking a time may also ask a dose in a clause of its own: "what dose and how often?".
+        for clause in _CLAUSE_BREAK.split(part) if _ASKS_TIME.search(part) else (part,):
+            if _ASKS_TIME.search(clause):
+                continue
+            if asks_a_dose(clause) or (_HOW_MUCH.search(clause) and question_drugs(asked)):
+                return True
     return False
+
+
+_CLAUSE_BREAK = re.compile(r"\s+and\s+|\s*&\s*|\s*[()]\s*", re.IGNORECASE)
+"""Where a part of a question asking a time may hold a clause asking a dose."""
 
 
 # A clause that asks something: "any IV warning", "will an immunoassay pick up fentanyl", "how fast should it go".

@@ -705,6 +705,29 @@ def test_a_question_asking_a_dose_and_a_time_in_two_parts_still_asks_a_dose():
     assert not judge(question=time_only, answer_text="Wait at least 24 hours. [1]", **STRONG).penalised
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "during a taper, what clonidine dose (mg and how often) for sweating?",
+        "clonidine for withdrawal sweats: what dose and how often?",
+        "how many days of clonidine and what dose?",
+    ],
+)
+def test_a_dose_asked_beside_a_time_in_the_same_part_is_still_asked(question):
+    # The drug named without a dose, and a time of another drug's dose: no answer to either ask.
+    other_drugs = (
+        "Alpha-2 agonists such as clonidine help with sweating. [1] Tablets of hydrocodone 5 mg taken four times a "
+        "day contain 20 mg of hydrocodone daily. [1]"
+    )
+    asked_drug = "Clonidine 0.1 mg two or three times daily for 5 to 7 days. [1]"
+
+    assert judge(question=question, answer_text=other_drugs, **STRONG).penalised  # another drug's dose
+    assert not judge(question=question, answer_text=asked_drug, **STRONG).penalised
+    # A time counted from a dose asks no dose, in one clause or beside another.
+    for timed in ("how long after the last dose of methadone should I wait?", "how long after the dose and why?"):
+        assert not judge(question=timed, answer_text="Wait at least 24 hours. [1]", **STRONG).penalised
+
+
 def test_how_much_before_a_verb_or_a_comparison_asks_for_an_effect_not_a_dose():
     question = "62F on xanax 0.5mg bid now needs oxycodone. how much does the benzo combo raise OD death risk?"
     risk = judge(
