@@ -35,8 +35,9 @@ SPECIAL_TOKENS = 2  # [CLS] and [SEP]: the model's limit includes them.
 # than keeping chunks cut by the old rules for documents that did not change.
 # ch13: a second header row under a table's delimiter row belongs to its header; ch14: Markdown front matter
 # written for other tools gives the issuing body and year (unchanged files are read again); ch15: a sentence ends after
-# a bracketed tag of a few words following its full stop ("...[Level of evidence C3] Because ...")
-CHUNKER_VERSION = "ch15"
+# a bracketed tag of a few words following its full stop ("...[Level of evidence C3] Because ..."); ch16: a table's
+# caption goes into the passage its table starts in and heads the passages the table runs on into
+CHUNKER_VERSION = "ch16"
 
 
 def _source_url(doc: Document, guideline: str | None) -> str | None:
@@ -128,6 +129,7 @@ class _Unit:
     kind: str  # sentence | item | row | meta
     sentences: tuple[tuple[int, int], ...]  # absolute spans
     table_header: tuple[int, int] | None = None
+    keep_with_next: bool = False  # a table's caption: it opens the passage its table starts in
 
 
 _LIST_ITEM = re.compile(r"^[ \t]{0,3}(?:[-*+]|\d{1,3}[.)])[ \t]+")
@@ -257,7 +259,61 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
         para.append((a, b))
         i += 1
     flush_para()
-    return units, meta
+    return _captions_kept_with_tables(text, units), meta
+
+
+# A table's caption: "Table 6. Antiemetic Dosing for Radiation Therapy", "TABLE 2:", "Exhibit 3 -".
+_CAPTION = re.compile(r"(?:table|exhibit)\s*(?:[a-z]?\d+(?:[.-]\d+)*[a-z]?)?\s*[.:—–-]", re.IGNORECASE)
+MAX_CAPTION_WORDS = 40
+"""Words a caption paragraph may have; a longer one is a paragraph about the table, not its title."""
+
+
+def _captions_kept_with_tables(text: str, units: list[_Unit]) -> list[_Unit]:
+    """Units where the paragraph right above a table that names it ("Table 6. Antiemetic Dosing for Radiation
+    Therapy") is its caption: the caption opens the passage the table starts in (`keep_with_next`), and is
+    repeated with the header row above the rows of a passage the table runs on into.
+
+    Packed on its own, a caption can end one passage while its table starts the next: the table's rows then
+    lose the words that say what they are ("antiemetic dosing", "radiation therapy") and the question asking
+    them does not find them.
+    """
+    out = list(units)
+    i = 0
+    while i < len(out):
+        unit = out[i]
+        if unit.kind != "row" or i == 0 or out[i - 1].kind == "row":
+            i += 1
+            continue
+        # The paragraph above: the sentences back to a blank line.
+        first = i - 1
+        while (
+            first > 0
+            and out[first - 1].kind == "sentence"
+            and "\n\n" not in text[out[first - 1].end : out[first].start]
+        ):
+            first -= 1
+        caption = text[out[first].start : out[i - 1].end]
+        between = text[out[i - 1].end : unit.start]
+        if (
+            any(out[j].kind != "sentence" for j in range(first, i))
+            or between.strip()
+            or not _CAPTION.match(caption)
+            or len(caption.split()) > MAX_CAPTION_WORDS
+        ):
+            i += 1
+            continue
+        for j in range(first, i):
+            out[j] = replace(out[j], keep_with_next=True)
+        header = None
+        j = i
+        while j < len(out) and out[j].kind == "row":
+            row = out[j]
+            if row.table_header is not None:
+                header = (out[first].start, row.table_header[1])
+                out[j] = replace(row, table_header=header)
+            j += 1
+        i = j
+    return out
 
 
 def cells(row: str) -> list[str]:
@@ -468,6 +524,16 @@ class Chunker:
                 else header_costs.get(unit.table_header, 0)
             )
             if current and total + cost + extra > soft:
+                # A caption goes on with its table (`keep_with_next`), unless it is all the passage holds.
+                moved = 0
+                while moved < len(current) - 1 and units[current[-1 - moved]].keep_with_next:
+                    moved += 1
+                if moved:
+                    carried = current[-moved:]
+                    groups.append([units[j] for j in current[:-moved]])
+                    current = carried
+                    total = sum(costs[j] for j in current)
+                    continue
                 groups.append([units[j] for j in current])
                 keep = [j for j in current[-overlap:] if units[j].kind == "sentence"] if overlap else []
                 # Overlap only when it leaves room for the next unit.

@@ -465,6 +465,33 @@ def test_a_second_header_row_naming_spanned_columns_is_repeated_with_the_header(
     assert all(c.prefix == data.rsplit("\n", 1)[0] + "\n" for c in chunks[1:])
 
 
+@pytest.mark.parametrize("sentences", range(1, 16))
+def test_a_tables_caption_goes_with_its_table_and_heads_the_passages_it_runs_on_into(sentences: int) -> None:
+    # A PDQ page: a paragraph, the caption "Table 6. ...", then the table. Packed greedily, the caption could end
+    # the paragraph's passage and the dosing rows run on under a bare header, without the words saying what
+    # they are. However long the paragraph, the caption is in the passage holding the table's header row.
+    chunker, embedder = make_chunker(96)
+    paragraph = " ".join(f"Sentence number {i} about nausea after radiotherapy." for i in range(sentences))
+    caption = "Table 6. Antiemetic Dosing for Radiation Therapy"
+    header = "| Drug | Dose |\n| --- | --- |"
+    rows = [f"| Antiemetic number {i} | {i} mg PO daily |" for i in range(1, 30)]
+    body = f"{caption}\n\n{header}\n" + "\n".join(rows) + "\n"
+    doc = structured(f"# Nausea\n\n{paragraph}\n\n{body}", title="Nausea")
+
+    chunks = chunker.chunk(doc)
+
+    opening = [c for c in chunks if caption in c.text]
+    assert len(opening) == 1 and header in opening[0].text
+    after = chunks[chunks.index(opening[0]) + 1 :]
+    assert after and all(c.prefix == f"{caption}\n\n{header}\n" for c in after)
+    assert all(tokens_with_specials(embedder, c) <= 96 for c in chunks)
+    for row in rows:
+        assert sum(row in c.text.splitlines() for c in chunks) == 1, row
+    # A paragraph that is no caption stays where packing puts it, and the rows carry only the header.
+    plain = structured(f"# Nausea\n\n{paragraph}\n\nDoses are listed below.\n\n{header}\n" + "\n".join(rows) + "\n")
+    assert all(c.prefix in ("", header + "\n") for c in chunker.chunk(plain))
+
+
 def test_only_a_row_with_the_delimiter_row_under_it_is_a_header() -> None:
     chunker, _ = make_chunker(48)
     rows = "\n".join(f"| Row {i} | value {i} |" for i in range(1, 25))
