@@ -306,6 +306,9 @@ def test_everyday_and_clinical_words_the_index_never_uses_read_as_its_own():
         ("the isotope scan came back clean", "isotope scan", "bone scan"),
         ("painful lytic lesion mid-shaft of the humerus", "mid-shaft", "diaphyseal"),
         ("plain films of the femur were normal", "plain films", "x-ray"),
+        ("a cancer spot in her upper arm bone", "arm bone", "humerus"),
+        ("should a bone surgeon see her?", "bone surgeon", "orthopaedic surgeon"),
+        ("a painful met in the shin bone", "shin bone", "tibia"),
     ],
 )
 def test_everyday_words_read_as_the_guidelines_words(question: str, word: str, expected: str) -> None:
