@@ -75,6 +75,10 @@ POINTED_TO_ALLOWANCE = 0.5
 ("In contrast, ..."): on the development sets, a quarter left 39 of 791 answers' sentences without it, a half 24,
 for 0.6 more words an answer on average."""
 
+SHORT_LIST_WORDS = 24
+"""Words a list's items left out of an answer may have in all for the list to come whole with its opener, past the
+answer's allowance: a list of symptoms or drugs of a word or two each reads as one sentence."""
+
 FLOOR_SHARE = 0.6
 """Share of the best sentence's score another sentence needs to join the answer."""
 
@@ -553,13 +557,27 @@ class ExtractiveComposer:
             chunk = candidates[sentence.source].chunk
             if not opens_list(chunk, sentence.position):
                 continue
-            for position in list_items(chunk, sentence.position):
-                item = by_place.get((sentence.source, position))
-                if item is None or item in chosen:
-                    continue
-                if words + word_count(item.text) > max_words * (1 + POINTED_TO_ALLOWANCE):
+            # An item too short to be scored ("Fatigue.") is read from its passage.
+            items = [
+                by_place.get((sentence.source, position))
+                or AnswerSentence(
+                    text=self.quoted(chunk, chunk.sentence_texts()[position]), source=sentence.source, position=position
+                )
+                for position in list_items(chunk, sentence.position)
+            ]
+            missing = [
+                item
+                for item in items
+                if not any(c.source == item.source and c.position == item.position for c in chosen)
+            ]
+            # A list of a few words an item ("Fatigue.", "Purpura.", "Enlarged tongue.") is one sentence cut up: it
+            # comes whole, past the allowance if need be, unweighed by the gate there.
+            short = sum(word_count(item.text) for item in missing) <= SHORT_LIST_WORDS
+            for item in missing:
+                over = words + word_count(item.text) > max_words * (1 + POINTED_TO_ALLOWANCE)
+                if over and not short:
                     break
-                chosen.append(item)
+                chosen.append(replace(item, unweighed=True) if over else item)
                 seen.add(normalised(item.text))
                 words += word_count(item.text)
         # A question in several parts gets an answer to each part the chosen sentences leave out.

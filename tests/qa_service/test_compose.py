@@ -302,9 +302,11 @@ def test_a_sentence_that_runs_into_a_list_reads_as_its_opener_and_never_ends_in_
     # The opener (11 words) brings its first item within half a target over (12 words): the list it announces.
     composed = composer.compose(question, query_vector(question), candidates, max_words=12)
     assert [s.position for s in composed.sentences[:2]] == [opener, opener + 1]
-    # Alone (no item fits in 6 words), the opener is left out rather than cut short.
+    # In 6 words no item fits, but the two items (16 words) are a short list: it comes whole with its opener, past
+    # the allowance, rather than the opener ending the answer cut short.
     composed = composer.compose(question, query_vector(question), candidates, max_words=6)
-    assert all(not s.text.endswith("changes when") for s in composed.sentences)
+    assert [s.position for s in composed.sentences[:3]] == [opener, opener + 1, opener + 2]
+    assert all(s.unweighed for s in composed.sentences[1:3])
 
 
 def single_passage_answer(index, row, chunk, question: str, max_words: int) -> str:
@@ -396,6 +398,25 @@ def test_a_sentence_opening_a_list_in_an_answer_brings_its_items(tmp_path):
     # Items come while the answer stays within half its word target over; the last does not fit in 24 * 1.5 words.
     short = answer(question, 24)
     assert "A tumour remains" in short and "cord compression" not in short
+
+
+SIGNS = {
+    "amyloid.md": "# Plasma cell neoplasms\n\n## Amyloidosis\n\nPrimary amyloidosis can result in severe organ "
+    "dysfunction. Clinical symptoms and signs of amyloidosis include:\n\n- Fatigue.\n- Purpura.\n- Enlarged tongue.\n"
+    "- Diarrhea.\n- Edema.\n- Lower-extremity paresthesia.\n\nDiagnosis requires histological evidence of amyloid "
+    "deposits.\n",
+}
+
+
+def test_a_list_of_a_few_words_an_item_comes_whole_with_its_opener(tmp_path):
+    """realdocs_dev9: "what physical signs should make me suspect amyloid?" quoted "Clinical symptoms and signs
+    include:" with one of its six items; the others ("Fatigue.", "Enlarged tongue.") were too short to be scored."""
+    index, row, chunk = chunk_holding(tmp_path, SIGNS, "signs of amyloidosis include:")
+
+    answer = single_passage_answer(index, row, chunk, "clinical symptoms and signs of amyloidosis", 12)
+
+    items = ["Fatigue.", "Purpura.", "Enlarged tongue.", "Diarrhea.", "Edema.", "Lower-extremity paresthesia."]
+    assert "include: [1] " + " [1] ".join(items) + " [1]" in answer
 
 
 @pytest.mark.parametrize("max_words", [20, 30, 45])
