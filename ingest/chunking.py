@@ -263,7 +263,7 @@ def _units(text: str, start: int, end: int, *, allow_meta: bool) -> tuple[list[_
 
 
 # A table's caption: "Table 6. Antiemetic Dosing for Radiation Therapy", "TABLE 2:", "Exhibit 3 -".
-_CAPTION = re.compile(r"(?:table|exhibit)\s*(?:[a-z]?\d+(?:[.-]\d+)*[a-z]?)?\s*[.:—–-]", re.IGNORECASE)
+CAPTION = re.compile(r"(?:table|exhibit)\s*(?:[a-z]?\d+(?:[.-]\d+)*[a-z]?)?\s*[.:—–-]", re.IGNORECASE)
 MAX_CAPTION_WORDS = 40
 """Words a caption paragraph may have; a longer one is a paragraph about the table, not its title."""
 
@@ -297,7 +297,7 @@ def _captions_kept_with_tables(text: str, units: list[_Unit]) -> list[_Unit]:
         if (
             any(out[j].kind != "sentence" for j in range(first, i))
             or between.strip()
-            or not _CAPTION.match(caption)
+            or not CAPTION.match(caption)
             or len(caption.split()) > MAX_CAPTION_WORDS
         ):
             i += 1

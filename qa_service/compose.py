@@ -37,6 +37,7 @@ from qa_service.passage_text import (
     repeats,
     row_owner,
     rows_above,
+    table_caption,
     table_header,
     without_emphasis,
     without_list_label,
@@ -392,6 +393,8 @@ class ExtractiveComposer:
                 # A table row is read under its header: "| Methadone | 4.7 |" answers "conversion factor".
                 own = set(keyword_tokens(text)) | set(keyword_tokens(header or ""))
                 s_tokens = own | context
+                if header is not None:  # and under its caption, as a sentence under its headings
+                    s_tokens |= set(keyword_tokens(table_caption(candidate.chunk, start)))
                 s_tokens |= {short for short, longer in spelled.items() if longer <= s_tokens}
                 overlap = len(q_tokens & s_tokens) / len(q_tokens) if q_tokens else 0.0
                 # A sentence naming the class of a drug the question names is about that drug too: "Check serum

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 from ingest import Chunk
-from ingest.chunking import TABLE_SEPARATOR, cells, continues_row, second_header_row
+from ingest.chunking import CAPTION, MAX_CAPTION_WORDS, TABLE_SEPARATOR, cells, continues_row, second_header_row
 
 _SOURCE_REFERENCE = re.compile(r"\s?\[\d{1,3}(?:\s*[,–-]\s*\d{1,3})*\]")
 
@@ -337,6 +337,24 @@ def rows_above(chunk: Chunk, start: int) -> list[str]:
         table.append(line)
     table.reverse()
     return table
+
+
+def table_caption(chunk: Chunk, start: int) -> str:
+    """The caption of the table holding the row that starts at `start` in the chunk's text ("Table 6. Antiemetic
+    Dosing for Radiation Therapy"): the paragraph right above the table, in the passage or repeated in its prefix
+    (`ingest.chunking`); empty when the table has none."""
+    lines = (chunk.prefix + chunk.text[:start]).splitlines()
+    at = len(lines)
+    while at and lines[at - 1].strip().startswith("|"):
+        at -= 1  # the table's rows above, its header included
+    paragraph: list[str] = []
+    while at and not lines[at - 1].strip():
+        at -= 1
+    while at and lines[at - 1].strip() and not lines[at - 1].strip().startswith("|"):
+        paragraph.insert(0, lines[at - 1].strip())
+        at -= 1
+    caption = " ".join(paragraph)
+    return caption if CAPTION.match(caption) and len(caption.split()) <= MAX_CAPTION_WORDS else ""
 
 
 def table_header(chunk: Chunk, start: int, above: list[str] | None = None) -> str | None:

@@ -419,6 +419,38 @@ def test_a_list_of_a_few_words_an_item_comes_whole_with_its_opener(tmp_path):
     assert "include: [1] " + " [1] ".join(items) + " [1]" in answer
 
 
+CAPTIONED = {
+    "nausea.md": "# Nausea\n\n## Management\n\nDoses are given below.\n\nTable 6. Antiemetic Dosing for Radiation "
+    "Therapy\n\n| Drug | Dose |\n| --- | --- |\n| Granisetron | 2 mg PO daily |\n| Ondansetron | 8 mg PO daily |\n\n"
+    "| Drug | Dose |\n| --- | --- |\n| Aprepitant | 125 mg PO on day 1 |\n",
+}
+
+
+def test_a_table_row_is_scored_under_its_tables_caption(tmp_path, monkeypatch):
+    """realdocs_dev14: "what antiemetic doses does the PDQ recommend for radiation nausea?" is answered by the rows
+    of "Table 6. Antiemetic Dosing for Radiation Therapy", whose cells never say "antiemetic" or "radiation"."""
+    from qa_service.passage_text import table_caption
+
+    index, row, chunk = chunk_holding(tmp_path, CAPTIONED, "Granisetron")
+    texts = chunk.sentence_texts()
+    starts = {t: chunk.sentences[i][0] for i, t in enumerate(texts)}
+    captioned = next(t for t in texts if "Granisetron" in t)
+    plain = next(t for t in texts if "Aprepitant" in t)
+    assert table_caption(chunk, starts[captioned]) == "Table 6. Antiemetic Dosing for Radiation Therapy"
+    assert table_caption(chunk, starts[plain]) == ""  # a table of its own, without a caption
+
+    question = "antiemetic dosing for radiation therapy"
+    # The keyword share alone: no sentence vectors, so no cosine to tell the rows apart.
+    monkeypatch.setattr(ExtractiveComposer, "_sentence_vectors", lambda self, candidate: None)
+    scored = ExtractiveComposer(index, AnswerSettings(min_sentence_score=0.0)).score_sentences(
+        question, query_vector(question), [Candidate(chunk=chunk, row=row, rank=0)]
+    )
+    score = {s.text: s.score for s in scored}
+    granisetron = next(v for k, v in score.items() if "Granisetron" in k)
+    aprepitant = next(v for k, v in score.items() if "Aprepitant" in k)
+    assert granisetron > aprepitant
+
+
 @pytest.mark.parametrize("max_words", [20, 30, 45])
 def test_word_limit_is_respected(extractive, rt_and_bma, max_words):
     composed = extractive.compose(RT_QUESTION, query_vector(RT_QUESTION), rt_and_bma, max_words=max_words)
