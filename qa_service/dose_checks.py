@@ -355,10 +355,12 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
 
     "10yo retching before chemo: lorazepam dose?" answered from NCI's paediatric dosing table led with
     methylprednisolone's row, and a clinician reads the first dose first. For a question asking a drug's dose
-    (`drugs_dosed_in_question`), a passage whose quoted sentences dose only other drugs moves behind the first
-    passage dosing a drug asked about, and within a table that drug's rows come first. Nothing else moves: the
-    passage holding the best sentence still leads unless it doses only other drugs, so another use's dose of
-    the same drug is not pulled ahead of it (the composer's reading order, `ExtractiveComposer.compose`).
+    (`drugs_dosed_in_question`), a passage whose quoted sentences dose only other drugs, or name neither a drug
+    asked nor its class ("higher-dose SBRT ... the standard of care" for "standard dose of haloperidol?"), moves
+    behind the first passage dosing a drug asked about, and within a table that drug's rows come first. Nothing
+    else moves: the passage holding the best sentence still leads unless it doses only other drugs or names
+    neither the drug nor its class, so another use's dose of the same drug is not pulled ahead of it (the
+    composer's reading order, `ExtractiveComposer.compose`).
     """
     asked = drugs_dosed_in_question(question)
     if not asked:
@@ -367,6 +369,10 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     doses_asked = [any_same_drug(drugs, asked) for drugs in dosed]
     asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
     other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
+    # A passage naming neither the drug asked nor its class (a radiotherapy dose: "higher-dose SBRT ... the standard
+    # of care") does not lead one that doses it either.
+    naming = {s.source for s in sentences if _names_drug_or_class(s.text, asked)}
+    other_sources |= {s.source for s in sentences} - naming - asked_sources
     sources = list(dict.fromkeys(s.source for s in sentences))
     first = next((n for n, source in enumerate(sources) if source in asked_sources), None)
     if first is None:
@@ -381,6 +387,16 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
         key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
     )
     return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
+
+
+def _names_drug_or_class(text: str, asked: frozenset[str]) -> bool:
+    """Whether a text names a drug asked, or a class of one ("a bone-modifying agent" for denosumab)."""
+    if any_same_drug(question_drugs(text), asked):
+        return True
+    words = set(keyword_tokens(text))
+    classes = drug_classes()
+    keywords = _class_keywords()
+    return any(keywords.get(name, frozenset()) <= words for drug in asked for name in classes.get(drug, ()))
 
 
 def asked_items_first(

@@ -1212,6 +1212,21 @@ def test_a_passage_dosing_only_other_drugs_moves_behind_the_first_dosing_the_ask
     assert _texts(ordered) == _texts([answer[1], answer[2], answer[0], answer[3]])
 
 
+def test_a_passage_naming_neither_the_drug_asked_nor_its_class_does_not_lead_its_dose() -> None:
+    """Session 43's probes: "standard dose of haloperidol?" opened with a sentence on single-fraction SBRT becoming
+    "the standard of care" (it shares "standard" and "dose"), haloperidol's row second."""
+    from qa_service.dose_checks import asked_doses_first
+
+    answer = [
+        AnswerSentence("The higher dose of single-fraction SBRT could become the standard of care.", 0),
+        AnswerSentence("| Dopamine antagonists | Haloperidol | 0.5–5 mg q24h |", 1, position=1, table_header=HEADER),
+    ]
+    assert _texts(asked_doses_first("standard dose of haloperidol?", answer)) == _texts([answer[1], answer[0]])
+    # A sentence naming the drug's class is context for its dose, and stays first.
+    context = [AnswerSentence("A dopamine antagonist may be used for nausea.", 0), answer[1]]
+    assert asked_doses_first("standard dose of haloperidol?", context) == context
+
+
 def test_the_leading_passage_stays_first_unless_it_doses_only_other_drugs() -> None:
     from qa_service.dose_checks import asked_doses_first
 
