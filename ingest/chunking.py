@@ -304,13 +304,11 @@ def _captions_kept_with_tables(text: str, units: list[_Unit]) -> list[_Unit]:
             continue
         for j in range(first, i):
             out[j] = replace(out[j], keep_with_next=True)
-        header = None
         j = i
         while j < len(out) and out[j].kind == "row":
             row = out[j]
             if row.table_header is not None:
-                header = (out[first].start, row.table_header[1])
-                out[j] = replace(row, table_header=header)
+                out[j] = replace(row, table_header=(out[first].start, row.table_header[1]))
             j += 1
         i = j
     return out

@@ -369,9 +369,9 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     doses_asked = [any_same_drug(drugs, asked) for drugs in dosed]
     asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
     other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
-    # A passage naming neither the drug asked nor its class (a radiotherapy dose: "higher-dose SBRT ... the standard
-    # of care") does not lead one that doses it either.
-    naming = {s.source for s in sentences if _names_drug_or_class(s.text, asked)}
+    # A passage naming neither the drug asked nor its class (`drugs_unnamed`; a radiotherapy dose: "higher-dose
+    # SBRT ... the standard of care") does not lead one that doses it either.
+    naming = {s.source for s in sentences if not drugs_unnamed(question, s.text)}
     other_sources |= {s.source for s in sentences} - naming - asked_sources
     sources = list(dict.fromkeys(s.source for s in sentences))
     first = next((n for n, source in enumerate(sources) if source in asked_sources), None)
@@ -387,16 +387,6 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
         key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
     )
     return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
-
-
-def _names_drug_or_class(text: str, asked: frozenset[str]) -> bool:
-    """Whether a text names a drug asked, or a class of one ("a bone-modifying agent" for denosumab)."""
-    if any_same_drug(question_drugs(text), asked):
-        return True
-    words = set(keyword_tokens(text))
-    classes = drug_classes()
-    keywords = _class_keywords()
-    return any(keywords.get(name, frozenset()) <= words for drug in asked for name in classes.get(drug, ()))
 
 
 def asked_items_first(
