@@ -155,6 +155,8 @@ def answer_worthy(text: str, *, after: str = "") -> bool:
         filled = [cell for cell in cells(stripped) if cell]  # `cells` strips each
         if not any(_WORD.search(cell) or any(ch.isdigit() for ch in cell) for cell in filled):
             return False  # an empty row, or a second separator row ("| --- | --- |") inside a malformed table
+        if note := table_note(stripped):  # "| aAdapted from Roila et al.[3] ... | | |": worthy as its prose is
+            return answer_worthy(drop_source_references(note))
         return not (len(filled) == 1 and (_glossary(filled[0]) or _ONE_DEFINITION.match(filled[0])))
     if (
         _REFERENCE.search(stripped)
@@ -429,9 +431,26 @@ def row_owner(chunk: Chunk, start: int, above: list[str] | None = None) -> str |
     return None
 
 
+# A table's note in a row of its own: a footnote letter against the note's first word, a capitalised word
+# ("| aAdapted from Roila et al. | | |", "| bOrder of listed antiemetics ... | | |"; not "| eGFR <30 | | |").
+_NOTE_ROW = re.compile(r"^[a-z](?=[A-Z][a-z]+\b)")
+
+
+def table_note(row: str) -> str:
+    """The text of a table's note row without its footnote letter ("Adapted from Roila et al."), or "" for any
+    other row: a row of two cells or more whose one filled cell, the first, opens with a footnote letter."""
+    values = cells(row)
+    if len(values) < 2 or any(values[1:]) or not _NOTE_ROW.match(values[0]):
+        return ""
+    return values[0][1:]
+
+
 def row_as_sentence(row: str, header: str | None, *, carried: bool = False) -> str:
     """A table row as the answer says it: "Opioid: Methadone; Conversion factor: 4.7" (bare cells without a header,
-    or `carried`: its first cell carried down from the row above, so which column each cell holds is unknown)."""
+    or `carried`: its first cell carried down from the row above, so which column each cell holds is unknown).
+    A note row says its note (`table_note`), under no column's name."""
+    if note := table_note(row):
+        return note.strip(" ;,")
     # A cell left with only the separator of the reference numbers dropped from it (";[Level of evidence: IV]")
     values = [v.strip(" ;,") for v in cells(row)]
     names = cells(header) if header else []

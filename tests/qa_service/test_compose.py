@@ -596,6 +596,29 @@ def test_a_table_row_holding_only_the_tables_glossary_is_not_answer_worthy():
     assert answer_worthy("| Tapentadol = 0.4 when converting to MME |")
 
 
+def test_a_table_note_row_is_read_as_its_note():
+    # NCI's tables carry their notes as rows: "| aAdapted from Roila et al.[3] ... | | |" reached answers as
+    # "Drug Category: aAdapted from Roila et al. and Hesketh et al.", a reference passed off as an answer sentence.
+    from ingest import Chunk
+    from qa_service.composed import AnswerSentence, Composed
+
+    assert not answer_worthy("| aAdapted from Roila et al.[3] and Hesketh et al.[28] | | | |")
+    assert not answer_worthy("| aFrom Hesketh et al. | | |")
+    assert answer_worthy("| aDolasetron may be difficult to obtain from the manufacturer. | | | |")
+    assert answer_worthy("| eGFR <30 | | |")  # a value, not a note: "e" is no footnote letter here
+
+    header = "| Drug category | Antiemetic | Dose |"
+    note = "| aDolasetron may be difficult to obtain from the manufacturer. | | |"
+    row = "| Serotonin antagonists | Granisetron | 2 mg PO daily |"
+    text = f"{header}\n| --- | --- | --- |\n{note}\n{row}\n"
+    chunk = Chunk("c", "d", 0, text, 0, len(text), "T", (), ((0, len(text)),), issuing_body="NCI", year=2025)
+    sentences = [AnswerSentence(note, 0, table_header=header), AnswerSentence(row, 0, table_header=header)]
+    answer, _ = render(Composed(sentences=sentences, composer="extractive"), [Candidate(chunk=chunk, row=0, rank=0)])
+    assert answer.startswith("Per NCI 2025, Dolasetron may be difficult to obtain from the manufacturer.")
+    assert "Drug category: Serotonin antagonists; Antiemetic: Granisetron; Dose: 2 mg PO daily" in answer
+    assert "aDolasetron" not in answer and "Drug category: aDolasetron" not in answer
+
+
 @pytest.mark.parametrize(
     ("text", "said"),
     [
