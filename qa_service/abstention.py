@@ -117,6 +117,7 @@ from qa_service.population import (
     question_population,
     renal_value_outside,
 )
+from qa_service.quantities import drugs_in
 from qa_service.retrieval import (
     NAME_WORD,
     bodies_named_in_full,
@@ -125,6 +126,7 @@ from qa_service.retrieval import (
     source_name_table,
     without_body_names,
 )
+from qa_service.vocabulary import expand_query
 
 if TYPE_CHECKING:
     from qa_service.composed import Candidate, Composed
@@ -412,7 +414,15 @@ class EvidenceGate:
             naming = [t for t in quoted if not drugs_unnamed(question, t)]
             evidence.pregnancy_unspoken = pregnancy_unspoken(question, naming)
         if composed.sentences:
-            evidence.renal_outside = renal_value_outside(question, answer_text)
+            # A band of renal function speaks for the drug its sentence names: "creatinine clearance below 30 mL/min
+            # ... treated with denosumab" gives no band for a zoledronic acid dose ("zoledronic acid dose with CrCl
+            # 25?" stood uncautioned on "above 60 mL/min ... need no change" beside it).
+            own = [
+                s.text
+                for s in composed.sentences
+                if not (drugs_in(expand_query(s.text)) and drugs_unnamed(question, s.text))
+            ]
+            evidence.renal_outside = renal_value_outside(question, " ".join(own))
             evidence.dose_unquoted = stated_dose_unquoted(question, answer_text)
             evidence.maximum_unstated = maximum_unstated(question, (s.text for s in composed.sentences))
         return evidence

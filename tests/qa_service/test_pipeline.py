@@ -511,6 +511,29 @@ def test_a_dose_for_a_renal_function_no_band_quoted_holds_is_answered_with_cauti
     assert "CrCl" not in (inside.reason or "")  # a value the band holds: no such caution
 
 
+def test_a_renal_band_stated_for_another_drug_does_not_hold_the_patient_of_a_dose_question(tmp_path):
+    """ "zoledronic acid dose with CrCl 25?" over the bone corpus stood uncautioned on "above 60 mL/min ... need no
+    change": the answer also quoted "creatinine clearance below 30 mL/min ... treated with denosumab", whose band
+    holds 25 but speaks of another drug (session 44's fresh-clone check)."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "bma/renal.md": "# Bone-modifying agents\n\n## Renal function\n\nWhen creatinine clearance is above 60 "
+        "mL/min, the zoledronic acid dose, infusion time and interval need no change. Zoledronic acid 4 mg IV is "
+        "given over no less than 15 minutes every 3 to 4 weeks. Patients with creatinine clearance below 30 "
+        "mL/min who are treated with denosumab need close monitoring for hypocalcaemia.\n",
+    }
+    lenient = answering(pipeline_over(tmp_path, files))
+
+    zoledronic = lenient.ask(AskRequest(question="zoledronic acid dose, CrCl 25 mL/min?"))
+    denosumab = lenient.ask(AskRequest(question="denosumab, CrCl 25 mL/min: anything to watch?"))
+
+    assert "below 30" in zoledronic.answer and not zoledronic.abstained  # the denosumab sentence is quoted
+    assert zoledronic.caution
+    assert "the question's patient has CrCl 25 (the answer speaks of above 60)" in zoledronic.reason
+    assert "CrCl" not in (denosumab.reason or "")  # denosumab's own band holds the patient
+
+
 def test_a_maximum_asked_and_stated_only_for_another_drug_is_answered_with_caution(tmp_path):
     """ "maximum daily dose of metoclopramide?" over the real documents was answered at 0.86, without caution, with
     metoclopramide's dose and granisetron's maximum (session 40's probe)."""
