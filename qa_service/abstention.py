@@ -109,6 +109,7 @@ from qa_service.gate_features import (
 )
 from qa_service.gate_model import GateModel, packaged_gate
 from qa_service.grounding import strip_citations
+from qa_service.passage_text import row_as_sentence
 from qa_service.population import (
     CHILD_WORDS,
     PREGNANCY_WORDS,
@@ -417,11 +418,12 @@ class EvidenceGate:
             # A band of renal function speaks for the drug its sentence names: "creatinine clearance below 30 mL/min
             # ... treated with denosumab" gives no band for a zoledronic acid dose ("zoledronic acid dose with CrCl
             # 25?" stood uncautioned on "above 60 mL/min ... need no change" beside it).
-            own = [
-                s.text
+            # A table row is read as the answer says it, under its header ("Creatinine clearance: 30-50; Dose: ...").
+            said = [
+                row_as_sentence(s.text, s.table_header, carried=s.carried) if s.table_header else s.text
                 for s in composed.sentences
-                if not (drugs_in(expand_query(s.text)) and drugs_unnamed(question, s.text))
             ]
+            own = [text for text in said if not (drugs_in(expand_query(text)) and drugs_unnamed(question, text))]
             evidence.renal_outside = renal_value_outside(question, " ".join(own))
             evidence.dose_unquoted = stated_dose_unquoted(question, answer_text)
             evidence.maximum_unstated = maximum_unstated(question, (s.text for s in composed.sentences))

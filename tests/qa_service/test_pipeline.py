@@ -534,6 +534,26 @@ def test_a_renal_band_stated_for_another_drug_does_not_hold_the_patient_of_a_dos
     assert "CrCl" not in (denosumab.reason or "")  # denosumab's own band holds the patient
 
 
+def test_a_renal_band_in_a_dosing_table_is_read_under_its_column(tmp_path):
+    """A table row's band is read as the answer says it, under its header: "| 30-50 | 10 mg daily |" names no
+    renal measure on its own, "Creatinine clearance (mL/min): 30-50; ..." does."""
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    files = {
+        "myeloma/renal.md": "# Lenalidomide\n\n## Dose in renal impairment\n\n"
+        "| Creatinine clearance (mL/min) | Lenalidomide dose |\n| --- | --- |\n"
+        "| 30-50 | 10 mg once daily |\n| 60 or more | 25 mg once daily |\n",
+    }
+    lenient = answering(pipeline_over(tmp_path, files))
+
+    outside = lenient.ask(AskRequest(question="lenalidomide dose, CrCl 20 mL/min?"))
+    inside = lenient.ask(AskRequest(question="lenalidomide dose, CrCl 40 mL/min?"))
+
+    assert "10 mg" in outside.answer and not outside.abstained
+    assert outside.caution and "the question's patient has CrCl 20" in outside.reason
+    assert "CrCl" not in (inside.reason or "")  # the 30-50 band holds 40
+
+
 def test_a_maximum_asked_and_stated_only_for_another_drug_is_answered_with_caution(tmp_path):
     """ "maximum daily dose of metoclopramide?" over the real documents was answered at 0.86, without caution, with
     metoclopramide's dose and granisetron's maximum (session 40's probe)."""
