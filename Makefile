@@ -130,8 +130,8 @@ answerability: index ## fit the evidence gate on every source present and print 
 # The held-out sets by split (docs/evaluation.md, "Validation and test"): a new pair of sets is the newest until the
 # next session, then joins the test split. The real documents' validation split also holds the first set, realdocs_heldout.
 HELDOUT_VALIDATION = 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16
-HELDOUT_TEST = 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41
-HELDOUT_NEWEST = 42
+HELDOUT_TEST = 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42
+HELDOUT_NEWEST = 43
 BONE_HELDOUT_SETS = $(foreach n,$(HELDOUT_VALIDATION) $(HELDOUT_TEST) $(HELDOUT_NEWEST),bone_metastasis_heldout$(n))
 REALDOCS_HELDOUT_SETS = realdocs_heldout $(foreach n,$(HELDOUT_VALIDATION) $(HELDOUT_TEST) $(HELDOUT_NEWEST),realdocs_heldout$(n))
 BONE_DEV_SETS = bone_metastasis bone_metastasis_dev2 bone_metastasis_dev4 bone_metastasis_dev6

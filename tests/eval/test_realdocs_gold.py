@@ -44,6 +44,7 @@ GOLD_FILES = {
     "realdocs_dev13.jsonl": (re.compile(r"^rdv13-\d{3}$"), 60, 20),
     "realdocs_dev14.jsonl": (re.compile(r"^rdv14-\d{3}$"), 60, 20),
     "realdocs_dev15.jsonl": (re.compile(r"^rdv15-\d{3}$"), 60, 20),
+    "realdocs_dev16.jsonl": (re.compile(r"^rdv16-\d{3}$"), 60, 20),
     "realdocs_heldout7.jsonl": (re.compile(r"^rh7-\d{3}$"), 60, 15),
     "realdocs_heldout8.jsonl": (re.compile(r"^rh8-\d{3}$"), 60, 15),
     "realdocs_heldout9.jsonl": (re.compile(r"^rh9-\d{3}$"), 60, 15),
@@ -80,6 +81,7 @@ GOLD_FILES = {
     "realdocs_heldout40.jsonl": (re.compile(r"^rh40-\d{3}$"), 60, 15),
     "realdocs_heldout41.jsonl": (re.compile(r"^rh41-\d{3}$"), 60, 15),
     "realdocs_heldout42.jsonl": (re.compile(r"^rh42-\d{3}$"), 60, 15),
+    "realdocs_heldout43.jsonl": (re.compile(r"^rh43-\d{3}$"), 60, 15),
 }
 FIELDS = {"qid", "question", "answerable", "doc_ids", "pages", "pdf_pages", "key_facts", "topic"}
 # document id (path under realdocs without suffix) -> the topic its questions carry
