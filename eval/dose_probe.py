@@ -4,7 +4,8 @@ For every drug the index's passages state a dose of, the service is asked "<drug
 and the answer's first sentence stating a drug's dose is read (`qa_service.quantities.read`, the dose checks' own
 reader). Outcomes:
 
-- `asked first`: that sentence doses the drug asked (or a dose bound to no drug, as "the recommended dose is 4 mg");
+- `asked first`: that sentence doses the drug asked (or a dose bound to no drug, as "the recommended dose is 4 mg",
+  unless the answer's other sentences from its passage name only other drugs: then the dose is theirs);
 - `another first`: it doses only other drugs (the worst case: a wrong dose read first, with a citation), split by
   whether its citation says so (`Citation.note`: "gives doses of dexamethasone, not of methadone");
 - `no dose`: the answer states no drug's dose (the question is answered with something else);
@@ -104,6 +105,22 @@ def first_dose(answer: str) -> tuple[str, tuple[str | None, ...]]:
     return "", ()
 
 
+def passage_drugs(answer: str, sentence: str, drug: str) -> tuple[str, ...]:
+    """For a dose sentence naming no drug ("current drug labeling calls for a maximum single 16-mg IV dose"), the
+    drugs the answer's other sentences from the same passage (the same citation markers) name, when none is the
+    drug asked: the dose is theirs. Empty when they name the drug asked, or none."""
+    from qa_service.dose_checks import any_same_drug
+    from qa_service.quantities import drugs_in
+
+    cited = set(_MARKER.findall(sentence))
+    if not cited:
+        return ()
+    named = {
+        d for other in _ANSWER_SENTENCE.split(answer) if cited & set(_MARKER.findall(other)) for d in drugs_in(other)
+    }
+    return () if not named or any_same_drug(named, [drug]) else tuple(sorted(named))
+
+
 def asked(template: str, drug: str) -> str:
     """The question a template asks of one drug; a template without "{drug}" is refused with its reason."""
     if "{drug}" not in template:
@@ -119,7 +136,7 @@ def outcome_of(drug: str, reply: AskResponse, template: str = TEMPLATE) -> Probe
     if reply.abstained:
         return ProbeResult(drug, question, "refused", reply.evidence_score, False)
     sentence, drugs = first_dose(reply.answer)
-    named = tuple(sorted({d for d in drugs if d}))
+    named = tuple(sorted({d for d in drugs if d})) or passage_drugs(reply.answer, sentence, drug)
     if not sentence:
         outcome: Outcome = "no dose"
     elif not named or any_same_drug(named, [drug]):

@@ -369,6 +369,7 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
     doses_asked = [any_same_drug(drugs, asked) for drugs in dosed]
     asked_sources = {s.source for s, yes in zip(sentences, doses_asked, strict=True) if yes}
     other_sources = {s.source for s, drugs in zip(sentences, dosed, strict=True) if drugs} - asked_sources
+    asked_sources |= _dosing_named_drug(asked, sentences, dosed) - other_sources
     # A passage naming neither the drug asked nor its class (`drugs_unnamed`; a radiotherapy dose: "higher-dose
     # SBRT ... the standard of care") does not lead one that doses it either.
     naming = {s.source for s in sentences if not drugs_unnamed(question, s.text)}
@@ -387,6 +388,20 @@ def asked_doses_first(question: str, sentences: Sequence[AnswerSentence]) -> lis
         key=lambda i: (rank[sentences[i].source], bool(sentences[i].table_header) and not doses_asked[i], i),
     )
     return _asked_product_first(question, asked, [sentences[i] for i in placed], [doses_asked[i] for i in placed])
+
+
+def _dosing_named_drug(
+    asked: Iterable[str], sentences: Sequence[AnswerSentence], dosed: Sequence[tuple[str, ...]]
+) -> set[int]:
+    """The passages whose quoted sentences name a drug asked and state a dose in a sentence naming no drug: the
+    dose is the named drug's, said a sentence later ("Thalidomide is a first-generation immunomodulatory agent ...
+    By using a low dose (50 mg by mouth every day), ..."). A passage dosing another drug by name is not one."""
+    naming = {s.source for s in sentences if any_same_drug(drugs_in(expand_query(s.text)), asked)}
+    return {
+        s.source
+        for s, drugs in zip(sentences, dosed, strict=True)
+        if s.source in naming and not drugs and not s.table_header and states_dose(s.text) and not drugs_in(s.text)
+    }
 
 
 def asked_items_first(

@@ -1227,6 +1227,24 @@ def test_a_passage_naming_neither_the_drug_asked_nor_its_class_does_not_lead_its
     assert asked_doses_first("standard dose of haloperidol?", context) == context
 
 
+def test_a_passage_naming_the_drug_asked_leads_with_its_dose_said_a_sentence_later() -> None:
+    """Session 45's probes: "thalidomide starting dose for an elderly pt?" led with ondansetron's passage ("current
+    drug labeling calls for a maximum single 16-mg IV dose"); thalidomide's passage names it, then gives "a low dose
+    (50 mg by mouth every day)" in a sentence naming no drug."""
+    from qa_service.dose_checks import asked_doses_first
+
+    answer = [
+        AnswerSentence("Current drug labeling calls for a maximum single 16-mg IV dose.", 0),
+        AnswerSentence("Ondansetron clearance is diminished; these patients receive no more than 8 mg.", 0, position=1),
+        AnswerSentence("Thalidomide is a first-generation immunomodulatory agent.", 1),
+        AnswerSentence("By using a low dose (50 mg by mouth every day), sedation may be avoided.", 1, position=1),
+    ]
+    ordered = asked_doses_first("thalidomide starting dose for an elderly pt?", answer)
+    assert _texts(ordered) == _texts([answer[2], answer[3], answer[0], answer[1]])
+    # Asked about ondansetron, its own passage stays first.
+    assert asked_doses_first("ondansetron starting dose for an elderly pt?", answer) == answer
+
+
 def test_the_leading_passage_stays_first_unless_it_doses_only_other_drugs() -> None:
     from qa_service.dose_checks import asked_doses_first
 

@@ -44,6 +44,24 @@ def test_the_first_dose_read_decides_the_outcome() -> None:
     assert outcome_of("methadone", _reply("", abstained=True)).outcome == "refused"
 
 
+def test_a_dose_naming_no_drug_is_the_drug_its_passage_names() -> None:
+    """Session 45's probes: "thalidomide starting dose for an elderly pt?" led with "current drug labeling calls for a
+    maximum single 16-mg IV dose", a sentence of ondansetron's passage naming no drug: read as asked first, it was
+    ondansetron's dose."""
+    answer = (
+        "Current drug labeling calls for a maximum single 16-mg IV dose. [1] Ondansetron formulations are approved "
+        "for elderly patients. [1] Thalidomide is rarely used. [2] By using a low dose (50 mg by mouth every day), "
+        "sedation may be avoided. [2]"
+    )
+    other = outcome_of("thalidomide", _reply(answer))
+    assert other.outcome == "another first" and other.dosed == ("ondansetron",)
+    assert outcome_of("ondansetron", _reply(answer)).outcome == "asked first"
+    # Its passage naming the drug asked, or no drug, leaves the dose the drug asked's.
+    assert outcome_of(
+        "thalidomide", _reply("Thalidomide is rarely used. [1] Use a low dose of 50 mg. [1]")
+    ).outcome == ("asked first")
+
+
 def test_a_table_row_as_the_answer_says_it_doses_the_drug_its_label_cells_name() -> None:
     row = "Per NCI 2025, Opioid Drug: Tapentadol; Dosing: 100 mg; Comments: Similar to morphine, 30-40 mg. [1]"
     assert outcome_of("tapentadol", _reply(row)).outcome == "asked first"
