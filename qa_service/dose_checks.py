@@ -395,7 +395,9 @@ def _dosing_named_drug(
 ) -> set[int]:
     """The passages whose quoted sentences name a drug asked and state a dose in a sentence naming no drug: the
     dose is the named drug's, said a sentence later ("Thalidomide is a first-generation immunomodulatory agent ...
-    By using a low dose (50 mg by mouth every day), ..."). A passage dosing another drug by name is not one."""
+    By using a low dose (50 mg by mouth every day), ..."). A passage dosing another drug by name is not one. The drug
+    itself must be named, not only its class (`drugs_unnamed` accepts a class): a dose after a class's name may be
+    the class's."""
     naming = {s.source for s in sentences if any_same_drug(drugs_in(expand_query(s.text)), asked)}
     return {
         s.source
