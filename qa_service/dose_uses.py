@@ -60,8 +60,9 @@ class OtherUses(NamedTuple):
     """Their positions: the answer reads them after the asked use's doses, and their citations say so."""
     every: str
     """The use asked, when the drug the question names is dosed only for other uses (its table rows too, then
-    among `sources`): the answer stands in its order, each of its citations noted; empty otherwise. (Cautioning
-    it too was measured and not kept: one answerable validation question newly cautioned, no unanswerable one.)"""
+    among `sources`): the answer stands in its order, each of its citations noted; empty otherwise. The pipeline
+    cautions an answer whose every dosing citation is noted so (`pipeline._doses_only_noted`, session 45; measured
+    on the validation sets alone in session 35 and not kept then)."""
 
 
 NO_OTHER_USES = OtherUses(frozenset(), "")

@@ -25,10 +25,15 @@ from qa_service.citation_notes import citation_notes
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerComposer, Composed
 from qa_service.dose_checks import (
+    NOT_ASKED,
     asked_doses_first,
     asked_items_first,
     asked_sentences_first,
+    asks_for_a_dose,
     doses_not_for_children,
+    drugs_dosed_in_question,
+    sentence_dosed_drugs,
+    states_dose,
 )
 from qa_service.errors import BadRequestError, NotFoundError
 from qa_service.judge import AnswerJudge, JudgeModel, default_judge_dir
@@ -53,6 +58,22 @@ log = logging.getLogger("guideline_qa.pipeline")
 
 OTHER_GUIDELINES = "the answer is from other guidelines"
 """The end of the reason given with an answer to a question naming a guideline body the index lacks."""
+
+DOSES_ELSEWHERE = (
+    "the question asks a drug's dose, and every passage quoted for a dose gives another drug's, another use's or "
+    "another patient's (see the citations' notes)"
+)
+
+
+def _doses_only_noted(question: str, composed: Composed, notes: dict[int, str]) -> bool:
+    """Whether a question asking a drug's dose is answered only with doses its citations note as another drug's,
+    another use's or another population's: "ondansetron dose for cancer pain?" quoted ondansetron's antiemetic
+    doses and dexamethasone's, every citation noted, at 0.90 and without caution. The answer stands, cautioned."""
+    if not notes or not drugs_dosed_in_question(question) or not asks_for_a_dose(NOT_ASKED.sub(" ", question)):
+        return False  # "how long after the last dose should the first bup dose be given?" asks a time
+    dosing = {s.source for s in composed.sentences if sentence_dosed_drugs(s) or states_dose(s.text)}
+    return bool(dosing) and dosing <= notes.keys()
+
 
 UNSPOKEN_PREGNANCY = "no passage quoted speaks of it (for a drug, of that drug in it): it may not hold in pregnancy"
 """The end of the reason given with an answer to a question about pregnancy from passages that never speak of it."""
@@ -424,6 +445,7 @@ class QAPipeline:
         score = evidence.score if judgement is None else judgement.score
         reason = composed.note
         citations: list[Citation] = []
+        doses_elsewhere = False  # every passage quoted for a dose is noted as another drug's, use's or patient's
         if abstained:
             if not candidates:
                 reason = "no passage matched the question"
@@ -460,6 +482,7 @@ class QAPipeline:
             answer_text = ABSTAIN_TEXT + (" The closest passages are listed for reference." if passages else "")
         else:
             notes = citation_notes(question, composed, candidates, other_uses)  # another drug, use or population
+            doses_elsewhere = _doses_only_noted(question, composed, notes)
             for n, source in enumerate(order, start=1):
                 chunk = candidates[source].chunk
                 fields = provenance(chunk)
@@ -501,6 +524,7 @@ class QAPipeline:
             or bool(evidence.renal_outside)
             or evidence.maximum_unstated
             or bool(evidence.dose_unquoted)
+            or doses_elsewhere
         )
         if judgement is not None and judgement.doubted:
             doubt = (
@@ -525,6 +549,8 @@ class QAPipeline:
             reason = _also(reason, "the question asks a maximum or limit, and the passages quoted state none")
         if caution and evidence.dose_unquoted:
             reason = _also(reason, f"the question states {evidence.dose_unquoted}; no passage quoted states that dose")
+        if caution and doses_elsewhere:
+            reason = _also(reason, DOSES_ELSEWHERE)
         if caution and evidence.renal_outside:
             renal = f"the question's patient has {evidence.renal_outside}: no band quoted holds that renal function"
             reason = _also(reason, renal)

@@ -228,6 +228,24 @@ def test_a_drug_dosed_only_for_another_use_is_noted_though_the_uses_share_a_word
     assert noted == {"gives doses for another use than cancer pain"}, reply.citations
 
 
+def test_an_answer_dosing_only_another_use_or_drug_is_cautioned(tmp_path):
+    """Session 45's probes: "ondansetron dose for cancer pain?" was answered at 0.90 without caution with
+    ondansetron's antiemetic doses, every citation noted. An answer whose every dose comes from a noted passage now
+    stands cautioned, saying why; one quoting the asked use's own dose does not, nor a question asking a time."""
+    from qa_service.pipeline import DOSES_ELSEWHERE
+    from tests.qa_service.mini_corpus import pipeline_over
+
+    pipeline = pipeline_over(tmp_path, NAUSEA_AND_PAIN)
+    reply = pipeline.ask(AskRequest(question="dronabinol dose for cancer pain?"))
+    assert not reply.abstained and reply.caution, reply
+    assert DOSES_ELSEWHERE in (reply.reason or ""), reply.reason
+
+    own = pipeline.ask(AskRequest(question="dronabinol dose for nausea from chemotherapy?"))
+    assert not own.abstained and "5 mg/m2" in own.answer and DOSES_ELSEWHERE not in (own.reason or ""), own
+    timed = pipeline.ask(AskRequest(question="how long after the last dronabinol dose for cancer pain can I drive?"))
+    assert DOSES_ELSEWHERE not in (timed.reason or ""), timed.reason
+
+
 def test_a_use_is_named_by_its_last_word_before_a_qualifier():
     from qa_service.dose_uses import DoseUses
 
