@@ -117,7 +117,8 @@ _DOSE_REACH = 3
 
 
 def drugs_dosed_in_question(question: str) -> frozenset[str]:
-    """The drugs whose dose the question asks: those named within a few words of "dose", a unit of dose or "how much".
+    """The drugs whose dose the question asks: those named within a few words of "dose", a unit of dose or "how much",
+    or just after "how often" (`_asks_how_often`: a drug's schedule is part of its dose).
 
     "methylphenidate dose for opioid-induced sedation in a cancer pt on stable morphine?" asks methylphenidate's
     dose; morphine is the patient's story. Empty when no drug sits next to a dose word.
@@ -125,12 +126,32 @@ def drugs_dosed_in_question(question: str) -> frozenset[str]:
     words = query_words(question)
     found: set[str] = set()
     for i, (word, _) in enumerate(words):
-        if not (_DOSE_WORD.match(word) or _asks_how_much(words, i)):
+        if _asks_how_often(words, i):  # the drug given follows: "how often should I see him" after "methadone"
+            j = i + 1  # is not its schedule, nor is "how often dental review on zol"
+            while j < len(words) and words[j][0] in _SCHEDULE_ASKING:
+                j += 1
+            near = words[j : j + 2]
+        elif _DOSE_WORD.match(word) or _asks_how_much(words, i):
+            near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
+        else:
             continue
-        near = words[max(i - _DOSE_REACH, 0) : i + _DOSE_REACH + 1]
         written = " ".join(w for w, _ in near)  # "oral morphine", "zoledronic acid": names of two words
         found |= question_drugs(written)
     return frozenset(found)
+
+
+_SCHEDULE_ASKING = frozenset(
+    "is are was should shall do does can could must would will i we you he she they be it the a an "
+    "give given take taken dose dosed administer administered repeat repeated redose redosed".split()
+)
+"""Words between "how often" and the drug whose schedule it asks: "how often should I give zometa?"."""
+
+
+def _asks_how_often(words: Sequence[tuple[str, Sequence[str]]], i: int) -> bool:
+    """Whether the question's `i`-th word is the "often" of a "how often" (or "how frequently") asking how often a
+    drug is given: its schedule is part of its dose ("how often is diazepam given?" read alprazolam's "0.25 mg ...
+    twice daily" first, from the same passage as diazepam's "5 mg twice daily")."""
+    return words[i][0] in ("often", "frequently") and i > 0 and words[i - 1][0] == "how"
 
 
 def _asks_how_much(words: Sequence[tuple[str, Sequence[str]]], i: int) -> bool:

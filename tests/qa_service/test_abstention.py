@@ -541,6 +541,30 @@ def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_p
     assert not judge(question="morphine dose?", answer_text=answer, **STRONG).penalised
 
 
+def test_how_often_a_drug_is_given_asks_its_dose_but_not_how_often_a_patient_on_it_is_seen():
+    """Session 45's probes: "how often is diazepam given?" opened, without caution, with alprazolam's "0.25 mg ...
+    twice daily" from the passage that gives diazepam's "5 mg twice daily" two sentences later."""
+    from qa_service.composed import AnswerSentence
+    from qa_service.dose_checks import asked_sentences_first, drugs_dosed_in_question
+
+    assert drugs_dosed_in_question("how often is diazepam given?") == {"diazepam"}
+    assert drugs_dosed_in_question("how often should I give zometa?") == {"zoledronic acid"}
+    assert drugs_dosed_in_question("how frequently should denosumab be given?") == {"denosumab"}
+    # A drug before "how often", or after the thing whose frequency is asked, is the patient's story.
+    assert drugs_dosed_in_question("starting methadone. how often should I see him in week 1?") == frozenset()
+    assert drugs_dosed_in_question("how often dental review on zol q4w") == frozenset()
+
+    from qa_service.composed import Candidate
+
+    chunk = _chunk(
+        "Alprazolam 0.25 mg or placebo was given twice daily by mouth for 6 to 12 months.",
+        "Diazepam 5 mg twice daily was given to 29 adult cancer patients for 3 days before each course.",
+    )
+    answer = [AnswerSentence(t, 0, position=n) for n, t in enumerate(chunk.sentence_texts())]
+    ordered = asked_sentences_first("how often is diazepam given?", answer, [Candidate(chunk=chunk, row=0, rank=0)])
+    assert [s.text for s in ordered] == [answer[1].text, answer[0].text]
+
+
 def test_a_table_row_whose_header_names_the_unit_states_its_dose():
     from qa_service.dose_checks import with_units_from_headers
 
