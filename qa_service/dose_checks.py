@@ -126,8 +126,10 @@ def drugs_dosed_in_question(question: str) -> frozenset[str]:
     words = query_words(question)
     found: set[str] = set()
     for i, (word, _) in enumerate(words):
-        if _asks_how_often(words, i):  # the drug given follows: "how often should I see him" after "methadone"
-            j = i + 1  # is not its schedule, nor is "how often dental review on zol"
+        if _asks_how_often(words, i):
+            # The drug given comes right after: "methadone ... how often should I see him?" asks no methadone
+            # schedule, nor does "how often dental review on zol?".
+            j = i + 1
             while j < len(words) and words[j][0] in _SCHEDULE_ASKING:
                 j += 1
             near = words[j : j + 2]
