@@ -111,7 +111,9 @@ def question_drugs(text: str) -> set[str]:
     return found
 
 
-_DOSE_WORD = re.compile(r"^(?:dose|doses|dosing|dosage|mg|mcg|iu)$")
+_DOSE_WORD = re.compile(r"^(?:dose|doses|dosing|dosage|mg|mcg|iu|regimen|regimens|titration|titrate|titrating)$")
+"""Words asking a drug's dose: its amount, or the schedule or titration that gives it ("palonosetron regimen?" led,
+uncautioned, with a trial's dexamethasone dose before palonosetron's)."""
 _DOSE_REACH = 3
 """Words between a dose word and the drug whose dose it asks ("aprepitant suspension dose", "dose of IV dex")."""
 

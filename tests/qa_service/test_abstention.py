@@ -537,6 +537,11 @@ def test_the_drug_whose_dose_is_asked_is_the_one_next_to_the_dose_word_not_the_p
     assert drugs_dosed_in_question("how much IV dex should I give?") == {"dexamethasone"}
     assert drugs_dosed_in_question("how much does morphine raise the risk?") == frozenset()
     assert drugs_dosed_in_question("how much better is zometa than pamidronate?") == frozenset()
+    # A drug's regimen or titration asks its dose too (session 45's probes: "palonosetron regimen?" led with a
+    # trial's dexamethasone dose); a regimen named by its drugs' initials names no drug.
+    assert drugs_dosed_in_question("palonosetron regimen?") == {"palonosetron"}
+    assert drugs_dosed_in_question("how to titrate methadone?") == {"methadone"}
+    assert drugs_dosed_in_question("which antiemetic regimen for HEC with cisplatin?") == frozenset()
     assert judge(question=question, answer_text=answer, **STRONG).penalised  # morphine's dose is not the one asked
     assert not judge(question="morphine dose?", answer_text=answer, **STRONG).penalised
 
