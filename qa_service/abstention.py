@@ -77,6 +77,7 @@ from qa_service.dose_checks import (
     drugs_asked,
     drugs_unnamed,
     maximum_unstated,
+    question_asks_a_dose,
     question_drugs,
     says_a_time_in_words,
     sentence_dosed_drugs,
@@ -513,7 +514,7 @@ class EvidenceGate:
         }
         if "" not in others:
             return "the passages quoted are about " + " and ".join(sorted(others))
-        if "child" in population and asks_for_a_dose(NOT_ASKED.sub(" ", question)):
+        if "child" in population and question_asks_a_dose(question):
             dosing = sources_dosing_asked_drugs(question, composed, dosing_sources(composed))
             if dosing and not any(CHILD_WORDS.search(candidates[i].chunk.embedding_text()) for i in dosing):
                 return "the passages giving a dose do not speak of children"

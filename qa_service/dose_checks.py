@@ -555,7 +555,7 @@ def doses_not_for_children(question: str, composed: Composed, candidates: Sequen
     of children, when another candidate dosing it does: the answer reads the children's dose first. "ondansetron dose
     for a 6 year old?" led with a radiotherapy table's adult 8 mg, the infants' and children's dose cited after it.
     Empty otherwise (the evidence gate refuses a child's dose no passage dosing the drug speaks of children for)."""
-    if "child" not in question_population(question) or not asks_for_a_dose(NOT_ASKED.sub(" ", question)):
+    if "child" not in question_population(question) or not question_asks_a_dose(question):
         return frozenset()
     dosing = sources_dosing_asked_drugs(question, composed, dosing_sources(composed))
     adult = {i for i in dosing if not CHILD_WORDS.search(candidates[i].chunk.embedding_text())}
@@ -718,6 +718,11 @@ def asks_for_a_dose(asked: str) -> bool:
             if asks_a_dose(clause) or (_HOW_MUCH.search(clause) and question_drugs(asked)):
                 return True
     return False
+
+
+def question_asks_a_dose(question: str) -> bool:
+    """Whether the question, read without its `NOT_ASKED` phrases, asks for a dose (`asks_for_a_dose`)."""
+    return asks_for_a_dose(NOT_ASKED.sub(" ", question))
 
 
 _CLAUSE_BREAK = re.compile(r"\s+and\s+|\s*&\s*|\s*[()]\s*", re.IGNORECASE)

@@ -25,13 +25,12 @@ from qa_service.citation_notes import citation_notes
 from qa_service.compose import ExtractiveComposer
 from qa_service.composed import AnswerComposer, Composed
 from qa_service.dose_checks import (
-    NOT_ASKED,
     asked_doses_first,
     asked_items_first,
     asked_sentences_first,
-    asks_for_a_dose,
     doses_not_for_children,
     drugs_dosed_in_question,
+    question_asks_a_dose,
     sentence_dosed_drugs,
     states_dose,
 )
@@ -69,7 +68,7 @@ def _doses_only_noted(question: str, composed: Composed, notes: dict[int, str]) 
     """Whether a question asking a drug's dose is answered only with doses its citations note as another drug's,
     another use's or another population's: "ondansetron dose for cancer pain?" quoted ondansetron's antiemetic
     doses and dexamethasone's, every citation noted, at 0.90 and without caution. The answer stands, cautioned."""
-    if not notes or not drugs_dosed_in_question(question) or not asks_for_a_dose(NOT_ASKED.sub(" ", question)):
+    if not notes or not drugs_dosed_in_question(question) or not question_asks_a_dose(question):
         return False  # "how long after the last dose should the first bup dose be given?" asks a time
     dosing = {s.source for s in composed.sentences if sentence_dosed_drugs(s) or states_dose(s.text)}
     return bool(dosing) and dosing <= notes.keys()
